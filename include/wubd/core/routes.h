@@ -1,0 +1,46 @@
+#pragma once
+
+#include <string>
+#include <string_view>
+
+#include "wubd/core/result.h"
+
+// The HTTP API's routes: which endpoint a request path names, with its path parts
+// decoded and checked. Parts become file system path components, so anything that
+// could step outside the base directory is refused here, before any I/O.
+namespace wubd::core {
+
+enum class RouteKind {
+  ListStreams,     // /files
+  ListVariants,    // /files/<stream>
+  ListHours,       // /files/<stream>/<variant>
+  ListSegments,    // /files/<stream>/<variant>/<hour>
+  MasterPlaylist,  // /playlist/<stream>.m3u8
+  MediaPlaylist,   // /playlist/<stream>/<variant>.m3u8
+  Segment,         // /segments/<stream>/<variant>/<hour>/<file>
+  Cut,             // /cut/<stream>/<variant>.ts
+  Metrics,         // /metrics
+};
+
+struct Route {
+  RouteKind kind = RouteKind::ListStreams;
+  std::string stream;
+  std::string variant;
+  std::string hour;
+  std::string file;
+};
+
+// The `endpoint` label of request metrics: one fixed word per route family, so the
+// label's values stay bounded whatever clients ask for.
+std::string_view endpoint_label(RouteKind kind);
+
+// Maps a request path (no query) to a route. Errors carry the HTTP status:
+// 404 for a path that names no route, 403 for a part that is empty, starts with `.`
+// or contains `/` or NUL after percent-decoding (the message names the part), and
+// 400 for a malformed percent-escape.
+Result<Route> route_path(std::string_view path);
+
+// Decodes and checks one path part; `what` names it in the error ("stream").
+Result<std::string> decode_path_part(std::string_view raw, std::string_view what);
+
+}  // namespace wubd::core

@@ -1,0 +1,68 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+namespace wubd::io {
+
+class HttpConnection;
+
+// The answer to one request. The server hands it to the handler, which must finish
+// it exactly once: with send()/send_error(), send_file(), or begin_stream() … end().
+// It may do so later (after the handler returned), as long as the client is still
+// there: if the connection dies first, `on_client_gone` runs once and the handler
+// must not touch the response again. The server adds Content-Length or chunked
+// framing, Connection, Date and the CORS headers to every response.
+class HttpResponse {
+ public:
+  explicit HttpResponse(HttpConnection& connection) : connection_(connection) {}
+
+  void add_header(std::string name, std::string value) {
+    headers_.emplace_back(std::move(name), std::move(value));
+  }
+  // The `endpoint` label for metrics; bounded values only.
+  void set_endpoint(std::string_view endpoint) { endpoint_ = endpoint; }
+
+  // A complete body from memory.
+  void send(int status, std::string_view content_type, std::string body);
+  // A plain-text error: the message plus a newline.
+  void send_error(int status, std::string_view message);
+  // `length` bytes of an open file from `offset`, read in chunks as the client takes
+  // them. Takes ownership of `fd` and closes it.
+  void send_file(int status, std::string_view content_type, int fd, std::int64_t offset,
+                 std::int64_t length);
+
+  // A chunked body produced over time. write() queues a chunk; while writable() is
+  // false the producer should pause until `on_writable` runs. end() finishes the
+  // body cleanly; abort() closes the connection without the terminating chunk, so
+  // the client knows the body is incomplete. A HEAD request gets headers only.
+  void begin_stream(int status, std::string_view content_type);
+  void write(std::string chunk);
+  bool writable() const;
+  void end();
+  void abort();
+
+  std::function<void()> on_client_gone;
+  std::function<void()> on_writable;
+
+  int status() const { return status_; }
+  bool started() const { return started_; }
+  bool finished() const { return finished_; }
+  std::string_view endpoint() const { return endpoint_; }
+  const std::vector<std::pair<std::string, std::string>>& headers() const { return headers_; }
+
+ private:
+  friend class HttpConnection;
+  HttpConnection& connection_;
+  std::vector<std::pair<std::string, std::string>> headers_;
+  std::string_view endpoint_ = "other";
+  int status_ = 0;
+  bool started_ = false;
+  bool finished_ = false;
+};
+
+}  // namespace wubd::io

@@ -1,0 +1,110 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <list>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <uv.h>
+
+#include "wubd/core/result.h"
+#include "wubd/io/http_response.h"
+
+// An HTTP/1.1 server on a libuv loop, parsing with llhttp: keep-alive, pipelining
+// (answered in order, one at a time), HEAD, sized, chunked and file bodies with
+// backpressure, and limits that answer with a clear status instead of buffering.
+namespace wubd::io {
+
+struct HttpLimits {
+  std::size_t max_header_bytes = 16 * 1024;  // request line excluded; over it: 431
+  std::size_t max_url_bytes = 8 * 1024;      // over it: 414
+  std::uint64_t idle_timeout_ms = 60'000;    // no bytes either way for this long: closed
+  std::size_t max_connections = 1024;        // over it: 503 and closed
+  std::size_t file_chunk_bytes = 256 * 1024;     // file bodies are read in chunks this big
+  std::size_t write_high_watermark = 1 << 20;    // stop producing body while more is queued
+};
+
+struct HttpRequest {
+  std::string method;  // "GET", "HEAD", …
+  std::string target;  // as sent: path and query
+  std::string path;    // target before '?', still percent-encoded
+  std::string query;   // target after '?', without it
+  std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  bool keep_alive = true;
+
+  // The first header of that (lower-case) name, or nullptr.
+  const std::string* header(std::string_view lower_name) const;
+  bool is_head() const { return method == "HEAD"; }
+};
+
+// Called for every finished response, for metrics and access logs.
+struct ResponseRecord {
+  std::string_view method;
+  std::string_view endpoint;  // the label the handler set, "other" if none
+  int status = 0;
+  double duration_seconds = 0;
+  std::uint64_t body_bytes = 0;
+  bool completed = true;  // false when the connection died before the end
+};
+
+using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
+using ResponseObserver = std::function<void(const HttpRequest&, const ResponseRecord&)>;
+
+class HttpConnection;
+
+// Owns the listening socket and every accepted connection. Lives on one loop; not
+// copyable. Destroy it only after close() has completed (its callback ran).
+class HttpServer {
+ public:
+  HttpServer(uv_loop_t* loop, HttpHandler handler, HttpLimits limits = {});
+  ~HttpServer();
+  HttpServer(const HttpServer&) = delete;
+  HttpServer& operator=(const HttpServer&) = delete;
+
+  // Binds and listens on host:port (port 0 picks a free one; see port()).
+  core::Result<bool> listen(const std::string& host, int port);
+  int port() const { return port_; }
+
+  void set_observer(ResponseObserver observer) { observer_ = std::move(observer); }
+
+  // Stops accepting, closes idle connections at once and the others after their
+  // current response; `on_closed` runs when every handle is closed.
+  void close(std::function<void()> on_closed);
+  // Closes every connection now, finished or not (a second SIGTERM).
+  void close_all_now();
+
+  std::size_t connection_count() const { return connections_.size(); }
+
+ private:
+  friend class HttpConnection;
+  static void on_connection_cb(uv_stream_t* listener, int status) noexcept;
+  static void on_listener_closed_cb(uv_handle_t* handle) noexcept;
+  static void on_reap_cb(uv_idle_t* idle) noexcept;
+  static void on_reaper_closed_cb(uv_handle_t* handle) noexcept;
+  void on_connection(int status);
+  void on_connection_released(HttpConnection* connection);
+  void maybe_finish_close();
+
+  uv_loop_t* loop_;
+  HttpHandler handler_;
+  HttpLimits limits_;
+  ResponseObserver observer_;
+  uv_tcp_t listener_{};
+  bool listener_open_ = false;
+  bool closing_ = false;
+  int port_ = 0;
+  std::function<void()> on_closed_;
+  std::list<std::unique_ptr<HttpConnection>> connections_;
+  // Connections whose last callback is still on the stack; freed by the reaper, an
+  // idle handle that runs on the next loop iteration.
+  std::vector<std::unique_ptr<HttpConnection>> released_;
+  uv_idle_t reaper_{};
+  bool reaper_open_ = false;
+  bool reaper_closing_ = false;
+};
+
+}  // namespace wubd::io

@@ -1,0 +1,45 @@
+#pragma once
+
+#include <functional>
+#include <string>
+
+#include "wubd/core/metrics.h"
+#include "wubd/core/routes.h"
+#include "wubd/core/url.h"
+#include "wubd/io/http_server.h"
+#include "wubd/store/segment_store.h"
+
+// The HTTP API of DESIGN.md §1, read-only part: /files listings, HLS playlists,
+// segment bytes and /metrics, answered from the store on the loop.
+namespace wubd::restreamer {
+
+class Restreamer {
+ public:
+  // `store` and `metrics` must outlive the restreamer. `before_metrics` runs before
+  // /metrics renders, to refresh gauges owned elsewhere.
+  Restreamer(store::SegmentStore& store, core::MetricsRegistry& metrics,
+             std::function<void()> before_metrics = {});
+
+  // The HttpServer handler: routes, validates and answers.
+  void handle(const io::HttpRequest& request, io::HttpResponse& response);
+  // The HttpServer observer: request counts and latencies per endpoint.
+  void observe(const io::HttpRequest& request, const io::ResponseRecord& record);
+
+ private:
+  void list_names(io::HttpResponse& response, const std::vector<std::string>& names);
+  void master_playlist(const core::Route& route, const core::QueryParams& query,
+                       io::HttpResponse& response);
+  void media_playlist(const core::Route& route, const core::QueryParams& query,
+                      io::HttpResponse& response);
+  void segment(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
+  std::int64_t estimate_bandwidth_bps(const std::string& stream, const std::string& variant,
+                                      const std::string& hour);
+
+  store::SegmentStore& store_;
+  core::MetricsRegistry& metrics_;
+  std::function<void()> before_metrics_;
+  core::CounterFamily& requests_;
+  core::HistogramFamily& latency_;
+};
+
+}  // namespace wubd::restreamer

@@ -1,0 +1,100 @@
+#pragma once
+
+#include <cstdint>
+#include <ctime>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "wubd/core/best_segments.h"
+#include "wubd/core/time.h"
+
+// The archive on disk: BASE/STREAM/VARIANT/HOUR/TIME-DURATION-TYPE-HASH.ts.
+// Reading side: listings of streams, variants, hours and segments, cached so that a
+// request does not rescan directories that did not change.
+namespace wubd::store {
+
+// One hour directory as the restreamer and the backfiller see it.
+struct HourListing {
+  // Every parseable, non-hidden segment file, `temp` ones included, sorted by name.
+  std::vector<core::StoredSegment> segments;
+  // The names `/files/.../<hour>` lists: `segments` without `temp` files.
+  std::vector<std::string> names;
+  // best_by_start(segments), pointing into `segments`.
+  std::vector<const core::StoredSegment*> best;
+};
+
+struct StoreStats {
+  std::uint64_t directory_scans = 0;  // readdir passes actually made
+  std::uint64_t cache_hits = 0;       // listings answered from cache after a stat
+};
+
+// Reads the store below `base_dir`. Used on the loop thread only. Directory reads are
+// synchronous but bounded: a directory is read again only when its mtime changed,
+// or when its mtime is too recent to trust (a change within the file system's
+// timestamp granularity would not move it). Missing directories read as empty.
+class SegmentStore {
+ public:
+  // `max_cached_hours` bounds the memory of hour listings (about 200 bytes a segment).
+  explicit SegmentStore(std::string base_dir, size_t max_cached_hours = 512);
+
+  const std::string& base_dir() const { return base_dir_; }
+
+  // Non-hidden directories, sorted.
+  std::vector<std::string> list_streams();
+  std::vector<std::string> list_variants(const std::string& stream);
+  // Hour directory names (`2026-11-21T04`) of a variant, sorted, which is time order.
+  // Non-hidden entries that are not hours are skipped with a warning.
+  std::vector<std::string> list_hours(const std::string& stream, const std::string& variant);
+
+  bool variant_exists(const std::string& stream, const std::string& variant);
+
+  // The listing of one hour; the reference stays valid until the next call into the
+  // store (a rescan or an eviction may replace it).
+  const HourListing& hour_listing(const std::string& stream, const std::string& variant,
+                                  const std::string& hour);
+
+  // Best segments of a variant for [start, end) (start < end), with holes. The
+  // pointers stay valid until the next call into the store.
+  std::vector<core::SegmentOrHole> best_segments(const std::string& stream,
+                                                 const std::string& variant, core::Micros start,
+                                                 core::Micros end);
+
+  // BASE/stream/variant[/hour[/file]], for parts already checked by core::route_path.
+  std::string variant_path(const std::string& stream, const std::string& variant) const;
+  std::string segment_path(const std::string& stream, const std::string& variant,
+                           const std::string& hour, const std::string& file) const;
+
+  const StoreStats& stats() const { return stats_; }
+
+ private:
+  struct CachedNames {
+    timespec mtime{};
+    bool trusted = false;
+    std::vector<std::string> names;
+  };
+  struct CachedHour {
+    timespec mtime{};
+    bool trusted = false;
+    std::uint64_t last_used = 0;
+    std::unique_ptr<HourListing> listing;
+    std::set<std::string> warned;  // bad names already logged once
+  };
+  enum class EntryKind { Directories, Hours };
+
+  const std::vector<std::string>& cached_names(const std::string& path, EntryKind kind);
+  void evict_hours();
+
+  std::string base_dir_;
+  size_t max_cached_hours_;
+  std::uint64_t use_counter_ = 0;
+  std::map<std::string, CachedNames> names_;
+  std::map<std::string, CachedHour> hours_;
+  HourListing empty_hour_;
+  std::vector<std::string> empty_names_;
+  StoreStats stats_;
+};
+
+}  // namespace wubd::store

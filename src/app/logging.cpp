@@ -1,0 +1,166 @@
+#include "wubd/app/logging.h"
+
+#include <chrono>
+#include <mutex>
+
+#include <spdlog/details/null_mutex.h>
+#include <spdlog/pattern_formatter.h>
+#include <spdlog/sinks/base_sink.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace wubd::app {
+namespace {
+
+// One JSON object per line. Hand-written because spdlog patterns cannot escape the
+// message, and a quote in a URL would otherwise break the line for every parser.
+class JsonFormatter final : public spdlog::formatter {
+ public:
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    auto micros = std::chrono::duration_cast<std::chrono::microseconds>(msg.time.time_since_epoch()).count();
+    std::string line = "{\"time\":\"" + core_time(micros) + "\",\"level\":\"";
+    auto level = spdlog::level::to_string_view(msg.level);
+    line.append(level.data(), level.size());
+    line += "\",\"logger\":\"";
+    escape(line, std::string_view(msg.logger_name.data(), msg.logger_name.size()));
+    line += "\",\"msg\":\"";
+    escape(line, std::string_view(msg.payload.data(), msg.payload.size()));
+    line += "\"}\n";
+    dest.append(line.data(), line.data() + line.size());
+  }
+  std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(); }
+
+ private:
+  static std::string core_time(long long micros) {
+    std::time_t seconds = micros / 1'000'000;
+    std::tm tm;
+    gmtime_r(&seconds, &tm);
+    char buf[64];
+    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros % 1'000'000);
+    return buf;
+  }
+  static void escape(std::string& out, std::string_view text) {
+    for (unsigned char c : text) {
+      switch (c) {
+        case '"': out += "\\\""; break;
+        case '\\': out += "\\\\"; break;
+        case '\n': out += "\\n"; break;
+        case '\r': out += "\\r"; break;
+        case '\t': out += "\\t"; break;
+        default:
+          if (c < 0x20) {
+            char buf[8];
+            std::snprintf(buf, sizeof buf, "\\u%04x", c);
+            out += buf;
+          } else {
+            out += char(c);
+          }
+      }
+    }
+  }
+};
+
+// Feeds wubd_log_messages_total. Logging happens on the loop thread only.
+class CountingSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+ public:
+  explicit CountingSink(core::CounterFamily& counter) : counter_(counter) {}
+
+ protected:
+  void sink_it_(const spdlog::details::log_msg& msg) override {
+    auto level = spdlog::level::to_string_view(msg.level);
+    counter_.inc({{"level", std::string_view(level.data(), level.size())},
+                  {"logger", std::string_view(msg.logger_name.data(), msg.logger_name.size())}});
+  }
+  void flush_() override {}
+
+ private:
+  core::CounterFamily& counter_;
+};
+
+struct LogState {
+  std::vector<spdlog::sink_ptr> sinks;
+  spdlog::level::level_enum level = spdlog::level::info;
+  std::map<std::string, spdlog::level::level_enum> logger_levels;
+};
+
+LogState& state() {
+  static LogState s = [] {
+    LogState init;
+    auto err = std::make_shared<spdlog::sinks::stderr_sink_mt>();
+    err->set_formatter(std::make_unique<spdlog::pattern_formatter>(
+        "%Y-%m-%dT%H:%M:%S.%fZ %l %n: %v", spdlog::pattern_time_type::utc));
+    init.sinks.push_back(err);
+    return init;
+  }();
+  return s;
+}
+
+core::Result<spdlog::level::level_enum> parse_level(const std::string& text) {
+  auto level = spdlog::level::from_str(text);
+  // from_str answers `off` for anything it does not know.
+  if (level == spdlog::level::off && text != "off") {
+    return core::make_error("unknown log level \"" + text +
+                            "\" (trace, debug, info, warning, error, critical, off)");
+  }
+  return level;
+}
+
+void apply_level(spdlog::logger& l) {
+  const LogState& s = state();
+  auto it = s.logger_levels.find(l.name());
+  l.set_level(it == s.logger_levels.end() ? s.level : it->second);
+}
+
+}  // namespace
+
+core::Result<bool> setup_logging(const LogOptions& options) {
+  LogState& s = state();
+  auto level = parse_level(options.level);
+  if (!level) return level.error();
+  s.level = *level;
+  for (const auto& [name, text] : options.logger_levels) {
+    auto l = parse_level(text);
+    if (!l) return core::make_error("logger " + name + ": " + l.error().message);
+    s.logger_levels[name] = *l;
+  }
+  if (options.format == "json") {
+    s.sinks.front()->set_formatter(std::make_unique<JsonFormatter>());
+  } else if (options.format != "text") {
+    return core::make_error("unknown log format \"" + options.format + "\" (text, json)");
+  }
+  spdlog::apply_all([](std::shared_ptr<spdlog::logger> l) { apply_level(*l); });
+  return true;
+}
+
+void count_log_messages(core::MetricsRegistry& metrics) {
+  auto sink = std::make_shared<CountingSink>(
+      metrics.counter("wubd_log_messages_total", "Log messages written, by level and logger."));
+  state().sinks.push_back(sink);
+  spdlog::apply_all([&](std::shared_ptr<spdlog::logger> l) { l->sinks().push_back(sink); });
+}
+
+core::Result<bool> set_log_level(const std::string& name, const std::string& level_text) {
+  auto level = parse_level(level_text);
+  if (!level) return level.error();
+  LogState& s = state();
+  if (name.empty()) {
+    s.level = *level;
+    s.logger_levels.clear();
+  } else {
+    s.logger_levels[name] = *level;
+  }
+  spdlog::apply_all([](std::shared_ptr<spdlog::logger> l) { apply_level(*l); });
+  return true;
+}
+
+std::shared_ptr<spdlog::logger> logger(const std::string& name) {
+  if (auto existing = spdlog::get(name)) return existing;
+  const LogState& s = state();
+  auto l = std::make_shared<spdlog::logger>(name, s.sinks.begin(), s.sinks.end());
+  apply_level(*l);
+  spdlog::register_logger(l);
+  return l;
+}
+
+}  // namespace wubd::app

@@ -1,0 +1,125 @@
+#include "wubd/core/routes.h"
+
+#include <optional>
+#include <vector>
+
+#include "wubd/core/url.h"
+
+namespace wubd::core {
+namespace {
+
+Error not_found(std::string_view path) {
+  return make_error("no such endpoint: " + std::string(path), 404);
+}
+
+std::vector<std::string_view> split_path(std::string_view path) {
+  std::vector<std::string_view> parts;
+  path.remove_prefix(1);  // the leading '/'
+  while (true) {
+    size_t slash = path.find('/');
+    parts.push_back(path.substr(0, slash));
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return parts;
+}
+
+// Strips a required suffix (".m3u8", ".ts") from a raw part before decoding it.
+bool strip_suffix(std::string_view& raw, std::string_view suffix) {
+  if (raw.size() < suffix.size() || raw.substr(raw.size() - suffix.size()) != suffix) return false;
+  raw.remove_suffix(suffix.size());
+  return true;
+}
+
+// The path parts after the family name, in the order every route uses them.
+struct PartSpec {
+  std::string_view what;
+  std::string Route::*field;
+};
+constexpr PartSpec kAllParts[] = {{"stream", &Route::stream},
+                                  {"variant", &Route::variant},
+                                  {"hour", &Route::hour},
+                                  {"file", &Route::file}};
+
+// Decodes parts[1..] into the route's fields named by `specs`; the first bad part wins.
+std::optional<Error> decode_parts(const std::vector<std::string_view>& parts,
+                                  const std::vector<PartSpec>& specs, Route& route) {
+  for (size_t i = 0; i < specs.size(); ++i) {
+    auto part = decode_path_part(parts[i + 1], specs[i].what);
+    if (!part) return part.error();
+    route.*specs[i].field = std::move(*part);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+std::string_view endpoint_label(RouteKind kind) {
+  switch (kind) {
+    case RouteKind::ListStreams:
+    case RouteKind::ListVariants:
+    case RouteKind::ListHours:
+    case RouteKind::ListSegments: return "files";
+    case RouteKind::MasterPlaylist: return "playlist_master";
+    case RouteKind::MediaPlaylist: return "playlist_media";
+    case RouteKind::Segment: return "segments";
+    case RouteKind::Cut: return "cut";
+    case RouteKind::Metrics: return "metrics";
+  }
+  return "other";
+}
+
+Result<std::string> decode_path_part(std::string_view raw, std::string_view what) {
+  auto decoded = percent_decode(raw);
+  if (!decoded) return make_error("Bad " + std::string(what) + ": " + decoded.error().message, 400);
+  const std::string& part = *decoded;
+  std::string prefix = "Bad " + std::string(what) + ": ";
+  if (part.empty()) return make_error(prefix + "may not be empty", 403);
+  // A leading '.' refuses both hidden files and path traversal ("..").
+  if (part[0] == '.') return make_error(prefix + "may not start with a period", 403);
+  if (part.find('/') != std::string::npos) return make_error(prefix + "may not contain '/'", 403);
+  if (part.find('\0') != std::string::npos) return make_error(prefix + "may not contain NUL", 403);
+  return decoded;
+}
+
+Result<Route> route_path(std::string_view path) {
+  if (path.empty() || path[0] != '/') return not_found(path);
+  std::vector<std::string_view> parts = split_path(path);
+  std::string_view family = parts[0];
+  size_t n = parts.size() - 1;  // parts after the family name
+  Route route;
+
+  if (family == "metrics" && n == 0) {
+    route.kind = RouteKind::Metrics;
+    return route;
+  }
+  if (family == "files" && n <= 3) {
+    static constexpr RouteKind kKinds[] = {RouteKind::ListStreams, RouteKind::ListVariants,
+                                           RouteKind::ListHours, RouteKind::ListSegments};
+    route.kind = kKinds[n];
+    std::vector<PartSpec> specs(kAllParts, kAllParts + n);
+    if (auto error = decode_parts(parts, specs, route)) return *error;
+    return route;
+  }
+  if (family == "playlist" && (n == 1 || n == 2)) {
+    if (!strip_suffix(parts[n], ".m3u8")) return not_found(path);
+    route.kind = n == 1 ? RouteKind::MasterPlaylist : RouteKind::MediaPlaylist;
+    std::vector<PartSpec> specs(kAllParts, kAllParts + n);
+    if (auto error = decode_parts(parts, specs, route)) return *error;
+    return route;
+  }
+  if (family == "segments" && n == 4) {
+    route.kind = RouteKind::Segment;
+    if (auto error = decode_parts(parts, {kAllParts, kAllParts + 4}, route)) return *error;
+    return route;
+  }
+  if (family == "cut" && n == 2) {
+    if (!strip_suffix(parts[2], ".ts")) return not_found(path);
+    route.kind = RouteKind::Cut;
+    if (auto error = decode_parts(parts, {kAllParts, kAllParts + 2}, route)) return *error;
+    return route;
+  }
+  return not_found(path);
+}
+
+}  // namespace wubd::core

@@ -1,0 +1,124 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include <llhttp.h>
+#include <uv.h>
+
+#include "wubd/io/http_response.h"
+#include "wubd/io/http_server.h"
+
+namespace wubd::io {
+
+// One accepted TCP connection: reads and parses requests, hands each to the server's
+// handler, writes its response, and repeats while the client keeps the connection
+// alive. Pipelined requests are parsed one at a time: input is buffered while a
+// response is in progress, and reading stops when that buffer grows large.
+//
+// Owned by its HttpServer. It is freed only after both of its uv handles are closed
+// and no file read is in flight; it never deletes itself inside its own callbacks
+// (the server releases it from the last close callback).
+class HttpConnection {
+ public:
+  HttpConnection(HttpServer& server, uv_loop_t* loop);
+  HttpConnection(const HttpConnection&) = delete;
+  HttpConnection& operator=(const HttpConnection&) = delete;
+
+  // Accepts a pending connection from `listener` and starts reading. On failure the
+  // connection is closing and will be released.
+  void accept(uv_stream_t* listener);
+  // Answers 503 and closes: the server is at its connection cap.
+  void reject_overloaded();
+
+  // Closes now, aborting any response in progress. Idempotent.
+  void close();
+  // Closes once the response in progress (if any) is written.
+  void close_when_idle();
+
+  // Used by HttpResponse.
+  void send_head(HttpResponse& response, std::string_view content_type,
+                 std::optional<std::int64_t> content_length);
+  void send_body(std::string body);
+  void start_file_body(int fd, std::int64_t offset, std::int64_t length);
+  void write_chunk(std::string chunk);
+  void finish_response(bool chunked_terminator);
+  void abort_response();
+  bool can_write_more() const;
+  bool head_only() const { return request_.is_head(); }
+  bool chunked() const { return chunked_; }
+
+ private:
+  struct WriteRequest;
+
+  static void on_alloc_cb(uv_handle_t* handle, size_t suggested, uv_buf_t* buf) noexcept;
+  static void on_read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
+  static void on_write_cb(uv_write_t* req, int status) noexcept;
+  static void on_shutdown_cb(uv_shutdown_t* req, int status) noexcept;
+  static void on_timer_cb(uv_timer_t* timer) noexcept;
+  static void on_close_cb(uv_handle_t* handle) noexcept;
+  static void on_file_read_cb(uv_fs_t* req) noexcept;
+
+  static const llhttp_settings_t& parser_settings();
+  static int on_message_begin(llhttp_t* parser) noexcept;
+  static int on_url(llhttp_t* parser, const char* at, size_t length) noexcept;
+  static int on_header_field(llhttp_t* parser, const char* at, size_t length) noexcept;
+  static int on_header_value(llhttp_t* parser, const char* at, size_t length) noexcept;
+  static int on_headers_complete(llhttp_t* parser) noexcept;
+  static int on_message_complete(llhttp_t* parser) noexcept;
+
+  void on_read(ssize_t nread, const uv_buf_t* buf);
+  void on_write_done(int status);
+  void on_file_read(ssize_t result);
+  void drain_input();
+  void dispatch();
+  void respond_parse_error(int status, std::string_view message);
+  void queue_write(std::string head, std::string body);
+  void read_next_file_chunk();
+  void response_done(bool completed);
+  void shutdown_and_close();
+  void start_reading();
+  void touch();
+  void finish_header();
+  void maybe_release();
+
+  HttpServer& server_;
+  uv_loop_t* loop_;
+  uv_tcp_t tcp_{};
+  uv_timer_t timer_{};
+  int open_handles_ = 0;
+  bool closing_ = false;
+  bool reading_ = false;
+  bool draining_ = false;
+  bool close_after_response_ = false;
+  bool peer_done_ = false;  // the client shut down its side
+
+  llhttp_t parser_{};
+  std::string input_;  // received, not yet parsed
+  HttpRequest request_;
+  std::string header_field_;
+  std::string header_value_;
+  bool in_header_value_ = false;
+  std::size_t header_bytes_ = 0;
+  int parse_error_status_ = 0;  // set by a callback that refused the request
+
+  std::unique_ptr<HttpResponse> response_;
+  bool response_active_ = false;
+  bool chunked_ = false;
+  bool keep_alive_ = true;
+  std::uint64_t request_started_ns_ = 0;
+  std::uint64_t body_bytes_ = 0;
+  int writes_in_flight_ = 0;
+
+  // The file body being streamed, if any.
+  int file_fd_ = -1;
+  std::int64_t file_offset_ = 0;
+  std::int64_t file_remaining_ = 0;
+  bool file_read_in_flight_ = false;
+  uv_fs_t file_req_{};
+  std::string file_chunk_;
+};
+
+}  // namespace wubd::io

@@ -1,0 +1,280 @@
+#include "wubd/restreamer/restreamer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <optional>
+
+#include <cJSON.h>
+#include <spdlog/spdlog.h>
+
+#include "wubd/app/logging.h"
+#include "wubd/core/byte_range.h"
+#include "wubd/core/playlist_writer.h"
+#include "wubd/core/time.h"
+
+namespace wubd::restreamer {
+namespace {
+
+using core::Micros;
+
+constexpr std::string_view kPlaylistType = "application/vnd.apple.mpegurl";
+constexpr std::string_view kSegmentType = "video/MP2T";
+constexpr std::string_view kJsonType = "application/json";
+
+std::string json_string_array(const std::vector<std::string>& names) {
+  cJSON* array = cJSON_CreateArray();
+  for (const std::string& name : names) cJSON_AddItemToArray(array, cJSON_CreateString(name.c_str()));
+  char* text = cJSON_PrintUnformatted(array);
+  std::string out = text ? text : "[]";
+  cJSON_free(text);
+  cJSON_Delete(array);
+  return out;
+}
+
+// The optional `start`/`end` query parameter; a bad value is a 400 naming it.
+core::Result<std::optional<Micros>> time_param(const core::QueryParams& query, std::string_view name) {
+  auto it = query.find(name);
+  if (it == query.end()) return std::optional<Micros>{};
+  auto t = core::parse_time(it->second);
+  if (!t) return core::make_error("bad " + std::string(name) + ": " + t.error().message, 400);
+  return std::optional<Micros>{*t};
+}
+
+// The time span a variant's hour directories cover: [first hour, end of last hour).
+std::optional<std::pair<Micros, Micros>> hours_span(const std::vector<std::string>& hours) {
+  if (hours.empty()) return std::nullopt;
+  return std::make_pair(*core::parse_hour(hours.front()), *core::parse_hour(hours.back()) + core::kMicrosPerHour);
+}
+
+bool has_hour_in_range(const std::vector<std::string>& hours, std::optional<Micros> start,
+                       std::optional<Micros> end) {
+  for (const std::string& hour : hours) {
+    Micros h = *core::parse_hour(hour);
+    if ((!start || h + core::kMicrosPerHour > *start) && (!end || h < *end)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+Restreamer::Restreamer(store::SegmentStore& store, core::MetricsRegistry& metrics,
+                       std::function<void()> before_metrics)
+    : store_(store),
+      metrics_(metrics),
+      before_metrics_(std::move(before_metrics)),
+      requests_(metrics.counter("wubd_http_requests_total", "HTTP requests answered, by endpoint, method and status.")),
+      latency_(metrics.histogram("wubd_http_request_duration_seconds",
+                                 "Time from a complete request to its last byte queued, by endpoint.",
+                                 core::latency_buckets_seconds())) {}
+
+void Restreamer::observe(const io::HttpRequest& request, const io::ResponseRecord& record) {
+  std::string status = std::to_string(record.status);
+  std::string_view method = record.method.empty() ? std::string_view("invalid") : record.method;
+  requests_.inc({{"endpoint", record.endpoint}, {"method", method}, {"status", status}});
+  latency_.observe({{"endpoint", record.endpoint}}, record.duration_seconds);
+  auto log = app::logger("http");
+  if (log->should_log(spdlog::level::debug)) {
+    log->debug("{} {} {} {:.3f}ms {} bytes{}", method, request.target, record.status,
+               record.duration_seconds * 1e3, record.body_bytes, record.completed ? "" : " (aborted)");
+  }
+}
+
+void Restreamer::handle(const io::HttpRequest& request, io::HttpResponse& response) {
+  auto route = core::route_path(request.path);
+  if (route) response.set_endpoint(core::endpoint_label(route->kind));
+  if (request.method == "OPTIONS") {
+    response.send(204, {}, {});  // CORS preflight: the headers are on every response
+    return;
+  }
+  if (request.method != "GET" && request.method != "HEAD") {
+    response.add_header("Allow", "GET, HEAD, OPTIONS");
+    response.send_error(405, "method " + request.method + " not allowed; use GET or HEAD");
+    return;
+  }
+  if (!route) {
+    response.send_error(route.error().code, route.error().message);
+    return;
+  }
+  auto query = core::parse_query(request.query);
+  if (!query) {
+    response.send_error(400, query.error().message);
+    return;
+  }
+  switch (route->kind) {
+    case core::RouteKind::ListStreams: return list_names(response, store_.list_streams());
+    case core::RouteKind::ListVariants: return list_names(response, store_.list_variants(route->stream));
+    case core::RouteKind::ListHours:
+      return list_names(response, store_.list_hours(route->stream, route->variant));
+    case core::RouteKind::ListSegments:
+      return list_names(response, store_.hour_listing(route->stream, route->variant, route->hour).names);
+    case core::RouteKind::MasterPlaylist: return master_playlist(*route, *query, response);
+    case core::RouteKind::MediaPlaylist: return media_playlist(*route, *query, response);
+    case core::RouteKind::Segment: return segment(*route, request, response);
+    case core::RouteKind::Cut:
+      response.send_error(501, "cuts are not implemented yet");
+      return;
+    case core::RouteKind::Metrics:
+      if (before_metrics_) before_metrics_();
+      response.send(200, "text/plain; version=0.0.4; charset=utf-8", metrics_.render());
+      return;
+  }
+}
+
+void Restreamer::list_names(io::HttpResponse& response, const std::vector<std::string>& names) {
+  response.send(200, kJsonType, json_string_array(names));
+}
+
+void Restreamer::media_playlist(const core::Route& route, const core::QueryParams& query,
+                                io::HttpResponse& response) {
+  if (!store_.variant_exists(route.stream, route.variant)) {
+    response.send_error(404, "no such stream or variant: " + route.stream + "/" + route.variant);
+    return;
+  }
+  auto start = time_param(query, "start");
+  auto end = time_param(query, "end");
+  for (const auto* t : {&start, &end}) {
+    if (!*t) return response.send_error(400, t->error().message);
+  }
+  Micros range_start, range_end;
+  if (!start->has_value() || !end->has_value()) {
+    // Without start/end: the variant's first to last hour.
+    auto span = hours_span(store_.list_hours(route.stream, route.variant));
+    if (!span) {
+      response.send_error(404, "no segments for " + route.stream + "/" + route.variant);
+      return;
+    }
+    range_start = start->value_or(span->first);
+    range_end = end->value_or(span->second);
+  } else {
+    range_start = **start;
+    range_end = **end;
+  }
+  std::vector<core::SegmentOrHole> segments;
+  if (range_start < range_end) {
+    segments = store_.best_segments(route.stream, route.variant, range_start, range_end);
+  } else {
+    // An empty range is not an error (a start after the latest data is a valid
+    // question); it is an empty playlist that is not complete yet.
+    segments.push_back(nullptr);
+  }
+  std::string prefix = "/segments/" + core::percent_encode(route.stream) + "/" +
+                       core::percent_encode(route.variant) + "/";
+  response.add_header("Cache-Control", "no-cache");
+  response.send(200, kPlaylistType, core::write_media_playlist(segments, prefix));
+}
+
+void Restreamer::master_playlist(const core::Route& route, const core::QueryParams& query,
+                                 io::HttpResponse& response) {
+  auto start = time_param(query, "start");
+  auto end = time_param(query, "end");
+  for (const auto* t : {&start, &end}) {
+    if (!*t) return response.send_error(400, t->error().message);
+  }
+  std::vector<std::string> variants = store_.list_variants(route.stream);
+  if (variants.empty()) {
+    response.send_error(404, "no such stream: " + route.stream);
+    return;
+  }
+  std::string passed_on;
+  for (const char* name : {"start", "end"}) {
+    auto it = query.find(name);
+    if (it == query.end()) continue;
+    passed_on += passed_on.empty() ? "?" : "&";
+    passed_on += std::string(name) + "=" + core::percent_encode(it->second);
+  }
+  std::vector<core::MasterVariant> entries;
+  for (const std::string& variant : variants) {
+    std::vector<std::string> hours = store_.list_hours(route.stream, variant);
+    if (!has_hour_in_range(hours, *start, *end)) continue;
+    std::string last_hour = hours.back();
+    for (const std::string& h : hours) {
+      if (!end->has_value() || *core::parse_hour(h) < **end) last_hour = h;
+    }
+    entries.push_back({variant,
+                       "/playlist/" + core::percent_encode(route.stream) + "/" +
+                           core::percent_encode(variant) + ".m3u8" + passed_on,
+                       estimate_bandwidth_bps(route.stream, variant, last_hour)});
+  }
+  response.add_header("Cache-Control", "no-cache");
+  response.send(200, kPlaylistType, core::write_master_playlist(entries));
+}
+
+// RFC 8216 requires a peak BANDWIDTH per variant. We measure it from the newest few
+// complete segments of an hour: a handful of stat() calls, not a scan.
+std::int64_t Restreamer::estimate_bandwidth_bps(const std::string& stream, const std::string& variant,
+                                                const std::string& hour) {
+  const store::HourListing& listing = store_.hour_listing(stream, variant, hour);
+  std::int64_t peak = 0;
+  int measured = 0;
+  for (auto it = listing.best.rbegin(); it != listing.best.rend() && measured < 5; ++it) {
+    const core::StoredSegment* s = *it;
+    if (s->name.type != core::SegmentType::Full || s->name.duration <= 0) continue;
+    struct stat st;
+    if (::stat(store_.segment_path(stream, variant, hour, s->file_name).c_str(), &st) != 0) continue;
+    ++measured;
+    peak = std::max<std::int64_t>(peak, st.st_size * 8 * core::kMicrosPerSecond / s->name.duration);
+  }
+  return peak;
+}
+
+void Restreamer::segment(const core::Route& route, const io::HttpRequest& request,
+                         io::HttpResponse& response) {
+  if (auto hour = core::parse_hour(route.hour); hour) {
+    auto name = core::parse_segment_name(*hour, route.file);
+    if (name && name->type == core::SegmentType::Temp) {
+      response.send_error(404, "segment is still being written: " + route.file);
+      return;
+    }
+  }
+  std::string path = store_.segment_path(route.stream, route.variant, route.hour, route.file);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    int err = errno;
+    if (err == ENOENT || err == ENOTDIR) {
+      response.send_error(404, "no such segment: " + route.stream + "/" + route.variant + "/" + route.hour +
+                                   "/" + route.file);
+    } else {
+      app::logger("restreamer")->warn("cannot open {}: {}", path, std::strerror(err));
+      response.send_error(500, "cannot open segment: " + std::string(std::strerror(err)));
+    }
+    return;
+  }
+  struct stat st;
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    response.send_error(404, "no such segment: " + route.file);
+    return;
+  }
+  Micros mtime = Micros(st.st_mtim.tv_sec) * core::kMicrosPerSecond + st.st_mtim.tv_nsec / 1000;
+  response.add_header("Last-Modified", core::format_http_date(mtime));
+  // Segments never change once named: same name, same bytes.
+  response.add_header("Cache-Control", "public, max-age=31536000, immutable");
+  response.add_header("Accept-Ranges", "bytes");
+
+  std::optional<std::string_view> range_header;
+  if (const std::string* h = request.header("range")) range_header = *h;
+  core::RangeDecision range = core::decide_range(range_header, st.st_size);
+  switch (range.outcome) {
+    case core::RangeOutcome::Whole:
+      response.send_file(200, kSegmentType, fd, 0, st.st_size);
+      return;
+    case core::RangeOutcome::Partial:
+      response.add_header("Content-Range", "bytes " + std::to_string(range.range.first) + "-" +
+                                               std::to_string(range.range.last) + "/" +
+                                               std::to_string(st.st_size));
+      response.send_file(206, kSegmentType, fd, range.range.first, range.range.length());
+      return;
+    case core::RangeOutcome::Unsatisfiable:
+      ::close(fd);
+      response.add_header("Content-Range", "bytes */" + std::to_string(st.st_size));
+      response.send_error(416, "range not satisfiable: " + std::string(*range_header) + " (size " +
+                                   std::to_string(st.st_size) + ")");
+      return;
+  }
+}
+
+}  // namespace wubd::restreamer

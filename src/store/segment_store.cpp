@@ -1,0 +1,221 @@
+#include "wubd/store/segment_store.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "wubd/app/logging.h"
+
+namespace wubd::store {
+namespace {
+
+using core::Micros;
+
+// Linux stamps directory changes with a coarse clock (one jiffy), and some file
+// systems only to the second, so an mtime this close to "now" may hide a later
+// change. Listings are cached only once their directory's mtime is older than this.
+constexpr Micros kMtimeGranularity = 1 * core::kMicrosPerSecond;
+
+Micros now_wall() {
+  timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return Micros(ts.tv_sec) * core::kMicrosPerSecond + ts.tv_nsec / 1000;
+}
+
+Micros to_micros(const timespec& ts) {
+  return Micros(ts.tv_sec) * core::kMicrosPerSecond + ts.tv_nsec / 1000;
+}
+
+bool same_time(const timespec& a, const timespec& b) {
+  return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
+}
+
+// stat() of a directory; false (and a log line unless it simply does not exist) if
+// it cannot be read as one.
+bool stat_directory(const std::string& path, timespec& mtime) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    if (errno != ENOENT && errno != ENOTDIR) {
+      app::logger("store")->warn("cannot stat {}: {}", path, std::strerror(errno));
+    }
+    return false;
+  }
+  if (!S_ISDIR(st.st_mode)) return false;
+  mtime = st.st_mtim;
+  return true;
+}
+
+bool is_directory_entry(int dir_fd, const dirent* entry) {
+  if (entry->d_type == DT_DIR) return true;
+  if (entry->d_type != DT_UNKNOWN && entry->d_type != DT_LNK) return false;
+  struct stat st;
+  return fstatat(dir_fd, entry->d_name, &st, 0) == 0 && S_ISDIR(st.st_mode);
+}
+
+}  // namespace
+
+SegmentStore::SegmentStore(std::string base_dir, size_t max_cached_hours)
+    : base_dir_(std::move(base_dir)), max_cached_hours_(std::max<size_t>(max_cached_hours, 1)) {
+  while (base_dir_.size() > 1 && base_dir_.back() == '/') base_dir_.pop_back();
+}
+
+std::string SegmentStore::variant_path(const std::string& stream, const std::string& variant) const {
+  return base_dir_ + "/" + stream + "/" + variant;
+}
+
+std::string SegmentStore::segment_path(const std::string& stream, const std::string& variant,
+                                       const std::string& hour, const std::string& file) const {
+  return variant_path(stream, variant) + "/" + hour + "/" + file;
+}
+
+const std::vector<std::string>& SegmentStore::cached_names(const std::string& path, EntryKind kind) {
+  timespec mtime;
+  if (!stat_directory(path, mtime)) {
+    names_.erase(path);
+    return empty_names_;
+  }
+  CachedNames& cache = names_[path];
+  if (cache.trusted && same_time(cache.mtime, mtime)) {
+    ++stats_.cache_hits;
+    return cache.names;
+  }
+  Micros scanned_at = now_wall();
+  ++stats_.directory_scans;
+  cache.names.clear();
+  DIR* dir = opendir(path.c_str());
+  if (!dir) {
+    app::logger("store")->warn("cannot list {}: {}", path, std::strerror(errno));
+    cache.trusted = false;
+    return cache.names;
+  }
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;  // hidden, `.` and `..`
+    if (!is_directory_entry(dirfd(dir), entry)) continue;
+    if (kind == EntryKind::Hours && !core::parse_hour(entry->d_name)) {
+      app::logger("store")->warn("ignoring {}/{}: not an hour directory (YYYY-MM-DDTHH)", path,
+                                 entry->d_name);
+      continue;
+    }
+    cache.names.emplace_back(entry->d_name);
+  }
+  closedir(dir);
+  std::sort(cache.names.begin(), cache.names.end());
+  cache.mtime = mtime;
+  cache.trusted = scanned_at - to_micros(mtime) > kMtimeGranularity;
+  return cache.names;
+}
+
+std::vector<std::string> SegmentStore::list_streams() {
+  return cached_names(base_dir_, EntryKind::Directories);
+}
+
+std::vector<std::string> SegmentStore::list_variants(const std::string& stream) {
+  return cached_names(base_dir_ + "/" + stream, EntryKind::Directories);
+}
+
+std::vector<std::string> SegmentStore::list_hours(const std::string& stream, const std::string& variant) {
+  return cached_names(variant_path(stream, variant), EntryKind::Hours);
+}
+
+bool SegmentStore::variant_exists(const std::string& stream, const std::string& variant) {
+  timespec mtime;
+  return stat_directory(variant_path(stream, variant), mtime);
+}
+
+const HourListing& SegmentStore::hour_listing(const std::string& stream, const std::string& variant,
+                                              const std::string& hour) {
+  std::string path = variant_path(stream, variant) + "/" + hour;
+  auto hour_start = core::parse_hour(hour);
+  timespec mtime;
+  if (!hour_start || !stat_directory(path, mtime)) {
+    hours_.erase(path);
+    return empty_hour_;
+  }
+  CachedHour& cache = hours_[path];
+  cache.last_used = ++use_counter_;
+  if (cache.listing && cache.trusted && same_time(cache.mtime, mtime)) {
+    ++stats_.cache_hits;
+    return *cache.listing;
+  }
+
+  Micros scanned_at = now_wall();
+  ++stats_.directory_scans;
+  auto listing = std::make_unique<HourListing>();
+  DIR* dir = opendir(path.c_str());
+  if (!dir) {
+    app::logger("store")->warn("cannot list {}: {}", path, std::strerror(errno));
+    cache.listing = std::move(listing);
+    cache.trusted = false;
+    return *cache.listing;
+  }
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    auto name = core::parse_segment_name(*hour_start, entry->d_name);
+    if (!name) {
+      if (cache.warned.insert(entry->d_name).second) {
+        app::logger("store")->warn("ignoring {}/{}: {}", path, entry->d_name, name.error().message);
+      }
+      continue;
+    }
+    core::StoredSegment segment{std::move(*name), hour, entry->d_name, -1};
+    // Sizes only decide between partial copies; stat-ing every file would make a cold
+    // day-long playlist cost 43,200 extra system calls.
+    if (segment.name.type == core::SegmentType::Partial) {
+      struct stat st;
+      if (fstatat(dirfd(dir), entry->d_name, &st, 0) != 0) continue;  // gone meanwhile
+      segment.size_bytes = st.st_size;
+    }
+    listing->segments.push_back(std::move(segment));
+  }
+  closedir(dir);
+
+  std::sort(listing->segments.begin(), listing->segments.end(),
+            [](const core::StoredSegment& a, const core::StoredSegment& b) {
+              return a.file_name < b.file_name;
+            });
+  for (const auto& s : listing->segments) {
+    if (s.name.type != core::SegmentType::Temp) listing->names.push_back(s.file_name);
+  }
+  listing->best = core::best_by_start(listing->segments);
+
+  cache.listing = std::move(listing);
+  cache.mtime = mtime;
+  cache.trusted = scanned_at - to_micros(mtime) > kMtimeGranularity;
+  const HourListing& result = *cache.listing;
+  if (hours_.size() > max_cached_hours_) evict_hours();
+  return result;
+}
+
+void SegmentStore::evict_hours() {
+  // Drop the least recently used quarter; the entry just used has the newest stamp.
+  std::vector<std::pair<std::uint64_t, std::string>> by_use;
+  by_use.reserve(hours_.size());
+  for (const auto& [path, cache] : hours_) by_use.emplace_back(cache.last_used, path);
+  std::sort(by_use.begin(), by_use.end());
+  size_t drop = std::max<size_t>(1, hours_.size() - max_cached_hours_ * 3 / 4);
+  for (size_t i = 0; i < drop && i + 1 < by_use.size(); ++i) hours_.erase(by_use[i].second);
+}
+
+std::vector<core::SegmentOrHole> SegmentStore::best_segments(const std::string& stream,
+                                                             const std::string& variant,
+                                                             Micros start, Micros end) {
+  // Hour listings are looked up one after another, and each lookup may evict others:
+  // raise the bound for the duration of the call so every listing it touched survives.
+  auto lookup = [&](Micros hour) -> const std::vector<const core::StoredSegment*>& {
+    return hour_listing(stream, variant, core::format_hour(hour)).best;
+  };
+  size_t saved_max = max_cached_hours_;
+  max_cached_hours_ = std::max(max_cached_hours_, core::hours_for_range(start, end).size() + 1);
+  auto result = core::best_segments(lookup, start, end);
+  max_cached_hours_ = saved_max;
+  return result;
+}
+
+}  // namespace wubd::store

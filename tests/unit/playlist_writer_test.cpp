@@ -1,0 +1,121 @@
+#include "wubd/core/playlist_writer.h"
+
+#include <gtest/gtest.h>
+
+namespace wubd::core {
+namespace {
+
+StoredSegment make(const char* time, Micros duration_us) {
+  StoredSegment s;
+  s.name.start = *parse_time(time);
+  s.name.duration = duration_us;
+  s.name.hash = "AAAA";
+  s.hour = format_hour(s.name.start);
+  s.file_name = format_segment_name(s.name);
+  return s;
+}
+
+TEST(MediaPlaylist, SegmentsWithDateTimeDurationAndEscapedUrl) {
+  StoredSegment a = make("2026-11-21T04:59:58.5Z", 2'000'000);
+  StoredSegment b = make("2026-11-21T05:00:00.5Z", 2'002'000);
+  std::string text = write_media_playlist({&a, &b}, "/segments/desertbus/source/");
+  EXPECT_EQ(text,
+            "#EXTM3U\n"
+            "#EXT-X-VERSION:3\n"
+            "#EXT-X-TARGETDURATION:2\n"
+            "#EXT-X-PROGRAM-DATE-TIME:2026-11-21T04:59:58.500Z\n"
+            "#EXTINF:2.000,\n"
+            "/segments/desertbus/source/2026-11-21T04/59%3A58.500000-2.0-full-AAAA.ts\n"
+            "#EXT-X-PROGRAM-DATE-TIME:2026-11-21T05:00:00.500Z\n"
+            "#EXTINF:2.002,\n"
+            "/segments/desertbus/source/2026-11-21T05/00%3A00.500000-2.002-full-AAAA.ts\n"
+            "#EXT-X-ENDLIST\n");
+}
+
+TEST(MediaPlaylist, HolesAndEndList) {
+  StoredSegment a = make("2026-11-21T04:00:00Z", 2'000'000);
+  StoredSegment b = make("2026-11-21T04:00:10Z", 2'000'000);
+  struct Case {
+    const char* rule;
+    std::vector<SegmentOrHole> items;
+    int discontinuities;
+    bool endlist;
+    int segments;
+  };
+  const Case cases[] = {
+      {"complete range: ENDLIST", {&a, &b}, 0, true, 2},
+      {"hole between: one DISCONTINUITY", {&a, nullptr, &b}, 1, true, 2},
+      {"leading hole dropped", {nullptr, &a, &b}, 0, true, 2},
+      {"trailing hole: no ENDLIST, no DISCONTINUITY", {&a, &b, nullptr}, 0, false, 2},
+      {"only a hole: empty, no ENDLIST", {nullptr}, 0, false, 0},
+      {"nothing at all", {}, 0, false, 0},
+      {"holes everywhere", {nullptr, &a, nullptr, &b, nullptr}, 1, false, 2},
+  };
+  for (const Case& c : cases) {
+    std::string text = write_media_playlist(c.items, "/segments/s/v/");
+    auto count = [&](const std::string& needle) {
+      int n = 0;
+      for (size_t pos = text.find(needle); pos != std::string::npos; pos = text.find(needle, pos + 1)) ++n;
+      return n;
+    };
+    EXPECT_EQ(count("#EXT-X-DISCONTINUITY\n"), c.discontinuities) << c.rule;
+    EXPECT_EQ(count("#EXT-X-ENDLIST\n"), c.endlist ? 1 : 0) << c.rule;
+    EXPECT_EQ(count("#EXTINF:"), c.segments) << c.rule;
+    EXPECT_EQ(text.rfind("#EXTM3U\n", 0), 0u) << c.rule;
+    if (c.discontinuities) {
+      // The marker sits between the two segments, right before the second's date-time.
+      EXPECT_NE(text.find("#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T04:00:10.000Z"),
+                std::string::npos)
+          << c.rule;
+    }
+  }
+}
+
+TEST(MediaPlaylist, TargetDurationIsAnIntegerNoEXTINFExceedsWhenRounded) {
+  struct Case {
+    std::vector<Micros> durations;
+    std::int64_t expected;
+  };
+  const Case cases[] = {
+      {{2'000'000}, 2},  {{2'002'000}, 2},         {{2'500'000}, 3}, {{2'499'999}, 2},
+      {{6'000'000, 1'000'000}, 6}, {{100'000}, 1}, {{}, 1},
+  };
+  for (const Case& c : cases) {
+    std::vector<StoredSegment> storage;
+    for (Micros d : c.durations) storage.push_back(make("2026-11-21T04:00:00Z", d));
+    std::vector<SegmentOrHole> items;
+    for (const auto& s : storage) items.push_back(&s);
+    EXPECT_EQ(target_duration_seconds(items), c.expected);
+    std::string text = write_media_playlist(items, "/x/");
+    EXPECT_NE(text.find("#EXT-X-TARGETDURATION:" + std::to_string(c.expected) + "\n"), std::string::npos);
+  }
+}
+
+TEST(MediaPlaylist, EscapesEveryUrlPart) {
+  StoredSegment a = make("2026-11-21T04:00:00Z", 2'000'000);
+  a.file_name = "00:00.000000-2.0-full-A B#?.ts";
+  std::string text = write_media_playlist({&a}, "/segments/my%20stream/source/");
+  EXPECT_NE(text.find("/segments/my%20stream/source/2026-11-21T04/00%3A00.000000-2.0-full-A%20B%23%3F.ts\n"),
+            std::string::npos)
+      << text;
+}
+
+TEST(MasterPlaylist, OneRenditionAndStreamInfPerVariant) {
+  std::string text = write_master_playlist({
+      {"source", "/playlist/s/source.m3u8?start=a", 6'000'000},
+      {"480p", "/playlist/s/480p.m3u8", 0},
+  });
+  EXPECT_EQ(text,
+            "#EXTM3U\n"
+            "#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID=\"source\",NAME=\"source\",AUTOSELECT=YES,DEFAULT=YES\n"
+            "#EXT-X-STREAM-INF:BANDWIDTH=6000000,VIDEO=\"source\"\n"
+            "/playlist/s/source.m3u8?start=a\n"
+            "#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID=\"480p\",NAME=\"480p\",AUTOSELECT=YES,DEFAULT=YES\n"
+            "#EXT-X-STREAM-INF:BANDWIDTH=1,VIDEO=\"480p\"\n"
+            "/playlist/s/480p.m3u8\n");
+  EXPECT_EQ(write_master_playlist({}), "#EXTM3U\n");
+  EXPECT_NE(write_master_playlist({{"a\"b", "/u", 1}}).find("NAME=\"a'b\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace wubd::core

@@ -1,0 +1,110 @@
+#include "wubd/core/routes.h"
+
+#include <gtest/gtest.h>
+
+namespace wubd::core {
+namespace {
+
+TEST(Routes, EveryEndpoint) {
+  struct Case {
+    const char* path;
+    RouteKind kind;
+    const char* stream;
+    const char* variant;
+    const char* hour;
+    const char* file;
+  };
+  const Case cases[] = {
+      {"/files", RouteKind::ListStreams, "", "", "", ""},
+      {"/files/db", RouteKind::ListVariants, "db", "", "", ""},
+      {"/files/db/source", RouteKind::ListHours, "db", "source", "", ""},
+      {"/files/db/source/2026-11-21T04", RouteKind::ListSegments, "db", "source", "2026-11-21T04", ""},
+      {"/playlist/db.m3u8", RouteKind::MasterPlaylist, "db", "", "", ""},
+      {"/playlist/db/720p60.m3u8", RouteKind::MediaPlaylist, "db", "720p60", "", ""},
+      {"/segments/db/source/2026-11-21T04/00%3A00.000000-2.0-full-AAAA.ts", RouteKind::Segment, "db",
+       "source", "2026-11-21T04", "00:00.000000-2.0-full-AAAA.ts"},
+      {"/segments/db/source/2026-11-21T04/00:00.000000-2.0-full-AAAA.ts", RouteKind::Segment, "db",
+       "source", "2026-11-21T04", "00:00.000000-2.0-full-AAAA.ts"},
+      {"/cut/db/source.ts", RouteKind::Cut, "db", "source", "", ""},
+      {"/metrics", RouteKind::Metrics, "", "", "", ""},
+      {"/files/my%20stream", RouteKind::ListVariants, "my stream", "", "", ""},
+      {"/playlist/a.m3u8.m3u8", RouteKind::MasterPlaylist, "a.m3u8", "", "", ""},
+  };
+  for (const Case& c : cases) {
+    auto r = route_path(c.path);
+    ASSERT_TRUE(r.ok()) << c.path << ": " << r.error().message;
+    EXPECT_EQ(r->kind, c.kind) << c.path;
+    EXPECT_EQ(r->stream, c.stream) << c.path;
+    EXPECT_EQ(r->variant, c.variant) << c.path;
+    EXPECT_EQ(r->hour, c.hour) << c.path;
+    EXPECT_EQ(r->file, c.file) << c.path;
+  }
+}
+
+TEST(Routes, UnknownPathsAre404) {
+  for (const char* path : {"/", "", "/nope", "/files/a/b/c/d", "/playlist/db", "/playlist/db/source",
+                           "/playlist/a/b/c.m3u8", "/segments/a/b/c", "/segments/a/b/c/d/e",
+                           "/cut/db/source.mp4", "/cut/db.ts", "/metrics/x", "files"}) {
+    auto r = route_path(path);
+    ASSERT_FALSE(r.ok()) << path;
+    EXPECT_EQ(r.error().code, 404) << path;
+  }
+}
+
+TEST(Routes, BadPathPartsAre403NamingThePart) {
+  struct Case {
+    const char* path;
+    const char* part;
+  };
+  const Case cases[] = {
+      {"/files/..", "stream"},
+      {"/files/.hidden", "stream"},
+      {"/files/%2e%2e", "stream"},
+      {"/files/%2E./x", "stream"},
+      {"/files/db/..", "variant"},
+      {"/files/db/source/..", "hour"},
+      {"/files/db/source/%2e%2e%2f%2e%2e", "hour"},
+      {"/files/a%2fb", "stream"},
+      {"/files/a%2Fb/source", "stream"},
+      {"/files/a%00b", "stream"},
+      {"/files//source", "stream"},
+      {"/files/db//2026", "variant"},
+      {"/files/", "stream"},
+      {"/playlist/...m3u8", "stream"},
+      {"/playlist/.m3u8", "stream"},
+      {"/playlist/db/..%2f..%2fetc.m3u8", "variant"},
+      {"/segments/../source/h/f.ts", "stream"},
+      {"/segments/db/../h/f.ts", "variant"},
+      {"/segments/db/source/../f.ts", "hour"},
+      {"/segments/db/source/h/..", "file"},
+      {"/segments/db/source/h/%2e%2e%2fpasswd", "file"},
+      {"/segments/db/source/h/a%2Fb.ts", "file"},
+      {"/segments/db/source/h/.hidden.ts", "file"},
+      {"/segments/db/source/h/", "file"},
+      {"/cut/../source.ts", "stream"},
+      {"/cut/db/..%2Fx.ts", "variant"},
+  };
+  for (const Case& c : cases) {
+    auto r = route_path(c.path);
+    ASSERT_FALSE(r.ok()) << "accepted " << c.path;
+    EXPECT_EQ(r.error().code, 403) << c.path << ": " << r.error().message;
+    EXPECT_EQ(r.error().message.rfind(std::string("Bad ") + c.part + ":", 0), 0u)
+        << c.path << ": " << r.error().message;
+  }
+}
+
+TEST(Routes, MalformedEscapeIs400) {
+  auto r = route_path("/files/a%zz");
+  ASSERT_FALSE(r.ok());
+  EXPECT_EQ(r.error().code, 400);
+  EXPECT_NE(r.error().message.find("stream"), std::string::npos);
+}
+
+TEST(Routes, EndpointLabelsAreBounded) {
+  EXPECT_EQ(endpoint_label(RouteKind::ListHours), "files");
+  EXPECT_EQ(endpoint_label(RouteKind::MediaPlaylist), "playlist_media");
+  EXPECT_EQ(endpoint_label(RouteKind::Segment), "segments");
+}
+
+}  // namespace
+}  // namespace wubd::core
