@@ -127,9 +127,11 @@ void HttpConnection::on_read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf
 void HttpConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
   if (nread == 0) return;
   if (nread < 0) {
-    // EOF with a response still being written: the client only shut down its side
-    // and still wants the answer. Anything else means it is gone.
-    if (nread == UV_EOF && response_active_) {
+    // EOF during a sized or file response: the client may only have shut down its
+    // side and still want the answer. During a stream it means the client hung up,
+    // and the producer (an ffmpeg child, say) must hear of it now, not at its next
+    // write. Anything else means the client is gone.
+    if (nread == UV_EOF && response_active_ && !streaming_) {
       peer_done_ = true;
       close_after_response_ = true;
       uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
@@ -205,6 +207,7 @@ void HttpConnection::dispatch() {
   response_ = std::make_unique<HttpResponse>(*this);
   response_active_ = true;
   chunked_ = false;
+  streaming_ = false;
   body_bytes_ = 0;
   keep_alive_ = request_.keep_alive && !close_after_response_;
   request_started_ns_ = uv_hrtime();
@@ -238,6 +241,7 @@ void HttpConnection::send_head(HttpResponse& response, std::string_view content_
     head += value;
     head += "\r\n";
   }
+  streaming_ = !content_length;
   if (content_length) {
     head += "Content-Length: ";
     head += std::to_string(*content_length);
@@ -256,7 +260,14 @@ void HttpConnection::send_head(HttpResponse& response, std::string_view content_
   head += "\r\n";
   head += kCorsHeaders;
   head += "\r\n";
-  queue_write(std::move(head), {});
+  // Held back until the first body bytes, so both leave in one write (one packet for
+  // a small response).
+  pending_head_ = std::move(head);
+}
+
+void HttpConnection::flush_head() {
+  if (!pending_head_.empty()) queue_write(std::move(pending_head_), {});
+  pending_head_.clear();
 }
 
 void HttpConnection::send_body(std::string body) {
@@ -287,6 +298,7 @@ bool HttpConnection::can_write_more() const {
 void HttpConnection::finish_response(bool chunked_terminator) {
   if (!response_active_) return;
   if (chunked_terminator && chunked_ && !request_.is_head()) queue_write("0\r\n\r\n", {});
+  flush_head();
   response_done(true);
 }
 
@@ -363,6 +375,15 @@ void HttpConnection::on_file_read(ssize_t result) {
 
 void HttpConnection::queue_write(std::string first, std::string second) {
   if (closing_) return;
+  if (!pending_head_.empty()) {
+    if (second.empty()) {
+      second = std::move(first);
+      first = std::move(pending_head_);
+    } else {
+      first.insert(0, pending_head_);
+    }
+    pending_head_.clear();
+  }
   auto* w = new WriteRequest;
   w->connection = this;
   w->parts[0] = std::move(first);

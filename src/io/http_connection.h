@@ -44,6 +44,7 @@ class HttpConnection {
   void send_body(std::string body);
   void start_file_body(int fd, std::int64_t offset, std::int64_t length);
   void write_chunk(std::string chunk);
+  void flush_head();
   void finish_response(bool chunked_terminator);
   void abort_response();
   bool can_write_more() const;
@@ -75,7 +76,8 @@ class HttpConnection {
   void drain_input();
   void dispatch();
   void respond_parse_error(int status, std::string_view message);
-  void queue_write(std::string head, std::string body);
+  void queue_write(std::string first, std::string second);
+
   void read_next_file_chunk();
   void response_done(bool completed);
   void shutdown_and_close();
@@ -105,8 +107,10 @@ class HttpConnection {
   int parse_error_status_ = 0;  // set by a callback that refused the request
 
   std::unique_ptr<HttpResponse> response_;
+  std::string pending_head_;  // the response head, not yet written
   bool response_active_ = false;
   bool chunked_ = false;
+  bool streaming_ = false;  // a body without Content-Length, produced over time
   bool keep_alive_ = true;
   std::uint64_t request_started_ns_ = 0;
   std::uint64_t body_bytes_ = 0;

@@ -47,6 +47,8 @@ void HttpResponse::begin_stream(int status, std::string_view content_type) {
   status_ = status;
   started_ = true;
   connection_.send_head(*this, content_type, std::nullopt);
+  // Clients see the status at once, before the producer has its first bytes.
+  connection_.flush_head();
   if (connection_.head_only()) connection_.finish_response(false);
 }
 

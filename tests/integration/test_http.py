@@ -1,0 +1,151 @@
+#!/usr/bin/env python3
+"""HTTP/1.1 behaviour of the real wubd: keep-alive, pipelining, limits, timeouts, the
+connection cap, clients that vanish, and shutdown while a response is in progress."""
+import datetime
+import json
+import os
+import socket
+import tempfile
+import time
+
+from fixtures import parse_time, write_segment
+from harness import Wubd, assert_cors, get, parse_responses, raw_exchange, read_response, run_tap
+
+BASE = tempfile.mkdtemp(prefix="wubd-http-")
+BIG = os.urandom(1 << 20) * 48  # 48 MiB: far more than socket buffers hold
+BIG_PATH = write_segment(BASE, "db", "source", parse_time("2026-11-21T04:00:00.000000"), BIG)
+SMALL = b"small segment bytes"
+write_segment(BASE, "db", "source", parse_time("2026-11-21T04:00:02.000000"), SMALL)
+
+
+def request(path, method="GET", extra=""):
+    return f"{method} {path} HTTP/1.1\r\nHost: x\r\n{extra}\r\n".encode()
+
+
+def test_keep_alive_serves_several_requests_on_one_connection():
+    with Wubd(base_dir=BASE) as w:
+        with socket.create_connection(("127.0.0.1", w.port), timeout=5) as s:
+            for _ in range(3):
+                s.sendall(request("/files"))
+                status, headers, body = read_response(s)
+                assert status == 200 and json.loads(body) == ["db"], body
+                assert headers["connection"] == "keep-alive"
+
+
+def test_pipelined_requests_are_answered_in_order():
+    with Wubd(base_dir=BASE) as w:
+        data = raw_exchange(w.port, request("/files/db") + request("/nope") + request("/files", "HEAD")
+                            + request("/files", extra="Connection: close\r\n"))
+        responses = parse_responses(data, head_only=(2,))
+        assert [r[0] for r in responses] == [200, 404, 200, 200], responses
+        assert json.loads(responses[0][2]) == ["source"]
+        assert responses[2][2] == b"" and responses[2][1]["content-length"] == "6"  # HEAD: length, no body
+        assert json.loads(responses[3][2]) == ["db"] and responses[3][1]["connection"] == "close"
+
+
+def test_http_1_0_gets_its_answer_and_the_connection_closes():
+    with Wubd(base_dir=BASE) as w:
+        data = raw_exchange(w.port, b"GET /files HTTP/1.0\r\n\r\n")
+        (status, headers, body), = parse_responses(data)
+        assert status == 200 and body == b'["db"]' and headers["connection"] == "close", data
+
+
+def test_limits_answer_with_clear_statuses():
+    with Wubd(base_dir=BASE) as w:
+        cases = [
+            (request("/files", extra="X-Big: " + "a" * 17000 + "\r\n"), 431, b"header fields too large"),
+            (request("/files?" + "a" * 9000), 414, b"URL too long"),
+            (b"GARBAGE\r\n\r\n", 400, b"malformed request"),
+            (b"GET /files HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n", 400, b"malformed request"),
+        ]
+        for raw, status, message in cases:
+            data = raw_exchange(w.port, raw)  # returns only once the server closed
+            (got, headers, body), = parse_responses(data)
+            assert got == status and message in body, (status, data[:300])
+            assert headers["connection"] == "close"
+            assert_cors(headers)
+        assert get(w.url + "/files").status == 200  # still serving
+
+
+def test_idle_connections_are_closed():
+    with Wubd("--idle-timeout", "0.3", base_dir=BASE) as w:
+        started = time.monotonic()
+        with socket.create_connection(("127.0.0.1", w.port), timeout=5) as s:
+            assert s.recv(1) == b""  # closed by the server, no bytes
+        assert time.monotonic() - started < 3
+        with socket.create_connection(("127.0.0.1", w.port), timeout=5) as s:
+            s.sendall(b"GET /files HTTP/1.1\r\n")  # a request that never completes
+            assert s.recv(1) == b""
+
+
+def test_connections_over_the_cap_get_503():
+    with Wubd("--max-connections", "2", base_dir=BASE) as w:
+        held = [socket.create_connection(("127.0.0.1", w.port), timeout=5) for _ in range(2)]
+        try:
+            for s in held:  # make sure both are accepted before the third arrives
+                s.sendall(request("/files"))
+                assert read_response(s)[0] == 200
+            data = raw_exchange(w.port, request("/files"))
+            (status, headers, body), = parse_responses(data)
+            assert status == 503 and headers.get("retry-after") == "1", data
+        finally:
+            for s in held:
+                s.close()
+        time.sleep(0.2)
+        assert get(w.url + "/files").status == 200
+
+
+def test_a_client_that_vanishes_mid_download_costs_nothing():
+    with Wubd(base_dir=BASE) as w:
+        for _ in range(5):
+            with socket.create_connection(("127.0.0.1", w.port), timeout=5) as s:
+                s.sendall(request("/segments/" + BIG_PATH))
+                assert s.recv(65536).startswith(b"HTTP/1.1 200")
+        time.sleep(0.3)
+        metrics = get(w.url + "/metrics").text
+        assert "wubd_http_connections 1\n" in metrics, metrics  # only this request's connection
+        r = get(w.url + "/segments/" + BIG_PATH)
+        assert r.status == 200 and r.body == BIG  # and whole files still stream
+
+
+def test_sigterm_with_a_response_in_progress_exits_cleanly():
+    w = Wubd("--shutdown-timeout", "1", base_dir=BASE)
+    s = socket.create_connection(("127.0.0.1", w.port), timeout=5)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.sendall(request("/segments/" + BIG_PATH))
+    assert s.recv(1024).startswith(b"HTTP/1.1 200")  # then stop reading: the server must wait
+    idle = socket.create_connection(("127.0.0.1", w.port), timeout=5)
+    time.sleep(0.2)
+    started = time.monotonic()
+    code = w.stop(timeout=10)
+    elapsed = time.monotonic() - started
+    log = w.log()
+    s.close()
+    idle.close()
+    assert code == 0, log
+    assert 0.5 <= elapsed < 4, elapsed  # waited for the response, up to the deadline
+    assert "shutdown deadline passed" in log and "stopped" in log, log
+    assert "handles left open" not in log, log
+
+
+def test_sigterm_when_idle_exits_at_once():
+    w = Wubd(base_dir=BASE)
+    assert get(w.url + "/files").status == 200
+    started = time.monotonic()
+    assert w.stop() == 0
+    assert time.monotonic() - started < 1, time.monotonic() - started
+    assert "handles left open" not in w.log()
+
+
+if __name__ == "__main__":
+    run_tap([
+        test_keep_alive_serves_several_requests_on_one_connection,
+        test_pipelined_requests_are_answered_in_order,
+        test_http_1_0_gets_its_answer_and_the_connection_closes,
+        test_limits_answer_with_clear_statuses,
+        test_idle_connections_are_closed,
+        test_connections_over_the_cap_get_503,
+        test_a_client_that_vanishes_mid_download_costs_nothing,
+        test_sigterm_with_a_response_in_progress_exits_cleanly,
+        test_sigterm_when_idle_exits_at_once,
+    ])

@@ -1,0 +1,265 @@
+// The HTTP server on a real libuv loop over loopback. Every test ends by closing the
+// server and asserting uv_loop_close() == 0: no handle may leak.
+#include "wubd/io/http_server.h"
+
+#include <gtest/gtest.h>
+
+#include <functional>
+#include <string>
+
+namespace wubd::io {
+namespace {
+
+// A raw TCP client on the same loop: sends bytes, collects everything it receives.
+struct TestClient {
+  uv_tcp_t tcp{};
+  uv_connect_t connect{};
+  uv_write_t write_req{};
+  std::string request;
+  std::string received;
+  bool closed = false;
+  bool handle_closed = false;
+
+  void start(uv_loop_t* loop, int port, std::string bytes) {
+    request = std::move(bytes);
+    uv_tcp_init(loop, &tcp);
+    tcp.data = this;
+    sockaddr_in addr;
+    uv_ip4_addr("127.0.0.1", port, &addr);
+    connect.data = this;
+    uv_tcp_connect(&connect, &tcp, reinterpret_cast<const sockaddr*>(&addr), [](uv_connect_t* c, int status) {
+      auto* self = static_cast<TestClient*>(c->data);
+      ASSERT_EQ(status, 0);
+      uv_buf_t buf = uv_buf_init(self->request.data(), unsigned(self->request.size()));
+      uv_write(&self->write_req, reinterpret_cast<uv_stream_t*>(&self->tcp), &buf, 1, nullptr);
+      uv_read_start(
+          reinterpret_cast<uv_stream_t*>(&self->tcp),
+          [](uv_handle_t*, size_t size, uv_buf_t* b) { *b = uv_buf_init(new char[size], unsigned(size)); },
+          [](uv_stream_t* s, ssize_t n, const uv_buf_t* b) {
+            auto* me = static_cast<TestClient*>(s->data);
+            if (n > 0) me->received.append(b->base, size_t(n));
+            if (n < 0) {
+              me->closed = true;
+              me->close();
+            }
+            delete[] b->base;
+          });
+    });
+  }
+
+  void close() {
+    if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&tcp))) return;
+    uv_close(reinterpret_cast<uv_handle_t*>(&tcp),
+             [](uv_handle_t* h) { static_cast<TestClient*>(h->data)->handle_closed = true; });
+  }
+};
+
+class HttpServerTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_EQ(uv_loop_init(&loop_), 0); }
+
+  void start(HttpHandler handler, HttpLimits limits = {}) {
+    server_ = std::make_unique<HttpServer>(&loop_, std::move(handler), limits);
+    auto ok = server_->listen("127.0.0.1", 0);
+    ASSERT_TRUE(ok.ok()) << ok.error().message;
+    ASSERT_GT(server_->port(), 0);
+  }
+
+  // Runs the loop until `done` holds, failing after a few seconds.
+  void spin_until(const std::function<bool()>& done, double seconds = 5) {
+    std::uint64_t deadline = uv_hrtime() + std::uint64_t(seconds * 1e9);
+    while (!done()) {
+      ASSERT_LT(uv_hrtime(), deadline) << "timed out";
+      uv_run(&loop_, UV_RUN_NOWAIT);
+    }
+  }
+
+  void TearDown() override {
+    bool closed = false;
+    if (server_) server_->close([&] { closed = true; });
+    spin_until([&] { return closed || !server_; });
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    server_.reset();
+    EXPECT_EQ(uv_loop_close(&loop_), 0) << "a handle leaked";
+  }
+
+  uv_loop_t loop_{};
+  std::unique_ptr<HttpServer> server_;
+};
+
+const std::string kGet = "GET /x HTTP/1.1\r\nHost: t\r\n\r\n";
+
+// Decodes a chunked body; false if it is malformed or has no terminating chunk.
+bool decode_chunked(const std::string& body, std::string& out) {
+  size_t pos = 0;
+  while (true) {
+    size_t eol = body.find("\r\n", pos);
+    if (eol == std::string::npos) return false;
+    size_t size = std::stoul(body.substr(pos, eol - pos), nullptr, 16);
+    if (size == 0) return body.compare(eol, 4, "\r\n\r\n") == 0;
+    if (eol + 2 + size + 2 > body.size()) return false;
+    out.append(body, eol + 2, size);
+    pos = eol + 2 + size + 2;
+  }
+}
+
+TEST_F(HttpServerTest, ChunkedStreamHonoursBackpressure) {
+  constexpr size_t kChunk = 64 * 1024;
+  constexpr size_t kTotal = 16 * 1024 * 1024;
+  size_t produced = 0;
+  int paused = 0;
+  HttpLimits limits;
+  limits.write_high_watermark = 128 * 1024;
+  start(
+      [&](const HttpRequest&, HttpResponse& response) {
+        response.begin_stream(200, "application/octet-stream");
+        auto produce = [&, r = &response] {
+          while (produced < kTotal && r->writable()) {
+            r->write(std::string(kChunk, char('a' + produced / kChunk % 26)));
+            produced += kChunk;
+          }
+          if (produced == kTotal) {
+            r->end();
+          } else {
+            ++paused;  // resumed by on_writable once the client drains
+          }
+        };
+        response.on_writable = produce;
+        produce();
+      },
+      limits);
+  TestClient client;
+  client.start(&loop_, server_->port(), "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  spin_until([&] { return client.closed; }, 20);
+  size_t head_end = client.received.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos);
+  EXPECT_NE(client.received.find("Transfer-Encoding: chunked"), std::string::npos);
+  std::string body;
+  ASSERT_TRUE(decode_chunked(client.received.substr(head_end + 4), body));
+  EXPECT_EQ(body.size(), kTotal);
+  EXPECT_EQ(body[kTotal - 1], char('a' + (kTotal / kChunk - 1) % 26));
+  EXPECT_GT(paused, 0) << "the producer never had to wait: no backpressure";
+}
+
+TEST_F(HttpServerTest, AbortAfterBytesLeavesTheBodyVisiblyUnfinished) {
+  start([&](const HttpRequest&, HttpResponse& response) {
+    response.begin_stream(200, "video/MP2T");
+    response.write("some bytes");
+    response.abort();
+  });
+  TestClient client;
+  client.start(&loop_, server_->port(), kGet);
+  spin_until([&] { return client.closed; });
+  size_t head_end = client.received.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos);
+  std::string body = client.received.substr(head_end + 4);
+  EXPECT_EQ(body, "a\r\nsome bytes\r\n") << "no terminating chunk may follow an abort";
+  std::string decoded;
+  EXPECT_FALSE(decode_chunked(body, decoded));
+}
+
+TEST_F(HttpServerTest, ClientGoneIsReportedOnce) {
+  int gone = 0;
+  start([&](const HttpRequest&, HttpResponse& response) {
+    response.begin_stream(200, "video/MP2T");
+    response.write("first");
+    response.on_client_gone = [&] { ++gone; };
+  });
+  TestClient client;
+  client.start(&loop_, server_->port(), kGet);
+  spin_until([&] { return client.received.find("first") != std::string::npos; });
+  client.close();
+  spin_until([&] { return gone == 1 && client.handle_closed; });
+  uv_run(&loop_, UV_RUN_NOWAIT);
+  EXPECT_EQ(gone, 1);
+  EXPECT_EQ(server_->connection_count(), 0u);
+}
+
+TEST_F(HttpServerTest, AnswersMayComeLaterFromAnotherCallback) {
+  uv_timer_t timer;
+  uv_timer_init(&loop_, &timer);
+  HttpResponse* pending = nullptr;
+  start([&](const HttpRequest& request, HttpResponse& response) {
+    EXPECT_EQ(request.path, "/later");
+    EXPECT_EQ(request.query, "a=1");
+    EXPECT_EQ(*request.header("x-test"), "Yes");
+    pending = &response;
+    timer.data = &pending;
+    uv_timer_start(&timer, [](uv_timer_t* t) {
+      auto** r = static_cast<HttpResponse**>(t->data);
+      (*r)->send(200, "text/plain", "late answer");
+    }, 50, 0);
+  });
+  TestClient client;
+  client.start(&loop_, server_->port(),
+               "GET /later?a=1 HTTP/1.1\r\nHost: t\r\nX-Test: Yes\r\nConnection: close\r\n\r\n");
+  spin_until([&] { return client.closed; });
+  EXPECT_NE(client.received.find("Content-Length: 11\r\n"), std::string::npos);
+  EXPECT_NE(client.received.find("\r\n\r\nlate answer"), std::string::npos) << client.received;
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer), nullptr);
+}
+
+TEST_F(HttpServerTest, CloseWaitsForTheResponseInProgress) {
+  HttpResponse* streaming = nullptr;
+  start([&](const HttpRequest&, HttpResponse& response) {
+    response.begin_stream(200, "text/plain");
+    response.write("part one;");
+    streaming = &response;
+  });
+  TestClient client;
+  client.start(&loop_, server_->port(), kGet);
+  spin_until([&] { return streaming != nullptr; });
+  bool closed = false;
+  server_->close([&] { closed = true; });
+  for (int i = 0; i < 20; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
+  EXPECT_FALSE(closed) << "closed while a response was still being written";
+  streaming->write("part two");
+  streaming->end();
+  spin_until([&] { return closed && client.closed; });
+  std::string body;
+  ASSERT_TRUE(decode_chunked(client.received.substr(client.received.find("\r\n\r\n") + 4), body));
+  EXPECT_EQ(body, "part one;part two");
+  server_.reset();
+}
+
+TEST_F(HttpServerTest, PipelinedRequestsAreDispatchedOneAtATime) {
+  std::vector<std::string> order;
+  HttpResponse* first = nullptr;
+  start([&](const HttpRequest& request, HttpResponse& response) {
+    order.push_back(request.path);
+    if (request.path == "/1") {
+      first = &response;  // answered later: /2 must wait for it
+    } else {
+      response.send(200, "text/plain", request.path);
+    }
+  });
+  TestClient client;
+  client.start(&loop_, server_->port(),
+               "GET /1 HTTP/1.1\r\nHost: t\r\n\r\nGET /2 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  spin_until([&] { return first != nullptr; });
+  for (int i = 0; i < 20; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
+  EXPECT_EQ(order, std::vector<std::string>{"/1"});
+  first->send(200, "text/plain", "/1");
+  spin_until([&] { return client.closed; });
+  EXPECT_EQ(order, (std::vector<std::string>{"/1", "/2"}));
+  size_t one = client.received.find("\r\n\r\n/1");
+  size_t two = client.received.find("\r\n\r\n/2");
+  ASSERT_NE(one, std::string::npos);
+  ASSERT_NE(two, std::string::npos);
+  EXPECT_LT(one, two);
+}
+
+TEST_F(HttpServerTest, ListenErrorsNameTheAddress) {
+  start([](const HttpRequest&, HttpResponse& r) { r.send(200, "text/plain", ""); });
+  HttpServer second(&loop_, [](const HttpRequest&, HttpResponse&) {});
+  auto result = second.listen("127.0.0.1", server_->port());
+  ASSERT_FALSE(result.ok());
+  EXPECT_NE(result.error().message.find("127.0.0.1:" + std::to_string(server_->port())), std::string::npos)
+      << result.error().message;
+  bool closed = false;
+  second.close([&] { closed = true; });
+  spin_until([&] { return closed; });
+}
+
+}  // namespace
+}  // namespace wubd::io

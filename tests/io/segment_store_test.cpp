@@ -1,0 +1,114 @@
+// The store on a real temporary directory: listings, junk handling and the cache
+// that keeps a day-long playlist from re-reading its directories on every request.
+#include "wubd/store/segment_store.h"
+
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+
+namespace wubd::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SegmentStoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/wubd-store-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    base_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(base_); }
+
+  void write(const std::string& relative, const std::string& bytes = "x") {
+    fs::path p = base_ / relative;
+    fs::create_directories(p.parent_path());
+    std::ofstream(p) << bytes;
+  }
+  // Ages a directory's mtime, as if it was last changed long ago.
+  void age(const std::string& relative) {
+    timeval times[2] = {{1'000'000'000, 0}, {1'000'000'000, 0}};
+    ASSERT_EQ(utimes((base_ / relative).c_str(), times), 0);
+  }
+
+  fs::path base_;
+};
+
+TEST_F(SegmentStoreTest, ListsStreamsVariantsHoursAndSegmentsSkippingJunk) {
+  write("db/source/2026-11-21T04/00:00.000000-2.0-full-AAAA.ts");
+  write("db/source/2026-11-21T04/00:02.000000-2.0-partial-AAAB.ts", "12345");
+  write("db/source/2026-11-21T04/00:04.000000-2.0-temp-0b7e3c1a.ts");
+  write("db/source/2026-11-21T04/.hidden.ts");
+  write("db/source/2026-11-21T04/garbage.ts");
+  write("db/source/not-an-hour/x.ts");
+  write("db/source/.hidden-hour/x.ts");
+  write("db/720p/2026-11-21T05/00:00.000000-2.0-full-AAAA.ts");
+  write("db/a-file-not-a-variant");
+  write(".hidden-stream/x/y/z");
+  SegmentStore store(base_.string());
+  EXPECT_EQ(store.list_streams(), std::vector<std::string>{"db"});
+  EXPECT_EQ(store.list_variants("db"), (std::vector<std::string>{"720p", "source"}));
+  EXPECT_EQ(store.list_hours("db", "source"), std::vector<std::string>{"2026-11-21T04"});
+  const HourListing& hour = store.hour_listing("db", "source", "2026-11-21T04");
+  EXPECT_EQ(hour.names, (std::vector<std::string>{"00:00.000000-2.0-full-AAAA.ts",
+                                                  "00:02.000000-2.0-partial-AAAB.ts"}));
+  ASSERT_EQ(hour.segments.size(), 3u);  // the temp file is a segment, not listed
+  EXPECT_EQ(hour.segments[1].size_bytes, 5) << "partials carry their size";
+  EXPECT_EQ(hour.best.size(), 2u);
+  EXPECT_TRUE(store.list_variants("nope").empty());
+  EXPECT_TRUE(store.hour_listing("db", "source", "2026-11-21T09").names.empty());
+  EXPECT_TRUE(store.variant_exists("db", "720p"));
+  EXPECT_FALSE(store.variant_exists("db", "nope"));
+}
+
+TEST_F(SegmentStoreTest, WarmDayLongLookupReadsNoDirectory) {
+  auto start = *core::parse_time("2026-11-21T00:00:00Z");
+  for (int h = 0; h < 24; ++h) {
+    std::string hour = core::format_hour(start + h * core::kMicrosPerHour);
+    write("db/source/" + hour + "/00:00.000000-2.0-full-AAAA.ts");
+    age("db/source/" + hour);
+  }
+  SegmentStore store(base_.string());
+  auto first = store.best_segments("db", "source", start, start + 24 * core::kMicrosPerHour);
+  std::uint64_t scans = store.stats().directory_scans;
+  EXPECT_GE(scans, 24u);
+  auto second = store.best_segments("db", "source", start, start + 24 * core::kMicrosPerHour);
+  EXPECT_EQ(store.stats().directory_scans, scans) << "a warm lookup re-read directories";
+  EXPECT_EQ(first.size(), second.size());
+
+  // A change is seen at once: the directory's mtime moves.
+  std::string hour3 = core::format_hour(start + 3 * core::kMicrosPerHour);
+  write("db/source/" + hour3 + "/00:02.000000-2.0-full-AAAB.ts");
+  EXPECT_EQ(store.hour_listing("db", "source", hour3).names.size(), 2u);
+  EXPECT_EQ(store.stats().directory_scans, scans + 1);
+}
+
+TEST_F(SegmentStoreTest, RecentlyChangedDirectoriesAreNotTrusted) {
+  // Two files landing within one mtime tick must both be seen, so a directory
+  // changed in the last second is read again on every lookup.
+  write("db/source/2026-11-21T04/00:00.000000-2.0-full-AAAA.ts");
+  SegmentStore store(base_.string());
+  EXPECT_EQ(store.hour_listing("db", "source", "2026-11-21T04").names.size(), 1u);
+  write("db/source/2026-11-21T04/00:02.000000-2.0-full-AAAB.ts");
+  EXPECT_EQ(store.hour_listing("db", "source", "2026-11-21T04").names.size(), 2u);
+  EXPECT_EQ(store.stats().directory_scans, 2u);
+}
+
+TEST_F(SegmentStoreTest, CacheIsBounded) {
+  for (int h = 0; h < 10; ++h) {
+    write("db/source/2026-11-21T0" + std::to_string(h) + "/00:00.000000-2.0-full-AAAA.ts");
+    age("db/source/2026-11-21T0" + std::to_string(h));
+  }
+  SegmentStore store(base_.string(), 4);
+  for (int round = 0; round < 2; ++round) {
+    for (int h = 0; h < 10; ++h) store.hour_listing("db", "source", "2026-11-21T0" + std::to_string(h));
+  }
+  EXPECT_EQ(store.stats().directory_scans, 20u) << "with room for 4 hours, cycling 10 rereads all";
+}
+
+}  // namespace
+}  // namespace wubd::store
