@@ -196,7 +196,11 @@ TEST_F(HttpServerTest, AnswersMayComeLaterFromAnotherCallback) {
   spin_until([&] { return client.closed; });
   EXPECT_NE(client.received.find("Content-Length: 11\r\n"), std::string::npos);
   EXPECT_NE(client.received.find("\r\n\r\nlate answer"), std::string::npos) << client.received;
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer), nullptr);
+  // The timer lives in this frame: its close must complete before the frame ends.
+  bool timer_closed = false;
+  timer.data = &timer_closed;
+  uv_close(reinterpret_cast<uv_handle_t*>(&timer), [](uv_handle_t* h) { *static_cast<bool*>(h->data) = true; });
+  spin_until([&] { return timer_closed; });
 }
 
 TEST_F(HttpServerTest, CloseWaitsForTheResponseInProgress) {
