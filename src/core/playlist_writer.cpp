@@ -2,22 +2,20 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstring>
 
 #include "wubd/core/url.h"
 
 namespace wubd::core {
 namespace {
 
-// Playlists of a day's segments run to 40,000+ entries, so this file formats digits
-// by hand instead of through snprintf, which dominated the profile.
-void append_digits(std::string& out, long long value, int width) {
-  char buf[24];
-  int n = 0;
-  do {
-    buf[n++] = char('0' + value % 10);
+// Writes `value` zero-padded to `width` digits at `p`, advancing it.
+void put_digits(char*& p, long long value, int width) {
+  for (int i = width - 1; i >= 0; --i) {
+    p[i] = char('0' + value % 10);
     value /= 10;
-  } while (value > 0 || n < width);
-  while (n > 0) out += buf[--n];
+  }
+  p += width;
 }
 
 void append_int(std::string& out, long long value) {
@@ -25,35 +23,6 @@ void append_int(std::string& out, long long value) {
   auto [end, ec] = std::to_chars(buf, buf + sizeof buf, value);
   (void)ec;
   out.append(buf, end);
-}
-
-void append_program_date_time(std::string& out, Micros t) {
-  CivilTime c = to_civil(t);
-  out += "#EXT-X-PROGRAM-DATE-TIME:";
-  append_digits(out, c.year, 4);
-  out += '-';
-  append_digits(out, c.month, 2);
-  out += '-';
-  append_digits(out, c.day, 2);
-  out += 'T';
-  append_digits(out, c.hour, 2);
-  out += ':';
-  append_digits(out, c.minute, 2);
-  out += ':';
-  append_digits(out, c.second, 2);
-  out += '.';
-  append_digits(out, c.micros / 1000, 3);
-  out += "Z\n";
-}
-
-// Seconds with three decimals, rounded to the nearest millisecond.
-void append_extinf(std::string& out, Micros duration) {
-  long long millis = (duration + 500) / 1000;
-  out += "#EXTINF:";
-  append_int(out, millis / 1000);
-  out += '.';
-  append_digits(out, millis % 1000, 3);
-  out += ",\n";
 }
 
 // Quoted-string attribute values may not hold '"', CR or LF (RFC 8216 §4.2).
@@ -94,14 +63,57 @@ std::string write_master_playlist(const std::vector<MasterVariant>& variants) {
   return out;
 }
 
+void render_playlist_lines(StoredSegment& segment) {
+  CivilTime c = to_civil(segment.name.start);
+  char buf[96];
+  char* p = buf;
+  constexpr std::string_view kDateTag = "#EXT-X-PROGRAM-DATE-TIME:";
+  std::memcpy(p, kDateTag.data(), kDateTag.size());
+  p += kDateTag.size();
+  put_digits(p, c.year, 4);
+  *p++ = '-';
+  put_digits(p, c.month, 2);
+  *p++ = '-';
+  put_digits(p, c.day, 2);
+  *p++ = 'T';
+  put_digits(p, c.hour, 2);
+  *p++ = ':';
+  put_digits(p, c.minute, 2);
+  *p++ = ':';
+  put_digits(p, c.second, 2);
+  *p++ = '.';
+  put_digits(p, c.micros / 1000, 3);
+  constexpr std::string_view kExtinf = "Z\n#EXTINF:";
+  std::memcpy(p, kExtinf.data(), kExtinf.size());
+  p += kExtinf.size();
+  // Seconds with three decimals, rounded to the nearest millisecond.
+  long long millis = (segment.name.duration + 500) / 1000;
+  p = std::to_chars(p, p + 24, millis / 1000).ptr;
+  *p++ = '.';
+  put_digits(p, millis % 1000, 3);
+  *p++ = ',';
+  *p++ = '\n';
+  segment.playlist_tags.assign(buf, p);
+
+  segment.url_tail.clear();
+  append_percent_encoded(segment.url_tail, segment.hour);
+  segment.url_tail += '/';
+  append_percent_encoded(segment.url_tail, segment.file_name);
+}
+
 std::string write_media_playlist(const std::vector<SegmentOrHole>& segments,
                                  std::string_view url_prefix) {
-  std::string out;
-  out.reserve(128 + segments.size() * (url_prefix.size() + 150));
-  out += "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:";
+  constexpr std::string_view kDiscontinuity = "#EXT-X-DISCONTINUITY\n";
+  std::string out = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:";
   append_int(out, target_duration_seconds(segments));
   out += '\n';
+  size_t bound = out.size() + 32;
+  for (const StoredSegment* s : segments) {
+    if (s) bound += kDiscontinuity.size() + 80 + url_prefix.size() + 3 * (s->hour.size() + s->file_name.size()) + 2;
+  }
+  out.reserve(bound);
 
+  StoredSegment scratch;  // for segments whose lines were not rendered in advance
   bool seen_segment = false;
   bool hole_pending = false;
   for (const StoredSegment* s : segments) {
@@ -109,15 +121,20 @@ std::string write_media_playlist(const std::vector<SegmentOrHole>& segments,
       hole_pending = seen_segment;  // a leading hole is dropped
       continue;
     }
-    if (hole_pending) out += "#EXT-X-DISCONTINUITY\n";
+    if (hole_pending) out += kDiscontinuity;
     hole_pending = false;
     seen_segment = true;
-    append_program_date_time(out, s->name.start);
-    append_extinf(out, s->name.duration);
+    const StoredSegment* rendered = s;
+    if (s->playlist_tags.empty()) {
+      scratch.name = s->name;
+      scratch.hour = s->hour;
+      scratch.file_name = s->file_name;
+      render_playlist_lines(scratch);
+      rendered = &scratch;
+    }
+    out += rendered->playlist_tags;
     out += url_prefix;
-    append_percent_encoded(out, s->hour);
-    out += '/';
-    append_percent_encoded(out, s->file_name);
+    out += rendered->url_tail;
     out += '\n';
   }
   if (!segments.empty() && segments.back() != nullptr) out += "#EXT-X-ENDLIST\n";

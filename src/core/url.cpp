@@ -1,5 +1,7 @@
 #include "wubd/core/url.h"
 
+#include <cstring>
+
 namespace wubd::core {
 namespace {
 
@@ -14,6 +16,8 @@ bool is_unreserved(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
          c == '.' || c == '_' || c == '~';
 }
+
+constexpr char kHex[] = "0123456789ABCDEF";
 
 }  // namespace
 
@@ -37,17 +41,29 @@ Result<std::string> percent_decode(std::string_view text) {
   return out;
 }
 
-void append_percent_encoded(std::string& out, std::string_view text) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  for (unsigned char c : text) {
-    if (is_unreserved(c)) {
-      out += char(c);
-    } else {
-      out += '%';
-      out += kHex[c >> 4];
-      out += kHex[c & 15];
-    }
+char* put_percent_encoded(char* out, std::string_view text) {
+  // Copies runs of unreserved characters whole: segment names have one or two
+  // characters to escape in 80.
+  size_t run_start = 0;
+  for (size_t i = 0; i < text.size(); ++i) {
+    auto c = static_cast<unsigned char>(text[i]);
+    if (is_unreserved(c)) continue;
+    std::memcpy(out, text.data() + run_start, i - run_start);
+    out += i - run_start;
+    *out++ = '%';
+    *out++ = kHex[c >> 4];
+    *out++ = kHex[c & 15];
+    run_start = i + 1;
   }
+  std::memcpy(out, text.data() + run_start, text.size() - run_start);
+  return out + (text.size() - run_start);
+}
+
+void append_percent_encoded(std::string& out, std::string_view text) {
+  size_t old_size = out.size();
+  out.resize(old_size + 3 * text.size());
+  char* end = put_percent_encoded(out.data() + old_size, text);
+  out.resize(size_t(end - out.data()));
 }
 
 std::string percent_encode(std::string_view text) {

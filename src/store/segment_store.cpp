@@ -12,6 +12,7 @@
 #include <spdlog/spdlog.h>
 
 #include "wubd/app/logging.h"
+#include "wubd/core/playlist_writer.h"
 
 namespace wubd::store {
 namespace {
@@ -164,7 +165,10 @@ const HourListing& SegmentStore::hour_listing(const std::string& stream, const s
       }
       continue;
     }
-    core::StoredSegment segment{std::move(*name), hour, entry->d_name, -1};
+    core::StoredSegment segment;
+    segment.name = std::move(*name);
+    segment.hour = hour;
+    segment.file_name = entry->d_name;
     // Sizes only decide between partial copies; stat-ing every file would make a cold
     // day-long playlist cost 43,200 extra system calls.
     if (segment.name.type == core::SegmentType::Partial) {
@@ -180,8 +184,9 @@ const HourListing& SegmentStore::hour_listing(const std::string& stream, const s
             [](const core::StoredSegment& a, const core::StoredSegment& b) {
               return a.file_name < b.file_name;
             });
-  for (const auto& s : listing->segments) {
+  for (auto& s : listing->segments) {
     if (s.name.type != core::SegmentType::Temp) listing->names.push_back(s.file_name);
+    core::render_playlist_lines(s);
   }
   listing->best = core::best_by_start(listing->segments);
 

@@ -20,6 +20,12 @@ struct StoredSegment {
   // Size in bytes; needed only to choose between partial copies, so listings may
   // leave it at -1 for other types.
   std::int64_t size_bytes = -1;
+  // This segment's media playlist lines, rendered once by render_playlist_lines()
+  // when its hour is listed, so that a day-long playlist is a run of copies rather
+  // than 43,200 rounds of formatting. Empty until rendered; writers fall back to
+  // rendering on the fly.
+  std::string playlist_tags;  // "#EXT-X-PROGRAM-DATE-TIME:…\n#EXTINF:…,\n"
+  std::string url_tail;       // percent-encoded "hour/file"
 };
 
 // A segment or a hole: nullptr marks a hole (wubloader's None).

@@ -22,6 +22,10 @@ std::string percent_encode(std::string_view text);
 // Appends percent_encode(text) to `out` without temporaries.
 void append_percent_encoded(std::string& out, std::string_view text);
 
+// Writes percent_encode(text) at `out`, which must have room for 3 * text.size()
+// bytes, and returns the end of what it wrote. For writers that size a buffer once.
+char* put_percent_encoded(char* out, std::string_view text);
+
 // Query parameters, decoded. A repeated name keeps its first value; parameters the
 // API does not know are ignored by the handlers, as Flask did.
 using QueryParams = std::map<std::string, std::string, std::less<>>;
