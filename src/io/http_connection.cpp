@@ -1,5 +1,6 @@
 #include "http_connection.h"
 
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -327,6 +328,16 @@ void HttpConnection::read_next_file_chunk() {
   if (file_read_in_flight_ || file_fd_ < 0 || closing_) return;
   size_t want = size_t(std::min<std::int64_t>(file_remaining_, std::int64_t(server_.limits_.file_chunk_bytes)));
   file_chunk_.resize(want);
+  // Bytes already in the page cache are read right here: RWF_NOWAIT makes the read
+  // fail with EAGAIN instead of waiting on the disk, so the loop never blocks, and
+  // the common case (recent segments, hot in cache) skips a threadpool round trip.
+  // Only a cache miss goes to libuv's threadpool.
+  iovec direct = {file_chunk_.data(), want};
+  ssize_t got = preadv2(file_fd_, &direct, 1, file_offset_, RWF_NOWAIT);
+  if (got > 0) {
+    on_file_read(got);
+    return;
+  }
   uv_buf_t buf = uv_buf_init(file_chunk_.data(), unsigned(want));
   file_req_.data = this;
   int rc = uv_fs_read(loop_, &file_req_, file_fd_, &buf, 1, file_offset_, on_file_read_cb);

@@ -12,9 +12,10 @@ SEGMENT_SECONDS = 2
 _media_cache = {}
 
 
-def make_segments(count, size="320x240"):
-    """Encodes `count` contiguous 2 s segments once per process; returns their bytes."""
-    key = (count, size)
+def make_segments(count, size="320x240", video_bitrate=None):
+    """Encodes `count` contiguous 2 s segments once per process; returns their bytes.
+    `video_bitrate` ("3M") pins the size of each segment, as a real stream's is."""
+    key = (count, size, video_bitrate)
     if key in _media_cache:
         return _media_cache[key]
     out_dir = tempfile.mkdtemp(prefix="wubd-media-")
@@ -25,6 +26,8 @@ def make_segments(count, size="320x240"):
         "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
         "-c:v", "libx264", "-preset", "ultrafast", "-g", "60", "-keyint_min", "60",
         "-sc_threshold", "0", "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})",
+        *(["-b:v", video_bitrate, "-minrate", video_bitrate, "-maxrate", video_bitrate,
+           "-bufsize", video_bitrate, "-x264-params", "nal-hrd=cbr"] if video_bitrate else []),
         "-c:a", "aac", "-b:a", "64k",
         "-f", "segment", "-segment_time", str(SEGMENT_SECONDS), "-segment_format", "mpegts",
         os.path.join(out_dir, "seg%04d.ts"),
