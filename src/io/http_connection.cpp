@@ -72,6 +72,7 @@ struct HttpConnection::WriteRequest {
   uv_write_t req{};
   HttpConnection* connection = nullptr;
   std::string parts[2];
+  std::shared_ptr<const std::string> shared;  // written after parts, not copied
 };
 
 HttpConnection::HttpConnection(HttpServer& server, uv_loop_t* loop) : server_(server), loop_(loop) {
@@ -275,6 +276,29 @@ void HttpConnection::send_body(std::string body) {
   if (!request_.is_head() && !body.empty()) {
     body_bytes_ += body.size();
     queue_write(std::move(body), {});
+  }
+  finish_response(false);
+}
+
+void HttpConnection::send_shared_body(std::shared_ptr<const std::string> body) {
+  if (!request_.is_head() && !body->empty() && !closing_) {
+    body_bytes_ += body->size();
+    auto* w = new WriteRequest;
+    w->connection = this;
+    w->parts[0] = std::move(pending_head_);
+    pending_head_.clear();
+    w->shared = std::move(body);
+    uv_buf_t bufs[2] = {uv_buf_init(w->parts[0].data(), unsigned(w->parts[0].size())),
+                        uv_buf_init(const_cast<char*>(w->shared->data()), unsigned(w->shared->size()))};
+    w->req.data = w;
+    int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp_), w->parts[0].empty() ? bufs + 1 : bufs,
+                      w->parts[0].empty() ? 1 : 2, on_write_cb);
+    if (rc != 0) {
+      delete w;
+      close();
+      return;
+    }
+    ++writes_in_flight_;
   }
   finish_response(false);
 }

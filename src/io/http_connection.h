@@ -42,6 +42,7 @@ class HttpConnection {
   void send_head(HttpResponse& response, std::string_view content_type,
                  std::optional<std::int64_t> content_length);
   void send_body(std::string body);
+  void send_shared_body(std::shared_ptr<const std::string> body);
   void start_file_body(int fd, std::int64_t offset, std::int64_t length);
   void write_chunk(std::string chunk);
   void flush_head();

@@ -26,6 +26,15 @@ void HttpResponse::send(int status, std::string_view content_type, std::string b
   connection_.send_body(std::move(body));
 }
 
+void HttpResponse::send_shared(int status, std::string_view content_type,
+                               std::shared_ptr<const std::string> body) {
+  if (refuse_second_answer(started_, status)) return;
+  status_ = status;
+  started_ = true;
+  connection_.send_head(*this, content_type, std::int64_t(body->size()));
+  connection_.send_shared_body(std::move(body));
+}
+
 void HttpResponse::send_error(int status, std::string_view message) {
   send(status, "text/plain; charset=utf-8", std::string(message) + "\n");
 }

@@ -62,14 +62,15 @@ bool has_hour_in_range(const std::vector<std::string>& hours, std::optional<Micr
 }  // namespace
 
 Restreamer::Restreamer(store::SegmentStore& store, core::MetricsRegistry& metrics,
-                       std::function<void()> before_metrics)
+                       std::function<void()> before_metrics, std::size_t playlist_cache_bytes)
     : store_(store),
       metrics_(metrics),
       before_metrics_(std::move(before_metrics)),
       requests_(metrics.counter("wubd_http_requests_total", "HTTP requests answered, by endpoint, method and status.")),
       latency_(metrics.histogram("wubd_http_request_duration_seconds",
                                  "Time from a complete request to its last byte queued, by endpoint.",
-                                 core::latency_buckets_seconds())) {}
+                                 core::latency_buckets_seconds())),
+      playlist_cache_(playlist_cache_bytes) {}
 
 void Restreamer::observe(const io::HttpRequest& request, const io::ResponseRecord& record) {
   std::string status = std::to_string(record.status);
@@ -84,6 +85,7 @@ void Restreamer::observe(const io::HttpRequest& request, const io::ResponseRecor
 }
 
 void Restreamer::handle(const io::HttpRequest& request, io::HttpResponse& response) {
+  store_.new_snapshot();
   auto route = core::route_path(request.path);
   if (route) response.set_endpoint(core::endpoint_label(route->kind));
   if (request.method == "OPTIONS") {
@@ -153,18 +155,27 @@ void Restreamer::media_playlist(const core::Route& route, const core::QueryParam
     range_start = **start;
     range_end = **end;
   }
-  std::vector<core::SegmentOrHole> segments;
-  if (range_start < range_end) {
-    segments = store_.best_segments(route.stream, route.variant, range_start, range_end);
-  } else {
+  response.add_header("Cache-Control", "no-cache");
+  if (range_start >= range_end) {
     // An empty range is not an error (a start after the latest data is a valid
     // question); it is an empty playlist that is not complete yet.
-    segments.push_back(nullptr);
+    response.send(200, kPlaylistType, core::write_media_playlist({nullptr}, ""));
+    return;
   }
+  std::string key = route.stream + '/' + route.variant + '/' + std::to_string(range_start) + '/' +
+                    std::to_string(range_end);
+  std::uint64_t version = store_.range_version(route.stream, route.variant, range_start, range_end);
+  if (auto cached = playlist_cache_.find(key, version)) {
+    response.send_shared(200, kPlaylistType, std::move(cached));
+    return;
+  }
+  std::vector<core::SegmentOrHole> segments =
+      store_.best_segments(route.stream, route.variant, range_start, range_end);
   std::string prefix = "/segments/" + core::percent_encode(route.stream) + "/" +
                        core::percent_encode(route.variant) + "/";
-  response.add_header("Cache-Control", "no-cache");
-  response.send(200, kPlaylistType, core::write_media_playlist(segments, prefix));
+  auto body = std::make_shared<const std::string>(core::write_media_playlist(segments, prefix));
+  playlist_cache_.insert(key, version, body);
+  response.send_shared(200, kPlaylistType, std::move(body));
 }
 
 void Restreamer::master_playlist(const core::Route& route, const core::QueryParams& query,

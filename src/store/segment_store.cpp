@@ -141,14 +141,17 @@ const HourListing& SegmentStore::hour_listing(const std::string& stream, const s
   }
   CachedHour& cache = hours_[path];
   cache.last_used = ++use_counter_;
-  if (cache.listing && cache.trusted && same_time(cache.mtime, mtime)) {
+  if (cache.listing && same_time(cache.mtime, mtime) &&
+      (cache.trusted || cache.scanned_in_snapshot == snapshot_)) {
     ++stats_.cache_hits;
     return *cache.listing;
   }
+  cache.scanned_in_snapshot = snapshot_;
 
   Micros scanned_at = now_wall();
   ++stats_.directory_scans;
   auto listing = std::make_unique<HourListing>();
+  listing->version = next_version_++;
   DIR* dir = opendir(path.c_str());
   if (!dir) {
     app::logger("store")->warn("cannot list {}: {}", path, std::strerror(errno));
@@ -189,6 +192,7 @@ const HourListing& SegmentStore::hour_listing(const std::string& stream, const s
     core::render_playlist_lines(s);
   }
   listing->best = core::best_by_start(listing->segments);
+  listing->version = next_version_++;
 
   cache.listing = std::move(listing);
   cache.mtime = mtime;
@@ -206,6 +210,21 @@ void SegmentStore::evict_hours() {
   std::sort(by_use.begin(), by_use.end());
   size_t drop = std::max<size_t>(1, hours_.size() - max_cached_hours_ * 3 / 4);
   for (size_t i = 0; i < drop && i + 1 < by_use.size(); ++i) hours_.erase(by_use[i].second);
+}
+
+std::uint64_t SegmentStore::range_version(const std::string& stream, const std::string& variant,
+                                          Micros start, Micros end) {
+  // Listing versions are unique, so mixing them in order (FNV-1a) gives a number
+  // that moves when any one of them does; a missing hour mixes in 0.
+  std::uint64_t mixed = 14695981039346656037ull;
+  for (Micros hour : core::hours_for_range(start, end)) {
+    std::uint64_t v = hour_listing(stream, variant, core::format_hour(hour)).version;
+    for (int i = 0; i < 8; ++i) {
+      mixed ^= (v >> (8 * i)) & 0xff;
+      mixed *= 1099511628211ull;
+    }
+  }
+  return mixed;
 }
 
 std::vector<core::SegmentOrHole> SegmentStore::best_segments(const std::string& stream,

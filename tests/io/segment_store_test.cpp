@@ -94,7 +94,40 @@ TEST_F(SegmentStoreTest, RecentlyChangedDirectoriesAreNotTrusted) {
   SegmentStore store(base_.string());
   EXPECT_EQ(store.hour_listing("db", "source", "2026-11-21T04").names.size(), 1u);
   write("db/source/2026-11-21T04/00:02.000000-2.0-full-AAAB.ts");
+  store.new_snapshot();
   EXPECT_EQ(store.hour_listing("db", "source", "2026-11-21T04").names.size(), 2u);
+  EXPECT_EQ(store.stats().directory_scans, 2u);
+}
+
+TEST_F(SegmentStoreTest, RangeVersionMovesWhenAnyHourChanges) {
+  auto start = *core::parse_time("2026-11-21T04:00:00Z");
+  auto end = start + 2 * core::kMicrosPerHour;
+  write("db/source/2026-11-21T04/00:00.000000-2.0-full-AAAA.ts");
+  write("db/source/2026-11-21T05/00:00.000000-2.0-full-AAAA.ts");
+  age("db/source/2026-11-21T04");
+  age("db/source/2026-11-21T05");
+  SegmentStore store(base_.string());
+  std::uint64_t v1 = store.range_version("db", "source", start, end);
+  store.new_snapshot();
+  EXPECT_EQ(store.range_version("db", "source", start, end), v1) << "nothing changed";
+  write("db/source/2026-11-21T05/00:02.000000-2.0-full-AAAB.ts");
+  store.new_snapshot();
+  std::uint64_t v2 = store.range_version("db", "source", start, end);
+  EXPECT_NE(v2, v1);
+  write("db/source/2026-11-21T06/00:00.000000-2.0-full-AAAA.ts");  // a new hour in range
+  store.new_snapshot();
+  EXPECT_NE(store.range_version("db", "source", start, end), v2);
+}
+
+TEST_F(SegmentStoreTest, ARecentDirectoryIsReadOncePerSnapshot) {
+  write("db/source/2026-11-21T04/00:00.000000-2.0-full-AAAA.ts");
+  SegmentStore store(base_.string());
+  store.new_snapshot();
+  store.hour_listing("db", "source", "2026-11-21T04");
+  store.hour_listing("db", "source", "2026-11-21T04");
+  EXPECT_EQ(store.stats().directory_scans, 1u);
+  store.new_snapshot();
+  store.hour_listing("db", "source", "2026-11-21T04");
   EXPECT_EQ(store.stats().directory_scans, 2u);
 }
 

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -29,6 +30,8 @@ class HttpResponse {
 
   // A complete body from memory.
   void send(int status, std::string_view content_type, std::string body);
+  // A complete body shared with others (a cache): written without being copied.
+  void send_shared(int status, std::string_view content_type, std::shared_ptr<const std::string> body);
   // A plain-text error: the message plus a newline.
   void send_error(int status, std::string_view message);
   // `length` bytes of an open file from `offset`, read in chunks as the client takes

@@ -7,6 +7,7 @@
 #include "wubd/core/routes.h"
 #include "wubd/core/url.h"
 #include "wubd/io/http_server.h"
+#include "wubd/restreamer/playlist_cache.h"
 #include "wubd/store/segment_store.h"
 
 // The HTTP API of DESIGN.md §1, read-only part: /files listings, HLS playlists,
@@ -17,8 +18,9 @@ class Restreamer {
  public:
   // `store` and `metrics` must outlive the restreamer. `before_metrics` runs before
   // /metrics renders, to refresh gauges owned elsewhere.
+  // Rendered media playlists are cached up to `playlist_cache_bytes`.
   Restreamer(store::SegmentStore& store, core::MetricsRegistry& metrics,
-             std::function<void()> before_metrics = {});
+             std::function<void()> before_metrics = {}, std::size_t playlist_cache_bytes = 16 << 20);
 
   // The HttpServer handler: routes, validates and answers.
   void handle(const io::HttpRequest& request, io::HttpResponse& response);
@@ -40,6 +42,7 @@ class Restreamer {
   std::function<void()> before_metrics_;
   core::CounterFamily& requests_;
   core::HistogramFamily& latency_;
+  PlaylistCache playlist_cache_;
 };
 
 }  // namespace wubd::restreamer

@@ -24,6 +24,8 @@ struct HourListing {
   std::vector<std::string> names;
   // best_by_start(segments), pointing into `segments`.
   std::vector<const core::StoredSegment*> best;
+  // Unique to this reading of the directory: a rescan gets a new one.
+  std::uint64_t version = 0;
 };
 
 struct StoreStats {
@@ -41,6 +43,11 @@ class SegmentStore {
   explicit SegmentStore(std::string base_dir, size_t max_cached_hours = 512);
 
   const std::string& base_dir() const { return base_dir_; }
+
+  // Starts a new snapshot: until the next call, a directory whose mtime is too recent
+  // to trust is read at most once, so one request sees one consistent listing of it.
+  // The restreamer calls this once per request.
+  void new_snapshot() { ++snapshot_; }
 
   // Non-hidden directories, sorted.
   std::vector<std::string> list_streams();
@@ -62,6 +69,11 @@ class SegmentStore {
                                                  const std::string& variant, core::Micros start,
                                                  core::Micros end);
 
+  // A number that changes whenever any hour listing of [start, end) is read anew
+  // (or an hour directory appears or goes): what a rendered playlist depends on.
+  std::uint64_t range_version(const std::string& stream, const std::string& variant,
+                              core::Micros start, core::Micros end);
+
   // BASE/stream/variant[/hour[/file]], for parts already checked by core::route_path.
   std::string variant_path(const std::string& stream, const std::string& variant) const;
   std::string segment_path(const std::string& stream, const std::string& variant,
@@ -78,6 +90,7 @@ class SegmentStore {
   struct CachedHour {
     timespec mtime{};
     bool trusted = false;
+    std::uint64_t scanned_in_snapshot = 0;
     std::uint64_t last_used = 0;
     std::unique_ptr<HourListing> listing;
     std::set<std::string> warned;  // bad names already logged once
@@ -90,6 +103,8 @@ class SegmentStore {
   std::string base_dir_;
   size_t max_cached_hours_;
   std::uint64_t use_counter_ = 0;
+  std::uint64_t next_version_ = 1;
+  std::uint64_t snapshot_ = 1;
   std::map<std::string, CachedNames> names_;
   std::map<std::string, CachedHour> hours_;
   HourListing empty_hour_;
