@@ -1,5 +1,6 @@
 #include "http_connection.h"
 
+#include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
@@ -68,11 +69,20 @@ char g_read_buffer[64 * 1024];
 
 }  // namespace
 
+struct HttpConnection::FileMapping {
+  void* address = MAP_FAILED;
+  size_t length = 0;
+  ~FileMapping() {
+    if (address != MAP_FAILED) munmap(address, length);
+  }
+};
+
 struct HttpConnection::WriteRequest {
   uv_write_t req{};
   HttpConnection* connection = nullptr;
   std::string parts[2];
   std::shared_ptr<const std::string> shared;  // written after parts, not copied
+  std::shared_ptr<FileMapping> mapping;       // keeps mapped bytes alive until written
 };
 
 HttpConnection::HttpConnection(HttpServer& server, uv_loop_t* loop) : server_(server), loop_(loop) {
@@ -345,11 +355,71 @@ void HttpConnection::start_file_body(int fd, std::int64_t offset, std::int64_t l
     finish_response(false);
     return;
   }
+  // Map the range so resident pages can be written straight from the page cache:
+  // one copy into the socket instead of two. Segments are never truncated once
+  // named, so the mapping stays valid; if mapping fails, reads do the work.
+  static const std::int64_t kPage = sysconf(_SC_PAGESIZE);
+  std::int64_t aligned = offset / kPage * kPage;
+  auto mapping = std::make_shared<FileMapping>();
+  mapping->length = size_t(length + (offset - aligned));
+  mapping->address = mmap(nullptr, mapping->length, PROT_READ, MAP_SHARED, fd, aligned);
+  if (mapping->address != MAP_FAILED) {
+    file_map_ = std::move(mapping);
+    file_map_offset_ = aligned;
+  }
   read_next_file_chunk();
+}
+
+// Queues the next chunk from the mapping if all its pages are in the page cache, so
+// that writing it cannot fault and wait on the disk inside the loop. False if they
+// are not (or there is no mapping): the caller reads the chunk instead.
+bool HttpConnection::write_mapped_chunk() {
+  if (!file_map_) return false;
+  static const std::int64_t kPage = sysconf(_SC_PAGESIZE);
+  constexpr std::int64_t kMappedChunk = 1 << 20;
+  std::int64_t want = std::min(file_remaining_, kMappedChunk);
+  auto* base = static_cast<char*>(file_map_->address);
+  std::int64_t start = file_offset_ - file_map_offset_;
+  std::int64_t first_page = start / kPage * kPage;
+  size_t pages = size_t((start + want - first_page + kPage - 1) / kPage);
+  unsigned char resident[(kMappedChunk / 4096) + 2];  // pages of 4 KiB or more
+  if (pages > sizeof resident) return false;
+  if (mincore(base + first_page, size_t(start + want - first_page), resident) != 0) return false;
+  for (size_t i = 0; i < pages; ++i) {
+    if (!(resident[i] & 1)) return false;
+  }
+  auto* w = new WriteRequest;
+  w->connection = this;
+  w->parts[0] = std::move(pending_head_);
+  pending_head_.clear();
+  w->mapping = file_map_;
+  uv_buf_t bufs[2] = {uv_buf_init(w->parts[0].data(), unsigned(w->parts[0].size())),
+                      uv_buf_init(base + start, unsigned(want))};
+  w->req.data = w;
+  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp_), w->parts[0].empty() ? bufs + 1 : bufs,
+                    w->parts[0].empty() ? 1 : 2, on_write_cb);
+  if (rc != 0) {
+    delete w;
+    close();
+    return true;
+  }
+  ++writes_in_flight_;
+  file_offset_ += want;
+  file_remaining_ -= want;
+  body_bytes_ += std::uint64_t(want);
+  return true;
 }
 
 void HttpConnection::read_next_file_chunk() {
   if (file_read_in_flight_ || file_fd_ < 0 || closing_) return;
+  while (write_mapped_chunk()) {
+    if (closing_) return;
+    if (file_remaining_ == 0) {
+      finish_file_body();
+      return;
+    }
+    if (!can_write_more()) return;  // on_write_done continues
+  }
   size_t want = size_t(std::min<std::int64_t>(file_remaining_, std::int64_t(server_.limits_.file_chunk_bytes)));
   file_chunk_.resize(want);
   // Bytes already in the page cache are read right here: RWF_NOWAIT makes the read
@@ -400,12 +470,17 @@ void HttpConnection::on_file_read(ssize_t result) {
   queue_write(std::move(file_chunk_), {});
   file_chunk_ = std::string();
   if (file_remaining_ == 0) {
-    ::close(file_fd_);
-    file_fd_ = -1;
-    finish_response(false);
+    finish_file_body();
   } else if (can_write_more()) {
     read_next_file_chunk();
   }
+}
+
+void HttpConnection::finish_file_body() {
+  ::close(file_fd_);
+  file_fd_ = -1;
+  file_map_.reset();  // queued writes keep the mapping until they are done
+  finish_response(false);
 }
 
 void HttpConnection::queue_write(std::string first, std::string second) {
@@ -541,6 +616,7 @@ void HttpConnection::close() {
     ::close(file_fd_);
     file_fd_ = -1;
   }
+  file_map_.reset();
   uv_timer_stop(&timer_);
   if (open_handles_ == 0) {
     // Never accepted: nothing to close, but still released through the server.

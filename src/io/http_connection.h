@@ -54,6 +54,7 @@ class HttpConnection {
 
  private:
   struct WriteRequest;
+  struct FileMapping;
 
   static void on_alloc_cb(uv_handle_t* handle, size_t suggested, uv_buf_t* buf) noexcept;
   static void on_read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
@@ -80,6 +81,8 @@ class HttpConnection {
   void queue_write(std::string first, std::string second);
 
   void read_next_file_chunk();
+  bool write_mapped_chunk();
+  void finish_file_body();
   void response_done(bool completed);
   void shutdown_and_close();
   void start_reading();
@@ -124,6 +127,10 @@ class HttpConnection {
   bool file_read_in_flight_ = false;
   uv_fs_t file_req_{};
   std::string file_chunk_;
+  // The file mapped for writing page-cache-resident chunks without copying them;
+  // shared with the writes still queued from it. Null when mapping failed.
+  std::shared_ptr<FileMapping> file_map_;
+  std::int64_t file_map_offset_ = 0;  // file offset of the mapping's first byte
 };
 
 }  // namespace wubd::io
