@@ -1,7 +1,5 @@
 #include "http_connection.h"
 
-#include <sys/mman.h>
-#include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -68,22 +66,6 @@ HttpConnection* owner(llhttp_t* parser) { return static_cast<HttpConnection*>(pa
 char g_read_buffer[64 * 1024];
 
 }  // namespace
-
-struct HttpConnection::FileMapping {
-  void* address = MAP_FAILED;
-  size_t length = 0;
-  ~FileMapping() {
-    if (address != MAP_FAILED) munmap(address, length);
-  }
-};
-
-struct HttpConnection::WriteRequest {
-  uv_write_t req{};
-  HttpConnection* connection = nullptr;
-  std::string parts[2];
-  std::shared_ptr<const std::string> shared;  // written after parts, not copied
-  std::shared_ptr<FileMapping> mapping;       // keeps mapped bytes alive until written
-};
 
 HttpConnection::HttpConnection(HttpServer& server, uv_loop_t* loop) : server_(server), loop_(loop) {
   llhttp_init(&parser_, HTTP_REQUEST, &parser_settings());
@@ -291,26 +273,40 @@ void HttpConnection::send_body(std::string body) {
 }
 
 void HttpConnection::send_shared_body(std::shared_ptr<const std::string> body) {
-  if (!request_.is_head() && !body->empty() && !closing_) {
+  if (!request_.is_head() && !body->empty()) {
     body_bytes_ += body->size();
     auto* w = new WriteRequest;
-    w->connection = this;
-    w->parts[0] = std::move(pending_head_);
-    pending_head_.clear();
+    const std::string& bytes = *body;
     w->shared = std::move(body);
-    uv_buf_t bufs[2] = {uv_buf_init(w->parts[0].data(), unsigned(w->parts[0].size())),
-                        uv_buf_init(const_cast<char*>(w->shared->data()), unsigned(w->shared->size()))};
-    w->req.data = w;
-    int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp_), w->parts[0].empty() ? bufs + 1 : bufs,
-                      w->parts[0].empty() ? 1 : 2, on_write_cb);
-    if (rc != 0) {
-      delete w;
-      close();
-      return;
-    }
-    ++writes_in_flight_;
+    queue_borrowed_write(w, bytes.data(), bytes.size());
   }
   finish_response(false);
+}
+
+// Queues bytes owned elsewhere (kept alive by `w`) behind the pending head, if any.
+// Takes ownership of `w`. False if the write could not be queued (the connection
+// is then closing).
+bool HttpConnection::queue_borrowed_write(WriteRequest* w, const char* data, size_t length) {
+  if (closing_) {
+    delete w;
+    return false;
+  }
+  w->connection = this;
+  w->parts[0] = std::move(pending_head_);
+  pending_head_.clear();
+  uv_buf_t bufs[2] = {uv_buf_init(w->parts[0].data(), unsigned(w->parts[0].size())),
+                      uv_buf_init(const_cast<char*>(data), unsigned(length))};
+  w->req.data = w;
+  bool with_head = !w->parts[0].empty();
+  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp_), with_head ? bufs : bufs + 1,
+                    with_head ? 2 : 1, on_write_cb);
+  if (rc != 0) {
+    delete w;
+    close();
+    return false;
+  }
+  ++writes_in_flight_;
+  return true;
 }
 
 void HttpConnection::write_chunk(std::string chunk) {
@@ -343,144 +339,6 @@ void HttpConnection::abort_response() {
   // a broken body instead of a clean end.
   response_done(false);
   close();
-}
-
-void HttpConnection::start_file_body(int fd, std::int64_t offset, std::int64_t length) {
-  file_fd_ = fd;
-  file_offset_ = offset;
-  file_remaining_ = length;
-  if (request_.is_head() || length == 0) {
-    ::close(file_fd_);
-    file_fd_ = -1;
-    finish_response(false);
-    return;
-  }
-  // Map the range so resident pages can be written straight from the page cache:
-  // one copy into the socket instead of two. Segments are never truncated once
-  // named, so the mapping stays valid; if mapping fails, reads do the work.
-  static const std::int64_t kPage = sysconf(_SC_PAGESIZE);
-  std::int64_t aligned = offset / kPage * kPage;
-  auto mapping = std::make_shared<FileMapping>();
-  mapping->length = size_t(length + (offset - aligned));
-  mapping->address = mmap(nullptr, mapping->length, PROT_READ, MAP_SHARED, fd, aligned);
-  if (mapping->address != MAP_FAILED) {
-    file_map_ = std::move(mapping);
-    file_map_offset_ = aligned;
-  }
-  read_next_file_chunk();
-}
-
-// Queues the next chunk from the mapping if all its pages are in the page cache, so
-// that writing it cannot fault and wait on the disk inside the loop. False if they
-// are not (or there is no mapping): the caller reads the chunk instead.
-bool HttpConnection::write_mapped_chunk() {
-  if (!file_map_) return false;
-  static const std::int64_t kPage = sysconf(_SC_PAGESIZE);
-  constexpr std::int64_t kMappedChunk = 1 << 20;
-  std::int64_t want = std::min(file_remaining_, kMappedChunk);
-  auto* base = static_cast<char*>(file_map_->address);
-  std::int64_t start = file_offset_ - file_map_offset_;
-  std::int64_t first_page = start / kPage * kPage;
-  size_t pages = size_t((start + want - first_page + kPage - 1) / kPage);
-  unsigned char resident[(kMappedChunk / 4096) + 2];  // pages of 4 KiB or more
-  if (pages > sizeof resident) return false;
-  if (mincore(base + first_page, size_t(start + want - first_page), resident) != 0) return false;
-  for (size_t i = 0; i < pages; ++i) {
-    if (!(resident[i] & 1)) return false;
-  }
-  auto* w = new WriteRequest;
-  w->connection = this;
-  w->parts[0] = std::move(pending_head_);
-  pending_head_.clear();
-  w->mapping = file_map_;
-  uv_buf_t bufs[2] = {uv_buf_init(w->parts[0].data(), unsigned(w->parts[0].size())),
-                      uv_buf_init(base + start, unsigned(want))};
-  w->req.data = w;
-  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp_), w->parts[0].empty() ? bufs + 1 : bufs,
-                    w->parts[0].empty() ? 1 : 2, on_write_cb);
-  if (rc != 0) {
-    delete w;
-    close();
-    return true;
-  }
-  ++writes_in_flight_;
-  file_offset_ += want;
-  file_remaining_ -= want;
-  body_bytes_ += std::uint64_t(want);
-  return true;
-}
-
-void HttpConnection::read_next_file_chunk() {
-  if (file_read_in_flight_ || file_fd_ < 0 || closing_) return;
-  while (write_mapped_chunk()) {
-    if (closing_) return;
-    if (file_remaining_ == 0) {
-      finish_file_body();
-      return;
-    }
-    if (!can_write_more()) return;  // on_write_done continues
-  }
-  size_t want = size_t(std::min<std::int64_t>(file_remaining_, std::int64_t(server_.limits_.file_chunk_bytes)));
-  file_chunk_.resize(want);
-  // Bytes already in the page cache are read right here: RWF_NOWAIT makes the read
-  // fail with EAGAIN instead of waiting on the disk, so the loop never blocks, and
-  // the common case (recent segments, hot in cache) skips a threadpool round trip.
-  // Only a cache miss goes to libuv's threadpool.
-  iovec direct = {file_chunk_.data(), want};
-  ssize_t got = preadv2(file_fd_, &direct, 1, file_offset_, RWF_NOWAIT);
-  if (got > 0) {
-    on_file_read(got);
-    return;
-  }
-  uv_buf_t buf = uv_buf_init(file_chunk_.data(), unsigned(want));
-  file_req_.data = this;
-  int rc = uv_fs_read(loop_, &file_req_, file_fd_, &buf, 1, file_offset_, on_file_read_cb);
-  if (rc != 0) {
-    app::logger("http")->warn("reading {} failed: {}", request_.path, uv_err_name(rc));
-    abort_response();
-    return;
-  }
-  file_read_in_flight_ = true;
-}
-
-void HttpConnection::on_file_read_cb(uv_fs_t* req) noexcept {
-  auto* self = static_cast<HttpConnection*>(req->data);
-  ssize_t result = req->result;
-  uv_fs_req_cleanup(req);
-  self->on_file_read(result);
-}
-
-void HttpConnection::on_file_read(ssize_t result) {
-  file_read_in_flight_ = false;
-  if (closing_) {
-    maybe_release();
-    return;
-  }
-  if (result <= 0) {
-    // The file shrank or failed under us after the head promised its length.
-    app::logger("http")->warn("reading {} failed: {}", request_.path,
-                              result == 0 ? "unexpected end of file" : uv_err_name(int(result)));
-    abort_response();
-    return;
-  }
-  file_chunk_.resize(size_t(result));
-  file_offset_ += result;
-  file_remaining_ -= result;
-  body_bytes_ += std::uint64_t(result);
-  queue_write(std::move(file_chunk_), {});
-  file_chunk_ = std::string();
-  if (file_remaining_ == 0) {
-    finish_file_body();
-  } else if (can_write_more()) {
-    read_next_file_chunk();
-  }
-}
-
-void HttpConnection::finish_file_body() {
-  ::close(file_fd_);
-  file_fd_ = -1;
-  file_map_.reset();  // queued writes keep the mapping until they are done
-  finish_response(false);
 }
 
 void HttpConnection::queue_write(std::string first, std::string second) {

@@ -53,8 +53,21 @@ class HttpConnection {
   bool chunked() const { return chunked_; }
 
  private:
-  struct WriteRequest;
-  struct FileMapping;
+  // A range of a file mapped read-only, unmapped when the last user lets go.
+  struct FileMapping {
+    void* address = reinterpret_cast<void*>(-1);  // MAP_FAILED
+    size_t length = 0;
+    ~FileMapping();
+  };
+  // One uv_write and the bytes it writes: owned strings, or borrowed bytes kept
+  // alive by `shared` or `mapping`. Freed in on_write_cb.
+  struct WriteRequest {
+    uv_write_t req{};
+    HttpConnection* connection = nullptr;
+    std::string parts[2];
+    std::shared_ptr<const std::string> shared;
+    std::shared_ptr<FileMapping> mapping;
+  };
 
   static void on_alloc_cb(uv_handle_t* handle, size_t suggested, uv_buf_t* buf) noexcept;
   static void on_read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
@@ -79,6 +92,7 @@ class HttpConnection {
   void dispatch();
   void respond_parse_error(int status, std::string_view message);
   void queue_write(std::string first, std::string second);
+  bool queue_borrowed_write(WriteRequest* w, const char* data, size_t length);
 
   void read_next_file_chunk();
   bool write_mapped_chunk();
