@@ -1,6 +1,7 @@
 #include "wubd/core/segment_name.h"
 
 #include <cstdio>
+#include <optional>
 
 namespace wubd::core {
 namespace {
@@ -101,30 +102,42 @@ std::string encode_hash(std::span<const std::uint8_t> bytes) {
   return out;
 }
 
-Result<std::vector<std::uint8_t>> decode_hash(std::string_view text) {
+namespace {
+
+// Why `text` is not a canonical url-safe base64 encoding, or nothing. Checks what
+// decode_hash would without building the bytes: listings validate every name.
+std::optional<std::string> hash_problem(std::string_view text) {
   if (text.size() % 4 == 1) {
-    return make_error("hash \"" + std::string(text) + "\" has an impossible base64 length");
+    return "hash \"" + std::string(text) + "\" has an impossible base64 length";
   }
+  for (char c : text) {
+    if (alphabet_index(c) < 0) {
+      return "hash \"" + std::string(text) + "\" is not url-safe base64 (character '" + std::string(1, c) + "')";
+    }
+  }
+  // Leftover bits must be zero, or two spellings would decode to the same bytes.
+  int leftover_bits = int(text.size() * 6 % 8);
+  if (leftover_bits > 0 && (alphabet_index(text.back()) & ((1 << leftover_bits) - 1)) != 0) {
+    return "hash \"" + std::string(text) + "\" has non-zero padding bits";
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+Result<std::vector<std::uint8_t>> decode_hash(std::string_view text) {
+  if (auto why = hash_problem(text)) return make_error(*why);
   std::vector<std::uint8_t> out;
   out.reserve(text.size() * 3 / 4);
   std::uint32_t acc = 0;
   int bits = 0;
   for (char c : text) {
-    int v = alphabet_index(c);
-    if (v < 0) {
-      return make_error("hash \"" + std::string(text) + "\" is not url-safe base64 (character '" +
-                        std::string(1, c) + "')");
-    }
-    acc = (acc << 6) | std::uint32_t(v);
+    acc = (acc << 6) | std::uint32_t(alphabet_index(c));
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
       out.push_back(std::uint8_t((acc >> bits) & 0xff));
     }
-  }
-  // Leftover bits must be zero, or two spellings would decode to the same bytes.
-  if (bits > 0 && (acc & ((1u << bits) - 1)) != 0) {
-    return make_error("hash \"" + std::string(text) + "\" has non-zero padding bits");
   }
   return out;
 }
@@ -192,8 +205,7 @@ Result<SegmentName> parse_segment_name(Micros hour_start, std::string_view file_
   }
   if (segment.type != SegmentType::Temp) {
     if (parts[3].empty()) return bad_name(file_name, "empty hash");
-    auto hash = decode_hash(parts[3]);
-    if (!hash) return bad_name(file_name, hash.error().message);
+    if (auto why = hash_problem(parts[3])) return bad_name(file_name, *why);
   }
   segment.start = hour_start + (minute * 60 + second) * kMicrosPerSecond + fraction;
   segment.duration = *duration;

@@ -183,14 +183,12 @@ const HourListing& SegmentStore::hour_listing(const std::string& stream, const s
   }
   closedir(dir);
 
-  std::sort(listing->segments.begin(), listing->segments.end(),
-            [](const core::StoredSegment& a, const core::StoredSegment& b) {
-              return a.file_name < b.file_name;
-            });
+  // Only the names need name order; best_by_start orders its own pointers by time.
   for (auto& s : listing->segments) {
     if (s.name.type != core::SegmentType::Temp) listing->names.push_back(s.file_name);
     core::render_playlist_lines(s);
   }
+  std::sort(listing->names.begin(), listing->names.end());
   listing->best = core::best_by_start(listing->segments);
   listing->version = next_version_++;
 

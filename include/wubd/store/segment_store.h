@@ -18,9 +18,9 @@ namespace wubd::store {
 
 // One hour directory as the restreamer and the backfiller see it.
 struct HourListing {
-  // Every parseable, non-hidden segment file, `temp` ones included, sorted by name.
+  // Every parseable, non-hidden segment file, `temp` ones included, in directory order.
   std::vector<core::StoredSegment> segments;
-  // The names `/files/.../<hour>` lists: `segments` without `temp` files.
+  // The names `/files/.../<hour>` lists: `segments` without `temp` files, sorted.
   std::vector<std::string> names;
   // best_by_start(segments), pointing into `segments`.
   std::vector<const core::StoredSegment*> best;
