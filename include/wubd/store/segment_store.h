@@ -39,7 +39,7 @@ struct StoreStats {
 // timestamp granularity would not move it). Missing directories read as empty.
 class SegmentStore {
  public:
-  // `max_cached_hours` bounds the memory of hour listings (about 200 bytes a segment).
+  // `max_cached_hours` bounds the memory of hour listings (a few hundred bytes a segment).
   explicit SegmentStore(std::string base_dir, size_t max_cached_hours = 512);
 
   const std::string& base_dir() const { return base_dir_; }
