@@ -9,6 +9,8 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include "wubd/core/time.h"
+
 namespace wubd::app {
 namespace {
 
@@ -18,7 +20,7 @@ class JsonFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(msg.time.time_since_epoch()).count();
-    std::string line = "{\"time\":\"" + core_time(micros) + "\",\"level\":\"";
+    std::string line = "{\"time\":\"" + core::format_time_us(micros) + "\",\"level\":\"";
     auto level = spdlog::level::to_string_view(msg.level);
     line.append(level.data(), level.size());
     line += "\",\"logger\":\"";
@@ -31,15 +33,6 @@ class JsonFormatter final : public spdlog::formatter {
   std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(); }
 
  private:
-  static std::string core_time(long long micros) {
-    std::time_t seconds = micros / 1'000'000;
-    std::tm tm;
-    gmtime_r(&seconds, &tm);
-    char buf[64];
-    std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900,
-                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, micros % 1'000'000);
-    return buf;
-  }
   static void escape(std::string& out, std::string_view text) {
     for (unsigned char c : text) {
       switch (c) {

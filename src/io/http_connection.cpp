@@ -92,9 +92,17 @@ void HttpConnection::accept(uv_stream_t* listener) {
 
 void HttpConnection::reject_overloaded() {
   if (closing_) return;
+  send_canned_and_close(503, "too many connections, try again later", "Retry-After: 1\r\n");
+}
+
+// A plain-text answer outside any handler (overload, unparseable request), then
+// close once it is written.
+void HttpConnection::send_canned_and_close(int status, std::string_view message,
+                                           std::string_view extra_headers) {
   keep_alive_ = false;
-  std::string body = "too many connections, try again later\n";
-  std::string head = "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain\r\nRetry-After: 1\r\n"
+  std::string body = std::string(message) + "\n";
+  std::string head = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason_phrase(status)) +
+                     "\r\nContent-Type: text/plain; charset=utf-8\r\n" + std::string(extra_headers) +
                      "Content-Length: " + std::to_string(body.size()) + "\r\nConnection: close\r\n" +
                      std::string(kCorsHeaders) + "\r\n";
   queue_write(std::move(head), std::move(body));
@@ -181,20 +189,12 @@ void HttpConnection::drain_input() {
 
 void HttpConnection::respond_parse_error(int status, std::string_view message) {
   app::logger("http")->info("refusing request: {} ({})", message, status);
-  keep_alive_ = false;
-  close_after_response_ = true;
   input_.clear();
-  std::string body = std::string(message) + "\n";
-  std::string head = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason_phrase(status)) +
-                     "\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: " +
-                     std::to_string(body.size()) + "\r\nConnection: close\r\n" + std::string(kCorsHeaders) +
-                     "\r\n";
-  queue_write(std::move(head), std::move(body));
   if (server_.observer_) {
     ResponseRecord record{"", "other", status, 0, 0, true};
     server_.observer_(request_, record);
   }
-  shutdown_and_close();
+  send_canned_and_close(status, message, {});
 }
 
 void HttpConnection::dispatch() {

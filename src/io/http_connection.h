@@ -91,6 +91,7 @@ class HttpConnection {
   void drain_input();
   void dispatch();
   void respond_parse_error(int status, std::string_view message);
+  void send_canned_and_close(int status, std::string_view message, std::string_view extra_headers);
   void queue_write(std::string first, std::string second);
   bool queue_borrowed_write(WriteRequest* w, const char* data, size_t length);
 

@@ -14,6 +14,11 @@
 #include "wubd/app/logging.h"
 
 namespace wubd::io {
+namespace {
+
+const std::int64_t kPage = sysconf(_SC_PAGESIZE);
+
+}  // namespace
 
 HttpConnection::FileMapping::~FileMapping() {
   if (address != MAP_FAILED) munmap(address, length);
@@ -32,7 +37,6 @@ void HttpConnection::start_file_body(int fd, std::int64_t offset, std::int64_t l
   // Map the range so resident pages can be written straight from the page cache:
   // one copy into the socket instead of two. Segments are never truncated once
   // named, so the mapping stays valid; if mapping fails, reads do the work.
-  static const std::int64_t kPage = sysconf(_SC_PAGESIZE);
   std::int64_t aligned = offset / kPage * kPage;
   auto mapping = std::make_shared<FileMapping>();
   mapping->length = size_t(length + (offset - aligned));
@@ -49,7 +53,6 @@ void HttpConnection::start_file_body(int fd, std::int64_t offset, std::int64_t l
 // are not (or there is no mapping): the caller reads the chunk instead.
 bool HttpConnection::write_mapped_chunk() {
   if (!file_map_) return false;
-  static const std::int64_t kPage = sysconf(_SC_PAGESIZE);
   constexpr std::int64_t kMappedChunk = 1 << 20;
   std::int64_t want = std::min(file_remaining_, kMappedChunk);
   auto* base = static_cast<char*>(file_map_->address);

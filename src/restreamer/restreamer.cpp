@@ -44,6 +44,19 @@ core::Result<std::optional<Micros>> time_param(const core::QueryParams& query, s
   return std::optional<Micros>{*t};
 }
 
+// Both optional range parameters; the first bad one is the error.
+struct RangeParams {
+  std::optional<Micros> start;
+  std::optional<Micros> end;
+};
+core::Result<RangeParams> range_params(const core::QueryParams& query) {
+  auto start = time_param(query, "start");
+  if (!start) return start.error();
+  auto end = time_param(query, "end");
+  if (!end) return end.error();
+  return RangeParams{*start, *end};
+}
+
 // The time span a variant's hour directories cover: [first hour, end of last hour).
 std::optional<std::pair<Micros, Micros>> hours_span(const std::vector<std::string>& hours) {
   if (hours.empty()) return std::nullopt;
@@ -136,24 +149,23 @@ void Restreamer::media_playlist(const core::Route& route, const core::QueryParam
     response.send_error(404, "no such stream or variant: " + route.stream + "/" + route.variant);
     return;
   }
-  auto start = time_param(query, "start");
-  auto end = time_param(query, "end");
-  for (const auto* t : {&start, &end}) {
-    if (!*t) return response.send_error(400, t->error().message);
-  }
+  auto range = range_params(query);
+  if (!range) return response.send_error(400, range.error().message);
+  const std::optional<Micros>& start = range->start;
+  const std::optional<Micros>& end = range->end;
   Micros range_start, range_end;
-  if (!start->has_value() || !end->has_value()) {
+  if (!start || !end) {
     // Without start/end: the variant's first to last hour.
     auto span = hours_span(store_.list_hours(route.stream, route.variant));
     if (!span) {
       response.send_error(404, "no segments for " + route.stream + "/" + route.variant);
       return;
     }
-    range_start = start->value_or(span->first);
-    range_end = end->value_or(span->second);
+    range_start = start.value_or(span->first);
+    range_end = end.value_or(span->second);
   } else {
-    range_start = **start;
-    range_end = **end;
+    range_start = *start;
+    range_end = *end;
   }
   response.add_header("Cache-Control", "no-cache");
   if (range_start >= range_end) {
@@ -180,11 +192,10 @@ void Restreamer::media_playlist(const core::Route& route, const core::QueryParam
 
 void Restreamer::master_playlist(const core::Route& route, const core::QueryParams& query,
                                  io::HttpResponse& response) {
-  auto start = time_param(query, "start");
-  auto end = time_param(query, "end");
-  for (const auto* t : {&start, &end}) {
-    if (!*t) return response.send_error(400, t->error().message);
-  }
+  auto range = range_params(query);
+  if (!range) return response.send_error(400, range.error().message);
+  const std::optional<Micros>& start = range->start;
+  const std::optional<Micros>& end = range->end;
   std::vector<std::string> variants = store_.list_variants(route.stream);
   if (variants.empty()) {
     response.send_error(404, "no such stream: " + route.stream);
@@ -200,10 +211,10 @@ void Restreamer::master_playlist(const core::Route& route, const core::QueryPara
   std::vector<core::MasterVariant> entries;
   for (const std::string& variant : variants) {
     std::vector<std::string> hours = store_.list_hours(route.stream, variant);
-    if (!has_hour_in_range(hours, *start, *end)) continue;
+    if (!has_hour_in_range(hours, start, end)) continue;
     std::string last_hour = hours.back();
     for (const std::string& h : hours) {
-      if (!end->has_value() || *core::parse_hour(h) < **end) last_hour = h;
+      if (!end || *core::parse_hour(h) < *end) last_hour = h;
     }
     entries.push_back({variant,
                        "/playlist/" + core::percent_encode(route.stream) + "/" +
