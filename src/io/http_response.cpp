@@ -51,11 +51,12 @@ void HttpResponse::send_file(int status, std::string_view content_type, int fd, 
   connection_.start_file_body(fd, offset, length);
 }
 
-void HttpResponse::begin_stream(int status, std::string_view content_type) {
+void HttpResponse::begin_stream(int status, std::string_view content_type,
+                                std::optional<std::int64_t> content_length) {
   if (refuse_second_answer(started_, status)) return;
   status_ = status;
   started_ = true;
-  connection_.send_head(*this, content_type, std::nullopt);
+  connection_.send_head(*this, content_type, content_length);
   // Clients see the status at once, before the producer has its first bytes.
   connection_.flush_head();
   if (connection_.head_only()) connection_.finish_response(false);

@@ -3,6 +3,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -43,7 +44,10 @@ class HttpResponse {
   // false the producer should pause until `on_writable` runs. end() finishes the
   // body cleanly; abort() closes the connection without the terminating chunk, so
   // the client knows the body is incomplete. A HEAD request gets headers only.
-  void begin_stream(int status, std::string_view content_type);
+  // With `content_length` the body is sized instead of chunked: the producer writes
+  // exactly that many bytes (fewer, then abort(), is a truncated body).
+  void begin_stream(int status, std::string_view content_type,
+                    std::optional<std::int64_t> content_length = std::nullopt);
   void write(std::string chunk);
   bool writable() const;
   void end();

@@ -1,0 +1,311 @@
+#include "wubd/core/hls_playlist.h"
+
+#include <charconv>
+#include <set>
+
+#include "wubd/core/segment_name.h"
+
+namespace wubd::core {
+namespace {
+
+// Lines of a body, without CR/LF, blank ones skipped, with their 1-based number.
+struct Line {
+  std::size_t number;
+  std::string_view text;
+};
+
+std::vector<Line> split_lines(std::string_view text) {
+  std::vector<Line> lines;
+  std::size_t number = 0;
+  while (!text.empty()) {
+    std::size_t end = text.find('\n');
+    std::string_view line = text.substr(0, end);
+    text = end == std::string_view::npos ? std::string_view{} : text.substr(end + 1);
+    ++number;
+    while (!line.empty() && (line.back() == '\r' || line.back() == ' ' || line.back() == '\t')) {
+      line.remove_suffix(1);
+    }
+    while (!line.empty() && (line.front() == ' ' || line.front() == '\t')) line.remove_prefix(1);
+    if (!line.empty()) lines.push_back({number, line});
+  }
+  return lines;
+}
+
+// `#TAG:VALUE` → ("TAG", "VALUE"); `#TAG` → ("TAG", ""). Tags are compared whole,
+// so EXT-X-DISCONTINUITY-SEQUENCE is never taken for EXT-X-DISCONTINUITY.
+std::pair<std::string_view, std::string_view> split_tag(std::string_view line) {
+  line.remove_prefix(1);
+  std::size_t colon = line.find(':');
+  if (colon == std::string_view::npos) return {line, {}};
+  return {line.substr(0, colon), line.substr(colon + 1)};
+}
+
+Error line_error(const Line& line, std::string_view what) {
+  std::string quoted(line.text.substr(0, 80));
+  return make_error("line " + std::to_string(line.number) + ": " + std::string(what) + " (\"" +
+                    quoted + (line.text.size() > 80 ? "…" : "") + "\")");
+}
+
+std::optional<std::int64_t> parse_integer(std::string_view text) {
+  std::int64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+std::optional<HlsByteRange> parse_byterange(std::string_view text) {
+  HlsByteRange range;
+  std::size_t at = text.find('@');
+  auto length = parse_integer(text.substr(0, at));
+  if (!length || *length < 0) return std::nullopt;
+  range.length = *length;
+  if (at != std::string_view::npos) {
+    auto offset = parse_integer(text.substr(at + 1));
+    if (!offset || *offset < 0) return std::nullopt;
+    range.offset = *offset;
+  }
+  return range;
+}
+
+bool starts_with(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+bool ends_with(std::string_view text, std::string_view suffix) {
+  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
+}
+
+}  // namespace
+
+const std::string* find_attribute(const HlsAttributes& attributes, std::string_view key) {
+  for (const auto& [name, value] : attributes) {
+    if (name == key) return &value;
+  }
+  return nullptr;
+}
+
+Result<HlsAttributes> parse_attributes(std::string_view text) {
+  HlsAttributes attributes;
+  std::size_t i = 0;
+  while (i < text.size()) {
+    std::size_t eq = text.find('=', i);
+    if (eq == std::string_view::npos || eq == i) {
+      return make_error("attribute without a name or '=' at column " + std::to_string(i + 1));
+    }
+    std::string name(text.substr(i, eq - i));
+    std::size_t value_start = eq + 1;
+    std::string value;
+    std::size_t next;
+    if (value_start < text.size() && text[value_start] == '"') {
+      std::size_t close = text.find('"', value_start + 1);
+      if (close == std::string_view::npos) return make_error("unterminated quoted value of " + name);
+      value = std::string(text.substr(value_start + 1, close - value_start - 1));
+      next = close + 1;
+      if (next < text.size() && text[next] != ',') {
+        return make_error("unexpected text after the quoted value of " + name);
+      }
+    } else {
+      next = text.find(',', value_start);
+      if (next == std::string_view::npos) next = text.size();
+      value = std::string(text.substr(value_start, next - value_start));
+    }
+    attributes.emplace_back(std::move(name), std::move(value));
+    i = next + 1;
+  }
+  return attributes;
+}
+
+Result<Playlist> parse_playlist(std::string_view text) {
+  if (starts_with(text, "\xEF\xBB\xBF")) text.remove_prefix(3);
+  std::vector<Line> lines = split_lines(text);
+  if (lines.empty()) return make_error("empty body: not a playlist");
+  if (lines[0].text != "#EXTM3U") return line_error(lines[0], "not a playlist: the first line must be #EXTM3U");
+
+  Playlist playlist;
+  MasterPlaylist& master = playlist.master;
+  MediaPlaylist& media = playlist.media;
+  bool saw_master = false;
+  bool saw_media = false;
+
+  // State of the entry being read: tags apply to the next URI line.
+  std::optional<HlsVariant> pending_variant;
+  std::optional<HlsSegment> pending_segment;
+  const Line* pending_line = nullptr;
+  bool next_discontinuity = false;
+  std::optional<Micros> next_program_date_time;
+  std::optional<HlsByteRange> next_byterange;
+  std::string map_uri;
+  bool in_cue_out = false;
+  bool in_ad_daterange = false;
+
+  for (std::size_t n = 1; n < lines.size(); ++n) {
+    const Line& line = lines[n];
+    if (line.text[0] != '#') {
+      // A URI line. Control characters mean a binary or corrupt body, not a URI.
+      for (unsigned char c : line.text) {
+        if (c < 0x20 || c == 0x7f) return line_error(line, "URI contains control characters");
+      }
+      if (pending_variant) {
+        pending_variant->uri = std::string(line.text);
+        master.variants.push_back(std::move(*pending_variant));
+        pending_variant.reset();
+      } else if (pending_segment) {
+        HlsSegment& segment = *pending_segment;
+        segment.uri = std::string(line.text);
+        segment.discontinuity = next_discontinuity;
+        segment.program_date_time = next_program_date_time;
+        segment.byterange = next_byterange;
+        segment.map_uri = map_uri;
+        segment.ad = segment.ad || in_cue_out || in_ad_daterange;
+        media.segments.push_back(std::move(segment));
+        pending_segment.reset();
+        next_discontinuity = false;
+        next_program_date_time.reset();
+        next_byterange.reset();
+      } else {
+        return line_error(line, "URI without a preceding #EXTINF or #EXT-X-STREAM-INF");
+      }
+      pending_line = nullptr;
+      continue;
+    }
+    if (!starts_with(line.text, "#EXT")) continue;  // a comment
+    auto [tag, value] = split_tag(line.text);
+    if (pending_line && (tag == "EXTINF" || tag == "EXT-X-STREAM-INF")) {
+      return line_error(*pending_line, "entry has no URI");
+    }
+    if (tag == "EXT-X-STREAM-INF") {
+      saw_master = true;
+      auto attributes = parse_attributes(value);
+      if (!attributes) return line_error(line, "bad EXT-X-STREAM-INF: " + attributes.error().message);
+      HlsVariant variant;
+      variant.attributes = std::move(*attributes);
+      const std::string* bandwidth = find_attribute(variant.attributes, "BANDWIDTH");
+      if (bandwidth) {
+        auto bps = parse_integer(*bandwidth);
+        if (!bps || *bps < 0) return line_error(line, "bad BANDWIDTH");
+        variant.bandwidth_bps = *bps;
+      }
+      if (auto* v = find_attribute(variant.attributes, "RESOLUTION")) variant.resolution = *v;
+      if (auto* v = find_attribute(variant.attributes, "CODECS")) variant.codecs = *v;
+      if (auto* v = find_attribute(variant.attributes, "VIDEO")) variant.video_group = *v;
+      pending_variant = std::move(variant);
+      pending_line = &line;
+    } else if (tag == "EXT-X-MEDIA") {
+      saw_master = true;
+      auto attributes = parse_attributes(value);
+      if (!attributes) return line_error(line, "bad EXT-X-MEDIA: " + attributes.error().message);
+      HlsRendition rendition;
+      rendition.attributes = std::move(*attributes);
+      if (auto* v = find_attribute(rendition.attributes, "TYPE")) rendition.type = *v;
+      if (auto* v = find_attribute(rendition.attributes, "GROUP-ID")) rendition.group_id = *v;
+      if (auto* v = find_attribute(rendition.attributes, "NAME")) rendition.name = *v;
+      if (auto* v = find_attribute(rendition.attributes, "URI")) rendition.uri = *v;
+      master.renditions.push_back(std::move(rendition));
+    } else if (tag == "EXTINF") {
+      saw_media = true;
+      std::size_t comma = value.find(',');
+      auto duration = parse_duration(value.substr(0, comma));
+      if (!duration) return line_error(line, "bad EXTINF duration");
+      HlsSegment segment;
+      segment.duration = *duration;
+      if (comma != std::string_view::npos) segment.title = std::string(value.substr(comma + 1));
+      segment.ad = starts_with(segment.title, "Amazon");
+      pending_segment = std::move(segment);
+      pending_line = &line;
+    } else if (tag == "EXT-X-TARGETDURATION") {
+      saw_media = true;
+      auto seconds = parse_integer(value);
+      if (!seconds || *seconds < 0) return line_error(line, "bad EXT-X-TARGETDURATION");
+      media.target_duration_s = *seconds;
+    } else if (tag == "EXT-X-MEDIA-SEQUENCE") {
+      saw_media = true;
+      auto sequence = parse_integer(value);
+      if (!sequence || *sequence < 0) return line_error(line, "bad EXT-X-MEDIA-SEQUENCE");
+      media.media_sequence = *sequence;
+    } else if (tag == "EXT-X-PROGRAM-DATE-TIME") {
+      auto time = parse_time(value);
+      if (!time) return line_error(line, "bad EXT-X-PROGRAM-DATE-TIME");
+      next_program_date_time = *time;
+    } else if (tag == "EXT-X-DISCONTINUITY") {
+      next_discontinuity = true;
+    } else if (tag == "EXT-X-ENDLIST") {
+      media.endlist = true;
+    } else if (tag == "EXT-X-BYTERANGE") {
+      auto range = parse_byterange(value);
+      if (!range) return line_error(line, "bad EXT-X-BYTERANGE");
+      next_byterange = range;
+    } else if (tag == "EXT-X-MAP") {
+      auto attributes = parse_attributes(value);
+      if (!attributes) return line_error(line, "bad EXT-X-MAP: " + attributes.error().message);
+      const std::string* uri = find_attribute(*attributes, "URI");
+      if (!uri) return line_error(line, "EXT-X-MAP without URI");
+      map_uri = *uri;
+    } else if (tag == "EXT-X-TWITCH-PREFETCH") {
+      media.prefetch_uris.emplace_back(value);
+    } else if (tag == "EXT-X-CUE-OUT" || tag == "EXT-X-CUE-OUT-CONT") {
+      in_cue_out = true;
+    } else if (tag == "EXT-X-CUE-IN") {
+      in_cue_out = false;
+      in_ad_daterange = false;
+    } else if (tag == "EXT-X-DATERANGE") {
+      auto attributes = parse_attributes(value);
+      if (!attributes) return line_error(line, "bad EXT-X-DATERANGE: " + attributes.error().message);
+      const std::string* cls = find_attribute(*attributes, "CLASS");
+      if (cls && *cls == "twitch-stitched-ad") in_ad_daterange = true;
+    }
+    // Anything else (EXT-X-VERSION, EXT-X-INDEPENDENT-SEGMENTS, vendor tags, …) is
+    // tolerated and ignored.
+    if (saw_master && saw_media) return line_error(line, "playlist mixes master and media tags");
+  }
+  if (pending_line) return line_error(*pending_line, "truncated: entry has no URI");
+  playlist.kind = saw_master ? PlaylistKind::Master : PlaylistKind::Media;
+  if (saw_master) name_variants(master);
+  return playlist;
+}
+
+namespace {
+
+std::string base_variant_name(const MasterPlaylist& master, const HlsVariant& variant) {
+  const std::string* ivs_source = find_attribute(variant.attributes, "IVS-VARIANT-SOURCE");
+  if (ivs_source && *ivs_source == "source") return "source";
+  if (const std::string* ivs_name = find_attribute(variant.attributes, "IVS-NAME")) {
+    if (!ivs_name->empty()) return ends_with(*ivs_name, " (source)") ? "source" : *ivs_name;
+  }
+  if (!variant.video_group.empty()) {
+    if (variant.video_group == "chunked") return "source";  // Twitch's group for the source
+    for (const HlsRendition& rendition : master.renditions) {
+      if (rendition.type == "VIDEO" && rendition.group_id == variant.video_group && !rendition.name.empty()) {
+        return ends_with(rendition.name, " (source)") ? "source" : rendition.name;
+      }
+    }
+  }
+  if (std::size_t x = variant.resolution.find('x'); x != std::string::npos && x + 1 < variant.resolution.size()) {
+    return variant.resolution.substr(x + 1) + "p";
+  }
+  if (master.variants.size() == 1) return "source";
+  return std::to_string(variant.bandwidth_bps) + "bps";
+}
+
+// Names become directory names: keep them one harmless path part.
+std::string path_safe(std::string name) {
+  for (char& c : name) {
+    if (c == '/' || c == '\\' || c == ' ' || c == '\t' || c == '\0') c = '_';
+  }
+  if (name.empty() || name[0] == '.') name.insert(name.begin(), '_');
+  return name;
+}
+
+}  // namespace
+
+void name_variants(MasterPlaylist& master) {
+  std::set<std::string> taken;
+  for (HlsVariant& variant : master.variants) {
+    std::string base = path_safe(base_variant_name(master, variant));
+    std::string name = base;
+    for (int n = 2; taken.count(name); ++n) name = base + "_" + std::to_string(n);
+    taken.insert(name);
+    variant.name = std::move(name);
+  }
+}
+
+}  // namespace wubd::core
