@@ -1,0 +1,115 @@
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include <uv.h>
+
+#include "wubd/core/result.h"
+
+using CURLM = void;  // curl's multi handle is `typedef void CURLM` in C
+
+// An HTTP client on a libuv loop: libcurl's multi interface driven by the loop, the
+// way curl's multi-uv example does it (one uv_poll_t per socket, one uv_timer_t).
+// Bodies stream to a callback as they arrive; nothing is buffered whole here.
+// Connections are reused across transfers; gzip is accepted and decoded.
+namespace wubd::io {
+
+struct FetchOutcome {
+  long status = 0;        // the final HTTP status, 0 if none arrived
+  bool complete = false;  // every byte of the body arrived and nothing failed
+  bool timed_out = false;
+  std::string error;      // empty when complete; otherwise what went wrong
+  std::uint64_t body_bytes = 0;
+};
+
+struct FetchRequest {
+  std::string url;
+  std::string method = "GET";  // GET, or POST with `body`
+  std::string body;
+  std::vector<std::string> headers;  // "Name: value"
+  // 0 means none. The headers timeout runs until the final status line and headers
+  // are in; the total timeout until the last byte. A timeout fails the transfer.
+  std::uint64_t headers_timeout_ms = 0;
+  std::uint64_t total_timeout_ms = 0;
+  // Once, when the final response's headers are in. Returning false stops the
+  // transfer (on_done then reports it incomplete with "stopped after headers").
+  std::function<bool(long status)> on_headers;
+  // Body bytes as they arrive, decoded. Returning false aborts the transfer.
+  std::function<bool(std::string_view bytes)> on_data;
+  // Exactly once per transfer that was not cancelled, after it left curl. It may
+  // destroy the owner of the transfer and start or cancel other transfers.
+  std::function<void(const FetchOutcome& outcome)> on_done;
+};
+
+using TransferId = std::uint64_t;
+
+// Owned by one object on one loop. Call close() and let its callback run before
+// destroying it. Callbacks run on the loop, never re-entrantly from start()/cancel().
+class HttpClient {
+ public:
+  explicit HttpClient(uv_loop_t* loop, std::string user_agent = "wubd/0.1");
+  ~HttpClient();
+  HttpClient(const HttpClient&) = delete;
+  HttpClient& operator=(const HttpClient&) = delete;
+
+  // Starts a transfer. An immediate failure (bad URL) still arrives through on_done,
+  // on a later loop iteration.
+  TransferId start(FetchRequest request);
+  // Stops a transfer; its on_done never runs. Unknown or finished ids are ignored.
+  void cancel(TransferId id);
+  std::size_t active() const { return transfers_.size(); }
+
+  // Cancels every transfer, closes connections and handles; `on_closed` runs when
+  // the last handle is closed.
+  void close(std::function<void()> on_closed);
+
+ private:
+  struct Transfer;
+  struct SocketPoll;
+
+  static int socket_cb(void* easy, int fd, int what, void* userp, void* socketp) noexcept;
+  static int timer_cb(CURLM* multi, long timeout_ms, void* userp) noexcept;
+  static void on_poll_cb(uv_poll_t* poll, int status, int events) noexcept;
+  static void on_curl_timer_cb(uv_timer_t* timer) noexcept;
+  static void on_transfer_timer_cb(uv_timer_t* timer) noexcept;
+  static void on_handle_closed_cb(uv_handle_t* handle) noexcept;
+  static std::size_t header_cb(char* data, std::size_t size, std::size_t count, void* userp) noexcept;
+  static std::size_t write_cb(char* data, std::size_t size, std::size_t count, void* userp) noexcept;
+
+  int on_socket(int fd, int what, SocketPoll* poll);
+  void socket_action(int fd, int events);
+  void drain_finished();
+  void finish(Transfer* transfer, FetchOutcome outcome);
+  void remove_transfer(Transfer* transfer);
+  void on_transfer_timer(Transfer* transfer);
+  void close_handle(uv_handle_t* handle);
+  void maybe_closed();
+
+  uv_loop_t* loop_;
+  std::string user_agent_;
+  CURLM* multi_ = nullptr;
+  uv_timer_t curl_timer_{};
+  uv_idle_t failure_idle_{};  // delivers start() failures on a later iteration
+  TransferId next_id_ = 1;
+  std::map<TransferId, std::unique_ptr<Transfer>> transfers_;
+  std::vector<std::unique_ptr<Transfer>> failed_at_start_;
+  int in_curl_ = 0;  // >0 while inside curl_multi_socket_action
+  std::vector<TransferId> deferred_cancels_;
+  std::set<SocketPoll*> polls_;
+  int open_handles_ = 0;
+  bool closing_ = false;
+  std::function<void()> on_closed_;
+};
+
+// Resolves `reference` (absolute, or relative as in a playlist) against `base` with
+// curl's URL API. Errors say which of the two was bad.
+core::Result<std::string> resolve_url(std::string_view base, std::string_view reference);
+
+}  // namespace wubd::io
