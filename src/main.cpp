@@ -13,9 +13,12 @@
 
 #include "wubd/app/logging.h"
 #include "wubd/core/metrics.h"
+#include "wubd/downloader/downloader.h"
+#include "wubd/downloader/inspect_playlist.h"
 #include "wubd/io/http_server.h"
 #include "wubd/restreamer/restreamer.h"
 #include "wubd/store/segment_store.h"
+#include "wubd/store/segment_writer.h"
 
 namespace {
 
@@ -28,7 +31,73 @@ struct Options {
   double idle_timeout_s = 60;
   double shutdown_timeout_s = 5;
   std::size_t cache_hours = 512;
+  // Downloader
+  std::vector<std::string> downloads;  // STREAM=URL
+  std::vector<std::string> twitch_channels;
+  std::string variants;  // comma-separated; empty = all
+  std::vector<std::string> headers;
+  wubd::downloader::TwitchConfig twitch;
+  double master_interval_s = 5;
+  double playlist_interval_s = 2;
+  std::vector<double> playlist_timeouts_s = {5, 90};
+  std::vector<double> segment_header_timeouts_s = {5, 30};
+  std::vector<double> segment_total_timeouts_s = {15, 240};
+  double retry_delay_s = 2;
+  double give_up_after_s = 600;
+  double max_url_age_s = 20 * 3600;
+  double temp_max_age_s = 300;
 };
+
+wubd::core::Micros seconds(double s) { return wubd::core::Micros(s * 1e6); }
+
+std::vector<std::string> split_list(const std::string& text) {
+  std::vector<std::string> items;
+  size_t start = 0;
+  while (start <= text.size()) {
+    size_t comma = text.find(',', start);
+    if (comma == std::string::npos) comma = text.size();
+    if (comma > start) items.push_back(text.substr(start, comma - start));
+    start = comma + 1;
+  }
+  return items;
+}
+
+// The downloader's configuration from the flags, or an error message.
+std::string downloader_config(const Options& o, wubd::downloader::DownloaderConfig& config) {
+  config.base_dir = o.base_dir;
+  config.twitch = o.twitch;
+  config.headers = o.headers;
+  std::vector<std::string> variants = split_list(o.variants);
+  for (const std::string& item : o.downloads) {
+    size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == item.size()) {
+      return "--download: expected STREAM=URL, got \"" + item + "\"";
+    }
+    config.streams.push_back({item.substr(0, eq), "hls", item.substr(eq + 1), variants});
+  }
+  for (const std::string& channel : o.twitch_channels) config.streams.push_back({channel, "twitch", "", variants});
+  for (const auto& stream : config.streams) {
+    if (stream.name.empty() || stream.name[0] == '.' || stream.name.find('/') != std::string::npos) {
+      return "stream name \"" + stream.name + "\" cannot be a directory name";
+    }
+  }
+  for (const std::string& header : o.headers) {
+    if (header.find(':') == std::string::npos) return "--header: expected \"Name: value\", got \"" + header + "\"";
+  }
+  wubd::core::DownloadTimings& t = config.timings;
+  t.master_min_interval = seconds(o.master_interval_s);
+  t.playlist_interval = seconds(o.playlist_interval_s);
+  t.playlist_soft_timeout = seconds(o.playlist_timeouts_s[0]);
+  t.playlist_hard_timeout = seconds(o.playlist_timeouts_s[1]);
+  t.segment_headers_soft_timeout = seconds(o.segment_header_timeouts_s[0]);
+  t.segment_headers_hard_timeout = seconds(o.segment_header_timeouts_s[1]);
+  t.segment_total_soft_timeout = seconds(o.segment_total_timeouts_s[0]);
+  t.segment_total_hard_timeout = seconds(o.segment_total_timeouts_s[1]);
+  t.retry_delay = seconds(o.retry_delay_s);
+  t.getter_give_up_after = seconds(o.give_up_after_s);
+  t.max_url_age = seconds(o.max_url_age_s);
+  return {};
+}
 
 // HOST:PORT, [V6HOST]:PORT, :PORT or PORT (host 127.0.0.1).
 bool parse_listen(const std::string& text, std::string& host, int& port) {
@@ -51,7 +120,7 @@ bool parse_listen(const std::string& text, std::string& host, int& port) {
 // Everything the running daemon owns, closed in order on shutdown.
 class Daemon {
  public:
-  Daemon(uv_loop_t* loop, const Options& options)
+  Daemon(uv_loop_t* loop, const Options& options, wubd::downloader::DownloaderConfig download)
       : loop_(loop),
         store_(options.base_dir, options.cache_hours),
         restreamer_(store_, metrics_, [this] { refresh_gauges(); }),
@@ -59,6 +128,9 @@ class Daemon {
         shutdown_timeout_ms_(std::uint64_t(options.shutdown_timeout_s * 1000)) {
     server_.set_observer([this](const auto& req, const auto& rec) { restreamer_.observe(req, rec); });
     wubd::app::count_log_messages(metrics_);
+    if (!download.streams.empty()) {
+      downloader_ = std::make_unique<wubd::downloader::Downloader>(loop, std::move(download), metrics_);
+    }
   }
 
   int run(const std::string& host, int port) {
@@ -80,6 +152,7 @@ class Daemon {
     }
     uv_timer_init(loop_, &deadline_);
     deadline_.data = this;
+    if (downloader_) downloader_->start();
     uv_run(loop_, UV_RUN_DEFAULT);
     wubd::app::logger("main")->info("stopped");
     return 0;
@@ -95,6 +168,13 @@ class Daemon {
 
   void refresh_gauges() {
     metrics_.gauge("wubd_http_connections", "Open HTTP connections.").set({}, double(server_.connection_count()));
+    if (downloader_) {
+      auto status = downloader_->status();
+      metrics_.gauge("wubd_download_workers", "Stream workers polling a media playlist.").set({}, double(status.workers));
+      metrics_.gauge("wubd_segment_getters", "Segment getters working on a segment.").set({}, double(status.getters));
+      metrics_.gauge("wubd_download_transfers", "HTTP transfers of the downloader in flight.")
+          .set({}, double(status.transfers));
+    }
     const auto& stats = store_.stats();
     metrics_.gauge("wubd_store_directory_scans", "Directory listings read from disk since start.")
         .set({}, double(stats.directory_scans));
@@ -121,11 +201,17 @@ class Daemon {
     wubd::app::logger("main")->info("signal {}: shutting down", signum);
     uv_timer_start(&deadline_, on_deadline_cb, shutdown_timeout_ms_, 0);
     uv_unref(reinterpret_cast<uv_handle_t*>(&deadline_));
-    server_.close([this] {
-      uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
-      uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
-      uv_close(reinterpret_cast<uv_handle_t*>(&deadline_), nullptr);
-    });
+    pending_stops_ = downloader_ ? 2 : 1;
+    // Downloads stop at once: in-flight segments with data become `partial`.
+    if (downloader_) downloader_->stop([this] { on_role_stopped(); });
+    server_.close([this] { on_role_stopped(); });
+  }
+
+  void on_role_stopped() {
+    if (--pending_stops_ > 0) return;
+    uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+    uv_close(reinterpret_cast<uv_handle_t*>(&deadline_), nullptr);
   }
 
   uv_loop_t* loop_;
@@ -133,6 +219,8 @@ class Daemon {
   wubd::store::SegmentStore store_;
   wubd::restreamer::Restreamer restreamer_;
   wubd::io::HttpServer server_;
+  std::unique_ptr<wubd::downloader::Downloader> downloader_;
+  int pending_stops_ = 0;
   std::uint64_t shutdown_timeout_ms_;
   uv_signal_t sigterm_{};
   uv_signal_t sigint_{};
@@ -155,7 +243,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();
   cli.add_option("--logger-level", options.logger_levels,
-                 "Level of one module's logger, LOGGER=LEVEL (http, store, restreamer, main); repeatable");
+                 "Level of one module's logger, LOGGER=LEVEL (http, http_client, store, restreamer, downloader, main); repeatable");
   cli.add_option("--max-connections", options.max_connections,
                  "Open HTTP connections above which new ones get 503")
       ->check(CLI::PositiveNumber)
@@ -170,7 +258,63 @@ int main(int argc, char** argv) {
   cli.add_option("--cache-hours", options.cache_hours, "Hour directory listings kept in memory")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
+
+  auto* download = cli.add_option_group("Downloader", "Archive live HLS streams (any number; off without them)");
+  download->add_option("--download", options.downloads,
+                       "Archive a stream: STREAM=URL of a master or media playlist; repeatable");
+  download->add_option("--twitch", options.twitch_channels, "Archive a Twitch channel (stream = channel); repeatable");
+  download->add_option("--variants", options.variants,
+                       "Variants to archive, comma-separated (default: every variant of the master playlist)");
+  download->add_option("--header", options.headers, "Extra request header \"Name: value\"; repeatable");
+  download->add_option("--master-interval", options.master_interval_s,
+                       "Minimum seconds between master playlist fetches (±10% jitter)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  download->add_option("--playlist-interval", options.playlist_interval_s,
+                       "Seconds between media playlist fetches (±10% jitter)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  download->add_option("--playlist-timeouts", options.playlist_timeouts_s,
+                       "SOFT,HARD seconds for a media playlist fetch (soft: ask for a new worker)")
+      ->delimiter(',')->expected(2)->check(CLI::PositiveNumber)->capture_default_str();
+  download->add_option("--segment-header-timeouts", options.segment_header_timeouts_s,
+                       "SOFT,HARD seconds until a segment's headers (soft: race a second attempt)")
+      ->delimiter(',')->expected(2)->check(CLI::PositiveNumber)->capture_default_str();
+  download->add_option("--segment-total-timeouts", options.segment_total_timeouts_s,
+                       "SOFT,HARD seconds until a segment's last byte (soft: race a second attempt)")
+      ->delimiter(',')->expected(2)->check(CLI::PositiveNumber)->capture_default_str();
+  download->add_option("--retry-delay", options.retry_delay_s, "Seconds before retrying a failed segment (±10%)")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  download->add_option("--give-up-after", options.give_up_after_s,
+                       "Seconds a segment may keep failing before it is given up")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  download->add_option("--max-url-age", options.max_url_age_s,
+                       "Seconds after which a media playlist URL is replaced by a fresh one")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  download->add_option("--temp-max-age", options.temp_max_age_s,
+                       "At start, remove temp files older than this many seconds")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  auto* twitch = cli.add_option_group("Twitch", "Where Twitch's front doors are (for --twitch)");
+  twitch->add_option("--twitch-gql-url", options.twitch.gql_url, "GQL endpoint")->capture_default_str();
+  twitch->add_option("--twitch-usher-url", options.twitch.usher_url, "Usher master playlist URL; {channel} is replaced")
+      ->capture_default_str();
+  twitch->add_option("--twitch-client-id", options.twitch.client_id, "Client-ID header")->capture_default_str();
+  twitch->add_option("--twitch-query-hash", options.twitch.query_hash, "PlaybackAccessToken persisted query hash")
+      ->capture_default_str();
+  twitch->add_option("--twitch-player-type", options.twitch.player_type, "playerType")->capture_default_str();
+  twitch->add_option("--twitch-codecs", options.twitch.codecs, "supported_codecs for usher")->capture_default_str();
+
+  std::string inspect_source, inspect_base;
+  auto* inspect = cli.add_subcommand("inspect-playlist", "Parse one playlist and print what wubd understood as JSON");
+  inspect->add_option("source", inspect_source, "A playlist file or an http(s) URL")->required();
+  inspect->add_option("--base-uri", inspect_base, "Resolve relative URIs against this URL");
+
   CLI11_PARSE(cli, argc, argv);
+  if (*inspect) return wubd::downloader::inspect_playlist(inspect_source, inspect_base);
 
   for (const std::string& item : options.logger_levels) {
     size_t eq = item.find('=');
@@ -191,6 +335,16 @@ int main(int argc, char** argv) {
     return 2;
   }
 
+  wubd::downloader::DownloaderConfig download_config;
+  if (std::string error = downloader_config(options, download_config); !error.empty()) {
+    std::fprintf(stderr, "%s\n", error.c_str());
+    return 2;
+  }
+  if (!download_config.streams.empty()) {
+    // Left by a process that died mid-download; nothing of ours is writing yet.
+    wubd::store::remove_stale_temp_files(options.base_dir, seconds(options.temp_max_age_s));
+  }
+
   // Writes to a socket the peer closed must fail with EPIPE, not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
 
@@ -198,7 +352,7 @@ int main(int argc, char** argv) {
   uv_loop_init(&loop);
   int rc;
   {
-    Daemon daemon(&loop, options);
+    Daemon daemon(&loop, options, std::move(download_config));
     rc = daemon.run(host, port);
   }
   uv_run(&loop, UV_RUN_DEFAULT);

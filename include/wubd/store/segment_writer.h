@@ -1,0 +1,63 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "wubd/core/result.h"
+#include "wubd/core/segment_name.h"
+#include "wubd/core/time.h"
+
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
+
+// The archive's write side: a segment is written under a `temp` name in its hour
+// directory while being hashed, then renamed to its final `full` or `partial` name.
+// Readers (the restreamer, peers) ignore `temp` files, so they never see half a file.
+namespace wubd::store {
+
+// One segment being written. Not copyable; destroying an uncommitted writer removes
+// its temp file. Writes go to the page cache with write(2): a few microseconds per
+// chunk, so they stay on the loop (no fsync: a crash loses at most the newest files,
+// which the backfiller heals).
+class SegmentWriter {
+ public:
+  // Creates BASE/stream/variant/HOUR/ as needed and opens the temp file.
+  static core::Result<std::unique_ptr<SegmentWriter>> create(const std::string& base_dir,
+                                                            const std::string& stream,
+                                                            const std::string& variant,
+                                                            core::Micros start, core::Micros duration);
+  ~SegmentWriter();
+  SegmentWriter(const SegmentWriter&) = delete;
+  SegmentWriter& operator=(const SegmentWriter&) = delete;
+
+  core::Result<bool> write(std::string_view bytes);
+
+  // Renames the temp file to its final name (type Full, Suspect or Partial, hash of
+  // the bytes written) and returns the final path. A file of that name already there
+  // is success: the same name means the same bytes.
+  core::Result<std::string> commit(core::SegmentType type);
+  // Removes the temp file.
+  void discard();
+
+  std::uint64_t bytes_written() const { return bytes_; }
+  const std::string& temp_path() const { return temp_path_; }
+
+ private:
+  SegmentWriter() = default;
+
+  std::string directory_;
+  std::string temp_path_;
+  core::SegmentName name_;
+  int fd_ = -1;
+  evp_md_ctx_st* sha256_ = nullptr;
+  std::uint64_t bytes_ = 0;
+  bool finished_ = false;
+};
+
+// Removes `temp` segment files under base_dir whose mtime is older than `max_age`:
+// left behind by a process that died mid-download. Returns how many it removed.
+// Walks the whole tree once: call it at start, before serving.
+std::size_t remove_stale_temp_files(const std::string& base_dir, core::Micros max_age);
+
+}  // namespace wubd::store

@@ -1,0 +1,60 @@
+#include "wubd/downloader/downloader.h"
+
+#include <spdlog/spdlog.h>
+
+#include "download_context.h"
+#include "stream_manager.h"
+#include "wubd/app/logging.h"
+#include "wubd/io/http_client.h"
+
+namespace wubd::downloader {
+namespace {
+
+DownloadMetrics make_metrics(core::MetricsRegistry& m) {
+  return DownloadMetrics{
+      m.counter("wubd_segments_downloaded_total", "Segments the downloader wrote, by type (full, partial)."),
+      m.counter("wubd_segment_bytes_downloaded_total", "Bytes of segments the downloader wrote."),
+      m.counter("wubd_playlist_fetches_total", "Master and media playlist fetches started."),
+      m.counter("wubd_playlist_fetch_errors_total", "Playlist fetches that failed, by reason."),
+      m.counter("wubd_download_timeouts_total",
+                "Soft and hard timeouts of playlist fetches and segment downloads."),
+      m.counter("wubd_segment_racing_attempts_total", "Extra segment attempts started after a soft timeout."),
+      m.counter("wubd_segment_getters_gave_up_total", "Segments given up on (403/404, or too long failing)."),
+  };
+}
+
+}  // namespace
+
+Downloader::Downloader(uv_loop_t* loop, DownloaderConfig config, core::MetricsRegistry& metrics)
+    : client_(std::make_unique<io::HttpClient>(loop, "wubd/0.1 (downloader)")) {
+  context_ = std::make_unique<DownloadContext>(DownloadContext{loop, *client_, config.base_dir, config.timings,
+                                                               config.twitch, config.headers, make_metrics(metrics)});
+  for (StreamConfig& stream : config.streams) {
+    managers_.push_back(std::make_unique<StreamManager>(*context_, std::move(stream)));
+  }
+}
+
+Downloader::~Downloader() = default;
+
+void Downloader::start() {
+  for (auto& manager : managers_) manager->start();
+}
+
+void Downloader::stop(std::function<void()> on_stopped) {
+  context_->stopping = true;
+  for (auto& manager : managers_) manager->stop();
+  managers_.clear();
+  client_->close(std::move(on_stopped));
+}
+
+DownloaderStatus Downloader::status() const {
+  DownloaderStatus status;
+  for (const auto& manager : managers_) {
+    status.workers += manager->worker_count();
+    status.getters += manager->getter_count();
+  }
+  status.transfers = client_->active();
+  return status;
+}
+
+}  // namespace wubd::downloader

@@ -1,0 +1,48 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "download_context.h"
+
+// Providers turn a stream into the URLs of its variants' media playlists.
+namespace wubd::downloader {
+
+struct MasterResult {
+  enum class Kind { Ok, NotLive, Failed };
+  Kind kind = Kind::Failed;
+  std::vector<std::pair<std::string, std::string>> variants;  // name, absolute media playlist URL
+  std::string error;  // for NotLive and Failed: what happened, for the log
+  bool timed_out = false;
+};
+
+class Provider {
+ public:
+  virtual ~Provider() = default;
+  // Fetches the master playlist; `done` runs once, on the loop, unless cancel()ed
+  // first. One fetch at a time.
+  virtual void fetch_master(std::function<void(MasterResult)> done) = 0;
+  virtual void cancel() = 0;
+  // For logs: `hls https://…` or `twitch channel`.
+  virtual std::string describe() const = 0;
+};
+
+std::unique_ptr<Provider> make_provider(DownloadContext& context, const StreamConfig& stream);
+
+// The body of a GET or POST, up to kMaxPlaylistBytes, for playlists and JSON.
+struct TextResult {
+  long status = 0;
+  bool complete = false;
+  bool timed_out = false;
+  std::string body;
+  std::string error;
+};
+
+// Starts a text fetch with a hard total timeout; returns its transfer id.
+io::TransferId fetch_text(DownloadContext& context, io::FetchRequest request, std::uint64_t timeout_ms,
+                          std::function<void(TextResult)> done);
+
+}  // namespace wubd::downloader

@@ -1,0 +1,200 @@
+#include "segment_getter.h"
+
+#include <algorithm>
+
+#include <spdlog/spdlog.h>
+
+#include "wubd/app/logging.h"
+
+namespace wubd::downloader {
+namespace {
+
+auto& log() {
+  static auto logger = app::logger("downloader");
+  return logger;
+}
+
+bool is_gone(long status) { return status == 403 || status == 404; }
+
+}  // namespace
+
+SegmentGetter::SegmentGetter(DownloadContext& context, SegmentJob job, std::function<void(bool)> on_finished)
+    : context_(context),
+      job_(std::move(job)),
+      on_finished_(std::move(on_finished)),
+      created_at_(context.now()),
+      retry_timer_(context.loop) {}
+
+SegmentGetter::~SegmentGetter() { stop(); }
+
+std::string SegmentGetter::where() const {
+  return job_.stream + "/" + job_.variant + " " + core::format_time(job_.start) + " " + job_.url;
+}
+
+void SegmentGetter::start() { start_attempt(); }
+
+core::GetterState SegmentGetter::state() const {
+  return core::GetterState{created_at_, int(attempts_.size()), gone_};
+}
+
+void SegmentGetter::start_attempt() {
+  if (done_ || context_.stopping) return;
+  auto attempt = std::make_unique<Attempt>();
+  Attempt* a = attempt.get();
+  a->number = ++attempts_started_;
+  const core::DownloadTimings& t = context_.timings;
+  io::FetchRequest request;
+  request.url = job_.url;
+  request.headers = context_.headers;
+  request.headers_timeout_ms = DownloadContext::to_ms(t.segment_headers_hard_timeout);
+  request.total_timeout_ms = DownloadContext::to_ms(t.segment_total_hard_timeout);
+  request.on_headers = [this, a](long status) { return on_headers(*a, status); };
+  request.on_data = [this, a](std::string_view bytes) { return on_data(*a, bytes); };
+  request.on_done = [this, a](const io::FetchOutcome& outcome) { on_attempt_done(a, outcome); };
+  a->soft_headers = std::make_unique<io::Timer>(context_.loop);
+  a->soft_headers->start(DownloadContext::to_ms(t.segment_headers_soft_timeout),
+                         [this, a] { on_soft_timeout(a, "segment_headers"); });
+  a->soft_total = std::make_unique<io::Timer>(context_.loop);
+  a->soft_total->start(DownloadContext::to_ms(t.segment_total_soft_timeout),
+                       [this, a] { on_soft_timeout(a, "segment_total"); });
+  attempts_.push_back(std::move(attempt));
+  if (a->number > 1) {
+    context_.metrics.racing_attempts.inc({{"stream", job_.stream}, {"variant", job_.variant}});
+  }
+  SPDLOG_LOGGER_DEBUG(log(), "segment {}: attempt {} started", where(), a->number);
+  a->transfer = context_.client.start(std::move(request));
+}
+
+bool SegmentGetter::on_headers(Attempt& attempt, long status) {
+  attempt.status = status;
+  attempt.headers_done = true;
+  attempt.soft_headers->stop();
+  if (status < 200 || status >= 300) return false;
+  auto writer = store::SegmentWriter::create(context_.base_dir, job_.stream, job_.variant, job_.start, job_.duration);
+  if (!writer) {
+    attempt.write_error = writer.error().message;
+    return false;
+  }
+  attempt.writer = std::move(*writer);
+  return true;
+}
+
+bool SegmentGetter::on_data(Attempt& attempt, std::string_view bytes) {
+  if (!attempt.writer) return false;
+  if (auto written = attempt.writer->write(bytes); !written) {
+    attempt.write_error = written.error().message;
+    return false;
+  }
+  return true;
+}
+
+void SegmentGetter::on_soft_timeout(Attempt* attempt, const char* which) {
+  context_.metrics.timeouts.inc({{"operation", which}, {"kind", "soft"}});
+  log()->info("segment {}: attempt {} passed the soft {} timeout; racing another", where(), attempt->number, which);
+  // Each attempt triggers at most one racer, whichever of its soft timeouts fires first.
+  attempt->soft_headers->stop();
+  attempt->soft_total->stop();
+  apply(core::on_attempt_event(state(), core::AttemptEvent::SoftTimeout, context_.now(), context_.timings,
+                               context_.unit_random()));
+}
+
+std::unique_ptr<SegmentGetter::Attempt> SegmentGetter::take(Attempt* attempt) {
+  auto it = std::find_if(attempts_.begin(), attempts_.end(), [&](const auto& a) { return a.get() == attempt; });
+  std::unique_ptr<Attempt> owned = std::move(*it);
+  attempts_.erase(it);
+  return owned;
+}
+
+void SegmentGetter::on_attempt_done(Attempt* raw, const io::FetchOutcome& outcome) {
+  std::unique_ptr<Attempt> attempt = take(raw);
+  attempt->transfer = 0;
+  attempt->soft_headers->stop();
+  attempt->soft_total->stop();
+  bool ok_status = outcome.status >= 200 && outcome.status < 300;
+  if (outcome.timed_out) {
+    context_.metrics.timeouts.inc(
+        {{"operation", attempt->headers_done ? "segment_total" : "segment_headers"}, {"kind", "hard"}});
+  }
+  core::AttemptEvent event;
+  if (outcome.complete && ok_status && attempt->writer && attempt->write_error.empty()) {
+    auto committed = attempt->writer->commit(core::SegmentType::Full);
+    if (!committed) {
+      log()->error("segment {}: {}", where(), committed.error().message);
+      event = core::AttemptEvent::Failed;
+    } else {
+      context_.metrics.segments.inc({{"stream", job_.stream}, {"variant", job_.variant}, {"type", "full"}});
+      context_.metrics.segment_bytes.inc({{"stream", job_.stream}, {"variant", job_.variant}},
+                                         double(attempt->writer->bytes_written()));
+      log()->info("segment {}: full, {} bytes, attempt {}", where(), attempt->writer->bytes_written(), attempt->number);
+      event = core::AttemptEvent::Completed;
+    }
+  } else {
+    std::string reason = !attempt->write_error.empty() ? attempt->write_error
+                         : outcome.complete             ? "HTTP " + std::to_string(outcome.status)
+                                                        : outcome.error;
+    if (is_gone(outcome.status)) {
+      gone_ = true;
+      event = core::AttemptEvent::Gone;
+    } else {
+      event = core::AttemptEvent::Failed;
+    }
+    log()->warn("segment {}: attempt {} failed: {}", where(), attempt->number, reason);
+    end_attempt(*attempt, true);
+  }
+  apply(core::on_attempt_event(state(), event, context_.now(), context_.timings, context_.unit_random()));
+}
+
+void SegmentGetter::apply(const core::GetterAction& action) {
+  if (action.cancel_others) {
+    for (auto& other : std::exchange(attempts_, {})) {
+      SPDLOG_LOGGER_DEBUG(log(), "segment {}: cancelling losing attempt {}", where(), other->number);
+      end_attempt(*other, false);
+    }
+  }
+  if (action.start_attempt) start_attempt();
+  if (action.retry_in) {
+    retry_timer_.start(DownloadContext::to_ms(*action.retry_in), [this] { start_attempt(); });
+  }
+  if (action.done) {
+    if (action.gave_up) {
+      context_.metrics.getters_gave_up.inc({{"stream", job_.stream}, {"variant", job_.variant}});
+      log()->warn("segment {}: giving up after {} attempts", where(), attempts_started_);
+    }
+    finish(!action.gave_up);
+  }
+}
+
+void SegmentGetter::end_attempt(Attempt& attempt, bool keep_partial) {
+  if (attempt.transfer) context_.client.cancel(attempt.transfer);
+  attempt.transfer = 0;
+  attempt.soft_headers->stop();
+  attempt.soft_total->stop();
+  if (!attempt.writer) return;
+  if (keep_partial && attempt.writer->bytes_written() > 0) {
+    auto committed = attempt.writer->commit(core::SegmentType::Partial);
+    if (committed) {
+      context_.metrics.segments.inc({{"stream", job_.stream}, {"variant", job_.variant}, {"type", "partial"}});
+      log()->info("segment {}: kept {} bytes as partial", where(), attempt.writer->bytes_written());
+    } else {
+      log()->error("segment {}: {}", where(), committed.error().message);
+    }
+  } else {
+    attempt.writer->discard();
+  }
+  attempt.writer.reset();
+}
+
+void SegmentGetter::finish(bool got_full) {
+  if (done_) return;
+  done_ = true;
+  retry_timer_.stop();
+  if (on_finished_) on_finished_(got_full);
+}
+
+void SegmentGetter::stop() {
+  retry_timer_.stop();
+  for (auto& attempt : std::exchange(attempts_, {})) end_attempt(*attempt, true);
+  done_ = true;
+}
+
+}  // namespace wubd::downloader

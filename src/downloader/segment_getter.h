@@ -1,0 +1,75 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "download_context.h"
+#include "wubd/io/timer.h"
+#include "wubd/store/segment_writer.h"
+
+// One segment getter per new segment URI: loops until a `full` copy is on disk,
+// racing a second attempt when the first is slow, retrying after failures, giving
+// up on 403/404. Decisions come from core::on_attempt_event.
+namespace wubd::downloader {
+
+struct SegmentJob {
+  std::string stream;
+  std::string variant;
+  std::string url;  // absolute
+  core::Micros start = 0;
+  core::Micros duration = 0;
+};
+
+class SegmentGetter {
+ public:
+  // `on_finished` runs once, when the getter got its segment or gave up; the owner
+  // must not destroy the getter inside it (reap it later).
+  SegmentGetter(DownloadContext& context, SegmentJob job, std::function<void(bool got_full)> on_finished);
+  ~SegmentGetter();
+
+  void start();
+  // Shutdown: attempts with data become `partial`, the others are removed.
+  void stop();
+  bool done() const { return done_; }
+  const SegmentJob& job() const { return job_; }
+
+ private:
+  struct Attempt {
+    int number = 0;
+    io::TransferId transfer = 0;
+    long status = 0;
+    bool headers_done = false;
+    std::unique_ptr<store::SegmentWriter> writer;
+    std::string write_error;
+    std::unique_ptr<io::Timer> soft_headers;
+    std::unique_ptr<io::Timer> soft_total;
+  };
+
+  void start_attempt();
+  bool on_headers(Attempt& attempt, long status);
+  bool on_data(Attempt& attempt, std::string_view bytes);
+  void on_attempt_done(Attempt* attempt, const io::FetchOutcome& outcome);
+  void on_soft_timeout(Attempt* attempt, const char* which);
+  void apply(const core::GetterAction& action);
+  // Ends an attempt that lost, failed or was stopped: keeps its bytes as `partial`
+  // if asked and there are some, removes the temp file otherwise.
+  void end_attempt(Attempt& attempt, bool keep_partial);
+  std::unique_ptr<Attempt> take(Attempt* attempt);
+  core::GetterState state() const;
+  void finish(bool got_full);
+  std::string where() const;
+
+  DownloadContext& context_;
+  SegmentJob job_;
+  std::function<void(bool)> on_finished_;
+  core::Micros created_at_;
+  std::vector<std::unique_ptr<Attempt>> attempts_;
+  io::Timer retry_timer_;
+  int attempts_started_ = 0;
+  bool gone_ = false;
+  bool done_ = false;
+};
+
+}  // namespace wubd::downloader

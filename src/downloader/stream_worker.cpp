@@ -1,0 +1,208 @@
+#include "stream_worker.h"
+
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "provider.h"
+#include "wubd/app/logging.h"
+#include "wubd/core/hls_playlist.h"
+
+namespace wubd::downloader {
+namespace {
+
+auto& log() {
+  static auto logger = app::logger("downloader");
+  return logger;
+}
+
+}  // namespace
+
+StreamWorker::StreamWorker(DownloadContext& context, std::uint64_t id, std::string stream, std::string variant,
+                           std::string url, core::Micros url_fetched_at, Callbacks callbacks)
+    : context_(context),
+      id_(id),
+      stream_(std::move(stream)),
+      variant_(std::move(variant)),
+      url_(std::move(url)),
+      url_fetched_at_(url_fetched_at),
+      callbacks_(std::move(callbacks)),
+      poll_timer_(context.loop),
+      soft_timer_(context.loop) {}
+
+StreamWorker::~StreamWorker() { stop_all(); }
+
+std::string StreamWorker::where() const {
+  return stream_ + "/" + variant_ + " worker " + std::to_string(id_) + " " + url_;
+}
+
+void StreamWorker::start() {
+  polling_ = true;
+  log()->info("{}: started", where());
+  fetch();
+}
+
+void StreamWorker::fetch() {
+  if (!polling_ || context_.stopping) return;
+  core::Micros started = context_.now();
+  context_.metrics.playlist_fetches.inc({{"stream", stream_}, {"kind", "media"}});
+  // At the soft timeout a replacement is asked for while this fetch keeps waiting;
+  // the hard timeout fails the fetch.
+  soft_timer_.start(DownloadContext::to_ms(context_.timings.playlist_soft_timeout), [this] {
+    context_.metrics.timeouts.inc({{"operation", "playlist"}, {"kind", "soft"}});
+    want_replacement("media playlist passed its soft timeout");
+  });
+  io::FetchRequest request;
+  request.url = url_;
+  request.headers = context_.headers;
+  transfer_ = fetch_text(context_, std::move(request), DownloadContext::to_ms(context_.timings.playlist_hard_timeout),
+                         [this, started](TextResult text) {
+                           transfer_ = 0;
+                           soft_timer_.stop();
+                           on_playlist(started, text);
+                         });
+}
+
+void StreamWorker::on_playlist(core::Micros fetch_started, const TextResult& text) {
+  core::PlaylistOutcome outcome = core::PlaylistOutcome::Failed;
+  std::string error;
+  std::optional<core::Playlist> playlist;
+  if (!text.complete) {
+    error = text.error;
+    if (text.timed_out) context_.metrics.timeouts.inc({{"operation", "playlist"}, {"kind", "hard"}});
+  } else if (text.status == 403 || text.status == 404) {
+    outcome = core::PlaylistOutcome::Gone;
+    error = "HTTP " + std::to_string(text.status);
+  } else if (text.status < 200 || text.status >= 300) {
+    error = "HTTP " + std::to_string(text.status);
+  } else if (auto parsed = core::parse_playlist(text.body); !parsed) {
+    error = "bad media playlist: " + parsed.error().message;
+  } else if (parsed->kind != core::PlaylistKind::Media) {
+    error = "expected a media playlist, got a master playlist";
+  } else {
+    playlist = std::move(*parsed);
+    outcome = playlist->media.endlist ? core::PlaylistOutcome::EndList : core::PlaylistOutcome::Ok;
+  }
+  if (!error.empty()) {
+    std::string reason = outcome == core::PlaylistOutcome::Gone ? "gone"
+                         : text.timed_out                        ? "timeout"
+                         : !text.complete                        ? "network"
+                         : text.status < 200 || text.status >= 300 ? "status"
+                                                                   : "parse";
+    context_.metrics.playlist_errors.inc({{"stream", stream_}, {"kind", "media"}, {"reason", reason}});
+    log()->warn("{}: media playlist fetch failed: {}", where(), error);
+  }
+  if (playlist) start_getters(playlist->media);
+  core::WorkerDecision decision = core::on_playlist_outcome(had_success_, outcome);
+  if (playlist) had_success_ = true;
+  if (decision.report_working && callbacks_.working) callbacks_.working(*this);
+  if (outcome == core::PlaylistOutcome::EndList) log()->info("{}: stream ended (ENDLIST)", where());
+  if (decision.request_replacement) want_replacement(error.empty() ? "stream ended" : error.c_str());
+  if (!decision.keep_polling) {
+    end_polling();
+    return;
+  }
+  schedule_next(fetch_started);
+}
+
+void StreamWorker::start_getters(const core::MediaPlaylist& playlist) {
+  std::vector<std::optional<core::Micros>> starts = core::segment_start_times(playlist);
+  std::set<std::string> current;
+  for (std::size_t i = 0; i < playlist.segments.size(); ++i) {
+    const core::HlsSegment& segment = playlist.segments[i];
+    auto resolved = io::resolve_url(url_, segment.uri);
+    if (!resolved) {
+      log()->warn("{}: skipping segment: {}", where(), resolved.error().message);
+      continue;
+    }
+    current.insert(*resolved);
+    if (getters_.count(*resolved)) continue;
+    if (!starts[i]) {
+      // wubloader refuses these too: without a time the file has no name.
+      log()->warn("{}: segment {} has no PROGRAM-DATE-TIME to date it; skipped", where(), *resolved);
+      getters_.emplace(*resolved, nullptr);
+      continue;
+    }
+    core::Micros start = *starts[i];
+    if (callbacks_.claim_segment && !callbacks_.claim_segment(start)) {
+      getters_.emplace(*resolved, nullptr);  // another worker's getter has it
+      continue;
+    }
+    SegmentJob job{stream_, variant_, *resolved, start, segment.duration};
+    auto getter = std::make_unique<SegmentGetter>(context_, std::move(job), [this, start](bool got_full) {
+      if (callbacks_.segment_finished) callbacks_.segment_finished(start, got_full);
+    });
+    SegmentGetter* raw = getter.get();
+    getters_.emplace(*resolved, std::move(getter));
+    raw->start();
+  }
+  // Forget URIs that left the playlist and whose getters are done.
+  for (auto it = getters_.begin(); it != getters_.end();) {
+    bool finished = !it->second || it->second->done();
+    if (finished && !current.count(it->first)) {
+      it = getters_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+}
+
+void StreamWorker::schedule_next(core::Micros fetch_started) {
+  const core::DownloadTimings& t = context_.timings;
+  core::Micros wait = core::wait_before_next(
+      context_.now(), fetch_started, core::jittered(t.playlist_interval, t.jitter_fraction, context_.unit_random()));
+  poll_timer_.start(DownloadContext::to_ms(wait), [this] {
+    reap_getters();
+    fetch();
+  });
+}
+
+void StreamWorker::want_replacement(const char* why) {
+  if (replacement_requested_) return;
+  replacement_requested_ = true;
+  log()->info("{}: asking for a new worker: {}", where(), why);
+  if (callbacks_.replacement_wanted) callbacks_.replacement_wanted(*this);
+}
+
+void StreamWorker::end_polling() {
+  if (!polling_) return;
+  polling_ = false;
+  poll_timer_.stop();
+  soft_timer_.stop();
+  if (transfer_) context_.client.cancel(transfer_);
+  transfer_ = 0;
+  log()->info("{}: stopped polling", where());
+  if (callbacks_.stopped) callbacks_.stopped(*this);
+}
+
+void StreamWorker::stop() {
+  if (!polling_) return;
+  polling_ = false;
+  poll_timer_.stop();
+  soft_timer_.stop();
+  if (transfer_) context_.client.cancel(transfer_);
+  transfer_ = 0;
+  log()->info("{}: retired", where());
+}
+
+void StreamWorker::stop_all() {
+  stop();
+  for (auto& [uri, getter] : getters_) {
+    if (getter) getter->stop();
+  }
+  getters_.clear();
+}
+
+void StreamWorker::reap_getters() {
+  for (auto& [uri, getter] : getters_) {
+    if (getter && getter->done()) getter.reset();
+  }
+}
+
+std::size_t StreamWorker::getter_count() const {
+  std::size_t n = 0;
+  for (const auto& [uri, getter] : getters_) n += getter && !getter->done();
+  return n;
+}
+
+}  // namespace wubd::downloader

@@ -1,0 +1,140 @@
+#include "wubd/store/segment_writer.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <random>
+
+#include <openssl/evp.h>
+#include <spdlog/spdlog.h>
+
+#include "wubd/app/logging.h"
+
+namespace wubd::store {
+namespace {
+
+// A random id for temp names, uuid-shaped like wubloader's.
+std::string random_id() {
+  static std::mt19937_64 random{std::random_device{}()};
+  std::uint64_t a = random(), b = random();
+  char text[40];
+  std::snprintf(text, sizeof text, "%08x-%04x-4%03x-%04x-%012llx", unsigned(a >> 32), unsigned(a >> 16) & 0xffff,
+                unsigned(a) & 0xfff, unsigned(b >> 48) & 0xffff, static_cast<unsigned long long>(b & 0xffffffffffffULL));
+  return text;
+}
+
+core::Result<bool> make_directories(const std::string& path) {
+  std::error_code ec;
+  std::filesystem::create_directories(path, ec);
+  if (ec) return core::make_error("cannot create " + path + ": " + ec.message());
+  return true;
+}
+
+}  // namespace
+
+core::Result<std::unique_ptr<SegmentWriter>> SegmentWriter::create(const std::string& base_dir,
+                                                                   const std::string& stream,
+                                                                   const std::string& variant,
+                                                                   core::Micros start, core::Micros duration) {
+  std::unique_ptr<SegmentWriter> writer(new SegmentWriter());
+  writer->directory_ = base_dir + "/" + stream + "/" + variant + "/" + core::format_hour(start);
+  if (auto made = make_directories(writer->directory_); !made) return made.error();
+  writer->name_.start = start;
+  writer->name_.duration = duration;
+  writer->name_.type = core::SegmentType::Temp;
+  writer->name_.hash = random_id();
+  writer->temp_path_ = writer->directory_ + "/" + core::format_segment_name(writer->name_);
+  writer->fd_ = ::open(writer->temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  if (writer->fd_ < 0) {
+    return core::make_error("cannot create " + writer->temp_path_ + ": " + std::strerror(errno));
+  }
+  writer->sha256_ = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(writer->sha256_, EVP_sha256(), nullptr);
+  return writer;
+}
+
+SegmentWriter::~SegmentWriter() {
+  if (!finished_) discard();
+  if (sha256_) EVP_MD_CTX_free(sha256_);
+}
+
+core::Result<bool> SegmentWriter::write(std::string_view bytes) {
+  if (finished_) return core::make_error("write after commit: " + temp_path_);
+  EVP_DigestUpdate(sha256_, bytes.data(), bytes.size());
+  while (!bytes.empty()) {
+    ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return core::make_error("cannot write " + temp_path_ + ": " + std::strerror(errno));
+    }
+    bytes.remove_prefix(std::size_t(n));
+    bytes_ += std::uint64_t(n);
+  }
+  return true;
+}
+
+core::Result<std::string> SegmentWriter::commit(core::SegmentType type) {
+  if (finished_) return core::make_error("commit twice: " + temp_path_);
+  finished_ = true;
+  ::close(fd_);
+  fd_ = -1;
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(sha256_, digest, &length);
+  name_.type = type;
+  name_.hash = core::encode_hash({digest, length});
+  std::string final_path = directory_ + "/" + core::format_segment_name(name_);
+  if (::rename(temp_path_.c_str(), final_path.c_str()) != 0) {
+    int error = errno;
+    if (error == EEXIST) {
+      // Some file systems refuse to replace: the name is the content, so keep theirs.
+      ::unlink(temp_path_.c_str());
+      return final_path;
+    }
+    ::unlink(temp_path_.c_str());
+    return core::make_error("cannot rename " + temp_path_ + " to " + final_path + ": " + std::strerror(error));
+  }
+  return final_path;
+}
+
+void SegmentWriter::discard() {
+  if (fd_ >= 0) {
+    ::close(fd_);
+    fd_ = -1;
+  }
+  if (!finished_) ::unlink(temp_path_.c_str());
+  finished_ = true;
+}
+
+std::size_t remove_stale_temp_files(const std::string& base_dir, core::Micros max_age) {
+  namespace fs = std::filesystem;
+  std::size_t removed = 0;
+  std::error_code ec;
+  auto now = fs::file_time_type::clock::now();
+  for (auto it = fs::recursive_directory_iterator(base_dir, fs::directory_options::skip_permission_denied, ec);
+       !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
+    if (it.depth() > 3) {
+      it.disable_recursion_pending();
+      continue;
+    }
+    if (it.depth() != 3 || !it->is_regular_file(ec)) continue;
+    std::string name = it->path().filename().string();
+    if (name.find("-temp-") == std::string::npos) continue;
+    auto hour = it->path().parent_path().filename().string();
+    auto parsed = core::parse_segment_path(hour, name);
+    if (!parsed || parsed->type != core::SegmentType::Temp) continue;
+    auto age = std::chrono::duration_cast<std::chrono::microseconds>(now - it->last_write_time(ec)).count();
+    if (ec || age < max_age) continue;
+    if (fs::remove(it->path(), ec)) {
+      ++removed;
+      app::logger("store")->info("removed stale temp file {}", it->path().string());
+    }
+  }
+  return removed;
+}
+
+}  // namespace wubd::store
