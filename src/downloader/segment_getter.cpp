@@ -125,7 +125,8 @@ void SegmentGetter::on_attempt_done(Attempt* raw, const io::FetchOutcome& outcom
       context_.metrics.segments.inc({{"stream", job_.stream}, {"variant", job_.variant}, {"type", "full"}});
       context_.metrics.segment_bytes.inc({{"stream", job_.stream}, {"variant", job_.variant}},
                                          double(attempt->writer->bytes_written()));
-      log()->info("segment {}: full, {} bytes, attempt {}", where(), attempt->writer->bytes_written(), attempt->number);
+      SPDLOG_LOGGER_DEBUG(log(), "segment {}: full, {} bytes, attempt {}", where(), attempt->writer->bytes_written(),
+                          attempt->number);
       event = core::AttemptEvent::Completed;
     }
   } else {

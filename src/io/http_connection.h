@@ -51,6 +51,9 @@ class HttpConnection {
   bool can_write_more() const;
   bool head_only() const { return request_.is_head(); }
   bool chunked() const { return chunked_; }
+  // The body is produced over time (begin_stream), sized or not: a client that hangs
+  // up meanwhile is gone, and the producer is told at once.
+  void mark_streaming() { streaming_ = true; }
 
  private:
   // A range of a file mapped read-only, unmapped when the last user lets go.
@@ -129,7 +132,7 @@ class HttpConnection {
   std::string pending_head_;  // the response head, not yet written
   bool response_active_ = false;
   bool chunked_ = false;
-  bool streaming_ = false;  // a body without Content-Length, produced over time
+  bool streaming_ = false;  // a body produced over time (begin_stream)
   bool keep_alive_ = true;
   std::uint64_t request_started_ns_ = 0;
   std::uint64_t body_bytes_ = 0;

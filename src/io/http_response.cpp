@@ -57,6 +57,7 @@ void HttpResponse::begin_stream(int status, std::string_view content_type,
   status_ = status;
   started_ = true;
   connection_.send_head(*this, content_type, content_length);
+  connection_.mark_streaming();
   // Clients see the status at once, before the producer has its first bytes.
   connection_.flush_head();
   if (connection_.head_only()) connection_.finish_response(false);

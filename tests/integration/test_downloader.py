@@ -1,0 +1,246 @@
+"""The downloader end to end: the real wubd binary archiving the real fake origin on
+127.0.0.1, with faults injected, compared byte for byte with what the origin served."""
+import json
+import os
+import re
+import subprocess
+import tempfile
+import time
+
+from fixtures import segment_hash
+from harness import WUBD, Wubd, get, run_tap
+from origin import FakeOrigin, archived, temp_files
+
+CACHE = "/tmp/wubd-fake-origin-cache"
+PROFILES = {"source": "320x240-400k-10x2", "160p": "160x120-150k-10x2"}
+# Fast timings so that the rules show within seconds; the origin runs at 4x.
+FAST = ["--playlist-interval", "0.25", "--master-interval", "0.5", "--retry-delay", "0.3",
+        "--playlist-timeouts", "1,5", "--segment-header-timeouts", "1,5", "--segment-total-timeouts", "1.5,10"]
+
+
+def origin_bytes(variant, index):
+    with open(os.path.join(CACHE, PROFILES[variant], f"seg{index % 10:04d}.ts"), "rb") as f:
+        return f.read()
+
+
+def downloader(origin, *extra, base_dir=None, stream="live"):
+    base_dir = base_dir or tempfile.mkdtemp(prefix="wubd-dl-")
+    fast = []
+    for flag, value in zip(FAST[::2], FAST[1::2]):
+        if flag not in extra:  # a flag given in `extra` replaces the fast default
+            fast += [flag, value]
+    return Wubd("--download", f"{stream}={origin.url}/master.m3u8", *fast, *extra, base_dir=base_dir)
+
+
+def metric(wubd, name, **labels):
+    total = 0.0
+    for line in get(wubd.url + "/metrics").text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            if all(f'{k}="{v}"' in line for k, v in labels.items()):
+                total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def wait_for(condition, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def assert_served_whole_archived(origin, base_dir, stream, before_t):
+    """Every segment the origin served whole (before `before_t` seconds into its run)
+    is archived `full`, byte-identical, with the right hash in its name."""
+    files = archived(base_dir, stream)
+    whole = {(s["variant"], s["start"], s["index"]) for s in origin.served()
+             if s["kind"] == "segment" and s["complete"] and s["t"] < before_t}
+    assert whole, "the origin served no whole segment"
+    for variant, start, index in sorted(whole):
+        fulls = [path for kind, path in files.get((variant, start), []) if kind == "full"]
+        assert fulls, f"{variant} {start} (#{index}) was served whole but is not archived full: {files.get((variant, start))}"
+        expected = origin_bytes(variant, index)
+        for path in fulls:
+            with open(path, "rb") as f:
+                data = f.read()
+            assert data == expected, f"{path}: {len(data)} bytes differ from the origin's {len(expected)}"
+            assert path.endswith(f"-full-{segment_hash(data)}.ts"), f"hash in name is wrong: {path}"
+    assert not temp_files(base_dir), temp_files(base_dir)
+    return len(whole)
+
+
+def test_clean_run_archives_every_segment_byte_identical():
+    with FakeOrigin("--speed", "4") as origin:
+        with downloader(origin) as wubd:
+            time.sleep(5)
+            t_end = origin.served()[-1]["t"] - 0.5
+            assert metric(wubd, "wubd_segments_downloaded_total", type="full") >= 20
+        count = assert_served_whole_archived(origin, wubd.base_dir, "live", t_end)
+        assert count >= 20, count
+        variants = {v for v, _ in archived(wubd.base_dir, "live")}
+        assert variants == {"source", "160p"}, variants
+        partial = [p for entries in archived(wubd.base_dir, "live").values() for k, p in entries if k != "full"]
+        assert not partial, partial
+
+
+def test_flaky_origin_still_archives_everything_served_whole():
+    faults = ["segment:status:code=503:p=0.3", "segment:stall:seconds=4:p=0.1", "segment:reset:p=0.05",
+              "media:garbage:p=0.1", "master:status:code=500:p=0.3"]
+    with FakeOrigin("--speed", "4", "--seed", "7", *[a for f in faults for a in ("--fault", f)]) as origin:
+        with downloader(origin) as wubd:
+            time.sleep(12)
+            t_end = origin.served()[-1]["t"] - 6  # leave time for retries of the newest
+            time.sleep(2)
+            errors = metric(wubd, "wubd_playlist_fetch_errors_total", kind="media")
+            assert errors > 0, "the garbage playlists were not noticed"
+            assert metric(wubd, "wubd_download_timeouts_total", kind="soft") > 0
+        served = origin.served()
+        faulted = [s for s in served if s["kind"] == "segment" and s["fault"]]
+        assert len(faulted) >= 5, f"too few faults fired: {len(faulted)}"
+        assert_served_whole_archived(origin, wubd.base_dir, "live", t_end)
+
+
+def test_stalled_segment_is_raced_and_the_first_attempt_cancelled():
+    # The third segment request stalls for 20 s after half its body.
+    with FakeOrigin("--speed", "4", "--fault", "segment:stall:seconds=20:n=1:after=1") as origin:
+        with downloader(origin) as wubd:
+            wait_for(lambda: any(s["fault"] == "stall" for s in origin.served()) or
+                     "racing another" in wubd.log(), 10, "the stall")
+            wait_for(lambda: "racing another" in wubd.log(), 10, "a racing attempt")
+            stalled_path = re.search(r"racing another", wubd.log()) and \
+                re.search(r"segment live/(\S+) (\S+) (\S+): attempt 1 passed the soft", wubd.log())
+            assert stalled_path, wubd.log()
+            variant, start, url = stalled_path.groups()
+            index = int(url.rsplit("/", 1)[1][:-3])
+            wait_for(lambda: any(k == "full" for k, _ in archived(wubd.base_dir, "live").get(
+                (variant, start.replace("Z", "000Z")), [])), 5, "the racer's full segment")
+            assert metric(wubd, "wubd_segment_racing_attempts_total") >= 1
+            # The first attempt was cancelled: the origin saw its client go, long before 20 s.
+            wait_for(lambda: any(s["fault"] == "stall" and not s["complete"] for s in origin.served()), 5,
+                     "the stalled response to be abandoned")
+            files = archived(wubd.base_dir, "live")[(variant, start.replace("Z", "000Z"))]
+            assert [k for k, _ in files] == ["full"], files  # no partial from the loser
+            with open(files[0][1], "rb") as f:
+                assert f.read() == origin_bytes(variant, index)
+
+
+def test_403_media_playlist_gets_a_new_worker_from_a_fresh_master():
+    with FakeOrigin("--speed", "4", "--url-expiry", "3") as origin:
+        with downloader(origin) as wubd:
+            time.sleep(9)
+            t_end = origin.served()[-1]["t"] - 1
+            log = wubd.log()
+            assert "asking for a new worker: HTTP 403" in log, log
+            assert metric(wubd, "wubd_playlist_fetches_total", kind="master") >= 3
+            assert re.search(r"live/source worker [3-9]\d* .*started", log), log
+            assert "retired" in log or "stopped polling" in log
+        assert_served_whole_archived(origin, wubd.base_dir, "live", t_end)
+
+
+def test_endlist_stops_gracefully_and_resumes_when_the_stream_returns():
+    with FakeOrigin("--speed", "4", "--end-after", "3", "--offline-for", "3") as origin:
+        with downloader(origin) as wubd:
+            wait_for(lambda: "live again" in wubd.log(), 15, "the stream to come back")
+            time.sleep(3)
+            log = wubd.log()
+            assert "stream ended (ENDLIST)" in log, log
+            assert "not live" in log, log
+            t_end = origin.served()[-1]["t"] - 1
+        assert_served_whole_archived(origin, wubd.base_dir, "live", t_end)
+        # Segments from after the restart were archived too.
+        after = [s for s in origin.served() if s["kind"] == "segment" and s["t"] > 6.5 and s["complete"]]
+        assert after, "nothing served after the restart"
+
+
+def test_sigterm_mid_download_exits_cleanly_and_leaves_no_temp_files():
+    base_dir = tempfile.mkdtemp(prefix="wubd-dl-")
+    # Every segment stalls mid-body, so downloads are in flight when SIGTERM lands.
+    with FakeOrigin("--speed", "4", "--fault", "segment:stall:seconds=30") as origin:
+        wubd = downloader(origin, "--segment-total-timeouts", "20,60", base_dir=base_dir)
+        wait_for(lambda: temp_files(base_dir), 10, "downloads in flight")
+        started = time.monotonic()
+        assert wubd.stop() == 0, wubd.log()
+        assert time.monotonic() - started < 5
+        assert not temp_files(base_dir), temp_files(base_dir)
+        partials = [p for e in archived(base_dir, "live").values() for k, p in e if k == "partial"]
+        assert partials, "bytes in flight should have been kept as partial"
+    # A restart (the origin gone now, so nothing new is in flight) finds nothing of
+    # ours to clean up; a temp file a killed process left 10 minutes ago is removed.
+    hour_dir = os.path.dirname(partials[0])
+    stale = os.path.join(hour_dir, "00:00.000000-2.0-temp-3f1c9a2e-0000-4000-8000-000000000000.ts")
+    with open(stale, "wb") as f:
+        f.write(b"half")
+    os.utime(stale, (time.time() - 600, time.time() - 600))
+    with downloader(origin, base_dir=base_dir) as again:
+        time.sleep(1)
+        assert not temp_files(base_dir)
+        assert again.log().count("removed stale temp file") == 1, again.log()
+        assert "master playlist fetch failed" in again.log()
+
+
+def test_twitch_provider_through_gql_and_usher():
+    with FakeOrigin("--speed", "4", "--channel", "speedrun") as origin:
+        base_dir = tempfile.mkdtemp(prefix="wubd-dl-")
+        with Wubd("--twitch", "speedrun", "--twitch-gql-url", origin.url + "/gql",
+                  "--twitch-usher-url", origin.url + "/api/channel/hls/{channel}.m3u8", *FAST,
+                  base_dir=base_dir) as wubd:
+            wait_for(lambda: {v for v, _ in archived(base_dir, "speedrun")} == {"source", "160p"}, 10,
+                     "both Twitch variants")
+            listing = json.loads(get(wubd.url + "/files/speedrun").text)
+            assert sorted(listing) == ["160p", "source"], listing
+        gql = [s for s in origin.served() if s["kind"] == "gql"]
+        assert gql, "no GQL request reached the origin"
+
+
+def test_only_chosen_variants_are_archived():
+    with FakeOrigin("--speed", "4") as origin:
+        with downloader(origin, "--variants", "160p,720p") as wubd:
+            wait_for(lambda: archived(wubd.base_dir, "live"), 10, "a segment")
+            time.sleep(1)
+            assert "variant 720p is not in the master playlist" in wubd.log()
+        assert {v for v, _ in archived(wubd.base_dir, "live")} == {"160p"}
+
+
+def test_inspect_playlist_prints_what_the_parser_understood():
+    with FakeOrigin("--speed", "4") as origin:
+        master = json.loads(subprocess.run([WUBD, "inspect-playlist", origin.url + "/master.m3u8"],
+                                           capture_output=True, text=True, check=True).stdout)
+        assert master["kind"] == "master"
+        assert [(v["name"], v["uri"]) for v in master["variants"]] == [
+            ("source", origin.url + "/source/index.m3u8"), ("160p", origin.url + "/160p/index.m3u8")]
+        assert master["variants"][0]["resolution"] == "320x240"
+        media = json.loads(subprocess.run([WUBD, "inspect-playlist", origin.url + "/source/index.m3u8"],
+                                          capture_output=True, text=True, check=True).stdout)
+        assert media["kind"] == "media" and media["endlist"] is False
+        assert len(media["segments"]) == 5
+        first = media["segments"][0]
+        assert first["uri"].startswith(origin.url + "/source/") and first["duration"] == 2.0
+        assert first["program_date_time"].endswith("Z") and first["title"] == "live" and first["ad"] is False
+    with tempfile.NamedTemporaryFile("w", suffix=".m3u8", delete=False) as f:
+        f.write("#EXTM3U\n#EXTINF:2.0,\nseg.ts\n#EXTINF:2.0,\n")
+    bad = subprocess.run([WUBD, "inspect-playlist", f.name], capture_output=True, text=True)
+    assert bad.returncode == 1 and "truncated" in bad.stderr, bad.stderr
+    relative = subprocess.run([WUBD, "inspect-playlist", f.name, "--base-uri", "http://x/"], capture_output=True,
+                              text=True)
+    assert relative.returncode == 1
+    with open(f.name, "w") as g:
+        g.write("#EXTM3U\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T04:00:00Z\n#EXTINF:2.0,\nseg.ts\n")
+    ok = json.loads(subprocess.run([WUBD, "inspect-playlist", f.name, "--base-uri", "http://x/a/p.m3u8"],
+                                   capture_output=True, text=True, check=True).stdout)
+    assert ok["segments"][0]["uri"] == "http://x/a/seg.ts"
+    assert ok["segments"][0]["start"] == "2026-11-21T04:00:00.000000Z"
+
+
+if __name__ == "__main__":
+    run_tap([
+        test_clean_run_archives_every_segment_byte_identical,
+        test_flaky_origin_still_archives_everything_served_whole,
+        test_stalled_segment_is_raced_and_the_first_attempt_cancelled,
+        test_403_media_playlist_gets_a_new_worker_from_a_fresh_master,
+        test_endlist_stops_gracefully_and_resumes_when_the_stream_returns,
+        test_sigterm_mid_download_exits_cleanly_and_leaves_no_temp_files,
+        test_twitch_provider_through_gql_and_usher,
+        test_only_chosen_variants_are_archived,
+        test_inspect_playlist_prints_what_the_parser_understood,
+    ])

@@ -1,0 +1,431 @@
+// fake-origin: our own live HLS origin for tests, the demo and benchmarks. Serves a
+// master playlist with several variants and rolling live media playlists (a
+// PROGRAM-DATE-TIME on every segment) over real ffmpeg-made .ts segments, optionally
+// faster than real time, with fault injection and a Twitch-like GQL + usher front.
+// It logs every body it served (JSON lines) so tests can compare with the archive.
+
+#include <csignal>
+#include <cstdio>
+#include <list>
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+
+#include <CLI/CLI.hpp>
+#include <uv.h>
+
+#include "fault.h"
+#include "media.h"
+#include "wubd/core/time.h"
+#include "wubd/core/url.h"
+#include "wubd/io/http_server.h"
+#include "wubd/io/timer.h"
+
+namespace wubd::fake_origin {
+namespace {
+
+struct Options {
+  std::string listen_host = "127.0.0.1";
+  int port = 0;
+  std::vector<std::string> profiles = {"source:320x240:400k", "160p:160x120:150k"};
+  int copies = 0;  // >0: that many variants v1..vN, all with the first profile's media
+  std::string cache_dir = "/tmp/wubd-fake-origin-cache";
+  int distinct_segments = 10;
+  int segment_seconds = 2;
+  double speed = 1;
+  int window = 5;
+  double end_after_s = -1;
+  double offline_for_s = 10;
+  double url_expiry_s = -1;
+  std::vector<std::string> faults;
+  std::string served_log;
+  std::string channel = "fakechannel";
+  std::uint64_t seed = 1;
+};
+
+struct Variant {
+  std::string name;
+  std::vector<std::shared_ptr<const std::string>> segments;
+  std::string resolution;
+  std::int64_t bandwidth = 0;
+};
+
+// A response held back by a fault (delay, stall), finished by a timer.
+struct Held {
+  io::HttpResponse* response = nullptr;
+  std::unique_ptr<io::Timer> timer;
+  bool gone = false;
+};
+
+class Origin {
+ public:
+  Origin(uv_loop_t* loop, Options options, std::vector<Variant> variants, std::vector<Fault> faults)
+      : loop_(loop),
+        options_(std::move(options)),
+        variants_(std::move(variants)),
+        faults_(std::move(faults)),
+        random_(options_.seed),
+        server_(loop, [this](const io::HttpRequest& req, io::HttpResponse& res) { handle(req, res); }),
+        started_ms_(uv_now(loop)) {
+    core::Micros now = wall_now();
+    core::Micros duration = options_.segment_seconds * core::kMicrosPerSecond;
+    // The stream has been live for `window` segments already.
+    base_ = now - now % duration - options_.window * duration;
+    if (!options_.served_log.empty()) served_log_ = std::fopen(options_.served_log.c_str(), "a");
+  }
+
+  int run() {
+    auto listening = server_.listen(options_.listen_host, options_.port);
+    if (!listening) {
+      std::fprintf(stderr, "fake-origin: %s\n", listening.error().message.c_str());
+      return 1;
+    }
+    std::fprintf(stderr, "fake-origin listening on http://%s:%d/ (master: /master.m3u8, speed %gx)\n",
+                 options_.listen_host.c_str(), server_.port(), options_.speed);
+    for (uv_signal_t* s : {&sigterm_, &sigint_}) {
+      uv_signal_init(loop_, s);
+      s->data = this;
+      uv_signal_start(s, [](uv_signal_t* h, int) { static_cast<Origin*>(h->data)->shutdown(); },
+                      s == &sigterm_ ? SIGTERM : SIGINT);
+    }
+    uv_run(loop_, UV_RUN_DEFAULT);
+    if (served_log_) std::fclose(served_log_);
+    return 0;
+  }
+
+ private:
+  static core::Micros wall_now() {
+    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+        .count();
+  }
+  double elapsed_s() const { return double(uv_now(loop_) - started_ms_) / 1000.0; }
+  core::Micros segment_duration() const { return options_.segment_seconds * core::kMicrosPerSecond; }
+
+  // Real seconds since start at which segment `index` became available.
+  double published_at(std::int64_t index) const {
+    std::int64_t after_start = index - options_.window + 1;
+    return after_start <= 0 ? 0 : double(after_start) * options_.segment_seconds / options_.speed;
+  }
+  bool offline_at(double t) const {
+    return options_.end_after_s >= 0 && t >= options_.end_after_s && t < options_.end_after_s + options_.offline_for_s;
+  }
+
+  // The live window at real time `t`: the last `window` published segments, skipping
+  // those that would have appeared while the stream was offline.
+  std::vector<std::int64_t> window_at(double t) const {
+    std::int64_t newest = options_.window - 1 + std::int64_t(t * options_.speed / options_.segment_seconds);
+    std::vector<std::int64_t> indexes;
+    for (std::int64_t i = newest; i >= 0 && int(indexes.size()) < options_.window; --i) {
+      if (!offline_at(published_at(i))) indexes.insert(indexes.begin(), i);
+    }
+    return indexes;
+  }
+
+  std::string media_playlist(const Variant& variant, double t) const {
+    std::vector<std::int64_t> indexes = window_at(std::min(t, offline_at(t) ? options_.end_after_s : t));
+    std::string text = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:" + std::to_string(options_.segment_seconds) +
+                       "\n#EXT-X-MEDIA-SEQUENCE:" + std::to_string(indexes.empty() ? 0 : indexes.front()) + "\n";
+    std::int64_t previous = -1;
+    for (std::int64_t i : indexes) {
+      if (previous >= 0 && i != previous + 1) text += "#EXT-X-DISCONTINUITY\n";
+      previous = i;
+      text += "#EXT-X-PROGRAM-DATE-TIME:" + core::format_time(base_ + i * segment_duration()) + "\n";
+      text += "#EXTINF:" + std::to_string(options_.segment_seconds) + ".000,live\n";
+      text += std::to_string(i) + ".ts\n";
+    }
+    (void)variant;
+    if (offline_at(t)) text += "#EXT-X-ENDLIST\n";
+    return text;
+  }
+
+  std::string variant_query() const {
+    if (options_.url_expiry_s < 0) return {};
+    return "?exp=" + std::to_string((wall_now() / core::kMicrosPerSecond) + std::int64_t(options_.url_expiry_s));
+  }
+
+  std::string master_playlist(bool twitch) const {
+    std::string text = "#EXTM3U\n";
+    bool first = true;
+    for (const Variant& v : variants_) {
+      if (twitch) {
+        std::string group = first ? "chunked" : v.name;
+        std::string name = first ? v.name + " (source)" : v.name;
+        text += "#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID=\"" + group + "\",NAME=\"" + name + "\",AUTOSELECT=YES,DEFAULT=YES\n";
+        text += "#EXT-X-STREAM-INF:BANDWIDTH=" + std::to_string(v.bandwidth) + ",RESOLUTION=" + v.resolution +
+                ",CODECS=\"avc1.42C01E,mp4a.40.2\",VIDEO=\"" + group + "\"\n";
+        // Absolute, as usher's are.
+        text += "http://" + options_.listen_host + ":" + std::to_string(server_.port()) + "/" + v.name + "/index.m3u8" +
+                variant_query() + "\n";
+      } else {
+        text += "#EXT-X-STREAM-INF:BANDWIDTH=" + std::to_string(v.bandwidth) + ",RESOLUTION=" + v.resolution +
+                ",CODECS=\"avc1.42C01E,mp4a.40.2\",NAME=\"" + v.name + "\",IVS-NAME=\"" + v.name + "\"\n";
+        text += v.name + "/index.m3u8" + variant_query() + "\n";
+      }
+      first = false;
+    }
+    return text;
+  }
+
+  const Variant* find_variant(const std::string& name) const {
+    for (const Variant& v : variants_) {
+      if (v.name == name) return &v;
+    }
+    return nullptr;
+  }
+
+  void log_served(const std::string& kind, const std::string& path, const std::string& variant, std::int64_t index,
+                  std::size_t bytes, std::size_t total, bool complete, const Fault* fault) {
+    if (!served_log_) return;
+    std::fprintf(served_log_,
+                 "{\"t\":%.3f,\"kind\":\"%s\",\"path\":\"%s\",\"variant\":\"%s\",\"index\":%lld,"
+                 "\"start\":\"%s\",\"bytes\":%zu,\"total\":%zu,\"complete\":%s,\"fault\":%s}\n",
+                 elapsed_s(), kind.c_str(), path.c_str(), variant.c_str(), static_cast<long long>(index),
+                 index >= 0 ? core::format_time_us(base_ + index * segment_duration()).c_str() : "",
+                 bytes, total, complete ? "true" : "false",
+                 fault ? ("\"" + fault->kind + "\"").c_str() : "null");
+    std::fflush(served_log_);
+  }
+
+  void handle(const io::HttpRequest& req, io::HttpResponse& res) {
+    auto params = core::parse_query(req.query);
+    std::string path = req.path;
+    double t = elapsed_s();
+    if (req.method == "POST" && path == "/gql") return serve_gql(req, res, t);
+    if (path == "/master.m3u8") return serve_master(res, t, false);
+    if (path == "/api/channel/hls/" + options_.channel + ".m3u8") {
+      const std::string* token = params ? params->count("token") ? &params->at("token") : nullptr : nullptr;
+      const std::string* sig = params ? params->count("sig") ? &params->at("sig") : nullptr : nullptr;
+      if (!token || !sig || *sig != "sig-" + *token) return res.send_error(403, "bad or missing sig/token");
+      return serve_master(res, t, true);
+    }
+    std::size_t slash = path.find('/', 1);
+    if (slash == std::string::npos) return res.send_error(404, "no such path");
+    std::string variant_name = path.substr(1, slash - 1);
+    std::string file = path.substr(slash + 1);
+    const Variant* variant = find_variant(variant_name);
+    if (!variant) return res.send_error(404, "no such variant " + variant_name);
+    if (file == "index.m3u8") {
+      if (params && params->count("exp") && std::stoll("0" + params->at("exp")) < wall_now() / core::kMicrosPerSecond) {
+        return res.send_error(403, "URL expired");
+      }
+      Fault* fault = pick_fault(faults_, "media", variant_name, t, random_);
+      double when = fault && fault->kind == "stale" ? std::max(0.0, t - fault->seconds) : t;
+      std::string body = fault && fault->kind == "garbage" ? garbage() : media_playlist(*variant, when);
+      return serve_body(res, "application/vnd.apple.mpegurl", std::make_shared<const std::string>(std::move(body)),
+                        fault, "media", path, variant_name, -1);
+    }
+    if (file.size() > 3 && file.substr(file.size() - 3) == ".ts") {
+      std::int64_t index = std::atoll(file.c_str());
+      std::vector<std::int64_t> live = window_at(t);
+      if (file.find_first_not_of("0123456789") != file.size() - 3 || index < 0 ||
+          (!live.empty() && index > live.back()) || offline_at(published_at(index))) {
+        return res.send_error(404, "segment " + file + " does not exist (yet)");
+      }
+      Fault* fault = pick_fault(faults_, "segment", variant_name, t, random_);
+      auto body = variant->segments[std::size_t(index) % variant->segments.size()];
+      return serve_body(res, "video/mp2t", body, fault, "segment", path, variant_name, index);
+    }
+    res.send_error(404, "no such path");
+  }
+
+  void serve_master(io::HttpResponse& res, double t, bool twitch) {
+    if (offline_at(t)) return res.send_error(404, "stream offline");
+    Fault* fault = pick_fault(faults_, "master", "", t, random_);
+    std::string body = fault && fault->kind == "garbage" ? garbage() : master_playlist(twitch);
+    serve_body(res, "application/vnd.apple.mpegurl", std::make_shared<const std::string>(std::move(body)), fault,
+               "master", twitch ? "/api/channel/hls" : "/master.m3u8", "", -1);
+  }
+
+  // Twitch's PlaybackAccessToken answer: the token is a JSON text in a string, and
+  // this origin's signature is "sig-" + token, which usher checks.
+  void serve_gql(const io::HttpRequest& req, io::HttpResponse& res, double t) {
+    if (!req.header("client-id")) return res.send_error(400, "missing Client-ID");
+    Fault* fault = pick_fault(faults_, "gql", "", t, random_);
+    std::string value = R"({"channel":")" + options_.channel + R"(","expires":)" +
+                        std::to_string(wall_now() / core::kMicrosPerSecond + 3600) + "}";
+    std::string escaped;
+    for (char c : value) {
+      if (c == '"') escaped += '\\';
+      escaped += c;
+    }
+    std::string body = R"({"data":{"streamPlaybackAccessToken":{"value":")" + escaped + R"(","signature":"sig-)" +
+                       escaped + R"("}}})";
+    serve_body(res, "application/json", std::make_shared<const std::string>(std::move(body)), fault, "gql", "/gql", "",
+               -1);
+  }
+
+  static std::string garbage() { return "<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>\n"; }
+
+  // Sends a body, or does to it what the fault says.
+  void serve_body(io::HttpResponse& res, std::string_view type, std::shared_ptr<const std::string> body, Fault* fault,
+                  const std::string& kind, const std::string& path, const std::string& variant, std::int64_t index) {
+    std::size_t total = body->size();
+    std::string fault_kind = fault ? fault->kind : "";
+    if (fault_kind == "status") {
+      log_served(kind, path, variant, index, 0, total, false, fault);
+      return res.send_error(fault->code, "injected fault: HTTP " + std::to_string(fault->code));
+    }
+    if (fault_kind == "delay") {
+      Held* held = hold(res);
+      held->timer->start(std::uint64_t(fault->seconds * 1000), [=, this] {
+        if (!held->gone) {
+          held->response->send_shared(200, type, body);
+          log_served(kind, path, variant, index, total, total, true, fault);
+        }
+        release(held);
+      });
+      return;
+    }
+    std::size_t half = total / 2;
+    if (fault_kind == "reset" || fault_kind == "truncate") {
+      if (fault_kind == "truncate") {
+        res.begin_stream(200, type, std::int64_t(total));
+      } else {
+        res.begin_stream(200, type);
+      }
+      res.write(body->substr(0, half));
+      res.abort();
+      log_served(kind, path, variant, index, half, total, false, fault);
+      return;
+    }
+    if (fault_kind == "stall") {
+      res.begin_stream(200, type, std::int64_t(total));
+      res.write(body->substr(0, half));
+      Held* held = hold(res);
+      // Logged the moment the client gives up on it, as a racing downloader does.
+      res.on_client_gone = [=, this] {
+        held->gone = true;
+        log_served(kind, path, variant, index, half, total, false, fault);
+      };
+      held->timer->start(std::uint64_t(fault->seconds * 1000), [=, this] {
+        if (!held->gone) {
+          held->response->write(body->substr(half));
+          held->response->end();
+          log_served(kind, path, variant, index, total, total, true, fault);
+        }
+        release(held);
+      });
+      return;
+    }
+    res.send_shared(200, type, body);
+    log_served(kind, path, variant, index, total, total, true, fault);
+  }
+
+  Held* hold(io::HttpResponse& res) {
+    auto held = std::make_unique<Held>();
+    Held* raw = held.get();
+    raw->response = &res;
+    raw->timer = std::make_unique<io::Timer>(loop_);
+    res.on_client_gone = [raw] { raw->gone = true; };
+    held_.push_back(std::move(held));
+    return raw;
+  }
+
+  void release(Held* held) {
+    held_.remove_if([held](const auto& h) { return h.get() == held; });
+  }
+
+  void shutdown() {
+    for (auto& held : held_) {
+      if (!held->gone) held->response->abort();
+    }
+    held_.clear();
+    server_.close([this] {
+      uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
+      uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+    });
+  }
+
+  uv_loop_t* loop_;
+  Options options_;
+  std::vector<Variant> variants_;
+  std::vector<Fault> faults_;
+  std::mt19937_64 random_;
+  io::HttpServer server_;
+  std::uint64_t started_ms_;
+  core::Micros base_ = 0;
+  std::FILE* served_log_ = nullptr;
+  std::list<std::unique_ptr<Held>> held_;
+  uv_signal_t sigterm_{};
+  uv_signal_t sigint_{};
+};
+
+}  // namespace
+}  // namespace wubd::fake_origin
+
+int main(int argc, char** argv) {
+  using namespace wubd::fake_origin;
+  Options options;
+  std::string listen = "127.0.0.1:0";
+  CLI::App cli{"fake-origin: a live HLS origin with fault injection, for wubd's tests, demo and benchmarks"};
+  cli.add_option("--listen", listen, "HOST:PORT (port 0 picks a free one; the log line says which)")->capture_default_str();
+  cli.add_option("--variant", options.profiles, "NAME:WxH:BITRATE; repeatable (default: source 320x240, 160p)");
+  cli.add_option("--copies", options.copies, "Serve N variants v1..vN, all with the first profile's media");
+  cli.add_option("--cache-dir", options.cache_dir, "Where encoded segments are kept between runs")->capture_default_str();
+  cli.add_option("--distinct-segments", options.distinct_segments, "Distinct segments per variant (then they repeat)")
+      ->capture_default_str();
+  cli.add_option("--segment-seconds", options.segment_seconds, "Segment duration")->capture_default_str();
+  cli.add_option("--speed", options.speed, "Stream time per real time (2 = segments twice as fast)")->capture_default_str();
+  cli.add_option("--window", options.window, "Segments in a live media playlist")->capture_default_str();
+  cli.add_option("--end-after", options.end_after_s, "Real seconds until the stream ends (ENDLIST, master 404)");
+  cli.add_option("--offline-for", options.offline_for_s, "Real seconds the stream stays ended before it restarts")
+      ->capture_default_str();
+  cli.add_option("--url-expiry", options.url_expiry_s, "Variant URLs expire (403) this many seconds after the master");
+  cli.add_option("--fault", options.faults, "CLASS:KIND[:key=value…], see tools/fake_origin/fault.h; repeatable");
+  cli.add_option("--served-log", options.served_log, "Append a JSON line per body served to this file");
+  cli.add_option("--channel", options.channel, "Channel name of the Twitch-like front")->capture_default_str();
+  cli.add_option("--seed", options.seed, "Random seed of the faults")->capture_default_str();
+  CLI11_PARSE(cli, argc, argv);
+
+  std::size_t colon = listen.rfind(':');
+  options.listen_host = colon == std::string::npos ? "127.0.0.1" : listen.substr(0, colon);
+  options.port = std::atoi(listen.substr(colon == std::string::npos ? 0 : colon + 1).c_str());
+
+  std::vector<Fault> faults;
+  for (const std::string& spec : options.faults) {
+    std::string error;
+    auto fault = parse_fault(spec, error);
+    if (!fault) {
+      std::fprintf(stderr, "%s\n", error.c_str());
+      return 2;
+    }
+    faults.push_back(*fault);
+  }
+  std::vector<Variant> variants;
+  for (const std::string& text : options.profiles) {
+    Profile profile;
+    if (!parse_profile(text, profile)) {
+      std::fprintf(stderr, "--variant: expected NAME:WxH:BITRATE, got \"%s\"\n", text.c_str());
+      return 2;
+    }
+    Variant variant{profile.name, load_segments(options.cache_dir, profile, options.distinct_segments,
+                                                options.segment_seconds), profile.size, 0};
+    if (variant.segments.empty()) return 1;
+    std::size_t bytes = 0;
+    for (const auto& s : variant.segments) bytes += s->size();
+    variant.bandwidth = std::int64_t(bytes * 8 / variant.segments.size() / std::size_t(options.segment_seconds));
+    variants.push_back(std::move(variant));
+    if (options.copies > 0) break;
+  }
+  if (options.copies > 0) {
+    Variant first = variants.front();
+    variants.clear();
+    for (int i = 1; i <= options.copies; ++i) {
+      Variant copy = first;
+      copy.name = "v" + std::to_string(i);
+      variants.push_back(copy);
+    }
+  }
+  std::signal(SIGPIPE, SIG_IGN);
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  int rc;
+  {
+    Origin origin(&loop, options, std::move(variants), std::move(faults));
+    rc = origin.run();
+  }
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+  return rc;
+}

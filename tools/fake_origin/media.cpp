@@ -1,0 +1,90 @@
+#include "media.h"
+
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+extern char** environ;
+
+namespace wubd::fake_origin {
+namespace fs = std::filesystem;
+
+bool parse_profile(const std::string& text, Profile& profile) {
+  std::size_t a = text.find(':');
+  std::size_t b = a == std::string::npos ? a : text.find(':', a + 1);
+  if (b == std::string::npos) return false;
+  profile.name = text.substr(0, a);
+  profile.size = text.substr(a + 1, b - a - 1);
+  profile.bitrate = text.substr(b + 1);
+  return !profile.name.empty() && profile.size.find('x') != std::string::npos && !profile.bitrate.empty();
+}
+
+namespace {
+
+// Runs a program and waits: this tool encodes before it starts serving.
+int run(const std::vector<std::string>& argv) {
+  std::vector<char*> args;
+  for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
+  args.push_back(nullptr);
+  pid_t pid;
+  if (posix_spawnp(&pid, args[0], nullptr, nullptr, args.data(), environ) != 0) return -1;
+  int status = 0;
+  waitpid(pid, &status, 0);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+std::string segment_file(const fs::path& dir, int i) {
+  char name[32];
+  std::snprintf(name, sizeof name, "seg%04d.ts", i);
+  return (dir / name).string();
+}
+
+}  // namespace
+
+std::vector<std::shared_ptr<const std::string>> load_segments(const std::string& cache_dir, const Profile& profile,
+                                                              int count, int seconds) {
+  fs::path dir = fs::path(cache_dir) / (profile.size + "-" + profile.bitrate + "-" + std::to_string(count) + "x" +
+                                        std::to_string(seconds));
+  if (!fs::exists(segment_file(dir, count - 1))) {
+    fs::create_directories(cache_dir);
+    // Encoded into a private directory, then renamed: concurrent runs never see half a cache.
+    fs::path tmp = fs::path(cache_dir) / (".tmp-" + std::to_string(getpid()) + "-" + dir.filename().string());
+    fs::create_directories(tmp);
+    int total = count * seconds;
+    std::string rate = profile.bitrate;
+    std::fprintf(stderr, "fake-origin: encoding %d x %d s of %s at %s into %s\n", count, seconds,
+                 profile.size.c_str(), rate.c_str(), dir.c_str());
+    int rc = run({"ffmpeg", "-nostdin", "-loglevel", "error", "-y",
+                  "-f", "lavfi", "-i", "testsrc=duration=" + std::to_string(total) + ":size=" + profile.size + ":rate=30",
+                  "-f", "lavfi", "-i", "sine=frequency=440:duration=" + std::to_string(total),
+                  "-c:v", "libx264", "-preset", "ultrafast", "-g", std::to_string(30 * seconds),
+                  "-sc_threshold", "0", "-force_key_frames", "expr:gte(t,n_forced*" + std::to_string(seconds) + ")",
+                  "-b:v", rate, "-minrate", rate, "-maxrate", rate, "-bufsize", rate, "-x264-params", "nal-hrd=cbr",
+                  "-c:a", "aac", "-b:a", "64k",
+                  "-f", "segment", "-segment_time", std::to_string(seconds), "-segment_format", "mpegts",
+                  (tmp / "seg%04d.ts").string()});
+    if (rc != 0 || !fs::exists(segment_file(tmp, count - 1))) {
+      std::fprintf(stderr, "fake-origin: ffmpeg failed (%d)\n", rc);
+      fs::remove_all(tmp);
+      return {};
+    }
+    std::error_code ec;
+    fs::rename(tmp, dir, ec);
+    if (ec) fs::remove_all(tmp);  // another run got there first
+  }
+  std::vector<std::shared_ptr<const std::string>> segments;
+  for (int i = 0; i < count; ++i) {
+    std::ifstream file(segment_file(dir, i), std::ios::binary);
+    std::ostringstream bytes;
+    bytes << file.rdbuf();
+    segments.push_back(std::make_shared<const std::string>(bytes.str()));
+  }
+  return segments;
+}
+
+}  // namespace wubd::fake_origin
