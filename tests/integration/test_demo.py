@@ -1,0 +1,50 @@
+"""The README's first command, headless: `tools/demo --duration 30` archives the fake
+origin's two variants and serves them while it runs, then stops everything."""
+import json
+import os
+import re
+import subprocess
+import time
+
+from harness import get, run_tap
+
+ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
+
+
+def test_demo_archives_and_serves_both_variants():
+    proc = subprocess.Popen([os.path.join(ROOT, "tools", "demo"), "--duration", "30", "--port", "0"],
+                            stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+    output = b""
+    url = None
+    deadline = time.monotonic() + 120
+    while url is None and time.monotonic() < deadline:
+        line = proc.stdout.readline()
+        assert line, f"demo ended early:\n{output.decode(errors='replace')}"
+        output += line
+        match = re.search(rb"metrics:\s+curl (http://127\.0\.0\.1:\d+)/metrics", line)
+        if match:
+            url = match.group(1).decode()
+    assert url, output
+    time.sleep(10)
+    # While the demo runs, its wubd serves what it archived, for both variants.
+    variants = json.loads(get(url + "/files/demo").text)
+    assert sorted(variants) == ["160p", "source"], variants
+    for variant in variants:
+        playlist = get(f"{url}/playlist/demo/{variant}.m3u8").text
+        assert playlist.count("#EXTINF") >= 5, playlist
+        segment = re.search(r"^/segments/\S+|^\S+\.ts$", playlist, re.M).group(0)
+        response = get(url + segment if segment.startswith("/") else f"{url}/playlist/demo/{segment}")
+        assert response.status == 200 and response.body[:1] == b"\x47", response  # MPEG-TS sync byte
+    rest, _ = proc.communicate(timeout=60)
+    output += rest
+    assert proc.returncode == 0, output.decode(errors="replace")
+    last = output.decode(errors="replace").replace("\r", "\n").strip().splitlines()[-1]
+    counts = dict(re.findall(r"(source|160p): (\d+) segments", last))
+    assert set(counts) == {"source", "160p"} and all(int(n) >= 15 for n in counts.values()), last
+    # Both children are gone.
+    leftovers = subprocess.run(["pgrep", "-f", "wubd-demo-"], capture_output=True, text=True).stdout
+    assert not leftovers.strip(), leftovers
+
+
+if __name__ == "__main__":
+    run_tap([test_demo_archives_and_serves_both_variants])
