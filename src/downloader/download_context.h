@@ -24,6 +24,8 @@ struct DownloadMetrics {
   core::CounterFamily& timeouts;           // {operation, kind}
   core::CounterFamily& racing_attempts;    // {stream, variant}
   core::CounterFamily& getters_gave_up;    // {stream, variant}
+  // From a worker first seeing a segment in its playlist to the segment being `full`.
+  core::HistogramFamily& seen_to_full;     // {stream}
 };
 
 struct DownloadContext {
@@ -39,6 +41,9 @@ struct DownloadContext {
 
   // Monotonic loop time, for every interval and timeout decision.
   core::Micros now() const { return core::Micros(uv_now(loop)) * core::kMicrosPerMilli; }
+  // Wall-independent and sub-millisecond, for measuring latencies (uv_now is the
+  // loop's cached millisecond clock).
+  static core::Micros precise_now() { return core::Micros(uv_hrtime() / 1000); }
   double unit_random() { return std::uniform_real_distribution<double>(0.0, 1.0)(random); }
   static std::uint64_t to_ms(core::Micros t) { return t <= 0 ? 0 : std::uint64_t((t + 999) / 1000); }
 };

@@ -20,6 +20,9 @@ DownloadMetrics make_metrics(core::MetricsRegistry& m) {
                 "Soft and hard timeouts of playlist fetches and segment downloads."),
       m.counter("wubd_segment_racing_attempts_total", "Extra segment attempts started after a soft timeout."),
       m.counter("wubd_segment_getters_gave_up_total", "Segments given up on (403/404, or too long failing)."),
+      m.histogram("wubd_segment_seen_to_full_seconds",
+                  "Time from a segment first appearing in a media playlist to its file being full.",
+                  core::latency_buckets_seconds()),
   };
 }
 

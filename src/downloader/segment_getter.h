@@ -38,6 +38,7 @@ class SegmentGetter {
  private:
   struct Attempt {
     int number = 0;
+    core::Micros started_at = 0;
     io::TransferId transfer = 0;
     long status = 0;
     bool headers_done = false;
@@ -65,6 +66,7 @@ class SegmentGetter {
   SegmentJob job_;
   std::function<void(bool)> on_finished_;
   core::Micros created_at_;
+  core::Micros seen_at_;  // precise_now() at creation, for the seen-to-full latency
   std::vector<std::unique_ptr<Attempt>> attempts_;
   io::Timer retry_timer_;
   int attempts_started_ = 0;

@@ -89,7 +89,7 @@ void StreamManager::fetch_master() {
   fetch_in_flight_ = true;
   last_fetch_start_ = context_.now();
   context_.metrics.playlist_fetches.inc({{"stream", config_.name}, {"kind", "master"}});
-  SPDLOG_LOGGER_DEBUG(log(), "stream {}: fetching master playlist", config_.name);
+  log()->debug("stream {}: fetching master playlist", config_.name);
   provider_->fetch_master([this](MasterResult result) { on_master(result); });
 }
 

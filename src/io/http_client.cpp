@@ -93,6 +93,7 @@ TransferId HttpClient::start(FetchRequest request) {
     curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
     curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &HttpClient::write_cb);
     curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
+    if (t->request.receive_buffer_bytes > 0) curl_easy_setopt(e, CURLOPT_BUFFERSIZE, t->request.receive_buffer_bytes);
     if (t->request.method == "POST") {
       curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, long(t->request.body.size()));
       curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->request.body.c_str());

@@ -65,21 +65,41 @@ SegmentWriter::~SegmentWriter() {
 core::Result<bool> SegmentWriter::write(std::string_view bytes) {
   if (finished_) return core::make_error("write after commit: " + temp_path_);
   EVP_DigestUpdate(sha256_, bytes.data(), bytes.size());
-  while (!bytes.empty()) {
-    ssize_t n = ::write(fd_, bytes.data(), bytes.size());
+  bytes_ += bytes.size();
+  if (buffer_.empty() && bytes.size() >= kWriteBufferBytes) {
+    buffer_.assign(bytes);
+    return flush();
+  }
+  if (buffer_.capacity() < kWriteBufferBytes) buffer_.reserve(kWriteBufferBytes);
+  buffer_.append(bytes);
+  return buffer_.size() >= kWriteBufferBytes ? flush() : core::Result<bool>(true);
+}
+
+core::Result<bool> SegmentWriter::flush() {
+  std::string_view pending = buffer_;
+  while (!pending.empty()) {
+    ssize_t n = ::write(fd_, pending.data(), pending.size());
     if (n < 0) {
       if (errno == EINTR) continue;
+      buffer_.clear();
       return core::make_error("cannot write " + temp_path_ + ": " + std::strerror(errno));
     }
-    bytes.remove_prefix(std::size_t(n));
-    bytes_ += std::uint64_t(n);
+    pending.remove_prefix(std::size_t(n));
   }
+  buffer_.clear();
   return true;
 }
 
 core::Result<std::string> SegmentWriter::commit(core::SegmentType type) {
   if (finished_) return core::make_error("commit twice: " + temp_path_);
+  auto flushed = flush();
   finished_ = true;
+  if (!flushed) {
+    ::close(fd_);
+    fd_ = -1;
+    ::unlink(temp_path_.c_str());
+    return flushed.error();
+  }
   ::close(fd_);
   fd_ = -1;
   unsigned char digest[EVP_MAX_MD_SIZE];

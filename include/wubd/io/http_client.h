@@ -38,6 +38,9 @@ struct FetchRequest {
   // are in; the total timeout until the last byte. A timeout fails the transfer.
   std::uint64_t headers_timeout_ms = 0;
   std::uint64_t total_timeout_ms = 0;
+  // curl's receive buffer: bigger means fewer reads and callbacks for large bodies
+  // (curl's default is 16 KiB). 0 keeps the default.
+  long receive_buffer_bytes = 0;
   // Once, when the final response's headers are in. Returning false stops the
   // transfer (on_done then reports it incomplete with "stopped after headers").
   std::function<bool(long status)> on_headers;
