@@ -1,0 +1,108 @@
+// The store's write side on a real temporary directory: temp names while writing,
+// the final name carries the sha256 of the bytes, and nothing is left behind.
+#include "wubd/store/segment_writer.h"
+
+#include <gtest/gtest.h>
+#include <sys/time.h>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace wubd::store {
+namespace {
+
+namespace fs = std::filesystem;
+
+class SegmentWriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    char tmpl[] = "/tmp/wubd-writer-XXXXXX";
+    ASSERT_NE(mkdtemp(tmpl), nullptr);
+    base_ = tmpl;
+  }
+  void TearDown() override { fs::remove_all(base_); }
+
+  std::vector<std::string> files() const {
+    std::vector<std::string> names;
+    for (auto& entry : fs::recursive_directory_iterator(base_)) {
+      if (entry.is_regular_file()) names.push_back(fs::relative(entry.path(), base_).string());
+    }
+    std::sort(names.begin(), names.end());
+    return names;
+  }
+
+  const core::Micros start_ = *core::parse_time("2026-11-21T04:05:06.5Z");
+  fs::path base_;
+};
+
+TEST_F(SegmentWriterTest, TempWhileWritingThenFullWithTheHashOfTheBytes) {
+  auto writer = SegmentWriter::create(base_, "s", "source", start_, 2'000'000);
+  ASSERT_TRUE(writer) << writer.error().message;
+  std::string big(3 * SegmentWriter::kWriteBufferBytes + 5, 'z');
+  ASSERT_TRUE((*writer)->write("abc"));
+  ASSERT_TRUE((*writer)->write(big));
+  ASSERT_EQ(files().size(), 1u);
+  EXPECT_NE(files()[0].find("s/source/2026-11-21T04/05:06.500000-2.0-temp-"), std::string::npos) << files()[0];
+  auto path = (*writer)->commit(core::SegmentType::Full);
+  ASSERT_TRUE(path) << path.error().message;
+  std::ifstream in(*path, std::ios::binary);
+  std::stringstream bytes;
+  bytes << in.rdbuf();
+  EXPECT_EQ(bytes.str(), "abc" + big);
+  EXPECT_EQ((*writer)->bytes_written(), 3 + big.size());
+  auto parsed = core::parse_segment_path("2026-11-21T04", fs::path(*path).filename().string());
+  ASSERT_TRUE(parsed);
+  EXPECT_EQ(parsed->type, core::SegmentType::Full);
+  EXPECT_EQ(parsed->start, start_);
+  EXPECT_EQ(files().size(), 1u);
+}
+
+TEST_F(SegmentWriterTest, EmptyHashAndRenameOntoTheSameName) {
+  for (int i = 0; i < 2; ++i) {
+    auto writer = SegmentWriter::create(base_, "s", "v", start_, 2'000'000);
+    ASSERT_TRUE(writer);
+    auto path = (*writer)->commit(core::SegmentType::Full);
+    ASSERT_TRUE(path) << path.error().message;  // the second one lands on the first: success
+    EXPECT_NE(path->find("-full-47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU.ts"), std::string::npos) << *path;
+  }
+  EXPECT_EQ(files().size(), 1u);
+}
+
+TEST_F(SegmentWriterTest, PartialDiscardAndDestructionLeaveNoTemp) {
+  {
+    auto kept = SegmentWriter::create(base_, "s", "v", start_, 2'000'000);
+    ASSERT_TRUE((*kept)->write("half"));
+    ASSERT_TRUE((*kept)->commit(core::SegmentType::Partial));
+    auto dropped = SegmentWriter::create(base_, "s", "v", start_ + 2'000'000, 2'000'000);
+    ASSERT_TRUE((*dropped)->write("lost"));
+    (*dropped)->discard();
+    auto abandoned = SegmentWriter::create(base_, "s", "v", start_ + 4'000'000, 2'000'000);
+    ASSERT_TRUE((*abandoned)->write("abandoned"));
+  }
+  auto names = files();
+  ASSERT_EQ(names.size(), 1u);
+  EXPECT_NE(names[0].find("-partial-"), std::string::npos);
+}
+
+TEST_F(SegmentWriterTest, StaleTempFilesAreRemovedYoungOnesKept) {
+  fs::create_directories(base_ / "s/v/2026-11-21T04");
+  auto temp = [&](const char* name, long age_s) {
+    fs::path p = base_ / "s/v/2026-11-21T04" / name;
+    std::ofstream(p) << "x";
+    timeval times[2] = {{time(nullptr) - age_s, 0}, {time(nullptr) - age_s, 0}};
+    utimes(p.c_str(), times);
+  };
+  temp("00:00.000000-2.0-temp-3f1c9a2e-0000-4000-8000-000000000001.ts", 600);
+  temp("00:02.000000-2.0-temp-3f1c9a2e-0000-4000-8000-000000000002.ts", 10);
+  temp("00:04.000000-2.0-full-47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU.ts", 600);
+  temp("notes-temp-.txt", 600);
+  EXPECT_EQ(remove_stale_temp_files(base_, 300 * core::kMicrosPerSecond), 1u);
+  auto names = files();
+  EXPECT_EQ(names.size(), 3u);
+  for (const auto& name : names) EXPECT_EQ(name.find("00:00.000000"), std::string::npos) << name;
+}
+
+}  // namespace
+}  // namespace wubd::store
