@@ -165,24 +165,23 @@ void StreamWorker::want_replacement(const char* why) {
 }
 
 void StreamWorker::end_polling() {
-  if (!polling_) return;
-  polling_ = false;
-  poll_timer_.stop();
-  soft_timer_.stop();
-  if (transfer_) context_.client.cancel(transfer_);
-  transfer_ = 0;
+  if (!halt_polling()) return;
   log()->info("{}: stopped polling", where());
   if (callbacks_.stopped) callbacks_.stopped(*this);
 }
 
 void StreamWorker::stop() {
-  if (!polling_) return;
+  if (halt_polling()) log()->info("{}: retired", where());
+}
+
+bool StreamWorker::halt_polling() {
+  if (!polling_) return false;
   polling_ = false;
   poll_timer_.stop();
   soft_timer_.stop();
   if (transfer_) context_.client.cancel(transfer_);
   transfer_ = 0;
-  log()->info("{}: retired", where());
+  return true;
 }
 
 void StreamWorker::stop_all() {

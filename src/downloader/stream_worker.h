@@ -60,6 +60,8 @@ class StreamWorker {
   void schedule_next(core::Micros fetch_started);
   void want_replacement(const char* why);
   void end_polling();
+  // Stops the poll timer and any fetch; false if it was not polling.
+  bool halt_polling();
   std::string where() const;
 
   DownloadContext& context_;
