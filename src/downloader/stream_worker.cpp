@@ -110,22 +110,25 @@ void StreamWorker::start_getters(const core::MediaPlaylist& playlist) {
   std::set<std::string> current;
   for (std::size_t i = 0; i < playlist.segments.size(); ++i) {
     const core::HlsSegment& segment = playlist.segments[i];
+    // Keyed by the URI as written: one playlist URL, so the same text is the same
+    // segment, and only new segments pay for resolving.
+    current.insert(segment.uri);
+    if (getters_.count(segment.uri)) continue;
     auto resolved = io::resolve_url(url_, segment.uri);
     if (!resolved) {
       log()->warn("{}: skipping segment: {}", where(), resolved.error().message);
+      getters_.emplace(segment.uri, nullptr);
       continue;
     }
-    current.insert(*resolved);
-    if (getters_.count(*resolved)) continue;
     if (!starts[i]) {
       // wubloader refuses these too: without a time the file has no name.
       log()->warn("{}: segment {} has no PROGRAM-DATE-TIME to date it; skipped", where(), *resolved);
-      getters_.emplace(*resolved, nullptr);
+      getters_.emplace(segment.uri, nullptr);
       continue;
     }
     core::Micros start = *starts[i];
     if (callbacks_.claim_segment && !callbacks_.claim_segment(start)) {
-      getters_.emplace(*resolved, nullptr);  // another worker's getter has it
+      getters_.emplace(segment.uri, nullptr);  // another worker's getter has it
       continue;
     }
     SegmentJob job{stream_, variant_, *resolved, start, segment.duration};
@@ -133,7 +136,7 @@ void StreamWorker::start_getters(const core::MediaPlaylist& playlist) {
       if (callbacks_.segment_finished) callbacks_.segment_finished(start, got_full);
     });
     SegmentGetter* raw = getter.get();
-    getters_.emplace(*resolved, std::move(getter));
+    getters_.emplace(segment.uri, std::move(getter));
     raw->start();
   }
   // Forget URIs that left the playlist and whose getters are done.

@@ -77,7 +77,8 @@ class StreamWorker {
   bool polling_ = false;
   bool had_success_ = false;
   bool replacement_requested_ = false;
-  // Getters by segment URI; URIs no longer in the playlist are forgotten once done.
+  // Getters by segment URI as written in the playlist (null: seen, nothing to do);
+  // URIs no longer in the playlist are forgotten once done.
   std::map<std::string, std::unique_ptr<SegmentGetter>> getters_;
 };
 

@@ -122,7 +122,8 @@ class Origin {
     return indexes;
   }
 
-  std::string media_playlist(const Variant& variant, double t) const {
+  // Every variant has the same timeline, so one playlist text serves them all.
+  std::string media_playlist(double t) const {
     std::vector<std::int64_t> indexes = window_at(std::min(t, offline_at(t) ? options_.end_after_s : t));
     std::string text = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:" + std::to_string(options_.segment_seconds) +
                        "\n#EXT-X-MEDIA-SEQUENCE:" + std::to_string(indexes.empty() ? 0 : indexes.front()) + "\n";
@@ -134,7 +135,6 @@ class Origin {
       text += "#EXTINF:" + std::to_string(options_.segment_seconds) + ".000,live\n";
       text += std::to_string(i) + ".ts\n";
     }
-    (void)variant;
     if (offline_at(t)) text += "#EXT-X-ENDLIST\n";
     return text;
   }
@@ -211,7 +211,7 @@ class Origin {
       }
       Fault* fault = pick_fault(faults_, "media", variant_name, t, random_);
       double when = fault && fault->kind == "stale" ? std::max(0.0, t - fault->seconds) : t;
-      std::string body = fault && fault->kind == "garbage" ? garbage() : media_playlist(*variant, when);
+      std::string body = fault && fault->kind == "garbage" ? garbage() : media_playlist(when);
       return serve_body(res, "application/vnd.apple.mpegurl", std::make_shared<const std::string>(std::move(body)),
                         fault, "media", path, variant_name, -1);
     }
