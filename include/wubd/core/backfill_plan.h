@@ -1,0 +1,69 @@
+#pragma once
+
+#include <optional>
+#include <random>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "wubd/core/result.h"
+#include "wubd/core/time.h"
+
+// The backfiller's decisions: which hours to look at, which segments a peer has that
+// we lack, in which order to fetch them, and when the next pass is due. Pure.
+namespace wubd::core {
+
+// A peer's `/files/...` answer: a JSON array of strings, or an error saying what it
+// was instead (parsed with simdjson; nothing is trusted).
+Result<std::vector<std::string>> parse_name_list(std::string_view json);
+
+// The sorted union of several variants' hour lists.
+std::vector<std::string> hours_union(const std::vector<std::vector<std::string>>& per_variant);
+
+// The hour names of the last `count` hours up to and including the hour of `now`,
+// oldest first. `count` < 1 is an error.
+Result<std::vector<std::string>> last_hours(int count, Micros now);
+
+// A copy of an explicit list of hours, sorted: the caller's list is never touched
+// (wubloader once sorted the caller's list in place).
+std::vector<std::string> explicit_hours(const std::vector<std::string>& hours);
+
+struct MissingSegments {
+  std::vector<std::string> fetch;  // names to download, in directory-name order
+  std::vector<std::pair<std::string, std::string>> skipped;  // name, why (bad name, temp)
+  std::size_t too_recent = 0;  // left for the downloader (younger than recent_cutoff)
+};
+
+// Remote names of one hour minus local names. Names that do not parse and `temp`
+// files are skipped with a reason; segments that started less than `recent_cutoff`
+// before `now` are left alone, so the downloader gets the first go at them.
+MissingSegments missing_segments(std::string_view hour, const std::vector<std::string>& remote,
+                                 const std::vector<std::string>& local, Micros now, Micros recent_cutoff);
+
+enum class FillOrder { Random, Forward, Reverse };
+
+// Parses `random`, `forward` or `reverse`.
+Result<FillOrder> parse_fill_order(std::string_view text);
+
+// Orders (hour, name) pairs for download. Forward and reverse are time order.
+void order_downloads(std::vector<std::pair<std::string, std::string>>& downloads, FillOrder order,
+                     std::mt19937_64& random);
+
+enum class PassKind { None, Recent, Full };
+
+struct PassSchedule {
+  std::optional<Micros> last_recent;  // start of the last pass of either kind (a full pass is also recent)
+  std::optional<Micros> last_full;
+};
+
+struct PassDecision {
+  PassKind kind = PassKind::None;  // None: wait, then ask again
+  Micros wait = 0;
+};
+
+// Right after start a recent pass, then a full one; afterwards a recent pass every
+// `fill_wait` and a full pass every `full_fill_wait`, never negative waits.
+PassDecision next_pass(const PassSchedule& schedule, Micros now, Micros fill_wait, Micros full_fill_wait);
+
+}  // namespace wubd::core

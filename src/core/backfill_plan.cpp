@@ -1,0 +1,101 @@
+#include "wubd/core/backfill_plan.h"
+
+#include <algorithm>
+#include <set>
+
+#include <simdjson.h>
+
+#include "wubd/core/segment_name.h"
+
+namespace wubd::core {
+
+Result<std::vector<std::string>> parse_name_list(std::string_view json) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (auto error = parser.parse(json.data(), json.size()).get(root)) {
+    return make_error(std::string("not JSON: ") + simdjson::error_message(error));
+  }
+  simdjson::dom::array array;
+  if (root.get_array().get(array)) return make_error("not a JSON array of strings");
+  std::vector<std::string> names;
+  names.reserve(array.size());
+  for (simdjson::dom::element item : array) {
+    std::string_view name;
+    if (item.get_string().get(name)) return make_error("not a JSON array of strings: an item is not a string");
+    names.emplace_back(name);
+  }
+  return names;
+}
+
+std::vector<std::string> hours_union(const std::vector<std::vector<std::string>>& per_variant) {
+  std::set<std::string> all;
+  for (const auto& hours : per_variant) all.insert(hours.begin(), hours.end());
+  return {all.begin(), all.end()};
+}
+
+Result<std::vector<std::string>> last_hours(int count, Micros now) {
+  if (count < 1) return make_error("the number of last hours must be at least 1, not " + std::to_string(count));
+  std::vector<std::string> hours;
+  Micros hour = floor_hour(now);
+  for (int i = count - 1; i >= 0; --i) hours.push_back(format_hour(hour - i * kMicrosPerHour));
+  return hours;
+}
+
+std::vector<std::string> explicit_hours(const std::vector<std::string>& hours) {
+  std::vector<std::string> copy = hours;
+  std::sort(copy.begin(), copy.end());
+  copy.erase(std::unique(copy.begin(), copy.end()), copy.end());
+  return copy;
+}
+
+MissingSegments missing_segments(std::string_view hour, const std::vector<std::string>& remote,
+                                 const std::vector<std::string>& local, Micros now, Micros recent_cutoff) {
+  MissingSegments result;
+  std::set<std::string_view> have(local.begin(), local.end());
+  for (const std::string& name : remote) {
+    if (have.count(name)) continue;
+    auto parsed = parse_segment_path(hour, name);
+    if (!parsed) {
+      result.skipped.emplace_back(name, parsed.error().message);
+      continue;
+    }
+    if (parsed->type == SegmentType::Temp) {
+      result.skipped.emplace_back(name, "temp file");
+      continue;
+    }
+    if (now - parsed->start < recent_cutoff) {
+      ++result.too_recent;
+      continue;
+    }
+    result.fetch.push_back(name);
+  }
+  std::sort(result.fetch.begin(), result.fetch.end());
+  return result;
+}
+
+Result<FillOrder> parse_fill_order(std::string_view text) {
+  if (text == "random") return FillOrder::Random;
+  if (text == "forward") return FillOrder::Forward;
+  if (text == "reverse") return FillOrder::Reverse;
+  return make_error("order must be random, forward or reverse, not \"" + std::string(text) + "\"");
+}
+
+void order_downloads(std::vector<std::pair<std::string, std::string>>& downloads, FillOrder order,
+                     std::mt19937_64& random) {
+  // Hour names and segment names both sort in time order.
+  std::sort(downloads.begin(), downloads.end());
+  if (order == FillOrder::Reverse) std::reverse(downloads.begin(), downloads.end());
+  if (order == FillOrder::Random) std::shuffle(downloads.begin(), downloads.end(), random);
+}
+
+PassDecision next_pass(const PassSchedule& schedule, Micros now, Micros fill_wait, Micros full_fill_wait) {
+  if (!schedule.last_recent) return {PassKind::Recent, 0};
+  if (!schedule.last_full) return {PassKind::Full, 0};
+  Micros full_due = *schedule.last_full + full_fill_wait;
+  Micros recent_due = *schedule.last_recent + fill_wait;
+  if (now >= full_due) return {PassKind::Full, 0};
+  if (now >= recent_due) return {PassKind::Recent, 0};
+  return {PassKind::None, std::min(full_due, recent_due) - now};
+}
+
+}  // namespace wubd::core

@@ -1,0 +1,120 @@
+#include "wubd/core/backfill_plan.h"
+
+#include <gtest/gtest.h>
+
+namespace wubd::core {
+namespace {
+
+constexpr Micros kSecond = kMicrosPerSecond;
+const char* kHash = "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU";
+
+std::string name(const char* time, const char* type = "full") {
+  return std::string(time) + "-2.0-" + type + "-" + kHash + ".ts";
+}
+
+TEST(BackfillPlan, NameListsAreValidated) {
+  auto ok = parse_name_list(R"(["a", "b"])");
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(*ok, (std::vector<std::string>{"a", "b"}));
+  EXPECT_TRUE(parse_name_list("[]"));
+  for (const char* bad : {"", "{}", "[1, 2]", R"(["a", null])", R"({"a": []})", "<html>", "[\"a\""}) {
+    auto result = parse_name_list(bad);
+    EXPECT_FALSE(result) << bad;
+  }
+  EXPECT_NE(parse_name_list("[1]").error().message.find("array of strings"), std::string::npos);
+  EXPECT_NE(parse_name_list("<html>").error().message.find("not JSON"), std::string::npos);
+}
+
+TEST(BackfillPlan, HoursUnionExplicitAndLast) {
+  EXPECT_EQ(hours_union({{"2026-11-21T03", "2026-11-21T04"}, {"2026-11-21T02", "2026-11-21T04"}, {}}),
+            (std::vector<std::string>{"2026-11-21T02", "2026-11-21T03", "2026-11-21T04"}));
+  const std::vector<std::string> callers = {"2026-11-21T05", "2026-11-21T01", "2026-11-21T03"};
+  std::vector<std::string> before = callers;
+  EXPECT_EQ(explicit_hours(callers), (std::vector<std::string>{"2026-11-21T01", "2026-11-21T03", "2026-11-21T05"}));
+  EXPECT_EQ(callers, before);  // never mutated
+  Micros now = *parse_time("2026-11-21T04:30:00Z");
+  EXPECT_EQ(*last_hours(3, now), (std::vector<std::string>{"2026-11-21T02", "2026-11-21T03", "2026-11-21T04"}));
+  EXPECT_EQ(*last_hours(1, now), (std::vector<std::string>{"2026-11-21T04"}));
+  EXPECT_EQ(*last_hours(2, *parse_time("2026-11-21T00:10:00Z")),
+            (std::vector<std::string>{"2026-11-20T23", "2026-11-21T00"}));
+  for (int bad : {0, -1}) {
+    auto result = last_hours(bad, now);
+    ASSERT_FALSE(result);
+    EXPECT_NE(result.error().message.find("at least 1"), std::string::npos);
+  }
+}
+
+TEST(BackfillPlan, MissingIsRemoteMinusLocalWithSkips) {
+  Micros now = *parse_time("2026-11-21T04:10:00Z");
+  std::vector<std::string> remote = {
+      name("00:00.000000"),                 // we have it
+      name("00:02.000000"),                 // missing
+      name("00:04.000000", "partial"),      // missing (a partial is still data)
+      name("00:06.000000", "temp"),         // temp: skipped
+      "junk.ts",                            // bad name: skipped
+      name("09:30.000000"),                 // 30 s old: too recent with a 60 s cutoff
+      name("08:30.000000"),                 // 90 s old: fetched
+  };
+  std::vector<std::string> local = {name("00:00.000000"), name("00:04.000000", "full")};
+  MissingSegments missing = missing_segments("2026-11-21T04", remote, local, now, 60 * kSecond);
+  EXPECT_EQ(missing.fetch, (std::vector<std::string>{name("00:02.000000"), name("00:04.000000", "partial"),
+                                                     name("08:30.000000")}));
+  ASSERT_EQ(missing.skipped.size(), 2u);
+  EXPECT_EQ(missing.skipped[0].second, "temp file");
+  EXPECT_EQ(missing.skipped[1].first, "junk.ts");
+  EXPECT_EQ(missing.too_recent, 1u);
+  EXPECT_TRUE(missing_segments("2026-11-21T04", remote, remote, now, 0).fetch.empty());
+}
+
+TEST(BackfillPlan, Ordering) {
+  std::vector<std::pair<std::string, std::string>> base = {
+      {"2026-11-21T04", "b"}, {"2026-11-21T03", "z"}, {"2026-11-21T04", "a"}, {"2026-11-21T05", "c"}};
+  std::mt19937_64 random(1);
+  auto forward = base;
+  order_downloads(forward, FillOrder::Forward, random);
+  EXPECT_EQ(forward.front(), (std::pair<std::string, std::string>{"2026-11-21T03", "z"}));
+  EXPECT_EQ(forward.back(), (std::pair<std::string, std::string>{"2026-11-21T05", "c"}));
+  auto reverse = base;
+  order_downloads(reverse, FillOrder::Reverse, random);
+  EXPECT_EQ(reverse.front(), forward.back());
+  EXPECT_EQ(reverse.back(), forward.front());
+  // Random: the same items, and not always the sorted order.
+  bool differs = false;
+  for (int i = 0; i < 20 && !differs; ++i) {
+    auto shuffled = base;
+    order_downloads(shuffled, FillOrder::Random, random);
+    auto sorted = shuffled;
+    std::sort(sorted.begin(), sorted.end());
+    EXPECT_EQ(sorted, forward);
+    differs = shuffled != forward;
+  }
+  EXPECT_TRUE(differs);
+  EXPECT_TRUE(parse_fill_order("reverse"));
+  EXPECT_FALSE(parse_fill_order("sideways"));
+}
+
+TEST(BackfillPlan, PassSchedule) {
+  const Micros fill = 300 * kSecond, full = 3 * 3600 * kSecond, now = 10'000 * kSecond;
+  struct Case {
+    const char* what;
+    PassSchedule schedule;
+    PassKind kind;
+    Micros wait;
+  };
+  const Case cases[] = {
+      {"start: recent first", {std::nullopt, std::nullopt}, PassKind::Recent, 0},
+      {"then all hours", {now - kSecond, std::nullopt}, PassKind::Full, 0},
+      {"both done: wait for the recent one", {now - 100 * kSecond, now - 100 * kSecond}, PassKind::None, 200 * kSecond},
+      {"recent due", {now - fill, now - fill}, PassKind::Recent, 0},
+      {"full due wins", {now - 10 * kSecond, now - full}, PassKind::Full, 0},
+      {"long overdue: no negative wait", {now - 100 * full, now - 100 * full}, PassKind::Full, 0},
+  };
+  for (const Case& c : cases) {
+    PassDecision d = next_pass(c.schedule, now, fill, full);
+    EXPECT_EQ(d.kind, c.kind) << c.what;
+    EXPECT_EQ(d.wait, c.wait) << c.what;
+  }
+}
+
+}  // namespace
+}  // namespace wubd::core
