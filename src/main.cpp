@@ -15,10 +15,13 @@
 #include "wubd/core/metrics.h"
 #include "wubd/downloader/downloader.h"
 #include "wubd/downloader/inspect_playlist.h"
+#include "wubd/io/http_client.h"
 #include "wubd/io/http_server.h"
 #include "wubd/restreamer/restreamer.h"
 #include "wubd/store/segment_store.h"
 #include "wubd/store/segment_writer.h"
+#include "wubd/transfers/transfer_engine.h"
+#include "wubd/transfers/jobs_json.h"
 
 namespace {
 
@@ -124,12 +127,18 @@ class Daemon {
       : loop_(loop),
         store_(options.base_dir, options.cache_hours),
         restreamer_(store_, metrics_, [this] { refresh_gauges(); }),
+        client_(loop, "wubd/0.1"),
+        engine_(loop, client_, wubd::core::SourceLimits{64, 0}),
         server_(loop, [this](const auto& req, auto& res) { restreamer_.handle(req, res); }, limits(options)),
         shutdown_timeout_ms_(std::uint64_t(options.shutdown_timeout_s * 1000)) {
     server_.set_observer([this](const auto& req, const auto& rec) { restreamer_.observe(req, rec); });
     wubd::app::count_log_messages(metrics_);
+    restreamer_.set_jobs_handler([this](const auto& query, auto& response) {
+      wubd::transfers::answer_jobs(engine_, query, response);
+    });
     if (!download.streams.empty()) {
-      downloader_ = std::make_unique<wubd::downloader::Downloader>(loop, std::move(download), metrics_);
+      downloader_ = std::make_unique<wubd::downloader::Downloader>(loop, std::move(download), metrics_, client_,
+                                                                   engine_);
     }
   }
 
@@ -137,6 +146,7 @@ class Daemon {
     auto listening = server_.listen(host, port);
     if (!listening) {
       wubd::app::logger("main")->critical("{}", listening.error().message);
+      client_.close([] {});
       server_.close([] {});
       uv_run(loop_, UV_RUN_DEFAULT);
       return 1;
@@ -201,9 +211,11 @@ class Daemon {
     wubd::app::logger("main")->info("signal {}: shutting down", signum);
     uv_timer_start(&deadline_, on_deadline_cb, shutdown_timeout_ms_, 0);
     uv_unref(reinterpret_cast<uv_handle_t*>(&deadline_));
-    pending_stops_ = downloader_ ? 2 : 1;
+    pending_stops_ = 2;
     // Downloads stop at once: in-flight segments with data become `partial`.
-    if (downloader_) downloader_->stop([this] { on_role_stopped(); });
+    if (downloader_) downloader_->stop();
+    engine_.stop_all();
+    client_.close([this] { on_role_stopped(); });
     server_.close([this] { on_role_stopped(); });
   }
 
@@ -218,6 +230,8 @@ class Daemon {
   wubd::core::MetricsRegistry metrics_;
   wubd::store::SegmentStore store_;
   wubd::restreamer::Restreamer restreamer_;
+  wubd::io::HttpClient client_;
+  wubd::transfers::TransferEngine engine_;
   wubd::io::HttpServer server_;
   std::unique_ptr<wubd::downloader::Downloader> downloader_;
   int pending_stops_ = 0;

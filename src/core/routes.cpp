@@ -65,6 +65,7 @@ std::string_view endpoint_label(RouteKind kind) {
     case RouteKind::Segment: return "segments";
     case RouteKind::Cut: return "cut";
     case RouteKind::Metrics: return "metrics";
+    case RouteKind::Jobs: return "jobs";
   }
   return "other";
 }
@@ -91,6 +92,10 @@ Result<Route> route_path(std::string_view path) {
 
   if (family == "metrics" && n == 0) {
     route.kind = RouteKind::Metrics;
+    return route;
+  }
+  if (family == "jobs" && n == 0) {
+    route.kind = RouteKind::Jobs;
     return route;
   }
   if (family == "files" && n <= 3) {

@@ -10,8 +10,10 @@
 #include "wubd/core/metrics.h"
 #include "wubd/downloader/downloader.h"
 #include "wubd/io/http_client.h"
+#include "wubd/transfers/transfer_engine.h"
 
-// What every part of the downloader shares: the loop, the HTTP client, the timings,
+// What every part of the downloader shares: the loop, the HTTP client and the
+// transfer engine, the timings,
 // the metrics and a random source for jitter. Owned by the Downloader, which outlives
 // every manager, worker and getter.
 namespace wubd::downloader {
@@ -30,7 +32,8 @@ struct DownloadMetrics {
 
 struct DownloadContext {
   uv_loop_t* loop;
-  io::HttpClient& client;
+  io::HttpClient& client;              // playlists
+  transfers::TransferEngine& engine;  // segments
   std::string base_dir;
   core::DownloadTimings timings;
   TwitchConfig twitch;

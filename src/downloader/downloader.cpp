@@ -6,6 +6,7 @@
 #include "stream_manager.h"
 #include "wubd/app/logging.h"
 #include "wubd/io/http_client.h"
+#include "wubd/transfers/transfer_engine.h"
 
 namespace wubd::downloader {
 namespace {
@@ -28,9 +29,9 @@ DownloadMetrics make_metrics(core::MetricsRegistry& m) {
 
 }  // namespace
 
-Downloader::Downloader(uv_loop_t* loop, DownloaderConfig config, core::MetricsRegistry& metrics)
-    : client_(std::make_unique<io::HttpClient>(loop, "wubd/0.1 (downloader)")) {
-  context_ = std::make_unique<DownloadContext>(DownloadContext{loop, *client_, config.base_dir, config.timings,
+Downloader::Downloader(uv_loop_t* loop, DownloaderConfig config, core::MetricsRegistry& metrics,
+                       io::HttpClient& client, transfers::TransferEngine& engine) {
+  context_ = std::make_unique<DownloadContext>(DownloadContext{loop, client, engine, config.base_dir, config.timings,
                                                                config.twitch, config.headers, make_metrics(metrics)});
   for (StreamConfig& stream : config.streams) {
     managers_.push_back(std::make_unique<StreamManager>(*context_, std::move(stream)));
@@ -43,11 +44,10 @@ void Downloader::start() {
   for (auto& manager : managers_) manager->start();
 }
 
-void Downloader::stop(std::function<void()> on_stopped) {
+void Downloader::stop() {
   context_->stopping = true;
   for (auto& manager : managers_) manager->stop();
   managers_.clear();
-  client_->close(std::move(on_stopped));
 }
 
 DownloaderStatus Downloader::status() const {
@@ -56,7 +56,7 @@ DownloaderStatus Downloader::status() const {
     status.workers += manager->worker_count();
     status.getters += manager->getter_count();
   }
-  status.transfers = client_->active();
+  status.transfers = context_->engine.active();
   return status;
 }
 

@@ -65,7 +65,12 @@ void SegmentGetter::start_attempt() {
     context_.metrics.racing_attempts.inc({{"stream", job_.stream}, {"variant", job_.variant}});
   }
   log()->debug("segment {}: attempt {} started", where(), a->number);
-  a->transfer = context_.client.start(std::move(request));
+  transfers::TransferSpec spec;
+  spec.source = transfers::source_of_url(job_.url);
+  spec.target = job_.stream + "/" + job_.variant + "/" + core::format_hour(job_.start);
+  spec.file_name = job_.url.substr(job_.url.find_last_of('/') + 1);
+  spec.request = std::move(request);
+  a->transfer = context_.engine.submit(std::move(spec));
 }
 
 bool SegmentGetter::on_headers(Attempt& attempt, long status) {
@@ -135,6 +140,8 @@ void SegmentGetter::on_attempt_done(Attempt* raw, const io::FetchOutcome& outcom
       event = core::AttemptEvent::Completed;
     }
   } else {
+    // An operator's cancel counts as a failed attempt: the getter tries again, as it
+    // would after a hard timeout (the operator killed a stuck download).
     std::string reason = !attempt->write_error.empty() ? attempt->write_error
                          : outcome.complete             ? "HTTP " + std::to_string(outcome.status)
                                                         : outcome.error;
@@ -171,7 +178,7 @@ void SegmentGetter::apply(const core::GetterAction& action) {
 }
 
 void SegmentGetter::end_attempt(Attempt& attempt, bool keep_partial) {
-  if (attempt.transfer) context_.client.cancel(attempt.transfer);
+  if (attempt.transfer) context_.engine.abandon(attempt.transfer);
   attempt.transfer = 0;
   attempt.soft_headers->stop();
   attempt.soft_total->stop();

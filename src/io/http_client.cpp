@@ -100,7 +100,10 @@ TransferId HttpClient::start(FetchRequest request) {
     }
     for (const std::string& header : t->request.headers) t->headers = curl_slist_append(t->headers, header.c_str());
     if (t->headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-    if (CURLMcode rc = curl_multi_add_handle(multi_, e); rc != CURLM_OK) {
+    if (in_curl_) {
+      // Called from inside one of curl's callbacks: add it once curl has returned.
+      deferred_adds_.push_back(t->id);
+    } else if (CURLMcode rc = curl_multi_add_handle(multi_, e); rc != CURLM_OK) {
       t->start_error = std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc);
     }
   } else if (t->start_error.empty()) {
@@ -243,6 +246,10 @@ void HttpClient::socket_action(int fd, int events) {
   for (TransferId id : cancels) {
     auto it = transfers_.find(id);
     if (it != transfers_.end()) remove_transfer(it->second.get());
+  }
+  for (TransferId id : std::exchange(deferred_adds_, {})) {
+    auto it = transfers_.find(id);
+    if (it != transfers_.end()) curl_multi_add_handle(multi_, it->second->easy);
   }
   drain_finished();
 }

@@ -136,6 +136,9 @@ void Restreamer::handle(const io::HttpRequest& request, io::HttpResponse& respon
       if (before_metrics_) before_metrics_();
       response.send(200, "text/plain; version=0.0.4; charset=utf-8", metrics_.render());
       return;
+    case core::RouteKind::Jobs:
+      if (!jobs_handler_) return response.send_error(404, "no transfer engine in this process");
+      return jobs_handler_(*query, response);
   }
 }
 

@@ -76,6 +76,13 @@ def test_clean_run_archives_every_segment_byte_identical():
             time.sleep(5)
             t_end = origin.served()[-1]["t"] - 0.5
             assert metric(wubd, "wubd_segments_downloaded_total", type="full") >= 20
+            # Every segment went through the transfer engine, which lists them at /jobs.
+            jobs = json.loads(get(wubd.url + "/jobs?state=Completed").text)
+            assert len(jobs) >= 20 and all(j["source"] == origin.url and j["state"] == "Completed" for j in jobs), jobs
+            assert jobs[0]["bytes"] > 0 and jobs[0]["target"].startswith("live/") and jobs[0]["finished_at"]
+            assert json.loads(get(wubd.url + "/jobs?source=http://elsewhere").text) == []
+            bad = get(wubd.url + "/jobs?state=Done")
+            assert bad.status == 400 and "InProgress" in bad.text, bad
         count = assert_served_whole_archived(origin, wubd.base_dir, "live", t_end)
         assert count >= 20, count
         variants = {v for v, _ in archived(wubd.base_dir, "live")}

@@ -20,6 +20,7 @@ enum class RouteKind {
   Segment,         // /segments/<stream>/<variant>/<hour>/<file>
   Cut,             // /cut/<stream>/<variant>.ts
   Metrics,         // /metrics
+  Jobs,            // /jobs
 };
 
 struct Route {

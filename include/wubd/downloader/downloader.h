@@ -17,6 +17,9 @@
 namespace wubd::io {
 class HttpClient;
 }
+namespace wubd::transfers {
+class TransferEngine;
+}
 
 namespace wubd::downloader {
 
@@ -56,21 +59,23 @@ struct DownloaderStatus {
 class StreamManager;
 struct DownloadContext;
 
-// Owns an HTTP client and one manager per stream, all on one loop.
+// One manager per stream, on one loop. Playlists are fetched with `client`; segments
+// go through `engine`, which applies per-source limits and keeps the records. Both
+// must outlive the downloader.
 class Downloader {
  public:
-  Downloader(uv_loop_t* loop, DownloaderConfig config, core::MetricsRegistry& metrics);
+  Downloader(uv_loop_t* loop, DownloaderConfig config, core::MetricsRegistry& metrics, io::HttpClient& client,
+             transfers::TransferEngine& engine);
   ~Downloader();
 
   void start();
-  // Stops fetching; segments in flight with data become `partial`, the rest are
-  // removed; `on_stopped` runs once every handle is closed.
-  void stop(std::function<void()> on_stopped);
+  // Stops fetching at once: segments in flight with data become `partial`, the rest
+  // are removed. Its timers close on the next loop iteration.
+  void stop();
 
   DownloaderStatus status() const;
 
  private:
-  std::unique_ptr<io::HttpClient> client_;
   std::unique_ptr<DownloadContext> context_;
   std::vector<std::unique_ptr<StreamManager>> managers_;
 };

@@ -27,6 +27,7 @@ struct FetchOutcome {
   bool timed_out = false;
   std::string error;      // empty when complete; otherwise what went wrong
   std::uint64_t body_bytes = 0;
+  bool cancelled = false;  // stopped by an operator (the transfer engine's cancel)
 };
 
 struct FetchRequest {
@@ -105,6 +106,7 @@ class HttpClient {
   std::vector<std::unique_ptr<Transfer>> failed_at_start_;
   int in_curl_ = 0;  // >0 while inside curl_multi_socket_action
   std::vector<TransferId> deferred_cancels_;
+  std::vector<TransferId> deferred_adds_;
   std::set<SocketPoll*> polls_;
   int open_handles_ = 0;
   bool closing_ = false;

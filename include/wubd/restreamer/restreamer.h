@@ -24,6 +24,10 @@ class Restreamer {
 
   // The HttpServer handler: routes, validates and answers.
   void handle(const io::HttpRequest& request, io::HttpResponse& response);
+  // Answers GET /jobs; without one, /jobs is 404.
+  using JobsHandler = std::function<void(const core::QueryParams&, io::HttpResponse&)>;
+  void set_jobs_handler(JobsHandler handler) { jobs_handler_ = std::move(handler); }
+
   // The HttpServer observer: request counts and latencies per endpoint.
   void observe(const io::HttpRequest& request, const io::ResponseRecord& record);
 
@@ -43,6 +47,7 @@ class Restreamer {
   core::CounterFamily& requests_;
   core::HistogramFamily& latency_;
   PlaylistCache playlist_cache_;
+  JobsHandler jobs_handler_;
 };
 
 }  // namespace wubd::restreamer
