@@ -90,35 +90,51 @@ core::Result<bool> SegmentWriter::flush() {
   return true;
 }
 
-core::Result<std::string> SegmentWriter::commit(core::SegmentType type) {
+core::Result<std::string> SegmentWriter::finish_hash() {
   if (finished_) return core::make_error("commit twice: " + temp_path_);
   auto flushed = flush();
   finished_ = true;
+  ::close(fd_);
+  fd_ = -1;
   if (!flushed) {
-    ::close(fd_);
-    fd_ = -1;
     ::unlink(temp_path_.c_str());
     return flushed.error();
   }
-  ::close(fd_);
-  fd_ = -1;
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_DigestFinal_ex(sha256_, digest, &length);
-  name_.type = type;
-  name_.hash = core::encode_hash({digest, length});
-  std::string final_path = directory_ + "/" + core::format_segment_name(name_);
+  return core::encode_hash({digest, length});
+}
+
+core::Result<std::string> SegmentWriter::rename_to(const std::string& final_path) {
   if (::rename(temp_path_.c_str(), final_path.c_str()) != 0) {
     int error = errno;
-    if (error == EEXIST) {
-      // Some file systems refuse to replace: the name is the content, so keep theirs.
-      ::unlink(temp_path_.c_str());
-      return final_path;
-    }
     ::unlink(temp_path_.c_str());
+    // Some file systems refuse to replace: the name is the content, so keep theirs.
+    if (error == EEXIST) return final_path;
     return core::make_error("cannot rename " + temp_path_ + " to " + final_path + ": " + std::strerror(error));
   }
   return final_path;
+}
+
+core::Result<std::string> SegmentWriter::commit(core::SegmentType type) {
+  auto hash = finish_hash();
+  if (!hash) return hash.error();
+  name_.type = type;
+  name_.hash = std::move(*hash);
+  return rename_to(directory_ + "/" + core::format_segment_name(name_));
+}
+
+core::Result<std::string> SegmentWriter::commit_verified(const std::string& file_name,
+                                                         const std::string& expected_hash) {
+  auto hash = finish_hash();
+  if (!hash) return hash.error();
+  if (*hash != expected_hash) {
+    ::unlink(temp_path_.c_str());
+    return core::make_error("hash mismatch: the name says " + expected_hash + ", the bytes hash to " + *hash,
+                            kHashMismatch);
+  }
+  return rename_to(directory_ + "/" + file_name);
 }
 
 void SegmentWriter::discard() {

@@ -70,6 +70,22 @@ TEST_F(SegmentWriterTest, EmptyHashAndRenameOntoTheSameName) {
   EXPECT_EQ(files().size(), 1u);
 }
 
+TEST_F(SegmentWriterTest, VerifiedCommitKeepsThePeersNameOrRefusesBadBytes) {
+  const std::string empty_hash = "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU";
+  const std::string peers_name = "05:06.500000-2.000-full-" + empty_hash + ".ts";  // spelled its way
+  auto good = SegmentWriter::create(base_, "s", "v", start_, 2'000'000);
+  auto path = (*good)->commit_verified(peers_name, empty_hash);
+  ASSERT_TRUE(path) << path.error().message;
+  EXPECT_EQ(fs::path(*path).filename().string(), peers_name);
+  auto corrupt = SegmentWriter::create(base_, "s", "v", start_ + 2'000'000, 2'000'000);
+  ASSERT_TRUE((*corrupt)->write("not empty"));
+  auto refused = (*corrupt)->commit_verified("05:08.500000-2.0-full-" + empty_hash + ".ts", empty_hash);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, SegmentWriter::kHashMismatch);
+  EXPECT_NE(refused.error().message.find("hash mismatch"), std::string::npos);
+  EXPECT_EQ(files().size(), 1u);  // the corrupt bytes are gone, temp included
+}
+
 TEST_F(SegmentWriterTest, PartialDiscardAndDestructionLeaveNoTemp) {
   {
     auto kept = SegmentWriter::create(base_, "s", "v", start_, 2'000'000);

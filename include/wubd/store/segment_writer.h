@@ -39,6 +39,13 @@ class SegmentWriter {
   // the bytes written) and returns the final path. A file of that name already there
   // is success: the same name means the same bytes.
   core::Result<std::string> commit(core::SegmentType type);
+  // For copies of another node's file: renames the temp file to exactly `file_name`
+  // (in the same hour directory) if the sha256 of the bytes written is
+  // `expected_hash`; otherwise removes it and fails with code kHashMismatch and a
+  // message giving both hashes. Keeping the peer's exact name matters: a name spelled
+  // differently (`2.000` for `2.0`) would look missing on every later pass.
+  static constexpr int kHashMismatch = 1;
+  core::Result<std::string> commit_verified(const std::string& file_name, const std::string& expected_hash);
   // Removes the temp file.
   void discard();
 
@@ -60,6 +67,9 @@ class SegmentWriter {
   bool finished_ = false;
 
   core::Result<bool> flush();
+  // Flushes, closes and finishes the hash; the url-safe base64 digest.
+  core::Result<std::string> finish_hash();
+  core::Result<std::string> rename_to(const std::string& final_path);
 };
 
 // Removes `temp` segment files under base_dir whose mtime is older than `max_age`:
