@@ -12,6 +12,7 @@
 #include <uv.h>
 
 #include "wubd/app/logging.h"
+#include "wubd/backfiller/backfiller.h"
 #include "wubd/core/metrics.h"
 #include "wubd/downloader/downloader.h"
 #include "wubd/downloader/inspect_playlist.h"
@@ -49,6 +50,17 @@ struct Options {
   double give_up_after_s = 600;
   double max_url_age_s = 20 * 3600;
   double temp_max_age_s = 300;
+  // Backfiller
+  std::vector<std::string> peers;
+  std::string peers_file;
+  std::string backfill_streams;
+  std::string backfill_variants;
+  double fill_wait_s = 300;
+  double full_fill_wait_s = 3 * 3600;
+  double recent_cutoff_s = 60;
+  int recent_hours = 3;
+  std::string backfill_order = "random";
+  int peer_concurrency = 4;
 };
 
 wubd::core::Micros seconds(double s) { return wubd::core::Micros(s * 1e6); }
@@ -123,7 +135,8 @@ bool parse_listen(const std::string& text, std::string& host, int& port) {
 // Everything the running daemon owns, closed in order on shutdown.
 class Daemon {
  public:
-  Daemon(uv_loop_t* loop, const Options& options, wubd::downloader::DownloaderConfig download)
+  Daemon(uv_loop_t* loop, const Options& options, wubd::downloader::DownloaderConfig download,
+         wubd::backfiller::BackfillConfig backfill)
       : loop_(loop),
         store_(options.base_dir, options.cache_hours),
         restreamer_(store_, metrics_, [this] { refresh_gauges(); }),
@@ -133,6 +146,7 @@ class Daemon {
         shutdown_timeout_ms_(std::uint64_t(options.shutdown_timeout_s * 1000)) {
     server_.set_observer([this](const auto& req, const auto& rec) { restreamer_.observe(req, rec); });
     wubd::app::count_log_messages(metrics_);
+    backfill_config_ = std::move(backfill);
     restreamer_.set_jobs_handler([this](const auto& query, auto& response) {
       wubd::transfers::answer_jobs(engine_, query, response);
     });
@@ -163,6 +177,20 @@ class Daemon {
     uv_timer_init(loop_, &deadline_);
     deadline_.data = this;
     if (downloader_) downloader_->start();
+    if (!backfill_config_.peers.empty() || !backfill_config_.peers_file.empty()) {
+      // Started after listen: with port 0 only now do we know our own URL, which is
+      // never a peer.
+      std::string port = std::to_string(server_.port());
+      backfill_config_.self_urls = {"http://" + (host.find(':') != std::string::npos ? "[" + host + "]" : host) +
+                                    ":" + port};
+      if (host == "0.0.0.0" || host == "::" || host == "127.0.0.1") {
+        backfill_config_.self_urls.push_back("http://127.0.0.1:" + port);
+        backfill_config_.self_urls.push_back("http://localhost:" + port);
+      }
+      backfiller_ = std::make_unique<wubd::backfiller::Backfiller>(loop_, backfill_config_, store_, client_, engine_,
+                                                                   metrics_);
+      backfiller_->start();
+    }
     uv_run(loop_, UV_RUN_DEFAULT);
     wubd::app::logger("main")->info("stopped");
     return 0;
@@ -214,6 +242,7 @@ class Daemon {
     pending_stops_ = 2;
     // Downloads stop at once: in-flight segments with data become `partial`.
     if (downloader_) downloader_->stop();
+    if (backfiller_) backfiller_->stop();
     engine_.stop_all();
     client_.close([this] { on_role_stopped(); });
     server_.close([this] { on_role_stopped(); });
@@ -234,6 +263,8 @@ class Daemon {
   wubd::transfers::TransferEngine engine_;
   wubd::io::HttpServer server_;
   std::unique_ptr<wubd::downloader::Downloader> downloader_;
+  wubd::backfiller::BackfillConfig backfill_config_;
+  std::unique_ptr<wubd::backfiller::Backfiller> backfiller_;
   int pending_stops_ = 0;
   std::uint64_t shutdown_timeout_ms_;
   uv_signal_t sigterm_{};
@@ -322,6 +353,29 @@ int main(int argc, char** argv) {
   twitch->add_option("--twitch-player-type", options.twitch.player_type, "playerType")->capture_default_str();
   twitch->add_option("--twitch-codecs", options.twitch.codecs, "supported_codecs for usher")->capture_default_str();
 
+  auto* backfill = cli.add_option_group("Backfiller", "Fill what this node missed from peers (off without peers)");
+  backfill->add_option("--peer", options.peers, "A peer's base URL (wubd or wubloader restreamer); repeatable");
+  backfill->add_option("--peers-file", options.peers_file, "File of peer URLs, one a line; re-read when it changes");
+  backfill->add_option("--backfill-streams", options.backfill_streams, "Streams to backfill, comma-separated (default: all)");
+  backfill->add_option("--backfill-variants", options.backfill_variants,
+                       "Variants to backfill, comma-separated (default: all)");
+  backfill->add_option("--fill-wait", options.fill_wait_s, "Seconds between passes over the recent hours")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  backfill->add_option("--full-fill-wait", options.full_fill_wait_s, "Seconds between passes over all hours")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  backfill->add_option("--recent-hours", options.recent_hours, "Hours a recent pass covers (at least 1)")
+      ->capture_default_str();
+  backfill->add_option("--recent-cutoff", options.recent_cutoff_s,
+                       "Segments younger than this many seconds are left to the downloader")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  backfill->add_option("--backfill-order", options.backfill_order, "random, forward or reverse")->capture_default_str();
+  backfill->add_option("--peer-concurrency", options.peer_concurrency, "Downloads at once from one peer")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+
   std::string inspect_source, inspect_base;
   auto* inspect = cli.add_subcommand("inspect-playlist", "Parse one playlist and print what wubd understood as JSON");
   inspect->add_option("source", inspect_source, "A playlist file or an http(s) URL")->required();
@@ -354,7 +408,29 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", error.c_str());
     return 2;
   }
-  if (!download_config.streams.empty()) {
+  wubd::backfiller::BackfillConfig backfill_config;
+  backfill_config.base_dir = options.base_dir;
+  backfill_config.peers = options.peers;
+  backfill_config.peers_file = options.peers_file;
+  backfill_config.streams = split_list(options.backfill_streams);
+  backfill_config.variants = split_list(options.backfill_variants);
+  backfill_config.fill_wait = seconds(options.fill_wait_s);
+  backfill_config.full_fill_wait = seconds(options.full_fill_wait_s);
+  backfill_config.recent_cutoff = seconds(options.recent_cutoff_s);
+  backfill_config.peer_concurrency = options.peer_concurrency;
+  if (options.recent_hours < 1) {
+    std::fprintf(stderr, "--recent-hours: must be at least 1, not %d\n", options.recent_hours);
+    return 2;
+  }
+  backfill_config.recent_hours = options.recent_hours;
+  if (auto order = wubd::core::parse_fill_order(options.backfill_order); !order) {
+    std::fprintf(stderr, "--backfill-order: %s\n", order.error().message.c_str());
+    return 2;
+  } else {
+    backfill_config.order = *order;
+  }
+  bool backfilling = !backfill_config.peers.empty() || !backfill_config.peers_file.empty();
+  if (!download_config.streams.empty() || backfilling) {
     // Left by a process that died mid-download; nothing of ours is writing yet.
     wubd::store::remove_stale_temp_files(options.base_dir, seconds(options.temp_max_age_s));
   }
@@ -366,7 +442,7 @@ int main(int argc, char** argv) {
   uv_loop_init(&loop);
   int rc;
   {
-    Daemon daemon(&loop, options, std::move(download_config));
+    Daemon daemon(&loop, options, std::move(download_config), std::move(backfill_config));
     rc = daemon.run(host, port);
   }
   uv_run(&loop, UV_RUN_DEFAULT);

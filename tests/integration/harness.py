@@ -40,7 +40,8 @@ class Wubd:
     def __init__(self, *args, base_dir=None):
         self.base_dir = base_dir
         self.log_file = tempfile.NamedTemporaryFile(prefix="wubd-", suffix=".log", delete=False)
-        cmd = [WUBD, "--listen", "127.0.0.1:0", "--log-level", "debug", *args]
+        listen = [] if "--listen" in args else ["--listen", "127.0.0.1:0"]
+        cmd = [WUBD, *listen, "--log-level", "debug", *args]
         if base_dir:
             cmd += ["--base-dir", base_dir]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log_file,

@@ -41,9 +41,11 @@ def test_demo_archives_and_serves_both_variants():
     last = output.decode(errors="replace").replace("\r", "\n").strip().splitlines()[-1]
     counts = dict(re.findall(r"(source|160p): (\d+) segments", last))
     assert set(counts) == {"source", "160p"} and all(int(n) >= 15 for n in counts.values()), last
-    # Both children are gone.
-    leftovers = subprocess.run(["pgrep", "-f", "wubd-demo-"], capture_output=True, text=True).stdout
+    # Both children are gone, and so is the demo's archive (other demos may be running).
+    demo_dir = re.search(rb"archives it into (/tmp/wubd-demo-\w+)/archive", output).group(1).decode()
+    leftovers = subprocess.run(["pgrep", "-f", demo_dir], capture_output=True, text=True).stdout
     assert not leftovers.strip(), leftovers
+    assert not os.path.exists(demo_dir), demo_dir
 
 
 if __name__ == "__main__":

@@ -1,0 +1,78 @@
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include <uv.h>
+
+#include "wubd/core/backfill_plan.h"
+#include "wubd/core/metrics.h"
+#include "wubd/core/time.h"
+
+// The backfiller: fills what this node missed from its peers (wubd nodes or wubloader
+// restreamers: same API), verifying every byte against the hash in its name, so one
+// bad or dead peer costs only its own transfers. DESIGN.md §2 "Backfiller".
+namespace wubd::io {
+class HttpClient;
+class Timer;
+}  // namespace wubd::io
+namespace wubd::store {
+class SegmentStore;
+}
+namespace wubd::transfers {
+class TransferEngine;
+}
+
+namespace wubd::backfiller {
+
+struct BackfillConfig {
+  std::string base_dir;
+  std::vector<std::string> peers;  // base URLs, e.g. http://10.0.0.2:8000
+  std::string peers_file;          // one URL a line (# comments); re-read when it changes
+  std::vector<std::string> self_urls;  // our own addresses: never a peer
+  std::vector<std::string> streams;    // empty: every stream a peer lists
+  std::vector<std::string> variants;   // empty: every variant
+  core::Micros fill_wait = 5 * 60 * core::kMicrosPerSecond;
+  core::Micros full_fill_wait = 3 * core::kMicrosPerHour;
+  core::Micros recent_cutoff = 60 * core::kMicrosPerSecond;
+  int recent_hours = 3;  // what a "recent" pass covers
+  core::FillOrder order = core::FillOrder::Random;
+  int peer_concurrency = 4;  // downloads at once from one peer (the engine's limit)
+};
+
+class PeerBackfill;
+
+// Owns one PeerBackfill per peer; peers come and go with the peers file.
+class Backfiller {
+ public:
+  // Everything passed by reference must outlive the backfiller.
+  Backfiller(uv_loop_t* loop, BackfillConfig config, store::SegmentStore& store, io::HttpClient& client,
+             transfers::TransferEngine& engine, core::MetricsRegistry& metrics);
+  ~Backfiller();
+
+  void start();
+  // Stops every pass; downloads in flight are abandoned and their temp files removed.
+  void stop();
+
+  std::vector<std::string> peers() const;
+
+ private:
+  void refresh_peers();
+
+  uv_loop_t* loop_;
+  BackfillConfig config_;
+  store::SegmentStore& store_;
+  io::HttpClient& client_;
+  transfers::TransferEngine& engine_;
+  core::MetricsRegistry& metrics_;
+  std::unique_ptr<io::Timer> peers_file_timer_;
+  timespec peers_file_mtime_{};
+  std::map<std::string, std::unique_ptr<PeerBackfill>> peers_;
+};
+
+// A peer URL as compared and used: no trailing slash.
+std::string normalize_peer_url(std::string url);
+
+}  // namespace wubd::backfiller

@@ -1,0 +1,123 @@
+#include "wubd/backfiller/backfiller.h"
+
+#include <sys/stat.h>
+
+#include <fstream>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "peer_backfill.h"
+#include "wubd/app/logging.h"
+
+namespace wubd::backfiller {
+namespace {
+
+auto& log() {
+  static auto logger = app::logger("backfill");
+  return logger;
+}
+
+BackfillMetrics& metrics_for(core::MetricsRegistry& m) {
+  // One set per process: the families live in the registry, which outlives us.
+  static BackfillMetrics metrics{
+      m.counter("wubd_segments_backfilled_total", "Segments copied from peers, hash-checked."),
+      m.counter("wubd_backfill_bytes_total", "Bytes of segments copied from peers."),
+      m.counter("wubd_backfill_errors_total", "Backfill failures by peer and reason (listing, bad_listing, download, write)."),
+      m.counter("wubd_hash_mismatches_total", "Segments from peers whose bytes did not match the hash in their name."),
+      m.counter("wubd_backfill_listing_requests_total", "Listing requests made to peers."),
+      m.gauge("wubd_backfill_last_success_timestamp_seconds", "When the last pass without errors ended, per peer."),
+  };
+  return metrics;
+}
+
+std::vector<std::string> read_peers_file(const std::string& path) {
+  std::vector<std::string> peers;
+  std::ifstream file(path);
+  std::string line;
+  while (std::getline(file, line)) {
+    auto start = line.find_first_not_of(" \t\r");
+    if (start == std::string::npos || line[start] == '#') continue;
+    auto end = line.find_last_not_of(" \t\r");
+    peers.push_back(line.substr(start, end - start + 1));
+  }
+  return peers;
+}
+
+}  // namespace
+
+std::string normalize_peer_url(std::string url) {
+  while (!url.empty() && url.back() == '/') url.pop_back();
+  if (url.find("://") == std::string::npos) url = "http://" + url;
+  return url;
+}
+
+Backfiller::Backfiller(uv_loop_t* loop, BackfillConfig config, store::SegmentStore& store, io::HttpClient& client,
+                       transfers::TransferEngine& engine, core::MetricsRegistry& metrics)
+    : loop_(loop), config_(std::move(config)), store_(store), client_(client), engine_(engine), metrics_(metrics) {}
+
+Backfiller::~Backfiller() { stop(); }
+
+void Backfiller::start() {
+  refresh_peers();
+  if (!config_.peers_file.empty()) {
+    // The file is checked every few seconds; a change adds and removes peers.
+    peers_file_timer_ = std::make_unique<io::Timer>(loop_);
+    peers_file_timer_->start(2000, [this] { refresh_peers(); }, 2000);
+  }
+}
+
+void Backfiller::stop() {
+  if (peers_file_timer_) peers_file_timer_->stop();
+  peers_.clear();
+}
+
+std::vector<std::string> Backfiller::peers() const {
+  std::vector<std::string> names;
+  for (const auto& [name, peer] : peers_) names.push_back(name);
+  return names;
+}
+
+void Backfiller::refresh_peers() {
+  std::vector<std::string> wanted = config_.peers;
+  if (!config_.peers_file.empty()) {
+    struct stat st {};
+    if (::stat(config_.peers_file.c_str(), &st) == 0) {
+      bool changed = st.st_mtim.tv_sec != peers_file_mtime_.tv_sec || st.st_mtim.tv_nsec != peers_file_mtime_.tv_nsec;
+      if (!changed && !peers_.empty()) return;
+      peers_file_mtime_ = st.st_mtim;
+      auto from_file = read_peers_file(config_.peers_file);
+      wanted.insert(wanted.end(), from_file.begin(), from_file.end());
+    } else if (peers_file_mtime_.tv_sec == 0) {
+      log()->warn("peers file {} cannot be read; using --peer only", config_.peers_file);
+      peers_file_mtime_.tv_sec = 1;  // warned once
+    }
+  }
+  std::set<std::string> now;
+  for (const std::string& raw : wanted) {
+    std::string peer = normalize_peer_url(raw);
+    bool self = false;
+    for (const std::string& own : config_.self_urls) self = self || normalize_peer_url(own) == peer;
+    if (self) {
+      log()->info("peer {} is this node; not backfilling from it", peer);
+      continue;
+    }
+    now.insert(peer);
+  }
+  for (auto it = peers_.begin(); it != peers_.end();) {
+    if (!now.count(it->first)) {
+      log()->info("peer {} removed", it->first);
+      it = peers_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (const std::string& peer : now) {
+    if (peers_.count(peer)) continue;
+    auto backfill = std::make_unique<PeerBackfill>(loop_, config_, peer, store_, client_, engine_, metrics_for(metrics_));
+    backfill->start();
+    peers_.emplace(peer, std::move(backfill));
+  }
+}
+
+}  // namespace wubd::backfiller

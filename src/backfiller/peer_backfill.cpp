@@ -1,0 +1,319 @@
+#include "peer_backfill.h"
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <set>
+
+#include <spdlog/spdlog.h>
+
+#include "wubd/app/logging.h"
+#include "wubd/core/segment_name.h"
+#include "wubd/core/url.h"
+#include "wubd/store/segment_store.h"
+#include "wubd/transfers/transfer_engine.h"
+
+namespace wubd::backfiller {
+namespace {
+
+auto& log() {
+  static auto logger = app::logger("backfill");
+  return logger;
+}
+
+core::Micros wall_now() {
+  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+// Listings are small; a peer that sends more is not answering a listing.
+constexpr std::size_t kMaxListingBytes = 16 << 20;
+constexpr std::uint64_t kListingTimeoutMs = 60'000;
+
+}  // namespace
+
+struct PeerBackfill::Download {
+  std::string stream, variant, hour, name;
+  core::SegmentName segment;
+  std::unique_ptr<store::SegmentWriter> writer;
+  std::string write_error;
+  io::TransferId transfer = 0;
+};
+
+struct PeerBackfill::Pass {
+  core::PassKind kind = core::PassKind::Recent;
+  core::Micros started = 0;       // loop time
+  core::Micros started_wall = 0;  // for hours and the recent cutoff
+  int listings_outstanding = 0;
+  int listing_requests = 0;
+  int errors = 0;
+  std::map<std::string, std::size_t> variants_left;  // per stream: hour lists still to come
+  std::map<std::string, std::vector<std::string>> variants;
+  std::map<std::string, std::vector<std::vector<std::string>>> hours;
+  std::vector<std::pair<std::string, std::string>> order;  // (hour, "stream\nvariant\nname") to download
+  bool downloads_started = false;
+  std::size_t downloads_left = 0;
+  std::vector<std::unique_ptr<Download>> downloads;
+  std::size_t fetched = 0, mismatched = 0, failed = 0, skipped = 0;
+};
+
+PeerBackfill::PeerBackfill(uv_loop_t* loop, const BackfillConfig& config, std::string peer,
+                           store::SegmentStore& store, io::HttpClient& client, transfers::TransferEngine& engine,
+                           BackfillMetrics& metrics)
+    : loop_(loop),
+      config_(config),
+      peer_(std::move(peer)),
+      store_(store),
+      client_(client),
+      engine_(engine),
+      metrics_(metrics),
+      timer_(loop) {
+  engine_.set_limits(peer_, core::SourceLimits{config_.peer_concurrency, 0});
+}
+
+PeerBackfill::~PeerBackfill() { stop(); }
+
+void PeerBackfill::start() {
+  log()->info("peer {}: backfilling (streams: {}, variants: {})", peer_,
+              config_.streams.empty() ? "all" : fmt::format("{}", fmt::join(config_.streams, ",")),
+              config_.variants.empty() ? "all" : fmt::format("{}", fmt::join(config_.variants, ",")));
+  schedule();
+}
+
+void PeerBackfill::stop() {
+  timer_.stop();
+  for (io::TransferId id : std::exchange(listing_transfers_, {})) client_.cancel(id);
+  if (pass_) {
+    for (auto& download : pass_->downloads) {
+      if (download->transfer) engine_.abandon(download->transfer);
+    }
+    pass_.reset();  // writers remove their temp files
+  }
+}
+
+void PeerBackfill::schedule() {
+  core::Micros now = core::Micros(uv_now(loop_)) * core::kMicrosPerMilli;
+  core::PassDecision decision = core::next_pass(schedule_, now, config_.fill_wait, config_.full_fill_wait);
+  if (decision.kind != core::PassKind::None) {
+    begin_pass(decision.kind);
+    return;
+  }
+  timer_.start(std::uint64_t((decision.wait + 999) / 1000), [this] { schedule(); });
+}
+
+bool PeerBackfill::wanted(const std::vector<std::string>& filter, const std::string& name) const {
+  return filter.empty() || std::find(filter.begin(), filter.end(), name) != filter.end();
+}
+
+void PeerBackfill::begin_pass(core::PassKind kind) {
+  pass_ = std::make_unique<Pass>();
+  pass_->kind = kind;
+  pass_->started = core::Micros(uv_now(loop_)) * core::kMicrosPerMilli;
+  pass_->started_wall = wall_now();
+  log()->debug("peer {}: {} pass started", peer_, kind == core::PassKind::Full ? "full" : "recent");
+  list("/files", [this](std::vector<std::string> streams) {
+    for (const std::string& stream : streams) {
+      if (!wanted(config_.streams, stream)) continue;
+      list("/files/" + core::percent_encode(stream),
+           [this, stream](std::vector<std::string> variants) { on_variants(stream, std::move(variants)); });
+    }
+  });
+}
+
+void PeerBackfill::list(const std::string& path, std::function<void(std::vector<std::string>)> then) {
+  Pass* pass = pass_.get();
+  ++pass->listings_outstanding;
+  ++pass->listing_requests;
+  metrics_.requests.inc({{"remote", peer_}});
+  auto body = std::make_shared<std::string>();
+  io::FetchRequest request;
+  request.url = peer_ + path;
+  request.total_timeout_ms = kListingTimeoutMs;
+  request.on_data = [body](std::string_view bytes) {
+    body->append(bytes);
+    return body->size() <= kMaxListingBytes;
+  };
+  auto id = std::make_shared<io::TransferId>(0);
+  request.on_done = [this, pass, path, body, id, then = std::move(then)](const io::FetchOutcome& outcome) {
+    std::erase(listing_transfers_, *id);
+    --pass->listings_outstanding;
+    if (!outcome.complete || outcome.status != 200) {
+      error("listing", fmt::format("GET {}{}: {}", peer_, path,
+                                   outcome.complete ? "HTTP " + std::to_string(outcome.status) : outcome.error));
+    } else if (auto names = core::parse_name_list(*body); !names) {
+      error("bad_listing", fmt::format("GET {}{}: {}", peer_, path, names.error().message));
+    } else {
+      then(std::move(*names));
+    }
+    maybe_finish();
+  };
+  *id = client_.start(std::move(request));
+  listing_transfers_.push_back(*id);
+}
+
+void PeerBackfill::on_variants(const std::string& stream, std::vector<std::string> variants) {
+  std::erase_if(variants, [this](const std::string& v) { return !wanted(config_.variants, v); });
+  pass_->variants[stream] = variants;
+  pass_->variants_left[stream] = variants.size();
+  for (const std::string& variant : variants) {
+    list("/files/" + core::percent_encode(stream) + "/" + core::percent_encode(variant),
+         [this, stream, variant](std::vector<std::string> hours) { on_hours(stream, variant, std::move(hours)); });
+  }
+}
+
+void PeerBackfill::on_hours(const std::string& stream, const std::string& variant, std::vector<std::string> hours) {
+  (void)variant;
+  pass_->hours[stream].push_back(std::move(hours));
+  if (--pass_->variants_left[stream] > 0) return;
+  // Every variant's hours are in: the union is what each variant is checked for.
+  std::vector<std::string> all = core::hours_union(pass_->hours[stream]);
+  if (pass_->kind == core::PassKind::Recent) {
+    auto recent = core::last_hours(config_.recent_hours, pass_->started_wall);
+    std::set<std::string> keep(recent->begin(), recent->end());
+    std::erase_if(all, [&](const std::string& hour) { return !keep.count(hour); });
+  }
+  for (const std::string& v : pass_->variants[stream]) {
+    for (const std::string& hour : all) {
+      list("/files/" + core::percent_encode(stream) + "/" + core::percent_encode(v) + "/" + core::percent_encode(hour),
+           [this, stream, v, hour](std::vector<std::string> names) { on_names(stream, v, hour, std::move(names)); });
+    }
+  }
+}
+
+void PeerBackfill::on_names(const std::string& stream, const std::string& variant, const std::string& hour,
+                            std::vector<std::string> names) {
+  store_.new_snapshot();
+  const std::vector<std::string>& local = store_.hour_listing(stream, variant, hour).names;
+  core::MissingSegments missing =
+      core::missing_segments(hour, names, local, pass_->started_wall, config_.recent_cutoff);
+  for (const auto& [name, why] : missing.skipped) {
+    log()->warn("peer {}: skipping {}/{}/{}/{}: {}", peer_, stream, variant, hour, name, why);
+  }
+  pass_->skipped += missing.skipped.size();
+  for (std::string& name : missing.fetch) {
+    pass_->order.emplace_back(hour, stream + "\n" + variant + "\n" + name);
+  }
+}
+
+void PeerBackfill::maybe_finish() {
+  Pass* pass = pass_.get();
+  if (!pass || pass->listings_outstanding > 0) return;
+  if (!pass->downloads_started) {
+    pass->downloads_started = true;
+    maybe_download();
+  }
+  if (pass->downloads_left > 0) return;
+  core::Micros elapsed = core::Micros(uv_now(loop_)) * core::kMicrosPerMilli - pass->started;
+  log()->info("peer {}: {} pass done in {:.2f} s: {} listing requests, {} fetched, {} hash mismatches, "
+              "{} failed, {} skipped, {} errors",
+              peer_, pass->kind == core::PassKind::Full ? "full" : "recent", double(elapsed) / 1e6,
+              pass->listing_requests, pass->fetched, pass->mismatched, pass->failed, pass->skipped, pass->errors);
+  if (pass->errors == 0 && pass->failed == 0) {
+    metrics_.last_success.set({{"remote", peer_}}, double(wall_now()) / 1e6);
+  }
+  schedule_.last_recent = pass->started;
+  if (pass->kind == core::PassKind::Full) schedule_.last_full = pass->started;
+  // Freed from a timer, never inside the callback that finished it.
+  timer_.start(0, [this] {
+    pass_.reset();
+    schedule();
+  });
+}
+
+void PeerBackfill::maybe_download() {
+  Pass& pass = *pass_;
+  core::order_downloads(pass.order, config_.order, random_);
+  pass.downloads.reserve(pass.order.size());
+  pass.downloads_left = pass.order.size();
+  for (std::size_t i = 0; i < pass.order.size(); ++i) start_download(i);
+}
+
+void PeerBackfill::start_download(std::size_t index) {
+  Pass& pass = *pass_;
+  const auto& [hour, key] = pass.order[index];
+  auto download = std::make_unique<Download>();
+  Download* d = download.get();
+  std::size_t a = key.find('\n'), b = key.find('\n', a + 1);
+  d->stream = key.substr(0, a);
+  d->variant = key.substr(a + 1, b - a - 1);
+  d->name = key.substr(b + 1);
+  d->hour = hour;
+  d->segment = *core::parse_segment_path(hour, d->name);  // parsed once already by missing_segments
+  io::FetchRequest request;
+  request.url = peer_ + "/segments/" + core::percent_encode(d->stream) + "/" + core::percent_encode(d->variant) + "/" +
+                core::percent_encode(hour) + "/" + core::percent_encode(d->name);
+  request.receive_buffer_bytes = 64 * 1024;
+  request.on_headers = [this, d](long status) {
+    if (status != 200) return false;
+    auto writer = store::SegmentWriter::create(config_.base_dir, d->stream, d->variant, d->segment.start,
+                                               d->segment.duration);
+    if (!writer) {
+      d->write_error = writer.error().message;
+      return false;
+    }
+    d->writer = std::move(*writer);
+    return true;
+  };
+  request.on_data = [d](std::string_view bytes) {
+    if (!d->writer) return false;
+    if (auto written = d->writer->write(bytes); !written) {
+      d->write_error = written.error().message;
+      return false;
+    }
+    return true;
+  };
+  request.on_done = [this, d](const io::FetchOutcome& outcome) { on_download_done(d, outcome); };
+  transfers::TransferSpec spec;
+  spec.source = peer_;
+  spec.target = d->stream + "/" + d->variant + "/" + hour;
+  spec.file_name = d->name;
+  spec.request = std::move(request);
+  pass.downloads.push_back(std::move(download));
+  d->transfer = engine_.submit(std::move(spec));
+}
+
+void PeerBackfill::on_download_done(Download* d, const io::FetchOutcome& outcome) {
+  Pass& pass = *pass_;
+  d->transfer = 0;
+  --pass.downloads_left;
+  std::string where = d->stream + "/" + d->variant + "/" + d->hour + "/" + d->name;
+  if (outcome.complete && outcome.status == 200 && d->writer && d->write_error.empty()) {
+    std::uint64_t bytes = d->writer->bytes_written();
+    auto committed = d->writer->commit_verified(d->name, d->segment.hash);
+    if (committed) {
+      ++pass.fetched;
+      metrics_.segments.inc({{"remote", peer_}, {"stream", d->stream}, {"variant", d->variant}});
+      metrics_.bytes.inc({{"remote", peer_}}, double(bytes));
+      log()->debug("peer {}: backfilled {}", peer_, where);
+    } else if (committed.error().code == store::SegmentWriter::kHashMismatch) {
+      ++pass.mismatched;
+      metrics_.mismatches.inc({{"remote", peer_}, {"stream", d->stream}, {"variant", d->variant}});
+      log()->warn("peer {}: {}: {}; discarded", peer_, where, committed.error().message);
+    } else {
+      ++pass.failed;
+      metrics_.errors.inc({{"remote", peer_}, {"reason", "write"}});
+      log()->error("peer {}: {}: {}", peer_, where, committed.error().message);
+    }
+  } else {
+    ++pass.failed;
+    if (d->writer) d->writer->discard();
+    std::string why = !d->write_error.empty() ? d->write_error
+                      : outcome.complete     ? "HTTP " + std::to_string(outcome.status)
+                                             : outcome.error;
+    metrics_.errors.inc({{"remote", peer_}, {"reason", "download"}});
+    log()->warn("peer {}: cannot fetch {}: {}", peer_, where, why);
+  }
+  // The download's slot is emptied, not erased: other callbacks hold pointers into the vector's items.
+  for (auto& download : pass.downloads) {
+    if (download.get() == d) download.reset();
+  }
+  maybe_finish();
+}
+
+void PeerBackfill::error(const std::string& reason, const std::string& message) {
+  ++pass_->errors;
+  metrics_.errors.inc({{"remote", peer_}, {"reason", reason}});
+  log()->warn("peer {}: {}", peer_, message);
+}
+
+}  // namespace wubd::backfiller

@@ -1,0 +1,69 @@
+#pragma once
+
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "wubd/backfiller/backfiller.h"
+#include "wubd/io/http_client.h"
+#include "wubd/io/timer.h"
+#include "wubd/store/segment_writer.h"
+
+// One peer's backfill: passes on its own schedule (core::next_pass), each one listing
+// the peer's streams, variants, hours and segments, then downloading what is missing
+// through the transfer engine (the peer's own queue and limit), hash-checked.
+namespace wubd::backfiller {
+
+struct BackfillMetrics {
+  core::CounterFamily& segments;     // {remote, stream, variant}
+  core::CounterFamily& bytes;        // {remote}
+  core::CounterFamily& errors;       // {remote, reason}
+  core::CounterFamily& mismatches;   // {remote, stream, variant}
+  core::CounterFamily& requests;     // {remote}: listing requests
+  core::GaugeFamily& last_success;   // {remote}: unix seconds of the last clean pass
+};
+
+class PeerBackfill {
+ public:
+  PeerBackfill(uv_loop_t* loop, const BackfillConfig& config, std::string peer, store::SegmentStore& store,
+               io::HttpClient& client, transfers::TransferEngine& engine, BackfillMetrics& metrics);
+  ~PeerBackfill();
+
+  void start();
+  void stop();
+  const std::string& peer() const { return peer_; }
+
+ private:
+  struct Download;
+  struct Pass;
+
+  void schedule();
+  void begin_pass(core::PassKind kind);
+  void list(const std::string& path, std::function<void(std::vector<std::string>)> then);
+  void on_variants(const std::string& stream, std::vector<std::string> variants);
+  void on_hours(const std::string& stream, const std::string& variant, std::vector<std::string> hours);
+  void on_names(const std::string& stream, const std::string& variant, const std::string& hour,
+                std::vector<std::string> names);
+  void maybe_download();
+  void start_download(std::size_t index);
+  void on_download_done(Download* download, const io::FetchOutcome& outcome);
+  void maybe_finish();
+  void error(const std::string& reason, const std::string& message);
+  bool wanted(const std::vector<std::string>& filter, const std::string& name) const;
+
+  uv_loop_t* loop_;
+  const BackfillConfig& config_;
+  std::string peer_;
+  store::SegmentStore& store_;
+  io::HttpClient& client_;
+  transfers::TransferEngine& engine_;
+  BackfillMetrics& metrics_;
+  io::Timer timer_;
+  std::mt19937_64 random_{std::random_device{}()};
+  core::PassSchedule schedule_;
+  std::unique_ptr<Pass> pass_;
+  std::vector<io::TransferId> listing_transfers_;
+};
+
+}  // namespace wubd::backfiller

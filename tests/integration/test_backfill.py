@@ -1,0 +1,131 @@
+"""The backfiller end to end: three real wubd nodes on 127.0.0.1 heal each other while
+one downloads from the fake origin; a peer serving corrupt bytes, a dead peer and one
+answering garbage JSON cost only their own transfers."""
+import glob
+import hashlib
+import json
+import os
+import signal
+import tempfile
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from fixtures import segment_hash
+from harness import Wubd, get, run_tap
+from origin import FakeOrigin, temp_files
+from test_downloader import FAST, metric, wait_for
+
+BACKFILL = ["--fill-wait", "1", "--full-fill-wait", "2", "--recent-cutoff", "0"]
+FAKE_HASH = segment_hash(b"what the name promises")
+
+
+class FakePeer:
+    """A peer on a free port: `corrupt` lists a stream whose bytes never match their
+    names; `garbage` answers listings with JSON that is not a list of strings."""
+
+    def __init__(self, kind):
+        hour = time.strftime("%Y-%m-%dT%H", time.gmtime(time.time() - 60))
+        names = [f"{m:02d}:00.000000-2.0-full-{FAKE_HASH}.ts" for m in range(3)]
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args):
+                pass
+
+            def do_GET(self):
+                if kind == "garbage":
+                    return self.reply(b'{"streams": "ghost"}')
+                listings = {"/files": ["ghost"], "/files/ghost": ["source"], "/files/ghost/source": [hour],
+                            f"/files/ghost/source/{hour}": names}
+                if self.path in listings:
+                    return self.reply(json.dumps(listings[self.path]).encode())
+                if self.path.startswith("/segments/ghost/"):
+                    return self.reply(b"corrupt bytes " * 1000, "video/mp2t")
+                self.send_error(404)
+
+            def reply(self, body, kind_="application/json"):
+                self.send_response(200)
+                self.send_header("Content-Type", kind_)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self):
+        self.server.shutdown()
+
+
+def fulls(base_dir):
+    """{relative path: bytes} of every full segment under base_dir."""
+    out = {}
+    for path in glob.glob(os.path.join(base_dir, "*", "*", "*", "*-full-*.ts")):
+        with open(path, "rb") as f:
+            out[os.path.relpath(path, base_dir)] = f.read()
+    return out
+
+
+def free_port():
+    import socket
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_three_nodes_converge_and_bad_peers_cost_only_themselves():
+    corrupt, garbage = FakePeer("corrupt"), FakePeer("garbage")
+    dirs = {n: tempfile.mkdtemp(prefix=f"wubd-bf-{n}-") for n in "abc"}
+    ports = {n: free_port() for n in "bc"}
+    urls = {n: f"http://127.0.0.1:{ports[n]}" for n in "bc"}
+    try:
+        with FakeOrigin("--speed", "1") as origin:
+            a = Wubd("--download", f"live={origin.url}/master.m3u8", *FAST, base_dir=dirs["a"])
+            time.sleep(3)
+            # B starts late; its peers: A, C (not up yet), a dead port, and the two bad peers.
+            b = Wubd("--listen", f"127.0.0.1:{ports['b']}", "--peer", a.url, "--peer", urls["c"],
+                     "--peer", "http://127.0.0.1:1", "--peer", corrupt.url, "--peer", garbage.url,
+                     "--peer", urls["b"], *BACKFILL, base_dir=dirs["b"])
+            time.sleep(2)
+            c = Wubd("--listen", f"127.0.0.1:{ports['c']}", "--peer", a.url, "--peer", urls["b"], *BACKFILL,
+                     base_dir=dirs["c"])
+            time.sleep(2)
+            c.proc.send_signal(signal.SIGKILL)  # C dies mid-run …
+            c.proc.wait()
+            time.sleep(1)
+            # … and comes back; anything it was writing when it died is removed at start.
+            c = Wubd("--listen", f"127.0.0.1:{ports['c']}", "--peer", a.url, "--peer", urls["b"], *BACKFILL,
+                     "--temp-max-age", "0", base_dir=dirs["c"])
+            time.sleep(3)
+        # The origin is gone: A's archive is final. Wait for full passes on B and C.
+        target = set(fulls(dirs["a"]))
+        assert len(target) >= 10, target
+        wait_for(lambda: target <= set(fulls(dirs["b"])) and target <= set(fulls(dirs["c"])), 10,
+                 "B and C to hold every full segment of A")
+        for name in ("b", "c"):
+            node_fulls = fulls(dirs[name])
+            assert set(node_fulls) == target, set(node_fulls) ^ target
+            for path, data in node_fulls.items():
+                assert path.endswith(f"-full-{segment_hash(data)}.ts"), path
+        # The corrupt peer's segments were fetched, refused, and left nowhere.
+        assert metric(b, "wubd_hash_mismatches_total", remote=corrupt.url) >= 3
+        assert not any(glob.glob(os.path.join(d, "ghost", "*", "*", "*.ts")) for d in dirs.values())
+        assert metric(b, "wubd_backfill_errors_total", remote=garbage.url, reason="bad_listing") >= 1
+        assert metric(b, "wubd_backfill_errors_total", remote="http://127.0.0.1:1", reason="listing") >= 1
+        assert metric(b, "wubd_segments_backfilled_total", remote=a.url) > 0
+        assert metric(b, "wubd_backfill_last_success_timestamp_seconds", remote=a.url) > time.time() - 60
+        assert "is this node; not backfilling from it" in b.log()
+        jobs = json.loads(get(b.url + f"/jobs?source={a.url}&state=Completed").text)
+        assert jobs and all(j["source"] == a.url for j in jobs)
+        for node in (a, b, c):
+            assert node.stop() == 0, node.log()
+        for d in dirs.values():
+            assert not temp_files(d), temp_files(d)
+    finally:
+        corrupt.stop()
+        garbage.stop()
+
+
+if __name__ == "__main__":
+    run_tap([test_three_nodes_converge_and_bad_peers_cost_only_themselves])
