@@ -61,6 +61,9 @@ struct Options {
   int recent_hours = 3;
   std::string backfill_order = "random";
   int peer_concurrency = 4;
+  std::string backfill_hours = "all";
+  std::vector<std::string> source_limits;  // SOURCE=N[,DELAY_S]
+  std::vector<std::pair<std::string, wubd::core::SourceLimits>> parsed_source_limits;
 };
 
 wubd::core::Micros seconds(double s) { return wubd::core::Micros(s * 1e6); }
@@ -147,6 +150,7 @@ class Daemon {
     server_.set_observer([this](const auto& req, const auto& rec) { restreamer_.observe(req, rec); });
     wubd::app::count_log_messages(metrics_);
     backfill_config_ = std::move(backfill);
+    for (const auto& [source, limits] : options.parsed_source_limits) engine_.set_limits(source, limits);
     restreamer_.set_jobs_handler([this](const auto& query, auto& response) {
       wubd::transfers::answer_jobs(engine_, query, response);
     });
@@ -372,6 +376,12 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   backfill->add_option("--backfill-order", options.backfill_order, "random, forward or reverse")->capture_default_str();
+  backfill->add_option("--backfill-hours", options.backfill_hours,
+                       "What a full pass covers: all, last:N, or a comma-separated list of hours (2026-11-21T04)")
+      ->capture_default_str();
+  cli.add_option("--source-limit", options.source_limits,
+                 "Transfer limits of one source (origin scheme://host:port or peer URL): SOURCE=N[,DELAY_SECONDS]; "
+                 "repeatable (origins: 64 at once, peers: --peer-concurrency)");
   backfill->add_option("--peer-concurrency", options.peer_concurrency, "Downloads at once from one peer")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
@@ -408,6 +418,22 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "%s\n", error.c_str());
     return 2;
   }
+  for (const std::string& item : options.source_limits) {
+    size_t eq = item.rfind('=');
+    wubd::core::SourceLimits limits;
+    std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
+    size_t comma = value.find(',');
+    limits.max_concurrent = std::atoi(value.substr(0, comma).c_str());
+    double delay_s = comma == std::string::npos ? 0 : std::atof(value.c_str() + comma + 1);
+    if (eq == std::string::npos || eq == 0 || limits.max_concurrent < 1 || delay_s < 0) {
+      std::fprintf(stderr, "--source-limit: expected SOURCE=N[,DELAY_SECONDS] with N >= 1, got \"%s\"\n", item.c_str());
+      return 2;
+    }
+    limits.min_delay = seconds(delay_s);
+    std::string source = item.substr(0, eq);
+    while (!source.empty() && source.back() == '/') source.pop_back();
+    options.parsed_source_limits.emplace_back(source, limits);
+  }
   wubd::backfiller::BackfillConfig backfill_config;
   backfill_config.base_dir = options.base_dir;
   backfill_config.peers = options.peers;
@@ -423,6 +449,22 @@ int main(int argc, char** argv) {
     return 2;
   }
   backfill_config.recent_hours = options.recent_hours;
+  if (options.backfill_hours.rfind("last:", 0) == 0) {
+    int count = std::atoi(options.backfill_hours.c_str() + 5);
+    if (auto hours = wubd::core::last_hours(count, 0); !hours) {
+      std::fprintf(stderr, "--backfill-hours: %s\n", hours.error().message.c_str());
+      return 2;
+    }
+    backfill_config.full_pass_last_hours = count;
+  } else if (options.backfill_hours != "all") {
+    for (const std::string& hour : split_list(options.backfill_hours)) {
+      if (!wubd::core::parse_hour(hour)) {
+        std::fprintf(stderr, "--backfill-hours: \"%s\" is not an hour like 2026-11-21T04\n", hour.c_str());
+        return 2;
+      }
+      backfill_config.full_pass_hours.push_back(hour);
+    }
+  }
   if (auto order = wubd::core::parse_fill_order(options.backfill_order); !order) {
     std::fprintf(stderr, "--backfill-order: %s\n", order.error().message.c_str());
     return 2;

@@ -68,7 +68,8 @@ PeerBackfill::PeerBackfill(uv_loop_t* loop, const BackfillConfig& config, std::s
       engine_(engine),
       metrics_(metrics),
       timer_(loop) {
-  engine_.set_limits(peer_, core::SourceLimits{config_.peer_concurrency, 0});
+  // An operator's --source-limit for this peer wins over --peer-concurrency.
+  if (!engine_.has_limits(peer_)) engine_.set_limits(peer_, core::SourceLimits{config_.peer_concurrency, 0});
 }
 
 PeerBackfill::~PeerBackfill() { stop(); }
@@ -167,8 +168,11 @@ void PeerBackfill::on_hours(const std::string& stream, const std::string& varian
   if (--pass_->variants_left[stream] > 0) return;
   // Every variant's hours are in: the union is what each variant is checked for.
   std::vector<std::string> all = core::hours_union(pass_->hours[stream]);
-  if (pass_->kind == core::PassKind::Recent) {
-    auto recent = core::last_hours(config_.recent_hours, pass_->started_wall);
+  if (pass_->kind == core::PassKind::Full && !config_.full_pass_hours.empty()) {
+    all = core::explicit_hours(config_.full_pass_hours);  // a copy: the config stays as given
+  } else if (pass_->kind == core::PassKind::Recent || config_.full_pass_last_hours > 0) {
+    int count = pass_->kind == core::PassKind::Recent ? config_.recent_hours : config_.full_pass_last_hours;
+    auto recent = core::last_hours(count, pass_->started_wall);
     std::set<std::string> keep(recent->begin(), recent->end());
     std::erase_if(all, [&](const std::string& hour) { return !keep.count(hour); });
   }

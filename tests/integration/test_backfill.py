@@ -127,5 +127,48 @@ def test_three_nodes_converge_and_bad_peers_cost_only_themselves():
         garbage.stop()
 
 
+def test_bad_backfill_flags_are_refused_with_a_reason():
+    import subprocess
+    from harness import WUBD
+    cases = [(["--peer", "http://x", "--backfill-hours", "last:0"], "at least 1"),
+             (["--peer", "http://x", "--backfill-hours", "2026-13"], "not an hour"),
+             (["--peer", "http://x", "--recent-hours", "0"], "at least 1"),
+             (["--peer", "http://x", "--backfill-order", "sideways"], "random, forward or reverse"),
+             (["--source-limit", "http://x=0"], "N >= 1")]
+    for args, message in cases:
+        result = subprocess.run([WUBD, "--listen", "127.0.0.1:0", *args], capture_output=True, text=True, timeout=10)
+        assert result.returncode == 2 and message in result.stderr, (args, result.returncode, result.stderr)
+
+
+def test_explicit_hours_and_a_source_limit():
+    """A full pass over an explicit list of hours fetches only those; --source-limit
+    caps the peer at one download at a time."""
+    from fixtures import make_segments, write_segment
+    import datetime
+    src = tempfile.mkdtemp(prefix="wubd-bf-src-")
+    now = datetime.datetime.now(datetime.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    old_hour, new_hour = now - datetime.timedelta(hours=5), now - datetime.timedelta(hours=1)
+    segments = make_segments(4)
+    for hour in (old_hour, new_hour):
+        for i, data in enumerate(segments):
+            write_segment(src, "s", "v", hour + datetime.timedelta(seconds=2 * i), data)
+    with Wubd(base_dir=src) as peer:
+        dst = tempfile.mkdtemp(prefix="wubd-bf-dst-")
+        with Wubd("--peer", peer.url, "--recent-cutoff", "0", "--recent-hours", "1",
+                  "--backfill-hours", old_hour.strftime("%Y-%m-%dT%H"), "--source-limit", f"{peer.url}=1,0.05",
+                  base_dir=dst) as node:
+            wait_for(lambda: "full pass done" in node.log(), 10, "the full pass")
+            hours = sorted(os.listdir(os.path.join(dst, "s", "v")))
+            assert hours == [old_hour.strftime("%Y-%m-%dT%H")], hours  # the recent hour has no data
+            jobs = json.loads(get(node.url + "/jobs").text)
+            assert len(jobs) == 4 and all(j["state"] == "Completed" for j in jobs), jobs
+            starts = sorted(j["started_at"] for j in jobs)
+            ends = sorted(j["finished_at"] for j in jobs)
+            # One at a time, 50 ms apart: each starts after the previous one ended.
+            assert all(starts[i + 1] >= ends[i] for i in range(3)), (starts, ends)
+
+
 if __name__ == "__main__":
-    run_tap([test_three_nodes_converge_and_bad_peers_cost_only_themselves])
+    run_tap([test_three_nodes_converge_and_bad_peers_cost_only_themselves,
+             test_bad_backfill_flags_are_refused_with_a_reason,
+             test_explicit_hours_and_a_source_limit])

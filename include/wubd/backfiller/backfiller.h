@@ -38,6 +38,10 @@ struct BackfillConfig {
   core::Micros full_fill_wait = 3 * core::kMicrosPerHour;
   core::Micros recent_cutoff = 60 * core::kMicrosPerSecond;
   int recent_hours = 3;  // what a "recent" pass covers
+  // What a full pass covers: every hour a peer lists (both empty/0), an explicit list
+  // of hours, or the last N hours.
+  std::vector<std::string> full_pass_hours;
+  int full_pass_last_hours = 0;
   core::FillOrder order = core::FillOrder::Random;
   int peer_concurrency = 4;  // downloads at once from one peer (the engine's limit)
 };

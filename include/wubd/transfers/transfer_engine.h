@@ -56,6 +56,7 @@ class TransferEngine {
 
   void set_limits(const std::string& source, core::SourceLimits limits);
   core::SourceLimits limits(const std::string& source) const;
+  bool has_limits(const std::string& source) const { return limits_.count(source) > 0; }
 
   // Queues a transfer; it starts when its source's limits allow.
   io::TransferId submit(TransferSpec spec);
