@@ -7,6 +7,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "wubd/app/clock.h"
 #include "wubd/app/logging.h"
 #include "wubd/core/segment_name.h"
 #include "wubd/core/url.h"
@@ -21,10 +22,6 @@ auto& log() {
   return logger;
 }
 
-core::Micros wall_now() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Listings are small; a peer that sends more is not answering a listing.
 constexpr std::size_t kMaxListingBytes = 16 << 20;
@@ -110,7 +107,7 @@ void PeerBackfill::begin_pass(core::PassKind kind) {
   pass_ = std::make_unique<Pass>();
   pass_->kind = kind;
   pass_->started = core::Micros(uv_now(loop_)) * core::kMicrosPerMilli;
-  pass_->started_wall = wall_now();
+  pass_->started_wall = app::wall_clock_now();
   log()->debug("peer {}: {} pass started", peer_, kind == core::PassKind::Full ? "full" : "recent");
   list("/files", [this](std::vector<std::string> streams) {
     for (const std::string& stream : streams) {
@@ -213,7 +210,7 @@ void PeerBackfill::maybe_finish() {
               peer_, pass->kind == core::PassKind::Full ? "full" : "recent", double(elapsed) / 1e6,
               pass->listing_requests, pass->fetched, pass->mismatched, pass->failed, pass->skipped, pass->errors);
   if (pass->errors == 0 && pass->failed == 0) {
-    metrics_.last_success.set({{"remote", peer_}}, double(wall_now()) / 1e6);
+    metrics_.last_success.set({{"remote", peer_}}, double(app::wall_clock_now()) / 1e6);
   }
   schedule_.last_recent = pass->started;
   if (pass->kind == core::PassKind::Full) schedule_.last_full = pass->started;

@@ -6,6 +6,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "wubd/app/clock.h"
 #include "wubd/app/logging.h"
 
 namespace wubd::downloader {
@@ -16,10 +17,6 @@ auto& log() {
   return logger;
 }
 
-core::Micros wall_clock_now() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 // Claims on segments this far in the past are dropped: no playlist lists them any more.
 constexpr core::Micros kClaimMemory = 2 * core::kMicrosPerHour;
@@ -175,7 +172,7 @@ void StreamManager::housekeeping() {
   std::erase_if(workers_, [&](const std::unique_ptr<StreamWorker>& worker) {
     return !worker->polling() && worker->getter_count() == 0 && !newest.count(worker.get());
   });
-  core::Micros horizon = wall_clock_now() - kClaimMemory;
+  core::Micros horizon = app::wall_clock_now() - kClaimMemory;
   for (auto& [variant, claims] : claims_) {
     claims.erase(claims.begin(), claims.lower_bound(horizon));
   }

@@ -1,6 +1,7 @@
 #include "wubd/transfers/jobs_json.h"
 
-#include <chrono>
+#include "wubd/app/clock.h"
+
 
 #include <cJSON.h>
 
@@ -32,9 +33,7 @@ void answer_jobs(const TransferEngine& engine, const core::QueryParams& query, i
   }
   std::string source;
   if (auto it = query.find("source"); it != query.end()) source = it->second;
-  core::Micros now = std::chrono::duration_cast<std::chrono::microseconds>(
-                         std::chrono::system_clock::now().time_since_epoch())
-                         .count();
+  core::Micros now = app::wall_clock_now();
   cJSON* array = cJSON_CreateArray();
   for (const TransferRecord& r : engine.list(state, source)) {
     cJSON* item = cJSON_CreateObject();

@@ -5,6 +5,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "wubd/app/clock.h"
 #include "wubd/app/logging.h"
 
 namespace wubd::transfers {
@@ -15,10 +16,6 @@ auto& log() {
   return logger;
 }
 
-core::Micros wall_now() {
-  return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
 
 }  // namespace
 
@@ -75,7 +72,7 @@ io::TransferId TransferEngine::submit(TransferSpec spec) {
   r.source = spec.source;
   r.target = spec.target;
   r.file_name = spec.file_name;
-  r.queued_at = wall_now();
+  r.queued_at = app::wall_clock_now();
   auto pending = std::make_unique<Pending>();
   pending->spec = std::move(spec);
   std::string source_name = pending->spec.source;
@@ -109,7 +106,7 @@ void TransferEngine::begin(io::TransferId id) {
   Pending& p = *pending_.at(id);
   TransferRecord& r = records_.at(id);
   r.state = core::next_state(r.state, core::TransferEvent::Started);
-  r.started_at = wall_now();
+  r.started_at = app::wall_clock_now();
   p.running = true;
   io::FetchRequest request = p.spec.request;  // callbacks stay with the spec; these wrap them
   request.on_data = [this, id](std::string_view bytes) {
@@ -144,7 +141,7 @@ void TransferEngine::finish(io::TransferId id, core::TransferEvent event, const 
   r.state = core::next_state(r.state, event);
   if (!core::is_final(r.state)) r.state = core::TransferState::Errored;  // never left hanging
   r.error = error;
-  r.finished_at = wall_now();
+  r.finished_at = app::wall_clock_now();
   finished_.push(std::move(r));
 }
 

@@ -16,6 +16,7 @@
 #include <uv.h>
 
 #include "fault.h"
+#include "wubd/app/clock.h"
 #include "media.h"
 #include "wubd/core/time.h"
 #include "wubd/core/url.h"
@@ -95,10 +96,7 @@ class Origin {
   }
 
  private:
-  static core::Micros wall_now() {
-    return std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::system_clock::now().time_since_epoch())
-        .count();
-  }
+  static core::Micros wall_now() { return app::wall_clock_now(); }
   double elapsed_s() const { return double(uv_now(loop_) - started_ms_) / 1000.0; }
   core::Micros segment_duration() const { return options_.segment_seconds * core::kMicrosPerSecond; }
 
