@@ -92,4 +92,20 @@ Result<QueryParams> parse_query(std::string_view query) {
   return params;
 }
 
+Result<std::vector<std::string>> query_values(std::string_view query, std::string_view name) {
+  std::vector<std::string> values;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string_view pair = query.substr(0, amp);
+    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
+    size_t eq = pair.find('=');
+    auto decoded_name = percent_decode(pair.substr(0, eq));
+    if (!decoded_name || *decoded_name != name) continue;
+    auto value = percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
+    if (!value) return make_error("bad value for " + std::string(name) + ": " + value.error().message, 400);
+    values.push_back(std::move(*value));
+  }
+  return values;
+}
+
 }  // namespace wubd::core

@@ -3,6 +3,7 @@
 #include <map>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "wubd/core/result.h"
 
@@ -32,5 +33,8 @@ using QueryParams = std::map<std::string, std::string, std::less<>>;
 
 // Parses `a=1&b=2` (without the `?`); an error names the bad parameter.
 Result<QueryParams> parse_query(std::string_view query);
+
+// Every value of a parameter that may repeat (`range=…&range=…`), decoded, in order.
+Result<std::vector<std::string>> query_values(std::string_view query, std::string_view name);
 
 }  // namespace wubd::core

@@ -1,0 +1,78 @@
+#pragma once
+
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "wubd/core/best_segments.h"
+#include "wubd/core/result.h"
+#include "wubd/core/time.h"
+#include "wubd/core/url.h"
+
+// /cut, planned: which segments make a clip, where the first and last are trimmed,
+// and the ffmpeg command lines, as values. The restreamer carries a plan out.
+namespace wubd::core {
+
+enum class CutType { Rough, Fast, Smart, Mpegts, Mp4 };
+
+std::string_view to_string(CutType type);
+
+// A time range of the clip, [start, end).
+struct CutRange {
+  Micros start = 0;
+  Micros end = 0;
+};
+
+struct CutRequest {
+  std::vector<CutRange> ranges;  // in order, cut back to back
+  bool allow_holes = false;
+  CutType type = CutType::Rough;
+};
+
+// Reads /cut's parameters from the raw query (`range` may repeat):
+// - `start`/`end`, or one or more `range=START,END`; a missing start or end defaults to
+//   `available` (the variant's first and last hour), or is a 400 without it;
+// - `end` must be after `start` (400, naming the range);
+// - `allow_holes` `true`/`false` (default false; case-insensitive; anything else 400);
+// - `type` rough/fast/smart/mpegts/mp4 (default rough), `experimental=true` means
+//   fast; an unknown type is 400 listing the choices.
+Result<CutRequest> parse_cut_request(std::string_view raw_query, std::optional<CutRange> available);
+
+// One segment of a clip: the whole file, or trimmed to [trim_start, trim_end) of its
+// own time (offsets from the segment's start).
+struct CutPiece {
+  const StoredSegment* segment = nullptr;
+  std::optional<Micros> trim_start;
+  std::optional<Micros> trim_end;
+  bool trimmed() const { return trim_start || trim_end; }
+};
+
+struct CutPlan {
+  std::vector<CutPiece> pieces;  // in output order, all ranges
+  bool has_holes = false;
+  Micros duration = 0;  // of the clip after trimming, holes excluded
+};
+
+// Plans one range from its best segments (with holes as nullptr). Errors carry 406:
+// holes when they are not allowed, or nothing at all in the range.
+Result<CutPlan> plan_cut(const std::vector<SegmentOrHole>& best, const CutRange& range, bool allow_holes);
+
+// Appends `next` to `plan` (ranges cut back to back).
+void append_plan(CutPlan& plan, CutPlan next);
+
+// ffmpeg trimming one segment to MPEG-TS on stdout, keeping its streams and codecs
+// (`codecs`: per input stream index, the codec name, or "" to let ffmpeg choose, for
+// data streams). Offsets are seconds with microsecond precision.
+std::vector<std::string> trim_segment_argv(const std::string& path, const std::vector<std::string>& codecs,
+                                           std::optional<Micros> trim_start, std::optional<Micros> trim_end);
+
+// ffmpeg reading concatenated segments on stdin and writing a re-encoded cut of
+// [offset, offset + duration) of them to stdout: MPEG-TS or fragmented MP4.
+std::vector<std::string> full_cut_argv(CutType type, Micros offset, Micros duration);
+
+// `12.345678`: seconds for ffmpeg's -ss/-to/-t, exact to the microsecond.
+std::string ffmpeg_seconds(Micros t);
+
+}  // namespace wubd::core

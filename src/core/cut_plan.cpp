@@ -1,0 +1,159 @@
+#include "wubd/core/cut_plan.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace wubd::core {
+namespace {
+
+std::string lower(std::string text) {
+  for (char& c : text) c = char(std::tolower(static_cast<unsigned char>(c)));
+  return text;
+}
+
+Result<CutType> parse_cut_type(const std::string& text) {
+  static const std::pair<const char*, CutType> kTypes[] = {
+      {"rough", CutType::Rough}, {"fast", CutType::Fast}, {"smart", CutType::Smart},
+      {"mpegts", CutType::Mpegts}, {"mp4", CutType::Mp4}};
+  for (const auto& [name, type] : kTypes) {
+    if (text == name) return type;
+  }
+  return make_error("Bad type \"" + text + "\": use rough, fast, smart, mpegts or mp4", 400);
+}
+
+Result<Micros> parse_param_time(const QueryParams& params, const char* name, std::optional<Micros> fallback) {
+  auto it = params.find(name);
+  if (it == params.end()) {
+    if (fallback) return *fallback;
+    return make_error(std::string(name) + " is required", 400);
+  }
+  auto t = parse_time(it->second);
+  if (!t) return make_error("Bad " + std::string(name) + ": " + t.error().message, 400);
+  return *t;
+}
+
+}  // namespace
+
+std::string_view to_string(CutType type) {
+  switch (type) {
+    case CutType::Rough: return "rough";
+    case CutType::Fast: return "fast";
+    case CutType::Smart: return "smart";
+    case CutType::Mpegts: return "mpegts";
+    case CutType::Mp4: return "mp4";
+  }
+  return "?";
+}
+
+Result<CutRequest> parse_cut_request(std::string_view raw_query, std::optional<CutRange> available) {
+  auto params = parse_query(raw_query);
+  if (!params) return params.error();
+  CutRequest request;
+  auto ranges = query_values(raw_query, "range");
+  if (!ranges) return ranges.error();
+  for (const std::string& text : *ranges) {
+    std::size_t comma = text.find(',');
+    if (comma == std::string::npos) return make_error("Bad range \"" + text + "\": expected START,END", 400);
+    auto start = parse_time(std::string_view(text).substr(0, comma));
+    auto end = parse_time(std::string_view(text).substr(comma + 1));
+    if (!start || !end) {
+      return make_error("Bad range \"" + text + "\": " + (!start ? start.error() : end.error()).message, 400);
+    }
+    request.ranges.push_back({*start, *end});
+  }
+  if (request.ranges.empty()) {
+    auto start = parse_param_time(*params, "start", available ? std::optional<Micros>(available->start) : std::nullopt);
+    if (!start) return start.error();
+    auto end = parse_param_time(*params, "end", available ? std::optional<Micros>(available->end) : std::nullopt);
+    if (!end) return end.error();
+    request.ranges.push_back({*start, *end});
+  }
+  for (const CutRange& range : request.ranges) {
+    if (range.end <= range.start) {
+      return make_error("End must be after start (" + format_time(range.start) + " to " + format_time(range.end) + ")",
+                        400);
+    }
+  }
+  if (auto it = params->find("allow_holes"); it != params->end()) {
+    std::string value = lower(it->second);
+    if (value != "true" && value != "false") return make_error("allow_holes must be one of: true, false", 400);
+    request.allow_holes = value == "true";
+  }
+  if (auto it = params->find("type"); it != params->end()) {
+    auto type = parse_cut_type(it->second);
+    if (!type) return type.error();
+    request.type = *type;
+  } else if (auto exp = params->find("experimental"); exp != params->end() && lower(exp->second) == "true") {
+    request.type = CutType::Fast;  // the seeds' name for it
+  }
+  return request;
+}
+
+Result<CutPlan> plan_cut(const std::vector<SegmentOrHole>& best, const CutRange& range, bool allow_holes) {
+  CutPlan plan;
+  plan.has_holes = std::find(best.begin(), best.end(), nullptr) != best.end();
+  if (plan.has_holes && !allow_holes) {
+    return make_error("Requested time range contains holes or is incomplete.", 406);
+  }
+  for (const StoredSegment* segment : best) {
+    if (!segment) continue;
+    CutPiece piece;
+    piece.segment = segment;
+    const SegmentName& name = segment->name;
+    if (name.start < range.start) piece.trim_start = range.start - name.start;
+    if (name.end() > range.end) piece.trim_end = range.end - name.start;
+    Micros from = piece.trim_start.value_or(0);
+    Micros to = piece.trim_end.value_or(name.duration);
+    if (to <= from) continue;  // touches the range only within the tolerance
+    plan.duration += to - from;
+    plan.pieces.push_back(piece);
+  }
+  if (plan.pieces.empty()) return make_error("We have no content available within the requested time range.", 406);
+  return plan;
+}
+
+void append_plan(CutPlan& plan, CutPlan next) {
+  plan.has_holes = plan.has_holes || next.has_holes;
+  plan.duration += next.duration;
+  plan.pieces.insert(plan.pieces.end(), next.pieces.begin(), next.pieces.end());
+}
+
+std::string ffmpeg_seconds(Micros t) {
+  char text[40];
+  const char* sign = t < 0 ? "-" : "";
+  Micros a = t < 0 ? -t : t;
+  std::snprintf(text, sizeof text, "%s%lld.%06lld", sign, static_cast<long long>(a / kMicrosPerSecond),
+                static_cast<long long>(a % kMicrosPerSecond));
+  return text;
+}
+
+std::vector<std::string> trim_segment_argv(const std::string& path, const std::vector<std::string>& codecs,
+                                           std::optional<Micros> trim_start, std::optional<Micros> trim_end) {
+  std::vector<std::string> argv = {"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", path};
+  for (std::size_t i = 0; i < codecs.size(); ++i) {
+    // The same streams in the same positions, re-encoded with the source's codecs so
+    // the trimmed ends join the copied middle.
+    argv.insert(argv.end(), {"-map", "0:" + std::to_string(i)});
+    if (!codecs[i].empty()) argv.insert(argv.end(), {"-codec:" + std::to_string(i), codecs[i]});
+  }
+  Micros from = trim_start.value_or(0);
+  if (trim_start) argv.insert(argv.end(), {"-ss", ffmpeg_seconds(from)});
+  if (trim_end) argv.insert(argv.end(), {"-t", ffmpeg_seconds(*trim_end - from)});
+  argv.insert(argv.end(), {"-f", "mpegts", "-"});
+  return argv;
+}
+
+std::vector<std::string> full_cut_argv(CutType type, Micros offset, Micros duration) {
+  std::vector<std::string> argv = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-i", "-",
+                                   "-ss", ffmpeg_seconds(offset), "-t", ffmpeg_seconds(duration),
+                                   "-c:v", "libx264", "-preset", "veryfast", "-c:a", "aac"};
+  if (type == CutType::Mp4) {
+    // Fragmented, so it streams: no seeking back to write the index.
+    argv.insert(argv.end(), {"-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "-"});
+  } else {
+    argv.insert(argv.end(), {"-f", "mpegts", "-"});
+  }
+  return argv;
+}
+
+}  // namespace wubd::core

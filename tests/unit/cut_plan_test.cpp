@@ -1,0 +1,152 @@
+#include "wubd/core/cut_plan.h"
+
+#include <gtest/gtest.h>
+
+namespace wubd::core {
+namespace {
+
+constexpr Micros kS = kMicrosPerSecond;
+const Micros kBase = *parse_time("2026-11-21T04:00:00Z");
+
+StoredSegment segment(Micros start_offset, Micros duration, SegmentType type = SegmentType::Full) {
+  StoredSegment s;
+  s.name.start = kBase + start_offset;
+  s.name.duration = duration;
+  s.name.type = type;
+  s.hour = "2026-11-21T04";
+  s.file_name = "x.ts";
+  return s;
+}
+
+TEST(CutPlan, ParsesParametersWithDefaultsAndClearErrors) {
+  CutRange available{kBase, kBase + 3600 * kS};
+  auto plain = parse_cut_request("start=2026-11-21T04:00:01Z&end=2026-11-21T04:00:05.5Z", available);
+  ASSERT_TRUE(plain) << plain.error().message;
+  ASSERT_EQ(plain->ranges.size(), 1u);
+  EXPECT_EQ(plain->ranges[0].start, kBase + kS);
+  EXPECT_EQ(plain->ranges[0].end, kBase + 5'500'000);
+  EXPECT_EQ(plain->type, CutType::Rough);
+  EXPECT_FALSE(plain->allow_holes);
+
+  auto defaults = parse_cut_request("type=smart&allow_holes=TRUE", available);
+  ASSERT_TRUE(defaults);
+  EXPECT_EQ(defaults->ranges[0].start, available.start);
+  EXPECT_EQ(defaults->ranges[0].end, available.end);
+  EXPECT_EQ(defaults->type, CutType::Smart);
+  EXPECT_TRUE(defaults->allow_holes);
+
+  auto ranges = parse_cut_request(
+      "range=2026-11-21T04:00:10Z,2026-11-21T04:00:12Z&range=2026-11-21T04:00:02Z,2026-11-21T04:00:04Z&type=mp4",
+      available);
+  ASSERT_TRUE(ranges);
+  ASSERT_EQ(ranges->ranges.size(), 2u);
+  EXPECT_EQ(ranges->ranges[0].start, kBase + 10 * kS);  // in the order given
+  EXPECT_EQ(ranges->ranges[1].end, kBase + 4 * kS);
+  EXPECT_EQ(ranges->type, CutType::Mp4);
+
+  EXPECT_EQ(parse_cut_request("experimental=true", available)->type, CutType::Fast);
+  EXPECT_EQ(parse_cut_request("experimental=true&type=smart", available)->type, CutType::Smart);
+
+  struct Bad {
+    const char* query;
+    const char* message_part;
+  };
+  const Bad bad[] = {
+      {"start=2026-11-21T04:00:05Z&end=2026-11-21T04:00:05Z", "End must be after start"},
+      {"start=2026-11-21T04:00:05Z&end=2026-11-21T04:00:01Z", "End must be after start"},
+      {"start=yesterday", "Bad start"},
+      {"end=2026-13-01", "Bad end"},
+      {"allow_holes=maybe", "allow_holes must be one of"},
+      {"type=slow", "rough, fast, smart, mpegts or mp4"},
+      {"range=2026-11-21T04:00:05Z", "expected START,END"},
+      {"range=2026-11-21T04:00:05Z,later", "Bad range"},
+      {"range=2026-11-21T04:00:05Z,2026-11-21T04:00:01Z", "End must be after start"},
+  };
+  for (const Bad& b : bad) {
+    auto result = parse_cut_request(b.query, available);
+    ASSERT_FALSE(result) << b.query;
+    EXPECT_EQ(result.error().code, 400) << b.query;
+    EXPECT_NE(result.error().message.find(b.message_part), std::string::npos) << b.query << ": " << result.error().message;
+  }
+  auto no_default = parse_cut_request("end=2026-11-21T04:00:05Z", std::nullopt);
+  ASSERT_FALSE(no_default);
+  EXPECT_NE(no_default.error().message.find("start is required"), std::string::npos);
+}
+
+TEST(CutPlan, TrimsFirstAndLastAndSumsTheDuration) {
+  std::vector<StoredSegment> s = {segment(0, 2 * kS), segment(2 * kS, 2 * kS), segment(4 * kS, 2 * kS)};
+  struct Case {
+    const char* what;
+    CutRange range;
+    std::vector<std::pair<std::optional<Micros>, std::optional<Micros>>> trims;
+    Micros duration;
+  };
+  const Case cases[] = {
+      {"inside one segment", {kBase + 500'000, kBase + 1'500'000}, {{500'000, 1'500'000}}, kS},
+      {"across three", {kBase + 1'000'000, kBase + 5'000'000}, {{kS, std::nullopt}, {}, {std::nullopt, kS}}, 4 * kS},
+      {"exact boundaries: nothing trimmed", {kBase, kBase + 6 * kS}, {{}, {}, {}}, 6 * kS},
+      {"end on a boundary", {kBase + 250'000, kBase + 4 * kS}, {{250'000, std::nullopt}, {}}, 3'750'000},
+  };
+  for (const Case& c : cases) {
+    std::vector<SegmentOrHole> best;
+    for (const auto& seg : s) {
+      if (seg.name.end() > c.range.start && seg.name.start < c.range.end) best.push_back(&seg);
+    }
+    auto plan = plan_cut(best, c.range, false);
+    ASSERT_TRUE(plan) << c.what << ": " << plan.error().message;
+    ASSERT_EQ(plan->pieces.size(), c.trims.size()) << c.what;
+    for (std::size_t i = 0; i < c.trims.size(); ++i) {
+      EXPECT_EQ(plan->pieces[i].trim_start, c.trims[i].first) << c.what << " #" << i;
+      EXPECT_EQ(plan->pieces[i].trim_end, c.trims[i].second) << c.what << " #" << i;
+    }
+    EXPECT_EQ(plan->duration, c.duration) << c.what;
+  }
+}
+
+TEST(CutPlan, HolesAndEmptyRangesAre406) {
+  StoredSegment a = segment(0, 2 * kS), b = segment(4 * kS, 2 * kS);
+  CutRange range{kBase, kBase + 6 * kS};
+  std::vector<SegmentOrHole> with_hole = {&a, nullptr, &b};
+  auto refused = plan_cut(with_hole, range, false);
+  ASSERT_FALSE(refused);
+  EXPECT_EQ(refused.error().code, 406);
+  EXPECT_NE(refused.error().message.find("holes"), std::string::npos);
+  auto allowed = plan_cut(with_hole, range, true);
+  ASSERT_TRUE(allowed);
+  EXPECT_TRUE(allowed->has_holes);
+  EXPECT_EQ(allowed->pieces.size(), 2u);
+  EXPECT_EQ(allowed->duration, 4 * kS);
+  auto empty = plan_cut({nullptr}, range, true);
+  ASSERT_FALSE(empty);
+  EXPECT_EQ(empty.error().code, 406);
+  EXPECT_NE(empty.error().message.find("no content"), std::string::npos);
+
+  CutPlan total = *allowed;
+  append_plan(total, *plan_cut({&a}, {kBase, kBase + kS}, false));
+  EXPECT_EQ(total.pieces.size(), 3u);
+  EXPECT_EQ(total.duration, 5 * kS);
+}
+
+TEST(CutPlan, FfmpegCommandLines) {
+  EXPECT_EQ(ffmpeg_seconds(1'500'000), "1.500000");
+  EXPECT_EQ(ffmpeg_seconds(0), "0.000000");
+  EXPECT_EQ(ffmpeg_seconds(12 * kS + 7), "12.000007");
+  EXPECT_EQ(trim_segment_argv("/a/b.ts", {"h264", "aac", ""}, 500'000, 1'500'000),
+            (std::vector<std::string>{"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", "/a/b.ts",
+                                      "-map", "0:0", "-codec:0", "h264", "-map", "0:1", "-codec:1", "aac",
+                                      "-map", "0:2", "-ss", "0.500000", "-t", "1.000000", "-f", "mpegts", "-"}));
+  EXPECT_EQ(trim_segment_argv("x.ts", {"h264"}, std::nullopt, 2 * kS),
+            (std::vector<std::string>{"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", "x.ts",
+                                      "-map", "0:0", "-codec:0", "h264", "-t", "2.000000", "-f", "mpegts", "-"}));
+  auto mp4 = full_cut_argv(CutType::Mp4, 1'250'000, 10 * kS);
+  EXPECT_EQ(std::vector<std::string>(mp4.begin(), mp4.begin() + 10),
+            (std::vector<std::string>{"ffmpeg", "-hide_banner", "-loglevel", "error", "-i", "-", "-ss", "1.250000",
+                                      "-t", "10.000000"}));
+  EXPECT_EQ(mp4.back(), "-");
+  EXPECT_NE(std::find(mp4.begin(), mp4.end(), "frag_keyframe+empty_moov+default_base_moof"), mp4.end());
+  auto ts = full_cut_argv(CutType::Mpegts, 0, kS);
+  EXPECT_EQ(*(ts.end() - 2), "mpegts");
+}
+
+}  // namespace
+}  // namespace wubd::core
