@@ -123,4 +123,12 @@ std::vector<SegmentOrHole> best_segments(const BestByStartLookup& lookup, Micros
   return result;
 }
 
+std::optional<std::pair<Micros, Micros>> hours_span(const std::vector<std::string>& hours) {
+  if (hours.empty()) return std::nullopt;
+  auto first = parse_hour(hours.front());
+  auto last = parse_hour(hours.back());
+  if (!first || !last) return std::nullopt;
+  return std::make_pair(*first, *last + kMicrosPerHour);
+}
+
 }  // namespace wubd::core

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -44,6 +45,7 @@ class HttpConnection {
   void send_body(std::string body);
   void send_shared_body(std::shared_ptr<const std::string> body);
   void start_file_body(int fd, std::int64_t offset, std::int64_t length);
+  void start_files_body(std::vector<FileSlice> files);
   void write_chunk(std::string chunk);
   void flush_head();
   void finish_response(bool chunked_terminator);
@@ -101,6 +103,8 @@ class HttpConnection {
   void read_next_file_chunk();
   bool write_mapped_chunk();
   void finish_file_body();
+  // Opens the next of pending_files_ and streams it; false when none is left.
+  bool start_next_file();
   void response_done(bool completed);
   void shutdown_and_close();
   void start_reading();
@@ -139,6 +143,7 @@ class HttpConnection {
   int writes_in_flight_ = 0;
 
   // The file body being streamed, if any.
+  std::deque<FileSlice> pending_files_;  // send_files: the files after the current one
   int file_fd_ = -1;
   std::int64_t file_offset_ = 0;
   std::int64_t file_remaining_ = 0;

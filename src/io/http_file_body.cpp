@@ -2,11 +2,14 @@
 // pages are written straight from a mapping; the rest is read, in the loop when the
 // page cache has it and in libuv's threadpool when it must come from disk, so the
 // loop never waits on a disk.
+#include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 
 #include <spdlog/spdlog.h>
 
@@ -144,7 +147,33 @@ void HttpConnection::finish_file_body() {
   ::close(file_fd_);
   file_fd_ = -1;
   file_map_.reset();  // queued writes keep the mapping until they are done
+  if (start_next_file()) return;
   finish_response(false);
+}
+
+void HttpConnection::start_files_body(std::vector<FileSlice> files) {
+  pending_files_.clear();
+  for (FileSlice& file : files) {
+    if (file.length > 0) pending_files_.push_back(std::move(file));
+  }
+  if (request_.is_head() || !start_next_file()) finish_response(false);
+}
+
+bool HttpConnection::start_next_file() {
+  if (pending_files_.empty() || request_.is_head()) return false;
+  FileSlice file = std::move(pending_files_.front());
+  pending_files_.pop_front();
+  // Opening a file in the page cache is microseconds; doing it here, one file at a
+  // time, keeps a long body from holding a descriptor per file.
+  int fd = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    app::logger("http")->warn("{}: cannot open {}: {}", request_.path, file.path, std::strerror(errno));
+    pending_files_.clear();
+    abort_response();
+    return true;
+  }
+  start_file_body(fd, 0, file.length);
+  return true;
 }
 
 }  // namespace wubd::io

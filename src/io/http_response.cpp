@@ -51,6 +51,16 @@ void HttpResponse::send_file(int status, std::string_view content_type, int fd, 
   connection_.start_file_body(fd, offset, length);
 }
 
+void HttpResponse::send_files(int status, std::string_view content_type, std::vector<FileSlice> files) {
+  if (refuse_second_answer(started_, status)) return;
+  status_ = status;
+  started_ = true;
+  std::int64_t total = 0;
+  for (const FileSlice& file : files) total += file.length;
+  connection_.send_head(*this, content_type, total);
+  connection_.start_files_body(std::move(files));
+}
+
 void HttpResponse::begin_stream(int status, std::string_view content_type,
                                 std::optional<std::int64_t> content_length) {
   if (refuse_second_answer(started_, status)) return;

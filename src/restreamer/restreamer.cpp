@@ -57,12 +57,6 @@ core::Result<RangeParams> range_params(const core::QueryParams& query) {
   return RangeParams{*start, *end};
 }
 
-// The time span a variant's hour directories cover: [first hour, end of last hour).
-std::optional<std::pair<Micros, Micros>> hours_span(const std::vector<std::string>& hours) {
-  if (hours.empty()) return std::nullopt;
-  return std::make_pair(*core::parse_hour(hours.front()), *core::parse_hour(hours.back()) + core::kMicrosPerHour);
-}
-
 bool has_hour_in_range(const std::vector<std::string>& hours, std::optional<Micros> start,
                        std::optional<Micros> end) {
   for (const std::string& hour : hours) {
@@ -129,9 +123,7 @@ void Restreamer::handle(const io::HttpRequest& request, io::HttpResponse& respon
     case core::RouteKind::MasterPlaylist: return master_playlist(*route, *query, response);
     case core::RouteKind::MediaPlaylist: return media_playlist(*route, *query, response);
     case core::RouteKind::Segment: return segment(*route, request, response);
-    case core::RouteKind::Cut:
-      response.send_error(501, "cuts are not implemented yet");
-      return;
+    case core::RouteKind::Cut: return cut(*route, request, response);
     case core::RouteKind::Metrics:
       if (before_metrics_) before_metrics_();
       response.send(200, "text/plain; version=0.0.4; charset=utf-8", metrics_.render());
@@ -159,7 +151,7 @@ void Restreamer::media_playlist(const core::Route& route, const core::QueryParam
   Micros range_start, range_end;
   if (!start || !end) {
     // Without start/end: the variant's first to last hour.
-    auto span = hours_span(store_.list_hours(route.stream, route.variant));
+    auto span = core::hours_span(store_.list_hours(route.stream, route.variant));
     if (!span) {
       response.send_error(404, "no segments for " + route.stream + "/" + route.variant);
       return;

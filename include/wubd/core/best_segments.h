@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -44,6 +45,10 @@ using BestByStartLookup = std::function<const std::vector<const StoredSegment*>&
 // the hour before start's (a segment may start there and reach into the range) to
 // end's hour, inclusive.
 std::vector<Micros> hours_for_range(Micros start, Micros end);
+
+// The time span sorted hour directory names cover: [first hour, end of last hour);
+// nullopt for none. Names must be valid hours (the store lists only those).
+std::optional<std::pair<Micros, Micros>> hours_span(const std::vector<std::string>& hours);
 
 // The best non-overlapping sequence of segments covering [start, end), with holes.
 // Requires start < end. Rules, in order:

@@ -13,6 +13,13 @@ namespace wubd::io {
 
 class HttpConnection;
 
+// A whole file of known length, opened only when the body reaches it (a long cut
+// must not hold hundreds of descriptors).
+struct FileSlice {
+  std::string path;
+  std::int64_t length = 0;
+};
+
 // The answer to one request. The server hands it to the handler, which must finish
 // it exactly once: with send()/send_error(), send_file(), or begin_stream() … end().
 // It may do so later (after the handler returned), as long as the client is still
@@ -39,6 +46,10 @@ class HttpResponse {
   // them. Takes ownership of `fd` and closes it.
   void send_file(int status, std::string_view content_type, int fd, std::int64_t offset,
                  std::int64_t length);
+
+  // Several whole files back to back, sized (Content-Length is the sum), streamed
+  // like send_file. A file that cannot be opened or has shrunk aborts the body.
+  void send_files(int status, std::string_view content_type, std::vector<FileSlice> files);
 
   // A chunked body produced over time. write() queues a chunk; while writable() is
   // false the producer should pause until `on_writable` runs. end() finishes the

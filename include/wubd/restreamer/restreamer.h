@@ -38,6 +38,8 @@ class Restreamer {
   void media_playlist(const core::Route& route, const core::QueryParams& query,
                       io::HttpResponse& response);
   void segment(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
+  // /cut (cuts.cpp).
+  void cut(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
   std::int64_t estimate_bandwidth_bps(const std::string& stream, const std::string& variant,
                                       const std::string& hour);
 

@@ -1,0 +1,128 @@
+"""/cut against a real archive of ffmpeg-made segments, served by the real wubd."""
+import datetime
+import os
+import socket
+import subprocess
+import tempfile
+import threading
+
+from fixtures import make_segments, parse_time, write_segment
+from harness import Wubd, get, http, run_tap
+
+T0 = parse_time("2026-11-21T04:00:00.000000")
+S = datetime.timedelta(seconds=2)
+HOLE = 6  # segment 6 (04:00:12 to 04:00:14) is missing
+
+
+def iso(t):
+    return t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def build_archive():
+    base = tempfile.mkdtemp(prefix="wubd-cut-")
+    media = make_segments(10)
+    for i in range(10):
+        if i != HOLE:
+            write_segment(base, "db", "source", T0 + i * S, media[i])
+    return base, media
+
+
+BASE, MEDIA = build_archive()
+
+
+def cut_url(wubd, **params):
+    query = "&".join(f"{k}={v}" for k, v in params.items())
+    return f"{wubd.url}/cut/db/source.ts?{query}"
+
+
+def assert_playable(data):
+    with tempfile.NamedTemporaryFile(suffix=".ts", delete=False) as f:
+        f.write(data)
+    result = subprocess.run(["ffmpeg", "-v", "error", "-i", f.name, "-f", "null", "-"], capture_output=True, text=True)
+    os.unlink(f.name)
+    assert result.returncode == 0 and not result.stderr.strip(), result.stderr
+
+
+def test_rough_cut_is_the_covering_segments_bytes():
+    with Wubd(base_dir=BASE) as wubd:
+        r = get(cut_url(wubd, start=iso(T0 + S / 4 * 3), end=iso(T0 + 3 * S + S / 2)))
+        assert r.status == 200, r
+        assert r.headers["content-type"] == "video/mp2t"
+        expected = b"".join(MEDIA[0:4])  # 0:01.5 .. 0:07 is covered by segments 0..3
+        assert r.body == expected, (len(r.body), len(expected))
+        assert int(r.headers["content-length"]) == len(expected)
+        assert_playable(r.body)
+        head = http("HEAD", cut_url(wubd, start=iso(T0), end=iso(T0 + S)))
+        assert head.status == 200 and head.body == b"" and int(head.headers["content-length"]) == len(MEDIA[0])
+
+
+def test_parameters_errors_and_holes():
+    with Wubd(base_dir=BASE) as wubd:
+        cases = [
+            ("/cut/db/nope.ts?start=2026-11-21T04:00:00Z&end=2026-11-21T04:00:02Z", 404, "no such stream"),
+            ("/cut/db/source.ts?start=2026-11-21T04:00:04Z&end=2026-11-21T04:00:02Z", 400, "End must be after start"),
+            ("/cut/db/source.ts?start=2026-11-21T04:00:04Z&end=soon", 400, "Bad end"),
+            ("/cut/db/source.ts?start=2026-11-21T04:00:00Z&end=2026-11-21T04:00:04Z&allow_holes=maybe", 400,
+             "allow_holes must be one of"),
+            ("/cut/db/source.ts?start=2026-11-21T04:00:00Z&end=2026-11-21T04:00:04Z&type=slow", 400, "rough, fast"),
+            ("/cut/db/source.ts?start=2026-11-21T04:00:10Z&end=2026-11-21T04:00:16Z", 406, "holes"),
+            ("/cut/db/source.ts", 406, "holes"),  # defaults to the whole (holey) range
+            ("/cut/db/source.ts?start=2026-11-21T05:00:00Z&end=2026-11-21T05:00:10Z&allow_holes=true", 406,
+             "no content"),
+            ("/cut/db/..%2Fx.ts?start=2026-11-21T04:00:00Z&end=2026-11-21T04:00:02Z", 403, "Bad variant"),
+        ]
+        for path, status, message in cases:
+            r = get(wubd.url + path)
+            assert r.status == status and message in r.text, (path, r)
+        holey = get(cut_url(wubd, start=iso(T0 + 5 * S), end=iso(T0 + 8 * S), allow_holes="true"))
+        assert holey.status == 200 and holey.body == MEDIA[5] + MEDIA[7], holey
+
+
+def test_ranges_are_cut_back_to_back_in_order():
+    with Wubd(base_dir=BASE) as wubd:
+        r = get(f"{wubd.url}/cut/db/source.ts?range={iso(T0 + 8 * S)},{iso(T0 + 9 * S)}"
+                f"&range={iso(T0 + S)},{iso(T0 + 2 * S)}")
+        assert r.status == 200 and r.body == MEDIA[8] + MEDIA[1], r
+
+
+def test_twenty_parallel_rough_cuts_while_serving_playlists():
+    with Wubd(base_dir=BASE) as wubd:
+        results, errors = [], []
+        url = cut_url(wubd, start=iso(T0), end=iso(T0 + 6 * S))
+        expected = b"".join(MEDIA[0:6])
+
+        def one():
+            try:
+                results.append(get(url).body == expected)
+            except Exception as e:  # noqa: BLE001 - reported below
+                errors.append(e)
+
+        threads = [threading.Thread(target=one) for _ in range(20)]
+        for t in threads:
+            t.start()
+        playlists = [get(f"{wubd.url}/playlist/db/source.m3u8").status for _ in range(20)]
+        for t in threads:
+            t.join(30)
+        assert not errors, errors
+        assert results == [True] * 20, results
+        assert playlists == [200] * 20
+
+
+def test_a_client_that_leaves_mid_cut_costs_nothing():
+    with Wubd(base_dir=BASE) as wubd:
+        path = f"/cut/db/source.ts?start={iso(T0)}&end={iso(T0 + 6 * S)}"
+        with socket.create_connection(("127.0.0.1", wubd.port)) as s:
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            s.recv(1000)  # the head and a little of the body, then gone
+        again = get(wubd.url + path)
+        assert again.status == 200 and again.body == b"".join(MEDIA[0:6])
+
+
+if __name__ == "__main__":
+    run_tap([
+        test_rough_cut_is_the_covering_segments_bytes,
+        test_parameters_errors_and_holes,
+        test_ranges_are_cut_back_to_back_in_order,
+        test_twenty_parallel_rough_cuts_while_serving_playlists,
+        test_a_client_that_leaves_mid_cut_costs_nothing,
+    ])
