@@ -1,0 +1,118 @@
+// Child processes on a real loop: output, exit status, stdin, backpressure, kill, and
+// an owner that goes away mid-run. Every test ends with uv_loop_close() == 0.
+#include "wubd/io/child_process.h"
+
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <functional>
+#include <memory>
+
+namespace wubd::io {
+namespace {
+
+class ChildProcessTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_EQ(uv_loop_init(&loop_), 0); }
+  void TearDown() override {
+    uv_run(&loop_, UV_RUN_DEFAULT);
+    EXPECT_EQ(uv_loop_close(&loop_), 0);
+  }
+  void spin_until(const std::function<bool()>& done, double seconds = 10) {
+    std::uint64_t deadline = uv_hrtime() + std::uint64_t(seconds * 1e9);
+    while (!done()) {
+      ASSERT_LT(uv_hrtime(), deadline) << "timed out";
+      uv_run(&loop_, UV_RUN_NOWAIT);
+    }
+  }
+  uv_loop_t loop_{};
+};
+
+TEST_F(ChildProcessTest, OutputErrorsStdinAndExitStatus) {
+  ChildProcess child(&loop_);
+  std::string out, err;
+  std::int64_t status = -1;
+  bool exited = false;
+  ChildProcess::Callbacks callbacks;
+  callbacks.on_stdout = [&](std::string_view b) { out.append(b); };
+  callbacks.on_stderr = [&](std::string_view b) { err.append(b); };
+  callbacks.on_exit = [&](std::int64_t s, int) {
+    status = s;
+    exited = true;
+    EXPECT_EQ(out.size(), 3u * 100000 + 6u);  // every byte before the exit report
+  };
+  ASSERT_TRUE(child.spawn({"sh", "-c", "cat; echo oops >&2; exit 3"}, true, callbacks));
+  EXPECT_GT(child.pid(), 0);
+  ASSERT_TRUE(child.write_stdin("hello\n"));
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(child.write_stdin(std::string(100000, 'x')));
+  child.close_stdin();
+  EXPECT_FALSE(child.write_stdin("late"));
+  spin_until([&] { return exited; });
+  EXPECT_EQ(status, 3);
+  EXPECT_EQ(err, "oops\n");
+  EXPECT_EQ(out.substr(0, 6), "hello\n");
+  EXPECT_FALSE(child.running());
+}
+
+TEST_F(ChildProcessTest, PausedStdoutHoldsTheChildBack) {
+  ChildProcess child(&loop_);
+  std::size_t received = 0;
+  bool exited = false;
+  ChildProcess::Callbacks callbacks;
+  callbacks.on_stdout = [&](std::string_view b) {
+    received += b.size();
+    child.pause_stdout();
+  };
+  callbacks.on_exit = [&](std::int64_t, int) { exited = true; };
+  ASSERT_TRUE(child.spawn({"head", "-c", "10000000", "/dev/zero"}, false, callbacks));
+  spin_until([&] { return received > 0; });
+  for (int i = 0; i < 200; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
+  EXPECT_LT(received, 1000000u);  // paused: the pipe fills and head blocks
+  EXPECT_FALSE(exited);
+  callbacks.on_stdout = nullptr;
+  while (!exited) {
+    child.resume_stdout();
+    uv_run(&loop_, UV_RUN_ONCE);
+  }
+  EXPECT_EQ(received, 10000000u);
+}
+
+TEST_F(ChildProcessTest, KillReportsTheSignal) {
+  ChildProcess child(&loop_);
+  int signal_seen = 0;
+  bool exited = false;
+  ChildProcess::Callbacks callbacks;
+  callbacks.on_exit = [&](std::int64_t, int s) {
+    signal_seen = s;
+    exited = true;
+  };
+  ASSERT_TRUE(child.spawn({"sleep", "30"}, false, callbacks));
+  child.kill();
+  spin_until([&] { return exited; });
+  EXPECT_EQ(signal_seen, SIGKILL);
+}
+
+TEST_F(ChildProcessTest, AnOwnerThatGoesAwayKillsTheChildAndHearsNothing) {
+  bool called = false;
+  int pid = 0;
+  {
+    ChildProcess child(&loop_);
+    ChildProcess::Callbacks callbacks;
+    callbacks.on_exit = [&](std::int64_t, int) { called = true; };
+    ASSERT_TRUE(child.spawn({"sleep", "30"}, true, callbacks));
+    pid = child.pid();
+  }
+  uv_run(&loop_, UV_RUN_DEFAULT);  // handles close once the killed child is reaped
+  EXPECT_FALSE(called);
+  EXPECT_NE(::kill(pid, 0), 0);  // gone
+}
+
+TEST_F(ChildProcessTest, AProgramThatDoesNotExistIsAnError) {
+  ChildProcess child(&loop_);
+  auto started = child.spawn({"/nonexistent/ffmpeg"}, true, {});
+  ASSERT_FALSE(started);
+  EXPECT_NE(started.error().message.find("cannot start /nonexistent/ffmpeg"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace wubd::io
