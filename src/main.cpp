@@ -35,6 +35,7 @@ struct Options {
   double idle_timeout_s = 60;
   double shutdown_timeout_s = 5;
   std::size_t cache_hours = 512;
+  std::size_t max_full_cuts = 4;
   // Downloader
   std::vector<std::string> downloads;  // STREAM=URL
   std::vector<std::string> twitch_channels;
@@ -142,7 +143,7 @@ class Daemon {
          wubd::backfiller::BackfillConfig backfill)
       : loop_(loop),
         store_(options.base_dir, options.cache_hours),
-        restreamer_(store_, metrics_, [this] { refresh_gauges(); }),
+        restreamer_(loop, store_, metrics_, [this] { refresh_gauges(); }, 16 << 20, options.max_full_cuts),
         client_(loop, "wubd/0.1"),
         engine_(loop, client_, wubd::core::SourceLimits{64, 0}),
         server_(loop, [this](const auto& req, auto& res) { restreamer_.handle(req, res); }, limits(options)),
@@ -210,6 +211,7 @@ class Daemon {
 
   void refresh_gauges() {
     metrics_.gauge("wubd_http_connections", "Open HTTP connections.").set({}, double(server_.connection_count()));
+    metrics_.gauge("wubd_cuts_active", "ffmpeg-based cuts running.").set({}, double(restreamer_.active_full_cuts()));
     if (downloader_) {
       auto status = downloader_->status();
       metrics_.gauge("wubd_download_workers", "Stream workers polling a media playlist.").set({}, double(status.workers));
@@ -303,6 +305,10 @@ int main(int argc, char** argv) {
   cli.add_option("--shutdown-timeout", options.shutdown_timeout_s,
                  "Seconds responses in progress may take to finish after SIGTERM")
       ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cli.add_option("--max-full-cuts", options.max_full_cuts,
+                 "ffmpeg-based cuts (mpegts, mp4) running at once; more get 503 with Retry-After")
+      ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cli.add_option("--cache-hours", options.cache_hours, "Hour directory listings kept in memory")
       ->check(CLI::PositiveNumber)

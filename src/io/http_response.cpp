@@ -61,6 +61,8 @@ void HttpResponse::send_files(int status, std::string_view content_type, std::ve
   connection_.start_files_body(std::move(files));
 }
 
+void HttpResponse::notify_when_client_leaves() { connection_.mark_streaming(); }
+
 void HttpResponse::begin_stream(int status, std::string_view content_type,
                                 std::optional<std::int64_t> content_length) {
   if (refuse_second_answer(started_, status)) return;

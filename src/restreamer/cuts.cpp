@@ -8,6 +8,9 @@
 #include "wubd/core/cut_plan.h"
 #include "wubd/restreamer/restreamer.h"
 
+#include "full_cut.h"
+#include "wubd/io/timer.h"
+
 namespace wubd::restreamer {
 
 void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response) {
@@ -34,9 +37,16 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
     core::append_plan(plan, std::move(*part));
   }
 
-  if (cut_request->type != core::CutType::Rough) {
-    return response.send_error(501, "type=" + std::string(core::to_string(cut_request->type)) +
-                                        " is not implemented yet; type=rough is");
+  core::CutType type = cut_request->type;
+  if (type == core::CutType::Mpegts || type == core::CutType::Mp4) {
+    if (cut_request->ranges.size() > 1) {
+      return response.send_error(501, "several ranges are supported for type=rough only, so far");
+    }
+    return full_cut(std::move(paths), plan, type, response);
+  }
+  if (type != core::CutType::Rough) {
+    return response.send_error(501, "type=" + std::string(core::to_string(type)) +
+                                        " is not implemented yet; rough, mpegts and mp4 are");
   }
   // rough: the covering segments' bytes, whole, back to back. Sizes now, so the body
   // is sized; files are opened one at a time as the client takes them.
@@ -51,6 +61,34 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
   }
   response.add_header("Content-Disposition", "inline; filename=\"" + route.stream + "-" + route.variant + ".ts\"");
   response.send_files(200, "video/mp2t", std::move(files));
+}
+
+void Restreamer::full_cut(std::vector<std::string> paths, const core::CutPlan& plan, core::CutType type,
+                          io::HttpResponse& response) {
+  std::size_t running = active_full_cuts();
+  if (running >= max_full_cuts_) {
+    response.add_header("Retry-After", "5");
+    return response.send_error(503, "too many cuts running (" + std::to_string(running) + "); try again shortly");
+  }
+  core::Micros offset = plan.pieces.front().trim_start.value_or(0);
+  auto argv = core::full_cut_argv(type, offset, plan.duration);
+  auto job = std::make_unique<FullCut>(loop_, std::move(paths), std::move(argv),
+                                       type == core::CutType::Mp4 ? "video/mp4" : "video/mp2t", response, [this] {
+                                         cut_reaper_->start(0, [this] { reap_cuts(); });
+                                       });
+  FullCut* raw = job.get();
+  full_cuts_.push_back(std::move(job));
+  raw->start();
+}
+
+std::size_t Restreamer::active_full_cuts() const {
+  std::size_t running = 0;
+  for (const auto& cut : full_cuts_) running += !cut->finished();
+  return running;
+}
+
+void Restreamer::reap_cuts() {
+  std::erase_if(full_cuts_, [](const std::unique_ptr<FullCut>& cut) { return cut->finished(); });
 }
 
 }  // namespace wubd::restreamer

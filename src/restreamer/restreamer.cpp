@@ -1,5 +1,8 @@
 #include "wubd/restreamer/restreamer.h"
 
+#include "full_cut.h"
+#include "wubd/io/timer.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -68,8 +71,9 @@ bool has_hour_in_range(const std::vector<std::string>& hours, std::optional<Micr
 
 }  // namespace
 
-Restreamer::Restreamer(store::SegmentStore& store, core::MetricsRegistry& metrics,
-                       std::function<void()> before_metrics, std::size_t playlist_cache_bytes)
+Restreamer::Restreamer(uv_loop_t* loop, store::SegmentStore& store, core::MetricsRegistry& metrics,
+                       std::function<void()> before_metrics, std::size_t playlist_cache_bytes,
+                       std::size_t max_full_cuts)
     : store_(store),
       metrics_(metrics),
       before_metrics_(std::move(before_metrics)),
@@ -77,7 +81,12 @@ Restreamer::Restreamer(store::SegmentStore& store, core::MetricsRegistry& metric
       latency_(metrics.histogram("wubd_http_request_duration_seconds",
                                  "Time from a complete request to its last byte queued, by endpoint.",
                                  core::latency_buckets_seconds())),
-      playlist_cache_(playlist_cache_bytes) {}
+      playlist_cache_(playlist_cache_bytes),
+      loop_(loop),
+      max_full_cuts_(max_full_cuts),
+      cut_reaper_(std::make_unique<io::Timer>(loop)) {}
+
+Restreamer::~Restreamer() = default;
 
 void Restreamer::observe(const io::HttpRequest& request, const io::ResponseRecord& record) {
   std::string status = std::to_string(record.status);

@@ -118,6 +118,73 @@ def test_a_client_that_leaves_mid_cut_costs_nothing():
         assert again.status == 200 and again.body == b"".join(MEDIA[0:6])
 
 
+def video_frames(data, suffix):
+    with tempfile.NamedTemporaryFile(suffix=suffix, delete=False) as f:
+        f.write(data)
+    out = subprocess.run(["ffprobe", "-v", "error", "-select_streams", "v:0", "-count_frames", "-show_entries",
+                          "stream=nb_read_frames", "-of", "csv=p=0", f.name], capture_output=True, text=True)
+    os.unlink(f.name)
+    return int(out.stdout.split()[0])  # MPEG-TS lists the stream again under its program
+
+
+def test_full_cuts_are_exact_and_playable():
+    with Wubd(base_dir=BASE) as wubd:
+        for kind, content_type, suffix in (("mpegts", "video/mp2t", ".ts"), ("mp4", "video/mp4", ".mp4")):
+            r = get(cut_url(wubd, start=iso(T0 + S / 2), end=iso(T0 + 5 * S), type=kind))
+            assert r.status == 200 and r.headers["content-type"] == content_type, r
+            assert "content-length" not in r.headers  # streamed as ffmpeg writes it
+            frames = video_frames(r.body, suffix)
+            assert abs(frames - 270) <= 1, (kind, frames)  # 9.0 s at 30 fps, within one frame
+            assert_playable(r.body)
+
+
+def test_ffmpeg_failing_before_any_byte_is_a_500_with_the_reason():
+    base = tempfile.mkdtemp(prefix="wubd-cut-bad-")
+    for i in range(3):
+        write_segment(base, "db", "junk", T0 + i * S, b"this is not video at all" * 100)
+    with Wubd(base_dir=base) as wubd:
+        r = get(f"{wubd.url}/cut/db/junk.ts?start={iso(T0)}&end={iso(T0 + 3 * S)}&type=mpegts")
+        assert r.status == 500 and "ffmpeg exited" in r.text, r
+        assert "ffmpeg:" in wubd.log()  # its stderr went to the cut logger
+
+
+def children_of(pid):
+    out = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True).stdout
+    return [int(p) for p in out.split()]
+
+
+def test_a_client_leaving_a_full_cut_kills_ffmpeg_at_once():
+    import time
+    with Wubd(base_dir=BASE) as wubd:
+        path = f"/cut/db/source.ts?start={iso(T0)}&end={iso(T0 + 6 * S)}&type=mp4"
+        s = socket.create_connection(("127.0.0.1", wubd.port))
+        s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+        deadline = time.monotonic() + 5
+        while not children_of(wubd.proc.pid) and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert children_of(wubd.proc.pid), "ffmpeg never started"
+        s.close()
+        gone_by = time.monotonic() + 1
+        while children_of(wubd.proc.pid) and time.monotonic() < gone_by:
+            time.sleep(0.01)
+        assert not children_of(wubd.proc.pid), "ffmpeg outlived its client by more than 1 s"
+        assert "client gone; killing ffmpeg" in wubd.log()
+
+
+def test_too_many_full_cuts_get_503_with_retry_after():
+    with Wubd("--max-full-cuts", "1", base_dir=BASE) as wubd:
+        path = f"/cut/db/source.ts?start={iso(T0)}&end={iso(T0 + 6 * S)}&type=mp4"
+        with socket.create_connection(("127.0.0.1", wubd.port)) as s:
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            import time
+            deadline = time.monotonic() + 5
+            while not children_of(wubd.proc.pid) and time.monotonic() < deadline:
+                time.sleep(0.01)
+            r = get(wubd.url + path)
+            assert r.status == 503 and r.headers.get("retry-after") == "5", r
+            assert get(cut_url(wubd, start=iso(T0), end=iso(T0 + S))).status == 200  # rough is not capped
+
+
 if __name__ == "__main__":
     run_tap([
         test_rough_cut_is_the_covering_segments_bytes,
@@ -125,4 +192,8 @@ if __name__ == "__main__":
         test_ranges_are_cut_back_to_back_in_order,
         test_twenty_parallel_rough_cuts_while_serving_playlists,
         test_a_client_that_leaves_mid_cut_costs_nothing,
+        test_full_cuts_are_exact_and_playable,
+        test_ffmpeg_failing_before_any_byte_is_a_500_with_the_reason,
+        test_a_client_leaving_a_full_cut_kills_ffmpeg_at_once,
+        test_too_many_full_cuts_get_503_with_retry_after,
     ])

@@ -64,6 +64,10 @@ class HttpResponse {
   void end();
   void abort();
 
+  // For a handler that works a while before its first byte (a cut): a client that
+  // closes its side meanwhile counts as gone, so on_client_gone fires at once.
+  void notify_when_client_leaves();
+
   std::function<void()> on_client_gone;
   std::function<void()> on_writable;
 

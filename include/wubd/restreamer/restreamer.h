@@ -1,8 +1,11 @@
 #pragma once
 
 #include <functional>
+#include <memory>
+#include <vector>
 #include <string>
 
+#include "wubd/core/cut_plan.h"
 #include "wubd/core/metrics.h"
 #include "wubd/core/routes.h"
 #include "wubd/core/url.h"
@@ -12,15 +15,28 @@
 
 // The HTTP API of DESIGN.md §1, read-only part: /files listings, HLS playlists,
 // segment bytes and /metrics, answered from the store on the loop.
+namespace wubd::io {
+class Timer;
+}
+
 namespace wubd::restreamer {
+
+class FullCut;
 
 class Restreamer {
  public:
   // `store` and `metrics` must outlive the restreamer. `before_metrics` runs before
   // /metrics renders, to refresh gauges owned elsewhere.
   // Rendered media playlists are cached up to `playlist_cache_bytes`.
-  Restreamer(store::SegmentStore& store, core::MetricsRegistry& metrics,
-             std::function<void()> before_metrics = {}, std::size_t playlist_cache_bytes = 16 << 20);
+  // Cuts run ffmpeg children on `loop`; at most `max_full_cuts` ffmpeg-based cuts run
+  // at once (more get 503 with Retry-After).
+  Restreamer(uv_loop_t* loop, store::SegmentStore& store, core::MetricsRegistry& metrics,
+             std::function<void()> before_metrics = {}, std::size_t playlist_cache_bytes = 16 << 20,
+             std::size_t max_full_cuts = 4);
+  ~Restreamer();
+
+  // ffmpeg-based cuts running now.
+  std::size_t active_full_cuts() const;
 
   // The HttpServer handler: routes, validates and answers.
   void handle(const io::HttpRequest& request, io::HttpResponse& response);
@@ -40,6 +56,8 @@ class Restreamer {
   void segment(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
   // /cut (cuts.cpp).
   void cut(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
+  void full_cut(std::vector<std::string> paths, const core::CutPlan& plan, core::CutType type,
+                io::HttpResponse& response);
   std::int64_t estimate_bandwidth_bps(const std::string& stream, const std::string& variant,
                                       const std::string& hour);
 
@@ -50,6 +68,11 @@ class Restreamer {
   core::HistogramFamily& latency_;
   PlaylistCache playlist_cache_;
   JobsHandler jobs_handler_;
+  uv_loop_t* loop_;
+  std::size_t max_full_cuts_;
+  std::vector<std::unique_ptr<FullCut>> full_cuts_;
+  std::unique_ptr<io::Timer> cut_reaper_;  // frees finished cuts outside their callbacks
+  void reap_cuts();
 };
 
 }  // namespace wubd::restreamer

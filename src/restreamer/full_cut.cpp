@@ -1,0 +1,193 @@
+#include "full_cut.h"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "wubd/app/logging.h"
+
+namespace wubd::restreamer {
+namespace {
+
+auto& log() {
+  static auto logger = app::logger("cut");
+  return logger;
+}
+
+constexpr std::size_t kReadChunk = 256 * 1024;
+constexpr std::size_t kStdinHighWatermark = 1 << 20;
+
+// A read in libuv's threadpool outlives the job if the client leaves meanwhile.
+struct Read {
+  uv_fs_t req{};
+  std::string buffer;
+  std::weak_ptr<bool> alive;
+  FullCut* job = nullptr;
+};
+
+}  // namespace
+
+FullCut::FullCut(uv_loop_t* loop, std::vector<std::string> paths, std::vector<std::string> argv,
+                 std::string content_type, io::HttpResponse& response, std::function<void()> on_finished)
+    : loop_(loop),
+      paths_(std::move(paths)),
+      argv_(std::move(argv)),
+      content_type_(std::move(content_type)),
+      response_(&response),
+      on_finished_(std::move(on_finished)) {}
+
+FullCut::~FullCut() {
+  *alive_ = false;
+  if (fd_ >= 0) ::close(fd_);
+  child_.reset();  // kills ffmpeg if it still runs
+}
+
+void FullCut::start() {
+  response_->on_client_gone = [this] {
+    log()->info("cut: client gone; killing ffmpeg (pid {})", child_ ? child_->pid() : 0);
+    response_ = nullptr;
+    child_.reset();
+    stop_feeding();
+    finish();
+  };
+  response_->notify_when_client_leaves();
+  response_->on_writable = [this] {
+    if (child_) child_->resume_stdout();
+  };
+  child_ = std::make_unique<io::ChildProcess>(loop_);
+  io::ChildProcess::Callbacks callbacks;
+  callbacks.on_stdout = [this](std::string_view bytes) { on_stdout(bytes); };
+  callbacks.on_stderr = [this](std::string_view bytes) {
+    // ffmpeg's complaints go to the cut logger; the tail explains a failure.
+    stderr_tail_.append(bytes);
+    if (stderr_tail_.size() > 2000) stderr_tail_.erase(0, stderr_tail_.size() - 2000);
+    log()->warn("ffmpeg: {}", std::string_view(bytes).substr(0, bytes.find_last_not_of("\n") + 1));
+  };
+  callbacks.on_exit = [this](std::int64_t status, int signal) { on_exit(status, signal); };
+  callbacks.on_stdin_drained = [this] { feed(); };
+  auto started = child_->spawn(argv_, true, std::move(callbacks));
+  if (!started) {
+    log()->error("cut: {}", started.error().message);
+    response_->send_error(500, started.error().message);
+    response_ = nullptr;
+    child_.reset();
+    finish();
+    return;
+  }
+  log()->debug("cut: ffmpeg pid {} for {} segments", child_->pid(), paths_.size());
+  feed();
+}
+
+void FullCut::feed() {
+  if (feeding_done_ || read_req_ || !child_) return;
+  while (child_->stdin_queued() < kStdinHighWatermark) {
+    if (fd_ < 0) {
+      if (next_path_ == paths_.size()) {
+        feeding_done_ = true;
+        child_->close_stdin();
+        return;
+      }
+      const std::string& path = paths_[next_path_++];
+      fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+      offset_ = 0;
+      if (fd_ < 0) {
+        log()->error("cut: cannot open {}: {}", path, std::strerror(errno));
+        stderr_tail_ += "cannot open " + path;
+        child_->kill();
+        stop_feeding();
+        return;
+      }
+    }
+    auto* read = new Read;
+    read->buffer.resize(kReadChunk);
+    read->alive = alive_;
+    read->job = this;
+    read->req.data = read;
+    uv_buf_t buf = uv_buf_init(read->buffer.data(), unsigned(kReadChunk));
+    int rc = uv_fs_read(loop_, &read->req, fd_, &buf, 1, offset_, [](uv_fs_t* req) {
+      auto* r = static_cast<Read*>(req->data);
+      ssize_t result = req->result;
+      uv_fs_req_cleanup(req);
+      std::unique_ptr<Read> owned(r);
+      if (r->alive.expired()) return;
+      r->job->read_req_ = nullptr;
+      r->job->chunk_ = std::move(r->buffer);
+      r->job->on_read(result);
+    });
+    if (rc != 0) {
+      delete read;
+      child_->kill();
+      stop_feeding();
+      return;
+    }
+    read_req_ = &read->req;
+    return;  // on_read continues
+  }
+}
+
+void FullCut::on_read(ssize_t result) {
+  if (!child_) return;
+  if (result < 0) {
+    log()->error("cut: read failed: {}", uv_err_name(int(result)));
+    child_->kill();
+    stop_feeding();
+    return;
+  }
+  if (result == 0) {
+    ::close(fd_);
+    fd_ = -1;
+  } else {
+    chunk_.resize(std::size_t(result));
+    offset_ += result;
+    // EPIPE once ffmpeg has read enough is expected: it stops at the cut's end.
+    if (!child_->write_stdin(std::move(chunk_))) {
+      stop_feeding();
+      return;
+    }
+  }
+  feed();
+}
+
+void FullCut::stop_feeding() {
+  feeding_done_ = true;
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+}
+
+void FullCut::on_stdout(std::string_view bytes) {
+  if (!response_) return;
+  if (!response_->started()) response_->begin_stream(200, content_type_);
+  response_->write(std::string(bytes));
+  if (!response_->writable() && child_) child_->pause_stdout();
+}
+
+void FullCut::on_exit(std::int64_t status, int signal) {
+  if (response_) {
+    if (status == 0 && signal == 0) {
+      if (!response_->started()) response_->begin_stream(200, content_type_);
+      response_->end();
+    } else if (!response_->started()) {
+      std::string reason = stderr_tail_.empty() ? "no output" : stderr_tail_;
+      while (!reason.empty() && reason.back() == '\n') reason.pop_back();
+      response_->send_error(500, "ffmpeg exited " + std::to_string(status) +
+                                     (signal ? " (signal " + std::to_string(signal) + ")" : "") + ": " + reason);
+    } else {
+      log()->error("cut: ffmpeg exited {} after the response began; aborting it", status);
+      response_->abort();
+    }
+    response_ = nullptr;
+  }
+  stop_feeding();
+  finish();
+}
+
+void FullCut::finish() {
+  if (finished_) return;
+  finished_ = true;
+  if (on_finished_) on_finished_();
+}
+
+}  // namespace wubd::restreamer
