@@ -8,6 +8,7 @@
 #include "wubd/core/cut_plan.h"
 #include "wubd/restreamer/restreamer.h"
 
+#include "fast_cut.h"
 #include "full_cut.h"
 #include "wubd/io/timer.h"
 
@@ -44,9 +45,10 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
     }
     return full_cut(std::move(paths), plan, type, response);
   }
+  if (type == core::CutType::Fast) return fast_cut(std::move(paths), plan, response);
   if (type != core::CutType::Rough) {
     return response.send_error(501, "type=" + std::string(core::to_string(type)) +
-                                        " is not implemented yet; rough, mpegts and mp4 are");
+                                        " is not implemented yet; rough, fast, mpegts and mp4 are");
   }
   // rough: the covering segments' bytes, whole, back to back. Sizes now, so the body
   // is sized; files are opened one at a time as the client takes them.
@@ -65,11 +67,7 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
 
 void Restreamer::full_cut(std::vector<std::string> paths, const core::CutPlan& plan, core::CutType type,
                           io::HttpResponse& response) {
-  std::size_t running = active_full_cuts();
-  if (running >= max_full_cuts_) {
-    response.add_header("Retry-After", "5");
-    return response.send_error(503, "too many cuts running (" + std::to_string(running) + "); try again shortly");
-  }
+  if (!admit_cut(response)) return;
   core::Micros offset = plan.pieces.front().trim_start.value_or(0);
   auto argv = core::full_cut_argv(type, offset, plan.duration);
   auto job = std::make_unique<FullCut>(loop_, std::move(paths), std::move(argv),
@@ -81,6 +79,27 @@ void Restreamer::full_cut(std::vector<std::string> paths, const core::CutPlan& p
   raw->start();
 }
 
+bool Restreamer::admit_cut(io::HttpResponse& response) {
+  std::size_t running = active_full_cuts();
+  if (running < max_full_cuts_) return true;
+  response.add_header("Retry-After", "5");
+  response.send_error(503, "too many cuts running (" + std::to_string(running) + "); try again shortly");
+  return false;
+}
+
+void Restreamer::fast_cut(std::vector<std::string> paths, const core::CutPlan& plan, io::HttpResponse& response) {
+  if (!admit_cut(response)) return;
+  std::vector<FastCutStep> steps;
+  for (std::size_t i = 0; i < plan.pieces.size(); ++i) {
+    steps.push_back({std::move(paths[i]), plan.pieces[i].trim_start, plan.pieces[i].trim_end});
+  }
+  auto job = std::make_unique<FastCut>(loop_, std::move(steps), response,
+                                       [this] { cut_reaper_->start(0, [this] { reap_cuts(); }); });
+  FastCut* raw = job.get();
+  full_cuts_.push_back(std::move(job));
+  raw->start();
+}
+
 std::size_t Restreamer::active_full_cuts() const {
   std::size_t running = 0;
   for (const auto& cut : full_cuts_) running += !cut->finished();
@@ -88,7 +107,7 @@ std::size_t Restreamer::active_full_cuts() const {
 }
 
 void Restreamer::reap_cuts() {
-  std::erase_if(full_cuts_, [](const std::unique_ptr<FullCut>& cut) { return cut->finished(); });
+  std::erase_if(full_cuts_, [](const std::unique_ptr<CutJob>& cut) { return cut->finished(); });
 }
 
 }  // namespace wubd::restreamer

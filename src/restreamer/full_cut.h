@@ -9,6 +9,7 @@
 
 #include "wubd/io/child_process.h"
 #include "wubd/io/http_response.h"
+#include "cut_job.h"
 
 // A full cut (type=mpegts or mp4), the seeds' original method: ffmpeg reads the
 // segments from a pipe we feed and writes the clip to a pipe we relay to the client,
@@ -17,16 +18,16 @@
 // A client that leaves kills ffmpeg at once.
 namespace wubd::restreamer {
 
-class FullCut {
+class FullCut : public CutJob {
  public:
   // `on_finished` runs once, when the response is over (either way); the owner frees
   // the job later, never inside that call.
   FullCut(uv_loop_t* loop, std::vector<std::string> paths, std::vector<std::string> argv,
           std::string content_type, io::HttpResponse& response, std::function<void()> on_finished);
-  ~FullCut();
+  ~FullCut() override;
 
   void start();
-  bool finished() const { return finished_; }
+  bool finished() const override { return finished_; }
 
  private:
   void feed();

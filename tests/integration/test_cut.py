@@ -138,6 +138,25 @@ def test_full_cuts_are_exact_and_playable():
             assert_playable(r.body)
 
 
+def test_fast_cuts_trim_the_ends_and_copy_the_middle():
+    with Wubd(base_dir=BASE) as wubd:
+        cases = [  # (start, end) in seconds from T0, expected frames at 30 fps
+            (1.0, 9.0, 240),  # both ends trimmed, three segments copied
+            (0.5, 1.5, 30),   # inside one segment: one ffmpeg run trims both ends
+            (2.0, 6.0, 120),  # on segment boundaries: nothing to trim, bytes copied
+        ]
+        for start, end, expected in cases:
+            seconds = datetime.timedelta(seconds=1)
+            r = get(cut_url(wubd, start=iso(T0 + start * seconds), end=iso(T0 + end * seconds), type="fast"))
+            assert r.status == 200 and r.headers["content-type"] == "video/mp2t", r
+            frames = video_frames(r.body, ".ts")
+            assert abs(frames - expected) <= 1, (start, end, frames)
+            assert_playable(r.body)
+        # experimental=true is fast; a range on segment boundaries is the segments' bytes.
+        untrimmed = get(cut_url(wubd, start=iso(T0 + 2 * S), end=iso(T0 + 3 * S), experimental="true"))
+        assert untrimmed.body == MEDIA[2], "copied as bytes"
+
+
 def test_ffmpeg_failing_before_any_byte_is_a_500_with_the_reason():
     base = tempfile.mkdtemp(prefix="wubd-cut-bad-")
     for i in range(3):
@@ -193,6 +212,7 @@ if __name__ == "__main__":
         test_twenty_parallel_rough_cuts_while_serving_playlists,
         test_a_client_that_leaves_mid_cut_costs_nothing,
         test_full_cuts_are_exact_and_playable,
+        test_fast_cuts_trim_the_ends_and_copy_the_middle,
         test_ffmpeg_failing_before_any_byte_is_a_500_with_the_reason,
         test_a_client_leaving_a_full_cut_kills_ffmpeg_at_once,
         test_too_many_full_cuts_get_503_with_retry_after,

@@ -21,7 +21,7 @@ class Timer;
 
 namespace wubd::restreamer {
 
-class FullCut;
+class CutJob;
 
 class Restreamer {
  public:
@@ -58,6 +58,9 @@ class Restreamer {
   void cut(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
   void full_cut(std::vector<std::string> paths, const core::CutPlan& plan, core::CutType type,
                 io::HttpResponse& response);
+  void fast_cut(std::vector<std::string> paths, const core::CutPlan& plan, io::HttpResponse& response);
+  // False (and a 503 sent) when --max-full-cuts are already running.
+  bool admit_cut(io::HttpResponse& response);
   std::int64_t estimate_bandwidth_bps(const std::string& stream, const std::string& variant,
                                       const std::string& hour);
 
@@ -70,7 +73,7 @@ class Restreamer {
   JobsHandler jobs_handler_;
   uv_loop_t* loop_;
   std::size_t max_full_cuts_;
-  std::vector<std::unique_ptr<FullCut>> full_cuts_;
+  std::vector<std::unique_ptr<CutJob>> full_cuts_;
   std::unique_ptr<io::Timer> cut_reaper_;  // frees finished cuts outside their callbacks
   void reap_cuts();
 };

@@ -1,0 +1,26 @@
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include <uv.h>
+
+#include "wubd/core/result.h"
+
+// What a media file holds, read with libavformat (not by running ffprobe). Opening
+// and reading a file's headers blocks, so it runs in libuv's threadpool
+// (uv_queue_work: short and bounded) and the result is delivered on the loop.
+namespace wubd::io {
+
+// Per stream, in index order: the codec name for video and audio streams ("h264",
+// "aac"), "" for the others (data, subtitles: ffmpeg picks for those).
+using StreamCodecs = std::vector<std::string>;
+
+// Probes `path`; `done` runs on the loop, once. The caller keeps `loop` running.
+void probe_stream_codecs(uv_loop_t* loop, std::string path, std::function<void(core::Result<StreamCodecs>)> done);
+
+// The same, synchronously, for tools and tests off the loop.
+core::Result<StreamCodecs> probe_stream_codecs_now(const std::string& path);
+
+}  // namespace wubd::io

@@ -1,0 +1,61 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <uv.h>
+
+#include "wubd/core/time.h"
+#include "wubd/io/child_process.h"
+#include "wubd/io/http_response.h"
+#include "cut_job.h"
+
+// type=fast (the seeds' "experimental" cut): the first and last segments trimmed by
+// ffmpeg with the source's codecs (probed with libavformat), the middle ones copied
+// as bytes, all in order into one streamed response. Failure rules as FullCut.
+namespace wubd::restreamer {
+
+struct FastCutStep {
+  std::string path;
+  std::optional<core::Micros> trim_start;  // offsets into the segment
+  std::optional<core::Micros> trim_end;
+};
+
+class FastCut : public CutJob {
+ public:
+  // `on_finished` runs once when the response is over; free the job later.
+  FastCut(uv_loop_t* loop, std::vector<FastCutStep> steps, io::HttpResponse& response,
+          std::function<void()> on_finished);
+  ~FastCut() override;
+
+  void start();
+  bool finished() const override { return finished_; }
+
+ private:
+  void next_step();
+  void copy_file();
+  void on_read(ssize_t result);
+  void relay(std::string_view bytes);
+  void fail(const std::string& reason);
+  void finish();
+
+  uv_loop_t* loop_;
+  std::vector<FastCutStep> steps_;
+  io::HttpResponse* response_;
+  std::function<void()> on_finished_;
+  std::vector<std::string> codecs_;
+  std::size_t step_ = 0;
+  std::unique_ptr<io::ChildProcess> child_;
+  std::vector<std::unique_ptr<io::ChildProcess>> retired_children_;
+  std::string stderr_tail_;
+  int fd_ = -1;
+  std::int64_t offset_ = 0;
+  bool reading_ = false;
+  bool finished_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
+};
+
+}  // namespace wubd::restreamer
