@@ -1,13 +1,41 @@
 #pragma once
 
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <string_view>
+
+#include "wubd/io/http_response.h"
+
 // A cut running ffmpeg children; the restreamer owns it until finished() and then
-// frees it from a timer, never inside one of its callbacks.
+// frees it from a timer, never inside one of its callbacks. The base keeps what every
+// such cut does alike: ffmpeg's stderr (logged, its tail kept for errors), the
+// failure rule (500 before the first byte, abort after) and the one finished call.
 namespace wubd::restreamer {
 
 class CutJob {
  public:
   virtual ~CutJob() = default;
-  virtual bool finished() const = 0;
+  bool finished() const { return finished_; }
+
+ protected:
+  explicit CutJob(std::function<void()> on_finished) : on_finished_(std::move(on_finished)) {}
+
+  // Logs a piece of ffmpeg's stderr to the `cut` logger and keeps its last 2 KB.
+  void note_stderr(std::string_view bytes);
+  // "ffmpeg exited 1 (signal 9): <the stderr tail>".
+  std::string exit_reason(std::int64_t status, int signal) const;
+  // Ends `response` after a failure and forgets it: a 500 with `reason` if nothing
+  // was sent yet, else an abort, so the client knows the file is broken.
+  static void fail_response(io::HttpResponse*& response, const std::string& reason);
+  // Calls on_finished once.
+  void finish();
+
+  std::string stderr_tail_;
+
+ private:
+  std::function<void()> on_finished_;
+  bool finished_ = false;
 };
 
 }  // namespace wubd::restreamer

@@ -32,7 +32,7 @@ struct Read {
 
 FastCut::FastCut(uv_loop_t* loop, std::vector<FastCutStep> steps, io::HttpResponse& response,
                  std::function<void()> on_finished)
-    : loop_(loop), steps_(std::move(steps)), response_(&response), on_finished_(std::move(on_finished)) {}
+    : CutJob(std::move(on_finished)), loop_(loop), steps_(std::move(steps)), response_(&response) {}
 
 FastCut::~FastCut() {
   *alive_ = false;
@@ -84,16 +84,9 @@ void FastCut::next_step() {
     relay(bytes);
     if (response_ && !response_->writable() && child_) child_->pause_stdout();
   };
-  callbacks.on_stderr = [this](std::string_view bytes) {
-    stderr_tail_.append(bytes);
-    if (stderr_tail_.size() > 2000) stderr_tail_.erase(0, stderr_tail_.size() - 2000);
-    log()->warn("ffmpeg: {}", std::string_view(bytes).substr(0, bytes.find_last_not_of("\n") + 1));
-  };
+  callbacks.on_stderr = [this](std::string_view bytes) { note_stderr(bytes); };
   callbacks.on_exit = [this](std::int64_t status, int signal) {
-    if (status != 0 || signal != 0) {
-      return fail("ffmpeg exited " + std::to_string(status) + (signal ? " (signal " + std::to_string(signal) + ")" : "") +
-                  ": " + stderr_tail_);
-    }
+    if (status != 0 || signal != 0) return fail(exit_reason(status, signal));
     // Freed on the next step's start or with the job, never inside its own callback.
     next_step();
   };
@@ -145,22 +138,8 @@ void FastCut::relay(std::string_view bytes) {
 }
 
 void FastCut::fail(const std::string& reason) {
-  log()->error("cut: fast cut failed: {}", reason);
-  if (response_) {
-    if (!response_->started()) {
-      response_->send_error(500, reason);
-    } else {
-      response_->abort();
-    }
-    response_ = nullptr;
-  }
+  fail_response(response_, "fast cut: " + reason);
   finish();
-}
-
-void FastCut::finish() {
-  if (finished_) return;
-  finished_ = true;
-  if (on_finished_) on_finished_();
 }
 
 }  // namespace wubd::restreamer

@@ -32,7 +32,6 @@ class FastCut : public CutJob {
   ~FastCut() override;
 
   void start();
-  bool finished() const override { return finished_; }
 
  private:
   void next_step();
@@ -40,21 +39,17 @@ class FastCut : public CutJob {
   void on_read(ssize_t result);
   void relay(std::string_view bytes);
   void fail(const std::string& reason);
-  void finish();
 
   uv_loop_t* loop_;
   std::vector<FastCutStep> steps_;
   io::HttpResponse* response_;
-  std::function<void()> on_finished_;
   std::vector<std::string> codecs_;
   std::size_t step_ = 0;
   std::unique_ptr<io::ChildProcess> child_;
   std::vector<std::unique_ptr<io::ChildProcess>> retired_children_;
-  std::string stderr_tail_;
   int fd_ = -1;
   std::int64_t offset_ = 0;
   bool reading_ = false;
-  bool finished_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 

@@ -32,12 +32,12 @@ struct Read {
 
 FullCut::FullCut(uv_loop_t* loop, std::vector<std::string> paths, std::vector<std::string> argv,
                  std::string content_type, io::HttpResponse& response, std::function<void()> on_finished)
-    : loop_(loop),
+    : CutJob(std::move(on_finished)),
+      loop_(loop),
       paths_(std::move(paths)),
       argv_(std::move(argv)),
       content_type_(std::move(content_type)),
-      response_(&response),
-      on_finished_(std::move(on_finished)) {}
+      response_(&response) {}
 
 FullCut::~FullCut() {
   *alive_ = false;
@@ -60,19 +60,12 @@ void FullCut::start() {
   child_ = std::make_unique<io::ChildProcess>(loop_);
   io::ChildProcess::Callbacks callbacks;
   callbacks.on_stdout = [this](std::string_view bytes) { on_stdout(bytes); };
-  callbacks.on_stderr = [this](std::string_view bytes) {
-    // ffmpeg's complaints go to the cut logger; the tail explains a failure.
-    stderr_tail_.append(bytes);
-    if (stderr_tail_.size() > 2000) stderr_tail_.erase(0, stderr_tail_.size() - 2000);
-    log()->warn("ffmpeg: {}", std::string_view(bytes).substr(0, bytes.find_last_not_of("\n") + 1));
-  };
+  callbacks.on_stderr = [this](std::string_view bytes) { note_stderr(bytes); };
   callbacks.on_exit = [this](std::int64_t status, int signal) { on_exit(status, signal); };
   callbacks.on_stdin_drained = [this] { feed(); };
   auto started = child_->spawn(argv_, true, std::move(callbacks));
   if (!started) {
-    log()->error("cut: {}", started.error().message);
-    response_->send_error(500, started.error().message);
-    response_ = nullptr;
+    fail_response(response_, started.error().message);
     child_.reset();
     finish();
     return;
@@ -169,25 +162,13 @@ void FullCut::on_exit(std::int64_t status, int signal) {
     if (status == 0 && signal == 0) {
       if (!response_->started()) response_->begin_stream(200, content_type_);
       response_->end();
-    } else if (!response_->started()) {
-      std::string reason = stderr_tail_.empty() ? "no output" : stderr_tail_;
-      while (!reason.empty() && reason.back() == '\n') reason.pop_back();
-      response_->send_error(500, "ffmpeg exited " + std::to_string(status) +
-                                     (signal ? " (signal " + std::to_string(signal) + ")" : "") + ": " + reason);
+      response_ = nullptr;
     } else {
-      log()->error("cut: ffmpeg exited {} after the response began; aborting it", status);
-      response_->abort();
+      fail_response(response_, exit_reason(status, signal));
     }
-    response_ = nullptr;
   }
   stop_feeding();
   finish();
-}
-
-void FullCut::finish() {
-  if (finished_) return;
-  finished_ = true;
-  if (on_finished_) on_finished_();
 }
 
 }  // namespace wubd::restreamer

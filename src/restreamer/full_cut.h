@@ -27,14 +27,12 @@ class FullCut : public CutJob {
   ~FullCut() override;
 
   void start();
-  bool finished() const override { return finished_; }
 
  private:
   void feed();
   void on_read(ssize_t result);
   void on_stdout(std::string_view bytes);
   void on_exit(std::int64_t status, int signal);
-  void finish();
   void stop_feeding();
 
   uv_loop_t* loop_;
@@ -42,9 +40,7 @@ class FullCut : public CutJob {
   std::vector<std::string> argv_;
   std::string content_type_;
   io::HttpResponse* response_;  // null once the client is gone or the response ended
-  std::function<void()> on_finished_;
   std::unique_ptr<io::ChildProcess> child_;
-  std::string stderr_tail_;
   // Feeding: one file at a time, one threadpool read at a time.
   std::size_t next_path_ = 0;
   int fd_ = -1;
@@ -52,7 +48,6 @@ class FullCut : public CutJob {
   std::string chunk_;
   uv_fs_t* read_req_ = nullptr;  // in flight; owns itself when we are gone
   bool feeding_done_ = false;
-  bool finished_ = false;
   std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
