@@ -123,29 +123,25 @@ void PeerBackfill::list(const std::string& path, std::function<void(std::vector<
   ++pass->listings_outstanding;
   ++pass->listing_requests;
   metrics_.requests.inc({{"remote", peer_}});
-  auto body = std::make_shared<std::string>();
   io::FetchRequest request;
   request.url = peer_ + path;
   request.total_timeout_ms = kListingTimeoutMs;
-  request.on_data = [body](std::string_view bytes) {
-    body->append(bytes);
-    return body->size() <= kMaxListingBytes;
-  };
   auto id = std::make_shared<io::TransferId>(0);
-  request.on_done = [this, pass, path, body, id, then = std::move(then)](const io::FetchOutcome& outcome) {
-    std::erase(listing_transfers_, *id);
-    --pass->listings_outstanding;
-    if (!outcome.complete || outcome.status != 200) {
-      error("listing", fmt::format("GET {}{}: {}", peer_, path,
-                                   outcome.complete ? "HTTP " + std::to_string(outcome.status) : outcome.error));
-    } else if (auto names = core::parse_name_list(*body); !names) {
-      error("bad_listing", fmt::format("GET {}{}: {}", peer_, path, names.error().message));
-    } else {
-      then(std::move(*names));
-    }
-    maybe_finish();
-  };
-  *id = client_.start(std::move(request));
+  *id = io::fetch_text(client_, std::move(request), kMaxListingBytes,
+                       [this, pass, path, id, then = std::move(then)](io::TextResult text) {
+                         std::erase(listing_transfers_, *id);
+                         --pass->listings_outstanding;
+                         if (!text.complete || text.status != 200) {
+                           error("listing", fmt::format("GET {}{}: {}", peer_, path,
+                                                        text.complete ? "HTTP " + std::to_string(text.status)
+                                                                      : text.error));
+                         } else if (auto names = core::parse_name_list(text.body); !names) {
+                           error("bad_listing", fmt::format("GET {}{}: {}", peer_, path, names.error().message));
+                         } else {
+                           then(std::move(*names));
+                         }
+                         maybe_finish();
+                       });
   listing_transfers_.push_back(*id);
 }
 
@@ -155,12 +151,11 @@ void PeerBackfill::on_variants(const std::string& stream, std::vector<std::strin
   pass_->variants_left[stream] = variants.size();
   for (const std::string& variant : variants) {
     list("/files/" + core::percent_encode(stream) + "/" + core::percent_encode(variant),
-         [this, stream, variant](std::vector<std::string> hours) { on_hours(stream, variant, std::move(hours)); });
+         [this, stream](std::vector<std::string> hours) { on_hours(stream, std::move(hours)); });
   }
 }
 
-void PeerBackfill::on_hours(const std::string& stream, const std::string& variant, std::vector<std::string> hours) {
-  (void)variant;
+void PeerBackfill::on_hours(const std::string& stream, std::vector<std::string> hours) {
   pass_->hours[stream].push_back(std::move(hours));
   if (--pass_->variants_left[stream] > 0) return;
   // Every variant's hours are in: the union is what each variant is checked for.

@@ -42,7 +42,8 @@ class PeerBackfill {
   void begin_pass(core::PassKind kind);
   void list(const std::string& path, std::function<void(std::vector<std::string>)> then);
   void on_variants(const std::string& stream, std::vector<std::string> variants);
-  void on_hours(const std::string& stream, const std::string& variant, std::vector<std::string> hours);
+  // One variant's hours; once all of the stream's variants are in, lists their union.
+  void on_hours(const std::string& stream, std::vector<std::string> hours);
   void on_names(const std::string& stream, const std::string& variant, const std::string& hour,
                 std::vector<std::string> names);
   void maybe_download();

@@ -29,19 +29,15 @@ Fetched fetch_url(const std::string& url) {
     io::FetchRequest request;
     request.url = url;
     request.total_timeout_ms = 30'000;
-    request.on_data = [&](std::string_view bytes) {
-      fetched.body.append(bytes);
-      return fetched.body.size() < (64u << 20);
-    };
-    request.on_done = [&](const io::FetchOutcome& outcome) {
-      if (!outcome.complete) {
-        fetched.error = "cannot fetch " + url + ": " + outcome.error;
-      } else if (outcome.status < 200 || outcome.status >= 300) {
-        fetched.error = "cannot fetch " + url + ": HTTP " + std::to_string(outcome.status);
+    io::fetch_text(client, std::move(request), 64u << 20, [&](io::TextResult text) {
+      if (!text.complete) {
+        fetched.error = "cannot fetch " + url + ": " + text.error;
+      } else if (text.status < 200 || text.status >= 300) {
+        fetched.error = "cannot fetch " + url + ": HTTP " + std::to_string(text.status);
       }
+      fetched.body = std::move(text.body);
       client.close([] {});
-    };
-    client.start(std::move(request));
+    });
     uv_run(&loop, UV_RUN_DEFAULT);
   }
   uv_loop_close(&loop);

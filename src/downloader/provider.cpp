@@ -182,24 +182,8 @@ std::unique_ptr<Provider> make_provider(DownloadContext& context, const StreamCo
 
 io::TransferId fetch_text(DownloadContext& context, io::FetchRequest request, std::uint64_t timeout_ms,
                           std::function<void(TextResult)> done) {
-  auto text = std::make_shared<TextResult>();
   request.total_timeout_ms = timeout_ms;
-  request.on_data = [text](std::string_view bytes) {
-    if (text->body.size() + bytes.size() > kMaxPlaylistBytes) {
-      text->error = "body larger than " + std::to_string(kMaxPlaylistBytes) + " bytes";
-      return false;
-    }
-    text->body.append(bytes);
-    return true;
-  };
-  request.on_done = [text, done = std::move(done)](const io::FetchOutcome& outcome) {
-    text->status = outcome.status;
-    text->complete = outcome.complete;
-    text->timed_out = outcome.timed_out;
-    if (text->error.empty()) text->error = outcome.error;
-    done(std::move(*text));
-  };
-  return context.client.start(std::move(request));
+  return io::fetch_text(context.client, std::move(request), kMaxPlaylistBytes, std::move(done));
 }
 
 }  // namespace wubd::downloader

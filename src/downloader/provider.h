@@ -32,16 +32,10 @@ class Provider {
 
 std::unique_ptr<Provider> make_provider(DownloadContext& context, const StreamConfig& stream);
 
-// The body of a GET or POST, up to kMaxPlaylistBytes, for playlists and JSON.
-struct TextResult {
-  long status = 0;
-  bool complete = false;
-  bool timed_out = false;
-  std::string body;
-  std::string error;
-};
+using io::TextResult;
 
-// Starts a text fetch with a hard total timeout; returns its transfer id.
+// io::fetch_text of a playlist or JSON (up to kMaxPlaylistBytes) with a hard total
+// timeout; returns its transfer id.
 io::TransferId fetch_text(DownloadContext& context, io::FetchRequest request, std::uint64_t timeout_ms,
                           std::function<void(TextResult)> done);
 

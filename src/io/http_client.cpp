@@ -394,6 +394,27 @@ void HttpClient::maybe_closed() {
   }
 }
 
+TransferId fetch_text(HttpClient& client, FetchRequest request, std::size_t max_bytes,
+                      std::function<void(TextResult)> done) {
+  auto text = std::make_shared<TextResult>();
+  request.on_data = [text, max_bytes](std::string_view bytes) {
+    if (text->body.size() + bytes.size() > max_bytes) {
+      text->error = "body larger than " + std::to_string(max_bytes) + " bytes";
+      return false;
+    }
+    text->body.append(bytes);
+    return true;
+  };
+  request.on_done = [text, done = std::move(done)](const FetchOutcome& outcome) {
+    text->status = outcome.status;
+    text->complete = outcome.complete;
+    text->timed_out = outcome.timed_out;
+    if (text->error.empty()) text->error = outcome.error;
+    done(std::move(*text));
+  };
+  return client.start(std::move(request));
+}
+
 core::Result<std::string> resolve_url(std::string_view base, std::string_view reference) {
   CURLU* url = curl_url();
   std::string base_text(base), reference_text(reference);

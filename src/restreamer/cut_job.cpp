@@ -6,10 +6,44 @@
 
 namespace wubd::restreamer {
 
+namespace {
+
+struct Read {
+  uv_fs_t req{};
+  std::string buffer;
+  std::weak_ptr<bool> alive;
+  std::function<void(ssize_t, std::string)> done;
+};
+
+}  // namespace
+
+const std::shared_ptr<spdlog::logger>& CutJob::log() {
+  static auto logger = app::logger("cut");
+  return logger;
+}
+
+int CutJob::read_chunk(uv_loop_t* loop, int fd, std::int64_t offset, std::function<void(ssize_t, std::string)> done) {
+  auto* read = new Read;
+  read->buffer.resize(kReadChunk);
+  read->alive = alive_;
+  read->done = std::move(done);
+  read->req.data = read;
+  uv_buf_t buf = uv_buf_init(read->buffer.data(), unsigned(kReadChunk));
+  int rc = uv_fs_read(loop, &read->req, fd, &buf, 1, offset, [](uv_fs_t* req) {
+    std::unique_ptr<Read> r(static_cast<Read*>(req->data));
+    ssize_t result = req->result;
+    uv_fs_req_cleanup(req);
+    if (r->alive.expired()) return;
+    r->done(result, std::move(r->buffer));
+  });
+  if (rc != 0) delete read;
+  return rc;
+}
+
 void CutJob::note_stderr(std::string_view bytes) {
   stderr_tail_.append(bytes);
   if (stderr_tail_.size() > 2000) stderr_tail_.erase(0, stderr_tail_.size() - 2000);
-  app::logger("cut")->warn("ffmpeg: {}", bytes.substr(0, bytes.find_last_not_of('\n') + 1));
+  log()->warn("ffmpeg: {}", bytes.substr(0, bytes.find_last_not_of('\n') + 1));
 }
 
 std::string CutJob::exit_reason(std::int64_t status, int signal) const {
@@ -21,7 +55,7 @@ std::string CutJob::exit_reason(std::int64_t status, int signal) const {
 
 void CutJob::fail_response(io::HttpResponse*& response, const std::string& reason) {
   if (!response) return;
-  app::logger("cut")->error("cut failed: {}", reason);
+  log()->error("cut failed: {}", reason);
   if (!response->started()) {
     response->send_error(500, reason);
   } else {

@@ -2,8 +2,12 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
+
+#include <spdlog/logger.h>
+#include <uv.h>
 
 #include "wubd/io/http_response.h"
 
@@ -31,11 +35,25 @@ class CutJob {
   // Calls on_finished once.
   void finish();
 
+  // Reads up to kReadChunk bytes of `fd` at `offset` in libuv's threadpool; `done` gets
+  // the result (bytes read, 0 at EOF, or a uv error) and the bytes, on the loop. It
+  // never runs once the job is gone (the read itself outlives the job). Returns 0 or
+  // uv_fs_read's error, in which case `done` never runs.
+  static constexpr std::size_t kReadChunk = 256 * 1024;
+  int read_chunk(uv_loop_t* loop, int fd, std::int64_t offset, std::function<void(ssize_t, std::string)> done);
+
+  // Expires when the job is destroyed: for work that outlives it (probes, reads).
+  std::weak_ptr<bool> alive_token() const { return alive_; }
+
+  // The `cut` logger.
+  static const std::shared_ptr<spdlog::logger>& log();
+
   std::string stderr_tail_;
 
  private:
   std::function<void()> on_finished_;
   bool finished_ = false;
+  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace wubd::restreamer

@@ -7,35 +7,15 @@
 
 #include <spdlog/spdlog.h>
 
-#include "wubd/app/logging.h"
 #include "wubd/core/cut_plan.h"
 #include "wubd/io/media_probe.h"
 
 namespace wubd::restreamer {
-namespace {
-
-auto& log() {
-  static auto logger = app::logger("cut");
-  return logger;
-}
-
-constexpr std::size_t kReadChunk = 256 * 1024;
-
-struct Read {
-  uv_fs_t req{};
-  std::string buffer;
-  std::weak_ptr<bool> alive;
-  std::function<void(ssize_t, std::string)> done;
-};
-
-}  // namespace
-
 FastCut::FastCut(uv_loop_t* loop, std::vector<FastCutStep> steps, io::HttpResponse& response,
                  std::function<void()> on_finished)
     : CutJob(std::move(on_finished)), loop_(loop), steps_(std::move(steps)), response_(&response) {}
 
 FastCut::~FastCut() {
-  *alive_ = false;
   if (fd_ >= 0) ::close(fd_);
 }
 
@@ -52,7 +32,7 @@ void FastCut::start() {
     if (fd_ >= 0 && !reading_) copy_file();
   };
   // The codecs of the first segment: the stream does not change codecs mid-way.
-  std::weak_ptr<bool> alive = alive_;
+  std::weak_ptr<bool> alive = alive_token();
   io::probe_stream_codecs(loop_, steps_.front().path, [this, alive](core::Result<io::StreamCodecs> codecs) {
     if (alive.expired() || !response_) return;
     if (!codecs) return fail(codecs.error().message);
@@ -97,10 +77,8 @@ void FastCut::next_step() {
 void FastCut::copy_file() {
   if (!response_ || reading_ || fd_ < 0) return;
   if (!response_->writable()) return;  // on_writable resumes
-  auto* read = new Read;
-  read->buffer.resize(kReadChunk);
-  read->alive = alive_;
-  read->done = [this](ssize_t result, std::string bytes) {
+  reading_ = true;
+  int rc = read_chunk(loop_, fd_, offset_, [this](ssize_t result, std::string bytes) {
     reading_ = false;
     if (!response_) return;
     if (result < 0) return fail(std::string("read failed: ") + uv_err_name(int(result)));
@@ -113,19 +91,8 @@ void FastCut::copy_file() {
     offset_ += result;
     relay(bytes);
     copy_file();
-  };
-  read->req.data = read;
-  uv_buf_t buf = uv_buf_init(read->buffer.data(), unsigned(kReadChunk));
-  reading_ = true;
-  int rc = uv_fs_read(loop_, &read->req, fd_, &buf, 1, offset_, [](uv_fs_t* req) {
-    std::unique_ptr<Read> r(static_cast<Read*>(req->data));
-    ssize_t result = req->result;
-    uv_fs_req_cleanup(req);
-    if (r->alive.expired()) return;
-    r->done(result, std::move(r->buffer));
   });
   if (rc != 0) {
-    delete read;
     reading_ = false;
     fail(std::string("read failed: ") + uv_err_name(rc));
   }

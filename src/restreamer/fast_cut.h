@@ -50,7 +50,6 @@ class FastCut : public CutJob {
   int fd_ = -1;
   std::int64_t offset_ = 0;
   bool reading_ = false;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace wubd::restreamer

@@ -7,26 +7,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include "wubd/app/logging.h"
 
 namespace wubd::restreamer {
 namespace {
 
-auto& log() {
-  static auto logger = app::logger("cut");
-  return logger;
-}
-
-constexpr std::size_t kReadChunk = 256 * 1024;
 constexpr std::size_t kStdinHighWatermark = 1 << 20;
-
-// A read in libuv's threadpool outlives the job if the client leaves meanwhile.
-struct Read {
-  uv_fs_t req{};
-  std::string buffer;
-  std::weak_ptr<bool> alive;
-  FullCut* job = nullptr;
-};
 
 }  // namespace
 
@@ -40,7 +25,6 @@ FullCut::FullCut(uv_loop_t* loop, std::vector<std::string> paths, std::vector<st
       response_(&response) {}
 
 FullCut::~FullCut() {
-  *alive_ = false;
   if (fd_ >= 0) ::close(fd_);
   child_.reset();  // kills ffmpeg if it still runs
 }
@@ -75,7 +59,7 @@ void FullCut::start() {
 }
 
 void FullCut::feed() {
-  if (feeding_done_ || read_req_ || !child_) return;
+  if (feeding_done_ || reading_ || !child_) return;
   while (child_->stdin_queued() < kStdinHighWatermark) {
     if (fd_ < 0) {
       if (next_path_ == paths_.size()) {
@@ -94,29 +78,17 @@ void FullCut::feed() {
         return;
       }
     }
-    auto* read = new Read;
-    read->buffer.resize(kReadChunk);
-    read->alive = alive_;
-    read->job = this;
-    read->req.data = read;
-    uv_buf_t buf = uv_buf_init(read->buffer.data(), unsigned(kReadChunk));
-    int rc = uv_fs_read(loop_, &read->req, fd_, &buf, 1, offset_, [](uv_fs_t* req) {
-      auto* r = static_cast<Read*>(req->data);
-      ssize_t result = req->result;
-      uv_fs_req_cleanup(req);
-      std::unique_ptr<Read> owned(r);
-      if (r->alive.expired()) return;
-      r->job->read_req_ = nullptr;
-      r->job->chunk_ = std::move(r->buffer);
-      r->job->on_read(result);
+    int rc = read_chunk(loop_, fd_, offset_, [this](ssize_t result, std::string bytes) {
+      reading_ = false;
+      chunk_ = std::move(bytes);
+      on_read(result);
     });
     if (rc != 0) {
-      delete read;
       child_->kill();
       stop_feeding();
       return;
     }
-    read_req_ = &read->req;
+    reading_ = true;
     return;  // on_read continues
   }
 }

@@ -46,9 +46,8 @@ class FullCut : public CutJob {
   int fd_ = -1;
   std::int64_t offset_ = 0;
   std::string chunk_;
-  uv_fs_t* read_req_ = nullptr;  // in flight; owns itself when we are gone
+  bool reading_ = false;  // a threadpool read is in flight
   bool feeding_done_ = false;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);
 };
 
 }  // namespace wubd::restreamer

@@ -113,6 +113,20 @@ class HttpClient {
   std::function<void()> on_closed_;
 };
 
+// A small body fetched whole (playlists, JSON listings), at most `max_bytes`.
+struct TextResult {
+  long status = 0;
+  bool complete = false;  // every byte arrived and it fit
+  bool timed_out = false;
+  std::string body;
+  std::string error;  // what went wrong, when not complete
+};
+
+// Starts `request` (its on_data/on_done are replaced) and calls `done` once with the
+// whole body, unless the transfer is cancelled. A body over `max_bytes` is an error.
+TransferId fetch_text(HttpClient& client, FetchRequest request, std::size_t max_bytes,
+                      std::function<void(TextResult)> done);
+
 // Resolves `reference` (absolute, or relative as in a playlist) against `base` with
 // curl's URL API. Errors say which of the two was bad.
 core::Result<std::string> resolve_url(std::string_view base, std::string_view reference);
