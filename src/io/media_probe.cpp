@@ -1,5 +1,6 @@
 #include "wubd/io/media_probe.h"
 
+#include <algorithm>
 #include <memory>
 
 extern "C" {
@@ -7,6 +8,8 @@ extern "C" {
 #include <libavformat/avformat.h>
 #include <libavutil/error.h>
 }
+
+#include "wubd/io/threadpool.h"
 
 namespace wubd::io {
 namespace {
@@ -17,24 +20,39 @@ std::string av_error(int code) {
   return text;
 }
 
-struct ProbeWork {
-  uv_work_t req{};
-  std::string path;
-  core::Result<StreamCodecs> result = core::make_error("not probed");
-  std::function<void(core::Result<StreamCodecs>)> done;
-};
+using InputCloser = std::unique_ptr<AVFormatContext*, void (*)(AVFormatContext**)>;
+
+core::Result<bool> open_with_streams(AVFormatContext*& context, const std::string& path) {
+  if (int rc = avformat_open_input(&context, path.c_str(), nullptr, nullptr); rc < 0) {
+    return core::make_error("cannot open " + path + ": " + av_error(rc));
+  }
+  if (int rc = avformat_find_stream_info(context, nullptr); rc < 0) {
+    return core::make_error("cannot read streams of " + path + ": " + av_error(rc));
+  }
+  return true;
+}
+
+// Runs `read(path)` in the threadpool and hands its result to `done` on the loop.
+template <typename T>
+void read_in_threadpool(uv_loop_t* loop, std::string path, core::Result<T> (*read)(const std::string&),
+                        std::function<void(core::Result<T>)> done) {
+  auto result = std::make_shared<core::Result<T>>(core::make_error("not read"));
+  auto shared_done = std::make_shared<std::function<void(core::Result<T>)>>(std::move(done));
+  int rc = run_in_threadpool(
+      loop, [result, read, path] { *result = read(path); },
+      [result, shared_done](int status) {
+        if (status != 0) *result = core::make_error(std::string("media read cancelled: ") + uv_err_name(status));
+        (*shared_done)(std::move(*result));
+      });
+  if (rc != 0) (*shared_done)(core::make_error(std::string("cannot queue a media read: ") + uv_err_name(rc)));
+}
 
 }  // namespace
 
 core::Result<StreamCodecs> probe_stream_codecs_now(const std::string& path) {
   AVFormatContext* context = nullptr;
-  if (int rc = avformat_open_input(&context, path.c_str(), nullptr, nullptr); rc < 0) {
-    return core::make_error("cannot open " + path + ": " + av_error(rc));
-  }
-  std::unique_ptr<AVFormatContext*, void (*)(AVFormatContext**)> closer(&context, avformat_close_input);
-  if (int rc = avformat_find_stream_info(context, nullptr); rc < 0) {
-    return core::make_error("cannot read streams of " + path + ": " + av_error(rc));
-  }
+  InputCloser closer(&context, avformat_close_input);
+  if (auto opened = open_with_streams(context, path); !opened) return opened.error();
   StreamCodecs codecs;
   for (unsigned i = 0; i < context->nb_streams; ++i) {
     const AVCodecParameters* parameters = context->streams[i]->codecpar;
@@ -46,24 +64,49 @@ core::Result<StreamCodecs> probe_stream_codecs_now(const std::string& path) {
 }
 
 void probe_stream_codecs(uv_loop_t* loop, std::string path, std::function<void(core::Result<StreamCodecs>)> done) {
-  auto* work = new ProbeWork;
-  work->path = std::move(path);
-  work->done = std::move(done);
-  work->req.data = work;
-  int rc = uv_queue_work(
-      loop, &work->req, [](uv_work_t* req) {
-        auto* w = static_cast<ProbeWork*>(req->data);
-        w->result = probe_stream_codecs_now(w->path);
-      },
-      [](uv_work_t* req, int status) {
-        std::unique_ptr<ProbeWork> w(static_cast<ProbeWork*>(req->data));
-        if (status != 0) w->result = core::make_error(std::string("probe cancelled: ") + uv_err_name(status));
-        w->done(std::move(w->result));
-      });
-  if (rc != 0) {
-    std::unique_ptr<ProbeWork> w(work);
-    w->done(core::make_error(std::string("cannot queue a probe: ") + uv_err_name(rc)));
+  read_in_threadpool<StreamCodecs>(loop, std::move(path), probe_stream_codecs_now, std::move(done));
+}
+
+core::Result<core::SegmentFrames> read_segment_frames_now(const std::string& path) {
+  AVFormatContext* context = nullptr;
+  InputCloser closer(&context, avformat_close_input);
+  if (auto opened = open_with_streams(context, path); !opened) return opened.error();
+  const AVRational ticks{1, int(core::kTsTicksPerSecond)};
+  core::SegmentFrames frames;
+  bool have_start = false;
+  int video = -1;
+  for (unsigned i = 0; i < context->nb_streams; ++i) {
+    const AVStream* stream = context->streams[i];
+    if (video < 0 && stream->codecpar->codec_type == AVMEDIA_TYPE_VIDEO) video = int(i);
+    if (stream->start_time == AV_NOPTS_VALUE) continue;
+    std::int64_t start = av_rescale_q(stream->start_time, stream->time_base, ticks);
+    frames.start_pts = have_start ? std::min(frames.start_pts, start) : start;
+    have_start = true;
   }
+  if (!have_start) return core::make_error(path + " has no timestamps");
+  if (video < 0) return frames;
+  frames.video_codec = avcodec_get_name(context->streams[video]->codecpar->codec_id);
+  const AVRational video_base = context->streams[video]->time_base;
+  AVPacket* packet = av_packet_alloc();
+  std::unique_ptr<AVPacket*, void (*)(AVPacket**)> packet_free(&packet, av_packet_free);
+  int rc;
+  while ((rc = av_read_frame(context, packet)) >= 0) {
+    if (packet->stream_index == video && packet->pts != AV_NOPTS_VALUE) {
+      std::int64_t pts = av_rescale_q(packet->pts, video_base, ticks);
+      std::int64_t dts = packet->dts == AV_NOPTS_VALUE ? pts : av_rescale_q(packet->dts, video_base, ticks);
+      frames.video.push_back({pts, dts, (packet->flags & AV_PKT_FLAG_KEY) != 0});
+    }
+    av_packet_unref(packet);
+  }
+  if (rc != AVERROR_EOF) return core::make_error("cannot read " + path + ": " + av_error(rc));
+  std::stable_sort(frames.video.begin(), frames.video.end(),
+                   [](const core::VideoFrame& a, const core::VideoFrame& b) { return a.pts < b.pts; });
+  return frames;
+}
+
+void read_segment_frames(uv_loop_t* loop, std::string path,
+                         std::function<void(core::Result<core::SegmentFrames>)> done) {
+  read_in_threadpool<core::SegmentFrames>(loop, std::move(path), read_segment_frames_now, std::move(done));
 }
 
 }  // namespace wubd::io

@@ -20,6 +20,7 @@ namespace wubd::restreamer {
 class CutJob {
  public:
   virtual ~CutJob() = default;
+  virtual void start() = 0;
   bool finished() const { return finished_; }
 
  protected:

@@ -10,6 +10,7 @@
 
 #include "fast_cut.h"
 #include "full_cut.h"
+#include "smart_cut.h"
 #include "wubd/io/timer.h"
 
 namespace wubd::restreamer {
@@ -24,21 +25,26 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
   auto cut_request = core::parse_cut_request(request.query, available);
   if (!cut_request) return response.send_error(cut_request.error().code, cut_request.error().message);
 
+  core::CutType type = cut_request->type;
   core::CutPlan plan;
   std::vector<std::string> paths;
+  std::vector<SmartCut::Range> smart_ranges;
   for (const core::CutRange& range : cut_request->ranges) {
     auto best = store_.best_segments(route.stream, route.variant, range.start, range.end);
     auto part = core::plan_cut(best, range, cut_request->allow_holes);
     if (!part) return response.send_error(part.error().code, part.error().message);
-    // Paths now: the store's pointers live only until its next call.
+    // Paths and copies now: the store's pointers live only until its next call.
+    SmartCut::Range smart{{}, part->pieces, {}, range};
     for (core::CutPiece& piece : part->pieces) {
       paths.push_back(store_.segment_path(route.stream, route.variant, piece.segment->hour,
                                           piece.segment->file_name));
+      smart.segments.push_back(*piece.segment);
+      smart.paths.push_back(paths.back());
     }
+    if (type == core::CutType::Smart) smart_ranges.push_back(std::move(smart));
     core::append_plan(plan, std::move(*part));
   }
 
-  core::CutType type = cut_request->type;
   if (type == core::CutType::Mpegts || type == core::CutType::Mp4) {
     if (cut_request->ranges.size() > 1) {
       return response.send_error(501, "several ranges are supported for type=rough only, so far");
@@ -46,9 +52,9 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
     return full_cut(std::move(paths), plan, type, response);
   }
   if (type == core::CutType::Fast) return fast_cut(std::move(paths), plan, response);
-  if (type != core::CutType::Rough) {
-    return response.send_error(501, "type=" + std::string(core::to_string(type)) +
-                                        " is not implemented yet; rough, fast, mpegts and mp4 are");
+  if (type == core::CutType::Smart) {
+    if (!admit_cut(response)) return;
+    return launch_cut(std::make_unique<SmartCut>(loop_, std::move(smart_ranges), response, cut_finished()));
   }
   // rough: the covering segments' bytes, whole, back to back. Sizes now, so the body
   // is sized; files are opened one at a time as the client takes them.
@@ -70,11 +76,17 @@ void Restreamer::full_cut(std::vector<std::string> paths, const core::CutPlan& p
   if (!admit_cut(response)) return;
   core::Micros offset = plan.pieces.front().trim_start.value_or(0);
   auto argv = core::full_cut_argv(type, offset, plan.duration);
-  auto job = std::make_unique<FullCut>(loop_, std::move(paths), std::move(argv),
-                                       type == core::CutType::Mp4 ? "video/mp4" : "video/mp2t", response, [this] {
-                                         cut_reaper_->start(0, [this] { reap_cuts(); });
-                                       });
-  FullCut* raw = job.get();
+  launch_cut(std::make_unique<FullCut>(loop_, std::move(paths), std::move(argv),
+                                       type == core::CutType::Mp4 ? "video/mp4" : "video/mp2t", response,
+                                       cut_finished()));
+}
+
+std::function<void()> Restreamer::cut_finished() {
+  return [this] { cut_reaper_->start(0, [this] { reap_cuts(); }); };
+}
+
+void Restreamer::launch_cut(std::unique_ptr<CutJob> job) {
+  CutJob* raw = job.get();
   full_cuts_.push_back(std::move(job));
   raw->start();
 }
@@ -93,11 +105,7 @@ void Restreamer::fast_cut(std::vector<std::string> paths, const core::CutPlan& p
   for (std::size_t i = 0; i < plan.pieces.size(); ++i) {
     steps.push_back({std::move(paths[i]), plan.pieces[i].trim_start, plan.pieces[i].trim_end});
   }
-  auto job = std::make_unique<FastCut>(loop_, std::move(steps), response,
-                                       [this] { cut_reaper_->start(0, [this] { reap_cuts(); }); });
-  FastCut* raw = job.get();
-  full_cuts_.push_back(std::move(job));
-  raw->start();
+  launch_cut(std::make_unique<FastCut>(loop_, std::move(steps), response, cut_finished()));
 }
 
 std::size_t Restreamer::active_full_cuts() const {

@@ -31,7 +31,7 @@ class FastCut : public CutJob {
           std::function<void()> on_finished);
   ~FastCut() override;
 
-  void start();
+  void start() override;
 
  private:
   void next_step();

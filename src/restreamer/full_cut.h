@@ -26,7 +26,7 @@ class FullCut : public CutJob {
           std::string content_type, io::HttpResponse& response, std::function<void()> on_finished);
   ~FullCut() override;
 
-  void start();
+  void start() override;
 
  private:
   void feed();

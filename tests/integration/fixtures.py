@@ -40,6 +40,49 @@ def make_segments(count, size="320x240", video_bitrate=None):
     return segments
 
 
+COUNTER_BITS = 12  # frame numbers up to 4095 (136 s at 30 fps)
+
+
+def make_counter_segments(count):
+    """`count` contiguous 2 s segments whose frames show their own number: 12 bars,
+    black or white for each bit (robust to re-encoding; read back with
+    frame_numbers). 30 fps, a keyframe every 2 s, B-frames (so dts lags pts), aac."""
+    key = ("counter", count)
+    if key in _media_cache:
+        return _media_cache[key]
+    out_dir = tempfile.mkdtemp(prefix="wubd-counter-")
+    seconds = count * SEGMENT_SECONDS
+    bars = f"if(bitand(N\\,pow(2\\,floor(Y/8)))\\,235\\,16)"
+    subprocess.run([
+        "ffmpeg", "-nostdin", "-loglevel", "error", "-y",
+        "-f", "lavfi", "-i", f"nullsrc=s=64x{8 * COUNTER_BITS}:r=30:d={seconds},geq=lum='{bars}':cb=128:cr=128",
+        "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
+        "-c:v", "libx264", "-preset", "veryfast", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0",
+        "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})",
+        "-c:a", "aac", "-b:a", "64k",
+        "-f", "segment", "-segment_time", str(SEGMENT_SECONDS), "-segment_format", "mpegts",
+        os.path.join(out_dir, "seg%04d.ts"),
+    ], check=True)
+    segments = []
+    for i in range(count):
+        with open(os.path.join(out_dir, f"seg{i:04d}.ts"), "rb") as f:
+            segments.append(f.read())
+    _media_cache[key] = segments
+    return segments
+
+
+def frame_numbers(path):
+    """The numbers shown by a counter clip's frames, in presentation order."""
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-map", "0:v:0",
+                          "-vf", f"format=gray,scale=1:{COUNTER_BITS}:flags=area", "-f", "rawvideo", "-"],
+                         capture_output=True, check=True).stdout
+    numbers = []
+    for i in range(0, len(raw) - COUNTER_BITS + 1, COUNTER_BITS):
+        bars = raw[i:i + COUNTER_BITS]
+        numbers.append(sum(1 << bit for bit, value in enumerate(bars) if value >= 128))
+    return numbers
+
+
 def segment_hash(data):
     """wubloader's name hash: sha256, url-safe base64 ('-' and '_'), no padding."""
     return base64.b64encode(hashlib.sha256(data).digest(), b"-_").decode().rstrip("=")

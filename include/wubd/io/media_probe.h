@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "wubd/core/result.h"
+#include "wubd/core/smart_cut_plan.h"
 
 // What a media file holds, read with libavformat (not by running ffprobe). Opening
 // and reading a file's headers blocks, so it runs in libuv's threadpool
@@ -22,5 +23,12 @@ void probe_stream_codecs(uv_loop_t* loop, std::string path, std::function<void(c
 
 // The same, synchronously, for tools and tests off the loop.
 core::Result<StreamCodecs> probe_stream_codecs_now(const std::string& path);
+
+// A segment's video frames (the first video stream's, in presentation order, with
+// 90 kHz timestamps and keyframe flags) and its start, as ffmpeg's -ss counts it.
+// No video stream gives no frames. Reads the whole file: run it in the threadpool.
+core::Result<core::SegmentFrames> read_segment_frames_now(const std::string& path);
+void read_segment_frames(uv_loop_t* loop, std::string path,
+                         std::function<void(core::Result<core::SegmentFrames>)> done);
 
 }  // namespace wubd::io

@@ -61,6 +61,10 @@ class Restreamer {
   void fast_cut(std::vector<std::string> paths, const core::CutPlan& plan, io::HttpResponse& response);
   // False (and a 503 sent) when --max-full-cuts are already running.
   bool admit_cut(io::HttpResponse& response);
+  // Keeps a cut job until it finishes and starts it.
+  void launch_cut(std::unique_ptr<CutJob> job);
+  // A cut's on_finished: frees finished cuts soon, outside their callbacks.
+  std::function<void()> cut_finished();
   std::int64_t estimate_bandwidth_bps(const std::string& stream, const std::string& variant,
                                       const std::string& hour);
 

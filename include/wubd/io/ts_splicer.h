@@ -1,0 +1,74 @@
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+
+#include "wubd/core/result.h"
+#include "wubd/core/time.h"
+
+// type=smart's muxer: one MPEG-TS made with libavformat from packets copied out of
+// segment files and from runs of video ffmpeg re-encoded, so the result is one clean
+// stream: one muxer (continuity counters and PCR of its own), timestamps rebased to
+// start at 0 and continuous across segments, encoded runs and ranges.
+//
+// Every call reads files or parses bytes, so it blocks: call it from libuv's
+// threadpool, one call at a time. The output accumulates until take_output().
+namespace wubd::io {
+
+class TsSplicer {
+ public:
+  TsSplicer();
+  ~TsSplicer();
+  TsSplicer(const TsSplicer&) = delete;
+  TsSplicer& operator=(const TsSplicer&) = delete;
+
+  // Takes the output's streams (the first video and first audio stream) from a
+  // segment of the stream and writes the MPEG-TS header.
+  core::Result<bool> open(const std::string& first_segment);
+
+  // A range starts: its first frame (of the next origin, below) lands right after what
+  // was written, `delay` later so its dts is not before the previous range's.
+  // `frame_ticks` is the frame duration, used to place the range after this one.
+  void begin_range(std::int64_t delay, std::int64_t frame_ticks);
+
+  // Packets of one segment file to copy: video with wall time in [video_from,
+  // video_to), audio in [audio_from, audio_to), where wall time = `wall_start` +
+  // (pts - `reference_pts`, core::reference_pts). Without `reference_pts` (a segment
+  // wholly inside the range) every video and audio packet is copied.
+  struct Segment {
+    std::string path;
+    core::Micros wall_start = 0;
+    std::optional<std::int64_t> reference_pts;
+    core::Micros video_from = 0, video_to = 0;
+    core::Micros audio_from = 0, audio_to = 0;
+    // The range's first frame is in this file, at this pts: the range's timestamps
+    // are counted from it.
+    std::optional<std::int64_t> origin_pts;
+    // A later encoded run replaces frames from this pts on: remember where it lands.
+    std::optional<std::int64_t> mark_pts;
+  };
+  core::Result<bool> add_segment(const Segment& segment);
+
+  // ffmpeg's MPEG-TS of re-encoded video frames (no B-frames), in place of the
+  // frames starting at the range's origin (`at_mark` false) or at the last mark.
+  // `delay` is their dts lag behind pts, as the copied frames they join have it.
+  core::Result<bool> add_encoded(const std::string& ts_bytes, bool at_mark, std::int64_t delay);
+
+  // Flushes the muxer and writes its trailer.
+  core::Result<bool> finish();
+
+  // The bytes written since the last call.
+  std::string take_output();
+
+  // Packets dropped or given a later dts to keep each stream's dts increasing
+  // (sources with timestamp jumps; 0 for a clean source).
+  int repaired_packets() const;
+
+ private:
+  struct State;
+  std::unique_ptr<State> state_;
+};
+
+}  // namespace wubd::io

@@ -1,0 +1,305 @@
+#include "wubd/io/ts_splicer.h"
+
+#include <algorithm>
+#include <cstring>
+#include <limits>
+
+extern "C" {
+#include <libavformat/avformat.h>
+#include <libavutil/error.h>
+}
+
+#include "wubd/core/smart_cut_plan.h"
+
+namespace wubd::io {
+namespace {
+
+constexpr AVRational kTicks{1, int(core::kTsTicksPerSecond)};
+constexpr std::int64_t kNoDts = std::numeric_limits<std::int64_t>::min();
+// Source timestamps further than this from where the previous file ended are a jump
+// (an encoder restart, a hole, the 33-bit wrap), joined without a gap.
+constexpr std::int64_t kMaxContinuityGap = core::kTsTicksPerSecond;
+
+std::string av_error(int code) {
+  char text[AV_ERROR_MAX_STRING_SIZE] = {};
+  av_strerror(code, text, sizeof text);
+  return text;
+}
+
+struct PacketDeleter {
+  void operator()(AVPacket* packet) const { av_packet_free(&packet); }
+};
+using PacketPtr = std::unique_ptr<AVPacket, PacketDeleter>;
+
+// An input: a file, or bytes in memory through a read callback.
+class Input {
+ public:
+  ~Input() {
+    avformat_close_input(&context_);
+    if (io_) {
+      av_freep(&io_->buffer);
+      avio_context_free(&io_);
+    }
+  }
+
+  core::Result<bool> open_file(const std::string& path) {
+    if (int rc = avformat_open_input(&context_, path.c_str(), nullptr, nullptr); rc < 0) {
+      return core::make_error("cannot open " + path + ": " + av_error(rc));
+    }
+    return true;
+  }
+
+  core::Result<bool> open_bytes(const std::string& bytes) {
+    bytes_ = &bytes;
+    constexpr int kBufferSize = 64 * 1024;
+    auto* buffer = static_cast<unsigned char*>(av_malloc(kBufferSize));
+    if (!buffer) return core::make_error("out of memory");
+    io_ = avio_alloc_context(buffer, kBufferSize, 0, this, &Input::read_bytes, nullptr, nullptr);
+    if (!io_) {
+      av_free(buffer);
+      return core::make_error("out of memory");
+    }
+    context_ = avformat_alloc_context();
+    if (!context_) return core::make_error("out of memory");
+    context_->pb = io_;
+    context_->flags |= AVFMT_FLAG_CUSTOM_IO;
+    if (int rc = avformat_open_input(&context_, nullptr, av_find_input_format("mpegts"), nullptr); rc < 0) {
+      return core::make_error("cannot read ffmpeg's output: " + av_error(rc));
+    }
+    return true;
+  }
+
+  AVFormatContext* context() { return context_; }
+
+  int first_stream(AVMediaType type) const {
+    for (unsigned i = 0; i < context_->nb_streams; ++i) {
+      if (context_->streams[i]->codecpar->codec_type == type) return int(i);
+    }
+    return -1;
+  }
+
+ private:
+  static int read_bytes(void* opaque, std::uint8_t* buffer, int size) {
+    auto* self = static_cast<Input*>(opaque);
+    std::size_t left = self->bytes_->size() - self->read_;
+    if (left == 0) return AVERROR_EOF;
+    std::size_t n = std::min(left, std::size_t(size));
+    std::memcpy(buffer, self->bytes_->data() + self->read_, n);
+    self->read_ += n;
+    return int(n);
+  }
+
+  AVFormatContext* context_ = nullptr;
+  AVIOContext* io_ = nullptr;
+  const std::string* bytes_ = nullptr;
+  std::size_t read_ = 0;
+};
+
+}  // namespace
+
+struct TsSplicer::State {
+  AVFormatContext* out = nullptr;
+  std::string output;
+  int out_video = -1;
+  int out_audio = -1;
+  std::int64_t last_dts[2] = {kNoDts, kNoDts};  // per output stream
+  std::int64_t video_end = 0;                   // in output ticks: last frame's end
+  std::int64_t audio_end = 0;
+  std::int64_t frame_ticks = 3000;
+  // Source ticks + offset = output ticks, for the current run of continuous files.
+  std::int64_t offset = 0;
+  bool have_offset = false;
+  std::int64_t previous_file_end = 0;  // source ticks
+  std::int64_t range_origin = 0;       // output ticks of the range's first frame
+  std::optional<std::int64_t> mark;    // output ticks of the last mark
+  int repaired = 0;
+
+  static int write_output(void* opaque, std::uint8_t* buffer, int size) {
+    static_cast<State*>(opaque)->output.append(reinterpret_cast<const char*>(buffer), std::size_t(size));
+    return size;
+  }
+
+  // Writes one packet at output ticks pts/dts, keeping each stream's dts increasing.
+  core::Result<bool> write(AVPacket* packet, int out_index, std::int64_t pts, std::int64_t dts,
+                           std::int64_t duration) {
+    std::int64_t& last = last_dts[out_index];
+    if (last != kNoDts && dts <= last) {
+      ++repaired;
+      if (out_index != out_video || pts <= last) {
+        av_packet_unref(packet);
+        return true;  // an audio frame overlapping the join, or a frame shown too early
+      }
+      dts = last + 1;
+    }
+    last = dts;
+    if (out_index == out_video) video_end = std::max(video_end, pts + frame_ticks);
+    if (out_index == out_audio) audio_end = std::max(audio_end, pts + duration);
+    const AVRational base = out->streams[out_index]->time_base;
+    packet->stream_index = out_index;
+    packet->pts = av_rescale_q(pts, kTicks, base);
+    packet->dts = av_rescale_q(dts, kTicks, base);
+    packet->duration = av_rescale_q(duration, kTicks, base);
+    packet->pos = -1;
+    if (int rc = av_interleaved_write_frame(out, packet); rc < 0) {
+      return core::make_error("cannot write the cut: " + av_error(rc));
+    }
+    return true;
+  }
+};
+
+TsSplicer::TsSplicer() : state_(std::make_unique<State>()) {}
+
+TsSplicer::~TsSplicer() {
+  if (!state_->out) return;
+  if (state_->out->pb) {
+    av_freep(&state_->out->pb->buffer);
+    avio_context_free(&state_->out->pb);
+  }
+  avformat_free_context(state_->out);
+}
+
+core::Result<bool> TsSplicer::open(const std::string& first_segment) {
+  Input input;
+  if (auto opened = input.open_file(first_segment); !opened) return opened;
+  if (int rc = avformat_find_stream_info(input.context(), nullptr); rc < 0) {
+    return core::make_error("cannot read streams of " + first_segment + ": " + av_error(rc));
+  }
+  State& s = *state_;
+  if (int rc = avformat_alloc_output_context2(&s.out, nullptr, "mpegts", nullptr); rc < 0) {
+    return core::make_error("cannot make an MPEG-TS muxer: " + av_error(rc));
+  }
+  for (AVMediaType type : {AVMEDIA_TYPE_VIDEO, AVMEDIA_TYPE_AUDIO}) {
+    int index = input.first_stream(type);
+    if (index < 0) continue;
+    AVStream* stream = avformat_new_stream(s.out, nullptr);
+    if (!stream) return core::make_error("out of memory");
+    avcodec_parameters_copy(stream->codecpar, input.context()->streams[index]->codecpar);
+    stream->codecpar->codec_tag = 0;
+    stream->time_base = kTicks;
+    (type == AVMEDIA_TYPE_VIDEO ? s.out_video : s.out_audio) = stream->index;
+  }
+  if (s.out->nb_streams == 0) return core::make_error(first_segment + " has neither video nor audio");
+  constexpr int kBufferSize = 64 * 1024;
+  auto* buffer = static_cast<unsigned char*>(av_malloc(kBufferSize));
+  if (!buffer) return core::make_error("out of memory");
+  s.out->pb = avio_alloc_context(buffer, kBufferSize, 1, &s, nullptr, &State::write_output, nullptr);
+  if (!s.out->pb) {
+    av_free(buffer);
+    return core::make_error("out of memory");
+  }
+  if (int rc = avformat_write_header(s.out, nullptr); rc < 0) {
+    return core::make_error("cannot start the cut: " + av_error(rc));
+  }
+  avio_flush(s.out->pb);
+  return true;
+}
+
+void TsSplicer::begin_range(std::int64_t delay, std::int64_t frame_ticks) {
+  State& s = *state_;
+  std::int64_t after_video = s.last_dts[std::max(s.out_video, 0)];
+  std::int64_t dts_floor = (s.out_video >= 0 && after_video != kNoDts ? after_video + 1 : 0) + delay;
+  s.range_origin = std::max({s.video_end, s.audio_end, dts_floor});
+  s.have_offset = false;
+  s.mark.reset();
+  if (frame_ticks > 0) s.frame_ticks = frame_ticks;
+}
+
+core::Result<bool> TsSplicer::add_segment(const Segment& segment) {
+  State& s = *state_;
+  Input input;
+  if (auto opened = input.open_file(segment.path); !opened) return opened;
+  const int in_video = input.first_stream(AVMEDIA_TYPE_VIDEO);
+  const int in_audio = input.first_stream(AVMEDIA_TYPE_AUDIO);
+  if (segment.origin_pts) {
+    s.offset = s.range_origin - *segment.origin_pts;
+    s.have_offset = true;
+  }
+  bool first_packet = true;
+  std::int64_t file_end = 0;
+  PacketPtr packet(av_packet_alloc());
+  int rc;
+  while ((rc = av_read_frame(input.context(), packet.get())) >= 0) {
+    const int in_index = packet->stream_index;
+    const int out_index = in_index == in_video ? s.out_video : in_index == in_audio ? s.out_audio : -1;
+    if (out_index < 0 || packet->pts == AV_NOPTS_VALUE) {
+      av_packet_unref(packet.get());
+      continue;
+    }
+    const AVRational base = input.context()->streams[in_index]->time_base;
+    std::int64_t pts = av_rescale_q(packet->pts, base, kTicks);
+    std::int64_t dts = packet->dts == AV_NOPTS_VALUE ? pts : av_rescale_q(packet->dts, base, kTicks);
+    std::int64_t duration = av_rescale_q(packet->duration, base, kTicks);
+    if (first_packet) {
+      first_packet = false;
+      bool continues = s.have_offset && std::llabs(dts - s.previous_file_end) <= kMaxContinuityGap;
+      if (!segment.origin_pts && !continues) {
+        s.offset = std::max(s.video_end, s.audio_end) - dts;  // joined without a gap
+        s.have_offset = true;
+      }
+    }
+    file_end = std::max(file_end, pts + std::max(duration, std::int64_t(1)));
+    bool wanted = true;
+    if (segment.reference_pts) {
+      core::Micros wall = segment.wall_start + core::ticks_to_micros(pts - *segment.reference_pts);
+      wanted = out_index == s.out_video ? wall >= segment.video_from && wall < segment.video_to
+                                        : wall >= segment.audio_from && wall < segment.audio_to;
+    }
+    if (!wanted) {
+      av_packet_unref(packet.get());
+      continue;
+    }
+    if (auto written = s.write(packet.get(), out_index, pts + s.offset, dts + s.offset, duration); !written) {
+      return written;
+    }
+  }
+  if (rc != AVERROR_EOF) return core::make_error("cannot read " + segment.path + ": " + av_error(rc));
+  s.previous_file_end = file_end;
+  if (segment.mark_pts) s.mark = *segment.mark_pts + s.offset;
+  avio_flush(s.out->pb);
+  return true;
+}
+
+core::Result<bool> TsSplicer::add_encoded(const std::string& ts_bytes, bool at_mark, std::int64_t delay) {
+  State& s = *state_;
+  if (s.out_video < 0) return core::make_error("encoded video for a cut without video");
+  if (at_mark && !s.mark) return core::make_error("encoded run has no segment marking its place");
+  const std::int64_t anchor = at_mark ? *s.mark : s.range_origin;
+  Input input;
+  if (auto opened = input.open_bytes(ts_bytes); !opened) return opened;
+  const int in_video = input.first_stream(AVMEDIA_TYPE_VIDEO);
+  if (in_video < 0) return core::make_error("ffmpeg's output has no video");
+  const AVRational base = input.context()->streams[in_video]->time_base;
+  std::optional<std::int64_t> first_pts;
+  PacketPtr packet(av_packet_alloc());
+  int rc;
+  while ((rc = av_read_frame(input.context(), packet.get())) >= 0) {
+    if (packet->stream_index != in_video || packet->pts == AV_NOPTS_VALUE) {
+      av_packet_unref(packet.get());
+      continue;
+    }
+    std::int64_t pts = av_rescale_q(packet->pts, base, kTicks);
+    if (!first_pts) first_pts = pts;
+    std::int64_t out_pts = anchor + (pts - *first_pts);
+    std::int64_t duration = av_rescale_q(packet->duration, base, kTicks);
+    if (auto written = s.write(packet.get(), s.out_video, out_pts, out_pts - delay, duration); !written) {
+      return written;
+    }
+  }
+  if (rc != AVERROR_EOF) return core::make_error("cannot read ffmpeg's output: " + av_error(rc));
+  if (!first_pts) return core::make_error("ffmpeg encoded no frames");
+  avio_flush(s.out->pb);
+  return true;
+}
+
+core::Result<bool> TsSplicer::finish() {
+  State& s = *state_;
+  if (int rc = av_write_trailer(s.out); rc < 0) return core::make_error("cannot end the cut: " + av_error(rc));
+  avio_flush(s.out->pb);
+  return true;
+}
+
+std::string TsSplicer::take_output() { return std::exchange(state_->output, {}); }
+
+int TsSplicer::repaired_packets() const { return state_->repaired; }
+
+}  // namespace wubd::io

@@ -1,0 +1,89 @@
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include <uv.h>
+
+#include "wubd/core/best_segments.h"
+#include "wubd/core/cut_plan.h"
+#include "wubd/core/smart_cut_plan.h"
+#include "wubd/io/child_process.h"
+#include "wubd/io/http_response.h"
+#include "wubd/io/ts_splicer.h"
+#include "cut_job.h"
+
+// type=smart: frame-exact ends in one clean MPEG-TS. Per range, the frames from the
+// start to the first keyframe and from the last keyframe to the end are re-encoded
+// by ffmpeg children (one at a time, each ahead of where the output needs it); every
+// other video and audio packet is copied untouched. One muxer (io::TsSplicer, run in
+// the threadpool a segment at a time, as fast as the client takes it) joins them.
+// Failure rules as the other cuts: 500 before the first byte, abort after.
+namespace wubd::restreamer {
+
+class SmartCut : public CutJob {
+ public:
+  // One range's segments (copies: the store's own live only until its next call),
+  // their paths, and the range.
+  struct Range {
+    std::vector<core::StoredSegment> segments;
+    std::vector<core::CutPiece> pieces;  // trims as plan_cut made them
+    std::vector<std::string> paths;
+    core::CutRange range;
+  };
+
+  SmartCut(uv_loop_t* loop, std::vector<Range> ranges, io::HttpResponse& response,
+           std::function<void()> on_finished);
+  ~SmartCut() override;
+
+  void start() override;
+
+ private:
+  struct Encode {
+    std::vector<std::string> argv;
+    std::shared_ptr<std::string> output = std::make_shared<std::string>();
+    bool done = false;
+  };
+  // One step of the output, in order.
+  struct Part {
+    enum class Kind { BeginRange, Segment, Encoded } kind = Kind::Segment;
+    io::TsSplicer::Segment segment;  // Segment
+    std::size_t encode = 0;          // Encoded
+    bool at_mark = false;            // Encoded: the tail, placed at its segment's mark
+    std::int64_t delay = 0;          // BeginRange, Encoded
+    std::int64_t frame_ticks = 0;    // BeginRange
+  };
+
+  void plan_next_range();
+  void build_parts();
+  void start_next_encode();
+  void pump();
+  // Runs `work` on the splicer in the threadpool, then relays its output and pumps.
+  void run_splicer(std::function<core::Result<bool>(io::TsSplicer&)> work, std::function<void()> after);
+  void relay_output(std::string bytes);
+  void fail(const std::string& reason);
+
+  uv_loop_t* loop_;
+  std::vector<Range> ranges_;
+  io::HttpResponse* response_;
+  // Planning: what is known of each range's pieces' frames, and the plans.
+  std::vector<std::vector<std::optional<core::SegmentFrames>>> frames_;
+  std::vector<core::SmartRangePlan> plans_;
+  std::string video_codec_;
+  // Output.
+  std::vector<Encode> encodes_;
+  std::vector<Part> parts_;
+  std::size_t next_part_ = 0;
+  std::size_t next_encode_ = 0;
+  std::unique_ptr<io::ChildProcess> encoder_;
+  std::vector<std::unique_ptr<io::ChildProcess>> retired_encoders_;
+  std::shared_ptr<io::TsSplicer> splicer_ = std::make_shared<io::TsSplicer>();
+  bool opened_ = false;
+  bool splicing_ = false;  // a threadpool call on the splicer is in flight
+  bool closed_ = false;    // the trailer is written
+};
+
+}  // namespace wubd::restreamer
