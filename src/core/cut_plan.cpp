@@ -147,10 +147,35 @@ std::vector<std::string> trim_segment_argv(const std::string& path, const std::v
   return argv;
 }
 
-std::vector<std::string> full_cut_argv(CutType type, Micros offset, Micros duration) {
-  std::vector<std::string> argv = {"ffmpeg", "-hide_banner", "-loglevel", "error", "-i", "-",
-                                   "-ss", ffmpeg_seconds(offset), "-t", ffmpeg_seconds(duration),
-                                   "-c:v", "libx264", "-preset", "veryfast", "-c:a", "aac"};
+std::vector<std::string> full_cut_argv(CutType type, const std::vector<FullCutInput>& inputs, bool has_video,
+                                       bool has_audio) {
+  std::vector<std::string> argv = {"ffmpeg", "-hide_banner", "-loglevel", "error"};
+  if (inputs.size() == 1) {
+    argv.insert(argv.end(), {"-i", "-", "-ss", ffmpeg_seconds(inputs[0].offset), "-t",
+                             ffmpeg_seconds(inputs[0].duration)});
+  } else {
+    // Input options: each pipe is decoded and dropped up to its own offset (a pipe
+    // cannot seek), then the concat filter joins the ranges.
+    std::string graph;
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      std::string pipe = i == 0 ? "pipe:0" : "pipe:" + std::to_string(i + 2);
+      argv.insert(argv.end(), {"-ss", ffmpeg_seconds(inputs[i].offset), "-t", ffmpeg_seconds(inputs[i].duration),
+                               "-i", pipe});
+      if (has_video) graph += "[" + std::to_string(i) + ":v:0]";
+      if (has_audio) graph += "[" + std::to_string(i) + ":a:0]";
+    }
+    graph += "concat=n=" + std::to_string(inputs.size()) + ":v=" + (has_video ? "1" : "0") +
+             ":a=" + (has_audio ? "1" : "0");
+    graph += has_video ? "[v]" : "";
+    graph += has_audio ? "[a]" : "";
+    argv.insert(argv.end(), {"-filter_complex", graph});
+    if (has_video) argv.insert(argv.end(), {"-map", "[v]"});
+    if (has_audio) argv.insert(argv.end(), {"-map", "[a]"});
+    // The joined frames as they are: MP4's default (constant rate) would repeat the
+    // first frame to fill the time before it.
+    argv.insert(argv.end(), {"-fps_mode", "passthrough"});
+  }
+  argv.insert(argv.end(), {"-c:v", "libx264", "-preset", "veryfast", "-c:a", "aac"});
   if (type == CutType::Mp4) {
     // Fragmented, so it streams: no seeking back to write the index.
     argv.insert(argv.end(), {"-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "-"});

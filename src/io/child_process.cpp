@@ -2,28 +2,35 @@
 
 #include <csignal>
 #include <memory>
+#include <vector>
 
 namespace wubd::io {
 namespace {
 
-constexpr std::size_t kStdinLowWatermark = 256 * 1024;
+constexpr std::size_t kInputLowWatermark = 256 * 1024;
 
 }  // namespace
 
 // Lives on the heap until every handle is closed and the owner let go, so that
 // callbacks of closing handles never touch freed memory.
 struct ChildProcess::State {
+  struct Input {
+    uv_pipe_t pipe{};
+    std::size_t index = 0;
+    bool open = false;
+    bool was_high = false;
+  };
+
   uv_loop_t* loop = nullptr;
   uv_process_t process{};
-  uv_pipe_t in{}, out{}, err{};
+  uv_pipe_t out{}, err{};
+  std::vector<std::unique_ptr<Input>> inputs;  // uv handles must not move
   Callbacks callbacks;
   bool owner_alive = true;
   bool spawned = false;
   bool exited = false;
   bool out_eof = false;
   bool err_eof = false;
-  bool stdin_open = false;
-  bool stdin_was_high = false;
   bool reported = false;
   bool out_paused = false;
   std::int64_t exit_status = 0;
@@ -84,9 +91,10 @@ ChildProcess::~ChildProcess() {
     return;
   }
   if (!s->exited) uv_process_kill(&s->process, SIGKILL);
-  if (s->stdin_open) {
-    s->stdin_open = false;
-    s->close(reinterpret_cast<uv_handle_t*>(&s->in));
+  for (auto& input : s->inputs) {
+    if (!input->open) continue;
+    input->open = false;
+    s->close(reinterpret_cast<uv_handle_t*>(&input->pipe));
   }
   if (!s->out_eof) s->close(reinterpret_cast<uv_handle_t*>(&s->out));
   if (!s->err_eof) s->close(reinterpret_cast<uv_handle_t*>(&s->err));
@@ -94,7 +102,8 @@ ChildProcess::~ChildProcess() {
   if (s->open_handles == 0) delete s;
 }
 
-core::Result<bool> ChildProcess::spawn(const std::vector<std::string>& argv, bool with_stdin, Callbacks callbacks) {
+core::Result<bool> ChildProcess::spawn(const std::vector<std::string>& argv, std::size_t inputs,
+                                       Callbacks callbacks) {
   State* s = state_;
   s->callbacks = std::move(callbacks);
   std::vector<char*> args;
@@ -103,22 +112,34 @@ core::Result<bool> ChildProcess::spawn(const std::vector<std::string>& argv, boo
   uv_pipe_init(s->loop, &s->out, 0);
   uv_pipe_init(s->loop, &s->err, 0);
   s->open_handles += 2;
-  if (with_stdin) {
-    uv_pipe_init(s->loop, &s->in, 0);
+  for (std::size_t i = 0; i < inputs; ++i) {
+    auto input = std::make_unique<State::Input>();
+    input->index = i;
+    uv_pipe_init(s->loop, &input->pipe, 0);
     ++s->open_handles;
+    s->inputs.push_back(std::move(input));
   }
-  uv_stdio_container_t stdio[3];
-  stdio[0].flags = with_stdin ? uv_stdio_flags(UV_CREATE_PIPE | UV_READABLE_PIPE) : UV_IGNORE;
-  stdio[0].data.stream = reinterpret_cast<uv_stream_t*>(&s->in);
+  auto pipe_of = [](uv_pipe_t& pipe) { return reinterpret_cast<uv_stream_t*>(&pipe); };
+  // stdin, stdout, stderr, then the inputs after the first at fds 3, 4, …
+  std::vector<uv_stdio_container_t> stdio(3 + (inputs > 1 ? inputs - 1 : 0));
+  stdio[0].flags = UV_IGNORE;
+  if (inputs > 0) {
+    stdio[0].flags = uv_stdio_flags(UV_CREATE_PIPE | UV_READABLE_PIPE);
+    stdio[0].data.stream = pipe_of(s->inputs[0]->pipe);
+  }
   stdio[1].flags = uv_stdio_flags(UV_CREATE_PIPE | UV_WRITABLE_PIPE);
-  stdio[1].data.stream = reinterpret_cast<uv_stream_t*>(&s->out);
+  stdio[1].data.stream = pipe_of(s->out);
   stdio[2].flags = uv_stdio_flags(UV_CREATE_PIPE | UV_WRITABLE_PIPE);
-  stdio[2].data.stream = reinterpret_cast<uv_stream_t*>(&s->err);
+  stdio[2].data.stream = pipe_of(s->err);
+  for (std::size_t i = 1; i < inputs; ++i) {
+    stdio[i + 2].flags = uv_stdio_flags(UV_CREATE_PIPE | UV_READABLE_PIPE);
+    stdio[i + 2].data.stream = pipe_of(s->inputs[i]->pipe);
+  }
   uv_process_options_t options{};
   options.file = args[0];
   options.args = args.data();
-  options.stdio = stdio;
-  options.stdio_count = 3;
+  options.stdio = stdio.data();
+  options.stdio_count = int(stdio.size());
   options.exit_cb = [](uv_process_t* process, std::int64_t status, int signal) {
     auto* self = static_cast<State*>(process->data);
     self->exited = true;
@@ -136,68 +157,79 @@ core::Result<bool> ChildProcess::spawn(const std::vector<std::string>& argv, boo
     s->close(reinterpret_cast<uv_handle_t*>(&s->process));
     s->close(reinterpret_cast<uv_handle_t*>(&s->out));
     s->close(reinterpret_cast<uv_handle_t*>(&s->err));
-    if (with_stdin) s->close(reinterpret_cast<uv_handle_t*>(&s->in));
+    for (auto& input : s->inputs) s->close(reinterpret_cast<uv_handle_t*>(&input->pipe));
     s->spawned = true;  // handles are closing: the destructor must not free early
     return core::make_error("cannot start " + argv[0] + ": " + uv_strerror(rc));
   }
   s->spawned = true;
-  s->stdin_open = with_stdin;
+  for (auto& input : s->inputs) input->open = true;
   s->start_reading(&s->out);
   s->start_reading(&s->err);
   return true;
 }
 
-bool ChildProcess::write_stdin(std::string bytes) {
+bool ChildProcess::write_input(std::size_t index, std::string bytes) {
   State* s = state_;
-  if (!s->stdin_open) return false;
+  if (index >= s->inputs.size() || !s->inputs[index]->open) return false;
+  State::Input* input = s->inputs[index].get();
   struct Write {
     uv_write_t req;
     std::string bytes;
     State* state;
+    State::Input* input;
   };
-  auto* w = new Write{{}, std::move(bytes), s};
+  auto* w = new Write{{}, std::move(bytes), s, input};
   w->req.data = w;
   uv_buf_t buf = uv_buf_init(w->bytes.data(), unsigned(w->bytes.size()));
-  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&s->in), &buf, 1, [](uv_write_t* req, int) {
+  auto* stream = reinterpret_cast<uv_stream_t*>(&input->pipe);
+  int rc = uv_write(&w->req, stream, &buf, 1, [](uv_write_t* req, int) {
     // A failed write (EPIPE: the child stopped reading, as ffmpeg does once it has
     // cut enough) is not an error of ours; the exit status tells.
     auto* write = static_cast<Write*>(req->data);
     State* state = write->state;
+    State::Input* in = write->input;
     delete write;
-    if (!state->owner_alive || !state->stdin_open) return;
-    if (state->stdin_was_high && uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&state->in)) <
-                                     kStdinLowWatermark) {
-      state->stdin_was_high = false;
-      if (state->callbacks.on_stdin_drained) state->callbacks.on_stdin_drained();
+    if (!state->owner_alive || !in->open) return;
+    if (in->was_high &&
+        uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&in->pipe)) < kInputLowWatermark) {
+      in->was_high = false;
+      if (state->callbacks.on_input_drained) state->callbacks.on_input_drained(in->index);
     }
   });
   if (rc != 0) {
     delete w;
     return false;
   }
-  if (stdin_queued() >= kStdinLowWatermark) s->stdin_was_high = true;
+  if (input_queued(index) >= kInputLowWatermark) input->was_high = true;
   return true;
 }
 
-std::size_t ChildProcess::stdin_queued() const {
-  return state_->stdin_open ? uv_stream_get_write_queue_size(reinterpret_cast<uv_stream_t*>(&state_->in)) : 0;
+std::size_t ChildProcess::input_queued(std::size_t index) const {
+  const State* s = state_;
+  if (index >= s->inputs.size() || !s->inputs[index]->open) return 0;
+  return uv_stream_get_write_queue_size(reinterpret_cast<const uv_stream_t*>(&s->inputs[index]->pipe));
 }
 
-void ChildProcess::close_stdin() {
+void ChildProcess::close_input(std::size_t index) {
   State* s = state_;
-  if (!s->stdin_open) return;
-  s->stdin_open = false;
+  if (index >= s->inputs.size() || !s->inputs[index]->open) return;
+  State::Input* input = s->inputs[index].get();
+  input->open = false;
   // Shut down after the queued writes, then close: the child sees EOF on its input.
-  auto* req = new uv_shutdown_t{};
-  req->data = s;
-  int rc = uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&s->in), [](uv_shutdown_t* r, int) {
-    auto* state = static_cast<State*>(r->data);
-    delete r;
-    state->close(reinterpret_cast<uv_handle_t*>(&state->in));
+  struct Shutdown {
+    uv_shutdown_t req;
+    State* state;
+    State::Input* input;
+  };
+  auto* shutdown = new Shutdown{{}, s, input};
+  shutdown->req.data = shutdown;
+  int rc = uv_shutdown(&shutdown->req, reinterpret_cast<uv_stream_t*>(&input->pipe), [](uv_shutdown_t* r, int) {
+    std::unique_ptr<Shutdown> done(static_cast<Shutdown*>(r->data));
+    done->state->close(reinterpret_cast<uv_handle_t*>(&done->input->pipe));
   });
   if (rc != 0) {
-    delete req;
-    s->close(reinterpret_cast<uv_handle_t*>(&s->in));
+    delete shutdown;
+    s->close(reinterpret_cast<uv_handle_t*>(&input->pipe));
   }
 }
 

@@ -53,14 +53,17 @@ core::Result<StreamCodecs> probe_stream_codecs_now(const std::string& path) {
   AVFormatContext* context = nullptr;
   InputCloser closer(&context, avformat_close_input);
   if (auto opened = open_with_streams(context, path); !opened) return opened.error();
-  StreamCodecs codecs;
+  StreamCodecs streams;
   for (unsigned i = 0; i < context->nb_streams; ++i) {
     const AVCodecParameters* parameters = context->streams[i]->codecpar;
-    bool media = parameters->codec_type == AVMEDIA_TYPE_VIDEO || parameters->codec_type == AVMEDIA_TYPE_AUDIO;
-    codecs.push_back(media ? avcodec_get_name(parameters->codec_id) : "");
+    bool video = parameters->codec_type == AVMEDIA_TYPE_VIDEO;
+    bool audio = parameters->codec_type == AVMEDIA_TYPE_AUDIO;
+    streams.codecs.push_back(video || audio ? avcodec_get_name(parameters->codec_id) : "");
+    streams.has_video = streams.has_video || video;
+    streams.has_audio = streams.has_audio || audio;
   }
-  if (codecs.empty()) return core::make_error(path + " has no streams");
-  return codecs;
+  if (streams.codecs.empty()) return core::make_error(path + " has no streams");
+  return streams;
 }
 
 void probe_stream_codecs(uv_loop_t* loop, std::string path, std::function<void(core::Result<StreamCodecs>)> done) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstring>
 #include <limits>
+#include <vector>
 
 extern "C" {
 #include <libavformat/avformat.h>
@@ -106,6 +107,9 @@ struct TsSplicer::State {
   std::int64_t video_end = 0;                   // in output ticks: last frame's end
   std::int64_t audio_end = 0;
   std::int64_t frame_ticks = 3000;
+  // An audio frame's duration (AAC: 1024 samples). MPEG-TS stamps only a PES
+  // packet's first frame; the parser splits the rest out without timestamps.
+  std::int64_t audio_frame_ticks = 0;
   // Source ticks + offset = output ticks, for the current run of continuous files.
   std::int64_t offset = 0;
   bool have_offset = false;
@@ -176,6 +180,10 @@ core::Result<bool> TsSplicer::open(const std::string& first_segment) {
     avcodec_parameters_copy(stream->codecpar, input.context()->streams[index]->codecpar);
     stream->codecpar->codec_tag = 0;
     stream->time_base = kTicks;
+    const AVCodecParameters* source = input.context()->streams[index]->codecpar;
+    if (type == AVMEDIA_TYPE_AUDIO && source->frame_size > 0 && source->sample_rate > 0) {
+      s.audio_frame_ticks = std::int64_t(source->frame_size) * core::kTsTicksPerSecond / source->sample_rate;
+    }
     (type == AVMEDIA_TYPE_VIDEO ? s.out_video : s.out_audio) = stream->index;
   }
   if (s.out->nb_streams == 0) return core::make_error(first_segment + " has neither video nor audio");
@@ -214,27 +222,64 @@ core::Result<bool> TsSplicer::add_segment(const Segment& segment) {
     s.offset = s.range_origin - *segment.origin_pts;
     s.have_offset = true;
   }
+  // A file whose timestamps do not continue the last one's is joined without a gap:
+  // its first video frame lands where the video ended. Until that frame is known
+  // (audio may come first), its packets wait here.
+  struct Waiting {
+    PacketPtr packet;
+    int out_index;
+    std::int64_t pts, dts, duration;
+  };
+  std::vector<Waiting> waiting;
   bool first_packet = true;
+  bool placing = false;
+  auto place = [&](std::int64_t first_pts, bool is_video) -> core::Result<bool> {
+    // By a frame: where the video ended. By audio (a file without video): past both.
+    s.offset = (is_video ? s.video_end : std::max(s.video_end, s.audio_end)) - first_pts;
+    s.have_offset = true;
+    placing = false;
+    for (Waiting& w : waiting) {
+      auto written = s.write(w.packet.get(), w.out_index, w.pts + s.offset, w.dts + s.offset, w.duration);
+      if (!written) return written;
+    }
+    waiting.clear();
+    return true;
+  };
   std::int64_t file_end = 0;
+  std::int64_t next_audio_pts = 0;
+  bool have_next_audio = false;
   PacketPtr packet(av_packet_alloc());
   int rc;
   while ((rc = av_read_frame(input.context(), packet.get())) >= 0) {
     const int in_index = packet->stream_index;
     const int out_index = in_index == in_video ? s.out_video : in_index == in_audio ? s.out_audio : -1;
-    if (out_index < 0 || packet->pts == AV_NOPTS_VALUE) {
+    const bool audio = in_index == in_audio;
+    if (out_index < 0 || (packet->pts == AV_NOPTS_VALUE && !(audio && have_next_audio))) {
       av_packet_unref(packet.get());
       continue;
     }
     const AVRational base = input.context()->streams[in_index]->time_base;
-    std::int64_t pts = av_rescale_q(packet->pts, base, kTicks);
-    std::int64_t dts = packet->dts == AV_NOPTS_VALUE ? pts : av_rescale_q(packet->dts, base, kTicks);
     std::int64_t duration = av_rescale_q(packet->duration, base, kTicks);
+    std::int64_t pts, dts;
+    if (packet->pts == AV_NOPTS_VALUE) {
+      pts = dts = next_audio_pts;  // a later frame of the same PES packet
+    } else {
+      pts = av_rescale_q(packet->pts, base, kTicks);
+      dts = packet->dts == AV_NOPTS_VALUE ? pts : av_rescale_q(packet->dts, base, kTicks);
+    }
+    if (audio) {
+      if (duration <= 0) duration = s.audio_frame_ticks;
+      next_audio_pts = pts + duration;
+      have_next_audio = duration > 0;
+    }
     if (first_packet) {
       first_packet = false;
       bool continues = s.have_offset && std::llabs(dts - s.previous_file_end) <= kMaxContinuityGap;
-      if (!segment.origin_pts && !continues) {
-        s.offset = std::max(s.video_end, s.audio_end) - dts;  // joined without a gap
-        s.have_offset = true;
+      placing = !segment.origin_pts && !continues;
+      // A file read for the plan knows its first frame already (even one whose frames
+      // are all re-encoded, as a tail's are).
+      if (placing && segment.reference_pts) {
+        if (auto placed = place(*segment.reference_pts, true); !placed) return placed;
       }
     }
     file_end = std::max(file_end, pts + std::max(duration, std::int64_t(1)));
@@ -248,11 +293,21 @@ core::Result<bool> TsSplicer::add_segment(const Segment& segment) {
       av_packet_unref(packet.get());
       continue;
     }
+    if (placing) {
+      waiting.push_back({PacketPtr(av_packet_clone(packet.get())), out_index, pts, dts, duration});
+      av_packet_unref(packet.get());
+      if (out_index != s.out_video) continue;
+      if (auto placed = place(pts, true); !placed) return placed;
+      continue;
+    }
     if (auto written = s.write(packet.get(), out_index, pts + s.offset, dts + s.offset, duration); !written) {
       return written;
     }
   }
   if (rc != AVERROR_EOF) return core::make_error("cannot read " + segment.path + ": " + av_error(rc));
+  if (placing && !waiting.empty()) {
+    if (auto placed = place(waiting.front().pts, false); !placed) return placed;
+  }
   s.previous_file_end = file_end;
   if (segment.mark_pts) s.mark = *segment.mark_pts + s.offset;
   avio_flush(s.out->pb);

@@ -28,7 +28,8 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
   core::CutType type = cut_request->type;
   core::CutPlan plan;
   std::vector<std::string> paths;
-  std::vector<SmartCut::Range> smart_ranges;
+  std::vector<SmartCut::Range> ranges;  // each range's own segments and paths
+  std::vector<core::FullCutInput> full_inputs;
   for (const core::CutRange& range : cut_request->ranges) {
     auto best = store_.best_segments(route.stream, route.variant, range.start, range.end);
     auto part = core::plan_cut(best, range, cut_request->allow_holes);
@@ -38,23 +39,25 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
     for (core::CutPiece& piece : part->pieces) {
       paths.push_back(store_.segment_path(route.stream, route.variant, piece.segment->hour,
                                           piece.segment->file_name));
-      smart.segments.push_back(*piece.segment);
+      if (type == core::CutType::Smart) smart.segments.push_back(*piece.segment);
       smart.paths.push_back(paths.back());
     }
-    if (type == core::CutType::Smart) smart_ranges.push_back(std::move(smart));
+    full_inputs.push_back({part->pieces.front().trim_start.value_or(0), part->duration});
+    ranges.push_back(std::move(smart));
     core::append_plan(plan, std::move(*part));
   }
 
   if (type == core::CutType::Mpegts || type == core::CutType::Mp4) {
-    if (cut_request->ranges.size() > 1) {
-      return response.send_error(501, "several ranges are supported for type=rough only, so far");
-    }
-    return full_cut(std::move(paths), plan, type, response);
+    if (!admit_cut(response)) return;
+    std::vector<std::vector<std::string>> inputs;
+    for (SmartCut::Range& range : ranges) inputs.push_back(std::move(range.paths));
+    return launch_cut(std::make_unique<FullCut>(loop_, type, std::move(inputs), std::move(full_inputs), response,
+                                                cut_finished()));
   }
   if (type == core::CutType::Fast) return fast_cut(std::move(paths), plan, response);
   if (type == core::CutType::Smart) {
     if (!admit_cut(response)) return;
-    return launch_cut(std::make_unique<SmartCut>(loop_, std::move(smart_ranges), response, cut_finished()));
+    return launch_cut(std::make_unique<SmartCut>(loop_, std::move(ranges), response, cut_finished()));
   }
   // rough: the covering segments' bytes, whole, back to back. Sizes now, so the body
   // is sized; files are opened one at a time as the client takes them.
@@ -69,16 +72,6 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
   }
   response.add_header("Content-Disposition", "inline; filename=\"" + route.stream + "-" + route.variant + ".ts\"");
   response.send_files(200, "video/mp2t", std::move(files));
-}
-
-void Restreamer::full_cut(std::vector<std::string> paths, const core::CutPlan& plan, core::CutType type,
-                          io::HttpResponse& response) {
-  if (!admit_cut(response)) return;
-  core::Micros offset = plan.pieces.front().trim_start.value_or(0);
-  auto argv = core::full_cut_argv(type, offset, plan.duration);
-  launch_cut(std::make_unique<FullCut>(loop_, std::move(paths), std::move(argv),
-                                       type == core::CutType::Mp4 ? "video/mp4" : "video/mp2t", response,
-                                       cut_finished()));
 }
 
 std::function<void()> Restreamer::cut_finished() {

@@ -36,7 +36,7 @@ void FastCut::start() {
   io::probe_stream_codecs(loop_, steps_.front().path, [this, alive](core::Result<io::StreamCodecs> codecs) {
     if (alive.expired() || !response_) return;
     if (!codecs) return fail(codecs.error().message);
-    codecs_ = std::move(*codecs);
+    codecs_ = std::move(codecs->codecs);
     next_step();
   });
 }
@@ -71,7 +71,7 @@ void FastCut::next_step() {
     next_step();
   };
   auto argv = core::trim_segment_argv(step.path, codecs_, step.trim_start, step.trim_end);
-  if (auto started = child_->spawn(argv, false, std::move(callbacks)); !started) fail(started.error().message);
+  if (auto started = child_->spawn(argv, 0, std::move(callbacks)); !started) fail(started.error().message);
 }
 
 void FastCut::copy_file() {

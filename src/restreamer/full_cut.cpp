@@ -7,25 +7,31 @@
 
 #include <spdlog/spdlog.h>
 
+#include "wubd/io/media_probe.h"
 
 namespace wubd::restreamer {
 namespace {
 
-constexpr std::size_t kStdinHighWatermark = 1 << 20;
+constexpr std::size_t kInputHighWatermark = 1 << 20;
 
 }  // namespace
 
-FullCut::FullCut(uv_loop_t* loop, std::vector<std::string> paths, std::vector<std::string> argv,
-                 std::string content_type, io::HttpResponse& response, std::function<void()> on_finished)
+FullCut::FullCut(uv_loop_t* loop, core::CutType type, std::vector<std::vector<std::string>> inputs,
+                 std::vector<core::FullCutInput> ranges, io::HttpResponse& response,
+                 std::function<void()> on_finished)
     : CutJob(std::move(on_finished)),
       loop_(loop),
-      paths_(std::move(paths)),
-      argv_(std::move(argv)),
-      content_type_(std::move(content_type)),
-      response_(&response) {}
+      type_(type),
+      ranges_(std::move(ranges)),
+      content_type_(type == core::CutType::Mp4 ? "video/mp4" : "video/mp2t"),
+      response_(&response) {
+  for (auto& paths : inputs) feeds_.push_back(Feed{std::move(paths)});
+}
 
 FullCut::~FullCut() {
-  if (fd_ >= 0) ::close(fd_);
+  for (Feed& feed : feeds_) {
+    if (feed.fd >= 0) ::close(feed.fd);
+  }
   child_.reset();  // kills ffmpeg if it still runs
 }
 
@@ -34,92 +40,108 @@ void FullCut::start() {
     log()->info("cut: client gone; killing ffmpeg (pid {})", child_ ? child_->pid() : 0);
     response_ = nullptr;
     child_.reset();
-    stop_feeding();
+    stop_all_feeding();
     finish();
   };
   response_->notify_when_client_leaves();
   response_->on_writable = [this] {
     if (child_) child_->resume_stdout();
   };
+  if (ranges_.size() == 1) return spawn_ffmpeg(core::full_cut_argv(type_, ranges_, true, true));
+  // Joining ranges needs to know which of video and audio there is.
+  std::weak_ptr<bool> alive = alive_token();
+  io::probe_stream_codecs(loop_, feeds_.front().paths.front(), [this, alive](core::Result<io::StreamCodecs> streams) {
+    if (alive.expired() || !response_) return;
+    if (!streams) {
+      fail_response(response_, streams.error().message);
+      return finish();
+    }
+    spawn_ffmpeg(core::full_cut_argv(type_, ranges_, streams->has_video, streams->has_audio));
+  });
+}
+
+void FullCut::spawn_ffmpeg(const std::vector<std::string>& argv) {
   child_ = std::make_unique<io::ChildProcess>(loop_);
   io::ChildProcess::Callbacks callbacks;
   callbacks.on_stdout = [this](std::string_view bytes) { on_stdout(bytes); };
   callbacks.on_stderr = [this](std::string_view bytes) { note_stderr(bytes); };
   callbacks.on_exit = [this](std::int64_t status, int signal) { on_exit(status, signal); };
-  callbacks.on_stdin_drained = [this] { feed(); };
-  auto started = child_->spawn(argv_, true, std::move(callbacks));
+  callbacks.on_input_drained = [this](std::size_t input) { feed(input); };
+  auto started = child_->spawn(argv, feeds_.size(), std::move(callbacks));
   if (!started) {
     fail_response(response_, started.error().message);
     child_.reset();
     finish();
     return;
   }
-  log()->debug("cut: ffmpeg pid {} for {} segments", child_->pid(), paths_.size());
-  feed();
+  log()->debug("cut: ffmpeg pid {} for {} inputs", child_->pid(), feeds_.size());
+  for (std::size_t i = 0; i < feeds_.size(); ++i) feed(i);
 }
 
-void FullCut::feed() {
-  if (feeding_done_ || reading_ || !child_) return;
-  while (child_->stdin_queued() < kStdinHighWatermark) {
-    if (fd_ < 0) {
-      if (next_path_ == paths_.size()) {
-        feeding_done_ = true;
-        child_->close_stdin();
-        return;
-      }
-      const std::string& path = paths_[next_path_++];
-      fd_ = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-      offset_ = 0;
-      if (fd_ < 0) {
-        log()->error("cut: cannot open {}: {}", path, std::strerror(errno));
-        stderr_tail_ += "cannot open " + path;
-        child_->kill();
-        stop_feeding();
-        return;
-      }
-    }
-    int rc = read_chunk(loop_, fd_, offset_, [this](ssize_t result, std::string bytes) {
-      reading_ = false;
-      chunk_ = std::move(bytes);
-      on_read(result);
-    });
-    if (rc != 0) {
-      child_->kill();
-      stop_feeding();
+void FullCut::feed(std::size_t input) {
+  Feed& feed = feeds_[input];
+  if (feed.done || feed.reading || !child_) return;
+  if (child_->input_queued(input) >= kInputHighWatermark) return;  // on_input_drained resumes
+  if (feed.fd < 0) {
+    if (feed.next_path == feed.paths.size()) {
+      feed.done = true;
+      child_->close_input(input);
       return;
     }
-    reading_ = true;
-    return;  // on_read continues
+    const std::string& path = feed.paths[feed.next_path++];
+    feed.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    feed.offset = 0;
+    if (feed.fd < 0) {
+      log()->error("cut: cannot open {}: {}", path, std::strerror(errno));
+      stderr_tail_ += "cannot open " + path;
+      child_->kill();
+      stop_all_feeding();
+      return;
+    }
   }
+  int rc = read_chunk(loop_, feed.fd, feed.offset,
+                      [this, input](ssize_t result, std::string bytes) { on_read(input, result, std::move(bytes)); });
+  if (rc != 0) {
+    child_->kill();
+    stop_all_feeding();
+    return;
+  }
+  feed.reading = true;
 }
 
-void FullCut::on_read(ssize_t result) {
-  if (!child_) return;
+void FullCut::on_read(std::size_t input, ssize_t result, std::string bytes) {
+  Feed& feed = feeds_[input];
+  feed.reading = false;
+  if (!child_ || feed.done) return;
   if (result < 0) {
     log()->error("cut: read failed: {}", uv_err_name(int(result)));
     child_->kill();
-    stop_feeding();
+    stop_all_feeding();
     return;
   }
   if (result == 0) {
-    ::close(fd_);
-    fd_ = -1;
+    ::close(feed.fd);
+    feed.fd = -1;
   } else {
-    chunk_.resize(std::size_t(result));
-    offset_ += result;
+    bytes.resize(std::size_t(result));
+    feed.offset += result;
     // EPIPE once ffmpeg has read enough is expected: it stops at the cut's end.
-    if (!child_->write_stdin(std::move(chunk_))) {
-      stop_feeding();
+    if (!child_->write_input(input, std::move(bytes))) {
+      stop_feeding(feed);
       return;
     }
   }
-  feed();
+  this->feed(input);
 }
 
-void FullCut::stop_feeding() {
-  feeding_done_ = true;
-  if (fd_ >= 0) ::close(fd_);
-  fd_ = -1;
+void FullCut::stop_feeding(Feed& feed) {
+  feed.done = true;
+  if (feed.fd >= 0) ::close(feed.fd);
+  feed.fd = -1;
+}
+
+void FullCut::stop_all_feeding() {
+  for (Feed& feed : feeds_) stop_feeding(feed);
 }
 
 void FullCut::on_stdout(std::string_view bytes) {
@@ -139,7 +161,7 @@ void FullCut::on_exit(std::int64_t status, int signal) {
       fail_response(response_, exit_reason(status, signal));
     }
   }
-  stop_feeding();
+  stop_all_feeding();
   finish();
 }
 

@@ -7,47 +7,56 @@
 
 #include <uv.h>
 
+#include "wubd/core/cut_plan.h"
 #include "wubd/io/child_process.h"
 #include "wubd/io/http_response.h"
 #include "cut_job.h"
 
 // A full cut (type=mpegts or mp4), the seeds' original method: ffmpeg reads the
-// segments from a pipe we feed and writes the clip to a pipe we relay to the client,
-// with backpressure both ways. Errors before the first byte are a 500 with ffmpeg's
-// reason; after it the response is aborted, so the client knows the file is broken.
-// A client that leaves kills ffmpeg at once.
+// segments from pipes we feed (one per range: its stdin, then pipe:3, pipe:4, …) and
+// writes the clip to a pipe we relay to the client, with backpressure both ways.
+// Errors before the first byte are a 500 with ffmpeg's reason; after it the response
+// is aborted, so the client knows the file is broken. A client that leaves kills
+// ffmpeg at once.
 namespace wubd::restreamer {
 
 class FullCut : public CutJob {
  public:
+  // Per range: the segment files to feed ffmpeg, in order, and what it keeps of them.
   // `on_finished` runs once, when the response is over (either way); the owner frees
   // the job later, never inside that call.
-  FullCut(uv_loop_t* loop, std::vector<std::string> paths, std::vector<std::string> argv,
-          std::string content_type, io::HttpResponse& response, std::function<void()> on_finished);
+  FullCut(uv_loop_t* loop, core::CutType type, std::vector<std::vector<std::string>> inputs,
+          std::vector<core::FullCutInput> ranges, io::HttpResponse& response, std::function<void()> on_finished);
   ~FullCut() override;
 
   void start() override;
 
  private:
-  void feed();
-  void on_read(ssize_t result);
+  // One input's feeding: one file at a time, one threadpool read at a time.
+  struct Feed {
+    std::vector<std::string> paths;
+    std::size_t next_path = 0;
+    int fd = -1;
+    std::int64_t offset = 0;
+    bool reading = false;  // a threadpool read is in flight
+    bool done = false;
+  };
+
+  void spawn_ffmpeg(const std::vector<std::string>& argv);
+  void feed(std::size_t input);
+  void on_read(std::size_t input, ssize_t result, std::string bytes);
   void on_stdout(std::string_view bytes);
   void on_exit(std::int64_t status, int signal);
-  void stop_feeding();
+  void stop_feeding(Feed& feed);
+  void stop_all_feeding();
 
   uv_loop_t* loop_;
-  std::vector<std::string> paths_;
-  std::vector<std::string> argv_;
+  core::CutType type_;
+  std::vector<Feed> feeds_;
+  std::vector<core::FullCutInput> ranges_;
   std::string content_type_;
   io::HttpResponse* response_;  // null once the client is gone or the response ended
   std::unique_ptr<io::ChildProcess> child_;
-  // Feeding: one file at a time, one threadpool read at a time.
-  std::size_t next_path_ = 0;
-  int fd_ = -1;
-  std::int64_t offset_ = 0;
-  std::string chunk_;
-  bool reading_ = false;  // a threadpool read is in flight
-  bool feeding_done_ = false;
 };
 
 }  // namespace wubd::restreamer

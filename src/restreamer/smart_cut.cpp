@@ -123,7 +123,7 @@ void SmartCut::start_next_encode() {
     start_next_encode();
     pump();
   };
-  if (auto started = encoder_->spawn(encode.argv, false, std::move(callbacks)); !started) {
+  if (auto started = encoder_->spawn(encode.argv, 0, std::move(callbacks)); !started) {
     fail(started.error().message);
   }
 }

@@ -73,7 +73,7 @@ def make_counter_segments(count):
 
 def frame_numbers(path):
     """The numbers shown by a counter clip's frames, in presentation order."""
-    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-map", "0:v:0",
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough",
                           "-vf", f"format=gray,scale=1:{COUNTER_BITS}:flags=area", "-f", "rawvideo", "-"],
                          capture_output=True, check=True).stdout
     numbers = []

@@ -138,14 +138,29 @@ TEST(CutPlan, FfmpegCommandLines) {
   EXPECT_EQ(trim_segment_argv("x.ts", {"h264"}, std::nullopt, 2 * kS),
             (std::vector<std::string>{"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", "x.ts",
                                       "-map", "0:0", "-codec:0", "h264", "-preset", "veryfast", "-t", "2.000000", "-f", "mpegts", "-"}));
-  auto mp4 = full_cut_argv(CutType::Mp4, 1'250'000, 10 * kS);
+  auto mp4 = full_cut_argv(CutType::Mp4, {{1'250'000, 10 * kS}}, true, true);
   EXPECT_EQ(std::vector<std::string>(mp4.begin(), mp4.begin() + 10),
             (std::vector<std::string>{"ffmpeg", "-hide_banner", "-loglevel", "error", "-i", "-", "-ss", "1.250000",
                                       "-t", "10.000000"}));
   EXPECT_EQ(mp4.back(), "-");
   EXPECT_NE(std::find(mp4.begin(), mp4.end(), "frag_keyframe+empty_moov+default_base_moof"), mp4.end());
-  auto ts = full_cut_argv(CutType::Mpegts, 0, kS);
+  auto ts = full_cut_argv(CutType::Mpegts, {{0, kS}}, true, true);
   EXPECT_EQ(*(ts.end() - 2), "mpegts");
+}
+
+TEST(CutPlan, FullCutsOfSeveralRangesFeedAPipeEachAndConcatenate) {
+  auto argv = full_cut_argv(CutType::Mpegts, {{500'000, 2 * kS}, {0, kS}, {250'000, kS}}, true, true);
+  std::vector<std::string> inputs(argv.begin() + 4, argv.begin() + 22);
+  EXPECT_EQ(inputs, (std::vector<std::string>{"-ss", "0.500000", "-t", "2.000000", "-i", "pipe:0",
+                                              "-ss", "0.000000", "-t", "1.000000", "-i", "pipe:3",
+                                              "-ss", "0.250000", "-t", "1.000000", "-i", "pipe:4"}));
+  EXPECT_EQ(argv[22], "-filter_complex");
+  EXPECT_EQ(argv[23], "[0:v:0][0:a:0][1:v:0][1:a:0][2:v:0][2:a:0]concat=n=3:v=1:a=1[v][a]");
+  EXPECT_EQ(std::vector<std::string>(argv.begin() + 24, argv.begin() + 28),
+            (std::vector<std::string>{"-map", "[v]", "-map", "[a]"}));
+  auto audio_only = full_cut_argv(CutType::Mp4, {{0, kS}, {0, kS}}, false, true);
+  EXPECT_NE(std::find(audio_only.begin(), audio_only.end(), "[0:a:0][1:a:0]concat=n=2:v=0:a=1[a]"), audio_only.end());
+  EXPECT_EQ(std::find(audio_only.begin(), audio_only.end(), "[v]"), audio_only.end());
 }
 
 }  // namespace

@@ -68,9 +68,19 @@ void append_plan(CutPlan& plan, CutPlan next);
 std::vector<std::string> trim_segment_argv(const std::string& path, const std::vector<std::string>& codecs,
                                            std::optional<Micros> trim_start, std::optional<Micros> trim_end);
 
-// ffmpeg reading concatenated segments on stdin and writing a re-encoded cut of
-// [offset, offset + duration) of them to stdout: MPEG-TS or fragmented MP4.
-std::vector<std::string> full_cut_argv(CutType type, Micros offset, Micros duration);
+// One input of a full cut: a range's segments, fed back to back, of which ffmpeg
+// keeps [offset, offset + duration) (offset from the first segment's start).
+struct FullCutInput {
+  Micros offset = 0;
+  Micros duration = 0;
+};
+
+// ffmpeg reading each range's segments from a pipe (stdin for the first, then pipe:3,
+// pipe:4, …) and writing the re-encoded ranges, back to back, to stdout: MPEG-TS or
+// fragmented MP4. Several ranges are joined by the concat filter, which needs to know
+// which of video and audio the stream has; one range ignores those.
+std::vector<std::string> full_cut_argv(CutType type, const std::vector<FullCutInput>& inputs, bool has_video,
+                                       bool has_audio);
 
 // `12.345678`: seconds for ffmpeg's -ss/-to/-t, exact to the microsecond.
 std::string ffmpeg_seconds(Micros t);

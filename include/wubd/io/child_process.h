@@ -10,9 +10,9 @@
 
 #include "wubd/core/result.h"
 
-// A child process (ffmpeg) on the loop, via uv_spawn, with pipes for stdin (optional),
-// stdout and stderr. Output arrives through callbacks as it comes; stdout can be
-// paused for backpressure. The owner may destroy this object at any time, even
+// A child process (ffmpeg) on the loop, via uv_spawn, with pipes for its inputs
+// (optional), stdout and stderr. Output arrives through callbacks as it comes; stdout
+// can be paused for backpressure. The owner may destroy this object at any time, even
 // from inside a callback: the child is then killed, no callback runs again, and the
 // uv handles free themselves once closed (a uv_process_t only after its exit).
 namespace wubd::io {
@@ -25,8 +25,8 @@ class ChildProcess {
     // Once, after the child exited and its stdout and stderr reached EOF, so every
     // byte it wrote was delivered first. `signal` is 0 unless it was killed.
     std::function<void(std::int64_t exit_status, int signal)> on_exit;
-    // The stdin queue fell below the low watermark after being above it.
-    std::function<void()> on_stdin_drained;
+    // An input's queue fell below the low watermark after being above it.
+    std::function<void(std::size_t input)> on_input_drained;
   };
 
   explicit ChildProcess(uv_loop_t* loop);
@@ -34,14 +34,16 @@ class ChildProcess {
   ChildProcess(const ChildProcess&) = delete;
   ChildProcess& operator=(const ChildProcess&) = delete;
 
-  // Starts argv[0] (looked up in PATH). With `with_stdin` false, stdin is /dev/null.
-  // An error says what could not be started; no callback runs then.
-  core::Result<bool> spawn(const std::vector<std::string>& argv, bool with_stdin, Callbacks callbacks);
+  // Starts argv[0] (looked up in PATH) with `inputs` pipes to feed: input 0 is its
+  // stdin, input k > 0 its fd k + 2 (ffmpeg's pipe:3, pipe:4, …). With none, stdin is
+  // /dev/null. An error says what could not be started; no callback runs then.
+  core::Result<bool> spawn(const std::vector<std::string>& argv, std::size_t inputs, Callbacks callbacks);
 
-  // Queues bytes for the child's stdin. False once stdin is closed or broken.
-  bool write_stdin(std::string bytes);
-  std::size_t stdin_queued() const;
-  void close_stdin();
+  // Queues bytes for an input. False once that input is closed or broken.
+  bool write_input(std::size_t input, std::string bytes);
+  std::size_t input_queued(std::size_t input) const;
+  // Closes an input after its queued bytes: the child sees EOF there.
+  void close_input(std::size_t input);
 
   void pause_stdout();
   void resume_stdout();

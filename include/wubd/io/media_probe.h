@@ -14,9 +14,13 @@
 // (uv_queue_work: short and bounded) and the result is delivered on the loop.
 namespace wubd::io {
 
-// Per stream, in index order: the codec name for video and audio streams ("h264",
-// "aac"), "" for the others (data, subtitles: ffmpeg picks for those).
-using StreamCodecs = std::vector<std::string>;
+struct StreamCodecs {
+  // Per stream, in index order: the codec name for video and audio streams ("h264",
+  // "aac"), "" for the others (data, subtitles: ffmpeg picks for those).
+  std::vector<std::string> codecs;
+  bool has_video = false;
+  bool has_audio = false;
+};
 
 // Probes `path`; `done` runs on the loop, once. The caller keeps `loop` running.
 void probe_stream_codecs(uv_loop_t* loop, std::string path, std::function<void(core::Result<StreamCodecs>)> done);

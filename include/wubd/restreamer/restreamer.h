@@ -56,8 +56,6 @@ class Restreamer {
   void segment(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
   // /cut (cuts.cpp).
   void cut(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
-  void full_cut(std::vector<std::string> paths, const core::CutPlan& plan, core::CutType type,
-                io::HttpResponse& response);
   void fast_cut(std::vector<std::string> paths, const core::CutPlan& plan, io::HttpResponse& response);
   // False (and a 503 sent) when --max-full-cuts are already running.
   bool admit_cut(io::HttpResponse& response);
