@@ -14,6 +14,25 @@
 #include "wubd/io/timer.h"
 
 namespace wubd::restreamer {
+namespace {
+
+// Adds the segment after a smart cut range's last one.
+void add_spill_segment(store::SegmentStore& store, const core::Route& route, SmartCut::Range& range) {
+  // A segment file's audio leads its video a little, so the audio of a range's last
+  // moments is in the next file: the smart cut reads that file's audio up to the end
+  // (and its frames tell whether the end cuts a group of pictures).
+  const core::SegmentName& last = range.segments.back().name;
+  auto next = store.best_segments(route.stream, route.variant, last.end(), last.end() + 1);
+  if (next.empty() || !next.front()) return;
+  const core::StoredSegment& spill = *next.front();
+  if (spill.name.start <= last.start) return;
+  range.segments.push_back(spill);
+  range.pieces.push_back(core::CutPiece{&range.segments.back(), std::nullopt, std::nullopt});
+  range.paths.push_back(store.segment_path(route.stream, route.variant, spill.hour, spill.file_name));
+}
+
+}  // namespace
+
 
 void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response) {
   if (!store_.variant_exists(route.stream, route.variant)) {
@@ -42,6 +61,7 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
       if (type == core::CutType::Smart) smart.segments.push_back(*piece.segment);
       smart.paths.push_back(paths.back());
     }
+    if (type == core::CutType::Smart) add_spill_segment(store_, route, smart);
     full_inputs.push_back({part->pieces.front().trim_start.value_or(0), part->duration});
     ranges.push_back(std::move(smart));
     core::append_plan(plan, std::move(*part));

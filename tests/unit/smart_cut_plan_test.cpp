@@ -123,6 +123,39 @@ TEST(SmartCutPlan, AStartBetweenFramesBeginsAtTheNextFrame) {
   EXPECT_FALSE(plan.tail);
 }
 
+TEST(SmartCutPlan, TheSegmentAfterTheEndOnlyTellsWhereGroupsStart) {
+  // The restreamer adds the segment after the range for its audio; its frames are
+  // past the end and never taken, but they show whether the end cuts a group.
+  Stream stream(4);
+  CutRange range{Stream::at(60), Stream::at(120)};
+  std::vector<CutPiece> pieces;
+  std::vector<std::optional<SegmentFrames>> known;
+  for (int s : {1, 2}) {
+    CutPiece piece;
+    piece.segment = &stream.segments[std::size_t(s)];
+    pieces.push_back(piece);
+    known.push_back(stream.frames[std::size_t(s)]);
+  }
+  auto result = plan_smart_range(pieces, range, known);
+  ASSERT_TRUE(std::holds_alternative<SmartRangePlan>(result));
+  const auto& plan = std::get<SmartRangePlan>(result);
+  EXPECT_FALSE(plan.tail);  // segment 2 starts with a keyframe: the last group is whole
+  EXPECT_EQ(plan.copy_to, range.end);
+  EXPECT_EQ(plan.video_frames, 60);
+
+  Stream long_groups(4, 90);  // keyframes at 0, 90, 180: segment 2 continues 90's group
+  for (int s : {1, 2}) {
+    pieces[std::size_t(s - 1)].segment = &long_groups.segments[std::size_t(s)];
+    known[std::size_t(s - 1)] = long_groups.frames[std::size_t(s)];
+  }
+  auto cut_group = std::get<SmartRangePlan>(plan_smart_range(pieces, range, known));
+  ASSERT_TRUE(cut_group.head);
+  EXPECT_EQ(cut_group.head->frames, 30);  // 60..89
+  ASSERT_TRUE(cut_group.tail);            // 90..119: its group runs on into segment 2
+  EXPECT_EQ(cut_group.tail->frames, 30);
+  EXPECT_EQ(cut_group.copy_from, cut_group.copy_to);
+}
+
 TEST(SmartCutPlan, ShortGroupsWithinASegmentReencodeLess) {
   Stream stream(3, 15);  // a keyframe every half second
   CutRange range{Stream::at(62), Stream::at(100)};
