@@ -16,19 +16,10 @@ Micros wall_time(const CutPiece& piece, const SegmentFrames& frames, const Video
   return piece_start(piece) + ticks_to_micros(frame.pts - reference_pts(frames));
 }
 
-// How many frames ffmpeg decodes before `frame` in its piece (presentation order).
-int frames_before(const Located& frame, const SegmentFrames& frames) {
-  int before = 0;
-  for (const VideoFrame& other : frames.video) before += other.pts < frame.frame.pts;
-  return before;
-}
-
-SmartEncode make_encode(const std::vector<Located>& run, const std::vector<std::optional<SegmentFrames>>& frames,
-                        std::int64_t delay) {
+SmartEncode make_encode(const std::vector<Located>& run, std::int64_t delay) {
   SmartEncode encode;
   encode.first_piece = run.front().piece;
   encode.last_piece = run.back().piece;
-  encode.skip = frames_before(run.front(), *frames[encode.first_piece]);
   encode.frames = int(run.size());
   encode.origin_piece = run.front().piece;
   encode.origin_pts = run.front().frame.pts;
@@ -134,7 +125,7 @@ std::variant<SmartRangePlan, NeedFrames> plan_smart_range(const std::vector<CutP
         if (wall >= range.start && wall < range.end) all.push_back({i, frame, wall});
       }
     }
-    plan.head = make_encode(all, frames, 0);
+    plan.head = make_encode(all, 0);
     plan.copy_from = plan.copy_to = first.wall;
     plan.video_frames = int(all.size());
     return plan;
@@ -145,13 +136,13 @@ std::variant<SmartRangePlan, NeedFrames> plan_smart_range(const std::vector<CutP
   plan.delay = first_key.frame.pts - first_key.frame.dts;
   if (leading.size() > 1) {
     std::vector<Located> head(leading.begin(), leading.end() - 1);
-    plan.head = make_encode(head, frames, plan.delay);
+    plan.head = make_encode(head, plan.delay);
   }
   plan.copy_from = first_key.wall;
   plan.copy_to = range.end;
   if (group_cut_at_end) {
     std::vector<Located> tail(trailing.rbegin(), trailing.rend());
-    plan.tail = make_encode(tail, frames, last_key.frame.pts - last_key.frame.dts);
+    plan.tail = make_encode(tail, last_key.frame.pts - last_key.frame.dts);
     plan.copy_to = last_key.wall;
   }
 
@@ -173,28 +164,6 @@ std::variant<SmartRangePlan, NeedFrames> plan_smart_range(const std::vector<CutP
 
 std::int64_t reference_pts(const SegmentFrames& frames) {
   return frames.video.empty() ? frames.start_pts : frames.video.front().pts;
-}
-
-std::string concat_input(const std::vector<std::string>& paths) {
-  if (paths.size() == 1) return paths.front();
-  std::string input = "concat:";
-  for (std::size_t i = 0; i < paths.size(); ++i) {
-    if (i) input += '|';
-    input += paths[i];
-  }
-  return input;
-}
-
-std::vector<std::string> smart_encode_argv(const std::string& input, const std::string& video_codec,
-                                           const SmartEncode& encode) {
-  std::vector<std::string> argv = {"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", input,
-                                   "-map", "0:v:0", "-an", "-sn", "-dn"};
-  if (encode.skip > 0) argv.insert(argv.end(), {"-vf", "select=gte(n\\," + std::to_string(encode.skip) + ")"});
-  argv.insert(argv.end(), {"-frames:v", std::to_string(encode.frames), "-codec:v", video_codec, "-preset", "veryfast",
-                           // No B-frames: packets come in presentation order, one per
-                           // source frame, and passthrough keeps their timing.
-                           "-bf", "0", "-fps_mode", "passthrough", "-f", "mpegts", "-"});
-  return argv;
 }
 
 }  // namespace wubd::core

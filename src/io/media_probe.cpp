@@ -71,37 +71,43 @@ void probe_stream_codecs(uv_loop_t* loop, std::string path, std::function<void(c
 }
 
 core::Result<core::SegmentFrames> read_segment_frames_now(const std::string& path) {
+  // No avformat_find_stream_info: MPEG-TS names its streams' codecs up front, and the
+  // timestamps come from the packets read anyway. It would decode frames for nothing.
   AVFormatContext* context = nullptr;
   InputCloser closer(&context, avformat_close_input);
-  if (auto opened = open_with_streams(context, path); !opened) return opened.error();
+  if (int rc = avformat_open_input(&context, path.c_str(), nullptr, nullptr); rc < 0) {
+    return core::make_error("cannot open " + path + ": " + av_error(rc));
+  }
   const AVRational ticks{1, int(core::kTsTicksPerSecond)};
   core::SegmentFrames frames;
-  bool have_start = false;
   int video = -1;
   for (unsigned i = 0; i < context->nb_streams; ++i) {
-    const AVStream* stream = context->streams[i];
-    if (video < 0 && stream->codecpar->codec_type == AVMEDIA_TYPE_VIDEO) video = int(i);
-    if (stream->start_time == AV_NOPTS_VALUE) continue;
-    std::int64_t start = av_rescale_q(stream->start_time, stream->time_base, ticks);
-    frames.start_pts = have_start ? std::min(frames.start_pts, start) : start;
-    have_start = true;
+    if (context->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO) {
+      video = int(i);
+      frames.video_codec = avcodec_get_name(context->streams[i]->codecpar->codec_id);
+      break;
+    }
   }
-  if (!have_start) return core::make_error(path + " has no timestamps");
-  if (video < 0) return frames;
-  frames.video_codec = avcodec_get_name(context->streams[video]->codecpar->codec_id);
-  const AVRational video_base = context->streams[video]->time_base;
+  bool have_start = false;
   AVPacket* packet = av_packet_alloc();
   std::unique_ptr<AVPacket*, void (*)(AVPacket**)> packet_free(&packet, av_packet_free);
   int rc;
   while ((rc = av_read_frame(context, packet)) >= 0) {
-    if (packet->stream_index == video && packet->pts != AV_NOPTS_VALUE) {
-      std::int64_t pts = av_rescale_q(packet->pts, video_base, ticks);
-      std::int64_t dts = packet->dts == AV_NOPTS_VALUE ? pts : av_rescale_q(packet->dts, video_base, ticks);
-      frames.video.push_back({pts, dts, (packet->flags & AV_PKT_FLAG_KEY) != 0});
+    const AVStream* stream = context->streams[packet->stream_index];
+    const AVMediaType type = stream->codecpar->codec_type;
+    if (packet->pts != AV_NOPTS_VALUE && (type == AVMEDIA_TYPE_VIDEO || type == AVMEDIA_TYPE_AUDIO)) {
+      std::int64_t pts = av_rescale_q(packet->pts, stream->time_base, ticks);
+      frames.start_pts = have_start ? std::min(frames.start_pts, pts) : pts;
+      have_start = true;
+      if (packet->stream_index == video) {
+        std::int64_t dts = packet->dts == AV_NOPTS_VALUE ? pts : av_rescale_q(packet->dts, stream->time_base, ticks);
+        frames.video.push_back({pts, dts, (packet->flags & AV_PKT_FLAG_KEY) != 0});
+      }
     }
     av_packet_unref(packet);
   }
   if (rc != AVERROR_EOF) return core::make_error("cannot read " + path + ": " + av_error(rc));
+  if (!have_start) return core::make_error(path + " has no timestamped video or audio");
   std::stable_sort(frames.video.begin(), frames.video.end(),
                    [](const core::VideoFrame& a, const core::VideoFrame& b) { return a.pts < b.pts; });
   return frames;

@@ -32,40 +32,14 @@ struct PacketDeleter {
 };
 using PacketPtr = std::unique_ptr<AVPacket, PacketDeleter>;
 
-// An input: a file, or bytes in memory through a read callback.
+// A segment file, read with libavformat.
 class Input {
  public:
-  ~Input() {
-    avformat_close_input(&context_);
-    if (io_) {
-      av_freep(&io_->buffer);
-      avio_context_free(&io_);
-    }
-  }
+  ~Input() { avformat_close_input(&context_); }
 
   core::Result<bool> open_file(const std::string& path) {
     if (int rc = avformat_open_input(&context_, path.c_str(), nullptr, nullptr); rc < 0) {
       return core::make_error("cannot open " + path + ": " + av_error(rc));
-    }
-    return true;
-  }
-
-  core::Result<bool> open_bytes(const std::string& bytes) {
-    bytes_ = &bytes;
-    constexpr int kBufferSize = 64 * 1024;
-    auto* buffer = static_cast<unsigned char*>(av_malloc(kBufferSize));
-    if (!buffer) return core::make_error("out of memory");
-    io_ = avio_alloc_context(buffer, kBufferSize, 0, this, &Input::read_bytes, nullptr, nullptr);
-    if (!io_) {
-      av_free(buffer);
-      return core::make_error("out of memory");
-    }
-    context_ = avformat_alloc_context();
-    if (!context_) return core::make_error("out of memory");
-    context_->pb = io_;
-    context_->flags |= AVFMT_FLAG_CUSTOM_IO;
-    if (int rc = avformat_open_input(&context_, nullptr, av_find_input_format("mpegts"), nullptr); rc < 0) {
-      return core::make_error("cannot read ffmpeg's output: " + av_error(rc));
     }
     return true;
   }
@@ -80,20 +54,7 @@ class Input {
   }
 
  private:
-  static int read_bytes(void* opaque, std::uint8_t* buffer, int size) {
-    auto* self = static_cast<Input*>(opaque);
-    std::size_t left = self->bytes_->size() - self->read_;
-    if (left == 0) return AVERROR_EOF;
-    std::size_t n = std::min(left, std::size_t(size));
-    std::memcpy(buffer, self->bytes_->data() + self->read_, n);
-    self->read_ += n;
-    return int(n);
-  }
-
   AVFormatContext* context_ = nullptr;
-  AVIOContext* io_ = nullptr;
-  const std::string* bytes_ = nullptr;
-  std::size_t read_ = 0;
 };
 
 }  // namespace
@@ -314,34 +275,22 @@ core::Result<bool> TsSplicer::add_segment(const Segment& segment) {
   return true;
 }
 
-core::Result<bool> TsSplicer::add_encoded(const std::string& ts_bytes, bool at_mark, std::int64_t delay) {
+core::Result<bool> TsSplicer::add_encoded(const std::vector<EncodedFrame>& frames, std::int64_t origin_pts,
+                                          bool at_mark, std::int64_t delay) {
   State& s = *state_;
   if (s.out_video < 0) return core::make_error("encoded video for a cut without video");
   if (at_mark && !s.mark) return core::make_error("encoded run has no segment marking its place");
   const std::int64_t anchor = at_mark ? *s.mark : s.range_origin;
-  Input input;
-  if (auto opened = input.open_bytes(ts_bytes); !opened) return opened;
-  const int in_video = input.first_stream(AVMEDIA_TYPE_VIDEO);
-  if (in_video < 0) return core::make_error("ffmpeg's output has no video");
-  const AVRational base = input.context()->streams[in_video]->time_base;
-  std::optional<std::int64_t> first_pts;
   PacketPtr packet(av_packet_alloc());
-  int rc;
-  while ((rc = av_read_frame(input.context(), packet.get())) >= 0) {
-    if (packet->stream_index != in_video || packet->pts == AV_NOPTS_VALUE) {
-      av_packet_unref(packet.get());
-      continue;
+  for (const EncodedFrame& frame : frames) {
+    if (int rc = av_new_packet(packet.get(), int(frame.data.size())); rc < 0) {
+      return core::make_error("cannot write the cut: " + av_error(rc));
     }
-    std::int64_t pts = av_rescale_q(packet->pts, base, kTicks);
-    if (!first_pts) first_pts = pts;
-    std::int64_t out_pts = anchor + (pts - *first_pts);
-    std::int64_t duration = av_rescale_q(packet->duration, base, kTicks);
-    if (auto written = s.write(packet.get(), s.out_video, out_pts, out_pts - delay, duration); !written) {
-      return written;
-    }
+    std::memcpy(packet->data, frame.data.data(), frame.data.size());
+    if (frame.key) packet->flags |= AV_PKT_FLAG_KEY;
+    std::int64_t pts = anchor + (frame.pts - origin_pts);
+    if (auto written = s.write(packet.get(), s.out_video, pts, pts - delay, s.frame_ticks); !written) return written;
   }
-  if (rc != AVERROR_EOF) return core::make_error("cannot read ffmpeg's output: " + av_error(rc));
-  if (!first_pts) return core::make_error("ffmpeg encoded no frames");
   avio_flush(s.out->pb);
   return true;
 }

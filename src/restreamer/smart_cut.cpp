@@ -1,5 +1,7 @@
 #include "smart_cut.h"
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "wubd/io/media_probe.h"
@@ -17,18 +19,42 @@ SmartCut::SmartCut(uv_loop_t* loop, std::vector<Range> ranges, io::HttpResponse&
   }
 }
 
-SmartCut::~SmartCut() = default;  // children are killed with their objects
+SmartCut::~SmartCut() = default;
 
 void SmartCut::start() {
   response_->notify_when_client_leaves();
   response_->on_client_gone = [this] {
     log()->info("cut: client gone; stopping the smart cut");
     response_ = nullptr;
-    encoder_.reset();
     finish();
   };
   response_->on_writable = [this] { pump(); };
-  plan_next_range();
+  read_ends();
+}
+
+void SmartCut::read_ends() {
+  // The plan needs the frames of each range's first pieces (to the first keyframe)
+  // and last ones (back to the last): read the likely ones at once, in parallel.
+  std::vector<std::pair<std::size_t, std::size_t>> wanted;  // (range, piece)
+  for (std::size_t r = 0; r < ranges_.size(); ++r) {
+    std::size_t n = ranges_[r].pieces.size();
+    for (std::size_t piece : {std::size_t(0), std::size_t(1), n - 2, n - 1}) {
+      if (piece >= n) continue;  // n - 2 wraps when n < 2
+      if (std::find(wanted.begin(), wanted.end(), std::pair{r, piece}) == wanted.end()) wanted.push_back({r, piece});
+    }
+  }
+  auto pending = std::make_shared<std::size_t>(wanted.size());
+  std::weak_ptr<bool> alive = alive_token();
+  for (auto [r, piece] : wanted) {
+    io::read_segment_frames(loop_, ranges_[r].paths[piece],
+                            [this, alive, pending, r, piece](core::Result<core::SegmentFrames> frames) {
+                              if (alive.expired() || !response_) return;
+                              if (!frames) return fail(frames.error().message);
+                              if (video_codec_.empty()) video_codec_ = frames->video_codec;
+                              frames_[r][piece] = std::move(*frames);
+                              if (--*pending == 0) plan_next_range();
+                            });
+  }
 }
 
 void SmartCut::plan_next_range() {
@@ -53,7 +79,7 @@ void SmartCut::plan_next_range() {
   }
   if (!response_) return;
   build_parts();
-  start_next_encode();
+  encode_next_batch();
   pump();
 }
 
@@ -61,18 +87,46 @@ void SmartCut::build_parts() {
   for (std::size_t r = 0; r < ranges_.size(); ++r) {
     const Range& range = ranges_[r];
     const core::SmartRangePlan& plan = plans_[r];
+    const std::size_t pieces = range.pieces.size();
     auto encode_of = [&](const core::SmartEncode& run) {
       std::vector<std::string> inputs(range.paths.begin() + std::ptrdiff_t(run.first_piece),
                                       range.paths.begin() + std::ptrdiff_t(run.last_piece) + 1);
-      encodes_.push_back({core::smart_encode_argv(core::concat_input(inputs), video_codec_, run)});
+      Encode encode;
+      encode.encoder = std::make_shared<io::RunEncoder>(std::move(inputs), run.origin_pts, run.frames,
+                                                        plan.frame_ticks);
+      encode.origin_pts = run.origin_pts;
+      encodes_.push_back(std::move(encode));
       return encodes_.size() - 1;
+    };
+    auto segment_part = [&](std::size_t i, core::Micros video_from, core::Micros video_to, core::Micros audio_from,
+                            core::Micros audio_to) {
+      Part part;
+      io::TsSplicer::Segment& segment = part.segment;
+      segment.path = range.paths[i];
+      segment.wall_start = range.segments[i].name.start;
+      if (frames_[r][i]) segment.reference_pts = core::reference_pts(*frames_[r][i]);
+      segment.video_from = video_from;
+      segment.video_to = video_to;
+      segment.audio_from = audio_from;
+      segment.audio_to = audio_to;
+      if (i == plan.origin_piece) segment.origin_pts = plan.origin_pts;
+      return part;
     };
     Part begin;
     begin.kind = Part::Kind::BeginRange;
     begin.delay = plan.delay;
     begin.frame_ticks = plan.frame_ticks;
     parts_.push_back(begin);
+    // The audio under the head goes first, so the muxer can interleave the head's
+    // frames with it as they come, rather than hold them all for the audio.
+    core::Micros head_audio_to = plan.audio_from;
     if (plan.head) {
+      bool all_encoded = plan.copy_from == plan.copy_to && !plan.tail;
+      head_audio_to = all_encoded ? plan.audio_to : plan.copy_from;
+      std::size_t last = all_encoded ? pieces - 1 : std::min(pieces - 1, plan.head->last_piece + 1);
+      for (std::size_t i = plan.origin_piece; i <= last; ++i) {
+        parts_.push_back(segment_part(i, 0, 0, plan.audio_from, head_audio_to));
+      }
       Part head;
       head.kind = Part::Kind::Encoded;
       head.encode = encode_of(*plan.head);
@@ -80,18 +134,9 @@ void SmartCut::build_parts() {
       parts_.push_back(head);
     }
     // Pieces before the first frame's hold nothing of the clip.
-    for (std::size_t i = plan.origin_piece; i < range.pieces.size(); ++i) {
-      Part part;
-      io::TsSplicer::Segment& segment = part.segment;
-      segment.path = range.paths[i];
-      segment.wall_start = range.segments[i].name.start;
-      if (frames_[r][i]) segment.reference_pts = core::reference_pts(*frames_[r][i]);
-      segment.video_from = plan.copy_from;
-      segment.video_to = plan.copy_to;
-      segment.audio_from = plan.audio_from;
-      segment.audio_to = plan.audio_to;
-      if (i == plan.origin_piece) segment.origin_pts = plan.origin_pts;
-      if (plan.tail && i == plan.tail->origin_piece) segment.mark_pts = plan.tail->origin_pts;
+    for (std::size_t i = plan.origin_piece; i < pieces; ++i) {
+      Part part = segment_part(i, plan.copy_from, plan.copy_to, head_audio_to, plan.audio_to);
+      if (plan.tail && i == plan.tail->origin_piece) part.segment.mark_pts = plan.tail->origin_pts;
       parts_.push_back(std::move(part));
     }
     if (plan.tail) {
@@ -107,24 +152,34 @@ void SmartCut::build_parts() {
   }
 }
 
-void SmartCut::start_next_encode() {
-  if (!response_ || encoder_ || next_encode_ == encodes_.size()) return;
-  Encode& encode = encodes_[next_encode_++];
-  encoder_ = std::make_unique<io::ChildProcess>(loop_);
-  io::ChildProcess::Callbacks callbacks;
-  std::shared_ptr<std::string> output = encode.output;
-  callbacks.on_stdout = [output](std::string_view bytes) { output->append(bytes); };
-  callbacks.on_stderr = [this](std::string_view bytes) { note_stderr(bytes); };
-  callbacks.on_exit = [this, &encode](std::int64_t status, int signal) {
-    if (status != 0 || signal != 0) return fail(exit_reason(status, signal));
-    encode.done = true;
-    // Freed later: this runs inside the child's own callback.
-    retired_encoders_.push_back(std::move(encoder_));
-    start_next_encode();
-    pump();
-  };
-  if (auto started = encoder_->spawn(encode.argv, 0, std::move(callbacks)); !started) {
-    fail(started.error().message);
+void SmartCut::encode_next_batch() {
+  while (next_encode_ < encodes_.size() && encodes_[next_encode_].done) ++next_encode_;
+  if (!response_ || next_encode_ == encodes_.size()) return;
+  Encode& encode = encodes_[next_encode_];
+  if (encode.busy) return;
+  // A small first batch gets the first frames out soon; then larger ones.
+  const int batch = encode.ready.empty() && next_encode_ == 0 ? 12 : 30;
+  auto encoder = encode.encoder;
+  auto frames = std::make_shared<std::vector<io::EncodedFrame>>();
+  auto result = std::make_shared<core::Result<bool>>(false);
+  std::weak_ptr<bool> alive = alive_token();
+  encode.busy = true;
+  int rc = io::run_in_threadpool(
+      loop_, [encoder, frames, result, batch] { *result = encoder->encode_more(batch, *frames); },
+      [this, alive, &encode, encoder, frames, result](int status) {
+        if (alive.expired()) return;
+        encode.busy = false;
+        if (!response_) return;
+        if (status != 0) return fail(std::string("encoding cancelled: ") + uv_err_name(status));
+        if (!*result) return fail(result->error().message);
+        for (io::EncodedFrame& frame : *frames) encode.ready.push_back(std::move(frame));
+        encode.done = encoder->done();
+        encode_next_batch();
+        pump();
+      });
+  if (rc != 0) {
+    encode.busy = false;
+    fail(std::string("cannot queue encoding: ") + uv_err_name(rc));
   }
 }
 
@@ -162,16 +217,21 @@ void SmartCut::pump() {
       }
       case Part::Kind::Encoded: {
         Encode& encode = encodes_[part.encode];
-        if (!encode.done) return;  // its encoder's exit pumps again
-        std::shared_ptr<std::string> bytes = encode.output;
+        if (encode.ready.empty()) {
+          if (!encode.done) return;  // its next batch pumps again
+          ++next_part_;
+          continue;
+        }
+        auto frames = std::make_shared<std::vector<io::EncodedFrame>>(std::move(encode.ready));
+        encode.ready.clear();
+        std::int64_t origin = encode.origin_pts;
         bool at_mark = part.at_mark;
         std::int64_t delay = part.delay;
         return run_splicer(
-            [bytes, at_mark, delay](io::TsSplicer& splicer) { return splicer.add_encoded(*bytes, at_mark, delay); },
-            [this, &encode] {
-              encode.output.reset();
-              ++next_part_;
-            });
+            [frames, origin, at_mark, delay](io::TsSplicer& splicer) {
+              return splicer.add_encoded(*frames, origin, at_mark, delay);
+            },
+            [] {});
       }
     }
   }
@@ -215,8 +275,6 @@ void SmartCut::relay_output(std::string bytes) {
 
 void SmartCut::fail(const std::string& reason) {
   fail_response(response_, "smart cut: " + reason);
-  if (encoder_) retired_encoders_.push_back(std::move(encoder_));
-  retired_encoders_.clear();  // kills any still running
   finish();
 }
 

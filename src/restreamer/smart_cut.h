@@ -11,17 +11,18 @@
 #include "wubd/core/best_segments.h"
 #include "wubd/core/cut_plan.h"
 #include "wubd/core/smart_cut_plan.h"
-#include "wubd/io/child_process.h"
+#include "wubd/io/run_encoder.h"
 #include "wubd/io/http_response.h"
 #include "wubd/io/ts_splicer.h"
 #include "cut_job.h"
 
 // type=smart: frame-exact ends in one clean MPEG-TS. Per range, the frames from the
 // start to the first keyframe and from the last keyframe to the end are re-encoded
-// by ffmpeg children (one at a time, each ahead of where the output needs it); every
-// other video and audio packet is copied untouched. One muxer (io::TsSplicer, run in
-// the threadpool a segment at a time, as fast as the client takes it) joins them.
-// Failure rules as the other cuts: 500 before the first byte, abort after.
+// (io::RunEncoder, a few frames per threadpool call, one run at a time and each ahead
+// of where the output needs it); every other video and audio packet is copied
+// untouched. One muxer (io::TsSplicer, in the threadpool a segment at a time, as fast
+// as the client takes it) joins them. Failure rules as the other cuts: 500 before the
+// first byte, abort after.
 namespace wubd::restreamer {
 
 class SmartCut : public CutJob {
@@ -42,9 +43,12 @@ class SmartCut : public CutJob {
   void start() override;
 
  private:
+  // A re-encoded run: its frames arrive in batches, ahead of the splicer.
   struct Encode {
-    std::vector<std::string> argv;
-    std::shared_ptr<std::string> output = std::make_shared<std::string>();
+    std::shared_ptr<io::RunEncoder> encoder;
+    std::int64_t origin_pts = 0;
+    std::vector<io::EncodedFrame> ready;  // encoded, not yet spliced
+    bool busy = false;                    // a threadpool call is in flight
     bool done = false;
   };
   // One step of the output, in order.
@@ -57,9 +61,10 @@ class SmartCut : public CutJob {
     std::int64_t frame_ticks = 0;    // BeginRange
   };
 
+  void read_ends();
   void plan_next_range();
   void build_parts();
-  void start_next_encode();
+  void encode_next_batch();
   void pump();
   // Runs `work` on the splicer in the threadpool, then relays its output and pumps.
   void run_splicer(std::function<core::Result<bool>(io::TsSplicer&)> work, std::function<void()> after);
@@ -77,9 +82,7 @@ class SmartCut : public CutJob {
   std::vector<Encode> encodes_;
   std::vector<Part> parts_;
   std::size_t next_part_ = 0;
-  std::size_t next_encode_ = 0;
-  std::unique_ptr<io::ChildProcess> encoder_;
-  std::vector<std::unique_ptr<io::ChildProcess>> retired_encoders_;
+  std::size_t next_encode_ = 0;  // the run being encoded
   std::shared_ptr<io::TsSplicer> splicer_ = std::make_shared<io::TsSplicer>();
   bool opened_ = false;
   bool splicing_ = false;  // a threadpool call on the splicer is in flight

@@ -1,7 +1,5 @@
 #include "wubd/core/smart_cut_plan.h"
 
-#include <algorithm>
-
 #include <gtest/gtest.h>
 
 namespace wubd::core {
@@ -86,13 +84,11 @@ TEST(SmartCutPlan, MidGroupStartAndEndReencodeOnlyTheirGroups) {
   EXPECT_EQ(plan.head->frames, 45);  // 75..119
   EXPECT_EQ(plan.head->origin_pts, kStartPts + 75 * kFrameTicks);
   EXPECT_EQ(plan.head->delay, 2 * kFrameTicks);
-  EXPECT_EQ(plan.head->skip, 15);  // frame 75 is 15 frames into its file
   EXPECT_EQ(plan.copy_from, Stream::at(120));
   ASSERT_TRUE(plan.tail);
   EXPECT_EQ(plan.tail->first_piece, 2u);
   EXPECT_EQ(plan.tail->frames, 15);  // 180..194
   EXPECT_EQ(plan.tail->origin_pts, kStartPts + 180 * kFrameTicks);
-  EXPECT_EQ(plan.tail->skip, 0);  // the keyframe starts its file
   EXPECT_EQ(plan.copy_to, Stream::at(180));
   EXPECT_EQ(plan.audio_from, Stream::at(75));
   EXPECT_EQ(plan.audio_to, range.end);
@@ -165,7 +161,7 @@ TEST(SmartCutPlan, ShortGroupsWithinASegmentReencodeLess) {
   EXPECT_EQ(plan.copy_from, Stream::at(75));
   ASSERT_TRUE(plan.tail);
   EXPECT_EQ(plan.tail->frames, 10);  // 90..99
-  EXPECT_EQ(plan.tail->skip, 30);
+  EXPECT_EQ(plan.tail->origin_pts, kStartPts + 90 * kFrameTicks);
   EXPECT_EQ(plan.copy_to, Stream::at(90));
 }
 
@@ -235,22 +231,6 @@ TEST(SmartCutPlan, AudioOnlyCopiesTheRange) {
   EXPECT_FALSE(plan.tail);
   EXPECT_EQ(plan.audio_from, range.start);
   EXPECT_EQ(plan.origin_pts, kStartPts + 45000);
-}
-
-TEST(SmartCutPlan, EncodeArgvSkipsAndCountsFramesAndKeepsTheCodec) {
-  SmartEncode encode;
-  encode.skip = 15;
-  encode.frames = 45;
-  auto argv = smart_encode_argv(concat_input({"/a/1.ts", "/a/2.ts"}), "h264", encode);
-  std::vector<std::string> want = {"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-i",
-                                   "concat:/a/1.ts|/a/2.ts", "-map", "0:v:0", "-an", "-sn", "-dn",
-                                   "-vf", "select=gte(n\\,15)", "-frames:v", "45", "-codec:v", "h264",
-                                   "-preset", "veryfast", "-bf", "0", "-fps_mode", "passthrough", "-f", "mpegts", "-"};
-  EXPECT_EQ(argv, want);
-  encode.skip = 0;
-  auto from_first = smart_encode_argv("/only.ts", "hevc", encode);
-  EXPECT_EQ(std::count(from_first.begin(), from_first.end(), "-vf"), 0);
-  EXPECT_EQ(concat_input({"/only.ts"}), "/only.ts");
 }
 
 TEST(SmartCutPlan, WallTimeCountsFromTheFirstVideoFrame) {

@@ -42,14 +42,12 @@ struct SegmentFrames {
 // the file's start without video. Wall time of a pts = segment start + (pts - this).
 std::int64_t reference_pts(const SegmentFrames& frames);
 
-// A run of frames ffmpeg re-encodes: it reads pieces [first_piece, last_piece]
-// (concatenated), drops the first `skip` frames it decodes and encodes the next
-// `frames`. Counting frames, not time, makes the ends exact whatever ffmpeg's idea of
-// a file's start.
+// A run of frames to re-encode: read from pieces [first_piece, last_piece] in order,
+// `frames` frames from the one at `origin_pts` (in `origin_piece`, the first).
+// Counting frames from a known one, not time, makes the ends exact.
 struct SmartEncode {
   std::size_t first_piece = 0;
   std::size_t last_piece = 0;
-  int skip = 0;
   int frames = 0;
   // The first encoded frame's timestamps in its source piece: the encoded frames take
   // its place. `delay` is how far the copied neighbour's dts trails its pts; encoded
@@ -90,15 +88,5 @@ struct NeedFrames {
 // Assumes closed GOPs (every keyframe starts a group that needs nothing before it).
 std::variant<SmartRangePlan, NeedFrames> plan_smart_range(const std::vector<CutPiece>& pieces, const CutRange& range,
                                                           const std::vector<std::optional<SegmentFrames>>& frames);
-
-// ffmpeg re-encoding one run of video frames (only the video: audio is copied) to
-// MPEG-TS on stdout, with the source's codec and no B-frames, so decode order is
-// presentation order. `input` is a file path, or ffmpeg's concat: of several.
-std::vector<std::string> smart_encode_argv(const std::string& input, const std::string& video_codec,
-                                           const SmartEncode& encode);
-
-// The input name for pieces' paths read back to back: the path itself for one,
-// "concat:a|b" for several.
-std::string concat_input(const std::vector<std::string>& paths);
 
 }  // namespace wubd::core

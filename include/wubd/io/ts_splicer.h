@@ -4,12 +4,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "wubd/core/result.h"
 #include "wubd/core/time.h"
+#include "wubd/io/run_encoder.h"
 
 // type=smart's muxer: one MPEG-TS made with libavformat from packets copied out of
-// segment files and from runs of video ffmpeg re-encoded, so the result is one clean
+// segment files and from runs of re-encoded video, so the result is one clean
 // stream: one muxer (continuity counters and PCR of its own), timestamps rebased to
 // start at 0 and continuous across segments, encoded runs and ranges.
 //
@@ -51,10 +53,13 @@ class TsSplicer {
   };
   core::Result<bool> add_segment(const Segment& segment);
 
-  // ffmpeg's MPEG-TS of re-encoded video frames (no B-frames), in place of the
-  // frames starting at the range's origin (`at_mark` false) or at the last mark.
-  // `delay` is their dts lag behind pts, as the copied frames they join have it.
-  core::Result<bool> add_encoded(const std::string& ts_bytes, bool at_mark, std::int64_t delay);
+  // Re-encoded video frames (no B-frames; RunEncoder's), in place of the source's
+  // frames from `origin_pts` on (their pts count from it): placed at the range's
+  // origin (`at_mark` false: a head) or at the last mark (a tail). `delay` is their
+  // dts lag behind pts, as the copied frames they join have it. A run may come in
+  // several calls.
+  core::Result<bool> add_encoded(const std::vector<EncodedFrame>& frames, std::int64_t origin_pts, bool at_mark,
+                                 std::int64_t delay);
 
   // Flushes the muxer and writes its trailer.
   core::Result<bool> finish();
