@@ -134,10 +134,12 @@ TEST(CutPlan, FfmpegCommandLines) {
   EXPECT_EQ(trim_segment_argv("/a/b.ts", {"h264", "aac", ""}, 500'000, 1'500'000),
             (std::vector<std::string>{"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", "/a/b.ts",
                                       "-map", "0:0", "-codec:0", "h264", "-map", "0:1", "-codec:1", "aac",
-                                      "-map", "0:2", "-preset", "veryfast", "-ss", "0.500000", "-t", "1.000000", "-f", "mpegts", "-"}));
+                                      "-map", "0:2", "-preset", "veryfast", "-threads", "1", "-x264-params",
+                                      "rc-lookahead=0", "-ss", "0.500000", "-t", "1.000000", "-f", "mpegts", "-"}));
   EXPECT_EQ(trim_segment_argv("x.ts", {"h264"}, std::nullopt, 2 * kS),
             (std::vector<std::string>{"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", "x.ts",
-                                      "-map", "0:0", "-codec:0", "h264", "-preset", "veryfast", "-t", "2.000000", "-f", "mpegts", "-"}));
+                                      "-map", "0:0", "-codec:0", "h264", "-preset", "veryfast", "-threads", "1",
+                                      "-x264-params", "rc-lookahead=0", "-t", "2.000000", "-f", "mpegts", "-"}));
   auto mp4 = full_cut_argv(CutType::Mp4, {{1'250'000, 10 * kS}}, true, true);
   EXPECT_EQ(std::vector<std::string>(mp4.begin(), mp4.begin() + 10),
             (std::vector<std::string>{"ffmpeg", "-hide_banner", "-loglevel", "error", "-i", "-", "-ss", "1.250000",
