@@ -211,7 +211,7 @@ class Daemon {
 
   void refresh_gauges() {
     metrics_.gauge("wubd_http_connections", "Open HTTP connections.").set({}, double(server_.connection_count()));
-    metrics_.gauge("wubd_cuts_active", "ffmpeg-based cuts running.").set({}, double(restreamer_.active_full_cuts()));
+    metrics_.gauge("wubd_cuts_active", "Cuts running that encode (fast, smart, mpegts, mp4).").set({}, double(restreamer_.active_full_cuts()));
     if (downloader_) {
       auto status = downloader_->status();
       metrics_.gauge("wubd_download_workers", "Stream workers polling a media playlist.").set({}, double(status.workers));

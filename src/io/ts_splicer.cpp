@@ -20,6 +20,7 @@ constexpr std::int64_t kNoDts = std::numeric_limits<std::int64_t>::min();
 // Source timestamps further than this from where the previous file ended are a jump
 // (an encoder restart, a hole, the 33-bit wrap), joined without a gap.
 constexpr std::int64_t kMaxContinuityGap = core::kTsTicksPerSecond;
+constexpr std::size_t kOutputReserve = 2 << 20;
 
 std::string av_error(int code) {
   char text[AV_ERROR_MAX_STRING_SIZE] = {};
@@ -37,7 +38,13 @@ class Input {
  public:
   ~Input() { avformat_close_input(&context_); }
 
-  core::Result<bool> open_file(const std::string& path) {
+  // `whole_packets`: the demuxer's PES packets as they are, without running the
+  // codecs' parsers to split them into frames (audio PES hold several): much less
+  // work, for a file copied whole, where no frame boundary matters.
+  core::Result<bool> open_file(const std::string& path, bool whole_packets = false) {
+    context_ = avformat_alloc_context();
+    if (!context_) return core::make_error("out of memory");
+    if (whole_packets) context_->flags |= AVFMT_FLAG_NOPARSE;
     if (int rc = avformat_open_input(&context_, path.c_str(), nullptr, nullptr); rc < 0) {
       return core::make_error("cannot open " + path + ": " + av_error(rc));
     }
@@ -80,7 +87,11 @@ struct TsSplicer::State {
   int repaired = 0;
 
   static int write_output(void* opaque, std::uint8_t* buffer, int size) {
-    static_cast<State*>(opaque)->output.append(reinterpret_cast<const char*>(buffer), std::size_t(size));
+    auto* self = static_cast<State*>(opaque);
+    // Room for a segment's worth at once (and the HTTP chunk's CRLF): growing a
+    // string by doubling copies every byte again.
+    if (self->output.empty()) self->output.reserve(kOutputReserve);
+    self->output.append(reinterpret_cast<const char*>(buffer), std::size_t(size));
     return size;
   }
 
@@ -176,7 +187,7 @@ void TsSplicer::begin_range(std::int64_t delay, std::int64_t frame_ticks) {
 core::Result<bool> TsSplicer::add_segment(const Segment& segment) {
   State& s = *state_;
   Input input;
-  if (auto opened = input.open_file(segment.path); !opened) return opened;
+  if (auto opened = input.open_file(segment.path, !segment.reference_pts); !opened) return opened;
   const int in_video = input.first_stream(AVMEDIA_TYPE_VIDEO);
   const int in_audio = input.first_stream(AVMEDIA_TYPE_AUDIO);
   if (segment.origin_pts) {

@@ -233,6 +233,23 @@ def test_a_smart_cut_of_broken_segments_is_a_500_with_the_reason():
         assert r.status == 500 and "smart cut: cannot" in r.text, r
 
 
+def test_a_client_leaving_a_smart_cut_stops_it():
+    import socket
+    import time
+    with Wubd(base_dir=BASE) as wubd:
+        path = f"/cut/db/source.ts?start={at(0.5)}&end={at(15.5)}&type=smart"
+        with socket.create_connection(("127.0.0.1", wubd.port)) as s:
+            s.sendall(f"GET {path} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            s.recv(1000)  # the head and the first bytes, then gone
+        deadline = time.monotonic() + 1
+        while time.monotonic() < deadline and "wubd_cuts_active 0" not in get(wubd.url + "/metrics").text:
+            time.sleep(0.02)
+        assert "wubd_cuts_active 0" in get(wubd.url + "/metrics").text, "the cut outlived its client by 1 s"
+        assert "client gone; stopping the smart cut" in wubd.log()
+        again = cut(wubd, [(2.5, 4.5)])
+        assert again.status == 200 and len(again.body) > 0
+
+
 if __name__ == "__main__":
     run_tap([
         test_smart_cuts_start_and_end_on_the_requested_frames,
@@ -240,4 +257,5 @@ if __name__ == "__main__":
         test_ranges_are_cut_back_to_back_for_every_type,
         test_holes_are_refused_unless_allowed_then_skipped,
         test_a_smart_cut_of_broken_segments_is_a_500_with_the_reason,
+        test_a_client_leaving_a_smart_cut_stops_it,
     ])
