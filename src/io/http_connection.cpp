@@ -335,10 +335,13 @@ void HttpConnection::finish_response(bool chunked_terminator) {
 
 void HttpConnection::abort_response() {
   if (!response_active_) return;
+  auto file_done = std::move(stream_file_done_);
+  stream_file_done_ = nullptr;
   // Without the terminating chunk (or with a short Content-Length) the client sees
   // a broken body instead of a clean end.
   response_done(false);
   close();
+  if (file_done) file_done(false);  // a local copy: safe whatever close() released
 }
 
 void HttpConnection::queue_write(std::string first, std::string second) {
@@ -475,6 +478,7 @@ void HttpConnection::close() {
     file_fd_ = -1;
   }
   file_map_.reset();
+  stream_file_done_ = nullptr;  // a client gone was told through on_client_gone
   uv_timer_stop(&timer_);
   if (open_handles_ == 0) {
     // Never accepted: nothing to close, but still released through the server.

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -47,6 +48,7 @@ class HttpConnection {
   void start_file_body(int fd, std::int64_t offset, std::int64_t length);
   void start_files_body(std::vector<FileSlice> files);
   void write_chunk(std::string chunk);
+  void write_file_chunk(const std::string& path, std::function<void(bool ok)> done);
   void flush_head();
   void finish_response(bool chunked_terminator);
   void abort_response();
@@ -144,6 +146,8 @@ class HttpConnection {
 
   // The file body being streamed, if any.
   std::deque<FileSlice> pending_files_;  // send_files: the files after the current one
+  // write_file: told when the file being streamed into a body is all queued.
+  std::function<void(bool ok)> stream_file_done_;
   int file_fd_ = -1;
   std::int64_t file_offset_ = 0;
   std::int64_t file_remaining_ = 0;

@@ -4,11 +4,13 @@
 // loop never waits on a disk.
 #include <fcntl.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 
 #include <spdlog/spdlog.h>
@@ -147,8 +149,39 @@ void HttpConnection::finish_file_body() {
   ::close(file_fd_);
   file_fd_ = -1;
   file_map_.reset();  // queued writes keep the mapping until they are done
+  if (stream_file_done_) {
+    if (chunked_) queue_write("\r\n", {});
+    auto done = std::move(stream_file_done_);
+    stream_file_done_ = nullptr;
+    done(true);
+    return;
+  }
   if (start_next_file()) return;
   finish_response(false);
+}
+
+void HttpConnection::write_file_chunk(const std::string& path, std::function<void(bool ok)> done) {
+  if (!response_active_ || closing_ || request_.is_head()) return done(response_active_ && !closing_);
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  struct stat st {};
+  if (fd < 0 || ::fstat(fd, &st) != 0) {
+    app::logger("http")->warn("{}: cannot open {}: {}", request_.path, path, std::strerror(errno));
+    if (fd >= 0) ::close(fd);
+    stream_file_done_ = std::move(done);
+    abort_response();
+    return;
+  }
+  if (st.st_size == 0) {
+    ::close(fd);
+    return done(true);
+  }
+  if (chunked_) {
+    char size_line[24];
+    int n = std::snprintf(size_line, sizeof size_line, "%llx\r\n", static_cast<unsigned long long>(st.st_size));
+    queue_write(std::string(size_line, size_t(n)), {});
+  }
+  stream_file_done_ = std::move(done);
+  start_file_body(fd, 0, std::int64_t(st.st_size));
 }
 
 void HttpConnection::start_files_body(std::vector<FileSlice> files) {

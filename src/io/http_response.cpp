@@ -79,6 +79,11 @@ void HttpResponse::write(std::string chunk) {
   if (!finished_) connection_.write_chunk(std::move(chunk));
 }
 
+void HttpResponse::write_file(const std::string& path, std::function<void(bool ok)> done) {
+  if (finished_) return;
+  connection_.write_file_chunk(path, std::move(done));
+}
+
 bool HttpResponse::writable() const { return !finished_ && connection_.can_write_more(); }
 
 void HttpResponse::end() {

@@ -1,10 +1,5 @@
 #include "fast_cut.h"
 
-#include <fcntl.h>
-#include <unistd.h>
-
-#include <cstring>
-
 #include <spdlog/spdlog.h>
 
 #include "wubd/core/cut_plan.h"
@@ -15,9 +10,7 @@ FastCut::FastCut(uv_loop_t* loop, std::vector<FastCutStep> steps, io::HttpRespon
                  std::function<void()> on_finished)
     : CutJob(std::move(on_finished)), loop_(loop), steps_(std::move(steps)), response_(&response) {}
 
-FastCut::~FastCut() {
-  if (fd_ >= 0) ::close(fd_);
-}
+FastCut::~FastCut() = default;
 
 void FastCut::start() {
   response_->notify_when_client_leaves();
@@ -29,7 +22,6 @@ void FastCut::start() {
   };
   response_->on_writable = [this] {
     if (child_) child_->resume_stdout();
-    if (fd_ >= 0 && !reading_) copy_file();
   };
   // The codecs of the first segment: the stream does not change codecs mid-way.
   std::weak_ptr<bool> alive = alive_token();
@@ -51,10 +43,16 @@ void FastCut::next_step() {
   }
   const FastCutStep& step = steps_[step_++];
   if (!step.trim_start && !step.trim_end) {
-    fd_ = ::open(step.path.c_str(), O_RDONLY | O_CLOEXEC);
-    offset_ = 0;
-    if (fd_ < 0) return fail("cannot open " + step.path + ": " + std::strerror(errno));
-    return copy_file();
+    // A whole segment: its bytes, straight from the page cache.
+    if (!response_->started()) response_->begin_stream(200, "video/mp2t");
+    return response_->write_file(step.path, [this](bool ok) {
+      if (!ok) {
+        log()->error("cut failed: fast cut: cannot read a segment");
+        response_ = nullptr;  // already aborted
+        return finish();
+      }
+      next_step();
+    });
   }
   // The previous step's child is kept until the job ends: this may run inside its exit.
   if (child_) retired_children_.push_back(std::move(child_));
@@ -72,30 +70,6 @@ void FastCut::next_step() {
   };
   auto argv = core::trim_segment_argv(step.path, codecs_, step.trim_start, step.trim_end);
   if (auto started = child_->spawn(argv, 0, std::move(callbacks)); !started) fail(started.error().message);
-}
-
-void FastCut::copy_file() {
-  if (!response_ || reading_ || fd_ < 0) return;
-  if (!response_->writable()) return;  // on_writable resumes
-  reading_ = true;
-  int rc = read_chunk(loop_, fd_, offset_, [this](ssize_t result, std::string bytes) {
-    reading_ = false;
-    if (!response_) return;
-    if (result < 0) return fail(std::string("read failed: ") + uv_err_name(int(result)));
-    if (result == 0) {
-      ::close(fd_);
-      fd_ = -1;
-      return next_step();
-    }
-    bytes.resize(std::size_t(result));
-    offset_ += result;
-    relay(bytes);
-    copy_file();
-  });
-  if (rc != 0) {
-    reading_ = false;
-    fail(std::string("read failed: ") + uv_err_name(rc));
-  }
 }
 
 void FastCut::relay(std::string_view bytes) {

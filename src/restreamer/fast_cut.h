@@ -15,7 +15,8 @@
 
 // type=fast (the seeds' "experimental" cut): the first and last segments trimmed by
 // ffmpeg with the source's codecs (probed with libavformat), the middle ones copied
-// as bytes, all in order into one streamed response. Failure rules as FullCut.
+// as bytes (HttpResponse::write_file: from the page cache), all in order into one
+// streamed response. Failure rules as FullCut.
 namespace wubd::restreamer {
 
 struct FastCutStep {
@@ -35,8 +36,6 @@ class FastCut : public CutJob {
 
  private:
   void next_step();
-  void copy_file();
-  void on_read(ssize_t result);
   void relay(std::string_view bytes);
   void fail(const std::string& reason);
 
@@ -47,9 +46,6 @@ class FastCut : public CutJob {
   std::size_t step_ = 0;
   std::unique_ptr<io::ChildProcess> child_;
   std::vector<std::unique_ptr<io::ChildProcess>> retired_children_;
-  int fd_ = -1;
-  std::int64_t offset_ = 0;
-  bool reading_ = false;
 };
 
 }  // namespace wubd::restreamer

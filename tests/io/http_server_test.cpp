@@ -2,10 +2,14 @@
 // server and asserting uv_loop_close() == 0: no handle may leak.
 #include "wubd/io/http_server.h"
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <functional>
 #include <string>
+#include <vector>
 
 namespace wubd::io {
 namespace {
@@ -156,6 +160,44 @@ TEST_F(HttpServerTest, AbortAfterBytesLeavesTheBodyVisiblyUnfinished) {
   EXPECT_EQ(body, "a\r\nsome bytes\r\n") << "no terminating chunk may follow an abort";
   std::string decoded;
   EXPECT_FALSE(decode_chunked(body, decoded));
+}
+
+TEST_F(HttpServerTest, FilesWrittenIntoAStreamAreChunksInOrder) {
+  char dir_template[] = "/tmp/wubd-write-file-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  std::string dir = dir_template;
+  std::string big(3 << 20, 'x');  // several mapped chunks, and the write queue fills
+  for (std::size_t i = 0; i < big.size(); i += 4096) big[i] = char('a' + (i / 4096) % 26);
+  FILE* f = std::fopen((dir + "/big").c_str(), "wb");
+  ASSERT_TRUE(f);
+  std::fwrite(big.data(), 1, big.size(), f);
+  std::fclose(f);
+  std::vector<std::string> events;
+  start([&](const HttpRequest&, HttpResponse& response) {
+    response.begin_stream(200, "video/MP2T");
+    response.write("head;");
+    response.write_file(dir + "/big", [&](bool ok) {
+      events.push_back(ok ? "big" : "big failed");
+      response.write(";tail");
+      response.write_file(dir + "/missing", [&](bool missing_ok) {
+        events.push_back(missing_ok ? "missing" : "missing failed");  // and the body is aborted
+      });
+    });
+  });
+  TestClient client;
+  client.start(&loop_, server_->port(), kGet);
+  spin_until([&] { return client.closed; });
+  EXPECT_EQ(events, (std::vector<std::string>{"big", "missing failed"}));
+  size_t head_end = client.received.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos);
+  std::string body = client.received.substr(head_end + 4);
+  std::string decoded;
+  EXPECT_FALSE(decode_chunked(body, decoded)) << "an unreadable file aborts the body: no terminating chunk";
+  std::string want = "5\r\nhead;\r\n300000\r\n" + big + "\r\n5\r\n;tail\r\n";
+  EXPECT_EQ(body.size(), want.size());
+  EXPECT_TRUE(body == want) << "the file's bytes, framed as one chunk, between the writes";
+  std::remove((dir + "/big").c_str());
+  rmdir(dir.c_str());
 }
 
 TEST_F(HttpServerTest, ClientGoneIsReportedOnce) {

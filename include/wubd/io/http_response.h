@@ -60,6 +60,12 @@ class HttpResponse {
   void begin_stream(int status, std::string_view content_type,
                     std::optional<std::int64_t> content_length = std::nullopt);
   void write(std::string chunk);
+  // A whole file into a body begun with begin_stream, the way send_file sends one:
+  // straight from the page cache, read off the loop when it is not. `done(true)` once
+  // all of it is queued; `done(false)` if it could not be read, and the response is
+  // then aborted (on_client_gone does not run for that). One at a time, and no
+  // write() until it is done.
+  void write_file(const std::string& path, std::function<void(bool ok)> done);
   bool writable() const;
   void end();
   void abort();
