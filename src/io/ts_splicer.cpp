@@ -84,6 +84,10 @@ struct TsSplicer::State {
   std::int64_t previous_file_end = 0;  // source ticks
   std::int64_t range_origin = 0;       // output ticks of the range's first frame
   std::optional<std::int64_t> mark;    // output ticks of the last mark
+  // The encoded run being added, and how many of its frames were.
+  std::int64_t encoded_run_origin = kNoDts;
+  bool encoded_run_at_mark = false;
+  std::int64_t encoded_index = 0;
   int repaired = 0;
 
   static int write_output(void* opaque, std::uint8_t* buffer, int size) {
@@ -174,10 +178,10 @@ core::Result<bool> TsSplicer::open(const std::string& first_segment) {
   return true;
 }
 
-void TsSplicer::begin_range(std::int64_t delay, std::int64_t frame_ticks) {
+void TsSplicer::begin_range(std::int64_t lead, std::int64_t frame_ticks) {
   State& s = *state_;
   std::int64_t after_video = s.last_dts[std::max(s.out_video, 0)];
-  std::int64_t dts_floor = (s.out_video >= 0 && after_video != kNoDts ? after_video + 1 : 0) + delay;
+  std::int64_t dts_floor = (s.out_video >= 0 && after_video != kNoDts ? after_video + 1 : 0) + lead;
   s.range_origin = std::max({s.video_end, s.audio_end, dts_floor});
   s.have_offset = false;
   s.mark.reset();
@@ -286,12 +290,17 @@ core::Result<bool> TsSplicer::add_segment(const Segment& segment) {
   return true;
 }
 
-core::Result<bool> TsSplicer::add_encoded(const std::vector<EncodedFrame>& frames, std::int64_t origin_pts,
-                                          bool at_mark, std::int64_t delay) {
+core::Result<bool> TsSplicer::add_encoded(const std::vector<EncodedFrame>& frames, const EncodedRun& run) {
   State& s = *state_;
   if (s.out_video < 0) return core::make_error("encoded video for a cut without video");
-  if (at_mark && !s.mark) return core::make_error("encoded run has no segment marking its place");
-  const std::int64_t anchor = at_mark ? *s.mark : s.range_origin;
+  if (run.at_mark && !s.mark) return core::make_error("encoded run has no segment marking its place");
+  const std::int64_t anchor = run.at_mark ? *s.mark : s.range_origin;
+  if (s.encoded_run_origin != run.origin_pts || s.encoded_run_at_mark != run.at_mark) {
+    s.encoded_run_origin = run.origin_pts;  // a new run: count its frames from 0
+    s.encoded_run_at_mark = run.at_mark;
+    s.encoded_index = 0;
+  }
+  const std::int64_t span = std::max(run.frames - 1, 1);
   PacketPtr packet(av_packet_alloc());
   for (const EncodedFrame& frame : frames) {
     if (int rc = av_new_packet(packet.get(), int(frame.data.size())); rc < 0) {
@@ -299,8 +308,10 @@ core::Result<bool> TsSplicer::add_encoded(const std::vector<EncodedFrame>& frame
     }
     std::memcpy(packet->data, frame.data.data(), frame.data.size());
     if (frame.key) packet->flags |= AV_PKT_FLAG_KEY;
-    std::int64_t pts = anchor + (frame.pts - origin_pts);
-    if (auto written = s.write(packet.get(), s.out_video, pts, pts - delay, s.frame_ticks); !written) return written;
+    std::int64_t pts = anchor + (frame.pts - run.origin_pts);
+    std::int64_t step = std::min<std::int64_t>(s.encoded_index++, span);
+    std::int64_t lag = run.lag_first + (run.lag_last - run.lag_first) * step / span;
+    if (auto written = s.write(packet.get(), s.out_video, pts, pts - lag, s.frame_ticks); !written) return written;
   }
   avio_flush(s.out->pb);
   return true;

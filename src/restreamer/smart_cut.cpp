@@ -94,7 +94,6 @@ void SmartCut::build_parts() {
       Encode encode;
       encode.encoder = std::make_shared<io::RunEncoder>(std::move(inputs), run.origin_pts, run.frames,
                                                         plan.frame_ticks);
-      encode.origin_pts = run.origin_pts;
       encodes_.push_back(std::move(encode));
       return encodes_.size() - 1;
     };
@@ -112,9 +111,15 @@ void SmartCut::build_parts() {
       if (i == plan.origin_piece) segment.origin_pts = plan.origin_pts;
       return part;
     };
+    // A head of a few frames can start at pts 0 (1 tick: a dts equal to the pts is
+    // left out of the stream, and tools then show none) with dts 0, and catch up with
+    // the copied frames' dts lag (their B-frames' delay) over its length. Otherwise the
+    // range's first dts trails its first pts by that lag (dts cannot go below 0).
+    const bool head_catches_up = plan.head && plan.head->delay > 0 && plan.frame_ticks > 0 &&
+                                 std::int64_t(plan.head->frames - 1) * plan.frame_ticks > plan.head->delay;
     Part begin;
     begin.kind = Part::Kind::BeginRange;
-    begin.delay = plan.delay;
+    begin.lead = head_catches_up ? 1 : plan.delay;
     begin.frame_ticks = plan.frame_ticks;
     parts_.push_back(begin);
     // The audio under the head goes first, so the muxer can interleave the head's
@@ -130,7 +135,7 @@ void SmartCut::build_parts() {
       Part head;
       head.kind = Part::Kind::Encoded;
       head.encode = encode_of(*plan.head);
-      head.delay = plan.head->delay;
+      head.run = {plan.head->origin_pts, false, begin.lead, plan.head->delay, plan.head->frames};
       parts_.push_back(head);
     }
     // Pieces before the first frame's hold nothing of the clip.
@@ -143,8 +148,7 @@ void SmartCut::build_parts() {
       Part tail;
       tail.kind = Part::Kind::Encoded;
       tail.encode = encode_of(*plan.tail);
-      tail.at_mark = true;
-      tail.delay = plan.tail->delay;
+      tail.run = {plan.tail->origin_pts, true, plan.tail->delay, plan.tail->delay, plan.tail->frames};
       parts_.push_back(tail);
     }
     log()->debug("cut: smart range {} of {}: {} frames, head {} frames, tail {} frames", r + 1, ranges_.size(),
@@ -207,7 +211,7 @@ void SmartCut::pump() {
     switch (part.kind) {
       case Part::Kind::BeginRange:
         // Nothing runs on the splicer now (splicing_ is false): safe on the loop.
-        splicer_->begin_range(part.delay, part.frame_ticks);
+        splicer_->begin_range(part.lead, part.frame_ticks);
         ++next_part_;
         continue;
       case Part::Kind::Segment: {
@@ -224,14 +228,9 @@ void SmartCut::pump() {
         }
         auto frames = std::make_shared<std::vector<io::EncodedFrame>>(std::move(encode.ready));
         encode.ready.clear();
-        std::int64_t origin = encode.origin_pts;
-        bool at_mark = part.at_mark;
-        std::int64_t delay = part.delay;
-        return run_splicer(
-            [frames, origin, at_mark, delay](io::TsSplicer& splicer) {
-              return splicer.add_encoded(*frames, origin, at_mark, delay);
-            },
-            [] {});
+        io::TsSplicer::EncodedRun run = part.run;
+        return run_splicer([frames, run](io::TsSplicer& splicer) { return splicer.add_encoded(*frames, run); },
+                           [] {});
       }
     }
   }

@@ -46,7 +46,6 @@ class SmartCut : public CutJob {
   // A re-encoded run: its frames arrive in batches, ahead of the splicer.
   struct Encode {
     std::shared_ptr<io::RunEncoder> encoder;
-    std::int64_t origin_pts = 0;
     std::vector<io::EncodedFrame> ready;  // encoded, not yet spliced
     bool busy = false;                    // a threadpool call is in flight
     bool done = false;
@@ -56,8 +55,8 @@ class SmartCut : public CutJob {
     enum class Kind { BeginRange, Segment, Encoded } kind = Kind::Segment;
     io::TsSplicer::Segment segment;  // Segment
     std::size_t encode = 0;          // Encoded
-    bool at_mark = false;            // Encoded: the tail, placed at its segment's mark
-    std::int64_t delay = 0;          // BeginRange, Encoded
+    io::TsSplicer::EncodedRun run;   // Encoded
+    std::int64_t lead = 0;           // BeginRange
     std::int64_t frame_ticks = 0;    // BeginRange
   };
 

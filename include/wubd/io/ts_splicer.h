@@ -31,9 +31,10 @@ class TsSplicer {
   core::Result<bool> open(const std::string& first_segment);
 
   // A range starts: its first frame (of the next origin, below) lands right after what
-  // was written, `delay` later so its dts is not before the previous range's.
-  // `frame_ticks` is the frame duration, used to place the range after this one.
-  void begin_range(std::int64_t delay, std::int64_t frame_ticks);
+  // was written: at 0 for the first range, unless its first dts must trail its pts by
+  // `lead` (a range starting on a copied keyframe of a stream with B-frames: dts may
+  // not go below 0). `frame_ticks` is the frame duration, to place the next range.
+  void begin_range(std::int64_t lead, std::int64_t frame_ticks);
 
   // Packets of one segment file to copy: video with wall time in [video_from,
   // video_to), audio in [audio_from, audio_to), where wall time = `wall_start` +
@@ -53,13 +54,21 @@ class TsSplicer {
   };
   core::Result<bool> add_segment(const Segment& segment);
 
-  // Re-encoded video frames (no B-frames; RunEncoder's), in place of the source's
-  // frames from `origin_pts` on (their pts count from it): placed at the range's
-  // origin (`at_mark` false: a head) or at the last mark (a tail). `delay` is their
-  // dts lag behind pts, as the copied frames they join have it. A run may come in
-  // several calls.
-  core::Result<bool> add_encoded(const std::vector<EncodedFrame>& frames, std::int64_t origin_pts, bool at_mark,
-                                 std::int64_t delay);
+  // A run of re-encoded video frames (no B-frames; RunEncoder's), in place of the
+  // source's frames from `origin_pts` on (their pts count from it), placed at the
+  // range's origin (`at_mark` false: a head) or at the last mark (a tail). Their dts
+  // trails their pts by `lag_first` at the first frame, going evenly to `lag_last`
+  // at the last of `frames`: a head starting at lag 0 (pts from 0) catches up with
+  // the lag of the copied frames after it, which their B-frames need. A run may come
+  // in several calls.
+  struct EncodedRun {
+    std::int64_t origin_pts = 0;
+    bool at_mark = false;
+    std::int64_t lag_first = 0;
+    std::int64_t lag_last = 0;
+    int frames = 0;
+  };
+  core::Result<bool> add_encoded(const std::vector<EncodedFrame>& frames, const EncodedRun& run);
 
   // Flushes the muxer and writes its trailer.
   core::Result<bool> finish();
