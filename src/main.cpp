@@ -307,7 +307,7 @@ int main(int argc, char** argv) {
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
   cli.add_option("--max-full-cuts", options.max_full_cuts,
-                 "ffmpeg-based cuts (mpegts, mp4) running at once; more get 503 with Retry-After")
+                 "Cuts that encode (fast, smart, mpegts, mp4) running at once; more get 503 with Retry-After")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cli.add_option("--cache-hours", options.cache_hours, "Hour directory listings kept in memory")

@@ -28,14 +28,15 @@ class Restreamer {
   // `store` and `metrics` must outlive the restreamer. `before_metrics` runs before
   // /metrics renders, to refresh gauges owned elsewhere.
   // Rendered media playlists are cached up to `playlist_cache_bytes`.
-  // Cuts run ffmpeg children on `loop`; at most `max_full_cuts` ffmpeg-based cuts run
-  // at once (more get 503 with Retry-After).
+  // Cuts run on `loop` (ffmpeg children, threadpool work); at most `max_full_cuts`
+  // cuts that encode (fast, smart, mpegts, mp4) run at once (more get 503 with
+  // Retry-After).
   Restreamer(uv_loop_t* loop, store::SegmentStore& store, core::MetricsRegistry& metrics,
              std::function<void()> before_metrics = {}, std::size_t playlist_cache_bytes = 16 << 20,
              std::size_t max_full_cuts = 4);
   ~Restreamer();
 
-  // ffmpeg-based cuts running now.
+  // Cuts that encode running now.
   std::size_t active_full_cuts() const;
 
   // The HttpServer handler: routes, validates and answers.
