@@ -64,6 +64,11 @@ void CutJob::fail_response(io::HttpResponse*& response, const std::string& reaso
   response = nullptr;
 }
 
+void CutJob::send_bytes(io::HttpResponse& response, std::string_view content_type, std::string bytes) {
+  if (!response.started()) response.begin_stream(200, content_type);
+  response.write(std::move(bytes));
+}
+
 void CutJob::finish() {
   if (finished_) return;
   finished_ = true;

@@ -36,6 +36,9 @@ class CutJob {
   // Calls on_finished once.
   void finish();
 
+  // Sends `bytes` of the clip, starting the streamed 200 response first if needed.
+  static void send_bytes(io::HttpResponse& response, std::string_view content_type, std::string bytes);
+
   // Reads up to kReadChunk bytes of `fd` at `offset` in libuv's threadpool; `done` gets
   // the result (bytes read, 0 at EOF, or a uv error) and the bytes, on the loop. It
   // never runs once the job is gone (the read itself outlives the job). Returns 0 or

@@ -73,9 +73,7 @@ void FastCut::next_step() {
 }
 
 void FastCut::relay(std::string_view bytes) {
-  if (!response_) return;
-  if (!response_->started()) response_->begin_stream(200, "video/mp2t");
-  response_->write(std::string(bytes));
+  if (response_) send_bytes(*response_, "video/mp2t", std::string(bytes));
 }
 
 void FastCut::fail(const std::string& reason) {

@@ -146,8 +146,7 @@ void FullCut::stop_all_feeding() {
 
 void FullCut::on_stdout(std::string_view bytes) {
   if (!response_) return;
-  if (!response_->started()) response_->begin_stream(200, content_type_);
-  response_->write(std::string(bytes));
+  send_bytes(*response_, content_type_, std::string(bytes));
   if (!response_->writable() && child_) child_->pause_stdout();
 }
 

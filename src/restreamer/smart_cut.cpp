@@ -267,9 +267,7 @@ void SmartCut::run_splicer(std::function<core::Result<bool>(io::TsSplicer&)> wor
 }
 
 void SmartCut::relay_output(std::string bytes) {
-  if (!response_ || bytes.empty()) return;
-  if (!response_->started()) response_->begin_stream(200, "video/mp2t");
-  response_->write(std::move(bytes));
+  if (response_ && !bytes.empty()) send_bytes(*response_, "video/mp2t", std::move(bytes));
 }
 
 void SmartCut::fail(const std::string& reason) {

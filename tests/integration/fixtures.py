@@ -12,52 +12,18 @@ SEGMENT_SECONDS = 2
 _media_cache = {}
 
 
-def make_segments(count, size="320x240", video_bitrate=None):
-    """Encodes `count` contiguous 2 s segments once per process; returns their bytes.
-    `video_bitrate` ("3M") pins the size of each segment, as a real stream's is."""
-    key = (count, size, video_bitrate)
+def _encode_segments(key, count, video_input, video_options):
+    """Encodes `count` contiguous 2 s segments (video from `video_input`, a 440 Hz
+    sine as aac) once per process; returns their bytes."""
     if key in _media_cache:
         return _media_cache[key]
     out_dir = tempfile.mkdtemp(prefix="wubd-media-")
     seconds = count * SEGMENT_SECONDS
     subprocess.run([
         "ffmpeg", "-nostdin", "-loglevel", "error", "-y",
-        "-f", "lavfi", "-i", f"testsrc=duration={seconds}:size={size}:rate=30",
+        "-f", "lavfi", "-i", video_input(seconds),
         "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
-        "-c:v", "libx264", "-preset", "ultrafast", "-g", "60", "-keyint_min", "60",
-        "-sc_threshold", "0", "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})",
-        *(["-b:v", video_bitrate, "-minrate", video_bitrate, "-maxrate", video_bitrate,
-           "-bufsize", video_bitrate, "-x264-params", "nal-hrd=cbr"] if video_bitrate else []),
-        "-c:a", "aac", "-b:a", "64k",
-        "-f", "segment", "-segment_time", str(SEGMENT_SECONDS), "-segment_format", "mpegts",
-        os.path.join(out_dir, "seg%04d.ts"),
-    ], check=True)
-    segments = []
-    for i in range(count):
-        with open(os.path.join(out_dir, f"seg{i:04d}.ts"), "rb") as f:
-            segments.append(f.read())
-    _media_cache[key] = segments
-    return segments
-
-
-COUNTER_BITS = 12  # frame numbers up to 4095 (136 s at 30 fps)
-
-
-def make_counter_segments(count):
-    """`count` contiguous 2 s segments whose frames show their own number: 12 bars,
-    black or white for each bit (robust to re-encoding; read back with
-    frame_numbers). 30 fps, a keyframe every 2 s, B-frames (so dts lags pts), aac."""
-    key = ("counter", count)
-    if key in _media_cache:
-        return _media_cache[key]
-    out_dir = tempfile.mkdtemp(prefix="wubd-counter-")
-    seconds = count * SEGMENT_SECONDS
-    bars = f"if(bitand(N\\,pow(2\\,floor(Y/8)))\\,235\\,16)"
-    subprocess.run([
-        "ffmpeg", "-nostdin", "-loglevel", "error", "-y",
-        "-f", "lavfi", "-i", f"nullsrc=s=64x{8 * COUNTER_BITS}:r=30:d={seconds},geq=lum='{bars}':cb=128:cr=128",
-        "-f", "lavfi", "-i", f"sine=frequency=440:duration={seconds}",
-        "-c:v", "libx264", "-preset", "veryfast", "-g", "60", "-keyint_min", "60", "-sc_threshold", "0",
+        "-c:v", "libx264", *video_options, "-g", "60", "-keyint_min", "60", "-sc_threshold", "0",
         "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})",
         "-c:a", "aac", "-b:a", "64k",
         "-f", "segment", "-segment_time", str(SEGMENT_SECONDS), "-segment_format", "mpegts",
@@ -69,6 +35,31 @@ def make_counter_segments(count):
             segments.append(f.read())
     _media_cache[key] = segments
     return segments
+
+
+def make_segments(count, size="320x240", video_bitrate=None):
+    """`count` contiguous 2 s segments of lavfi's testsrc (keyframes at every segment
+    start, no B-frames). `video_bitrate` ("3M") pins the size of each segment, as a
+    real stream's is."""
+    return _encode_segments(
+        (count, size, video_bitrate), count, lambda seconds: f"testsrc=duration={seconds}:size={size}:rate=30",
+        ["-preset", "ultrafast",
+         *(["-b:v", video_bitrate, "-minrate", video_bitrate, "-maxrate", video_bitrate,
+            "-bufsize", video_bitrate, "-x264-params", "nal-hrd=cbr"] if video_bitrate else [])])
+
+
+COUNTER_BITS = 12  # frame numbers up to 4095 (136 s at 30 fps)
+
+
+def make_counter_segments(count):
+    """`count` contiguous 2 s segments whose frames show their own number: 12 bars,
+    black or white for each bit (robust to re-encoding; read back with
+    frame_numbers). 30 fps, a keyframe every 2 s, B-frames (so dts lags pts), aac."""
+    bars = "if(bitand(N\\,pow(2\\,floor(Y/8)))\\,235\\,16)"
+    return _encode_segments(
+        ("counter", count), count,
+        lambda seconds: f"nullsrc=s=64x{8 * COUNTER_BITS}:r=30:d={seconds},geq=lum='{bars}':cb=128:cr=128",
+        ["-preset", "veryfast"])
 
 
 def frame_numbers(path):
