@@ -132,7 +132,10 @@ struct RunEncoder::State {
     encoder->gop_size = wanted + 1;  // one keyframe, at the start
     encoder->max_b_frames = 0;       // decode order = presentation order
     encoder->thread_count = 1;
-    av_opt_set(encoder->priv_data, "preset", "veryfast", 0);  // encoders without it ignore it
+    // Options of libx264 (other encoders lack them and ignore them): fast, and no
+    // rate-control lookahead, so each frame's packet comes out as it goes in.
+    av_opt_set(encoder->priv_data, "preset", "veryfast", 0);
+    av_opt_set_int(encoder->priv_data, "rc-lookahead", 0, 0);
     if (int rc = avcodec_open2(encoder, codec, nullptr); rc < 0) {
       return core::make_error(std::string("cannot open the ") + codec->name + " encoder: " + av_error(rc));
     }
@@ -179,11 +182,14 @@ RunEncoder::~RunEncoder() = default;
 
 bool RunEncoder::done() const { return state_->finished; }
 
-core::Result<bool> RunEncoder::encode_more(int batch, std::vector<EncodedFrame>& out) {
+core::Result<bool> RunEncoder::encode_more(int batch, std::chrono::microseconds budget,
+                                           std::vector<EncodedFrame>& out) {
   State& s = *state_;
   if (s.finished) return true;
   if (!s.packet || !s.frame) return core::make_error("out of memory");
+  const auto deadline = std::chrono::steady_clock::now() + budget;
   for (int encoded = 0; encoded < batch && s.sent < s.wanted;) {
+    if (encoded > 0 && std::chrono::steady_clock::now() >= deadline) break;
     auto more = s.next_frame();
     if (!more) return more;
     if (!*more) {

@@ -161,15 +161,18 @@ void SmartCut::encode_next_batch() {
   if (!response_ || next_encode_ == encodes_.size()) return;
   Encode& encode = encodes_[next_encode_];
   if (encode.busy) return;
-  // A small first batch gets the first frames out soon; then larger ones.
+  // A small first batch gets the first frames out soon; then larger ones. Each call
+  // stops after 20 ms: at 1080p a frame can take 15 ms, and the threadpool also
+  // serves the file reads of every other request.
   const int batch = encode.ready.empty() && next_encode_ == 0 ? 12 : 30;
+  constexpr std::chrono::microseconds kBudget{20'000};
   auto encoder = encode.encoder;
   auto frames = std::make_shared<std::vector<io::EncodedFrame>>();
   auto result = std::make_shared<core::Result<bool>>(false);
   std::weak_ptr<bool> alive = alive_token();
   encode.busy = true;
   int rc = io::run_in_threadpool(
-      loop_, [encoder, frames, result, batch] { *result = encoder->encode_more(batch, *frames); },
+      loop_, [encoder, frames, result, batch] { *result = encoder->encode_more(batch, kBudget, *frames); },
       [this, alive, &encode, encoder, frames, result](int status) {
         if (alive.expired()) return;
         encode.busy = false;

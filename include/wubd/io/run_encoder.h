@@ -1,5 +1,6 @@
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <memory>
 #include <string>
@@ -35,9 +36,11 @@ class RunEncoder {
   RunEncoder(const RunEncoder&) = delete;
   RunEncoder& operator=(const RunEncoder&) = delete;
 
-  // Encodes up to `batch` more source frames and appends the packets the encoder has
-  // ready to `out` (the encoder may hold a few back until the end).
-  core::Result<bool> encode_more(int batch, std::vector<EncodedFrame>& out);
+  // Encodes up to `batch` more source frames, stopping early (after at least one)
+  // once `budget` has passed, so a threadpool thread is never held long whatever the
+  // resolution; appends the packets the encoder has ready to `out` (it may hold a few
+  // back until the end).
+  core::Result<bool> encode_more(int batch, std::chrono::microseconds budget, std::vector<EncodedFrame>& out);
 
   // Every frame encoded and every packet handed out.
   bool done() const;
