@@ -84,7 +84,6 @@ core::Result<core::SegmentFrames> read_segment_frames_now(const std::string& pat
   for (unsigned i = 0; i < context->nb_streams; ++i) {
     if (context->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO) {
       video = int(i);
-      frames.video_codec = avcodec_get_name(context->streams[i]->codecpar->codec_id);
       break;
     }
   }

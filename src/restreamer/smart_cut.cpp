@@ -44,17 +44,22 @@ void SmartCut::read_ends() {
     }
   }
   auto pending = std::make_shared<std::size_t>(wanted.size());
-  std::weak_ptr<bool> alive = alive_token();
   for (auto [r, piece] : wanted) {
-    io::read_segment_frames(loop_, ranges_[r].paths[piece],
-                            [this, alive, pending, r, piece](core::Result<core::SegmentFrames> frames) {
-                              if (alive.expired() || !response_) return;
-                              if (!frames) return fail(frames.error().message);
-                              if (video_codec_.empty()) video_codec_ = frames->video_codec;
-                              frames_[r][piece] = std::move(*frames);
-                              if (--*pending == 0) plan_next_range();
-                            });
+    read_frames(r, piece, [this, pending] {
+      if (--*pending == 0) plan_next_range();
+    });
   }
+}
+
+void SmartCut::read_frames(std::size_t range, std::size_t piece, std::function<void()> then) {
+  std::weak_ptr<bool> alive = alive_token();
+  io::read_segment_frames(loop_, ranges_[range].paths[piece],
+                          [this, alive, range, piece, then = std::move(then)](core::Result<core::SegmentFrames> frames) {
+                            if (alive.expired() || !response_) return;
+                            if (!frames) return fail(frames.error().message);
+                            frames_[range][piece] = std::move(*frames);
+                            then();
+                          });
 }
 
 void SmartCut::plan_next_range() {
@@ -63,17 +68,7 @@ void SmartCut::plan_next_range() {
     Range& range = ranges_[r];
     auto planned = core::plan_smart_range(range.pieces, range.range, frames_[r]);
     if (auto* need = std::get_if<core::NeedFrames>(&planned)) {
-      std::weak_ptr<bool> alive = alive_token();
-      const std::size_t piece = need->piece;
-      io::read_segment_frames(loop_, range.paths[piece],
-                              [this, alive, r, piece](core::Result<core::SegmentFrames> frames) {
-                                if (alive.expired() || !response_) return;
-                                if (!frames) return fail(frames.error().message);
-                                if (video_codec_.empty()) video_codec_ = frames->video_codec;
-                                frames_[r][piece] = std::move(*frames);
-                                plan_next_range();
-                              });
-      return;
+      return read_frames(r, need->piece, [this] { plan_next_range(); });
     }
     plans_.push_back(std::get<core::SmartRangePlan>(std::move(planned)));
   }

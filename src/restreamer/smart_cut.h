@@ -61,6 +61,8 @@ class SmartCut : public CutJob {
   };
 
   void read_ends();
+  // Reads a piece's frames in the threadpool, then runs `then` (unless the cut ended).
+  void read_frames(std::size_t range, std::size_t piece, std::function<void()> then);
   void plan_next_range();
   void build_parts();
   void encode_next_batch();
@@ -76,7 +78,6 @@ class SmartCut : public CutJob {
   // Planning: what is known of each range's pieces' frames, and the plans.
   std::vector<std::vector<std::optional<core::SegmentFrames>>> frames_;
   std::vector<core::SmartRangePlan> plans_;
-  std::string video_codec_;
   // Output.
   std::vector<Encode> encodes_;
   std::vector<Part> parts_;

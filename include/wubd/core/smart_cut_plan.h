@@ -3,7 +3,6 @@
 #include <cstddef>
 #include <cstdint>
 #include <optional>
-#include <string>
 #include <variant>
 #include <vector>
 
@@ -34,7 +33,6 @@ struct VideoFrame {
 struct SegmentFrames {
   std::int64_t start_pts = 0;
   std::vector<VideoFrame> video;
-  std::string video_codec;  // "h264"; empty without video
 };
 
 // The pts at the segment's named start time: its first video frame's (audio may lead
