@@ -143,6 +143,7 @@ class HttpConnection {
   std::uint64_t request_started_ns_ = 0;
   std::uint64_t body_bytes_ = 0;
   int writes_in_flight_ = 0;
+  static constexpr int kMaxWritesPerTurn = 4;  // see can_write_more()
 
   // The file body being streamed, if any.
   std::deque<FileSlice> pending_files_;  // send_files: the files after the current one

@@ -81,6 +81,10 @@ bool HttpConnection::write_mapped_chunk() {
 
 void HttpConnection::read_next_file_chunk() {
   if (file_read_in_flight_ || file_fd_ < 0 || closing_) return;
+  // Backpressure before every chunk, the first of a file too: a file of one chunk
+  // ends here and the next one starts, so checking only after a chunk let a body
+  // of many small files (a rough cut's 900 segments) be queued in one go.
+  if (!can_write_more()) return;  // on_write_done continues
   while (write_mapped_chunk()) {
     if (closing_) return;
     if (file_remaining_ == 0) {

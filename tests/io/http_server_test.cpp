@@ -24,6 +24,8 @@ struct TestClient {
   bool closed = false;
   bool handle_closed = false;
 
+  bool hold_reading = false;  // connect and send, but read only after resume_reading()
+
   void start(uv_loop_t* loop, int port, std::string bytes) {
     request = std::move(bytes);
     uv_tcp_init(loop, &tcp);
@@ -36,19 +38,23 @@ struct TestClient {
       ASSERT_EQ(status, 0);
       uv_buf_t buf = uv_buf_init(self->request.data(), unsigned(self->request.size()));
       uv_write(&self->write_req, reinterpret_cast<uv_stream_t*>(&self->tcp), &buf, 1, nullptr);
-      uv_read_start(
-          reinterpret_cast<uv_stream_t*>(&self->tcp),
-          [](uv_handle_t*, size_t size, uv_buf_t* b) { *b = uv_buf_init(new char[size], unsigned(size)); },
-          [](uv_stream_t* s, ssize_t n, const uv_buf_t* b) {
-            auto* me = static_cast<TestClient*>(s->data);
-            if (n > 0) me->received.append(b->base, size_t(n));
-            if (n < 0) {
-              me->closed = true;
-              me->close();
-            }
-            delete[] b->base;
-          });
+      if (!self->hold_reading) self->resume_reading();
     });
+  }
+
+  void resume_reading() {
+    uv_read_start(
+        reinterpret_cast<uv_stream_t*>(&tcp),
+        [](uv_handle_t*, size_t size, uv_buf_t* b) { *b = uv_buf_init(new char[size], unsigned(size)); },
+        [](uv_stream_t* s, ssize_t n, const uv_buf_t* b) {
+          auto* me = static_cast<TestClient*>(s->data);
+          if (n > 0) me->received.append(b->base, size_t(n));
+          if (n < 0) {
+            me->closed = true;
+            me->close();
+          }
+          delete[] b->base;
+        });
   }
 
   void close() {
@@ -197,6 +203,40 @@ TEST_F(HttpServerTest, FilesWrittenIntoAStreamAreChunksInOrder) {
   EXPECT_EQ(body.size(), want.size());
   EXPECT_TRUE(body == want) << "the file's bytes, framed as one chunk, between the writes";
   std::remove((dir + "/big").c_str());
+  rmdir(dir.c_str());
+}
+
+TEST_F(HttpServerTest, ManyFilesAreOpenedOnlyAsTheClientTakesThem) {
+  // 60 files of 256 KiB, more than loopback's socket buffers hold. While the client
+  // does not read, the server may queue only a few of them; the rest are opened
+  // when it reads. Removing them meanwhile then breaks the body, which shows that
+  // they were not read ahead (a mapped file that was opened stays readable).
+  char dir_template[] = "/tmp/wubd-files-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  std::string dir = dir_template;
+  std::vector<FileSlice> files;
+  const std::string content(256 * 1024, 'z');
+  for (int i = 0; i < 60; ++i) {
+    std::string path = dir + "/" + std::to_string(i);
+    FILE* f = std::fopen(path.c_str(), "wb");
+    ASSERT_TRUE(f);
+    std::fwrite(content.data(), 1, content.size(), f);
+    std::fclose(f);
+    files.push_back({path, std::int64_t(content.size())});
+  }
+  start([&](const HttpRequest&, HttpResponse& response) { response.send_files(200, "video/MP2T", files); });
+  TestClient client;
+  client.hold_reading = true;
+  client.start(&loop_, server_->port(), kGet);
+  std::uint64_t until = uv_hrtime() + 300'000'000;  // the server pushes what it can
+  spin_until([&] { return uv_hrtime() > until; });
+  for (int i = 30; i < 60; ++i) std::remove(files[std::size_t(i)].path.c_str());
+  client.resume_reading();
+  spin_until([&] { return client.closed; });
+  size_t head_end = client.received.find("\r\n\r\n");
+  ASSERT_NE(head_end, std::string::npos);
+  EXPECT_LT(client.received.size() - head_end - 4, 30 * content.size()) << "files were read ahead of the client";
+  for (int i = 0; i < 30; ++i) std::remove(files[std::size_t(i)].path.c_str());
   rmdir(dir.c_str());
 }
 
