@@ -45,7 +45,8 @@ class Input {
     context_ = avformat_alloc_context();
     if (!context_) return core::make_error("out of memory");
     if (whole_packets) context_->flags |= AVFMT_FLAG_NOPARSE;
-    if (int rc = avformat_open_input(&context_, path.c_str(), nullptr, nullptr); rc < 0) {
+    // Segments are MPEG-TS: naming the format skips probing each file for it.
+    if (int rc = avformat_open_input(&context_, path.c_str(), av_find_input_format("mpegts"), nullptr); rc < 0) {
       return core::make_error("cannot open " + path + ": " + av_error(rc));
     }
     return true;
