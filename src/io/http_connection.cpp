@@ -309,19 +309,6 @@ bool HttpConnection::queue_borrowed_write(WriteRequest* w, const char* data, siz
   return true;
 }
 
-void HttpConnection::write_chunk(std::string chunk) {
-  if (!response_active_ || request_.is_head() || chunk.empty()) return;
-  body_bytes_ += chunk.size();
-  if (chunked_) {
-    char size_line[24];
-    int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", chunk.size());
-    chunk += "\r\n";
-    queue_write(std::string(size_line, size_t(n)), std::move(chunk));
-  } else {
-    queue_write(std::move(chunk), {});
-  }
-}
-
 bool HttpConnection::can_write_more() const {
   // Two limits. The queue's bytes: what the socket has not taken yet. And the writes
   // whose callbacks have not run: a client reading as fast as we write takes every

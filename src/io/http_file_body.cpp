@@ -1,7 +1,8 @@
-// File bodies: a range of an open file, streamed as the client takes it. Resident
-// pages are written straight from a mapping; the rest is read, in the loop when the
-// page cache has it and in libuv's threadpool when it must come from disk, so the
-// loop never waits on a disk.
+// Bodies sent over time. File bodies: a range of an open file, several files, or a
+// file into a streamed body, sent as the client takes them. Resident pages are
+// written straight from a mapping; the rest is read, in the loop when the page cache
+// has it and in libuv's threadpool when it must come from disk, so the loop never
+// waits on a disk. And the chunks of a streamed body.
 #include <fcntl.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
@@ -162,6 +163,19 @@ void HttpConnection::finish_file_body() {
   }
   if (start_next_file()) return;
   finish_response(false);
+}
+
+void HttpConnection::write_chunk(std::string chunk) {
+  if (!response_active_ || request_.is_head() || chunk.empty()) return;
+  body_bytes_ += chunk.size();
+  if (chunked_) {
+    char size_line[24];
+    int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", chunk.size());
+    chunk += "\r\n";
+    queue_write(std::string(size_line, size_t(n)), std::move(chunk));
+  } else {
+    queue_write(std::move(chunk), {});
+  }
 }
 
 void HttpConnection::write_file_chunk(const std::string& path, std::function<void(bool ok)> done) {
