@@ -5,10 +5,13 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include <spdlog/logger.h>
 #include <uv.h>
 
+#include "wubd/core/best_segments.h"
+#include "wubd/core/cut_plan.h"
 #include "wubd/io/http_response.h"
 
 // A cut running ffmpeg children; the restreamer owns it until finished() and then
@@ -16,6 +19,16 @@
 // such cut does alike: ffmpeg's stderr (logged, its tail kept for errors), the
 // failure rule (500 before the first byte, abort after) and the one finished call.
 namespace wubd::restreamer {
+
+// One range of a cut as files: its pieces (plan_cut's), each piece's path, and (for
+// a smart cut, which reads their times) copies of their segments, since the store's
+// own live only until its next call.
+struct CutRangeFiles {
+  std::vector<core::StoredSegment> segments;
+  std::vector<core::CutPiece> pieces;
+  std::vector<std::string> paths;
+  core::CutRange range;
+};
 
 class CutJob {
  public:

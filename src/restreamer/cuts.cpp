@@ -17,7 +17,7 @@ namespace wubd::restreamer {
 namespace {
 
 // Adds the segment after a smart cut range's last one.
-void add_spill_segment(store::SegmentStore& store, const core::Route& route, SmartCut::Range& range) {
+void add_spill_segment(store::SegmentStore& store, const core::Route& route, CutRangeFiles& range) {
   // A segment file's audio leads its video a little, so the audio of a range's last
   // moments is in the next file: the smart cut reads that file's audio up to the end
   // (and its frames tell whether the end cuts a group of pictures).
@@ -46,39 +46,42 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
 
   core::CutType type = cut_request->type;
   core::CutPlan plan;
-  std::vector<std::string> paths;
-  std::vector<SmartCut::Range> ranges;  // each range's own segments and paths
+  std::vector<CutRangeFiles> ranges;
   std::vector<core::FullCutInput> full_inputs;
   for (const core::CutRange& range : cut_request->ranges) {
     auto best = store_.best_segments(route.stream, route.variant, range.start, range.end);
     auto part = core::plan_cut(best, range, cut_request->allow_holes);
     if (!part) return response.send_error(part.error().code, part.error().message);
     // Paths and copies now: the store's pointers live only until its next call.
-    SmartCut::Range smart{{}, part->pieces, {}, range};
+    CutRangeFiles files{{}, part->pieces, {}, range};
     for (core::CutPiece& piece : part->pieces) {
-      paths.push_back(store_.segment_path(route.stream, route.variant, piece.segment->hour,
-                                          piece.segment->file_name));
-      if (type == core::CutType::Smart) smart.segments.push_back(*piece.segment);
-      smart.paths.push_back(paths.back());
+      files.paths.push_back(store_.segment_path(route.stream, route.variant, piece.segment->hour,
+                                                piece.segment->file_name));
+      if (type == core::CutType::Smart) files.segments.push_back(*piece.segment);
     }
-    if (type == core::CutType::Smart) add_spill_segment(store_, route, smart);
+    if (type == core::CutType::Smart) add_spill_segment(store_, route, files);
     full_inputs.push_back({part->pieces.front().trim_start.value_or(0), part->duration});
-    ranges.push_back(std::move(smart));
+    ranges.push_back(std::move(files));
     core::append_plan(plan, std::move(*part));
   }
 
   if (type == core::CutType::Mpegts || type == core::CutType::Mp4) {
     if (!admit_cut(response)) return;
     std::vector<std::vector<std::string>> inputs;
-    for (SmartCut::Range& range : ranges) inputs.push_back(std::move(range.paths));
+    for (CutRangeFiles& range : ranges) inputs.push_back(std::move(range.paths));
     return launch_cut(std::make_unique<FullCut>(loop_, type, std::move(inputs), std::move(full_inputs), response,
                                                 cut_finished()));
   }
-  if (type == core::CutType::Fast) return fast_cut(std::move(paths), plan, response);
   if (type == core::CutType::Smart) {
     if (!admit_cut(response)) return;
     return launch_cut(std::make_unique<SmartCut>(loop_, std::move(ranges), response, cut_finished()));
   }
+  // Rough and fast take the ranges' pieces back to back, as `plan` holds them.
+  std::vector<std::string> paths;
+  for (CutRangeFiles& range : ranges) {
+    for (std::string& path : range.paths) paths.push_back(std::move(path));
+  }
+  if (type == core::CutType::Fast) return fast_cut(std::move(paths), plan, response);
   // rough: the covering segments' bytes, whole, back to back. Sizes now, so the body
   // is sized; files are opened one at a time as the client takes them.
   std::vector<io::FileSlice> files;

@@ -9,10 +9,10 @@
 
 namespace wubd::restreamer {
 
-SmartCut::SmartCut(uv_loop_t* loop, std::vector<Range> ranges, io::HttpResponse& response,
+SmartCut::SmartCut(uv_loop_t* loop, std::vector<CutRangeFiles> ranges, io::HttpResponse& response,
                    std::function<void()> on_finished)
     : CutJob(std::move(on_finished)), loop_(loop), ranges_(std::move(ranges)), response_(&response) {
-  for (Range& range : ranges_) {
+  for (CutRangeFiles& range : ranges_) {
     // The pieces point at our copies of the segments, not the store's.
     for (std::size_t i = 0; i < range.pieces.size(); ++i) range.pieces[i].segment = &range.segments[i];
     frames_.emplace_back(range.pieces.size());
@@ -65,7 +65,7 @@ void SmartCut::read_frames(std::size_t range, std::size_t piece, std::function<v
 void SmartCut::plan_next_range() {
   while (response_ && plans_.size() < ranges_.size()) {
     const std::size_t r = plans_.size();
-    Range& range = ranges_[r];
+    CutRangeFiles& range = ranges_[r];
     auto planned = core::plan_smart_range(range.pieces, range.range, frames_[r]);
     if (auto* need = std::get_if<core::NeedFrames>(&planned)) {
       return read_frames(r, need->piece, [this] { plan_next_range(); });
@@ -80,7 +80,7 @@ void SmartCut::plan_next_range() {
 
 void SmartCut::build_parts() {
   for (std::size_t r = 0; r < ranges_.size(); ++r) {
-    const Range& range = ranges_[r];
+    const CutRangeFiles& range = ranges_[r];
     const core::SmartRangePlan& plan = plans_[r];
     const std::size_t pieces = range.pieces.size();
     auto encode_of = [&](const core::SmartEncode& run) {

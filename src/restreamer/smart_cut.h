@@ -27,16 +27,7 @@ namespace wubd::restreamer {
 
 class SmartCut : public CutJob {
  public:
-  // One range's segments (copies: the store's own live only until its next call),
-  // their paths, and the range.
-  struct Range {
-    std::vector<core::StoredSegment> segments;
-    std::vector<core::CutPiece> pieces;  // trims as plan_cut made them
-    std::vector<std::string> paths;
-    core::CutRange range;
-  };
-
-  SmartCut(uv_loop_t* loop, std::vector<Range> ranges, io::HttpResponse& response,
+  SmartCut(uv_loop_t* loop, std::vector<CutRangeFiles> ranges, io::HttpResponse& response,
            std::function<void()> on_finished);
   ~SmartCut() override;
 
@@ -73,7 +64,7 @@ class SmartCut : public CutJob {
   void fail(const std::string& reason);
 
   uv_loop_t* loop_;
-  std::vector<Range> ranges_;
+  std::vector<CutRangeFiles> ranges_;
   io::HttpResponse* response_;
   // Planning: what is known of each range's pieces' frames, and the plans.
   std::vector<std::vector<std::optional<core::SegmentFrames>>> frames_;
