@@ -183,7 +183,8 @@ void HttpConnection::write_file_chunk(const std::string& path, std::function<voi
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   struct stat st {};
   if (fd < 0 || ::fstat(fd, &st) != 0) {
-    app::logger("http")->warn("{}: cannot open {}: {}", request_.path, path, std::strerror(errno));
+    int error = errno;  // app::logger() may change it
+    app::logger("http")->warn("{}: cannot open {}: {}", request_.path, path, std::strerror(error));
     if (fd >= 0) ::close(fd);
     stream_file_done_ = std::move(done);
     abort_response();
@@ -218,7 +219,8 @@ bool HttpConnection::start_next_file() {
   // time, keeps a long body from holding a descriptor per file.
   int fd = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
-    app::logger("http")->warn("{}: cannot open {}: {}", request_.path, file.path, std::strerror(errno));
+    int error = errno;  // app::logger() may change it
+    app::logger("http")->warn("{}: cannot open {}: {}", request_.path, file.path, std::strerror(error));
     pending_files_.clear();
     abort_response();
     return true;

@@ -92,7 +92,8 @@ void FullCut::feed(std::size_t input) {
     feed.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
     feed.offset = 0;
     if (feed.fd < 0) {
-      log()->error("cut: cannot open {}: {}", path, std::strerror(errno));
+      const char* reason = std::strerror(errno);  // before logging can change errno
+      log()->error("cut: cannot open {}: {}", path, reason);
       stderr_tail_ += "cannot open " + path;
       child_->kill();
       stop_all_feeding();
