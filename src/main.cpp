@@ -36,6 +36,8 @@ struct Options {
   double shutdown_timeout_s = 5;
   std::size_t cache_hours = 512;
   std::size_t max_full_cuts = 4;
+  double max_playlist_hours = 24;
+  double max_cut_hours = 6;
   // Downloader
   std::vector<std::string> downloads;  // STREAM=URL
   std::vector<std::string> twitch_channels;
@@ -143,7 +145,7 @@ class Daemon {
          wubd::backfiller::BackfillConfig backfill)
       : loop_(loop),
         store_(options.base_dir, options.cache_hours),
-        restreamer_(loop, store_, metrics_, [this] { refresh_gauges(); }, 16 << 20, options.max_full_cuts),
+        restreamer_(loop, store_, metrics_, [this] { refresh_gauges(); }, restreamer_limits(options)),
         client_(loop, "wubd/0.1"),
         engine_(loop, client_, wubd::core::SourceLimits{64, 0}),
         server_(loop, [this](const auto& req, auto& res) { restreamer_.handle(req, res); }, limits(options)),
@@ -202,6 +204,14 @@ class Daemon {
   }
 
  private:
+  static wubd::restreamer::RestreamerLimits restreamer_limits(const Options& options) {
+    wubd::restreamer::RestreamerLimits l;
+    l.max_full_cuts = options.max_full_cuts;
+    l.playlist_cap.max_span = seconds(options.max_playlist_hours * 3600);
+    l.cut_cap.max_span = seconds(options.max_cut_hours * 3600);
+    return l;
+  }
+
   static wubd::io::HttpLimits limits(const Options& options) {
     wubd::io::HttpLimits l;
     l.max_connections = options.max_connections;
@@ -308,6 +318,13 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   cli.add_option("--max-full-cuts", options.max_full_cuts,
                  "Cuts that encode (fast, smart, mpegts, mp4) running at once; more get 503 with Retry-After")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cli.add_option("--max-playlist-hours", options.max_playlist_hours,
+                 "Longest range a playlist covers; longer ones get 400, and one without start shows the newest part")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cli.add_option("--max-cut-hours", options.max_cut_hours, "Longest range a cut covers (its ranges together); longer ones get 400")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cli.add_option("--cache-hours", options.cache_hours, "Hour directory listings kept in memory")

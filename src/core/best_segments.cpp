@@ -6,59 +6,75 @@
 namespace wubd::core {
 namespace {
 
-// Among complete copies (full or suspect) of one start time: the longest, because the
-// same segment is sometimes listed with a shorter duration at a stream's end; then the
-// highest hash, only so that every node makes the same choice.
-bool complete_less(const StoredSegment* a, const StoredSegment* b) {
-  return std::tie(a->name.duration, a->name.hash) < std::tie(b->name.duration, b->name.hash);
+// True when `b` is a better full copy than `a`. The longest first, because the same
+// segment is sometimes listed with a shorter duration at a stream's end; then the
+// largest file (the most data); then the highest hash, only so that every node makes
+// the same choice; then the first name, for copies that differ only in spelling.
+bool full_worse(const StoredSegment* a, const StoredSegment* b) {
+  if (a->name.duration != b->name.duration) return a->name.duration < b->name.duration;
+  if (a->size_bytes != b->size_bytes) return a->size_bytes < b->size_bytes;
+  if (a->name.hash != b->name.hash) return hash_less(a->name.hash, b->name.hash);
+  return b->file_name < a->file_name;
 }
 
-bool partial_less(const StoredSegment* a, const StoredSegment* b) {
-  return std::tie(a->size_bytes, a->name.duration, a->name.hash) <
-         std::tie(b->size_bytes, b->name.duration, b->name.hash);
+// True when `b` is a better incomplete copy than `a`: suspect over partial, then the
+// largest file, then the first name.
+bool incomplete_worse(const StoredSegment* a, const StoredSegment* b) {
+  bool a_suspect = a->name.type == SegmentType::Suspect;
+  bool b_suspect = b->name.type == SegmentType::Suspect;
+  if (a_suspect != b_suspect) return b_suspect;
+  if (a->size_bytes != b->size_bytes) return a->size_bytes < b->size_bytes;
+  return b->file_name < a->file_name;
 }
 
 const StoredSegment* choose(std::vector<const StoredSegment*>::const_iterator first,
                             std::vector<const StoredSegment*>::const_iterator last) {
   const StoredSegment* best_full = nullptr;
-  const StoredSegment* best_suspect = nullptr;
-  const StoredSegment* best_partial = nullptr;
+  const StoredSegment* best_incomplete = nullptr;
   for (auto it = first; it != last; ++it) {
     const StoredSegment* s = *it;
     switch (s->name.type) {
       case SegmentType::Full:
-        if (!best_full || complete_less(best_full, s)) best_full = s;
+        if (!best_full || full_worse(best_full, s)) best_full = s;
         break;
       case SegmentType::Suspect:
-        if (!best_suspect || complete_less(best_suspect, s)) best_suspect = s;
-        break;
       case SegmentType::Partial:
-        if (!best_partial || partial_less(best_partial, s)) best_partial = s;
+        if (!best_incomplete || incomplete_worse(best_incomplete, s)) best_incomplete = s;
         break;
       case SegmentType::Temp:
         // Still being written, and may be gone by the time anyone reads it.
         break;
     }
   }
-  if (best_full) return best_full;
-  if (best_suspect) return best_suspect;
-  return best_partial;
+  return best_full ? best_full : best_incomplete;
 }
 
 bool is_incomplete(const StoredSegment* s) {
   return s->name.type == SegmentType::Partial || s->name.type == SegmentType::Suspect;
 }
 
-}  // namespace
-
-std::vector<const StoredSegment*> best_by_start(const std::vector<StoredSegment>& listing) {
+std::vector<const StoredSegment*> sorted_by_start(const std::vector<StoredSegment>& listing) {
   std::vector<const StoredSegment*> sorted;
   sorted.reserve(listing.size());
   for (const StoredSegment& s : listing) sorted.push_back(&s);
   std::stable_sort(sorted.begin(), sorted.end(), [](const StoredSegment* a, const StoredSegment* b) {
     return a->name.start < b->name.start;
   });
+  return sorted;
+}
 
+}  // namespace
+
+bool hash_less(const std::string& a, const std::string& b) {
+  auto da = decode_hash(a);
+  auto db = decode_hash(b);
+  if (da && db) return *da < *db;  // bytes compare as unsigned, like Python's bytes
+  if (bool(da) != bool(db)) return !da;  // an undecodable hash sorts below every real one
+  return a < b;
+}
+
+std::vector<const StoredSegment*> best_by_start(const std::vector<StoredSegment>& listing) {
+  std::vector<const StoredSegment*> sorted = sorted_by_start(listing);
   std::vector<const StoredSegment*> best;
   best.reserve(sorted.size());
   for (auto group = sorted.begin(); group != sorted.end();) {
@@ -71,19 +87,38 @@ std::vector<const StoredSegment*> best_by_start(const std::vector<StoredSegment>
   return best;
 }
 
-std::vector<Micros> hours_for_range(Micros start, Micros end) {
-  std::vector<Micros> hours;
-  for (Micros hour = floor_hour(start) - kMicrosPerHour; hour <= floor_hour(end);
-       hour += kMicrosPerHour) {
-    hours.push_back(hour);
+std::vector<bool> needs_size(const std::vector<StoredSegment>& listing) {
+  std::vector<bool> needed(listing.size(), false);
+  std::vector<const StoredSegment*> sorted = sorted_by_start(listing);
+  for (auto group = sorted.begin(); group != sorted.end();) {
+    auto group_end = std::find_if(group, sorted.end(), [&](const StoredSegment* s) {
+      return s->name.start != (*group)->name.start;
+    });
+    auto fulls = std::count_if(group, group_end, [](const StoredSegment* s) {
+      return s->name.type == SegmentType::Full;
+    });
+    for (auto it = group; it != group_end; ++it) {
+      SegmentType type = (*it)->name.type;
+      bool needed_here = type == SegmentType::Suspect || type == SegmentType::Partial ||
+                         (type == SegmentType::Full && fulls > 1);
+      if (needed_here) needed[std::size_t(*it - listing.data())] = true;
+    }
+    group = group_end;
   }
-  return hours;
+  return needed;
 }
 
-std::vector<SegmentOrHole> best_segments(const BestByStartLookup& lookup, Micros start, Micros end) {
+std::vector<Micros> hours_to_scan(const std::vector<Micros>& hours, Micros start, Micros end) {
+  auto first = std::lower_bound(hours.begin(), hours.end(), floor_hour(start) - kMicrosPerHour);
+  auto last = std::upper_bound(first, hours.end(), floor_hour(end));
+  return std::vector<Micros>(first, last);
+}
+
+std::vector<SegmentOrHole> best_segments(const BestByStartLookup& lookup, const std::vector<Micros>& hours,
+                                         Micros start, Micros end) {
   std::vector<SegmentOrHole> result;
   bool reached_end = false;
-  for (Micros hour : hours_for_range(start, end)) {
+  for (Micros hour : hours_to_scan(hours, start, end)) {
     for (const StoredSegment* segment : lookup(hour)) {
       const SegmentName& s = segment->name;
       if (result.empty()) {

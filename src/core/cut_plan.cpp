@@ -45,7 +45,8 @@ std::string_view to_string(CutType type) {
   return "?";
 }
 
-Result<CutRequest> parse_cut_request(std::string_view raw_query, std::optional<CutRange> available) {
+Result<CutRequest> parse_cut_request(std::string_view raw_query, std::optional<CutRange> available,
+                                     const RangeCap& cap) {
   auto params = parse_query(raw_query);
   if (!params) return params.error();
   CutRequest request;
@@ -68,12 +69,15 @@ Result<CutRequest> parse_cut_request(std::string_view raw_query, std::optional<C
     if (!end) return end.error();
     request.ranges.push_back({*start, *end});
   }
+  Micros total = 0;
   for (const CutRange& range : request.ranges) {
     if (range.end <= range.start) {
       return make_error("End must be after start (" + format_time(range.start) + " to " + format_time(range.end) + ")",
                         400);
     }
+    total += range.span();  // each at most 10,000 years: no overflow for the ranges a URL holds
   }
+  if (auto error = check_range_cap(total, cap)) return *error;
   if (auto it = params->find("allow_holes"); it != params->end()) {
     std::string value = lower(it->second);
     if (value != "true" && value != "false") return make_error("allow_holes must be one of: true, false", 400);

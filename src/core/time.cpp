@@ -104,7 +104,11 @@ Result<Micros> parse_time(std::string_view text) {
   Micros t = days_to_micros(sys_days{ymd}) + hour * kMicrosPerHour +
              (minute * 60 + second) * kMicrosPerSecond + fraction_us;
   // A local time at +02:00 is two hours ahead of UTC, so subtract the offset.
-  return t - offset_us;
+  t -= offset_us;
+  if (int utc_year = to_civil(t).year; utc_year < kMinYear || utc_year > kMaxYear) {
+    return bad_time(text, "year out of range (0001 to 9999 in UTC)");
+  }
+  return t;
 }
 
 CivilTime to_civil(Micros t) {
@@ -155,7 +159,7 @@ Result<Micros> parse_hour(std::string_view hour) {
   }
   std::chrono::year_month_day ymd{std::chrono::year{year}, std::chrono::month{unsigned(month)},
                                   std::chrono::day{unsigned(day)}};
-  if (!ymd.ok() || h > 23) {
+  if (!ymd.ok() || h > 23 || year < kMinYear) {
     return make_error("invalid hour \"" + std::string(hour) + "\": no such date or hour", 400);
   }
   return days_to_micros(sys_days{ymd}) + h * kMicrosPerHour;

@@ -41,7 +41,7 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
   auto span = core::hours_span(store_.list_hours(route.stream, route.variant));
   std::optional<core::CutRange> available;
   if (span) available = core::CutRange{span->first, span->second};
-  auto cut_request = core::parse_cut_request(request.query, available);
+  auto cut_request = core::parse_cut_request(request.query, available, limits_.cut_cap);
   if (!cut_request) return response.send_error(cut_request.error().code, cut_request.error().message);
 
   core::CutType type = cut_request->type;
@@ -109,7 +109,7 @@ void Restreamer::launch_cut(std::unique_ptr<CutJob> job) {
 
 bool Restreamer::admit_cut(io::HttpResponse& response) {
   std::size_t running = active_full_cuts();
-  if (running < max_full_cuts_) return true;
+  if (running < limits_.max_full_cuts) return true;
   response.add_header("Retry-After", "5");
   response.send_error(503, "too many cuts running (" + std::to_string(running) + "); try again shortly");
   return false;

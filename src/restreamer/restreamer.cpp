@@ -72,8 +72,7 @@ bool has_hour_in_range(const std::vector<std::string>& hours, std::optional<Micr
 }  // namespace
 
 Restreamer::Restreamer(uv_loop_t* loop, store::SegmentStore& store, core::MetricsRegistry& metrics,
-                       std::function<void()> before_metrics, std::size_t playlist_cache_bytes,
-                       std::size_t max_full_cuts)
+                       std::function<void()> before_metrics, RestreamerLimits limits)
     : store_(store),
       metrics_(metrics),
       before_metrics_(std::move(before_metrics)),
@@ -81,9 +80,9 @@ Restreamer::Restreamer(uv_loop_t* loop, store::SegmentStore& store, core::Metric
       latency_(metrics.histogram("wubd_http_request_duration_seconds",
                                  "Time from a complete request to its last byte queued, by endpoint.",
                                  core::latency_buckets_seconds())),
-      playlist_cache_(playlist_cache_bytes),
+      limits_(std::move(limits)),
+      playlist_cache_(limits_.playlist_cache_bytes),
       loop_(loop),
-      max_full_cuts_(max_full_cuts),
       cut_reaper_(std::make_unique<io::Timer>(loop)) {}
 
 Restreamer::~Restreamer() = default;
@@ -153,24 +152,23 @@ void Restreamer::media_playlist(const core::Route& route, const core::QueryParam
     response.send_error(404, "no such stream or variant: " + route.stream + "/" + route.variant);
     return;
   }
-  auto range = range_params(query);
-  if (!range) return response.send_error(400, range.error().message);
-  const std::optional<Micros>& start = range->start;
-  const std::optional<Micros>& end = range->end;
-  Micros range_start, range_end;
-  if (!start || !end) {
-    // Without start/end: the variant's first to last hour.
+  auto params = range_params(query);
+  if (!params) return response.send_error(400, params.error().message);
+  core::TimeRange available;
+  if (!params->start || !params->end) {
+    // Without start/end: the variant's first to last hour (the newest part of it,
+    // when that is longer than a playlist may be).
     auto span = core::hours_span(store_.list_hours(route.stream, route.variant));
     if (!span) {
       response.send_error(404, "no segments for " + route.stream + "/" + route.variant);
       return;
     }
-    range_start = start.value_or(span->first);
-    range_end = end.value_or(span->second);
-  } else {
-    range_start = *start;
-    range_end = *end;
+    available = {span->first, span->second};
   }
+  auto range = core::playlist_range(params->start, params->end, available, limits_.playlist_cap);
+  if (!range) return response.send_error(range.error().code, range.error().message);
+  Micros range_start = range->start;
+  Micros range_end = range->end;
   response.add_header("Cache-Control", "no-cache");
   if (range_start >= range_end) {
     // An empty range is not an error (a start after the latest data is a valid
@@ -200,6 +198,12 @@ void Restreamer::master_playlist(const core::Route& route, const core::QueryPara
   if (!range) return response.send_error(400, range.error().message);
   const std::optional<Micros>& start = range->start;
   const std::optional<Micros>& end = range->end;
+  if (start && end && *start < *end) {
+    // The media playlists would refuse it: say so here, not in every one of them.
+    if (auto error = core::check_range_cap(*end - *start, limits_.playlist_cap)) {
+      return response.send_error(error->code, error->message);
+    }
+  }
   std::vector<std::string> variants = store_.list_variants(route.stream);
   if (variants.empty()) {
     response.send_error(404, "no such stream: " + route.stream);

@@ -76,25 +76,27 @@ std::string SegmentStore::segment_path(const std::string& stream, const std::str
   return variant_path(stream, variant) + "/" + hour + "/" + file;
 }
 
-const std::vector<std::string>& SegmentStore::cached_names(const std::string& path, EntryKind kind) {
+const SegmentStore::CachedNames& SegmentStore::cached_names(const std::string& path, EntryKind kind) {
   timespec mtime;
   if (!stat_directory(path, mtime)) {
     names_.erase(path);
     return empty_names_;
   }
   CachedNames& cache = names_[path];
-  if (cache.trusted && same_time(cache.mtime, mtime)) {
+  if (same_time(cache.mtime, mtime) && (cache.trusted || cache.scanned_in_snapshot == snapshot_)) {
     ++stats_.cache_hits;
-    return cache.names;
+    return cache;
   }
+  cache.scanned_in_snapshot = snapshot_;
   Micros scanned_at = now_wall();
   ++stats_.directory_scans;
   cache.names.clear();
+  cache.hour_starts.clear();
   DIR* dir = opendir(path.c_str());
   if (!dir) {
     app::logger("store")->warn("cannot list {}: {}", path, std::strerror(errno));
     cache.trusted = false;
-    return cache.names;
+    return cache;
   }
   while (dirent* entry = readdir(dir)) {
     if (entry->d_name[0] == '.') continue;  // hidden, `.` and `..`
@@ -108,21 +110,29 @@ const std::vector<std::string>& SegmentStore::cached_names(const std::string& pa
   }
   closedir(dir);
   std::sort(cache.names.begin(), cache.names.end());
+  // Hour names are fixed-width, so name order is time order.
+  if (kind == EntryKind::Hours) {
+    for (const std::string& name : cache.names) cache.hour_starts.push_back(*core::parse_hour(name));
+  }
   cache.mtime = mtime;
   cache.trusted = scanned_at - to_micros(mtime) > kMtimeGranularity;
-  return cache.names;
+  return cache;
 }
 
 std::vector<std::string> SegmentStore::list_streams() {
-  return cached_names(base_dir_, EntryKind::Directories);
+  return cached_names(base_dir_, EntryKind::Directories).names;
 }
 
 std::vector<std::string> SegmentStore::list_variants(const std::string& stream) {
-  return cached_names(base_dir_ + "/" + stream, EntryKind::Directories);
+  return cached_names(base_dir_ + "/" + stream, EntryKind::Directories).names;
 }
 
 std::vector<std::string> SegmentStore::list_hours(const std::string& stream, const std::string& variant) {
-  return cached_names(variant_path(stream, variant), EntryKind::Hours);
+  return cached_names(variant_path(stream, variant), EntryKind::Hours).names;
+}
+
+std::vector<Micros> SegmentStore::hour_starts(const std::string& stream, const std::string& variant) {
+  return cached_names(variant_path(stream, variant), EntryKind::Hours).hour_starts;
 }
 
 bool SegmentStore::variant_exists(const std::string& stream, const std::string& variant) {
@@ -172,16 +182,24 @@ const HourListing& SegmentStore::hour_listing(const std::string& stream, const s
     segment.name = std::move(*name);
     segment.hour = hour;
     segment.file_name = entry->d_name;
-    // Sizes only decide between partial copies; stat-ing every file would make a cold
-    // day-long playlist cost 43,200 extra system calls.
-    if (segment.name.type == core::SegmentType::Partial) {
-      struct stat st;
-      if (fstatat(dirfd(dir), entry->d_name, &st, 0) != 0) continue;  // gone meanwhile
-      segment.size_bytes = st.st_size;
-    }
     listing->segments.push_back(std::move(segment));
   }
+  // Sizes only decide between copies of one start time; stat-ing every file would
+  // make a cold day-long playlist cost 43,200 extra system calls.
+  std::vector<bool> sized = core::needs_size(listing->segments);
+  std::vector<bool> vanished(sized.size(), false);
+  for (std::size_t i = 0; i < sized.size(); ++i) {
+    if (!sized[i]) continue;
+    struct stat st;
+    if (fstatat(dirfd(dir), listing->segments[i].file_name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      listing->segments[i].size_bytes = st.st_size;
+    } else {
+      vanished[i] = true;  // removed since readdir
+    }
+  }
   closedir(dir);
+  std::size_t index = 0;
+  std::erase_if(listing->segments, [&](const core::StoredSegment&) { return vanished[index++]; });
 
   // Only the names need name order; best_by_start orders its own pointers by time.
   for (auto& s : listing->segments) {
@@ -212,15 +230,19 @@ void SegmentStore::evict_hours() {
 
 std::uint64_t SegmentStore::range_version(const std::string& stream, const std::string& variant,
                                           Micros start, Micros end) {
-  // Listing versions are unique, so mixing them in order (FNV-1a) gives a number
-  // that moves when any one of them does; a missing hour mixes in 0.
+  // Listing versions are unique, so mixing them in order (FNV-1a) with the hours they
+  // belong to gives a number that moves when any one of them does, or when an hour
+  // directory appears or goes.
   std::uint64_t mixed = 14695981039346656037ull;
-  for (Micros hour : core::hours_for_range(start, end)) {
-    std::uint64_t v = hour_listing(stream, variant, core::format_hour(hour)).version;
+  auto mix = [&mixed](std::uint64_t v) {
     for (int i = 0; i < 8; ++i) {
       mixed ^= (v >> (8 * i)) & 0xff;
       mixed *= 1099511628211ull;
     }
+  };
+  for (Micros hour : core::hours_to_scan(hour_starts(stream, variant), start, end)) {
+    mix(std::uint64_t(hour));
+    mix(hour_listing(stream, variant, core::format_hour(hour)).version);
   }
   return mixed;
 }
@@ -228,14 +250,15 @@ std::uint64_t SegmentStore::range_version(const std::string& stream, const std::
 std::vector<core::SegmentOrHole> SegmentStore::best_segments(const std::string& stream,
                                                              const std::string& variant,
                                                              Micros start, Micros end) {
+  std::vector<Micros> hours = core::hours_to_scan(hour_starts(stream, variant), start, end);
   // Hour listings are looked up one after another, and each lookup may evict others:
   // raise the bound for the duration of the call so every listing it touched survives.
   auto lookup = [&](Micros hour) -> const std::vector<const core::StoredSegment*>& {
     return hour_listing(stream, variant, core::format_hour(hour)).best;
   };
   size_t saved_max = max_cached_hours_;
-  max_cached_hours_ = std::max(max_cached_hours_, core::hours_for_range(start, end).size() + 1);
-  auto result = core::best_segments(lookup, start, end);
+  max_cached_hours_ = std::max(max_cached_hours_, hours.size() + 1);
+  auto result = core::best_segments(lookup, hours, start, end);
   max_cached_hours_ = saved_max;
   return result;
 }

@@ -111,6 +111,35 @@ def get(url, headers=None):
     return http("GET", url, headers)
 
 
+def metric(wubd, name, **labels):
+    """The sum of a metric's samples on /metrics whose labels include `labels`."""
+    total = 0.0
+    for line in get(wubd.url + "/metrics").text.splitlines():
+        if line.startswith(name + "{") or line.startswith(name + " "):
+            if all(f'{k}="{v}"' in line for k, v in labels.items()):
+                total += float(line.rsplit(" ", 1)[1])
+    return total
+
+
+def wait_for(condition, timeout, what):
+    """Polls `condition` every 0.1 s until it is true; fails naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def rss_mib(pid):
+    """The resident memory of a process, in MiB."""
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    raise AssertionError(f"no VmRSS for {pid}")
+
+
 def raw_exchange(port, data, read_until_close=True, timeout=5):
     """Sends raw bytes and returns everything received until the server closes (or
     the timeout passes, when read_until_close is False)."""

@@ -8,7 +8,7 @@ import tempfile
 import time
 
 from fixtures import segment_hash
-from harness import WUBD, Wubd, get, run_tap
+from harness import WUBD, Wubd, get, metric, run_tap, wait_for
 from origin import FakeOrigin, archived, temp_files
 
 CACHE = "/tmp/wubd-fake-origin-cache"
@@ -30,24 +30,6 @@ def downloader(origin, *extra, base_dir=None, stream="live"):
         if flag not in extra:  # a flag given in `extra` replaces the fast default
             fast += [flag, value]
     return Wubd("--download", f"{stream}={origin.url}/master.m3u8", *fast, *extra, base_dir=base_dir)
-
-
-def metric(wubd, name, **labels):
-    total = 0.0
-    for line in get(wubd.url + "/metrics").text.splitlines():
-        if line.startswith(name + "{") or line.startswith(name + " "):
-            if all(f'{k}="{v}"' in line for k, v in labels.items()):
-                total += float(line.rsplit(" ", 1)[1])
-    return total
-
-
-def wait_for(condition, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def assert_served_whole_archived(origin, base_dir, stream, before_t):

@@ -69,6 +69,31 @@ TEST_F(SegmentStoreTest, ListsStreamsVariantsHoursAndSegmentsSkippingJunk) {
   EXPECT_FALSE(store.variant_exists("db", "nope"));
 }
 
+// wubloader's choice among copies of one start time needs file sizes; the store reads
+// them only for those copies, and every copy keeps its own name.
+TEST_F(SegmentStoreTest, DuplicateCopiesAreChosenByDurationSizeAndDecodedHash) {
+  const std::string hour = "db/source/2026-11-21T04/";
+  const std::string zero(43, 'A');
+  std::string zero_hash = "0" + zero.substr(1), zed_hash = "z" + zero.substr(1);
+  write(hour + "00:00.000000-2.0-full-" + zed_hash + ".ts", "123");
+  write(hour + "00:00.000000-2.0-full-" + zero_hash + ".ts", "123");   // same size: '0' decodes higher
+  write(hour + "00:02.000000-2.0-full-" + zero_hash + ".ts", "12");
+  write(hour + "00:02.000000-2.0-full-" + zed_hash + ".ts", "1234");   // the largest file
+  write(hour + "00:04.000000-2.0-full-" + zed_hash + ".ts", "1");      // the only one: never stat'ed
+  write(hour + "00:06.000000-2.0-partial-AAAA.ts", "1");
+  write(hour + "00:06.000000-2.0-suspect-AAAB.ts", "12");
+  SegmentStore store(base_.string());
+  const HourListing& listing = store.hour_listing("db", "source", "2026-11-21T04");
+  ASSERT_EQ(listing.best.size(), 4u);
+  EXPECT_EQ(listing.best[0]->file_name, "00:00.000000-2.0-full-" + zero_hash + ".ts");
+  EXPECT_EQ(listing.best[1]->file_name, "00:02.000000-2.0-full-" + zed_hash + ".ts");
+  EXPECT_EQ(listing.best[1]->size_bytes, 4);
+  EXPECT_EQ(listing.best[2]->size_bytes, -1) << "a lone full copy costs no stat";
+  EXPECT_EQ(listing.best[3]->file_name, "00:06.000000-2.0-suspect-AAAB.ts");
+  EXPECT_EQ(listing.segments.size(), 7u);
+  for (const auto& segment : listing.segments) EXPECT_FALSE(segment.file_name.empty());
+}
+
 TEST_F(SegmentStoreTest, WarmDayLongLookupReadsNoDirectory) {
   auto start = *core::parse_time("2026-11-21T00:00:00Z");
   for (int h = 0; h < 24; ++h) {
@@ -76,6 +101,7 @@ TEST_F(SegmentStoreTest, WarmDayLongLookupReadsNoDirectory) {
     write("db/source/" + hour + "/00:00.000000-2.0-full-AAAA.ts");
     age("db/source/" + hour);
   }
+  age("db/source");
   SegmentStore store(base_.string());
   auto first = store.best_segments("db", "source", start, start + 24 * core::kMicrosPerHour);
   std::uint64_t scans = store.stats().directory_scans;

@@ -45,7 +45,10 @@ class Archive {
       s.size_bytes = spec.size;
       listings_[floor_hour(s.name.start)].push_back(s);
     }
-    for (auto& [hour, listing] : listings_) best_[hour] = best_by_start(listing);
+    for (auto& [hour, listing] : listings_) {
+      best_[hour] = best_by_start(listing);
+      hours_.push_back(hour);
+    }
   }
 
   BestByStartLookup lookup() {
@@ -59,7 +62,7 @@ class Archive {
   // "a b _ c": labels of the result, `_` for a hole.
   std::string select(Micros start, Micros end) {
     std::string out;
-    for (SegmentOrHole s : best_segments(lookup(), day_start() + start, day_start() + end)) {
+    for (SegmentOrHole s : best_segments(lookup(), hours_, day_start() + start, day_start() + end)) {
       if (!out.empty()) out += ' ';
       out += s ? s->name.hash : "_";
     }
@@ -71,6 +74,7 @@ class Archive {
  private:
   std::map<Micros, std::vector<StoredSegment>> listings_;
   std::map<Micros, std::vector<const StoredSegment*>> best_;
+  std::vector<Micros> hours_;  // the hour directories that exist, in order
   std::vector<const StoredSegment*> empty_;
 };
 
@@ -90,6 +94,10 @@ void run(const std::vector<Case>& cases) {
 }
 
 const Micros kH1 = 3600 * kSecond;  // 01:00:00 into the day
+
+// Two real 32-byte hashes whose text and byte orders disagree.
+const char* const kHashZero = "0AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
+const char* const kHashZed = "zAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 
 TEST(BestSegments, ContiguousSegmentsCoverTheRange) {
   run({
@@ -168,8 +176,26 @@ TEST(BestSegments, BestCopyPerStartTime) {
        0, 2 * kSecond, "p2 _"},
       {"several full: the longest", {full(0, "x", 1990 * kMs), full(0, "y", 2 * kSecond)}, 0,
        2 * kSecond, "y"},
-      {"several full of one duration: the highest hash", {full(0, "AAAB"), full(0, "AAAC"), full(0, "AAAA")},
+      {"several full of one duration and size: the highest hash",
+       {full(0, "AAAB"), full(0, "AAAC"), full(0, "AAAA")}, 0, 2 * kSecond, "AAAC"},
+      {"several full of one duration: the largest file before the highest hash",
+       {{0, 2 * kSecond, SegmentType::Full, "AAAB", 900}, {0, 2 * kSecond, SegmentType::Full, "AAAC", 800}},
+       0, 2 * kSecond, "AAAB"},
+      {"the longest before the largest",
+       {{0, 1990 * kMs, SegmentType::Full, "AAAB", 9000}, {0, 2 * kSecond, SegmentType::Full, "AAAC", 800}},
        0, 2 * kSecond, "AAAC"},
+      // '0' sorts before 'z' as text but decodes to 52 > 51: wubloader compares bytes.
+      {"hashes compared as decoded bytes, not text",
+       {full(0, kHashZero), full(0, kHashZed)}, 0, 2 * kSecond, kHashZero},
+      {"suspects: the largest file",
+       {{0, 2 * kSecond, SegmentType::Suspect, "AAAB", 100}, {0, 2 * kSecond, SegmentType::Suspect, "AAAA", 700}},
+       0, 2 * kSecond, "AAAA"},
+      {"suspect over a larger partial",
+       {{0, 2 * kSecond, SegmentType::Partial, "AAAB", 9000}, {0, 2 * kSecond, SegmentType::Suspect, "AAAA", 7}},
+       0, 2 * kSecond, "AAAA"},
+      {"equal partials: the first name",
+       {{0, 2 * kSecond, SegmentType::Partial, "AAAC", 50}, {0, 2 * kSecond, SegmentType::Partial, "AAAB", 50}},
+       0, 2 * kSecond, "AAAB _"},
       {"temp is never chosen", {{0, 2 * kSecond, SegmentType::Temp, "t"}}, 0, 2 * kSecond, "_"},
       {"temp beside a partial", {{0, 2 * kSecond, SegmentType::Temp, "t", 9999},
                                  {0, 2 * kSecond, SegmentType::Partial, "p", 10}},
@@ -210,12 +236,65 @@ TEST(BestSegments, HourBoundaries) {
   });
 }
 
-TEST(BestSegments, ScansFromTheHourBeforeStartToEndsHour) {
-  Archive archive({full(kH1 + 10 * kSecond, "a")});
+TEST(BestSegments, ScansTheExistingHoursFromTheHourBeforeStartToEndsHour) {
+  Archive archive({full(-kH1, "before"), full(0, "z"), full(kH1 + 10 * kSecond, "a"), full(3 * kH1, "c"),
+                   full(4 * kH1, "after")});
   (void)archive.select(kH1 + 5 * kSecond, 3 * kH1 + 5 * kSecond);
-  std::set<Micros> expected;
-  for (int h = 0; h <= 3; ++h) expected.insert(day_start() + h * kH1);
+  // Hour 0 (before start's hour), 1 and 3 exist within it; hour 2 does not.
+  std::set<Micros> expected = {day_start(), day_start() + kH1, day_start() + 3 * kH1};
   EXPECT_EQ(archive.looked_up_, expected);
+}
+
+TEST(BestSegments, ARangeOfCenturiesCostsOnlyTheHoursThatExist) {
+  Archive archive({full(0, "a"), full(2 * kSecond, "b")});
+  Micros year_1 = *parse_time("0001-01-01T00:00:00Z");
+  Micros year_9999 = *parse_time("9999-12-31T23:59:59Z");
+  std::string out;
+  for (SegmentOrHole s : best_segments(archive.lookup(), {day_start()}, year_1, year_9999)) {
+    out += s ? s->name.hash : "_";
+  }
+  EXPECT_EQ(out, "_ab_");
+  EXPECT_EQ(archive.looked_up_, std::set<Micros>{day_start()});
+}
+
+TEST(HoursToScan, PicksTheExistingHoursOfTheRange) {
+  const Micros d = day_start();
+  std::vector<Micros> hours = {d, d + kH1, d + 3 * kH1, d + 7 * kH1};
+  struct {
+    const char* rule;
+    Micros start, end;
+    std::vector<Micros> expected;
+  } cases[] = {
+      {"hour before start's included", d + kH1 + kSecond, d + kH1 + 2 * kSecond, {d, d + kH1}},
+      {"end's hour included", d + 2 * kH1, d + 3 * kH1, {d + kH1, d + 3 * kH1}},
+      {"nothing in range", d + 5 * kH1, d + 6 * kH1, {}},
+      {"everything", d - 100 * kH1, d + 100 * kH1, hours},
+      {"only after", d + 7 * kH1 + kSecond, d + 9 * kH1, {d + 7 * kH1}},
+  };
+  for (const auto& c : cases) EXPECT_EQ(hours_to_scan(hours, c.start, c.end), c.expected) << c.rule;
+  EXPECT_TRUE(hours_to_scan({}, d, d + kH1).empty());
+}
+TEST(BestByStart, HashLessComparesDecodedBytes) {
+  EXPECT_TRUE(hash_less(kHashZed, kHashZero));
+  EXPECT_FALSE(hash_less(kHashZero, kHashZed));
+  EXPECT_FALSE(hash_less(kHashZero, kHashZero));
+  EXPECT_TRUE(hash_less("AAAA", "AAAB"));
+  EXPECT_TRUE(hash_less("not base64!", "AAAA")) << "an undecodable hash is never preferred";
+}
+
+TEST(BestByStart, SizesAreNeededOnlyToChooseBetweenCopies) {
+  std::vector<StoredSegment> listing(6);
+  const std::pair<Micros, SegmentType> specs[] = {
+      {0, SegmentType::Full},                                         // alone: no size
+      {2 * kSecond, SegmentType::Full}, {2 * kSecond, SegmentType::Full},  // two full: sizes
+      {4 * kSecond, SegmentType::Full}, {4 * kSecond, SegmentType::Temp},  // full beside temp: none
+      {6 * kSecond, SegmentType::Partial},                            // partial: size
+  };
+  for (std::size_t i = 0; i < listing.size(); ++i) {
+    listing[i].name.start = specs[i].first;
+    listing[i].name.type = specs[i].second;
+  }
+  EXPECT_EQ(needs_size(listing), (std::vector<bool>{false, true, true, false, false, true}));
 }
 
 TEST(BestByStart, OrdersByStartWhateverTheListingOrder) {

@@ -7,6 +7,7 @@ namespace {
 
 constexpr Micros kS = kMicrosPerSecond;
 const Micros kBase = *parse_time("2026-11-21T04:00:00Z");
+const RangeCap kCap{6 * 3600 * kS, "--max-cut-hours"};
 
 StoredSegment segment(Micros start_offset, Micros duration, SegmentType type = SegmentType::Full) {
   StoredSegment s;
@@ -20,7 +21,7 @@ StoredSegment segment(Micros start_offset, Micros duration, SegmentType type = S
 
 TEST(CutPlan, ParsesParametersWithDefaultsAndClearErrors) {
   CutRange available{kBase, kBase + 3600 * kS};
-  auto plain = parse_cut_request("start=2026-11-21T04:00:01Z&end=2026-11-21T04:00:05.5Z", available);
+  auto plain = parse_cut_request("start=2026-11-21T04:00:01Z&end=2026-11-21T04:00:05.5Z", available, kCap);
   ASSERT_TRUE(plain) << plain.error().message;
   ASSERT_EQ(plain->ranges.size(), 1u);
   EXPECT_EQ(plain->ranges[0].start, kBase + kS);
@@ -28,7 +29,7 @@ TEST(CutPlan, ParsesParametersWithDefaultsAndClearErrors) {
   EXPECT_EQ(plain->type, CutType::Rough);
   EXPECT_FALSE(plain->allow_holes);
 
-  auto defaults = parse_cut_request("type=smart&allow_holes=TRUE", available);
+  auto defaults = parse_cut_request("type=smart&allow_holes=TRUE", available, kCap);
   ASSERT_TRUE(defaults);
   EXPECT_EQ(defaults->ranges[0].start, available.start);
   EXPECT_EQ(defaults->ranges[0].end, available.end);
@@ -37,15 +38,15 @@ TEST(CutPlan, ParsesParametersWithDefaultsAndClearErrors) {
 
   auto ranges = parse_cut_request(
       "range=2026-11-21T04:00:10Z,2026-11-21T04:00:12Z&range=2026-11-21T04:00:02Z,2026-11-21T04:00:04Z&type=mp4",
-      available);
+      available, kCap);
   ASSERT_TRUE(ranges);
   ASSERT_EQ(ranges->ranges.size(), 2u);
   EXPECT_EQ(ranges->ranges[0].start, kBase + 10 * kS);  // in the order given
   EXPECT_EQ(ranges->ranges[1].end, kBase + 4 * kS);
   EXPECT_EQ(ranges->type, CutType::Mp4);
 
-  EXPECT_EQ(parse_cut_request("experimental=true", available)->type, CutType::Fast);
-  EXPECT_EQ(parse_cut_request("experimental=true&type=smart", available)->type, CutType::Smart);
+  EXPECT_EQ(parse_cut_request("experimental=true", available, kCap)->type, CutType::Fast);
+  EXPECT_EQ(parse_cut_request("experimental=true&type=smart", available, kCap)->type, CutType::Smart);
 
   struct Bad {
     const char* query;
@@ -61,14 +62,25 @@ TEST(CutPlan, ParsesParametersWithDefaultsAndClearErrors) {
       {"range=2026-11-21T04:00:05Z", "expected START,END"},
       {"range=2026-11-21T04:00:05Z,later", "Bad range"},
       {"range=2026-11-21T04:00:05Z,2026-11-21T04:00:01Z", "End must be after start"},
+      {"start=2026-11-21T00:00:00Z&end=2026-11-21T06:00:01Z", "--max-cut-hours"},
+      {"start=0001-01-01T00:00:00Z&end=9999-12-31T00:00:00Z", "--max-cut-hours"},
+      {"start=0000-01-01T00:00:00Z&end=2026-11-21T04:00:05Z", "year out of range"},
+      {"range=2026-11-21T00:00:00Z,2026-11-21T04:00:00Z&range=2026-11-21T05:00:00Z,2026-11-21T07:00:01Z",
+       "range of 6.0 hours is longer than the 6.0 hours --max-cut-hours allows"},
   };
   for (const Bad& b : bad) {
-    auto result = parse_cut_request(b.query, available);
+    auto result = parse_cut_request(b.query, available, kCap);
     ASSERT_FALSE(result) << b.query;
     EXPECT_EQ(result.error().code, 400) << b.query;
     EXPECT_NE(result.error().message.find(b.message_part), std::string::npos) << b.query << ": " << result.error().message;
   }
-  auto no_default = parse_cut_request("end=2026-11-21T04:00:05Z", std::nullopt);
+  EXPECT_TRUE(parse_cut_request("start=2026-11-21T00:00:00Z&end=2026-11-21T06:00:00Z", available, kCap))
+      << "exactly the cap";
+  CutRange long_archive{kBase - 100 * 3600 * kS, kBase + 3600 * kS};
+  auto whole = parse_cut_request("", long_archive, kCap);
+  ASSERT_FALSE(whole) << "the whole of a long archive by default";
+  EXPECT_NE(whole.error().message.find("--max-cut-hours"), std::string::npos);
+  auto no_default = parse_cut_request("end=2026-11-21T04:00:05Z", std::nullopt, kCap);
   ASSERT_FALSE(no_default);
   EXPECT_NE(no_default.error().message.find("start is required"), std::string::npos);
 }

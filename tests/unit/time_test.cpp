@@ -34,6 +34,8 @@ TEST(ParseTime, AcceptsTheApiFormats) {
       {"1970-01-01T00:00:00Z", 0},
       {"1969-12-31T23:59:59.5Z", -500'000},
       {"2024-02-29T00:00:00Z", 1'709'164'800LL * kMicrosPerSecond},
+      {"0001-01-01T00:00:00Z", -62'135'596'800LL * kMicrosPerSecond},
+      {"9999-12-31T23:59:59.999999Z", 253'402'300'800LL * kMicrosPerSecond - 1},
   };
   for (const auto& c : cases) {
     auto t = parse_time(c.text);
@@ -62,6 +64,10 @@ TEST(ParseTime, RejectsEverythingElseNamingTheInput) {
       "2026-11-21T04:05:06 ",
       "26-11-21T04:05:06",
       "1795752306",
+      // Years no hour directory name can hold (%Y is four digits, 0001-9999 in Python).
+      "0000-01-01T00:00:00",
+      "0001-01-01T00:30:00+01:00",
+      "9999-12-31T23:30:00-01:00",
   };
   for (const char* text : cases) {
     auto t = parse_time(text);
@@ -95,7 +101,7 @@ TEST(Hours, FormatParseAndFloor) {
   ASSERT_TRUE(h.ok());
   EXPECT_EQ(*h, floor_hour(kBase));
   for (const char* bad : {"2026-11-21T4", "2026-11-21T24", "2026-11-21 04", "2026-11-21T04:00",
-                          "xxxx-11-21T04", "2026-02-30T00", ""}) {
+                          "xxxx-11-21T04", "2026-02-30T00", "0000-01-01T00", ""}) {
     EXPECT_FALSE(parse_hour(bad).ok()) << bad;
   }
 }

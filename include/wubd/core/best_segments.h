@@ -32,26 +32,44 @@ struct StoredSegment {
 // A segment or a hole: nullptr marks a hole (wubloader's None).
 using SegmentOrHole = const StoredSegment*;
 
-// The best copy for each distinct start time in one hour's listing, ordered by start:
-// `full`, else `suspect` (the longest, then highest hash, as for `full`), else the
-// largest `partial`. `temp` files are never chosen. Pointers point into `listing`.
+// The best copy for each distinct start time in one hour's listing, ordered by start,
+// as wubloader chooses it so that every node of a mixed cluster serves the same bytes:
+// - among `full` copies: the longest duration, then the largest file, then the highest
+//   hash compared as the decoded sha256 bytes (not as text), then the first name;
+// - without a `full` one: a `suspect` over a `partial`, then the largest file, then
+//   the first name (Python's max() keeps the first of equals in name order).
+// `temp` files are never chosen. Sizes are read from `size_bytes`: a listing must
+// fill it for every non-full copy and for full copies sharing a start time
+// (needs_size() says which). Pointers point into `listing`.
 std::vector<const StoredSegment*> best_by_start(const std::vector<StoredSegment>& listing);
+
+// Whether best_by_start needs the size of listing[i]: a suspect or partial copy, or
+// a full copy whose start time has another full copy. `listing` in any order.
+std::vector<bool> needs_size(const std::vector<StoredSegment>& listing);
+
+// True when hash `a` is lower than hash `b` as decoded bytes; wubloader compares
+// decoded hashes, and text order differs from byte order ('0' < 'A' in text, but
+// decodes higher). A hash that does not decode sorts below every one that does.
+bool hash_less(const std::string& a, const std::string& b);
 
 // The best copies of one hour (as best_by_start returns them) for the hour starting
 // at the given time; an empty list for an hour with no directory.
 using BestByStartLookup = std::function<const std::vector<const StoredSegment*>&(Micros hour)>;
 
-// The starts of the hours whose directories may hold segments of [start, end): from
-// the hour before start's (a segment may start there and reach into the range) to
-// end's hour, inclusive.
-std::vector<Micros> hours_for_range(Micros start, Micros end);
+// The hours among `hours` (the starts of the hour directories that exist, sorted)
+// whose directories may hold segments of [start, end): from the hour before start's
+// (a segment may start there and reach into the range) to end's hour, inclusive.
+// Costs O(log n + k) whatever the range spans, so a range of centuries costs what
+// the directories inside it cost.
+std::vector<Micros> hours_to_scan(const std::vector<Micros>& hours, Micros start, Micros end);
 
 // The time span sorted hour directory names cover: [first hour, end of last hour);
 // nullopt for none. Names must be valid hours (the store lists only those).
 std::optional<std::pair<Micros, Micros>> hours_span(const std::vector<std::string>& hours);
 
-// The best non-overlapping sequence of segments covering [start, end), with holes.
-// Requires start < end. Rules, in order:
+// The best non-overlapping sequence of segments covering [start, end), with holes,
+// looking only at `hours` (the existing hour directories, as hours_to_scan picks
+// them). Requires start < end. Rules, in order:
 // - the first segment may start before `start` if it covers it; if none covers it,
 //   the result begins with a hole;
 // - a segment overlapping the previous one by more than kDurationTolerance is skipped;
@@ -60,6 +78,7 @@ std::optional<std::pair<Micros, Micros>> hours_span(const std::vector<std::strin
 // - the sequence stops at the first segment whose end is at or after `end`;
 // - a trailing hole follows if the last segment is partial, ends before `end`, or
 //   nothing was found at all.
-std::vector<SegmentOrHole> best_segments(const BestByStartLookup& lookup, Micros start, Micros end);
+std::vector<SegmentOrHole> best_segments(const BestByStartLookup& lookup, const std::vector<Micros>& hours,
+                                         Micros start, Micros end);
 
 }  // namespace wubd::core

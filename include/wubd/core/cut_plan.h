@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "wubd/core/best_segments.h"
+#include "wubd/core/range_limits.h"
 #include "wubd/core/result.h"
 #include "wubd/core/time.h"
 #include "wubd/core/url.h"
@@ -20,10 +21,7 @@ enum class CutType { Rough, Fast, Smart, Mpegts, Mp4 };
 std::string_view to_string(CutType type);
 
 // A time range of the clip, [start, end).
-struct CutRange {
-  Micros start = 0;
-  Micros end = 0;
-};
+using CutRange = TimeRange;
 
 struct CutRequest {
   std::vector<CutRange> ranges;  // in order, cut back to back
@@ -35,10 +33,12 @@ struct CutRequest {
 // - `start`/`end`, or one or more `range=START,END`; a missing start or end defaults to
 //   `available` (the variant's first and last hour), or is a 400 without it;
 // - `end` must be after `start` (400, naming the range);
+// - the ranges together must fit `cap` (400 naming its flag);
 // - `allow_holes` `true`/`false` (default false; case-insensitive; anything else 400);
 // - `type` rough/fast/smart/mpegts/mp4 (default rough), `experimental=true` means
 //   fast; an unknown type is 400 listing the choices.
-Result<CutRequest> parse_cut_request(std::string_view raw_query, std::optional<CutRange> available);
+Result<CutRequest> parse_cut_request(std::string_view raw_query, std::optional<CutRange> available,
+                                     const RangeCap& cap);
 
 // One segment of a clip: the whole file, or trimmed to [trim_start, trim_end) of its
 // own time (offsets from the segment's start).

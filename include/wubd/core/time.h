@@ -16,11 +16,17 @@ inline constexpr Micros kMicrosPerMilli = 1'000;
 inline constexpr Micros kMicrosPerSecond = 1'000'000;
 inline constexpr Micros kMicrosPerHour = 3'600 * kMicrosPerSecond;
 
+// The years an hour directory name (`%Y`, four digits) can hold, and that wubloader's
+// Python datetimes can: 0001 to 9999. Times outside them are refused when parsed.
+inline constexpr int kMinYear = 1;
+inline constexpr int kMaxYear = 9999;
+
 // Parses an ISO 8601 time as the HTTP API accepts it: `2026-11-21T04:05:06`,
 // optional fractional seconds (up to 9 digits, truncated to microseconds), and an
 // optional `Z` or `±HH:MM` / `±HHMM` / `±HH` offset, converted to UTC. Seconds and
 // the whole time of day may be left out (`2026-11-21T04:05`, `2026-11-21`).
-// Anything else is an error whose message quotes the input.
+// A time whose UTC year is outside kMinYear..kMaxYear is an error too (no hour
+// directory could hold it). Anything else is an error whose message quotes the input.
 Result<Micros> parse_time(std::string_view text);
 
 // `2026-11-21T04:05:06.789Z`: millisecond precision, as playlists carry it.
@@ -32,7 +38,8 @@ std::string format_time_us(Micros t);
 // The hour directory name of a time: `%Y-%m-%dT%H` (`2026-11-21T04`).
 std::string format_hour(Micros t);
 
-// Parses an hour directory name back to the start of that hour.
+// Parses an hour directory name back to the start of that hour (years kMinYear to
+// kMaxYear).
 Result<Micros> parse_hour(std::string_view hour);
 
 // The start of the hour containing `t` (also for times before 1970).

@@ -7,6 +7,7 @@
 
 #include "wubd/core/cut_plan.h"
 #include "wubd/core/metrics.h"
+#include "wubd/core/range_limits.h"
 #include "wubd/core/routes.h"
 #include "wubd/core/url.h"
 #include "wubd/io/http_server.h"
@@ -23,17 +24,25 @@ namespace wubd::restreamer {
 
 class CutJob;
 
+struct RestreamerLimits {
+  // Rendered media playlists are cached up to this many bytes.
+  std::size_t playlist_cache_bytes = 16 << 20;
+  // Cuts that encode (fast, smart, mpegts, mp4) running at once; more get 503 with
+  // Retry-After.
+  std::size_t max_full_cuts = 4;
+  // The longest range a media or master playlist covers (--max-playlist-hours).
+  core::RangeCap playlist_cap{24 * core::kMicrosPerHour, "--max-playlist-hours"};
+  // The longest range a cut covers, its ranges together (--max-cut-hours).
+  core::RangeCap cut_cap{6 * core::kMicrosPerHour, "--max-cut-hours"};
+};
+
 class Restreamer {
  public:
   // `store` and `metrics` must outlive the restreamer. `before_metrics` runs before
-  // /metrics renders, to refresh gauges owned elsewhere.
-  // Rendered media playlists are cached up to `playlist_cache_bytes`.
-  // Cuts run on `loop` (ffmpeg children, threadpool work); at most `max_full_cuts`
-  // cuts that encode (fast, smart, mpegts, mp4) run at once (more get 503 with
-  // Retry-After).
+  // /metrics renders, to refresh gauges owned elsewhere. Cuts run on `loop` (ffmpeg
+  // children, threadpool work).
   Restreamer(uv_loop_t* loop, store::SegmentStore& store, core::MetricsRegistry& metrics,
-             std::function<void()> before_metrics = {}, std::size_t playlist_cache_bytes = 16 << 20,
-             std::size_t max_full_cuts = 4);
+             std::function<void()> before_metrics = {}, RestreamerLimits limits = {});
   ~Restreamer();
 
   // Cuts that encode running now.
@@ -72,10 +81,10 @@ class Restreamer {
   std::function<void()> before_metrics_;
   core::CounterFamily& requests_;
   core::HistogramFamily& latency_;
+  RestreamerLimits limits_;
   PlaylistCache playlist_cache_;
   JobsHandler jobs_handler_;
   uv_loop_t* loop_;
-  std::size_t max_full_cuts_;
   std::vector<std::unique_ptr<CutJob>> full_cuts_;
   std::unique_ptr<io::Timer> cut_reaper_;  // frees finished cuts outside their callbacks
   void reap_cuts();

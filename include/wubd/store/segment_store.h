@@ -55,6 +55,8 @@ class SegmentStore {
   // Hour directory names (`2026-11-21T04`) of a variant, sorted, which is time order.
   // Non-hidden entries that are not hours are skipped with a warning.
   std::vector<std::string> list_hours(const std::string& stream, const std::string& variant);
+  // The same hours as the times they start at.
+  std::vector<core::Micros> hour_starts(const std::string& stream, const std::string& variant);
 
   bool variant_exists(const std::string& stream, const std::string& variant);
 
@@ -63,14 +65,17 @@ class SegmentStore {
   const HourListing& hour_listing(const std::string& stream, const std::string& variant,
                                   const std::string& hour);
 
-  // Best segments of a variant for [start, end) (start < end), with holes. The
-  // pointers stay valid until the next call into the store.
+  // Best segments of a variant for [start, end) (start < end), with holes. Only the
+  // hour directories that exist are read, so the cost is bounded by what is on disk,
+  // not by how long the range is. The pointers stay valid until the next call into
+  // the store.
   std::vector<core::SegmentOrHole> best_segments(const std::string& stream,
                                                  const std::string& variant, core::Micros start,
                                                  core::Micros end);
 
   // A number that changes whenever any hour listing of [start, end) is read anew
   // (or an hour directory appears or goes): what a rendered playlist depends on.
+  // Reads the existing hours of the range only, like best_segments.
   std::uint64_t range_version(const std::string& stream, const std::string& variant,
                               core::Micros start, core::Micros end);
 
@@ -85,7 +90,9 @@ class SegmentStore {
   struct CachedNames {
     timespec mtime{};
     bool trusted = false;
+    std::uint64_t scanned_in_snapshot = 0;
     std::vector<std::string> names;
+    std::vector<core::Micros> hour_starts;  // of `names`, for hour directories
   };
   struct CachedHour {
     timespec mtime{};
@@ -97,7 +104,7 @@ class SegmentStore {
   };
   enum class EntryKind { Directories, Hours };
 
-  const std::vector<std::string>& cached_names(const std::string& path, EntryKind kind);
+  const CachedNames& cached_names(const std::string& path, EntryKind kind);
   void evict_hours();
 
   std::string base_dir_;
@@ -108,7 +115,7 @@ class SegmentStore {
   std::map<std::string, CachedNames> names_;
   std::map<std::string, CachedHour> hours_;
   HourListing empty_hour_;
-  std::vector<std::string> empty_names_;
+  CachedNames empty_names_;
   StoreStats stats_;
 };
 
