@@ -48,7 +48,7 @@ class HttpConnection {
   void start_file_body(int fd, std::int64_t offset, std::int64_t length);
   void start_files_body(std::vector<FileSlice> files);
   void write_chunk(std::string chunk);
-  void write_file_chunk(const std::string& path, std::function<void(bool ok)> done);
+  void write_file_chunk(const BeneathPath& path, std::function<void(bool ok)> done);
   void flush_head();
   void finish_response(bool chunked_terminator);
   void abort_response();

@@ -178,13 +178,13 @@ void HttpConnection::write_chunk(std::string chunk) {
   }
 }
 
-void HttpConnection::write_file_chunk(const std::string& path, std::function<void(bool ok)> done) {
+void HttpConnection::write_file_chunk(const BeneathPath& path, std::function<void(bool ok)> done) {
   if (!response_active_ || closing_ || request_.is_head()) return done(response_active_ && !closing_);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open_beneath(path, O_RDONLY);
   struct stat st {};
   if (fd < 0 || ::fstat(fd, &st) != 0) {
-    int error = errno;  // app::logger() may change it
-    app::logger("http")->warn("{}: cannot open {}: {}", request_.path, path, std::strerror(error));
+    int error = fd < 0 ? -fd : errno;  // app::logger() may change errno
+    app::logger("http")->warn("{}: cannot open {}: {}", request_.path, path.display, std::strerror(error));
     if (fd >= 0) ::close(fd);
     stream_file_done_ = std::move(done);
     abort_response();
@@ -217,10 +217,9 @@ bool HttpConnection::start_next_file() {
   pending_files_.pop_front();
   // Opening a file in the page cache is microseconds; doing it here, one file at a
   // time, keeps a long body from holding a descriptor per file.
-  int fd = ::open(file.path.c_str(), O_RDONLY | O_CLOEXEC);
+  int fd = open_beneath(file.file, O_RDONLY);
   if (fd < 0) {
-    int error = errno;  // app::logger() may change it
-    app::logger("http")->warn("{}: cannot open {}: {}", request_.path, file.path, std::strerror(error));
+    app::logger("http")->warn("{}: cannot open {}: {}", request_.path, file.file.display, std::strerror(-fd));
     pending_files_.clear();
     abort_response();
     return true;

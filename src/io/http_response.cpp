@@ -79,7 +79,7 @@ void HttpResponse::write(std::string chunk) {
   if (!finished_) connection_.write_chunk(std::move(chunk));
 }
 
-void HttpResponse::write_file(const std::string& path, std::function<void(bool ok)> done) {
+void HttpResponse::write_file(const BeneathPath& path, std::function<void(bool ok)> done) {
   if (finished_) return;
   connection_.write_file_chunk(path, std::move(done));
 }

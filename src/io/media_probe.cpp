@@ -9,32 +9,25 @@ extern "C" {
 #include <libavutil/error.h>
 }
 
+#include "wubd/io/media_input.h"
 #include "wubd/io/threadpool.h"
 
 namespace wubd::io {
 namespace {
 
-std::string av_error(int code) {
-  char text[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(code, text, sizeof text);
-  return text;
-}
-
 using InputCloser = std::unique_ptr<AVFormatContext*, void (*)(AVFormatContext**)>;
 
-core::Result<bool> open_with_streams(AVFormatContext*& context, const std::string& path) {
-  if (int rc = avformat_open_input(&context, path.c_str(), nullptr, nullptr); rc < 0) {
-    return core::make_error("cannot open " + path + ": " + av_error(rc));
-  }
+core::Result<bool> open_with_streams(AVFormatContext*& context, const BeneathPath& path) {
+  if (auto opened = open_media_input(&context, path); !opened) return opened;
   if (int rc = avformat_find_stream_info(context, nullptr); rc < 0) {
-    return core::make_error("cannot read streams of " + path + ": " + av_error(rc));
+    return core::make_error("cannot read streams of " + path.display + ": " + av_error(rc));
   }
   return true;
 }
 
 // Runs `read(path)` in the threadpool and hands its result to `done` on the loop.
 template <typename T>
-void read_in_threadpool(uv_loop_t* loop, std::string path, core::Result<T> (*read)(const std::string&),
+void read_in_threadpool(uv_loop_t* loop, BeneathPath path, core::Result<T> (*read)(const BeneathPath&),
                         std::function<void(core::Result<T>)> done) {
   auto result = std::make_shared<core::Result<T>>(core::make_error("not read"));
   auto shared_done = std::make_shared<std::function<void(core::Result<T>)>>(std::move(done));
@@ -49,7 +42,7 @@ void read_in_threadpool(uv_loop_t* loop, std::string path, core::Result<T> (*rea
 
 }  // namespace
 
-core::Result<StreamCodecs> probe_stream_codecs_now(const std::string& path) {
+core::Result<StreamCodecs> probe_stream_codecs_now(const BeneathPath& path) {
   AVFormatContext* context = nullptr;
   InputCloser closer(&context, avformat_close_input);
   if (auto opened = open_with_streams(context, path); !opened) return opened.error();
@@ -62,22 +55,20 @@ core::Result<StreamCodecs> probe_stream_codecs_now(const std::string& path) {
     streams.has_video = streams.has_video || video;
     streams.has_audio = streams.has_audio || audio;
   }
-  if (streams.codecs.empty()) return core::make_error(path + " has no streams");
+  if (streams.codecs.empty()) return core::make_error(path.display + " has no streams");
   return streams;
 }
 
-void probe_stream_codecs(uv_loop_t* loop, std::string path, std::function<void(core::Result<StreamCodecs>)> done) {
+void probe_stream_codecs(uv_loop_t* loop, BeneathPath path, std::function<void(core::Result<StreamCodecs>)> done) {
   read_in_threadpool<StreamCodecs>(loop, std::move(path), probe_stream_codecs_now, std::move(done));
 }
 
-core::Result<core::SegmentFrames> read_segment_frames_now(const std::string& path) {
+core::Result<core::SegmentFrames> read_segment_frames_now(const BeneathPath& path) {
   // No avformat_find_stream_info: MPEG-TS names its streams' codecs up front, and the
   // timestamps come from the packets read anyway. It would decode frames for nothing.
   AVFormatContext* context = nullptr;
   InputCloser closer(&context, avformat_close_input);
-  if (int rc = avformat_open_input(&context, path.c_str(), nullptr, nullptr); rc < 0) {
-    return core::make_error("cannot open " + path + ": " + av_error(rc));
-  }
+  if (auto opened = open_media_input(&context, path); !opened) return opened.error();
   const AVRational ticks{1, int(core::kTsTicksPerSecond)};
   core::SegmentFrames frames;
   int video = -1;
@@ -105,14 +96,14 @@ core::Result<core::SegmentFrames> read_segment_frames_now(const std::string& pat
     }
     av_packet_unref(packet);
   }
-  if (rc != AVERROR_EOF) return core::make_error("cannot read " + path + ": " + av_error(rc));
-  if (!have_start) return core::make_error(path + " has no timestamped video or audio");
+  if (rc != AVERROR_EOF) return core::make_error("cannot read " + path.display + ": " + av_error(rc));
+  if (!have_start) return core::make_error(path.display + " has no timestamped video or audio");
   std::stable_sort(frames.video.begin(), frames.video.end(),
                    [](const core::VideoFrame& a, const core::VideoFrame& b) { return a.pts < b.pts; });
   return frames;
 }
 
-void read_segment_frames(uv_loop_t* loop, std::string path,
+void read_segment_frames(uv_loop_t* loop, BeneathPath path,
                          std::function<void(core::Result<core::SegmentFrames>)> done) {
   read_in_threadpool<core::SegmentFrames>(loop, std::move(path), read_segment_frames_now, std::move(done));
 }

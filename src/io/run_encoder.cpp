@@ -8,22 +8,17 @@ extern "C" {
 }
 
 #include "wubd/core/smart_cut_plan.h"
+#include "wubd/io/media_input.h"
 
 namespace wubd::io {
 namespace {
 
 constexpr AVRational kTicks{1, int(core::kTsTicksPerSecond)};
 
-std::string av_error(int code) {
-  char text[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(code, text, sizeof text);
-  return text;
-}
-
 }  // namespace
 
 struct RunEncoder::State {
-  std::vector<std::string> paths;
+  std::vector<BeneathPath> paths;
   std::int64_t first_pts = 0;
   int wanted = 0;
 
@@ -55,10 +50,8 @@ struct RunEncoder::State {
 
   core::Result<bool> open_next_input() {
     avformat_close_input(&input);
-    const std::string& path = paths[next_path++];
-    if (int rc = avformat_open_input(&input, path.c_str(), nullptr, nullptr); rc < 0) {
-      return core::make_error("cannot open " + path + ": " + av_error(rc));
-    }
+    const BeneathPath& path = paths[next_path++];
+    if (auto opened = open_media_input(&input, path); !opened) return opened;
     video = -1;
     for (unsigned i = 0; i < input->nb_streams; ++i) {
       if (input->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO) {
@@ -66,7 +59,7 @@ struct RunEncoder::State {
         break;
       }
     }
-    if (video < 0) return core::make_error(path + " has no video to re-encode");
+    if (video < 0) return core::make_error(path.display + " has no video to re-encode");
     if (decoder) return true;  // the same stream goes on: keep the decoder's state
     const AVCodecParameters* parameters = input->streams[video]->codecpar;
     const AVCodec* codec = avcodec_find_decoder(parameters->codec_id);
@@ -170,7 +163,7 @@ struct RunEncoder::State {
   }
 };
 
-RunEncoder::RunEncoder(std::vector<std::string> paths, std::int64_t first_pts, int frames, std::int64_t frame_ticks)
+RunEncoder::RunEncoder(std::vector<BeneathPath> paths, std::int64_t first_pts, int frames, std::int64_t frame_ticks)
     : state_(std::make_unique<State>()) {
   state_->paths = std::move(paths);
   state_->first_pts = first_pts;

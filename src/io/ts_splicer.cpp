@@ -11,6 +11,7 @@ extern "C" {
 }
 
 #include "wubd/core/smart_cut_plan.h"
+#include "wubd/io/media_input.h"
 
 namespace wubd::io {
 namespace {
@@ -21,12 +22,6 @@ constexpr std::int64_t kNoDts = std::numeric_limits<std::int64_t>::min();
 // (an encoder restart, a hole, the 33-bit wrap), joined without a gap.
 constexpr std::int64_t kMaxContinuityGap = core::kTsTicksPerSecond;
 constexpr std::size_t kOutputReserve = 2 << 20;
-
-std::string av_error(int code) {
-  char text[AV_ERROR_MAX_STRING_SIZE] = {};
-  av_strerror(code, text, sizeof text);
-  return text;
-}
 
 struct PacketDeleter {
   void operator()(AVPacket* packet) const { av_packet_free(&packet); }
@@ -41,15 +36,12 @@ class Input {
   // `whole_packets`: the demuxer's PES packets as they are, without running the
   // codecs' parsers to split them into frames (audio PES hold several): much less
   // work, for a file copied whole, where no frame boundary matters.
-  core::Result<bool> open_file(const std::string& path, bool whole_packets = false) {
+  core::Result<bool> open_file(const BeneathPath& path, bool whole_packets = false) {
     context_ = avformat_alloc_context();
     if (!context_) return core::make_error("out of memory");
     if (whole_packets) context_->flags |= AVFMT_FLAG_NOPARSE;
     // Segments are MPEG-TS: naming the format skips probing each file for it.
-    if (int rc = avformat_open_input(&context_, path.c_str(), av_find_input_format("mpegts"), nullptr); rc < 0) {
-      return core::make_error("cannot open " + path + ": " + av_error(rc));
-    }
-    return true;
+    return open_media_input(&context_, path, av_find_input_format("mpegts"));
   }
 
   AVFormatContext* context() { return context_; }
@@ -139,11 +131,11 @@ TsSplicer::~TsSplicer() {
   avformat_free_context(state_->out);
 }
 
-core::Result<bool> TsSplicer::open(const std::string& first_segment) {
+core::Result<bool> TsSplicer::open(const BeneathPath& first_segment) {
   Input input;
   if (auto opened = input.open_file(first_segment); !opened) return opened;
   if (int rc = avformat_find_stream_info(input.context(), nullptr); rc < 0) {
-    return core::make_error("cannot read streams of " + first_segment + ": " + av_error(rc));
+    return core::make_error("cannot read streams of " + first_segment.display + ": " + av_error(rc));
   }
   State& s = *state_;
   if (int rc = avformat_alloc_output_context2(&s.out, nullptr, "mpegts", nullptr); rc < 0) {
@@ -163,7 +155,7 @@ core::Result<bool> TsSplicer::open(const std::string& first_segment) {
     }
     (type == AVMEDIA_TYPE_VIDEO ? s.out_video : s.out_audio) = stream->index;
   }
-  if (s.out->nb_streams == 0) return core::make_error(first_segment + " has neither video nor audio");
+  if (s.out->nb_streams == 0) return core::make_error(first_segment.display + " has neither video nor audio");
   constexpr int kBufferSize = 64 * 1024;
   auto* buffer = static_cast<unsigned char*>(av_malloc(kBufferSize));
   if (!buffer) return core::make_error("out of memory");
@@ -281,7 +273,7 @@ core::Result<bool> TsSplicer::add_segment(const Segment& segment) {
       return written;
     }
   }
-  if (rc != AVERROR_EOF) return core::make_error("cannot read " + segment.path + ": " + av_error(rc));
+  if (rc != AVERROR_EOF) return core::make_error("cannot read " + segment.path.display + ": " + av_error(rc));
   if (placing && !waiting.empty()) {
     if (auto placed = place(waiting.front().pts, false); !placed) return placed;
   }

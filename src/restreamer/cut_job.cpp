@@ -10,6 +10,7 @@ namespace {
 
 struct Read {
   uv_fs_t req{};
+  std::shared_ptr<io::OwnedFd> file;  // open until the read is over, whoever else lets go
   std::string buffer;
   std::weak_ptr<bool> alive;
   std::function<void(ssize_t, std::string)> done;
@@ -22,8 +23,11 @@ const std::shared_ptr<spdlog::logger>& CutJob::log() {
   return logger;
 }
 
-int CutJob::read_chunk(uv_loop_t* loop, int fd, std::int64_t offset, std::function<void(ssize_t, std::string)> done) {
+int CutJob::read_chunk(uv_loop_t* loop, std::shared_ptr<io::OwnedFd> file, std::int64_t offset,
+                       std::function<void(ssize_t, std::string)> done) {
   auto* read = new Read;
+  int fd = file->get();
+  read->file = std::move(file);
   read->buffer.resize(kReadChunk);
   read->alive = alive_;
   read->done = std::move(done);

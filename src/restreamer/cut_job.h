@@ -26,7 +26,7 @@ namespace wubd::restreamer {
 struct CutRangeFiles {
   std::vector<core::StoredSegment> segments;
   std::vector<core::CutPiece> pieces;
-  std::vector<std::string> paths;
+  std::vector<io::BeneathPath> paths;
   core::CutRange range;
 };
 
@@ -52,12 +52,14 @@ class CutJob {
   // Sends `bytes` of the clip, starting the streamed 200 response first if needed.
   static void send_bytes(io::HttpResponse& response, std::string_view content_type, std::string bytes);
 
-  // Reads up to kReadChunk bytes of `fd` at `offset` in libuv's threadpool; `done` gets
-  // the result (bytes read, 0 at EOF, or a uv error) and the bytes, on the loop. It
-  // never runs once the job is gone (the read itself outlives the job). Returns 0 or
-  // uv_fs_read's error, in which case `done` never runs.
+  // Reads up to kReadChunk bytes of `file` at `offset` in libuv's threadpool; `done`
+  // gets the result (bytes read, 0 at EOF, or a uv error) and the bytes, on the loop.
+  // It never runs once the job is gone (the read itself outlives the job, and keeps
+  // `file` open until it ends). Returns 0 or uv_fs_read's error, in which case `done`
+  // never runs.
   static constexpr std::size_t kReadChunk = 256 * 1024;
-  int read_chunk(uv_loop_t* loop, int fd, std::int64_t offset, std::function<void(ssize_t, std::string)> done);
+  int read_chunk(uv_loop_t* loop, std::shared_ptr<io::OwnedFd> file, std::int64_t offset,
+                 std::function<void(ssize_t, std::string)> done);
 
   // Expires when the job is destroyed: for work that outlives it (probes, reads).
   std::weak_ptr<bool> alive_token() const { return alive_; }

@@ -28,7 +28,7 @@ void add_spill_segment(store::SegmentStore& store, const core::Route& route, Cut
   if (spill.name.start <= last.start) return;
   range.segments.push_back(spill);
   range.pieces.push_back(core::CutPiece{&range.segments.back(), std::nullopt, std::nullopt});
-  range.paths.push_back(store.segment_path(route.stream, route.variant, spill.hour, spill.file_name));
+  range.paths.push_back(store.segment_file(route.stream, route.variant, spill.hour, spill.file_name));
 }
 
 }  // namespace
@@ -55,7 +55,7 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
     // Paths and copies now: the store's pointers live only until its next call.
     CutRangeFiles files{{}, part->pieces, {}, range};
     for (core::CutPiece& piece : part->pieces) {
-      files.paths.push_back(store_.segment_path(route.stream, route.variant, piece.segment->hour,
+      files.paths.push_back(store_.segment_file(route.stream, route.variant, piece.segment->hour,
                                                 piece.segment->file_name));
       if (type == core::CutType::Smart) files.segments.push_back(*piece.segment);
     }
@@ -67,7 +67,7 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
 
   if (type == core::CutType::Mpegts || type == core::CutType::Mp4) {
     if (!admit_cut(response)) return;
-    std::vector<std::vector<std::string>> inputs;
+    std::vector<std::vector<io::BeneathPath>> inputs;
     for (CutRangeFiles& range : ranges) inputs.push_back(std::move(range.paths));
     return launch_cut(std::make_unique<FullCut>(loop_, type, std::move(inputs), std::move(full_inputs), response,
                                                 cut_finished()));
@@ -77,19 +77,19 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
     return launch_cut(std::make_unique<SmartCut>(loop_, std::move(ranges), response, cut_finished()));
   }
   // Rough and fast take the ranges' pieces back to back, as `plan` holds them.
-  std::vector<std::string> paths;
+  std::vector<io::BeneathPath> paths;
   for (CutRangeFiles& range : ranges) {
-    for (std::string& path : range.paths) paths.push_back(std::move(path));
+    for (io::BeneathPath& path : range.paths) paths.push_back(std::move(path));
   }
   if (type == core::CutType::Fast) return fast_cut(std::move(paths), plan, response);
   // rough: the covering segments' bytes, whole, back to back. Sizes now, so the body
   // is sized; files are opened one at a time as the client takes them.
   std::vector<io::FileSlice> files;
   files.reserve(paths.size());
-  for (std::string& path : paths) {
+  for (io::BeneathPath& path : paths) {
     struct stat st {};
-    if (::stat(path.c_str(), &st) != 0) {
-      return response.send_error(500, "segment vanished while cutting: " + path);
+    if (io::stat_beneath(path.dir_fd, path.relative, st) != 0) {
+      return response.send_error(500, "segment vanished while cutting: " + path.display);
     }
     files.push_back({std::move(path), std::int64_t(st.st_size)});
   }
@@ -115,7 +115,7 @@ bool Restreamer::admit_cut(io::HttpResponse& response) {
   return false;
 }
 
-void Restreamer::fast_cut(std::vector<std::string> paths, const core::CutPlan& plan, io::HttpResponse& response) {
+void Restreamer::fast_cut(std::vector<io::BeneathPath> paths, const core::CutPlan& plan, io::HttpResponse& response) {
   if (!admit_cut(response)) return;
   std::vector<FastCutStep> steps;
   for (std::size_t i = 0; i < plan.pieces.size(); ++i) {

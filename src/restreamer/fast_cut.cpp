@@ -1,5 +1,9 @@
 #include "fast_cut.h"
 
+#include <fcntl.h>
+
+#include <cstring>
+
 #include <spdlog/spdlog.h>
 
 #include "wubd/core/cut_plan.h"
@@ -68,8 +72,40 @@ void FastCut::next_step() {
     // Freed on the next step's start or with the job, never inside its own callback.
     next_step();
   };
-  auto argv = core::trim_segment_argv(step.path, codecs_, step.trim_start, step.trim_end);
-  if (auto started = child_->spawn(argv, 0, std::move(callbacks)); !started) fail(started.error().message);
+  // ffmpeg reads the segment from its stdin, fed from a descriptor opened under the
+  // archive's rule (no symlink below the base): it never opens an archive path itself.
+  int fd = io::open_beneath(step.path, O_RDONLY);
+  if (fd < 0) return fail("cannot open " + step.path.display + ": " + std::strerror(-fd));
+  feed_ = std::make_shared<io::OwnedFd>(fd);
+  feed_offset_ = 0;
+  auto argv = core::trim_segment_argv("pipe:0", codecs_, step.trim_start, step.trim_end);
+  if (auto started = child_->spawn(argv, 1, std::move(callbacks)); !started) return fail(started.error().message);
+  feed_child();
+}
+
+void FastCut::feed_child() {
+  if (!child_ || !feed_) return;
+  int rc = read_chunk(loop_, feed_, feed_offset_, [this](ssize_t result, std::string bytes) {
+    if (!child_ || !feed_) return;
+    if (result < 0) {
+      log()->error("cut: read failed: {}", uv_err_name(int(result)));
+      feed_.reset();
+      return child_->kill();  // its exit fails the cut
+    }
+    if (result == 0) {
+      feed_.reset();
+      return child_->close_input(0);
+    }
+    bytes.resize(std::size_t(result));
+    feed_offset_ += result;
+    // False once ffmpeg closed its input: it has read all it wants of the segment.
+    if (!child_->write_input(0, std::move(bytes))) return feed_.reset();
+    feed_child();
+  });
+  if (rc != 0) {
+    feed_.reset();
+    child_->kill();
+  }
 }
 
 void FastCut::relay(std::string_view bytes) {

@@ -1,7 +1,6 @@
 #include "full_cut.h"
 
 #include <fcntl.h>
-#include <unistd.h>
 
 #include <cstring>
 
@@ -16,7 +15,7 @@ constexpr std::size_t kInputHighWatermark = 1 << 20;
 
 }  // namespace
 
-FullCut::FullCut(uv_loop_t* loop, core::CutType type, std::vector<std::vector<std::string>> inputs,
+FullCut::FullCut(uv_loop_t* loop, core::CutType type, std::vector<std::vector<io::BeneathPath>> inputs,
                  std::vector<core::FullCutInput> ranges, io::HttpResponse& response,
                  std::function<void()> on_finished)
     : CutJob(std::move(on_finished)),
@@ -25,14 +24,15 @@ FullCut::FullCut(uv_loop_t* loop, core::CutType type, std::vector<std::vector<st
       ranges_(std::move(ranges)),
       content_type_(type == core::CutType::Mp4 ? "video/mp4" : "video/mp2t"),
       response_(&response) {
-  for (auto& paths : inputs) feeds_.push_back(Feed{std::move(paths)});
+  for (auto& paths : inputs) {
+    Feed feed;
+    feed.paths = std::move(paths);
+    feeds_.push_back(std::move(feed));
+  }
 }
 
 FullCut::~FullCut() {
-  for (Feed& feed : feeds_) {
-    if (feed.fd >= 0) ::close(feed.fd);
-  }
-  child_.reset();  // kills ffmpeg if it still runs
+  child_.reset();  // kills ffmpeg if it still runs; a read in flight keeps its file open
 }
 
 void FullCut::start() {
@@ -82,25 +82,25 @@ void FullCut::feed(std::size_t input) {
   Feed& feed = feeds_[input];
   if (feed.done || feed.reading || !child_) return;
   if (child_->input_queued(input) >= kInputHighWatermark) return;  // on_input_drained resumes
-  if (feed.fd < 0) {
+  if (!feed.file) {
     if (feed.next_path == feed.paths.size()) {
       feed.done = true;
       child_->close_input(input);
       return;
     }
-    const std::string& path = feed.paths[feed.next_path++];
-    feed.fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    const io::BeneathPath& path = feed.paths[feed.next_path++];
+    int fd = io::open_beneath(path, O_RDONLY);
     feed.offset = 0;
-    if (feed.fd < 0) {
-      const char* reason = std::strerror(errno);  // before logging can change errno
-      log()->error("cut: cannot open {}: {}", path, reason);
-      stderr_tail_ += "cannot open " + path;
+    if (fd < 0) {
+      log()->error("cut: cannot open {}: {}", path.display, std::strerror(-fd));
+      stderr_tail_ += "cannot open " + path.display;
       child_->kill();
       stop_all_feeding();
       return;
     }
+    feed.file = std::make_shared<io::OwnedFd>(fd);
   }
-  int rc = read_chunk(loop_, feed.fd, feed.offset,
+  int rc = read_chunk(loop_, feed.file, feed.offset,
                       [this, input](ssize_t result, std::string bytes) { on_read(input, result, std::move(bytes)); });
   if (rc != 0) {
     child_->kill();
@@ -121,8 +121,7 @@ void FullCut::on_read(std::size_t input, ssize_t result, std::string bytes) {
     return;
   }
   if (result == 0) {
-    ::close(feed.fd);
-    feed.fd = -1;
+    feed.file.reset();
   } else {
     bytes.resize(std::size_t(result));
     feed.offset += result;
@@ -137,8 +136,7 @@ void FullCut::on_read(std::size_t input, ssize_t result, std::string bytes) {
 
 void FullCut::stop_feeding(Feed& feed) {
   feed.done = true;
-  if (feed.fd >= 0) ::close(feed.fd);
-  feed.fd = -1;
+  feed.file.reset();
 }
 
 void FullCut::stop_all_feeding() {

@@ -25,7 +25,7 @@ class FullCut : public CutJob {
   // Per range: the segment files to feed ffmpeg, in order, and what it keeps of them.
   // `on_finished` runs once, when the response is over (either way); the owner frees
   // the job later, never inside that call.
-  FullCut(uv_loop_t* loop, core::CutType type, std::vector<std::vector<std::string>> inputs,
+  FullCut(uv_loop_t* loop, core::CutType type, std::vector<std::vector<io::BeneathPath>> inputs,
           std::vector<core::FullCutInput> ranges, io::HttpResponse& response, std::function<void()> on_finished);
   ~FullCut() override;
 
@@ -34,9 +34,9 @@ class FullCut : public CutJob {
  private:
   // One input's feeding: one file at a time, one threadpool read at a time.
   struct Feed {
-    std::vector<std::string> paths;
+    std::vector<io::BeneathPath> paths;
     std::size_t next_path = 0;
-    int fd = -1;
+    std::shared_ptr<io::OwnedFd> file;  // the file being fed; reads in flight share it
     std::int64_t offset = 0;
     bool reading = false;  // a threadpool read is in flight
     bool done = false;

@@ -1,6 +1,7 @@
 #include "wubd/restreamer/restreamer.h"
 
 #include "full_cut.h"
+#include "wubd/io/beneath.h"
 #include "wubd/io/timer.h"
 
 #include <fcntl.h>
@@ -244,7 +245,8 @@ std::int64_t Restreamer::estimate_bandwidth_bps(const std::string& stream, const
     const core::StoredSegment* s = *it;
     if (s->name.type != core::SegmentType::Full || s->name.duration <= 0) continue;
     struct stat st;
-    if (::stat(store_.segment_path(stream, variant, hour, s->file_name).c_str(), &st) != 0) continue;
+    io::BeneathPath file = store_.segment_file(stream, variant, hour, s->file_name);
+    if (io::stat_beneath(file.dir_fd, file.relative, st) != 0) continue;
     ++measured;
     peak = std::max<std::int64_t>(peak, st.st_size * 8 * core::kMicrosPerSecond / s->name.duration);
   }
@@ -260,15 +262,17 @@ void Restreamer::segment(const core::Route& route, const io::HttpRequest& reques
       return;
     }
   }
-  std::string path = store_.segment_path(route.stream, route.variant, route.hour, route.file);
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  io::BeneathPath file = store_.segment_file(route.stream, route.variant, route.hour, route.file);
+  int fd = io::open_beneath(file, O_RDONLY);
   if (fd < 0) {
-    int err = errno;
-    if (err == ENOENT || err == ENOTDIR) {
+    int err = -fd;
+    // A symlink anywhere below the base is not followed: to a client it is not there.
+    if (err == ENOENT || err == ENOTDIR || err == ELOOP) {
+      if (err == ELOOP) store_.warn_symlink(file.relative);
       response.send_error(404, "no such segment: " + route.stream + "/" + route.variant + "/" + route.hour +
                                    "/" + route.file);
     } else {
-      app::logger("restreamer")->warn("cannot open {}: {}", path, std::strerror(err));
+      app::logger("restreamer")->warn("cannot open {}: {}", file.display, std::strerror(err));
       response.send_error(500, "cannot open segment: " + std::string(std::strerror(err)));
     }
     return;

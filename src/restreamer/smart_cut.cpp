@@ -84,7 +84,7 @@ void SmartCut::build_parts() {
     const core::SmartRangePlan& plan = plans_[r];
     const std::size_t pieces = range.pieces.size();
     auto encode_of = [&](const core::SmartEncode& run) {
-      std::vector<std::string> inputs(range.paths.begin() + std::ptrdiff_t(run.first_piece),
+      std::vector<io::BeneathPath> inputs(range.paths.begin() + std::ptrdiff_t(run.first_piece),
                                       range.paths.begin() + std::ptrdiff_t(run.last_piece) + 1);
       Encode encode;
       encode.encoder = std::make_shared<io::RunEncoder>(std::move(inputs), run.origin_pts, run.frames,
@@ -188,7 +188,7 @@ void SmartCut::encode_next_batch() {
 void SmartCut::pump() {
   while (response_ && !splicing_ && response_->writable()) {
     if (!opened_) {
-      std::string first = ranges_.front().paths.front();
+      io::BeneathPath first = ranges_.front().paths.front();
       return run_splicer([first](io::TsSplicer& splicer) { return splicer.open(first); },
                          [this] { opened_ = true; });
     }

@@ -38,26 +38,37 @@ bool same_time(const timespec& a, const timespec& b) {
   return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
 }
 
-// stat() of a directory; false (and a log line unless it simply does not exist) if
-// it cannot be read as one.
-bool stat_directory(const std::string& path, timespec& mtime) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) {
-    if (errno != ENOENT && errno != ENOTDIR) {
-      app::logger("store")->warn("cannot stat {}: {}", path, std::strerror(errno));
-    }
-    return false;
+std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : a + "/" + b; }
+
+// What a directory entry is, without following a symlink.
+enum class EntryType { Directory, File, Symlink, Other };
+
+EntryType entry_type(int dir_fd, const dirent* entry) {
+  switch (entry->d_type) {
+    case DT_DIR: return EntryType::Directory;
+    case DT_REG: return EntryType::File;
+    case DT_LNK: return EntryType::Symlink;
+    case DT_UNKNOWN: break;
+    default: return EntryType::Other;
   }
-  if (!S_ISDIR(st.st_mode)) return false;
-  mtime = st.st_mtim;
-  return true;
+  struct stat st;
+  if (fstatat(dir_fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) return EntryType::Other;
+  if (S_ISDIR(st.st_mode)) return EntryType::Directory;
+  if (S_ISREG(st.st_mode)) return EntryType::File;
+  if (S_ISLNK(st.st_mode)) return EntryType::Symlink;
+  return EntryType::Other;
 }
 
-bool is_directory_entry(int dir_fd, const dirent* entry) {
-  if (entry->d_type == DT_DIR) return true;
-  if (entry->d_type != DT_UNKNOWN && entry->d_type != DT_LNK) return false;
-  struct stat st;
-  return fstatat(dir_fd, entry->d_name, &st, 0) == 0 && S_ISDIR(st.st_mode);
+// Opens a directory below the base for reading; null (and a log line) if it cannot.
+DIR* open_directory(int base_fd, const std::string& base_dir, const std::string& relative) {
+  int fd = io::open_beneath(base_fd, relative.empty() ? "." : relative, O_RDONLY | O_DIRECTORY);
+  DIR* dir = fd >= 0 ? fdopendir(fd) : nullptr;
+  if (!dir) {
+    int error = fd < 0 ? -fd : errno;
+    if (fd >= 0) ::close(fd);
+    app::logger("store")->warn("cannot list {}/{}: {}", base_dir, relative, std::strerror(error));
+  }
+  return dir;
 }
 
 }  // namespace
@@ -65,6 +76,15 @@ bool is_directory_entry(int dir_fd, const dirent* entry) {
 SegmentStore::SegmentStore(std::string base_dir, size_t max_cached_hours)
     : base_dir_(std::move(base_dir)), max_cached_hours_(std::max<size_t>(max_cached_hours, 1)) {
   while (base_dir_.size() > 1 && base_dir_.back() == '/') base_dir_.pop_back();
+  // The base itself may be a symlink (the operator's choice); nothing below it may.
+  base_fd_ = ::open(base_dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (base_fd_ < 0) {
+    app::logger("store")->error("cannot open the base directory {}: {}", base_dir_, std::strerror(errno));
+  }
+}
+
+SegmentStore::~SegmentStore() {
+  if (base_fd_ >= 0) ::close(base_fd_);
 }
 
 std::string SegmentStore::variant_path(const std::string& stream, const std::string& variant) const {
@@ -76,13 +96,40 @@ std::string SegmentStore::segment_path(const std::string& stream, const std::str
   return variant_path(stream, variant) + "/" + hour + "/" + file;
 }
 
-const SegmentStore::CachedNames& SegmentStore::cached_names(const std::string& path, EntryKind kind) {
+io::BeneathPath SegmentStore::segment_file(const std::string& stream, const std::string& variant,
+                                           const std::string& hour, const std::string& file) const {
+  return {base_fd_, stream + "/" + variant + "/" + hour + "/" + file, segment_path(stream, variant, hour, file)};
+}
+
+void SegmentStore::warn_symlink(const std::string& relative) {
+  if (warned_symlinks_.insert(relative).second) {
+    app::logger("store")->warn("ignoring {}/{}: a symbolic link (wubd follows none below the base directory)",
+                               base_dir_, relative);
+  }
+}
+
+bool SegmentStore::stat_directory(const std::string& relative, timespec& mtime) {
+  struct stat st;
+  if (int rc = io::stat_beneath(base_fd_, relative, st); rc != 0) {
+    if (rc == -ELOOP) {
+      warn_symlink(relative);
+    } else if (rc != -ENOENT && rc != -ENOTDIR) {
+      app::logger("store")->warn("cannot stat {}/{}: {}", base_dir_, relative, std::strerror(-rc));
+    }
+    return false;
+  }
+  if (!S_ISDIR(st.st_mode)) return false;
+  mtime = st.st_mtim;
+  return true;
+}
+
+const SegmentStore::CachedNames& SegmentStore::cached_names(const std::string& relative, EntryKind kind) {
   timespec mtime;
-  if (!stat_directory(path, mtime)) {
-    names_.erase(path);
+  if (!stat_directory(relative, mtime)) {
+    names_.erase(relative);
     return empty_names_;
   }
-  CachedNames& cache = names_[path];
+  CachedNames& cache = names_[relative];
   if (same_time(cache.mtime, mtime) && (cache.trusted || cache.scanned_in_snapshot == snapshot_)) {
     ++stats_.cache_hits;
     return cache;
@@ -92,18 +139,19 @@ const SegmentStore::CachedNames& SegmentStore::cached_names(const std::string& p
   ++stats_.directory_scans;
   cache.names.clear();
   cache.hour_starts.clear();
-  DIR* dir = opendir(path.c_str());
+  DIR* dir = open_directory(base_fd_, base_dir_, relative);
   if (!dir) {
-    app::logger("store")->warn("cannot list {}: {}", path, std::strerror(errno));
     cache.trusted = false;
     return cache;
   }
   while (dirent* entry = readdir(dir)) {
     if (entry->d_name[0] == '.') continue;  // hidden, `.` and `..`
-    if (!is_directory_entry(dirfd(dir), entry)) continue;
+    EntryType type = entry_type(dirfd(dir), entry);
+    if (type == EntryType::Symlink) warn_symlink(join(relative, entry->d_name));
+    if (type != EntryType::Directory) continue;
     if (kind == EntryKind::Hours && !core::parse_hour(entry->d_name)) {
-      app::logger("store")->warn("ignoring {}/{}: not an hour directory (YYYY-MM-DDTHH)", path,
-                                 entry->d_name);
+      app::logger("store")->warn("ignoring {}/{}: not an hour directory (YYYY-MM-DDTHH)",
+                                 base_dir_ + "/" + relative, entry->d_name);
       continue;
     }
     cache.names.emplace_back(entry->d_name);
@@ -120,29 +168,29 @@ const SegmentStore::CachedNames& SegmentStore::cached_names(const std::string& p
 }
 
 std::vector<std::string> SegmentStore::list_streams() {
-  return cached_names(base_dir_, EntryKind::Directories).names;
+  return cached_names("", EntryKind::Directories).names;
 }
 
 std::vector<std::string> SegmentStore::list_variants(const std::string& stream) {
-  return cached_names(base_dir_ + "/" + stream, EntryKind::Directories).names;
+  return cached_names(stream, EntryKind::Directories).names;
 }
 
 std::vector<std::string> SegmentStore::list_hours(const std::string& stream, const std::string& variant) {
-  return cached_names(variant_path(stream, variant), EntryKind::Hours).names;
+  return cached_names(stream + "/" + variant, EntryKind::Hours).names;
 }
 
 std::vector<Micros> SegmentStore::hour_starts(const std::string& stream, const std::string& variant) {
-  return cached_names(variant_path(stream, variant), EntryKind::Hours).hour_starts;
+  return cached_names(stream + "/" + variant, EntryKind::Hours).hour_starts;
 }
 
 bool SegmentStore::variant_exists(const std::string& stream, const std::string& variant) {
   timespec mtime;
-  return stat_directory(variant_path(stream, variant), mtime);
+  return stat_directory(stream + "/" + variant, mtime);
 }
 
 const HourListing& SegmentStore::hour_listing(const std::string& stream, const std::string& variant,
                                               const std::string& hour) {
-  std::string path = variant_path(stream, variant) + "/" + hour;
+  std::string path = stream + "/" + variant + "/" + hour;  // below the base
   auto hour_start = core::parse_hour(hour);
   timespec mtime;
   if (!hour_start || !stat_directory(path, mtime)) {
@@ -162,9 +210,8 @@ const HourListing& SegmentStore::hour_listing(const std::string& stream, const s
   ++stats_.directory_scans;
   auto listing = std::make_unique<HourListing>();
   listing->version = next_version_++;
-  DIR* dir = opendir(path.c_str());
+  DIR* dir = open_directory(base_fd_, base_dir_, path);
   if (!dir) {
-    app::logger("store")->warn("cannot list {}: {}", path, std::strerror(errno));
     cache.listing = std::move(listing);
     cache.trusted = false;
     return *cache.listing;
@@ -174,8 +221,13 @@ const HourListing& SegmentStore::hour_listing(const std::string& stream, const s
     auto name = core::parse_segment_name(*hour_start, entry->d_name);
     if (!name) {
       if (cache.warned.insert(entry->d_name).second) {
-        app::logger("store")->warn("ignoring {}/{}: {}", path, entry->d_name, name.error().message);
+        app::logger("store")->warn("ignoring {}/{}/{}: {}", base_dir_, path, entry->d_name, name.error().message);
       }
+      continue;
+    }
+    // Only regular files are segments; a symlink is never followed, whatever its name.
+    if (EntryType type = entry_type(dirfd(dir), entry); type != EntryType::File) {
+      if (type == EntryType::Symlink) warn_symlink(path + "/" + entry->d_name);
       continue;
     }
     core::StoredSegment segment;

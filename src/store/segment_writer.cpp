@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include "wubd/app/logging.h"
+#include "wubd/io/beneath.h"
 
 namespace wubd::store {
 namespace {
@@ -27,11 +28,19 @@ std::string random_id() {
   return text;
 }
 
-core::Result<bool> make_directories(const std::string& path) {
-  std::error_code ec;
-  std::filesystem::create_directories(path, ec);
-  if (ec) return core::make_error("cannot create " + path + ": " + ec.message());
-  return true;
+// The hour directory BASE/relative, created as needed, opened without following a
+// symlink below BASE; its descriptor or an error naming the path.
+core::Result<int> open_hour_directory(const std::string& base_dir, const std::string& relative) {
+  int base_fd = ::open(base_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (base_fd < 0) return core::make_error("cannot open the base directory " + base_dir + ": " + std::strerror(errno));
+  int fd = io::make_directories_beneath(base_fd, relative);
+  ::close(base_fd);
+  if (fd == -ELOOP) {
+    return core::make_error("cannot create " + base_dir + "/" + relative +
+                            ": a directory on the way is a symbolic link (wubd follows none below the base directory)");
+  }
+  if (fd < 0) return core::make_error("cannot create " + base_dir + "/" + relative + ": " + std::strerror(-fd));
+  return fd;
 }
 
 }  // namespace
@@ -41,14 +50,19 @@ core::Result<std::unique_ptr<SegmentWriter>> SegmentWriter::create(const std::st
                                                                    const std::string& variant,
                                                                    core::Micros start, core::Micros duration) {
   std::unique_ptr<SegmentWriter> writer(new SegmentWriter());
-  writer->directory_ = base_dir + "/" + stream + "/" + variant + "/" + core::format_hour(start);
-  if (auto made = make_directories(writer->directory_); !made) return made.error();
+  std::string relative = stream + "/" + variant + "/" + core::format_hour(start);
+  writer->directory_ = base_dir + "/" + relative;
+  auto dir_fd = open_hour_directory(base_dir, relative);
+  if (!dir_fd) return dir_fd.error();
+  writer->dir_fd_ = *dir_fd;
   writer->name_.start = start;
   writer->name_.duration = duration;
   writer->name_.type = core::SegmentType::Temp;
   writer->name_.hash = random_id();
-  writer->temp_path_ = writer->directory_ + "/" + core::format_segment_name(writer->name_);
-  writer->fd_ = ::open(writer->temp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+  writer->temp_name_ = core::format_segment_name(writer->name_);
+  writer->temp_path_ = writer->directory_ + "/" + writer->temp_name_;
+  writer->fd_ = ::openat(writer->dir_fd_, writer->temp_name_.c_str(),
+                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (writer->fd_ < 0) {
     return core::make_error("cannot create " + writer->temp_path_ + ": " + std::strerror(errno));
   }
@@ -60,6 +74,7 @@ core::Result<std::unique_ptr<SegmentWriter>> SegmentWriter::create(const std::st
 SegmentWriter::~SegmentWriter() {
   if (!finished_) discard();
   if (sha256_) EVP_MD_CTX_free(sha256_);
+  if (dir_fd_ >= 0) ::close(dir_fd_);
 }
 
 core::Result<bool> SegmentWriter::write(std::string_view bytes) {
@@ -97,7 +112,7 @@ core::Result<std::string> SegmentWriter::finish_hash() {
   ::close(fd_);
   fd_ = -1;
   if (!flushed) {
-    ::unlink(temp_path_.c_str());
+    ::unlinkat(dir_fd_, temp_name_.c_str(), 0);
     return flushed.error();
   }
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -106,10 +121,12 @@ core::Result<std::string> SegmentWriter::finish_hash() {
   return core::encode_hash({digest, length});
 }
 
-core::Result<std::string> SegmentWriter::rename_to(const std::string& final_path) {
-  if (::rename(temp_path_.c_str(), final_path.c_str()) != 0) {
+core::Result<std::string> SegmentWriter::rename_to(const std::string& final_name) {
+  std::string final_path = directory_ + "/" + final_name;
+  // renameat replaces a symlink at the final name instead of writing through it.
+  if (::renameat(dir_fd_, temp_name_.c_str(), dir_fd_, final_name.c_str()) != 0) {
     int error = errno;
-    ::unlink(temp_path_.c_str());
+    ::unlinkat(dir_fd_, temp_name_.c_str(), 0);
     // Some file systems refuse to replace: the name is the content, so keep theirs.
     if (error == EEXIST) return final_path;
     return core::make_error("cannot rename " + temp_path_ + " to " + final_path + ": " + std::strerror(error));
@@ -122,7 +139,7 @@ core::Result<std::string> SegmentWriter::commit(core::SegmentType type) {
   if (!hash) return hash.error();
   name_.type = type;
   name_.hash = std::move(*hash);
-  return rename_to(directory_ + "/" + core::format_segment_name(name_));
+  return rename_to(core::format_segment_name(name_));
 }
 
 core::Result<std::string> SegmentWriter::commit_verified(const std::string& file_name,
@@ -130,11 +147,11 @@ core::Result<std::string> SegmentWriter::commit_verified(const std::string& file
   auto hash = finish_hash();
   if (!hash) return hash.error();
   if (*hash != expected_hash) {
-    ::unlink(temp_path_.c_str());
+    ::unlinkat(dir_fd_, temp_name_.c_str(), 0);
     return core::make_error("hash mismatch: the name says " + expected_hash + ", the bytes hash to " + *hash,
                             kHashMismatch);
   }
-  return rename_to(directory_ + "/" + file_name);
+  return rename_to(file_name);
 }
 
 void SegmentWriter::discard() {
@@ -142,7 +159,7 @@ void SegmentWriter::discard() {
     ::close(fd_);
     fd_ = -1;
   }
-  if (!finished_) ::unlink(temp_path_.c_str());
+  if (!finished_ && dir_fd_ >= 0) ::unlinkat(dir_fd_, temp_name_.c_str(), 0);
   finished_ = true;
 }
 
@@ -157,7 +174,8 @@ std::size_t remove_stale_temp_files(const std::string& base_dir, core::Micros ma
       it.disable_recursion_pending();
       continue;
     }
-    if (it.depth() != 3 || !it->is_regular_file(ec)) continue;
+    // symlink_status: a symlink is never followed, only a regular temp file removed.
+    if (it.depth() != 3 || !fs::is_regular_file(it->symlink_status(ec))) continue;
     std::string name = it->path().filename().string();
     if (name.find("-temp-") == std::string::npos) continue;
     auto hour = it->path().parent_path().filename().string();

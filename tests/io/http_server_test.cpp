@@ -2,6 +2,7 @@
 // server and asserting uv_loop_close() == 0: no handle may leak.
 #include "wubd/io/http_server.h"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
@@ -179,13 +180,14 @@ TEST_F(HttpServerTest, FilesWrittenIntoAStreamAreChunksInOrder) {
   std::fwrite(big.data(), 1, big.size(), f);
   std::fclose(f);
   std::vector<std::string> events;
+  OwnedFd dir_fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   start([&](const HttpRequest&, HttpResponse& response) {
     response.begin_stream(200, "video/MP2T");
     response.write("head;");
-    response.write_file(dir + "/big", [&](bool ok) {
+    response.write_file({dir_fd.get(), "big", dir + "/big"}, [&](bool ok) {
       events.push_back(ok ? "big" : "big failed");
       response.write(";tail");
-      response.write_file(dir + "/missing", [&](bool missing_ok) {
+      response.write_file({dir_fd.get(), "missing", dir + "/missing"}, [&](bool missing_ok) {
         events.push_back(missing_ok ? "missing" : "missing failed");  // and the body is aborted
       });
     });
@@ -216,13 +218,14 @@ TEST_F(HttpServerTest, ManyFilesAreOpenedOnlyAsTheClientTakesThem) {
   std::string dir = dir_template;
   std::vector<FileSlice> files;
   const std::string content(256 * 1024, 'z');
+  OwnedFd dir_fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
   for (int i = 0; i < 60; ++i) {
     std::string path = dir + "/" + std::to_string(i);
     FILE* f = std::fopen(path.c_str(), "wb");
     ASSERT_TRUE(f);
     std::fwrite(content.data(), 1, content.size(), f);
     std::fclose(f);
-    files.push_back({path, std::int64_t(content.size())});
+    files.push_back({{dir_fd.get(), std::to_string(i), path}, std::int64_t(content.size())});
   }
   start([&](const HttpRequest&, HttpResponse& response) { response.send_files(200, "video/MP2T", files); });
   TestClient client;
@@ -230,13 +233,13 @@ TEST_F(HttpServerTest, ManyFilesAreOpenedOnlyAsTheClientTakesThem) {
   client.start(&loop_, server_->port(), kGet);
   std::uint64_t until = uv_hrtime() + 300'000'000;  // the server pushes what it can
   spin_until([&] { return uv_hrtime() > until; });
-  for (int i = 30; i < 60; ++i) std::remove(files[std::size_t(i)].path.c_str());
+  for (int i = 30; i < 60; ++i) std::remove(files[std::size_t(i)].file.display.c_str());
   client.resume_reading();
   spin_until([&] { return client.closed; });
   size_t head_end = client.received.find("\r\n\r\n");
   ASSERT_NE(head_end, std::string::npos);
   EXPECT_LT(client.received.size() - head_end - 4, 30 * content.size()) << "files were read ahead of the client";
-  for (int i = 0; i < 30; ++i) std::remove(files[std::size_t(i)].path.c_str());
+  for (int i = 0; i < 30; ++i) std::remove(files[std::size_t(i)].file.display.c_str());
   rmdir(dir.c_str());
 }
 

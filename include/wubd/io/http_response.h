@@ -9,14 +9,16 @@
 #include <utility>
 #include <vector>
 
+#include "wubd/io/beneath.h"
+
 namespace wubd::io {
 
 class HttpConnection;
 
 // A whole file of known length, opened only when the body reaches it (a long cut
-// must not hold hundreds of descriptors).
+// must not hold hundreds of descriptors), never through a symlink (beneath.h).
 struct FileSlice {
-  std::string path;
+  BeneathPath file;
   std::int64_t length = 0;
 };
 
@@ -65,7 +67,7 @@ class HttpResponse {
   // all of it is queued; `done(false)` if it could not be read, and the response is
   // then aborted (on_client_gone does not run for that). One at a time, and no
   // write() until it is done.
-  void write_file(const std::string& path, std::function<void(bool ok)> done);
+  void write_file(const BeneathPath& file, std::function<void(bool ok)> done);
   bool writable() const;
   void end();
   void abort();

@@ -8,6 +8,7 @@
 
 #include "wubd/core/result.h"
 #include "wubd/core/smart_cut_plan.h"
+#include "wubd/io/beneath.h"
 
 // What a media file holds, read with libavformat (not by running ffprobe). Opening
 // and reading a file's headers blocks, so it runs in libuv's threadpool
@@ -23,16 +24,16 @@ struct StreamCodecs {
 };
 
 // Probes `path`; `done` runs on the loop, once. The caller keeps `loop` running.
-void probe_stream_codecs(uv_loop_t* loop, std::string path, std::function<void(core::Result<StreamCodecs>)> done);
+void probe_stream_codecs(uv_loop_t* loop, BeneathPath path, std::function<void(core::Result<StreamCodecs>)> done);
 
 // The same, synchronously, for tools and tests off the loop.
-core::Result<StreamCodecs> probe_stream_codecs_now(const std::string& path);
+core::Result<StreamCodecs> probe_stream_codecs_now(const BeneathPath& path);
 
 // A segment's video frames (the first video stream's, in presentation order, with
 // 90 kHz timestamps and keyframe flags) and its start, as ffmpeg's -ss counts it.
 // No video stream gives no frames. Reads the whole file: run it in the threadpool.
-core::Result<core::SegmentFrames> read_segment_frames_now(const std::string& path);
-void read_segment_frames(uv_loop_t* loop, std::string path,
+core::Result<core::SegmentFrames> read_segment_frames_now(const BeneathPath& path);
+void read_segment_frames(uv_loop_t* loop, BeneathPath path,
                          std::function<void(core::Result<core::SegmentFrames>)> done);
 
 }  // namespace wubd::io

@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "wubd/core/result.h"
+#include "wubd/io/beneath.h"
 
 // Re-encodes a run of video frames out of segment files with libavcodec, for the
 // smart cut's ends: decodes the files in order, skips to the frame at `first_pts`,
@@ -31,7 +32,7 @@ struct EncodedFrame {
 class RunEncoder {
  public:
   // `frame_ticks`: the source's frame duration, for the encoder's rate control.
-  RunEncoder(std::vector<std::string> paths, std::int64_t first_pts, int frames, std::int64_t frame_ticks);
+  RunEncoder(std::vector<BeneathPath> paths, std::int64_t first_pts, int frames, std::int64_t frame_ticks);
   ~RunEncoder();
   RunEncoder(const RunEncoder&) = delete;
   RunEncoder& operator=(const RunEncoder&) = delete;

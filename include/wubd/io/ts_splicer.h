@@ -8,6 +8,7 @@
 
 #include "wubd/core/result.h"
 #include "wubd/core/time.h"
+#include "wubd/io/beneath.h"
 #include "wubd/io/run_encoder.h"
 
 // type=smart's muxer: one MPEG-TS made with libavformat from packets copied out of
@@ -28,7 +29,7 @@ class TsSplicer {
 
   // Takes the output's streams (the first video and first audio stream) from a
   // segment of the stream and writes the MPEG-TS header.
-  core::Result<bool> open(const std::string& first_segment);
+  core::Result<bool> open(const BeneathPath& first_segment);
 
   // A range starts: its first frame (of the next origin, below) lands right after what
   // was written: at 0 for the first range, unless its first dts must trail its pts by
@@ -41,7 +42,7 @@ class TsSplicer {
   // (pts - `reference_pts`, core::reference_pts). Without `reference_pts` (a segment
   // wholly inside the range) every video and audio packet is copied.
   struct Segment {
-    std::string path;
+    BeneathPath path;
     core::Micros wall_start = 0;
     std::optional<std::int64_t> reference_pts;
     core::Micros video_from = 0, video_to = 0;

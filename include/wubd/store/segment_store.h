@@ -10,6 +10,7 @@
 
 #include "wubd/core/best_segments.h"
 #include "wubd/core/time.h"
+#include "wubd/io/beneath.h"
 
 // The archive on disk: BASE/STREAM/VARIANT/HOUR/TIME-DURATION-TYPE-HASH.ts.
 // Reading side: listings of streams, variants, hours and segments, cached so that a
@@ -37,10 +38,17 @@ struct StoreStats {
 // synchronous but bounded: a directory is read again only when its mtime changed,
 // or when its mtime is too recent to trust (a change within the file system's
 // timestamp granularity would not move it). Missing directories read as empty.
+// Below the base directory no symlink is followed (io/beneath.h): a symlinked
+// stream, variant, hour or segment is left out of listings (with one warning) and
+// reads as missing.
 class SegmentStore {
  public:
   // `max_cached_hours` bounds the memory of hour listings (a few hundred bytes a segment).
+  // The base directory is opened once, here; if it cannot be, everything reads as empty.
   explicit SegmentStore(std::string base_dir, size_t max_cached_hours = 512);
+  ~SegmentStore();
+  SegmentStore(const SegmentStore&) = delete;
+  SegmentStore& operator=(const SegmentStore&) = delete;
 
   const std::string& base_dir() const { return base_dir_; }
 
@@ -79,12 +87,19 @@ class SegmentStore {
   std::uint64_t range_version(const std::string& stream, const std::string& variant,
                               core::Micros start, core::Micros end);
 
-  // BASE/stream/variant[/hour[/file]], for parts already checked by core::route_path.
+  // BASE/stream/variant[/hour[/file]], for parts already checked by core::route_path:
+  // for logs and errors. Files are opened through segment_file().
   std::string variant_path(const std::string& stream, const std::string& variant) const;
   std::string segment_path(const std::string& stream, const std::string& variant,
                            const std::string& hour, const std::string& file) const;
+  // A segment file, to be opened with io::open_beneath (never through a symlink).
+  io::BeneathPath segment_file(const std::string& stream, const std::string& variant,
+                               const std::string& hour, const std::string& file) const;
 
   const StoreStats& stats() const { return stats_; }
+
+  // Logs a symlink below the base that was refused (a path relative to it), once per path.
+  void warn_symlink(const std::string& relative);
 
  private:
   struct CachedNames {
@@ -104,10 +119,14 @@ class SegmentStore {
   };
   enum class EntryKind { Directories, Hours };
 
-  const CachedNames& cached_names(const std::string& path, EntryKind kind);
+  const CachedNames& cached_names(const std::string& relative, EntryKind kind);
   void evict_hours();
-
+  // stat() of a directory below the base; false (and a log line unless it simply
+  // does not exist) if it is not one.
+  bool stat_directory(const std::string& relative, timespec& mtime);
   std::string base_dir_;
+  int base_fd_ = -1;
+  std::set<std::string> warned_symlinks_;
   size_t max_cached_hours_;
   std::uint64_t use_counter_ = 0;
   std::uint64_t next_version_ = 1;

@@ -24,7 +24,9 @@ namespace wubd::store {
 // than the download itself.
 class SegmentWriter {
  public:
-  // Creates BASE/stream/variant/HOUR/ as needed and opens the temp file.
+  // Creates BASE/stream/variant/HOUR/ as needed and opens the temp file. Below BASE no
+  // symlink is followed (io/beneath.h): a symlinked directory on the way is an error,
+  // and the file is created and renamed relative to the hour directory's descriptor.
   static core::Result<std::unique_ptr<SegmentWriter>> create(const std::string& base_dir,
                                                             const std::string& stream,
                                                             const std::string& variant,
@@ -57,9 +59,11 @@ class SegmentWriter {
  private:
   SegmentWriter() = default;
 
-  std::string directory_;
+  std::string directory_;  // the hour directory's path, for errors
   std::string temp_path_;
+  std::string temp_name_;
   core::SegmentName name_;
+  int dir_fd_ = -1;  // the hour directory: every create, rename and unlink is relative to it
   int fd_ = -1;
   evp_md_ctx_st* sha256_ = nullptr;
   std::uint64_t bytes_ = 0;
@@ -69,7 +73,7 @@ class SegmentWriter {
   core::Result<bool> flush();
   // Flushes, closes and finishes the hash; the url-safe base64 digest.
   core::Result<std::string> finish_hash();
-  core::Result<std::string> rename_to(const std::string& final_path);
+  core::Result<std::string> rename_to(const std::string& final_name);
 };
 
 // Removes `temp` segment files under base_dir whose mtime is older than `max_age`:
