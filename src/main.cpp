@@ -33,6 +33,8 @@ struct Options {
   std::vector<std::string> logger_levels;
   std::size_t max_connections = 1024;
   double idle_timeout_s = 60;
+  double header_timeout_s = 10;
+  double body_timeout_s = 30;
   double shutdown_timeout_s = 5;
   std::size_t cache_hours = 512;
   std::size_t max_full_cuts = 4;
@@ -216,6 +218,8 @@ class Daemon {
     wubd::io::HttpLimits l;
     l.max_connections = options.max_connections;
     l.idle_timeout_ms = std::uint64_t(options.idle_timeout_s * 1000);
+    l.header_timeout_ms = std::uint64_t(options.header_timeout_s * 1000);
+    l.body_timeout_ms = std::uint64_t(options.body_timeout_s * 1000);
     return l;
   }
 
@@ -310,6 +314,14 @@ int main(int argc, char** argv) {
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cli.add_option("--idle-timeout", options.idle_timeout_s, "Seconds an HTTP connection may sit idle")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cli.add_option("--header-timeout", options.header_timeout_s,
+                 "Seconds a request's head may take to arrive whole, however it trickles (at most --idle-timeout); then 408")
+      ->check(CLI::PositiveNumber)
+      ->capture_default_str();
+  cli.add_option("--body-timeout", options.body_timeout_s,
+                 "Seconds a request's body may take to arrive after its head; then 408")
       ->check(CLI::PositiveNumber)
       ->capture_default_str();
   cli.add_option("--shutdown-timeout", options.shutdown_timeout_s,

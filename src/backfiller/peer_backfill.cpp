@@ -26,6 +26,10 @@ auto& log() {
 // Listings are small; a peer that sends more is not answering a listing.
 constexpr std::size_t kMaxListingBytes = 16 << 20;
 constexpr std::uint64_t kListingTimeoutMs = 60'000;
+// A segment from a peer: a peer that stalls or trickles its bytes must not hold one of
+// its download slots forever. A few MB in five minutes is a generous bound.
+constexpr std::uint64_t kSegmentHeadersTimeoutMs = 30'000;
+constexpr std::uint64_t kSegmentTotalTimeoutMs = 300'000;
 
 }  // namespace
 
@@ -239,6 +243,8 @@ void PeerBackfill::start_download(std::size_t index) {
   request.url = peer_ + "/segments/" + core::percent_encode(d->stream) + "/" + core::percent_encode(d->variant) + "/" +
                 core::percent_encode(hour) + "/" + core::percent_encode(d->name);
   request.receive_buffer_bytes = 64 * 1024;
+  request.headers_timeout_ms = kSegmentHeadersTimeoutMs;
+  request.total_timeout_ms = kSegmentTotalTimeoutMs;
   request.on_headers = [this, d](long status) {
     if (status != 200) return false;
     auto writer = store::SegmentWriter::create(config_.base_dir, d->stream, d->variant, d->segment.start,

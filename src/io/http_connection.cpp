@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <ctime>
 
 #include <spdlog/spdlog.h>
@@ -30,6 +31,7 @@ std::string_view reason_phrase(int status) {
     case 405: return "Method Not Allowed";
     case 406: return "Not Acceptable";
     case 408: return "Request Timeout";
+    case 413: return "Content Too Large";
     case 414: return "URI Too Long";
     case 416: return "Range Not Satisfiable";
     case 431: return "Request Header Fields Too Large";
@@ -115,7 +117,18 @@ void HttpConnection::start_reading() {
 }
 
 void HttpConnection::touch() {
-  if (!closing_) uv_timer_start(&timer_, on_timer_cb, server_.limits_.idle_timeout_ms, 0);
+  last_activity_ = uv_now(loop_);
+  arm_timer();
+}
+
+void HttpConnection::arm_timer() {
+  if (closing_) return;
+  std::uint64_t timeout = server_.limits_.idle_timeout_ms;
+  if (request_deadline_ != 0 && !response_active_) {
+    std::uint64_t now = uv_now(loop_);
+    timeout = std::min(timeout, request_deadline_ > now ? request_deadline_ - now : 0);
+  }
+  uv_timer_start(&timer_, on_timer_cb, timeout, 0);
 }
 
 void HttpConnection::on_alloc_cb(uv_handle_t*, size_t, uv_buf_t* buf) noexcept {
@@ -146,6 +159,7 @@ void HttpConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
   touch();
   input_.append(buf->base, size_t(nread));
   drain_input();
+  arm_timer();  // a request may have begun or completed: its deadline moved
 }
 
 // Parses buffered input, dispatching each complete request in turn, until the input
@@ -167,10 +181,10 @@ void HttpConnection::drain_input() {
       dispatch();
       continue;
     }
-    if (err == HPE_USER && parse_error_status_ != 0) {
-      respond_parse_error(parse_error_status_, parse_error_status_ == 414
-                                                   ? "request URL too long"
-                                                   : "request header fields too large");
+    if (parse_error_status_ != 0) {  // a callback refused the request (HPE_USER, or headers' -1)
+      respond_parse_error(parse_error_status_, parse_error_status_ == 414   ? "request URL too long"
+                                               : parse_error_status_ == 413 ? "request body too large (no route takes one)"
+                                                                            : "request header fields too large");
     } else {
       parse_error_status_ = 400;
       respond_parse_error(400, std::string("malformed request: ") + llhttp_get_error_reason(&parser_));
@@ -442,9 +456,27 @@ void HttpConnection::on_shutdown_cb(uv_shutdown_t* req, int) noexcept {
 }
 
 void HttpConnection::on_timer_cb(uv_timer_t* timer) noexcept {
-  auto* self = static_cast<HttpConnection*>(timer->data);
+  static_cast<HttpConnection*>(timer->data)->on_timer();
+}
+
+void HttpConnection::on_timer() {
+  std::uint64_t now = uv_now(loop_);
+  bool idle = now - last_activity_ >= server_.limits_.idle_timeout_ms;
+  if (!idle && request_deadline_ != 0 && now >= request_deadline_ && !response_active_) {
+    // Bytes kept coming, but too slowly for the request ever to be whole: a client
+    // trickling its request must not hold a connection forever.
+    request_deadline_ = 0;
+    std::uint64_t allowed_ms = std::string_view(deadline_what_) == "request head"
+                                   ? std::min(server_.limits_.header_timeout_ms, server_.limits_.idle_timeout_ms)
+                                   : server_.limits_.body_timeout_ms;
+    char allowed[32];
+    std::snprintf(allowed, sizeof allowed, "%.1f", double(allowed_ms) / 1000);
+    respond_parse_error(408, std::string(deadline_what_) + " not received within " + allowed + " s");
+    return;
+  }
+  if (!idle) return arm_timer();  // woken early (a deadline that moved): not idle yet
   app::logger("http")->debug("closing idle connection");
-  self->close();
+  close();
 }
 
 void HttpConnection::close_when_idle() {
@@ -511,6 +543,10 @@ int HttpConnection::on_message_begin(llhttp_t* parser) noexcept {
   self->header_value_.clear();
   self->in_header_value_ = false;
   self->header_bytes_ = 0;
+  self->body_bytes_received_ = 0;
+  const HttpLimits& limits = self->server_.limits_;
+  self->request_deadline_ = uv_now(self->loop_) + std::min(limits.header_timeout_ms, limits.idle_timeout_ms);
+  self->deadline_what_ = "request head";
   return 0;
 }
 
@@ -567,10 +603,28 @@ int HttpConnection::on_headers_complete(llhttp_t* parser) noexcept {
   size_t question = r.target.find('?');
   r.path = r.target.substr(0, question);
   r.query = question == std::string::npos ? std::string() : r.target.substr(question + 1);
+  bool has_body = (parser->flags & F_CHUNKED) || parser->content_length > 0;
+  if (has_body && parser->content_length > self->server_.limits_.max_body_bytes && !(parser->flags & F_CHUNKED)) {
+    self->parse_error_status_ = 413;
+    return -1;
+  }
+  self->request_deadline_ = has_body ? uv_now(self->loop_) + self->server_.limits_.body_timeout_ms : 0;
+  self->deadline_what_ = "request body";
   return 0;
 }
 
-int HttpConnection::on_message_complete(llhttp_t*) noexcept {
+int HttpConnection::on_body(llhttp_t* parser, const char*, size_t length) noexcept {
+  HttpConnection* self = owner(parser);
+  self->body_bytes_received_ += length;
+  if (self->body_bytes_received_ > self->server_.limits_.max_body_bytes) {
+    self->parse_error_status_ = 413;
+    return -1;
+  }
+  return 0;
+}
+
+int HttpConnection::on_message_complete(llhttp_t* parser) noexcept {
+  owner(parser)->request_deadline_ = 0;
   // Pause so that one request is answered before the next one is parsed.
   return HPE_PAUSED;
 }
@@ -584,6 +638,7 @@ const llhttp_settings_t& HttpConnection::parser_settings() {
     s.on_header_field = on_header_field;
     s.on_header_value = on_header_value;
     s.on_headers_complete = on_headers_complete;
+    s.on_body = on_body;
     s.on_message_complete = on_message_complete;
     return s;
   }();

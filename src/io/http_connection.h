@@ -90,6 +90,7 @@ class HttpConnection {
   static int on_header_field(llhttp_t* parser, const char* at, size_t length) noexcept;
   static int on_header_value(llhttp_t* parser, const char* at, size_t length) noexcept;
   static int on_headers_complete(llhttp_t* parser) noexcept;
+  static int on_body(llhttp_t* parser, const char* at, size_t length) noexcept;
   static int on_message_complete(llhttp_t* parser) noexcept;
 
   void on_read(ssize_t nread, const uv_buf_t* buf);
@@ -111,6 +112,9 @@ class HttpConnection {
   void shutdown_and_close();
   void start_reading();
   void touch();
+  // (Re)starts the timer for the nearer of the idle timeout and the request deadline.
+  void arm_timer();
+  void on_timer();
   void finish_header();
   void maybe_release();
 
@@ -133,6 +137,12 @@ class HttpConnection {
   bool in_header_value_ = false;
   std::size_t header_bytes_ = 0;
   int parse_error_status_ = 0;  // set by a callback that refused the request
+  // When the request being received must be complete (uv_now ms), 0 when none is;
+  // `deadline_what_` names the part still missing, for the 408 and the log.
+  std::uint64_t request_deadline_ = 0;
+  std::uint64_t last_activity_ = 0;  // uv_now ms of the last byte moved either way
+  const char* deadline_what_ = "";
+  std::uint64_t body_bytes_received_ = 0;
 
   std::unique_ptr<HttpResponse> response_;
   std::string pending_head_;  // the response head, not yet written

@@ -78,6 +78,72 @@ def test_idle_connections_are_closed():
             assert s.recv(1) == b""
 
 
+def test_trickling_requests_meet_a_deadline_and_others_are_answered_meanwhile():
+    # 256 clients each send one byte of a request head a second: every byte resets the
+    # idle timer, but the whole head has a deadline (here the idle timeout, 2 s).
+    with Wubd("--idle-timeout", "2", base_dir=BASE) as w:
+        head = request("/files")
+        trickling = [socket.create_connection(("127.0.0.1", w.port), timeout=5) for _ in range(256)]
+        started = time.monotonic()
+        latencies = []
+        for second in range(7):
+            for s in trickling:
+                try:
+                    s.send(head[second:second + 1])
+                except OSError:
+                    pass  # closed by the server: expected once the deadline passed
+            before = time.monotonic()
+            assert get(w.url + "/files").status == 200  # a legitimate client, answered meanwhile
+            latencies.append(time.monotonic() - before)
+            time.sleep(max(0.0, started + second + 1 - time.monotonic()))
+        answers = []
+        for s in trickling:
+            s.settimeout(2)
+            try:
+                data = b""
+                while chunk := s.recv(4096):
+                    data += chunk
+            except (socket.timeout, ConnectionResetError):
+                data = b"still open"
+            answers.append(data)
+            s.close()
+        assert all(a.startswith(b"HTTP/1.1 408 ") and b"request head not received within 2.0 s" in a
+                   for a in answers), {a[:80] for a in answers}
+        assert max(latencies) < 0.5, latencies
+        assert 'status="408"' in get(w.url + "/metrics").text
+
+
+def test_request_bodies_have_a_deadline_and_a_size_limit():
+    with Wubd("--body-timeout", "1", base_dir=BASE) as w:
+        with socket.create_connection(("127.0.0.1", w.port), timeout=5) as s:
+            s.sendall(b"GET /files HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n")
+            started = time.monotonic()
+            data = b""
+            for _ in range(10):
+                try:
+                    s.send(b"x")  # a byte of body every 0.3 s: never 100 bytes in time
+                except OSError:
+                    break
+                time.sleep(0.3)
+            s.settimeout(3)
+            try:
+                while chunk := s.recv(4096):
+                    data += chunk
+            except ConnectionResetError:
+                pass
+            assert data.startswith(b"HTTP/1.1 408 ") and b"request body not received within 1.0 s" in data, data
+            assert time.monotonic() - started < 3
+        data = raw_exchange(w.port, b"GET /files HTTP/1.1\r\nHost: x\r\nContent-Length: 1000000\r\n\r\n")
+        (status, headers, body), = parse_responses(data)
+        assert status == 413 and b"request body too large" in body, data
+        chunked = raw_exchange(w.port, b"GET /files HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n"
+                               + b"10000\r\n" + b"y" * 0x10000 + b"\r\n" + b"10000\r\n" + b"y" * 0x10000 + b"\r\n")
+        assert chunked.startswith(b"HTTP/1.1 413 "), chunked[:200]
+        small = raw_exchange(w.port, b"GET /files HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n"
+                             b"Connection: close\r\n\r\nhello")
+        assert parse_responses(small)[0][0] == 200, small
+
+
 def test_connections_over_the_cap_get_503():
     with Wubd("--max-connections", "2", base_dir=BASE) as w:
         held = [socket.create_connection(("127.0.0.1", w.port), timeout=5) for _ in range(2)]
@@ -144,6 +210,8 @@ if __name__ == "__main__":
         test_http_1_0_gets_its_answer_and_the_connection_closes,
         test_limits_answer_with_clear_statuses,
         test_idle_connections_are_closed,
+        test_trickling_requests_meet_a_deadline_and_others_are_answered_meanwhile,
+        test_request_bodies_have_a_deadline_and_a_size_limit,
         test_connections_over_the_cap_get_503,
         test_a_client_that_vanishes_mid_download_costs_nothing,
         test_sigterm_with_a_response_in_progress_exits_cleanly,

@@ -23,6 +23,14 @@ struct HttpLimits {
   std::size_t max_header_bytes = 16 * 1024;  // request line excluded; over it: 431
   std::size_t max_url_bytes = 8 * 1024;      // over it: 414
   std::uint64_t idle_timeout_ms = 60'000;    // no bytes either way for this long: closed
+  // A request's head must arrive whole within this of its first byte, and its body
+  // within body_timeout_ms of the head, however the bytes trickle in (nginx's
+  // client_header_timeout / client_body_timeout); over it: 408 and closed. The head's
+  // deadline is never later than the idle timeout.
+  std::uint64_t header_timeout_ms = 10'000;
+  std::uint64_t body_timeout_ms = 30'000;
+  // No route takes a request body: one longer than this is 413 and closed.
+  std::uint64_t max_body_bytes = 64 * 1024;
   std::size_t max_connections = 1024;        // over it: 503 and closed
   std::size_t file_chunk_bytes = 256 * 1024;     // file bodies are read in chunks this big
   std::size_t write_high_watermark = 1 << 20;    // stop producing body while more is queued
