@@ -65,6 +65,16 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
     core::append_plan(plan, std::move(*part));
   }
 
+  std::string extension = type == core::CutType::Mp4 ? ".mp4" : ".ts";
+  response.add_header("Content-Disposition",
+                      "inline; filename=\"" + route.stream + "-" + route.variant + extension + "\"");
+  if (request.is_head() && type != core::CutType::Rough) {
+    // The headers a GET would get, and nothing started: no encoder, no child, no slot.
+    if (!admit_cut(response)) return;
+    response.begin_stream(200, type == core::CutType::Mp4 ? "video/mp4" : "video/mp2t");
+    response.end();
+    return;
+  }
   if (type == core::CutType::Mpegts || type == core::CutType::Mp4) {
     if (!admit_cut(response)) return;
     std::vector<std::vector<io::BeneathPath>> inputs;
@@ -93,7 +103,6 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
     }
     files.push_back({std::move(path), std::int64_t(st.st_size)});
   }
-  response.add_header("Content-Disposition", "inline; filename=\"" + route.stream + "-" + route.variant + ".ts\"");
   response.send_files(200, "video/mp2t", std::move(files));
 }
 

@@ -204,6 +204,52 @@ def test_too_many_full_cuts_get_503_with_retry_after():
             assert get(cut_url(wubd, start=iso(T0), end=iso(T0 + S))).status == 200  # rough is not capped
 
 
+def test_head_of_an_encoding_cut_starts_nothing():
+    import time
+    from harness import metric
+    with Wubd("--max-full-cuts", "2", "--shutdown-timeout", "2", base_dir=BASE) as wubd:
+        for kind, content_type in [("mp4", "video/mp4"), ("mpegts", "video/mp2t"), ("fast", "video/mp2t"),
+                                   ("smart", "video/mp2t")] * 2:
+            path = f"/cut/db/source.ts?start={iso(T0 + S / 2)}&end={iso(T0 + 5 * S)}&type={kind}"
+            head = http("HEAD", wubd.url + path)
+            assert head.status == 200 and head.body == b"", (kind, head)
+            assert head.headers["content-type"] == content_type, head.headers
+            assert head.headers.get("transfer-encoding") == "chunked", head.headers  # as the GET streams
+            assert kind != "mp4" or head.headers["content-disposition"].endswith('.mp4"'), head.headers
+            assert not children_of(wubd.proc.pid), "a HEAD started ffmpeg"
+        assert metric(wubd, "wubd_cuts_active") == 0
+        # the errors a GET would get, without a body
+        assert http("HEAD", wubd.url + f"/cut/db/source.ts?start={iso(T0 + 11 * S)}&end={iso(T0 + 14 * S)}"
+                                       "&type=mp4").status == 406
+        # slots are all free: a real encoding cut still runs
+        r = get(wubd.url + f"/cut/db/source.ts?start={iso(T0)}&end={iso(T0 + 2 * S)}&type=mpegts")
+        assert r.status == 200 and len(r.body) > 1000, r
+        started = time.monotonic()
+    assert time.monotonic() - started < 3, "SIGTERM took too long"
+
+
+def test_sigterm_during_encoding_cuts_exits_within_the_shutdown_timeout():
+    import time
+    wubd = Wubd("--shutdown-timeout", "1", base_dir=BASE)
+    sockets = []
+    try:
+        for kind in ["mp4", "mpegts", "fast", "smart"]:
+            s = socket.create_connection(("127.0.0.1", wubd.port))
+            s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+            s.sendall(f"GET /cut/db/source.ts?start={iso(T0)}&end={iso(T0 + 5 * S)}&type={kind} HTTP/1.1\r\n"
+                      "Host: x\r\n\r\n".encode())
+            sockets.append(s)  # and never read: the cuts wait on their clients
+        time.sleep(0.5)
+        started = time.monotonic()
+        code = wubd.stop(timeout=10)
+        assert code == 0, wubd.log()
+        assert time.monotonic() - started < 3, time.monotonic() - started
+        assert not children_of(wubd.proc.pid)
+    finally:
+        for s in sockets:
+            s.close()
+
+
 if __name__ == "__main__":
     run_tap([
         test_rough_cut_is_the_covering_segments_bytes,
@@ -216,4 +262,6 @@ if __name__ == "__main__":
         test_ffmpeg_failing_before_any_byte_is_a_500_with_the_reason,
         test_a_client_leaving_a_full_cut_kills_ffmpeg_at_once,
         test_too_many_full_cuts_get_503_with_retry_after,
+        test_head_of_an_encoding_cut_starts_nothing,
+        test_sigterm_during_encoding_cuts_exits_within_the_shutdown_timeout,
     ])
