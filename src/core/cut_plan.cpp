@@ -99,10 +99,16 @@ Result<CutPlan> plan_cut(const std::vector<SegmentOrHole>& best, const CutRange&
   if (plan.has_holes && !allow_holes) {
     return make_error("Requested time range contains holes or is incomplete.", 406);
   }
+  bool hole_before = false;
   for (const StoredSegment* segment : best) {
-    if (!segment) continue;
+    if (!segment) {
+      hole_before = true;
+      continue;
+    }
     CutPiece piece;
     piece.segment = segment;
+    piece.after_hole = hole_before && !plan.pieces.empty();
+    hole_before = false;
     const SegmentName& name = segment->name;
     if (name.start < range.start) piece.trim_start = range.start - name.start;
     if (name.end() > range.end) piece.trim_end = range.end - name.start;
@@ -122,6 +128,17 @@ void append_plan(CutPlan& plan, CutPlan next) {
   plan.pieces.insert(plan.pieces.end(), next.pieces.begin(), next.pieces.end());
 }
 
+std::vector<FullCutInput> full_cut_runs(const std::vector<CutPiece>& pieces) {
+  std::vector<FullCutInput> runs;
+  for (const CutPiece& piece : pieces) {
+    Micros from = piece.trim_start.value_or(0);
+    Micros to = piece.trim_end.value_or(piece.segment->name.duration);
+    if (runs.empty() || piece.after_hole) runs.push_back({from, 0});
+    runs.back().duration += to - from;
+  }
+  return runs;
+}
+
 std::string ffmpeg_seconds(Micros t) {
   char text[40];
   const char* sign = t < 0 ? "-" : "";
@@ -131,24 +148,38 @@ std::string ffmpeg_seconds(Micros t) {
   return text;
 }
 
-std::vector<std::string> trim_segment_argv(const std::string& path, const std::vector<std::string>& codecs,
-                                           std::optional<Micros> trim_start, std::optional<Micros> trim_end) {
-  std::vector<std::string> argv = {"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", path};
+std::vector<std::string> trim_segment_argv(const std::string& input, const std::vector<std::string>& codecs,
+                                           Micros file_start, std::optional<Micros> trim_start,
+                                           std::optional<Micros> trim_end) {
+  std::vector<std::string> argv = {"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-copyts", "-i", input};
   for (std::size_t i = 0; i < codecs.size(); ++i) {
-    // The same streams in the same positions, re-encoded with the source's codecs so
-    // the trimmed ends join the copied middle.
-    argv.insert(argv.end(), {"-map", "0:" + std::to_string(i)});
-    if (!codecs[i].empty()) argv.insert(argv.end(), {"-codec:" + std::to_string(i), codecs[i]});
+    // The same streams in the same positions: video re-encoded with the source's
+    // codec, the rest copied (its packets keep their timestamps, so audio joins the
+    // copied middle exactly).
+    argv.insert(argv.end(), {"-map", "0:" + std::to_string(i), "-codec:" + std::to_string(i),
+                             codecs[i].empty() ? "copy" : codecs[i]});
   }
   // A trimmed end is at most one segment: encode it fast, and start writing at once
   // (one thread and no rate-control lookahead: no frames held back), so the clip's
-  // first bytes come out sooner (~150 -> ~100 ms). -tune zerolatency would also drop
-  // B-frames, and then the joins' timestamps go backwards. Other encoders ignore these.
+  // first bytes come out sooner (~150 -> ~100 ms). Other encoders ignore these.
   argv.insert(argv.end(), {"-preset", "veryfast", "-threads", "1", "-x264-params", "rc-lookahead=0"});
-  Micros from = trim_start.value_or(0);
-  if (trim_start) argv.insert(argv.end(), {"-ss", ffmpeg_seconds(from)});
-  if (trim_end) argv.insert(argv.end(), {"-t", ffmpeg_seconds(*trim_end - from)});
-  argv.insert(argv.end(), {"-f", "mpegts", "-"});
+  // The encoder counts in the source's 90 kHz ticks, not in frames: in frames, a time
+  // between two of them would be rounded away and the end put off its place by it.
+  argv.insert(argv.end(), {"-enc_time_base:v", "1/90000"});
+  // A tail starts at the keyframe after copied frames whose decode times trail their
+  // presentation by up to two frames: without B-frames its first decode time is its
+  // presentation time, after all of theirs.
+  if (!trim_start) argv.insert(argv.end(), {"-bf", "0"});
+  // With -copyts, -ss/-to are times of the file's own timeline, and the output is
+  // shifted back by -ss unless -output_ts_offset puts it where it was.
+  if (trim_start) {
+    std::string at = ffmpeg_seconds(file_start + *trim_start);
+    argv.insert(argv.end(), {"-ss", at, "-output_ts_offset", at});
+    if (trim_end) argv.insert(argv.end(), {"-t", ffmpeg_seconds(*trim_end - *trim_start)});
+  } else if (trim_end) {
+    argv.insert(argv.end(), {"-to", ffmpeg_seconds(file_start + *trim_end)});
+  }
+  argv.insert(argv.end(), {"-muxdelay", "0", "-muxpreload", "0", "-f", "mpegts", "-"});
   return argv;
 }
 

@@ -51,11 +51,12 @@ core::Result<StreamCodecs> probe_stream_codecs_now(const BeneathPath& path) {
     const AVCodecParameters* parameters = context->streams[i]->codecpar;
     bool video = parameters->codec_type == AVMEDIA_TYPE_VIDEO;
     bool audio = parameters->codec_type == AVMEDIA_TYPE_AUDIO;
-    streams.codecs.push_back(video || audio ? avcodec_get_name(parameters->codec_id) : "");
+    streams.codecs.push_back(video ? avcodec_get_name(parameters->codec_id) : "");
     streams.has_video = streams.has_video || video;
     streams.has_audio = streams.has_audio || audio;
   }
   if (streams.codecs.empty()) return core::make_error(path.display + " has no streams");
+  if (context->start_time != AV_NOPTS_VALUE) streams.start_time = context->start_time;  // AV_TIME_BASE: µs
   return streams;
 }
 

@@ -47,7 +47,9 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
   core::CutType type = cut_request->type;
   core::CutPlan plan;
   std::vector<CutRangeFiles> ranges;
+  // A full cut's ffmpeg inputs: each range split at its holes into continuous runs.
   std::vector<core::FullCutInput> full_inputs;
+  std::vector<std::vector<io::BeneathPath>> full_feeds;
   for (const core::CutRange& range : cut_request->ranges) {
     auto best = store_.best_segments(route.stream, route.variant, range.start, range.end);
     auto part = core::plan_cut(best, range, cut_request->allow_holes);
@@ -60,7 +62,11 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
       if (type == core::CutType::Smart) files.segments.push_back(*piece.segment);
     }
     if (type == core::CutType::Smart) add_spill_segment(store_, route, files);
-    full_inputs.push_back({part->pieces.front().trim_start.value_or(0), part->duration});
+    for (const core::FullCutInput& run : core::full_cut_runs(part->pieces)) full_inputs.push_back(run);
+    for (std::size_t i = 0; i < part->pieces.size(); ++i) {
+      if (i == 0 || part->pieces[i].after_hole) full_feeds.emplace_back();
+      full_feeds.back().push_back(files.paths[i]);
+    }
     ranges.push_back(std::move(files));
     core::append_plan(plan, std::move(*part));
   }
@@ -77,9 +83,7 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
   }
   if (type == core::CutType::Mpegts || type == core::CutType::Mp4) {
     if (!admit_cut(response)) return;
-    std::vector<std::vector<io::BeneathPath>> inputs;
-    for (CutRangeFiles& range : ranges) inputs.push_back(std::move(range.paths));
-    return launch_cut(std::make_unique<FullCut>(loop_, type, std::move(inputs), std::move(full_inputs), response,
+    return launch_cut(std::make_unique<FullCut>(loop_, type, std::move(full_feeds), std::move(full_inputs), response,
                                                 cut_finished()));
   }
   if (type == core::CutType::Smart) {
@@ -88,10 +92,14 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
   }
   // Rough and fast take the ranges' pieces back to back, as `plan` holds them.
   std::vector<io::BeneathPath> paths;
-  for (CutRangeFiles& range : ranges) {
-    for (io::BeneathPath& path : range.paths) paths.push_back(std::move(path));
+  std::vector<bool> new_parts;  // where the source's timestamps jump: a later range, a hole
+  for (std::size_t r = 0; r < ranges.size(); ++r) {
+    for (std::size_t i = 0; i < ranges[r].paths.size(); ++i) {
+      paths.push_back(std::move(ranges[r].paths[i]));
+      new_parts.push_back((r > 0 && i == 0) || ranges[r].pieces[i].after_hole);
+    }
   }
-  if (type == core::CutType::Fast) return fast_cut(std::move(paths), plan, response);
+  if (type == core::CutType::Fast) return fast_cut(std::move(paths), std::move(new_parts), plan, response);
   // rough: the covering segments' bytes, whole, back to back. Sizes now, so the body
   // is sized; files are opened one at a time as the client takes them.
   std::vector<io::FileSlice> files;
@@ -124,11 +132,12 @@ bool Restreamer::admit_cut(io::HttpResponse& response) {
   return false;
 }
 
-void Restreamer::fast_cut(std::vector<io::BeneathPath> paths, const core::CutPlan& plan, io::HttpResponse& response) {
+void Restreamer::fast_cut(std::vector<io::BeneathPath> paths, std::vector<bool> new_parts, const core::CutPlan& plan,
+                          io::HttpResponse& response) {
   if (!admit_cut(response)) return;
   std::vector<FastCutStep> steps;
   for (std::size_t i = 0; i < plan.pieces.size(); ++i) {
-    steps.push_back({std::move(paths[i]), plan.pieces[i].trim_start, plan.pieces[i].trim_end});
+    steps.push_back({std::move(paths[i]), plan.pieces[i].trim_start, plan.pieces[i].trim_end, new_parts[i]});
   }
   launch_cut(std::make_unique<FastCut>(loop_, std::move(steps), response, cut_finished()));
 }

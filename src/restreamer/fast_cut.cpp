@@ -12,7 +12,9 @@
 namespace wubd::restreamer {
 FastCut::FastCut(uv_loop_t* loop, std::vector<FastCutStep> steps, io::HttpResponse& response,
                  std::function<void()> on_finished)
-    : CutJob(std::move(on_finished)), loop_(loop), steps_(std::move(steps)), response_(&response) {}
+    : CutJob(std::move(on_finished)), loop_(loop), steps_(std::move(steps)), response_(&response) {
+  for (const FastCutStep& step : steps_) retime_ = retime_ || step.new_part;
+}
 
 FastCut::~FastCut() = default;
 
@@ -26,6 +28,10 @@ void FastCut::start() {
   };
   response_->on_writable = [this] {
     if (child_) child_->resume_stdout();
+    if (copy_waiting_) {
+      copy_waiting_ = false;
+      read_retimed();
+    }
   };
   // The codecs of the first segment: the stream does not change codecs mid-way.
   std::weak_ptr<bool> alive = alive_token();
@@ -33,6 +39,7 @@ void FastCut::start() {
     if (alive.expired() || !response_) return;
     if (!codecs) return fail(codecs.error().message);
     codecs_ = std::move(codecs->codecs);
+    first_start_time_ = codecs->start_time;
     next_step();
   });
 }
@@ -40,12 +47,15 @@ void FastCut::start() {
 void FastCut::next_step() {
   if (!response_) return;
   if (step_ == steps_.size()) {
+    if (retime_) send_out(retimer_.finish());
     if (!response_->started()) response_->begin_stream(200, "video/mp2t");
     response_->end();
     response_ = nullptr;
     return finish();
   }
   const FastCutStep& step = steps_[step_++];
+  if (step.new_part) send_out(retimer_.begin_part());
+  if (!step.trim_start && !step.trim_end && retime_) return copy_retimed(step);
   if (!step.trim_start && !step.trim_end) {
     // A whole segment: its bytes, straight from the page cache.
     if (!response_->started()) response_->begin_stream(200, "video/mp2t");
@@ -58,6 +68,18 @@ void FastCut::next_step() {
       next_step();
     });
   }
+  if (step_ == 1) return trim(step, first_start_time_);
+  // A later trimmed segment (the tail): its own start time first, since its trim
+  // offsets count from it.
+  std::weak_ptr<bool> alive = alive_token();
+  io::probe_stream_codecs(loop_, step.path, [this, alive, &step](core::Result<io::StreamCodecs> streams) {
+    if (alive.expired() || !response_) return;
+    if (!streams) return fail(streams.error().message);
+    trim(step, streams->start_time);
+  });
+}
+
+void FastCut::trim(const FastCutStep& step, core::Micros file_start) {
   // The previous step's child is kept until the job ends: this may run inside its exit.
   if (child_) retired_children_.push_back(std::move(child_));
   child_ = std::make_unique<io::ChildProcess>(loop_);
@@ -78,7 +100,7 @@ void FastCut::next_step() {
   if (fd < 0) return fail("cannot open " + step.path.display + ": " + std::strerror(-fd));
   feed_ = std::make_shared<io::OwnedFd>(fd);
   feed_offset_ = 0;
-  auto argv = core::trim_segment_argv("pipe:0", codecs_, step.trim_start, step.trim_end);
+  auto argv = core::trim_segment_argv("pipe:0", codecs_, file_start, step.trim_start, step.trim_end);
   if (auto started = child_->spawn(argv, 1, std::move(callbacks)); !started) return fail(started.error().message);
   feed_child();
 }
@@ -109,7 +131,40 @@ void FastCut::feed_child() {
 }
 
 void FastCut::relay(std::string_view bytes) {
-  if (response_) send_bytes(*response_, "video/mp2t", std::string(bytes));
+  send_out(retime_ ? retimer_.feed(bytes) : std::string(bytes));
+}
+
+void FastCut::send_out(std::string bytes) {
+  if (response_ && !bytes.empty()) send_bytes(*response_, "video/mp2t", std::move(bytes));
+}
+
+void FastCut::copy_retimed(const FastCutStep& step) {
+  int fd = io::open_beneath(step.path, O_RDONLY);
+  if (fd < 0) return fail("cannot open " + step.path.display + ": " + std::strerror(-fd));
+  copy_file_ = std::make_shared<io::OwnedFd>(fd);
+  copy_offset_ = 0;
+  read_retimed();
+}
+
+void FastCut::read_retimed() {
+  if (!response_ || !copy_file_) return;
+  if (!response_->writable()) {
+    copy_waiting_ = true;  // on_writable resumes
+    return;
+  }
+  int rc = read_chunk(loop_, copy_file_, copy_offset_, [this](ssize_t result, std::string bytes) {
+    if (!response_) return;
+    if (result < 0) return fail(std::string("cannot read a segment: ") + uv_err_name(int(result)));
+    if (result == 0) {
+      copy_file_.reset();
+      return next_step();
+    }
+    bytes.resize(std::size_t(result));
+    copy_offset_ += result;
+    relay(bytes);
+    read_retimed();
+  });
+  if (rc != 0) fail(std::string("cannot read a segment: ") + uv_err_name(rc));
 }
 
 void FastCut::fail(const std::string& reason) {

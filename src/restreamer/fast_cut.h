@@ -9,6 +9,7 @@
 #include <uv.h>
 
 #include "wubd/core/time.h"
+#include "wubd/core/ts_retimer.h"
 #include "wubd/io/child_process.h"
 #include "wubd/io/http_response.h"
 #include "cut_job.h"
@@ -17,13 +18,19 @@
 // ffmpeg with the source's codecs (probed with libavformat; ffmpeg reads the segment
 // from a pipe we feed), the middle ones copied
 // as bytes (HttpResponse::write_file: from the page cache), all in order into one
-// streamed response. Failure rules as FullCut.
+// streamed response. Failure rules as FullCut. A clip of one continuous run keeps the
+// source's timestamps (the trimmed ends are made to join it) and its middle goes out
+// from the page cache untouched; a clip with holes or several ranges goes through
+// core::TsRetimer, so its timestamps rise across every jump.
 namespace wubd::restreamer {
 
 struct FastCutStep {
   io::BeneathPath path;
   std::optional<core::Micros> trim_start;  // offsets into the segment
   std::optional<core::Micros> trim_end;
+  // The source's timestamps jump here (a later range, or after a hole): from here on
+  // the clip's timestamps are shifted to continue where they were (core::TsRetimer).
+  bool new_part = false;
 };
 
 class FastCut : public CutJob {
@@ -37,15 +44,29 @@ class FastCut : public CutJob {
 
  private:
   void next_step();
+  // Runs ffmpeg on a segment to trim; `file_start` is its first timestamp.
+  void trim(const FastCutStep& step, core::Micros file_start);
   // Feeds the trimming child the segment, a chunk at a time (one segment: a few MB).
   void feed_child();
+  // Sends clip bytes, retimed when the clip needs it.
   void relay(std::string_view bytes);
+  // Sends bytes that are ready to go.
+  void send_out(std::string bytes);
+  // A whole segment read in chunks and retimed (a clip whose timestamps jump).
+  void copy_retimed(const FastCutStep& step);
+  void read_retimed();
+  bool retime_ = false;
+  core::TsRetimer retimer_;
+  std::shared_ptr<io::OwnedFd> copy_file_;  // the segment copy_retimed is reading
+  std::int64_t copy_offset_ = 0;
+  bool copy_waiting_ = false;  // a chunk waits for the client to take the last one
   void fail(const std::string& reason);
 
   uv_loop_t* loop_;
   std::vector<FastCutStep> steps_;
   io::HttpResponse* response_;
   std::vector<std::string> codecs_;
+  core::Micros first_start_time_ = 0;  // the first segment's start time, from its probe
   std::size_t step_ = 0;
   std::unique_ptr<io::ChildProcess> child_;
   std::shared_ptr<io::OwnedFd> feed_;  // the segment the child is trimming, while it is fed

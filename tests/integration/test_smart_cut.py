@@ -213,6 +213,74 @@ def test_ranges_are_cut_back_to_back_for_every_type():
                 os.unlink(path)
 
 
+def assert_dts_increasing(path):
+    by_stream = {}
+    for packet in packets(path):
+        by_stream.setdefault(packet["stream_index"], []).append(packet.get("dts", packet["pts"]))
+    for stream, stamps in by_stream.items():
+        backwards = [(a, b) for a, b in zip(stamps, stamps[1:]) if b <= a]
+        assert not backwards, f"stream {stream}: dts goes back {backwards[:3]}"
+
+
+def test_fast_cuts_join_their_trimmed_ends_without_timestamps_going_back():
+    # Both ends mid-segment, on a source with B-frames: the re-encoded ends keep the
+    # source's timestamps, so every stream's dts rises through both joins.
+    with Wubd(base_dir=BASE) as wubd:
+        for start, end in [(2.5, 6.5), (1.3, 9.7), (0.5, 1.5), (2.0, 7.1)]:
+            r = cut(wubd, [(start, end)], "fast")
+            assert r.status == 200, (start, end, r)
+            path = saved(r.body)
+            try:
+                assert_plays_cleanly(path)
+                assert_dts_increasing(path)
+                frames = frame_numbers(path)
+                want = wanted_frames(start, end)
+                assert frames == list(range(frames[0], frames[0] + len(frames))), (start, end, frames)
+                # -ss counts from the file's first timestamp (its audio leads the video a little)
+                assert abs(frames[0] - want[0]) <= 2 and abs(frames[-1] - want[-1]) <= 2, (start, end, frames[0],
+                                                                                         frames[-1], want[0], want[-1])
+                assert abs(audio_seconds(path) - len(want) / FPS) <= 0.1, (start, end, audio_seconds(path))
+            finally:
+                os.unlink(path)
+        # Where the source's timestamps jump (a range earlier in time, a hole), the clip's
+        # keep rising without a gap.
+        for ranges, params in [([(7.5, 9.0), (1.0, 2.5)], {}), ([(14.5, 19.5)], {"allow_holes": "true"})]:
+            r = cut(wubd, ranges, "fast", **params)
+            assert r.status == 200, (ranges, r)
+            path = saved(r.body)
+            try:
+                assert_plays_cleanly(path)
+                assert_dts_increasing(path)
+                frames = frame_numbers(path)
+                want = [n for a, b in ranges for n in wanted_frames(a, b) if not 16 * FPS <= n < 18 * FPS]
+                assert abs(len(frames) - len(want)) <= 3, (ranges, len(frames), len(want))
+                assert abs(duration(path) - len(want) / FPS) <= 0.15, (ranges, duration(path))
+            finally:
+                os.unlink(path)
+
+
+def test_full_cuts_keep_every_frame_after_a_hole():
+    # 04:00:16 to 04:00:18 is missing: a clip across it holds everything on both sides.
+    with Wubd(base_dir=BASE) as wubd:
+        for kind, suffix in (("mpegts", ".ts"), ("mp4", ".mp4")):
+            r = cut(wubd, [(14.5, 19.5)], kind, allow_holes="true")
+            assert r.status == 200, (kind, r)
+            path = saved(r.body, suffix)
+            try:
+                frames = frame_numbers(path)
+                before = [n for n in frames if n < 16 * FPS]
+                after = [n for n in frames if n >= 18 * FPS]
+                assert frames == before + after, (kind, frames)
+                want_before, want_after = wanted_frames(14.5, 16.0), wanted_frames(18.0, 19.5)
+                assert abs(len(before) - len(want_before)) <= 2 and abs(len(after) - len(want_after)) <= 2, \
+                    (kind, len(before), len(after))
+                assert after and after == list(range(after[0], after[0] + len(after))), (kind, after)
+                assert_plays_cleanly(path)
+                assert abs(duration(path) - 3.0) <= 0.2, (kind, duration(path))  # no 2 s gap in the timestamps
+            finally:
+                os.unlink(path)
+
+
 def test_holes_are_refused_unless_allowed_then_skipped():
     with Wubd(base_dir=BASE) as wubd:
         refused = cut(wubd, [(15.0, 19.0)])
@@ -262,6 +330,8 @@ if __name__ == "__main__":
         test_a_smart_cut_is_one_clean_stream_with_the_middle_copied,
         test_ranges_are_cut_back_to_back_for_every_type,
         test_holes_are_refused_unless_allowed_then_skipped,
+        test_fast_cuts_join_their_trimmed_ends_without_timestamps_going_back,
+        test_full_cuts_keep_every_frame_after_a_hole,
         test_a_smart_cut_of_broken_segments_is_a_500_with_the_reason,
         test_a_client_leaving_a_smart_cut_stops_it,
     ])

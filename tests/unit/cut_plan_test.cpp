@@ -143,15 +143,23 @@ TEST(CutPlan, FfmpegCommandLines) {
   EXPECT_EQ(ffmpeg_seconds(1'500'000), "1.500000");
   EXPECT_EQ(ffmpeg_seconds(0), "0.000000");
   EXPECT_EQ(ffmpeg_seconds(12 * kS + 7), "12.000007");
-  EXPECT_EQ(trim_segment_argv("/a/b.ts", {"h264", "aac", ""}, 500'000, 1'500'000),
-            (std::vector<std::string>{"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", "/a/b.ts",
-                                      "-map", "0:0", "-codec:0", "h264", "-map", "0:1", "-codec:1", "aac",
-                                      "-map", "0:2", "-preset", "veryfast", "-threads", "1", "-x264-params",
-                                      "rc-lookahead=0", "-ss", "0.500000", "-t", "1.000000", "-f", "mpegts", "-"}));
-  EXPECT_EQ(trim_segment_argv("x.ts", {"h264"}, std::nullopt, 2 * kS),
-            (std::vector<std::string>{"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", "x.ts",
-                                      "-map", "0:0", "-codec:0", "h264", "-preset", "veryfast", "-threads", "1",
-                                      "-x264-params", "rc-lookahead=0", "-t", "2.000000", "-f", "mpegts", "-"}));
+  // A head (and a piece trimmed at both ends): from the file's own start time, put
+  // back where it was, B-frames as the source has them; audio and data copied.
+  EXPECT_EQ(trim_segment_argv("pipe:0", {"h264", "", ""}, 1'400'000, 500'000, 1'500'000),
+            (std::vector<std::string>{"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-copyts", "-i",
+                                      "pipe:0", "-map", "0:0", "-codec:0", "h264", "-map", "0:1", "-codec:1", "copy",
+                                      "-map", "0:2", "-codec:2", "copy", "-preset", "veryfast", "-threads", "1",
+                                      "-x264-params", "rc-lookahead=0", "-enc_time_base:v", "1/90000", "-ss",
+                                      "1.900000", "-output_ts_offset",
+                                      "1.900000", "-t", "1.000000", "-muxdelay", "0", "-muxpreload", "0", "-f",
+                                      "mpegts", "-"}));
+  // A tail: to a time of the file's timeline, without B-frames.
+  EXPECT_EQ(trim_segment_argv("pipe:0", {"h264"}, 9'400'000, std::nullopt, 2 * kS),
+            (std::vector<std::string>{"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-copyts", "-i",
+                                      "pipe:0", "-map", "0:0", "-codec:0", "h264", "-preset", "veryfast", "-threads",
+                                      "1", "-x264-params", "rc-lookahead=0", "-enc_time_base:v", "1/90000", "-bf",
+                                      "0", "-to", "11.400000",
+                                      "-muxdelay", "0", "-muxpreload", "0", "-f", "mpegts", "-"}));
   auto mp4 = full_cut_argv(CutType::Mp4, {{1'250'000, 10 * kS}}, true, true);
   EXPECT_EQ(std::vector<std::string>(mp4.begin(), mp4.begin() + 10),
             (std::vector<std::string>{"ffmpeg", "-hide_banner", "-loglevel", "error", "-i", "-", "-ss", "1.250000",

@@ -46,6 +46,9 @@ struct CutPiece {
   const StoredSegment* segment = nullptr;
   std::optional<Micros> trim_start;
   std::optional<Micros> trim_end;
+  // A hole lies between this piece and the one before it in the same range: the
+  // source's timestamps jump here.
+  bool after_hole = false;
   bool trimmed() const { return trim_start || trim_end; }
 };
 
@@ -59,21 +62,34 @@ struct CutPlan {
 // holes when they are not allowed, or nothing at all in the range.
 Result<CutPlan> plan_cut(const std::vector<SegmentOrHole>& best, const CutRange& range, bool allow_holes);
 
-// Appends `next` to `plan` (ranges cut back to back).
-void append_plan(CutPlan& plan, CutPlan next);
-
-// ffmpeg trimming one segment to MPEG-TS on stdout, keeping its streams and codecs
-// (`codecs`: per input stream index, the codec name, or "" to let ffmpeg choose, for
-// data streams). Offsets are seconds with microsecond precision.
-std::vector<std::string> trim_segment_argv(const std::string& path, const std::vector<std::string>& codecs,
-                                           std::optional<Micros> trim_start, std::optional<Micros> trim_end);
-
 // One input of a full cut: a range's segments, fed back to back, of which ffmpeg
 // keeps [offset, offset + duration) (offset from the first segment's start).
 struct FullCutInput {
   Micros offset = 0;
   Micros duration = 0;
 };
+
+// Appends `next` to `plan` (ranges cut back to back).
+void append_plan(CutPlan& plan, CutPlan next);
+
+// One range's pieces split at its holes into runs that are continuous in the source,
+// each as what a full cut's ffmpeg keeps of it: from `offset` into the run's first
+// segment, for `duration`. A full cut feeds each run as its own input, so a hole
+// neither shortens what comes after it nor leaves a gap in the clip.
+std::vector<FullCutInput> full_cut_runs(const std::vector<CutPiece>& pieces);
+
+// ffmpeg trimming one segment (read from `input`) to MPEG-TS on stdout for the fast
+// cut, keeping its streams: video re-encoded with its own codec (`codecs`: per input
+// stream index, the video codec, or "" for a stream copied as it is: audio, data).
+// Offsets count from the file's first timestamp, `file_start` (µs of its timeline),
+// as ffmpeg's -ss does. The output keeps the source's timestamps (-copyts, no mux
+// delay) so that it joins the copied segments around it with no jump: a head's last
+// decode time stays below the next segment's first one as long as the source delays
+// its frames by at most two (x264's B-frames, kept in a head), and a tail is encoded
+// without B-frames, so its first frame decodes after the segment before it.
+std::vector<std::string> trim_segment_argv(const std::string& input, const std::vector<std::string>& codecs,
+                                           Micros file_start, std::optional<Micros> trim_start,
+                                           std::optional<Micros> trim_end);
 
 // ffmpeg reading each range's segments from a pipe (stdin for the first, then pipe:3,
 // pipe:4, …) and writing the re-encoded ranges, back to back, to stdout: MPEG-TS or

@@ -16,11 +16,14 @@
 namespace wubd::io {
 
 struct StreamCodecs {
-  // Per stream, in index order: the codec name for video and audio streams ("h264",
-  // "aac"), "" for the others (data, subtitles: ffmpeg picks for those).
+  // Per stream, in index order: the codec name of video streams ("h264"), "" for the
+  // others (audio, data: a trim copies those as they are).
   std::vector<std::string> codecs;
   bool has_video = false;
   bool has_audio = false;
+  // The file's first timestamp, as ffmpeg counts -ss from it (its start_time), in
+  // microseconds of the file's own timeline.
+  core::Micros start_time = 0;
 };
 
 // Probes `path`; `done` runs on the loop, once. The caller keeps `loop` running.

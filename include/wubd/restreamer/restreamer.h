@@ -66,7 +66,8 @@ class Restreamer {
   void segment(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
   // /cut (cuts.cpp).
   void cut(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
-  void fast_cut(std::vector<io::BeneathPath> paths, const core::CutPlan& plan, io::HttpResponse& response);
+  void fast_cut(std::vector<io::BeneathPath> paths, std::vector<bool> new_parts, const core::CutPlan& plan,
+                io::HttpResponse& response);
   // False (and a 503 sent) when --max-full-cuts are already running.
   bool admit_cut(io::HttpResponse& response);
   // Keeps a cut job until it finishes and starts it.
