@@ -92,18 +92,6 @@ WorkerDecision on_playlist_outcome(bool had_success_before, PlaylistOutcome outc
   return decision;
 }
 
-std::vector<std::optional<Micros>> segment_start_times(const MediaPlaylist& playlist) {
-  std::vector<std::optional<Micros>> starts;
-  starts.reserve(playlist.segments.size());
-  std::optional<Micros> next;
-  for (const HlsSegment& segment : playlist.segments) {
-    if (segment.program_date_time) next = segment.program_date_time;
-    starts.push_back(next);
-    if (next) *next += segment.duration;
-  }
-  return starts;
-}
-
 GetterAction on_attempt_event(const GetterState& state, AttemptEvent event, Micros now,
                               const DownloadTimings& timings, double unit_random) {
   GetterAction action;

@@ -46,6 +46,33 @@ Error line_error(const Line& line, std::string_view what) {
                     quoted + (line.text.size() > 80 ? "…" : "") + "\")");
 }
 
+std::optional<std::uint64_t> parse_unsigned(std::string_view text) {
+  std::uint64_t value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size() || text.empty()) return std::nullopt;
+  return value;
+}
+
+// A Twitch stitched-ad DATERANGE as a range of time; nullopt for other DATERANGEs.
+// Without DURATION or END-DATE the ad's length is unknown: it marks nothing by date
+// (Twitch always sends DURATION; the segments' titles still mark them).
+std::optional<HlsAdRange> ad_range(const HlsAttributes& attributes) {
+  const std::string* cls = find_attribute(attributes, "CLASS");
+  const std::string* id = find_attribute(attributes, "ID");
+  bool ad = (cls && *cls == "twitch-stitched-ad") || (id && id->rfind("stitched-ad-", 0) == 0);
+  const std::string* start_text = find_attribute(attributes, "START-DATE");
+  if (!ad || !start_text) return std::nullopt;
+  auto start = parse_time(*start_text);
+  if (!start) return std::nullopt;
+  if (const std::string* duration = find_attribute(attributes, "DURATION")) {
+    if (auto d = parse_duration(*duration)) return HlsAdRange{*start, *start + *d};
+  }
+  if (const std::string* end_text = find_attribute(attributes, "END-DATE")) {
+    if (auto end = parse_time(*end_text); end && *end > *start) return HlsAdRange{*start, *end};
+  }
+  return std::nullopt;
+}
+
 std::optional<std::int64_t> parse_integer(std::string_view text) {
   std::int64_t value = 0;
   auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
@@ -136,7 +163,6 @@ Result<Playlist> parse_playlist(std::string_view text) {
   std::optional<HlsByteRange> next_byterange;
   std::string map_uri;
   bool in_cue_out = false;
-  bool in_ad_daterange = false;
 
   for (std::size_t n = 1; n < lines.size(); ++n) {
     const Line& line = lines[n];
@@ -156,7 +182,7 @@ Result<Playlist> parse_playlist(std::string_view text) {
         segment.program_date_time = next_program_date_time;
         segment.byterange = next_byterange;
         segment.map_uri = map_uri;
-        segment.ad = segment.ad || in_cue_out || in_ad_daterange;
+        segment.ad = segment.ad || in_cue_out;
         media.segments.push_back(std::move(segment));
         pending_segment.reset();
         next_discontinuity = false;
@@ -183,7 +209,7 @@ Result<Playlist> parse_playlist(std::string_view text) {
       if (bandwidth) {
         auto bps = parse_integer(*bandwidth);
         if (!bps || *bps < 0) return line_error(line, "bad BANDWIDTH");
-        variant.bandwidth_bps = *bps;
+        variant.bandwidth_bps = bps;
       }
       if (auto* v = find_attribute(variant.attributes, "RESOLUTION")) variant.resolution = *v;
       if (auto* v = find_attribute(variant.attributes, "CODECS")) variant.codecs = *v;
@@ -204,7 +230,10 @@ Result<Playlist> parse_playlist(std::string_view text) {
     } else if (tag == "EXTINF") {
       saw_media = true;
       std::size_t comma = value.find(',');
-      auto duration = parse_duration(value.substr(0, comma));
+      std::string_view duration_text = value.substr(0, comma);
+      // `.5` is a duration players accept; read it as `0.5`.
+      std::string padded = duration_text.substr(0, 1) == "." ? "0" + std::string(duration_text) : "";
+      auto duration = parse_duration(padded.empty() ? duration_text : std::string_view(padded));
       if (!duration) return line_error(line, "bad EXTINF duration");
       HlsSegment segment;
       segment.duration = *duration;
@@ -219,8 +248,8 @@ Result<Playlist> parse_playlist(std::string_view text) {
       media.target_duration_s = *seconds;
     } else if (tag == "EXT-X-MEDIA-SEQUENCE") {
       saw_media = true;
-      auto sequence = parse_integer(value);
-      if (!sequence || *sequence < 0) return line_error(line, "bad EXT-X-MEDIA-SEQUENCE");
+      auto sequence = parse_unsigned(value);
+      if (!sequence) return line_error(line, "bad EXT-X-MEDIA-SEQUENCE");
       media.media_sequence = *sequence;
     } else if (tag == "EXT-X-PROGRAM-DATE-TIME") {
       auto time = parse_time(value);
@@ -246,12 +275,14 @@ Result<Playlist> parse_playlist(std::string_view text) {
       in_cue_out = true;
     } else if (tag == "EXT-X-CUE-IN") {
       in_cue_out = false;
-      in_ad_daterange = false;
     } else if (tag == "EXT-X-DATERANGE") {
+      // A vendor's annotation: one that does not parse is skipped, not fatal.
       auto attributes = parse_attributes(value);
-      if (!attributes) return line_error(line, "bad EXT-X-DATERANGE: " + attributes.error().message);
-      const std::string* cls = find_attribute(*attributes, "CLASS");
-      if (cls && *cls == "twitch-stitched-ad") in_ad_daterange = true;
+      if (!attributes) {
+        media.warnings.push_back(line_error(line, "skipped a bad EXT-X-DATERANGE: " + attributes.error().message).message);
+      } else if (auto range = ad_range(*attributes)) {
+        media.ad_ranges.push_back(*range);
+      }
     }
     // Anything else (EXT-X-VERSION, EXT-X-INDEPENDENT-SEGMENTS, vendor tags, …) is
     // tolerated and ignored.
@@ -259,6 +290,17 @@ Result<Playlist> parse_playlist(std::string_view text) {
   }
   if (pending_line) return line_error(*pending_line, "truncated: entry has no URI");
   playlist.kind = saw_master ? PlaylistKind::Master : PlaylistKind::Media;
+  if (!media.ad_ranges.empty()) {
+    // A segment is an ad if it starts inside an ad range; one starting exactly at
+    // its end is the stream again.
+    std::vector<std::optional<Micros>> starts = segment_start_times(media);
+    for (std::size_t i = 0; i < media.segments.size(); ++i) {
+      if (!starts[i]) continue;
+      for (const HlsAdRange& range : media.ad_ranges) {
+        if (range.start <= *starts[i] && *starts[i] < range.end) media.segments[i].ad = true;
+      }
+    }
+  }
   if (saw_master) name_variants(master);
   return playlist;
 }
@@ -283,7 +325,28 @@ std::string base_variant_name(const MasterPlaylist& master, const HlsVariant& va
     return variant.resolution.substr(x + 1) + "p";
   }
   if (master.variants.size() == 1) return "source";
-  return std::to_string(variant.bandwidth_bps) + "bps";
+  return std::to_string(variant.bandwidth_bps.value_or(0)) + "bps";
+}
+
+// The variant's own name when it claims to be the source but so does another: its
+// IVS-NAME or rendition name without " (source)".
+std::string own_name(const MasterPlaylist& master, const HlsVariant& variant) {
+  auto strip = [](std::string name) {
+    if (ends_with(name, " (source)")) name.resize(name.size() - 9);
+    return name;
+  };
+  if (const std::string* ivs_name = find_attribute(variant.attributes, "IVS-NAME"); ivs_name && !ivs_name->empty()) {
+    return strip(*ivs_name);
+  }
+  for (const HlsRendition& rendition : master.renditions) {
+    if (rendition.type == "VIDEO" && rendition.group_id == variant.video_group && !rendition.name.empty()) {
+      return strip(rendition.name);
+    }
+  }
+  if (std::size_t x = variant.resolution.find('x'); x != std::string::npos && x + 1 < variant.resolution.size()) {
+    return variant.resolution.substr(x + 1) + "p";
+  }
+  return std::to_string(variant.bandwidth_bps.value_or(0)) + "bps";
 }
 
 // Names become directory names: keep them one harmless path part.
@@ -297,10 +360,32 @@ std::string path_safe(std::string name) {
 
 }  // namespace
 
+std::vector<std::optional<Micros>> segment_start_times(const MediaPlaylist& playlist) {
+  std::vector<std::optional<Micros>> starts;
+  starts.reserve(playlist.segments.size());
+  std::optional<Micros> next;
+  for (const HlsSegment& segment : playlist.segments) {
+    if (segment.program_date_time) next = segment.program_date_time;
+    starts.push_back(next);
+    if (next) *next += segment.duration;
+  }
+  return starts;
+}
+
 void name_variants(MasterPlaylist& master) {
+  std::vector<std::string> bases;
+  int sources = 0;
+  for (const HlsVariant& variant : master.variants) {
+    bases.push_back(base_variant_name(master, variant));
+    sources += bases.back() == "source";
+  }
+  // Two sources is none: picking one would depend on the playlist's order.
+  master.source_ambiguous = sources > 1;
   std::set<std::string> taken;
-  for (HlsVariant& variant : master.variants) {
-    std::string base = path_safe(base_variant_name(master, variant));
+  for (std::size_t i = 0; i < master.variants.size(); ++i) {
+    HlsVariant& variant = master.variants[i];
+    if (master.source_ambiguous && bases[i] == "source") bases[i] = own_name(master, variant);
+    std::string base = path_safe(bases[i]);
     std::string name = base;
     for (int n = 2; taken.count(name); ++n) name = base + "_" + std::to_string(n);
     taken.insert(name);

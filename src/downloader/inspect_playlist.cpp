@@ -54,6 +54,11 @@ cJSON* time_or_null(std::optional<core::Micros> t) {
   return t ? cJSON_CreateString(core::format_time_us(*t).c_str()) : cJSON_CreateNull();
 }
 
+// A number, or null when the playlist did not say.
+cJSON* number_or_null(std::optional<std::int64_t> value) {
+  return value ? cJSON_CreateNumber(double(*value)) : cJSON_CreateNull();
+}
+
 cJSON* master_json(const core::MasterPlaylist& master, const std::string& base) {
   cJSON* root = cJSON_CreateObject();
   cJSON_AddStringToObject(root, "kind", "master");
@@ -62,7 +67,7 @@ cJSON* master_json(const core::MasterPlaylist& master, const std::string& base) 
     cJSON* item = cJSON_CreateObject();
     cJSON_AddStringToObject(item, "name", v.name.c_str());
     cJSON_AddStringToObject(item, "uri", resolve(base, v.uri).c_str());
-    cJSON_AddNumberToObject(item, "bandwidth", double(v.bandwidth_bps));
+    cJSON_AddItemToObject(item, "bandwidth", number_or_null(v.bandwidth_bps));
     if (v.resolution.empty()) {
       cJSON_AddNullToObject(item, "resolution");
     } else {
@@ -77,8 +82,9 @@ cJSON* master_json(const core::MasterPlaylist& master, const std::string& base) 
 cJSON* media_json(const core::MediaPlaylist& media, const std::string& base) {
   cJSON* root = cJSON_CreateObject();
   cJSON_AddStringToObject(root, "kind", "media");
-  cJSON_AddNumberToObject(root, "target_duration", double(media.target_duration_s));
-  cJSON_AddNumberToObject(root, "media_sequence", double(media.media_sequence));
+  cJSON_AddItemToObject(root, "target_duration", number_or_null(media.target_duration_s));
+  // Up to 2^64-1: written as its exact digits (a double would round it).
+  cJSON_AddRawToObject(root, "media_sequence", std::to_string(media.media_sequence).c_str());
   cJSON_AddBoolToObject(root, "endlist", media.endlist);
   cJSON* segments = cJSON_AddArrayToObject(root, "segments");
   std::vector<std::optional<core::Micros>> starts = core::segment_start_times(media);

@@ -36,6 +36,7 @@ MasterResult read_master(const std::string& url, const TextResult& text) {
     result.variants.emplace_back("source", url);
     return result;
   }
+  result.source_ambiguous = playlist->master.source_ambiguous;
   for (const core::HlsVariant& variant : playlist->master.variants) {
     auto resolved = io::resolve_url(url, variant.uri);
     if (!resolved) {

@@ -17,6 +17,7 @@ struct MasterResult {
   std::vector<std::pair<std::string, std::string>> variants;  // name, absolute media playlist URL
   std::string error;  // for NotLive and Failed: what happened, for the log
   bool timed_out = false;
+  bool source_ambiguous = false;  // several variants claimed to be the source
 };
 
 class Provider {

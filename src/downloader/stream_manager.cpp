@@ -109,6 +109,12 @@ void StreamManager::on_master(const MasterResult& result) {
       variants_known_ = true;
       known_variants_.clear();
       for (const auto& [name, url] : result.variants) known_variants_.push_back(name);
+      if (result.source_ambiguous && !warned_ambiguous_source_) {
+        // Picking one would depend on the playlist's order: archive each under its name.
+        warned_ambiguous_source_ = true;
+        log()->warn("stream {}: several variants claim to be the source; none is archived as `source` "
+                    "(variants: {})", config_.name, fmt::join(known_variants_, ","));
+      }
       for (const std::string& wanted : config_.variants) {
         if (std::find(known_variants_.begin(), known_variants_.end(), wanted) == known_variants_.end()) {
           log()->warn("stream {}: variant {} is not in the master playlist (it has: {})", config_.name, wanted,

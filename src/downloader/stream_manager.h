@@ -50,6 +50,7 @@ class StreamManager {
   bool fetch_in_flight_ = false;
   std::optional<core::Micros> last_fetch_start_;
   bool live_ = true;
+  bool warned_ambiguous_source_ = false;
   bool variants_known_ = false;
   std::vector<std::string> known_variants_;  // as of the last master playlist
   std::uint64_t next_worker_id_ = 1;

@@ -92,7 +92,13 @@ void StreamWorker::on_playlist(core::Micros fetch_started, const TextResult& tex
     context_.metrics.playlist_errors.inc({{"stream", stream_}, {"kind", "media"}, {"reason", reason}});
     log()->warn("{}: media playlist fetch failed: {}", where(), error);
   }
-  if (playlist) start_getters(playlist->media);
+  if (playlist) {
+    // A tag skipped in every poll is logged once, not every two seconds.
+    for (const std::string& warning : playlist->media.warnings) {
+      if (warned_.size() < 32 && warned_.insert(warning).second) log()->warn("{}: {}", where(), warning);
+    }
+    start_getters(playlist->media);
+  }
   core::WorkerDecision decision = core::on_playlist_outcome(had_success_, outcome);
   if (playlist) had_success_ = true;
   if (decision.report_working && callbacks_.working) callbacks_.working(*this);

@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "download_context.h"
@@ -71,6 +72,7 @@ class StreamWorker {
   std::string url_;
   core::Micros url_fetched_at_;
   Callbacks callbacks_;
+  std::set<std::string> warned_;  // playlist warnings already logged (at most 32)
   io::Timer poll_timer_;
   io::Timer soft_timer_;
   io::TransferId transfer_ = 0;

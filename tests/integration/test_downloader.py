@@ -219,6 +219,32 @@ def test_inspect_playlist_prints_what_the_parser_understood():
                                    capture_output=True, text=True, check=True).stdout)
     assert ok["segments"][0]["uri"] == "http://x/a/seg.ts"
     assert ok["segments"][0]["start"] == "2026-11-21T04:00:00.000000Z"
+    # What RFC 8216 allows and real players accept: a 64-bit media sequence, `.500`
+    # durations; what the playlist leaves out is null, not 0; ads by their own dates.
+    with open(f.name, "w") as g:
+        g.write("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:18446744073709551615\n"
+                "#EXT-X-DATERANGE:ID=\"stitched-ad-1\",START-DATE=\"2026-11-21T04:00:00.5Z\",DURATION=1.5\n"
+                "#EXT-X-PROGRAM-DATE-TIME:2026-11-21T04:00:00Z\n"
+                "#EXTINF:.500,live\na.ts\n#EXTINF:1.5,live\nb.ts\n#EXTINF:2.0,live\nc.ts\n")
+    out = subprocess.run([WUBD, "inspect-playlist", f.name], capture_output=True, text=True, check=True).stdout
+    assert '"media_sequence":18446744073709551615' in out.replace(" ", "").replace("\t", ""), out
+    edge = json.loads(out)
+    assert edge["target_duration"] is None
+    assert [s["duration"] for s in edge["segments"]] == [0.5, 1.5, 2.0]
+    assert [s["ad"] for s in edge["segments"]] == [False, True, False]  # [0.5 s, 2.0 s) is the ad
+    with open(f.name, "w") as g:
+        g.write("#EXTM3U\n#EXT-X-STREAM-INF:RESOLUTION=640x360\na.m3u8\n")
+    no_bandwidth = json.loads(subprocess.run([WUBD, "inspect-playlist", f.name], capture_output=True, text=True,
+                                             check=True).stdout)
+    assert no_bandwidth["variants"][0]["bandwidth"] is None
+    with open(f.name, "w") as g:
+        g.write("#EXTM3U\n#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID=\"a\",NAME=\"1080p60 (source)\"\n"
+                "#EXT-X-STREAM-INF:BANDWIDTH=6000000,VIDEO=\"a\"\na.m3u8\n"
+                "#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID=\"b\",NAME=\"1440p60 (source)\"\n"
+                "#EXT-X-STREAM-INF:BANDWIDTH=9000000,VIDEO=\"b\"\nb.m3u8\n")
+    two_sources = json.loads(subprocess.run([WUBD, "inspect-playlist", f.name], capture_output=True, text=True,
+                                            check=True).stdout)
+    assert [v["name"] for v in two_sources["variants"]] == ["1080p60", "1440p60"], two_sources  # neither `source`
 
 
 if __name__ == "__main__":

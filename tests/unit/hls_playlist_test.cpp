@@ -76,6 +76,25 @@ TEST(HlsMaster, VariantNamingRules) {
   }
 }
 
+TEST(HlsMaster, TwoSourcesAreNone) {
+  // Two VIDEO renditions named "… (source)": which one is the source would depend on
+  // their order, so neither is called `source`; each keeps its own name.
+  auto playlist = parse_playlist(
+      "#EXTM3U\n"
+      "#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID=\"a\",NAME=\"1080p60 (source)\"\n"
+      "#EXT-X-STREAM-INF:BANDWIDTH=6000000,VIDEO=\"a\"\na.m3u8\n"
+      "#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID=\"b\",NAME=\"1440p60 (source)\"\n"
+      "#EXT-X-STREAM-INF:BANDWIDTH=9000000,VIDEO=\"b\"\nb.m3u8\n"
+      "#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID=\"c\",NAME=\"720p60\"\n"
+      "#EXT-X-STREAM-INF:BANDWIDTH=3000000,VIDEO=\"c\"\nc.m3u8\n");
+  ASSERT_TRUE(playlist) << playlist.error().message;
+  const auto& variants = playlist->master.variants;
+  EXPECT_TRUE(playlist->master.source_ambiguous);
+  EXPECT_EQ(variants[0].name, "1080p60");
+  EXPECT_EQ(variants[1].name, "1440p60");
+  EXPECT_EQ(variants[2].name, "720p60");
+}
+
 TEST(HlsMaster, LoneVariantIsSourceAndDuplicatesGetSuffixes) {
   auto lone = parse_playlist("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=5\nonly.m3u8\n");
   ASSERT_TRUE(lone);
@@ -152,19 +171,69 @@ TEST(HlsMedia, AdsAreMarkedNotDropped) {
   const char* text =
       "#EXTM3U\n#EXT-X-TARGETDURATION:2\n"
       "#EXTINF:2.0,live\nlive1.ts\n"
-      "#EXT-X-DATERANGE:ID=\"ad1\",CLASS=\"twitch-stitched-ad\",START-DATE=\"2026-11-21T04:00:00Z\"\n"
       "#EXTINF:2.0,Amazon|123\nad1.ts\n"
-      "#EXT-X-CUE-IN\n"
       "#EXTINF:2.0,live\nlive2.ts\n"
       "#EXT-X-CUE-OUT:30\n"
       "#EXTINF:2.0,live\ncue.ts\n"
       "#EXT-X-CUE-IN\n"
-      "#EXTINF:2.0,Amazon\nstitched.ts\n";
+      "#EXTINF:2.0,Amazon\nstitched.ts\n"
+      "#EXTINF:2.0,live\nafter.ts\n";
   auto playlist = parse_playlist(text);
   ASSERT_TRUE(playlist) << playlist.error().message;
   std::vector<bool> ads;
   for (const auto& s : playlist->media.segments) ads.push_back(s.ad);
-  EXPECT_EQ(ads, (std::vector<bool>{false, true, false, true, true}));
+  EXPECT_EQ(ads, (std::vector<bool>{false, true, false, true, true, false}));
+}
+
+TEST(HlsMedia, StitchedAdDateRangesCoverHalfOpenRanges) {
+  // An ad from 04:00:02 for 4 s: the segments starting at :02 and :04 are in it, the
+  // one starting at :06 (its end) is the stream again, and so is everything after.
+  // The range is known by its CLASS, or by an ID `stitched-ad-…` alone.
+  for (const char* daterange :
+       {"#EXT-X-DATERANGE:ID=\"ad1\",CLASS=\"twitch-stitched-ad\",START-DATE=\"2026-11-21T04:00:02.000Z\","
+        "DURATION=4.000",
+        "#EXT-X-DATERANGE:ID=\"stitched-ad-1795233602-4\",START-DATE=\"2026-11-21T04:00:02Z\","
+        "END-DATE=\"2026-11-21T04:00:06Z\""}) {
+    std::string text = std::string("#EXTM3U\n#EXT-X-TARGETDURATION:2\n") + daterange +
+                       "\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T04:00:00.000Z\n"
+                       "#EXTINF:2.0,live\na.ts\n#EXTINF:2.0,live\nb.ts\n#EXTINF:2.0,live\nc.ts\n"
+                       "#EXTINF:2.0,live\nd.ts\n#EXTINF:2.0,live\ne.ts\n";
+    auto playlist = parse_playlist(text);
+    ASSERT_TRUE(playlist) << playlist.error().message;
+    std::vector<bool> ads;
+    for (const auto& s : playlist->media.segments) ads.push_back(s.ad);
+    EXPECT_EQ(ads, (std::vector<bool>{false, true, true, false, false})) << daterange;
+    ASSERT_EQ(playlist->media.ad_ranges.size(), 1u);
+  }
+  // Other DATERANGEs mark nothing; a malformed one is skipped with a warning.
+  auto other = parse_playlist(
+      "#EXTM3U\n#EXT-X-DATERANGE:ID=\"x\",CLASS=\"twitch-session\",START-DATE=\"2026-11-21T04:00:00Z\","
+      "DURATION=60\n#EXT-X-DATERANGE:ID=\"broken\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T04:00:00Z\n"
+      "#EXTINF:2.0,live\na.ts\n");
+  ASSERT_TRUE(other) << other.error().message;
+  EXPECT_FALSE(other->media.segments[0].ad);
+  ASSERT_EQ(other->media.warnings.size(), 1u);
+  EXPECT_NE(other->media.warnings[0].find("line 3: skipped a bad EXT-X-DATERANGE"), std::string::npos)
+      << other->media.warnings[0];
+}
+
+TEST(HlsMedia, NumbersAsRfc8216AllowsThem) {
+  for (const char* sequence : {"0", "9223372036854775808", "18446744073709551615"}) {
+    auto playlist = parse_playlist(std::string("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:") + sequence + "\n");
+    ASSERT_TRUE(playlist) << sequence << ": " << playlist.error().message;
+    EXPECT_EQ(std::to_string(playlist->media.media_sequence), sequence);
+  }
+  for (const char* bad : {"18446744073709551616", "-1", "1.5", ""}) {
+    EXPECT_FALSE(parse_playlist(std::string("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:") + bad + "\n")) << bad;
+  }
+  auto short_extinf = parse_playlist("#EXTM3U\n#EXTINF:.500,\na.ts\n#EXTINF:0.5\nb.ts\n");
+  ASSERT_TRUE(short_extinf) << short_extinf.error().message;
+  EXPECT_EQ(short_extinf->media.segments[0].duration, 500'000);
+  EXPECT_EQ(short_extinf->media.segments[1].duration, 500'000);
+  EXPECT_FALSE(short_extinf->media.target_duration_s) << "absent, not 0";
+  auto no_bandwidth = parse_playlist("#EXTM3U\n#EXT-X-STREAM-INF:RESOLUTION=1x2\na.m3u8\n");
+  ASSERT_TRUE(no_bandwidth);
+  EXPECT_FALSE(no_bandwidth->master.variants[0].bandwidth_bps);
 }
 
 TEST(HlsPlaylist, BadBodiesAreErrorsThatSayWhy) {
@@ -189,6 +258,7 @@ TEST(HlsPlaylist, BadBodiesAreErrorsThatSayWhy) {
       {"#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1\na.m3u8\n#EXTINF:2,\nb.ts\n", "mixes master and media"},
       {"#EXTM3U\n#EXT-X-TARGETDURATION:two\n", "TARGETDURATION"},
       {"#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:-1\n", "MEDIA-SEQUENCE"},
+      {"#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:18446744073709551616\n", "MEDIA-SEQUENCE"},
       {"#EXTM3U\n#EXT-X-BYTERANGE:x@1\n#EXTINF:2,\na.ts\n", "BYTERANGE"},
       {"#EXTM3U\n#EXT-X-MAP:BYTERANGE=\"1@0\"\n", "EXT-X-MAP without URI"},
       {std::string("#EXTM3U\n#EXTINF:2,\n\0\xff\xfe", 22), "control characters"},

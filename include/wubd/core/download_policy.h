@@ -105,10 +105,6 @@ struct WorkerDecision {
 // parsed (Ok or EndList) are fetched in every case.
 WorkerDecision on_playlist_outcome(bool had_success_before, PlaylistOutcome outcome);
 
-// Start times of a playlist's segments: each segment's PROGRAM-DATE-TIME, else the
-// previous segment's start plus its duration (carried forward); nullopt while no
-// PROGRAM-DATE-TIME has been seen yet.
-std::vector<std::optional<Micros>> segment_start_times(const MediaPlaylist& playlist);
 
 // ---- Segment getter --------------------------------------------------------------
 

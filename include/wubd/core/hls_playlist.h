@@ -36,7 +36,7 @@ struct HlsRendition {
 // `#EXT-X-STREAM-INF` and the URI after it.
 struct HlsVariant {
   std::string uri;
-  std::int64_t bandwidth_bps = 0;
+  std::optional<std::int64_t> bandwidth_bps;  // BANDWIDTH (required by RFC 8216, not always sent)
   std::string resolution;  // `1280x720`, or empty
   std::string codecs;
   std::string video_group;  // the VIDEO attribute: GROUP-ID of its video rendition
@@ -48,6 +48,9 @@ struct HlsVariant {
 struct MasterPlaylist {
   std::vector<HlsVariant> variants;
   std::vector<HlsRendition> renditions;
+  // Several variants claim to be the source (two renditions named "… (source)", say):
+  // none is named `source`, each keeps its own name. Worth a log line.
+  bool source_ambiguous = false;
 };
 
 struct HlsByteRange {
@@ -63,14 +66,26 @@ struct HlsSegment {
   bool discontinuity = false;
   std::optional<HlsByteRange> byterange;
   std::string map_uri;  // the EXT-X-MAP in effect, if any
-  // Inside an ad break: between EXT-X-CUE-OUT and EXT-X-CUE-IN, inside a Twitch
-  // stitched-ad EXT-X-DATERANGE, or titled as one of Twitch's ads ("Amazon…").
+  // Inside an ad break: between EXT-X-CUE-OUT and EXT-X-CUE-IN, starting inside a
+  // Twitch stitched-ad EXT-X-DATERANGE ([START-DATE, START-DATE + DURATION), half-open,
+  // its CLASS `twitch-stitched-ad` or its ID `stitched-ad-…`), or titled as one of
+  // Twitch's ads ("Amazon…"). Each segment on its own evidence.
   bool ad = false;
 };
 
+// A Twitch stitched-ad EXT-X-DATERANGE: the ad covers [start, end).
+struct HlsAdRange {
+  Micros start = 0;
+  Micros end = 0;
+};
+
 struct MediaPlaylist {
-  std::int64_t target_duration_s = 0;
-  std::int64_t media_sequence = 0;
+  std::optional<std::int64_t> target_duration_s;  // absent in some live playlists
+  std::uint64_t media_sequence = 0;  // a decimal-integer: up to 2^64-1 (RFC 8216 §4.2)
+  std::vector<HlsAdRange> ad_ranges;
+  // Tags skipped because their attributes did not parse (a vendor's DATERANGE, say):
+  // one line each, for a log; the rest of the playlist is still good.
+  std::vector<std::string> warnings;
   bool endlist = false;
   std::vector<HlsSegment> segments;
   // Twitch's low-latency `#EXT-X-TWITCH-PREFETCH` URIs: segments not yet complete.
@@ -94,11 +109,17 @@ struct Playlist {
 // Variant names are filled in by name_variants().
 Result<Playlist> parse_playlist(std::string_view text);
 
+// Start times of a playlist's segments: each segment's PROGRAM-DATE-TIME, else the
+// previous segment's start plus its duration (carried forward); nullopt while no
+// PROGRAM-DATE-TIME has been seen yet.
+std::vector<std::optional<Micros>> segment_start_times(const MediaPlaylist& playlist);
+
 // Gives each variant of a master playlist the name wubd stores it under:
 // - `IVS-NAME` (Twitch's newer attribute), or the NAME of the variant's VIDEO
 //   rendition, or `<height>p` from RESOLUTION, or `<bandwidth>bps`;
 // - `source` for Twitch's source variant: IVS-VARIANT-SOURCE="source", a name ending
-//   in " (source)", or the VIDEO group `chunked`;
+//   in " (source)", or the VIDEO group `chunked`; when several variants claim it,
+//   none gets `source` (source_ambiguous is set) and each keeps its own name;
 // - characters that cannot be in a path part (`/`, whitespace, a leading `.`) become
 //   `_`; a name used twice gets `_2`, `_3`, … in playlist order.
 void name_variants(MasterPlaylist& master);
