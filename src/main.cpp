@@ -2,9 +2,16 @@
 // This file parses the command line, starts the enabled roles on one libuv loop and
 // stops them on SIGTERM/SIGINT.
 
+#include <netdb.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmath>
 #include <csignal>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 
 #include <CLI/CLI.hpp>
@@ -13,6 +20,7 @@
 
 #include "wubd/app/logging.h"
 #include "wubd/backfiller/backfiller.h"
+#include "wubd/core/flag_values.h"
 #include "wubd/core/metrics.h"
 #include "wubd/downloader/downloader.h"
 #include "wubd/downloader/inspect_playlist.h"
@@ -73,6 +81,25 @@ struct Options {
 
 wubd::core::Micros seconds(double s) { return wubd::core::Micros(s * 1e6); }
 
+// CLI11's own range validators print their bound, which for "positive" is a number of
+// 300 digits: say what is wanted instead.
+const CLI::Validator kPositive(
+    [](std::string& value) -> std::string {
+      char* end = nullptr;
+      double number = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0' || !std::isfinite(number)) return "\"" + value + "\" is not a number";
+      return number > 0 ? "" : "must be greater than 0, not " + value;
+    },
+    "> 0");
+const CLI::Validator kNonNegative(
+    [](std::string& value) -> std::string {
+      char* end = nullptr;
+      double number = std::strtod(value.c_str(), &end);
+      if (value.empty() || *end != '\0' || !std::isfinite(number)) return "\"" + value + "\" is not a number";
+      return number >= 0 ? "" : "must be 0 or more, not " + value;
+    },
+    ">= 0");
+
 std::vector<std::string> split_list(const std::string& text) {
   std::vector<std::string> items;
   size_t start = 0;
@@ -122,22 +149,38 @@ std::string downloader_config(const Options& o, wubd::downloader::DownloaderConf
   return {};
 }
 
-// HOST:PORT, [V6HOST]:PORT, :PORT or PORT (host 127.0.0.1).
-bool parse_listen(const std::string& text, std::string& host, int& port) {
-  std::string port_text = text;
-  host = "127.0.0.1";
-  if (!text.empty() && text[0] == '[') {
-    size_t close = text.find("]:");
-    if (close == std::string::npos) return false;
-    host = text.substr(1, close - 1);
-    port_text = text.substr(close + 2);
-  } else if (size_t colon = text.rfind(':'); colon != std::string::npos) {
-    if (colon > 0) host = text.substr(0, colon);
-    port_text = text.substr(colon + 1);
+// The address to listen on: an IP literal as it is, a name resolved now (before the
+// loop runs, so blocking is fine), "" as every IPv4 interface. An error says why.
+std::string resolve_listen_host(const std::string& host, std::string& error) {
+  if (host.empty()) return "0.0.0.0";
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* found = nullptr;
+  if (int rc = getaddrinfo(host.c_str(), nullptr, &hints, &found); rc != 0) {
+    error = "cannot resolve \"" + host + "\": " + gai_strerror(rc);
+    return {};
   }
-  if (port_text.empty() || port_text.find_first_not_of("0123456789") != std::string::npos) return false;
-  port = std::stoi(port_text);
-  return port >= 0 && port <= 65535;
+  char text[NI_MAXHOST] = {};
+  int rc = getnameinfo(found->ai_addr, found->ai_addrlen, text, sizeof text, nullptr, 0, NI_NUMERICHOST);
+  freeaddrinfo(found);
+  if (rc != 0) {
+    error = "cannot resolve \"" + host + "\": " + gai_strerror(rc);
+    return {};
+  }
+  return text;
+}
+
+// Refuses a base directory that is missing, not a directory, or (for a role that
+// writes: downloading, backfilling) not writable; empty when it is fine.
+std::string check_base_dir(const std::string& path, bool writes) {
+  struct stat st;
+  if (::stat(path.c_str(), &st) != 0) return "\"" + path + "\": " + std::strerror(errno);
+  if (!S_ISDIR(st.st_mode)) return "\"" + path + "\" is not a directory";
+  if (writes && ::access(path.c_str(), W_OK | X_OK) != 0) {
+    return "\"" + path + "\" is not writable (" + std::strerror(errno) + "), and downloads and backfills write there";
+  }
+  return {};
 }
 
 // Everything the running daemon owns, closed in order on shutdown.
@@ -300,7 +343,9 @@ int main(int argc, char** argv) {
   CLI::App cli{"wubd: archives live HLS streams and serves the archive over HTTP"};
   cli.add_option("--base-dir", options.base_dir, "Archive root: BASE/STREAM/VARIANT/HOUR/*.ts")
       ->capture_default_str();
-  cli.add_option("--listen", options.listen, "HTTP address: HOST:PORT, [V6]:PORT or PORT (0 = any free port)")
+  cli.add_option("--listen", options.listen,
+                 "HTTP address: HOST:PORT (a name is resolved), [V6]:PORT, or :PORT / PORT for every interface; "
+                 "port 0 = any free port")
       ->capture_default_str();
   cli.add_option("--log-level", options.log.level, "trace, debug, info, warning, error, critical or off")
       ->capture_default_str();
@@ -311,36 +356,36 @@ int main(int argc, char** argv) {
                  "Level of one module's logger, LOGGER=LEVEL (http, http_client, store, restreamer, downloader, main); repeatable");
   cli.add_option("--max-connections", options.max_connections,
                  "Open HTTP connections above which new ones get 503")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   cli.add_option("--idle-timeout", options.idle_timeout_s, "Seconds an HTTP connection may sit idle")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   cli.add_option("--header-timeout", options.header_timeout_s,
                  "Seconds a request's head may take to arrive whole, however it trickles (at most --idle-timeout); then 408")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   cli.add_option("--body-timeout", options.body_timeout_s,
                  "Seconds a request's body may take to arrive after its head; then 408")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   cli.add_option("--shutdown-timeout", options.shutdown_timeout_s,
                  "Seconds responses in progress may take to finish after SIGTERM")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegative)
       ->capture_default_str();
   cli.add_option("--max-full-cuts", options.max_full_cuts,
                  "Cuts that encode (fast, smart, mpegts, mp4) running at once; more get 503 with Retry-After")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   cli.add_option("--max-playlist-hours", options.max_playlist_hours,
                  "Longest range a playlist covers; longer ones get 400, and one without start shows the newest part")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   cli.add_option("--max-cut-hours", options.max_cut_hours, "Longest range a cut covers (its ranges together); longer ones get 400")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   cli.add_option("--cache-hours", options.cache_hours, "Hour directory listings kept in memory")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
 
   auto* download = cli.add_option_group("Downloader", "Archive live HLS streams (any number; off without them)");
@@ -352,35 +397,35 @@ int main(int argc, char** argv) {
   download->add_option("--header", options.headers, "Extra request header \"Name: value\"; repeatable");
   download->add_option("--master-interval", options.master_interval_s,
                        "Minimum seconds between master playlist fetches (±10% jitter)")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   download->add_option("--playlist-interval", options.playlist_interval_s,
                        "Seconds between media playlist fetches (±10% jitter)")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   download->add_option("--playlist-timeouts", options.playlist_timeouts_s,
                        "SOFT,HARD seconds for a media playlist fetch (soft: ask for a new worker)")
-      ->delimiter(',')->expected(2)->check(CLI::PositiveNumber)->capture_default_str();
+      ->delimiter(',')->expected(2)->check(kPositive)->capture_default_str();
   download->add_option("--segment-header-timeouts", options.segment_header_timeouts_s,
                        "SOFT,HARD seconds until a segment's headers (soft: race a second attempt)")
-      ->delimiter(',')->expected(2)->check(CLI::PositiveNumber)->capture_default_str();
+      ->delimiter(',')->expected(2)->check(kPositive)->capture_default_str();
   download->add_option("--segment-total-timeouts", options.segment_total_timeouts_s,
                        "SOFT,HARD seconds until a segment's last byte (soft: race a second attempt)")
-      ->delimiter(',')->expected(2)->check(CLI::PositiveNumber)->capture_default_str();
+      ->delimiter(',')->expected(2)->check(kPositive)->capture_default_str();
   download->add_option("--retry-delay", options.retry_delay_s, "Seconds before retrying a failed segment (±10%)")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   download->add_option("--give-up-after", options.give_up_after_s,
                        "Seconds a segment may keep failing before it is given up")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   download->add_option("--max-url-age", options.max_url_age_s,
                        "Seconds after which a media playlist URL is replaced by a fresh one")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   download->add_option("--temp-max-age", options.temp_max_age_s,
                        "At start, remove temp files older than this many seconds")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegative)
       ->capture_default_str();
   auto* twitch = cli.add_option_group("Twitch", "Where Twitch's front doors are (for --twitch)");
   twitch->add_option("--twitch-gql-url", options.twitch.gql_url, "GQL endpoint")->capture_default_str();
@@ -399,16 +444,16 @@ int main(int argc, char** argv) {
   backfill->add_option("--backfill-variants", options.backfill_variants,
                        "Variants to backfill, comma-separated (default: all)");
   backfill->add_option("--fill-wait", options.fill_wait_s, "Seconds between passes over the recent hours")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   backfill->add_option("--full-fill-wait", options.full_fill_wait_s, "Seconds between passes over all hours")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
   backfill->add_option("--recent-hours", options.recent_hours, "Hours a recent pass covers (at least 1)")
       ->capture_default_str();
   backfill->add_option("--recent-cutoff", options.recent_cutoff_s,
                        "Segments younger than this many seconds are left to the downloader")
-      ->check(CLI::NonNegativeNumber)
+      ->check(kNonNegative)
       ->capture_default_str();
   backfill->add_option("--backfill-order", options.backfill_order, "random, forward or reverse")->capture_default_str();
   backfill->add_option("--backfill-hours", options.backfill_hours,
@@ -418,7 +463,7 @@ int main(int argc, char** argv) {
                  "Transfer limits of one source (origin scheme://host:port or peer URL): SOURCE=N[,DELAY_SECONDS]; "
                  "repeatable (origins: 64 at once, peers: --peer-concurrency)");
   backfill->add_option("--peer-concurrency", options.peer_concurrency, "Downloads at once from one peer")
-      ->check(CLI::PositiveNumber)
+      ->check(kPositive)
       ->capture_default_str();
 
   std::string inspect_source, inspect_base;
@@ -426,48 +471,63 @@ int main(int argc, char** argv) {
   inspect->add_option("source", inspect_source, "A playlist file or an http(s) URL")->required();
   inspect->add_option("--base-uri", inspect_base, "Resolve relative URIs against this URL");
 
-  CLI11_PARSE(cli, argc, argv);
+  // Every bad value is one line naming the flag and the value, and exit code 2; --help
+  // still prints and exits 0.
+  auto refuse = [](const std::string& flag, const std::string& why) {
+    std::fprintf(stderr, "wubd: %s: %s\n", flag.c_str(), why.c_str());
+    return 2;
+  };
+  try {
+    cli.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return cli.exit(e);
+    std::fprintf(stderr, "wubd: %s\n", e.what());
+    return 2;
+  }
   if (*inspect) return wubd::downloader::inspect_playlist(inspect_source, inspect_base);
 
   for (const std::string& item : options.logger_levels) {
     size_t eq = item.find('=');
-    if (eq == std::string::npos || eq == 0) {
-      std::fprintf(stderr, "--logger-level: expected LOGGER=LEVEL, got \"%s\"\n", item.c_str());
-      return 2;
-    }
+    if (eq == std::string::npos || eq == 0) return refuse("--logger-level", "expected LOGGER=LEVEL, got \"" + item + "\"");
+    wubd::app::LogOptions one;
+    one.logger_levels[item.substr(0, eq)] = item.substr(eq + 1);
+    if (auto ok = wubd::app::check_log_options(one); !ok) return refuse("--logger-level", ok.error().message);
     options.log.logger_levels[item.substr(0, eq)] = item.substr(eq + 1);
   }
-  if (auto ok = wubd::app::setup_logging(options.log); !ok) {
-    std::fprintf(stderr, "%s\n", ok.error().message.c_str());
-    return 2;
+  if (auto ok = wubd::app::setup_logging(options.log); !ok) return refuse("--log-level", ok.error().message);
+  auto listen = wubd::core::parse_listen_address(options.listen);
+  if (!listen) return refuse("--listen", listen.error().message);
+  std::string listen_error;
+  std::string host = resolve_listen_host(listen->host, listen_error);
+  if (!listen_error.empty()) return refuse("--listen", listen_error);
+  int port = listen->port;
+  for (const auto* pair : {&options.playlist_timeouts_s, &options.segment_header_timeouts_s,
+                           &options.segment_total_timeouts_s}) {
+    if ((*pair)[0] > (*pair)[1]) {
+      const char* flag = pair == &options.playlist_timeouts_s         ? "--playlist-timeouts"
+                         : pair == &options.segment_header_timeouts_s ? "--segment-header-timeouts"
+                                                                      : "--segment-total-timeouts";
+      return refuse(flag, "SOFT must not be above HARD, got " + fmt::format("{},{}", (*pair)[0], (*pair)[1]));
+    }
   }
-  std::string host;
-  int port = 0;
-  if (!parse_listen(options.listen, host, port)) {
-    std::fprintf(stderr, "--listen: expected HOST:PORT, got \"%s\"\n", options.listen.c_str());
-    return 2;
+  for (const std::string& peer : options.peers) {
+    if (peer.rfind("http://", 0) != 0 && peer.rfind("https://", 0) != 0) {
+      return refuse("--peer", "\"" + peer + "\" is not an http:// or https:// URL");
+    }
   }
 
   wubd::downloader::DownloaderConfig download_config;
   if (std::string error = downloader_config(options, download_config); !error.empty()) {
-    std::fprintf(stderr, "%s\n", error.c_str());
+    std::fprintf(stderr, "wubd: %s\n", error.c_str());
     return 2;
   }
   for (const std::string& item : options.source_limits) {
-    size_t eq = item.rfind('=');
+    auto limit = wubd::core::parse_source_limit(item);
+    if (!limit) return refuse("--source-limit", limit.error().message);
     wubd::core::SourceLimits limits;
-    std::string value = eq == std::string::npos ? "" : item.substr(eq + 1);
-    size_t comma = value.find(',');
-    limits.max_concurrent = std::atoi(value.substr(0, comma).c_str());
-    double delay_s = comma == std::string::npos ? 0 : std::atof(value.c_str() + comma + 1);
-    if (eq == std::string::npos || eq == 0 || limits.max_concurrent < 1 || delay_s < 0) {
-      std::fprintf(stderr, "--source-limit: expected SOURCE=N[,DELAY_SECONDS] with N >= 1, got \"%s\"\n", item.c_str());
-      return 2;
-    }
-    limits.min_delay = seconds(delay_s);
-    std::string source = item.substr(0, eq);
-    while (!source.empty() && source.back() == '/') source.pop_back();
-    options.parsed_source_limits.emplace_back(source, limits);
+    limits.max_concurrent = limit->max_concurrent;
+    limits.min_delay = limit->min_delay;
+    options.parsed_source_limits.emplace_back(limit->source, limits);
   }
   wubd::backfiller::BackfillConfig backfill_config;
   backfill_config.base_dir = options.base_dir;
@@ -479,34 +539,31 @@ int main(int argc, char** argv) {
   backfill_config.full_fill_wait = seconds(options.full_fill_wait_s);
   backfill_config.recent_cutoff = seconds(options.recent_cutoff_s);
   backfill_config.peer_concurrency = options.peer_concurrency;
-  if (options.recent_hours < 1) {
-    std::fprintf(stderr, "--recent-hours: must be at least 1, not %d\n", options.recent_hours);
-    return 2;
-  }
+  if (options.recent_hours < 1) return refuse("--recent-hours", "must be at least 1, not " + std::to_string(options.recent_hours));
   backfill_config.recent_hours = options.recent_hours;
   if (options.backfill_hours.rfind("last:", 0) == 0) {
-    int count = std::atoi(options.backfill_hours.c_str() + 5);
-    if (auto hours = wubd::core::last_hours(count, 0); !hours) {
-      std::fprintf(stderr, "--backfill-hours: %s\n", hours.error().message.c_str());
-      return 2;
-    }
-    backfill_config.full_pass_last_hours = count;
+    // A year of hours at most: a pass lists each one.
+    auto count = wubd::core::parse_whole_number(options.backfill_hours.substr(5), 1, 24 * 366);
+    if (!count) return refuse("--backfill-hours", "last:N: " + count.error().message);
+    backfill_config.full_pass_last_hours = int(*count);
   } else if (options.backfill_hours != "all") {
     for (const std::string& hour : split_list(options.backfill_hours)) {
       if (!wubd::core::parse_hour(hour)) {
-        std::fprintf(stderr, "--backfill-hours: \"%s\" is not an hour like 2026-11-21T04\n", hour.c_str());
-        return 2;
+        return refuse("--backfill-hours", "\"" + hour + "\" is not an hour like 2026-11-21T04 (or all, or last:N)");
       }
       backfill_config.full_pass_hours.push_back(hour);
     }
   }
   if (auto order = wubd::core::parse_fill_order(options.backfill_order); !order) {
-    std::fprintf(stderr, "--backfill-order: %s\n", order.error().message.c_str());
-    return 2;
+    return refuse("--backfill-order", order.error().message);
   } else {
     backfill_config.order = *order;
   }
   bool backfilling = !backfill_config.peers.empty() || !backfill_config.peers_file.empty();
+  if (std::string error = check_base_dir(options.base_dir, !download_config.streams.empty() || backfilling);
+      !error.empty()) {
+    return refuse("--base-dir", error);
+  }
   if (!download_config.streams.empty() || backfilling) {
     // Left by a process that died mid-download; nothing of ours is writing yet.
     wubd::store::remove_stale_temp_files(options.base_dir, seconds(options.temp_max_age_s));

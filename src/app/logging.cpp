@@ -107,12 +107,45 @@ void apply_level(spdlog::logger& l) {
 
 }  // namespace
 
+const std::vector<std::string>& logger_names() {
+  static const std::vector<std::string> names = {"backfill", "cut",        "downloader", "http",     "http_client",
+                                                 "main",     "restreamer", "store",      "transfers"};
+  return names;
+}
+
+namespace {
+
+core::Result<bool> check_logger_name(const std::string& name) {
+  for (const std::string& known : logger_names()) {
+    if (known == name) return true;
+  }
+  std::string list;
+  for (const std::string& known : logger_names()) list += (list.empty() ? "" : ", ") + known;
+  return core::make_error("unknown logger \"" + name + "\" (" + list + ")");
+}
+
+}  // namespace
+
+core::Result<bool> check_log_options(const LogOptions& options) {
+  if (auto level = parse_level(options.level); !level) return level.error();
+  for (const auto& [name, text] : options.logger_levels) {
+    if (auto known = check_logger_name(name); !known) return known.error();
+    if (auto l = parse_level(text); !l) return core::make_error("logger " + name + ": " + l.error().message);
+  }
+  if (options.format != "json" && options.format != "text") {
+    return core::make_error("unknown log format \"" + options.format + "\" (text, json)");
+  }
+  return true;
+}
+
 core::Result<bool> setup_logging(const LogOptions& options) {
+  if (auto ok = check_log_options(options); !ok) return ok;
   LogState& s = state();
   auto level = parse_level(options.level);
   if (!level) return level.error();
   s.level = *level;
   for (const auto& [name, text] : options.logger_levels) {
+    if (auto known = check_logger_name(name); !known) return known.error();
     auto l = parse_level(text);
     if (!l) return core::make_error("logger " + name + ": " + l.error().message);
     s.logger_levels[name] = *l;
@@ -136,6 +169,9 @@ void count_log_messages(core::MetricsRegistry& metrics) {
 core::Result<bool> set_log_level(const std::string& name, const std::string& level_text) {
   auto level = parse_level(level_text);
   if (!level) return level.error();
+  if (!name.empty()) {
+    if (auto known = check_logger_name(name); !known) return known.error();
+  }
   LogState& s = state();
   if (name.empty()) {
     s.level = *level;

@@ -3,6 +3,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include <spdlog/logger.h>
 
@@ -19,7 +20,14 @@ struct LogOptions {
   std::map<std::string, std::string> logger_levels;  // module -> level overrides
 };
 
-// Configures every logger, existing and future. Errors name the bad level or format.
+// The modules' loggers, by name: the names --logger-level accepts.
+const std::vector<std::string>& logger_names();
+
+// Checks options without applying them: the same errors setup_logging would give.
+core::Result<bool> check_log_options(const LogOptions& options);
+
+// Configures every logger, existing and future. Errors name the bad level, format or
+// logger name.
 core::Result<bool> setup_logging(const LogOptions& options);
 
 // Counts every message into `wubd_log_messages_total{level,logger}` of `metrics`,
