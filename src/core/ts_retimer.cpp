@@ -83,6 +83,19 @@ int pid_of(const Byte* p) { return ((p[1] & 0x1F) << 8) | p[2]; }
 
 }  // namespace
 
+std::string shift_timestamps(std::string_view packets, std::int64_t ticks) {
+  std::string out(packets);
+  for (std::size_t at = 0; at + kPacket <= out.size(); at += kPacket) {
+    Byte* p = reinterpret_cast<Byte*>(out.data() + at);
+    if (p[0] != 0x47) continue;
+    if (int pcr = pcr_at(p); pcr >= 0) write_pcr_base(p + pcr, read_pcr_base(p + pcr) + ticks);
+    PesStamps stamps = pes_stamps(p);
+    if (stamps.pts_at >= 0) write_stamp(p + stamps.pts_at, read_stamp(p + stamps.pts_at) + ticks);
+    if (stamps.dts_at >= 0) write_stamp(p + stamps.dts_at, read_stamp(p + stamps.dts_at) + ticks);
+  }
+  return out;
+}
+
 std::int64_t TsRetimer::unwrap(std::int64_t raw) {
   if (!have_base_) {
     base_ = raw;

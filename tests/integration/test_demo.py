@@ -1,5 +1,6 @@
 """The README's first command, headless: `tools/demo --duration 30` archives the fake
 origin's two variants and serves them while it runs, then stops everything."""
+import datetime
 import json
 import os
 import re
@@ -35,6 +36,28 @@ def test_demo_archives_and_serves_both_variants():
         segment = re.search(r"^/segments/\S+|^\S+\.ts$", playlist, re.M).group(0)
         response = get(url + segment if segment.startswith("/") else f"{url}/playlist/demo/{segment}")
         assert response.status == 200 and response.body[:1] == b"\x47", response  # MPEG-TS sync byte
+    # The origin loops 10 encoded segments; its timestamps must run on across the loop
+    # as a real encoder's do, or players (hls.js) stall where they jump back. Read 24 s
+    # of the archive through wubd's playlist, across the loop point, packet by packet.
+    time.sleep(12)
+    playlist = get(f"{url}/playlist/demo/source.m3u8").text
+    first = re.search(r"#EXT-X-PROGRAM-DATE-TIME:(\S+)", playlist).group(1)
+    start = datetime.datetime.fromisoformat(first.replace("Z", "+00:00"))
+    end = start + datetime.timedelta(seconds=24)
+    closed = f"{url}/playlist/demo/source.m3u8?start={first}&end={end.strftime('%Y-%m-%dT%H:%M:%S.%f')[:-3]}Z"
+    assert "#EXT-X-ENDLIST" in get(closed).text, get(closed).text
+    packets = subprocess.run(["ffprobe", "-v", "error", "-show_entries", "packet=stream_index,dts", "-of", "csv=p=0",
+                              closed], capture_output=True, text=True, timeout=60, check=True).stdout
+    last = {}
+    for line in filter(None, (l.strip().rstrip(",") for l in packets.splitlines())):
+        stream, dts = line.split(",")[:2]
+        if dts == "N/A":
+            continue
+        dts = int(dts)
+        if stream in last:
+            assert 0 < dts - last[stream] < 90_000, f"stream {stream}: dts {last[stream]} then {dts}"
+        last[stream] = dts
+    assert len(last) == 2 and max(last.values()) > 20 * 90_000, last  # video and audio, over 20 s in
     rest, _ = proc.communicate(timeout=60)
     output += rest
     assert proc.returncode == 0, output.decode(errors="replace")

@@ -180,5 +180,17 @@ TEST(TsRetimer, PacketsItDoesNotUnderstandPassUnchanged) {
   EXPECT_EQ(out.substr(4 * 188, 2 * 188), table + garbage);
 }
 
+TEST(ShiftTimestamps, MovesEveryStampModulo33Bits) {
+  std::string in = part(kWrap - 6000, 4);
+  auto before = stamps_of(in);
+  auto after = stamps_of(shift_timestamps(in, 9000));
+  ASSERT_EQ(before.size(), after.size());
+  for (std::size_t i = 0; i < before.size(); ++i) {
+    EXPECT_EQ(after[i].pts, (before[i].pts + 9000) % kWrap);
+    EXPECT_EQ(after[i].dts, (before[i].dts + 9000) % kWrap);
+  }
+  EXPECT_EQ(shift_timestamps(in, 0), in);
+}
+
 }  // namespace
 }  // namespace wubd::core

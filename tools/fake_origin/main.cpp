@@ -13,12 +13,15 @@
 #include <string>
 
 #include <CLI/CLI.hpp>
+#include <openssl/evp.h>
 #include <uv.h>
 
 #include "fault.h"
 #include "wubd/app/clock.h"
 #include "media.h"
+#include "wubd/core/segment_name.h"
 #include "wubd/core/time.h"
+#include "wubd/core/ts_retimer.h"
 #include "wubd/core/url.h"
 #include "wubd/io/http_server.h"
 #include "wubd/io/timer.h"
@@ -172,17 +175,30 @@ class Origin {
     return nullptr;
   }
 
+  // `hash`: the whole body's sha256 as segment names carry it (for segments).
   void log_served(const std::string& kind, const std::string& path, const std::string& variant, std::int64_t index,
-                  std::size_t bytes, std::size_t total, bool complete, const Fault* fault) {
+                  std::size_t bytes, std::size_t total, bool complete, const Fault* fault, const std::string& hash) {
     if (!served_log_) return;
     std::fprintf(served_log_,
                  "{\"t\":%.3f,\"kind\":\"%s\",\"path\":\"%s\",\"variant\":\"%s\",\"index\":%lld,"
-                 "\"start\":\"%s\",\"bytes\":%zu,\"total\":%zu,\"complete\":%s,\"fault\":%s}\n",
+                 "\"start\":\"%s\",\"bytes\":%zu,\"total\":%zu,\"complete\":%s,\"fault\":%s,\"sha256\":\"%s\"}\n",
                  elapsed_s(), kind.c_str(), path.c_str(), variant.c_str(), static_cast<long long>(index),
                  index >= 0 ? core::format_time_us(base_ + index * segment_duration()).c_str() : "",
                  bytes, total, complete ? "true" : "false",
-                 fault ? ("\"" + fault->kind + "\"").c_str() : "null");
+                 fault ? ("\"" + fault->kind + "\"").c_str() : "null", hash.c_str());
     std::fflush(served_log_);
+  }
+
+  // Segment `index` of a variant: its encoded segments play on in a loop, each loop's
+  // timestamps moved on by the loop's length, so the stream's timestamps run on as a
+  // real encoder's would (players break where they jump back without a DISCONTINUITY).
+  std::shared_ptr<const std::string> segment_body(const Variant& variant, std::int64_t index) const {
+    std::int64_t count = std::int64_t(variant.segments.size());
+    const auto& looped = variant.segments[std::size_t(index % count)];
+    std::int64_t loop = index / count;
+    if (loop == 0) return looped;
+    std::int64_t ticks = loop * count * options_.segment_seconds * 90'000;
+    return std::make_shared<const std::string>(core::shift_timestamps(*looped, ticks));
   }
 
   void handle(const io::HttpRequest& req, io::HttpResponse& res) {
@@ -221,7 +237,7 @@ class Origin {
         return res.send_error(404, "segment " + file + " does not exist (yet)");
       }
       Fault* fault = pick_fault(faults_, "segment", variant_name, t, random_);
-      auto body = variant->segments[std::size_t(index) % variant->segments.size()];
+      auto body = segment_body(*variant, index);
       return serve_body(res, "video/mp2t", body, fault, "segment", path, variant_name, index);
     }
     res.send_error(404, "no such path");
@@ -253,6 +269,13 @@ class Origin {
                -1);
   }
 
+  static std::string sha256_name_hash(const std::string& bytes) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int length = 0;
+    EVP_Digest(bytes.data(), bytes.size(), digest, &length, EVP_sha256(), nullptr);
+    return core::encode_hash({digest, length});
+  }
+
   static std::string garbage() { return "<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>\n"; }
 
   // Sends a body, or does to it what the fault says.
@@ -260,8 +283,9 @@ class Origin {
                   const std::string& kind, const std::string& path, const std::string& variant, std::int64_t index) {
     std::size_t total = body->size();
     std::string fault_kind = fault ? fault->kind : "";
+    std::string hash = kind == "segment" ? sha256_name_hash(*body) : "";
     if (fault_kind == "status") {
-      log_served(kind, path, variant, index, 0, total, false, fault);
+      log_served(kind, path, variant, index, 0, total, false, fault, hash);
       return res.send_error(fault->code, "injected fault: HTTP " + std::to_string(fault->code));
     }
     if (fault_kind == "delay") {
@@ -269,7 +293,7 @@ class Origin {
       held->timer->start(std::uint64_t(fault->seconds * 1000), [=, this] {
         if (!held->gone) {
           held->response->send_shared(200, type, body);
-          log_served(kind, path, variant, index, total, total, true, fault);
+          log_served(kind, path, variant, index, total, total, true, fault, hash);
         }
         release(held);
       });
@@ -284,7 +308,7 @@ class Origin {
       }
       res.write(body->substr(0, half));
       res.abort();
-      log_served(kind, path, variant, index, half, total, false, fault);
+      log_served(kind, path, variant, index, half, total, false, fault, hash);
       return;
     }
     if (fault_kind == "stall") {
@@ -294,20 +318,20 @@ class Origin {
       // Logged the moment the client gives up on it, as a racing downloader does.
       res.on_client_gone = [=, this] {
         held->gone = true;
-        log_served(kind, path, variant, index, half, total, false, fault);
+        log_served(kind, path, variant, index, half, total, false, fault, hash);
       };
       held->timer->start(std::uint64_t(fault->seconds * 1000), [=, this] {
         if (!held->gone) {
           held->response->write(body->substr(half));
           held->response->end();
-          log_served(kind, path, variant, index, total, total, true, fault);
+          log_served(kind, path, variant, index, total, total, true, fault, hash);
         }
         release(held);
       });
       return;
     }
     res.send_shared(200, type, body);
-    log_served(kind, path, variant, index, total, total, true, fault);
+    log_served(kind, path, variant, index, total, total, true, fault, hash);
   }
 
   Held* hold(io::HttpResponse& res) {

@@ -48,27 +48,34 @@ std::string segment_file(const fs::path& dir, int i) {
 
 std::vector<std::shared_ptr<const std::string>> load_segments(const std::string& cache_dir, const Profile& profile,
                                                               int count, int seconds) {
+  // "-loop2": made to loop seamlessly (below); older caches were not.
   fs::path dir = fs::path(cache_dir) / (profile.size + "-" + profile.bitrate + "-" + std::to_string(count) + "x" +
-                                        std::to_string(seconds));
-  if (!fs::exists(segment_file(dir, count - 1))) {
+                                        std::to_string(seconds) + "-loop2");
+  if (!fs::exists(segment_file(dir, count + 1))) {
     fs::create_directories(cache_dir);
     // Encoded into a private directory, then renamed: concurrent runs never see half a cache.
     fs::path tmp = fs::path(cache_dir) / (".tmp-" + std::to_string(getpid()) + "-" + dir.filename().string());
     fs::create_directories(tmp);
-    int total = count * seconds;
+    // The segments play in a loop with their timestamps moved on by the loop's length
+    // each time, so the loop must join seamlessly: 30 fps video and 32 kHz AAC (32 ms a
+    // frame) both divide a whole number of seconds, and a segment more is encoded at
+    // each end and dropped: the first holds the encoder's priming frame, the last its
+    // flushed ones, and without them the last kept segment ends exactly where the
+    // first kept one begins, a loop later.
+    int total = (count + 2) * seconds;
     std::string rate = profile.bitrate;
     std::fprintf(stderr, "fake-origin: encoding %d x %d s of %s at %s into %s\n", count, seconds,
                  profile.size.c_str(), rate.c_str(), dir.c_str());
     int rc = run({"ffmpeg", "-nostdin", "-loglevel", "error", "-y",
                   "-f", "lavfi", "-i", "testsrc=duration=" + std::to_string(total) + ":size=" + profile.size + ":rate=30",
-                  "-f", "lavfi", "-i", "sine=frequency=440:duration=" + std::to_string(total),
+                  "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=32000:duration=" + std::to_string(total),
                   "-c:v", "libx264", "-preset", "ultrafast", "-g", std::to_string(30 * seconds),
                   "-sc_threshold", "0", "-force_key_frames", "expr:gte(t,n_forced*" + std::to_string(seconds) + ")",
                   "-b:v", rate, "-minrate", rate, "-maxrate", rate, "-bufsize", rate, "-x264-params", "nal-hrd=cbr",
                   "-c:a", "aac", "-b:a", "64k",
                   "-f", "segment", "-segment_time", std::to_string(seconds), "-segment_format", "mpegts",
                   (tmp / "seg%04d.ts").string()});
-    if (rc != 0 || !fs::exists(segment_file(tmp, count - 1))) {
+    if (rc != 0 || !fs::exists(segment_file(tmp, count + 1))) {
       std::fprintf(stderr, "fake-origin: ffmpeg failed (%d)\n", rc);
       fs::remove_all(tmp);
       return {};
@@ -78,7 +85,7 @@ std::vector<std::shared_ptr<const std::string>> load_segments(const std::string&
     if (ec) fs::remove_all(tmp);  // another run got there first
   }
   std::vector<std::shared_ptr<const std::string>> segments;
-  for (int i = 0; i < count; ++i) {
+  for (int i = 1; i <= count; ++i) {
     std::ifstream file(segment_file(dir, i), std::ios::binary);
     std::ostringstream bytes;
     bytes << file.rdbuf();

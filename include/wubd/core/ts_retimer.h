@@ -58,4 +58,9 @@ class TsRetimer {
   std::int64_t offset_ = 0;                // added to this part's unwrapped timestamps
 };
 
+// Every PTS, DTS and PCR of whole 188-byte MPEG-TS packets moved by `ticks` (90 kHz,
+// modulo 2^33); other bytes as they are. The fake origin uses it to play its looped
+// segments on as one continuous stream.
+std::string shift_timestamps(std::string_view packets, std::int64_t ticks);
+
 }  // namespace wubd::core
