@@ -127,15 +127,18 @@ void TsRetimer::note_first(const char* packet) {
 std::string TsRetimer::settle() {
   // Each stream must start a step after it ended; the one that needs the most shift
   // decides. Streams new in this part (another muxer's PIDs) follow the latest end.
-  std::int64_t shift = std::numeric_limits<std::int64_t>::min();
-  std::int64_t latest_end = std::numeric_limits<std::int64_t>::min();
-  for (const auto& [pid, clock] : streams_) latest_end = std::max(latest_end, clock.last_dts + clock.step);
-  for (const auto& [pid, first] : part_first_) {
-    auto it = streams_.find(pid);
-    std::int64_t end = it != streams_.end() ? it->second.last_dts + it->second.step : latest_end;
-    shift = std::max(shift, end - first);
+  offset_ = 0;
+  if (!streams_.empty() && !part_first_.empty()) {
+    std::int64_t latest_end = std::numeric_limits<std::int64_t>::min();
+    for (const auto& [pid, clock] : streams_) latest_end = std::max(latest_end, clock.last_dts + clock.step);
+    bool first = true;
+    for (const auto& [pid, first_dts] : part_first_) {
+      auto it = streams_.find(pid);
+      std::int64_t end = it != streams_.end() ? it->second.last_dts + it->second.step : latest_end;
+      offset_ = first ? end - first_dts : std::max(offset_, end - first_dts);
+      first = false;
+    }
   }
-  offset_ = streams_.empty() || part_first_.empty() ? 0 : shift;
   part_started_ = false;
   std::string out = std::move(held_);
   held_.clear();
