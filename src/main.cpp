@@ -63,6 +63,10 @@ struct Options {
   double give_up_after_s = 600;
   double max_url_age_s = 20 * 3600;
   double temp_max_age_s = 300;
+  double offline_interval_s = 20;
+  double segment_suspect_after_s = 59;
+  std::vector<std::string> twitch_token_params;  // KEY=VALUE
+  std::string twitch_auth_file;
   // Backfiller
   std::vector<std::string> peers;
   std::string peers_file;
@@ -146,6 +150,31 @@ std::string downloader_config(const Options& o, wubd::downloader::DownloaderConf
   t.retry_delay = seconds(o.retry_delay_s);
   t.getter_give_up_after = seconds(o.give_up_after_s);
   t.max_url_age = seconds(o.max_url_age_s);
+  t.offline_interval = seconds(o.offline_interval_s);
+  t.segment_suspect_after = seconds(o.segment_suspect_after_s);
+  for (const std::string& item : o.twitch_token_params) {
+    size_t eq = item.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      return "--twitch-access-token-param: expected KEY=VALUE, got \"" + item + "\"";
+    }
+    config.twitch.token_params.emplace_back(item.substr(0, eq), item.substr(eq + 1));
+  }
+  if (!o.twitch_auth_file.empty()) {
+    // A file, not a flag: a token on the command line shows in `ps`.
+    std::FILE* f = std::fopen(o.twitch_auth_file.c_str(), "r");
+    if (!f) return "--twitch-auth-file: cannot read \"" + o.twitch_auth_file + "\": " + std::strerror(errno);
+    char line[512] = {};
+    bool read = std::fgets(line, sizeof line, f) != nullptr;
+    std::fclose(f);
+    std::string token = read ? line : "";
+    while (!token.empty() && std::isspace(static_cast<unsigned char>(token.back()))) token.pop_back();
+    if (token.rfind("OAuth ", 0) == 0) token.erase(0, 6);
+    if (token.empty()) return "--twitch-auth-file: \"" + o.twitch_auth_file + "\" holds no token on its first line";
+    config.twitch.oauth_token = token;
+  }
+  if (o.twitch.usher_version != 1 && o.twitch.usher_version != 2) {
+    return "--twitch-usher-version: must be 1 or 2, not " + std::to_string(o.twitch.usher_version);
+  }
   return {};
 }
 
@@ -429,12 +458,31 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   auto* twitch = cli.add_option_group("Twitch", "Where Twitch's front doors are (for --twitch)");
   twitch->add_option("--twitch-gql-url", options.twitch.gql_url, "GQL endpoint")->capture_default_str();
-  twitch->add_option("--twitch-usher-url", options.twitch.usher_url, "Usher master playlist URL; {channel} is replaced")
+  twitch->add_option("--twitch-usher-version", options.twitch.usher_version,
+                     "Usher API: 2 (/api/v2/, platform=web, frame rates in the master) or 1")
+      ->capture_default_str();
+  twitch->add_option("--twitch-usher-url", options.twitch.usher_url,
+                     "Usher master playlist URL; {channel} is replaced (default: the official one of the version)")
       ->capture_default_str();
   twitch->add_option("--twitch-client-id", options.twitch.client_id, "Client-ID header")->capture_default_str();
   twitch->add_option("--twitch-query-hash", options.twitch.query_hash, "PlaybackAccessToken persisted query hash")
       ->capture_default_str();
-  twitch->add_option("--twitch-player-type", options.twitch.player_type, "playerType")->capture_default_str();
+  twitch->add_option("--twitch-player-type", options.twitch.player_type, "playerType of the access token")
+      ->capture_default_str();
+  twitch->add_option("--twitch-platform", options.twitch.platform, "platform of the access token")->capture_default_str();
+  twitch->add_option("--twitch-access-token-param", options.twitch_token_params,
+                     "Another PlaybackAccessToken variable, or another value for one: KEY=VALUE (true/false are "
+                     "booleans); repeatable");
+  twitch->add_option("--twitch-auth-file", options.twitch_auth_file,
+                     "File whose first line is an OAuth token, sent to GQL only (never to usher or segment servers)");
+  download->add_option("--offline-interval", options.offline_interval_s,
+                       "Seconds between master playlist fetches while a stream is not live (or refused)")
+      ->check(kPositive)
+      ->capture_default_str();
+  download->add_option("--segment-suspect-after", options.segment_suspect_after_s,
+                       "A segment whose download took this many seconds is stored as suspect")
+      ->check(kPositive)
+      ->capture_default_str();
   twitch->add_option("--twitch-codecs", options.twitch.codecs, "supported_codecs for usher")->capture_default_str();
 
   auto* backfill = cli.add_option_group("Backfiller", "Fill what this node missed from peers (off without peers)");

@@ -22,8 +22,10 @@ bool needs_new_worker(const VariantWorkers& variant, Micros now, const DownloadT
 std::optional<Micros> master_fetch_wait(const ManagerState& state, Micros now,
                                         const DownloadTimings& timings, double unit_random) {
   if (state.fetch_in_flight) return std::nullopt;
-  Micros spacing = wait_before_next(now, state.last_fetch_start,
-                                    jittered(timings.master_min_interval, timings.jitter_fraction, unit_random));
+  Micros interval = state.stream_live ? timings.master_min_interval
+                                      : std::max(timings.master_min_interval, timings.offline_interval);
+  Micros spacing =
+      wait_before_next(now, state.last_fetch_start, jittered(interval, timings.jitter_fraction, unit_random));
   bool due = !state.variants_known || !state.stream_live || state.variants.empty();
   std::optional<Micros> oldest_url;
   for (const VariantWorkers& variant : state.variants) {
@@ -65,15 +67,16 @@ std::vector<std::uint64_t> workers_to_retire(const std::vector<WorkerInfo>& work
   return retire;
 }
 
-WorkerDecision on_playlist_outcome(bool had_success_before, PlaylistOutcome outcome) {
+WorkerDecision on_playlist_outcome(const WorkerHistory& before, PlaylistOutcome outcome, bool has_content) {
   WorkerDecision decision;
+  bool had_success_before = before.had_success;
   switch (outcome) {
     case PlaylistOutcome::Ok:
-      decision.report_working = !had_success_before;
+      decision.report_working = !before.reported_working && has_content;
       break;
     case PlaylistOutcome::EndList:
       // The stream ended: stop gracefully, and let a new worker find it when it returns.
-      decision.report_working = !had_success_before;
+      decision.report_working = !before.reported_working && has_content;
       decision.keep_polling = false;
       decision.request_replacement = true;
       break;
@@ -90,6 +93,22 @@ WorkerDecision on_playlist_outcome(bool had_success_before, PlaylistOutcome outc
       break;
   }
   return decision;
+}
+
+bool is_ad(const HlsSegment& segment, bool twitch) {
+  return segment.ad || (twitch && !segment.title.empty() && segment.title != "live");
+}
+
+std::vector<Micros> date_skews(const MediaPlaylist& playlist, const std::vector<bool>& ads) {
+  std::vector<Micros> skews(playlist.segments.size(), 0);
+  std::vector<std::optional<Micros>> starts = segment_start_times(playlist);
+  for (std::size_t i = 1; i < playlist.segments.size(); ++i) {
+    const HlsSegment& segment = playlist.segments[i];
+    const HlsSegment& previous = playlist.segments[i - 1];
+    if (!segment.program_date_time || !starts[i - 1] || segment.discontinuity || ads[i] || ads[i - 1]) continue;
+    skews[i] = *segment.program_date_time - (*starts[i - 1] + previous.duration);
+  }
+  return skews;
 }
 
 GetterAction on_attempt_event(const GetterState& state, AttemptEvent event, Micros now,

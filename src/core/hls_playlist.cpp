@@ -1,6 +1,7 @@
 #include "wubd/core/hls_playlist.h"
 
 #include <charconv>
+#include <map>
 #include <set>
 
 #include "wubd/core/segment_name.h"
@@ -182,7 +183,9 @@ Result<Playlist> parse_playlist(std::string_view text) {
         segment.program_date_time = next_program_date_time;
         segment.byterange = next_byterange;
         segment.map_uri = map_uri;
-        segment.ad = segment.ad || in_cue_out;
+        // Twitch has been seen marking stretches whose segments stay `live`: the title
+        // says more than the markers around it.
+        segment.ad = segment.ad || (in_cue_out && segment.title != "live");
         media.segments.push_back(std::move(segment));
         pending_segment.reset();
         next_discontinuity = false;
@@ -275,6 +278,16 @@ Result<Playlist> parse_playlist(std::string_view text) {
       in_cue_out = true;
     } else if (tag == "EXT-X-CUE-IN") {
       in_cue_out = false;
+    } else if (tag == "EXT-X-SESSION-DATA") {
+      saw_master = true;
+      auto attributes = parse_attributes(value);
+      const std::string* id = attributes ? find_attribute(*attributes, "DATA-ID") : nullptr;
+      if (!id) {
+        master.warnings.push_back(line_error(line, "skipped a bad EXT-X-SESSION-DATA").message);
+      } else {
+        const std::string* data = find_attribute(*attributes, "VALUE");
+        master.session_data.emplace_back(*id, data ? *data : "");
+      }
     } else if (tag == "EXT-X-DATERANGE") {
       // A vendor's annotation: one that does not parse is skipped, not fatal.
       auto attributes = parse_attributes(value);
@@ -297,7 +310,8 @@ Result<Playlist> parse_playlist(std::string_view text) {
     for (std::size_t i = 0; i < media.segments.size(); ++i) {
       if (!starts[i]) continue;
       for (const HlsAdRange& range : media.ad_ranges) {
-        if (range.start <= *starts[i] && *starts[i] < range.end) media.segments[i].ad = true;
+        bool inside = range.start <= *starts[i] && *starts[i] < range.end;
+        if (inside && media.segments[i].title != "live") media.segments[i].ad = true;
       }
     }
   }
@@ -306,6 +320,8 @@ Result<Playlist> parse_playlist(std::string_view text) {
 }
 
 namespace {
+
+std::string path_safe(std::string name);
 
 std::string base_variant_name(const MasterPlaylist& master, const HlsVariant& variant) {
   const std::string* ivs_source = find_attribute(variant.attributes, "IVS-VARIANT-SOURCE");
@@ -372,6 +388,30 @@ std::vector<std::optional<Micros>> segment_start_times(const MediaPlaylist& play
   return starts;
 }
 
+std::string video_codec_family(std::string_view codecs) {
+  while (!codecs.empty()) {
+    std::size_t comma = codecs.find(',');
+    std::string_view codec = codecs.substr(0, comma);
+    while (!codec.empty() && codec.front() == ' ') codec.remove_prefix(1);
+    if (starts_with(codec, "avc1") || starts_with(codec, "avc3")) return "h264";
+    if (starts_with(codec, "hvc1") || starts_with(codec, "hev1")) return "h265";
+    if (starts_with(codec, "av01")) return "av1";
+    if (starts_with(codec, "vp09")) return "vp9";
+    codecs = comma == std::string_view::npos ? std::string_view{} : codecs.substr(comma + 1);
+  }
+  return "";
+}
+
+bool audio_only(const MasterPlaylist& master) {
+  if (master.variants.empty()) return false;
+  for (const HlsVariant& variant : master.variants) {
+    bool named_audio = variant.name == "audio_only";
+    bool no_video = !variant.codecs.empty() && video_codec_family(variant.codecs).empty();
+    if (!named_audio && !no_video) return false;
+  }
+  return true;
+}
+
 void name_variants(MasterPlaylist& master) {
   std::vector<std::string> bases;
   int sources = 0;
@@ -381,10 +421,36 @@ void name_variants(MasterPlaylist& master) {
   }
   // Two sources is none: picking one would depend on the playlist's order.
   master.source_ambiguous = sources > 1;
+  for (std::size_t i = 0; i < master.variants.size(); ++i) {
+    if (master.source_ambiguous && bases[i] == "source") bases[i] = own_name(master, master.variants[i]);
+  }
+  // A name several variants share: the H.264 one keeps it, the others are told apart
+  // by codec, else by STABLE-VARIANT-ID; order decides only when nothing else does.
+  std::map<std::string, std::vector<std::size_t>> sharing;
+  for (std::size_t i = 0; i < bases.size(); ++i) sharing[bases[i]].push_back(i);
+  for (auto& [name, indexes] : sharing) {
+    if (indexes.size() < 2) continue;
+    std::map<std::string, int> families;
+    for (std::size_t i : indexes) ++families[video_codec_family(master.variants[i].codecs)];
+    bool h264_kept = false;
+    for (std::size_t i : indexes) {
+      const HlsVariant& variant = master.variants[i];
+      std::string family = video_codec_family(variant.codecs);
+      if (family == "h264" && families[family] == 1 && !h264_kept) {
+        h264_kept = true;
+        continue;
+      }
+      const std::string* stable = find_attribute(variant.attributes, "STABLE-VARIANT-ID");
+      if (!family.empty() && families[family] == 1) {
+        bases[i] = name + "_" + family;
+      } else if (stable && !stable->empty()) {
+        bases[i] = name + "_" + *stable;
+      }
+    }
+  }
   std::set<std::string> taken;
   for (std::size_t i = 0; i < master.variants.size(); ++i) {
     HlsVariant& variant = master.variants[i];
-    if (master.source_ambiguous && bases[i] == "source") bases[i] = own_name(master, variant);
     std::string base = path_safe(bases[i]);
     std::string name = base;
     for (int n = 2; taken.count(name); ++n) name = base + "_" + std::to_string(n);

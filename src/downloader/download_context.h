@@ -26,6 +26,8 @@ struct DownloadMetrics {
   core::CounterFamily& timeouts;           // {operation, kind}
   core::CounterFamily& racing_attempts;    // {stream, variant}
   core::CounterFamily& getters_gave_up;    // {stream, variant}
+  core::CounterFamily& ad_segments;        // {stream, variant}: ad segments seen and not fetched
+  core::CounterFamily& date_skews;         // {stream, variant}: PROGRAM-DATE-TIME jumps
   // From a worker first seeing a segment in its playlist to the segment being `full`.
   core::HistogramFamily& seen_to_full;     // {stream}
 };

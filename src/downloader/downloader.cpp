@@ -13,7 +13,7 @@ namespace {
 
 DownloadMetrics make_metrics(core::MetricsRegistry& m) {
   return DownloadMetrics{
-      m.counter("wubd_segments_downloaded_total", "Segments the downloader wrote, by type (full, partial)."),
+      m.counter("wubd_segments_downloaded_total", "Segments the downloader wrote, by type (full, suspect, partial)."),
       m.counter("wubd_segment_bytes_downloaded_total", "Bytes of segments the downloader wrote."),
       m.counter("wubd_playlist_fetches_total", "Master and media playlist fetches started."),
       m.counter("wubd_playlist_fetch_errors_total", "Playlist fetches that failed, by reason."),
@@ -21,6 +21,9 @@ DownloadMetrics make_metrics(core::MetricsRegistry& m) {
                 "Soft and hard timeouts of playlist fetches and segment downloads."),
       m.counter("wubd_segment_racing_attempts_total", "Extra segment attempts started after a soft timeout."),
       m.counter("wubd_segment_getters_gave_up_total", "Segments given up on (403/404, or too long failing)."),
+      m.counter("wubd_ad_segments_skipped_total", "Ad segments seen in media playlists and not fetched."),
+      m.counter("wubd_segment_date_skews_total",
+                "PROGRAM-DATE-TIME jumps in a Twitch media playlist (the worker's later segments are suspect)."),
       m.histogram("wubd_segment_seen_to_full_seconds",
                   "Time from a segment first appearing in a media playlist to its file being full.",
                   core::latency_buckets_seconds()),

@@ -7,6 +7,7 @@
 #include "wubd/app/logging.h"
 #include "wubd/core/hls_playlist.h"
 #include "wubd/core/url.h"
+#include "twitch_token.h"
 
 namespace wubd::downloader {
 namespace {
@@ -37,6 +38,12 @@ MasterResult read_master(const std::string& url, const TextResult& text) {
     return result;
   }
   result.source_ambiguous = playlist->master.source_ambiguous;
+  result.audio_only = core::audio_only(playlist->master);
+  result.warnings = playlist->master.warnings;
+  for (const auto& [id, value] : playlist->master.session_data) {
+    // Twitch lists here the variants a logged-in viewer would get (above 1080p, say).
+    if (id == "com.amazon.ivs.unavailable-media") result.withheld = value;
+  }
   for (const core::HlsVariant& variant : playlist->master.variants) {
     auto resolved = io::resolve_url(url, variant.uri);
     if (!resolved) {
@@ -79,21 +86,40 @@ class HlsProvider : public Provider {
 };
 
 // Twitch: a GQL PlaybackAccessToken request, then the usher master playlist signed
-// with the token.
+// with the token. The channel is lower-cased for Twitch (login, usher path); the
+// stream's directory keeps the operator's spelling.
 class TwitchProvider : public Provider {
  public:
-  TwitchProvider(DownloadContext& context, std::string channel) : context_(context), channel_(std::move(channel)) {}
+  TwitchProvider(DownloadContext& context, std::string channel)
+      : context_(context), channel_(std::move(channel)), login_(lower(channel_)) {}
   ~TwitchProvider() override { cancel(); }
 
-  void fetch_master(std::function<void(MasterResult)> done) override {
+  void fetch_master(std::function<void(MasterResult)> done) override { request_token(std::move(done)); }
+
+  void cancel() override {
+    if (transfer_) context_.client.cancel(transfer_);
+    transfer_ = 0;
+  }
+
+  std::string describe() const override { return "twitch " + login_; }
+
+ private:
+  static std::string lower(std::string text) {
+    for (char& c : text) c = char(std::tolower(static_cast<unsigned char>(c)));
+    return text;
+  }
+
+  void request_token(std::function<void(MasterResult)> done) {
     const TwitchConfig& twitch = context_.twitch;
     io::FetchRequest request;
     request.url = twitch.gql_url;
     request.method = "POST";
-    request.body = token_request_body();
+    request.body = token_request_body(twitch, login_, send_query_text_);
     request.headers = context_.headers;
     request.headers.push_back("Client-ID: " + twitch.client_id);
     request.headers.push_back("Content-Type: application/json");
+    // The operator's credentials go to GQL only.
+    if (!twitch.oauth_token.empty()) request.headers.push_back("Authorization: OAuth " + twitch.oauth_token);
     transfer_ = fetch_text(context_, std::move(request), DownloadContext::to_ms(context_.timings.playlist_hard_timeout),
                            [this, done = std::move(done)](TextResult text) mutable {
                              transfer_ = 0;
@@ -101,77 +127,99 @@ class TwitchProvider : public Provider {
                            });
   }
 
-  void cancel() override {
-    if (transfer_) context_.client.cancel(transfer_);
-    transfer_ = 0;
-  }
-
-  std::string describe() const override { return "twitch " + channel_; }
-
- private:
-  std::string token_request_body() const {
-    cJSON* root = cJSON_CreateObject();
-    cJSON_AddStringToObject(root, "operationName", "PlaybackAccessToken");
-    cJSON* extensions = cJSON_AddObjectToObject(root, "extensions");
-    cJSON* persisted = cJSON_AddObjectToObject(extensions, "persistedQuery");
-    cJSON_AddNumberToObject(persisted, "version", 1);
-    cJSON_AddStringToObject(persisted, "sha256Hash", context_.twitch.query_hash.c_str());
-    cJSON* variables = cJSON_AddObjectToObject(root, "variables");
-    cJSON_AddBoolToObject(variables, "isLive", true);
-    cJSON_AddStringToObject(variables, "login", channel_.c_str());
-    cJSON_AddBoolToObject(variables, "isVod", false);
-    cJSON_AddStringToObject(variables, "vodID", "");
-    cJSON_AddStringToObject(variables, "playerType", context_.twitch.player_type.c_str());
-    char* text = cJSON_PrintUnformatted(root);
-    std::string body = text ? text : "{}";
-    cJSON_free(text);
-    cJSON_Delete(root);
-    return body;
-  }
-
   void on_token(const TextResult& text, std::function<void(MasterResult)> done) {
     MasterResult failed;
-    if (!text.complete || text.status != 200) {
+    if (!text.complete) {
       failed.timed_out = text.timed_out;
-      failed.error = "access token request to " + context_.twitch.gql_url + " failed: " +
-                     (text.complete ? "HTTP " + std::to_string(text.status) : text.error);
+      failed.error = "access token request to " + context_.twitch.gql_url + " failed: " + text.error;
       return done(failed);
     }
-    simdjson::ondemand::parser parser;
-    simdjson::padded_string json(text.body);
-    simdjson::ondemand::document doc;
-    std::string_view token, signature;
-    auto error = parser.iterate(json).get(doc);
-    simdjson::ondemand::object access;
-    if (!error) error = doc["data"]["streamPlaybackAccessToken"].get_object().get(access);
-    if (!error) error = access["value"].get_string().get(token);
-    std::string token_copy(token);
-    if (!error) error = access["signature"].get_string().get(signature);
-    if (error) {
-      failed.error = "no access token for " + channel_ + " in the GQL answer (" + simdjson::error_message(error) + ")";
-      return done(failed);
+    TokenAnswer answer = read_token_answer(text.status, text.body);
+    switch (answer.kind) {
+      case TokenAnswer::Kind::PersistedQueryNotFound:
+        if (!send_query_text_) {
+          // Persisted hashes rot: say so once, and ask with the query's text instead.
+          send_query_text_ = true;
+          log()->warn("twitch {}: GQL says \"{}\" for query hash {}; sending the query text instead "
+                      "(set --twitch-query-hash to a current one)", login_, answer.message, context_.twitch.query_hash);
+          return request_token(std::move(done));
+        }
+        failed.error = "GQL: " + answer.message;
+        return done(failed);
+      case TokenAnswer::Kind::NoSuchChannel:
+        if (!said_no_such_channel_) {
+          said_no_such_channel_ = true;
+          log()->warn("twitch {}: no such channel (GQL returned no access token for login \"{}\")", login_, login_);
+        }
+        failed.kind = MasterResult::Kind::NotLive;
+        failed.error = "no such channel";
+        return done(failed);
+      case TokenAnswer::Kind::Error:
+        failed.error = "GQL (HTTP " + std::to_string(text.status) + "): " + answer.message;
+        return done(failed);
+      case TokenAnswer::Kind::Token:
+        break;
     }
+    said_no_such_channel_ = false;
+    if (!said_limits_) {
+      said_limits_ = true;
+      std::vector<std::string> limits = token_limits(answer.value);
+      if (!limits.empty()) log()->info("twitch {}: the access token limits this viewer: {}", login_, fmt::join(limits, ", "));
+    }
+    request_master(answer, std::move(done));
+  }
+
+  void request_master(const TokenAnswer& token, std::function<void(MasterResult)> done) {
     const TwitchConfig& twitch = context_.twitch;
-    std::string url = twitch.usher_url;
-    if (std::size_t at = url.find("{channel}"); at != std::string::npos) url.replace(at, 9, core::percent_encode(channel_));
+    std::string url = twitch.usher_url_for(login_);
     url += url.find('?') == std::string::npos ? "?" : "&";
-    url += "sig=" + core::percent_encode(signature) + "&token=" + core::percent_encode(token_copy) +
-           "&allow_source=true&allow_audio_only=true&fast_bread=true&player_type=" +
-           core::percent_encode(twitch.player_type) + "&supported_codecs=" + core::percent_encode(twitch.codecs) +
-           "&p=" + std::to_string(context_.random() % 1000000);
+    url += "sig=" + core::percent_encode(token.signature) + "&token=" + core::percent_encode(token.value) +
+           "&allow_source=true&allow_audio_only=true&fast_bread=true&supported_codecs=" +
+           core::percent_encode(twitch.codecs) + "&p=" + std::to_string(context_.random() % 1000000);
+    if (twitch.usher_version == 1) {
+      url += "&player_type=" + core::percent_encode(twitch.player_type);
+    } else {
+      url += "&platform=web&playlist_include_framerate=true&player_backend=mediaplayer";
+    }
     io::FetchRequest request;
     request.url = url;
     request.headers = context_.headers;
     transfer_ = fetch_text(context_, std::move(request), DownloadContext::to_ms(context_.timings.playlist_hard_timeout),
                            [this, url, done = std::move(done)](TextResult master) {
                              transfer_ = 0;
-                             done(read_master(url, master));
+                             done(read_usher(url, master));
                            });
+  }
+
+  // Usher answers a playlist, or a JSON list saying why not.
+  MasterResult read_usher(const std::string& url, const TextResult& text) {
+    if (!text.complete || (text.status >= 200 && text.status < 300)) return read_master(url, text);
+    UsherError error = read_usher_error(text.body);
+    MasterResult result;
+    std::string words = error.message.empty() ? "HTTP " + std::to_string(text.status) : error.message;
+    if (error.code == "transcode_does_not_exist" || (error.code.empty() && text.status == 404)) {
+      result.kind = MasterResult::Kind::NotLive;
+      result.error = "usher: " + words;
+      return result;
+    }
+    // Geoblocks, entitlements, bans: nothing a quick retry changes.
+    result.kind = MasterResult::Kind::Refused;
+    result.error = "usher refuses: " + words + (error.code.empty() ? "" : " (" + error.code + ")");
+    return result;
+  }
+
+  static const std::shared_ptr<spdlog::logger>& log() {
+    static auto logger = app::logger("downloader");
+    return logger;
   }
 
   DownloadContext& context_;
   std::string channel_;
+  std::string login_;
   io::TransferId transfer_ = 0;
+  bool send_query_text_ = false;
+  bool said_no_such_channel_ = false;
+  bool said_limits_ = false;
 };
 
 }  // namespace

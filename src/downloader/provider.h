@@ -12,12 +12,17 @@
 namespace wubd::downloader {
 
 struct MasterResult {
-  enum class Kind { Ok, NotLive, Failed };
+  // Refused: the origin will not serve this viewer (a geoblock, an entitlement); asked
+  // again as gently as a stream that is not live.
+  enum class Kind { Ok, NotLive, Failed, Refused };
   Kind kind = Kind::Failed;
   std::vector<std::pair<std::string, std::string>> variants;  // name, absolute media playlist URL
   std::string error;  // for NotLive and Failed: what happened, for the log
   bool timed_out = false;
   bool source_ambiguous = false;  // several variants claimed to be the source
+  bool audio_only = false;        // every variant is audio only
+  std::string withheld;           // what the origin says it withholds (Twitch's session data)
+  std::vector<std::string> warnings;  // tags skipped in the master playlist
 };
 
 class Provider {

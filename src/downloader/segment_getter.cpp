@@ -84,11 +84,18 @@ bool SegmentGetter::on_headers(Attempt& attempt, long status) {
     return false;
   }
   attempt.writer = std::move(*writer);
+  if (job_.init) {
+    if (auto written = attempt.writer->write(*job_.init); !written) {
+      attempt.write_error = written.error().message;
+      return false;
+    }
+  }
   return true;
 }
 
 bool SegmentGetter::on_data(Attempt& attempt, std::string_view bytes) {
   if (!attempt.writer) return false;
+  attempt.body_bytes += bytes.size();
   if (auto written = attempt.writer->write(bytes); !written) {
     attempt.write_error = written.error().message;
     return false;
@@ -125,10 +132,24 @@ void SegmentGetter::on_attempt_done(Attempt* raw, const io::FetchOutcome& outcom
   }
   core::AttemptEvent event;
   if (outcome.complete && ok_status && attempt->writer && attempt->write_error.empty()) {
-    auto committed = attempt->writer->commit(core::SegmentType::Full);
+    // Doubtful but complete, as wubloader names them: a worker that saw the dates
+    // jump, a download so slow that Twitch may have cut it short without saying so,
+    // or an empty body.
+    core::Micros took = DownloadContext::precise_now() - attempt->started_at;
+    const char* doubt = job_.suspect                                      ? "PROGRAM-DATE-TIME jumped"
+                        : took >= context_.timings.segment_suspect_after ? "slow download"
+                        : attempt->body_bytes == 0                        ? "empty body"
+                                                                          : nullptr;
+    core::SegmentType type = doubt ? core::SegmentType::Suspect : core::SegmentType::Full;
+    auto committed = attempt->writer->commit(type);
     if (!committed) {
       log()->error("segment {}: {}", where(), committed.error().message);
       event = core::AttemptEvent::Failed;
+    } else if (doubt) {
+      context_.metrics.segments.inc({{"stream", job_.stream}, {"variant", job_.variant}, {"type", "suspect"}});
+      log()->info("segment {}: suspect ({}), {} bytes", where(), doubt, attempt->body_bytes);
+      suspect_ = true;
+      event = core::AttemptEvent::Completed;
     } else {
       context_.metrics.segments.inc({{"stream", job_.stream}, {"variant", job_.variant}, {"type", "full"}});
       context_.metrics.segment_bytes.inc({{"stream", job_.stream}, {"variant", job_.variant}},
@@ -173,7 +194,8 @@ void SegmentGetter::apply(const core::GetterAction& action) {
       context_.metrics.getters_gave_up.inc({{"stream", job_.stream}, {"variant", job_.variant}});
       log()->warn("segment {}: giving up after {} attempts", where(), attempts_started_);
     }
-    finish(!action.gave_up);
+    // A suspect copy is done for this getter, but another worker may still get a full one.
+    finish(!action.gave_up && !suspect_);
   }
 }
 

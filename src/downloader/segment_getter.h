@@ -20,6 +20,11 @@ struct SegmentJob {
   std::string url;  // absolute
   core::Micros start = 0;
   core::Micros duration = 0;
+  // fMP4: the init section (EXT-X-MAP) written before the fragment, and hashed with
+  // it, so each file decodes on its own and names agree with wubloader's.
+  std::shared_ptr<const std::string> init;
+  // Stored as `suspect`, not `full`: its worker saw PROGRAM-DATE-TIME jump.
+  bool suspect = false;
 };
 
 class SegmentGetter {
@@ -43,6 +48,7 @@ class SegmentGetter {
     long status = 0;
     bool headers_done = false;
     std::unique_ptr<store::SegmentWriter> writer;
+    std::uint64_t body_bytes = 0;  // of the response, the init section not counted
     std::string write_error;
     std::unique_ptr<io::Timer> soft_headers;
     std::unique_ptr<io::Timer> soft_total;
@@ -72,6 +78,7 @@ class SegmentGetter {
   int attempts_started_ = 0;
   bool gone_ = false;
   bool done_ = false;
+  bool suspect_ = false;  // got a copy, but only a suspect one
 };
 
 }  // namespace wubd::downloader

@@ -59,7 +59,7 @@ core::ManagerState StreamManager::manager_state() const {
   core::ManagerState state;
   state.fetch_in_flight = fetch_in_flight_;
   state.last_fetch_start = last_fetch_start_;
-  state.stream_live = live_;
+  state.stream_live = live_ && !refused_;
   state.variants_known = variants_known_;
   const std::vector<std::string>& wanted = config_.variants.empty() ? known_variants_ : config_.variants;
   for (const std::string& variant : wanted) {
@@ -94,21 +94,52 @@ void StreamManager::on_master(const MasterResult& result) {
   fetch_in_flight_ = false;
   switch (result.kind) {
     case MasterResult::Kind::NotLive:
-      // Not an error: the stream is just not up. Logged once per change.
-      if (live_) log()->info("stream {}: not live ({})", config_.name, result.error);
+      // Not an error: the stream is just not up. Logged once per change; asked again
+      // every --offline-interval.
+      if (live_ || refused_) log()->info("stream {}: not live ({})", config_.name, result.error);
       live_ = false;
+      refused_ = false;
+      break;
+    case MasterResult::Kind::Refused:
+      // Asked again gently; logged once per distinct answer.
+      if (result.error != last_error_) log()->warn("stream {}: {}", config_.name, result.error);
+      last_error_ = result.error;
+      refused_ = true;
       break;
     case MasterResult::Kind::Failed:
       context_.metrics.playlist_errors.inc(
           {{"stream", config_.name}, {"kind", "master"}, {"reason", result.timed_out ? "timeout" : "failed"}});
-      log()->warn("stream {}: master playlist fetch failed: {}", config_.name, result.error);
+      // The same failure every few seconds is one line, not a flood.
+      if (result.error != last_error_) {
+        log()->warn("stream {}: master playlist fetch failed: {}", config_.name, result.error);
+      } else {
+        log()->debug("stream {}: master playlist fetch failed again: {}", config_.name, result.error);
+      }
+      last_error_ = result.error;
       break;
     case MasterResult::Kind::Ok: {
-      if (!live_) log()->info("stream {}: live again", config_.name);
+      if (!live_ || refused_) log()->info("stream {}: live again", config_.name);
       live_ = true;
+      refused_ = false;
+      last_error_.clear();
       variants_known_ = true;
       known_variants_.clear();
       for (const auto& [name, url] : result.variants) known_variants_.push_back(name);
+      if (result.audio_only && !warned_audio_only_) {
+        warned_audio_only_ = true;
+        log()->warn("stream {}: the master playlist offers audio only (variants: {}); is a login needed?",
+                    config_.name, fmt::join(known_variants_, ","));
+      }
+      if (!result.withheld.empty() && !warned_withheld_) {
+        warned_withheld_ = true;
+        log()->warn("stream {}: the origin withholds some variants from this viewer (a login may be needed, see "
+                    "--twitch-auth-file): {}", config_.name, result.withheld.substr(0, 300));
+      }
+      for (const std::string& warning : result.warnings) {
+        if (warned_tags_.size() < 32 && warned_tags_.insert(warning).second) {
+          log()->warn("stream {}: master playlist: {}", config_.name, warning);
+        }
+      }
       if (result.source_ambiguous && !warned_ambiguous_source_) {
         // Picking one would depend on the playlist's order: archive each under its name.
         warned_ambiguous_source_ = true;
@@ -142,7 +173,7 @@ void StreamManager::start_worker(const std::string& variant, const std::string& 
     if (!got_full) claims_[variant].erase(start);  // let another worker try it
   };
   auto worker = std::make_unique<StreamWorker>(context_, next_worker_id_++, config_.name, variant, url,
-                                               context_.now(), std::move(callbacks));
+                                               context_.now(), config_.provider == "twitch", std::move(callbacks));
   StreamWorker* raw = worker.get();
   workers_.push_back(std::move(worker));
   raw->start();

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <set>
 #include <memory>
 #include <string>
 #include <vector>
@@ -50,7 +51,12 @@ class StreamManager {
   bool fetch_in_flight_ = false;
   std::optional<core::Micros> last_fetch_start_;
   bool live_ = true;
+  bool refused_ = false;      // the origin refuses this viewer (Twitch: geoblock, entitlement)
+  std::string last_error_;    // the last failure logged, so a repeat is not logged again
   bool warned_ambiguous_source_ = false;
+  bool warned_audio_only_ = false;
+  bool warned_withheld_ = false;
+  std::set<std::string> warned_tags_;  // master playlist warnings already logged
   bool variants_known_ = false;
   std::vector<std::string> known_variants_;  // as of the last master playlist
   std::uint64_t next_worker_id_ = 1;

@@ -19,7 +19,7 @@ auto& log() {
 }  // namespace
 
 StreamWorker::StreamWorker(DownloadContext& context, std::uint64_t id, std::string stream, std::string variant,
-                           std::string url, core::Micros url_fetched_at, Callbacks callbacks)
+                           std::string url, core::Micros url_fetched_at, bool twitch, Callbacks callbacks)
     : context_(context),
       id_(id),
       stream_(std::move(stream)),
@@ -28,7 +28,8 @@ StreamWorker::StreamWorker(DownloadContext& context, std::uint64_t id, std::stri
       url_fetched_at_(url_fetched_at),
       callbacks_(std::move(callbacks)),
       poll_timer_(context.loop),
-      soft_timer_(context.loop) {}
+      soft_timer_(context.loop),
+      twitch_(twitch) {}
 
 StreamWorker::~StreamWorker() { stop_all(); }
 
@@ -97,11 +98,20 @@ void StreamWorker::on_playlist(core::Micros fetch_started, const TextResult& tex
     for (const std::string& warning : playlist->media.warnings) {
       if (warned_.size() < 32 && warned_.insert(warning).second) log()->warn("{}: {}", where(), warning);
     }
+    last_playlist_ = playlist->media;
     start_getters(playlist->media);
   }
-  core::WorkerDecision decision = core::on_playlist_outcome(had_success_, outcome);
+  bool has_content = false;
+  if (playlist) {
+    for (const core::HlsSegment& segment : playlist->media.segments) has_content |= !core::is_ad(segment, twitch_);
+  }
+  core::WorkerDecision decision =
+      core::on_playlist_outcome({had_success_, reported_working_}, outcome, has_content);
   if (playlist) had_success_ = true;
-  if (decision.report_working && callbacks_.working) callbacks_.working(*this);
+  if (decision.report_working) {
+    reported_working_ = true;
+    if (callbacks_.working) callbacks_.working(*this);
+  }
   if (outcome == core::PlaylistOutcome::EndList) log()->info("{}: stream ended (ENDLIST)", where());
   if (decision.request_replacement) want_replacement(error.empty() ? "stream ended" : error.c_str());
   if (!decision.keep_polling) {
@@ -113,6 +123,9 @@ void StreamWorker::on_playlist(core::Micros fetch_started, const TextResult& tex
 
 void StreamWorker::start_getters(const core::MediaPlaylist& playlist) {
   std::vector<std::optional<core::Micros>> starts = core::segment_start_times(playlist);
+  std::vector<bool> ads;
+  for (const core::HlsSegment& segment : playlist.segments) ads.push_back(core::is_ad(segment, twitch_));
+  std::vector<core::Micros> skews = core::date_skews(playlist, ads);
   std::set<std::string> current;
   for (std::size_t i = 0; i < playlist.segments.size(); ++i) {
     const core::HlsSegment& segment = playlist.segments[i];
@@ -120,6 +133,38 @@ void StreamWorker::start_getters(const core::MediaPlaylist& playlist) {
     // segment, and only new segments pay for resolving.
     current.insert(segment.uri);
     if (getters_.count(segment.uri)) continue;
+    if (ads[i]) {
+      // Stitched ads carry real stream times: stored, they would pass for the stream.
+      context_.metrics.ad_segments.inc({{"stream", stream_}, {"variant", variant_}});
+      log()->debug("{}: skipping an ad segment ({}): {}", where(), segment.title.empty() ? "marked" : segment.title,
+                   segment.uri);
+      getters_.emplace(segment.uri, nullptr);
+      continue;
+    }
+    if (twitch_ && !suspect_ && (skews[i] > core::kMaxDateSkew || skews[i] < -core::kMaxDateSkew)) {
+      // Every later date of this playlist is out by the jump: keep them, but as
+      // `suspect`, and get a fresh URL (which has been seen to put it right).
+      suspect_ = true;
+      context_.metrics.date_skews.inc({{"stream", stream_}, {"variant", variant_}});
+      log()->warn("{}: PROGRAM-DATE-TIME jumped by {} ms at {}; later segments of this worker are suspect", where(),
+                  skews[i] / core::kMicrosPerMilli, segment.uri);
+      want_replacement("PROGRAM-DATE-TIME jumped");
+    }
+    std::shared_ptr<const std::string> init;
+    if (!segment.map_uri.empty()) {
+      auto map_url = io::resolve_url(url_, segment.map_uri);
+      if (!map_url) {
+        log()->warn("{}: skipping segment with a bad EXT-X-MAP: {}", where(), map_url.error().message);
+        getters_.emplace(segment.uri, nullptr);
+        continue;
+      }
+      auto known = maps_.find(*map_url);
+      if (known == maps_.end()) {
+        fetch_map(*map_url);  // the segment starts once its init section is in
+        continue;
+      }
+      init = known->second;
+    }
     auto resolved = io::resolve_url(url_, segment.uri);
     if (!resolved) {
       log()->warn("{}: skipping segment: {}", where(), resolved.error().message);
@@ -137,7 +182,14 @@ void StreamWorker::start_getters(const core::MediaPlaylist& playlist) {
       getters_.emplace(segment.uri, nullptr);  // another worker's getter has it
       continue;
     }
-    SegmentJob job{stream_, variant_, *resolved, start, segment.duration};
+    SegmentJob job;
+    job.stream = stream_;
+    job.variant = variant_;
+    job.url = *resolved;
+    job.start = start;
+    job.duration = segment.duration;
+    job.init = std::move(init);
+    job.suspect = suspect_;
     auto getter = std::make_unique<SegmentGetter>(context_, std::move(job), [this, start](bool got_full) {
       if (callbacks_.segment_finished) callbacks_.segment_finished(start, got_full);
     });
@@ -154,6 +206,27 @@ void StreamWorker::start_getters(const core::MediaPlaylist& playlist) {
       ++it;
     }
   }
+}
+
+void StreamWorker::fetch_map(const std::string& url) {
+  if (map_fetches_.count(url) || !polling_) return;
+  io::FetchRequest request;
+  request.url = url;
+  request.headers = context_.headers;
+  map_fetches_[url] = fetch_text(context_, std::move(request),
+                                 DownloadContext::to_ms(context_.timings.segment_headers_hard_timeout),
+                                 [this, url](TextResult text) {
+                                   map_fetches_.erase(url);
+                                   if (!text.complete || text.status < 200 || text.status >= 300) {
+                                     log()->warn("{}: init section {} failed ({}); trying again at the next poll",
+                                                 where(), url,
+                                                 text.complete ? "HTTP " + std::to_string(text.status) : text.error);
+                                     return;
+                                   }
+                                   log()->info("{}: init section {} ({} bytes)", where(), url, text.body.size());
+                                   maps_[url] = std::make_shared<const std::string>(text.body);
+                                   if (last_playlist_ && polling_) start_getters(*last_playlist_);
+                                 });
 }
 
 void StreamWorker::schedule_next(core::Micros fetch_started) {
@@ -190,6 +263,7 @@ bool StreamWorker::halt_polling() {
   soft_timer_.stop();
   if (transfer_) context_.client.cancel(transfer_);
   transfer_ = 0;
+  for (const auto& [url, transfer] : std::exchange(map_fetches_, {})) context_.client.cancel(transfer);
   return true;
 }
 

@@ -4,6 +4,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 
@@ -34,8 +35,10 @@ class StreamWorker {
     std::function<void(core::Micros start, bool got_full)> segment_finished;
   };
 
+  // `twitch`: Twitch's rules apply (titles other than `live` are ads, jumps of
+  // PROGRAM-DATE-TIME make segments `suspect`).
   StreamWorker(DownloadContext& context, std::uint64_t id, std::string stream, std::string variant,
-               std::string url, core::Micros url_fetched_at, Callbacks callbacks);
+               std::string url, core::Micros url_fetched_at, bool twitch, Callbacks callbacks);
   ~StreamWorker();
 
   void start();
@@ -58,6 +61,9 @@ class StreamWorker {
   void fetch();
   void on_playlist(core::Micros fetch_started, const TextResult& text);
   void start_getters(const core::MediaPlaylist& playlist);
+  // Fetches an fMP4 init section (EXT-X-MAP) once; the segments that need it start
+  // when it is in (from the last playlist), or at the next poll if it failed.
+  void fetch_map(const std::string& url);
   void schedule_next(core::Micros fetch_started);
   void want_replacement(const char* why);
   void end_polling();
@@ -77,7 +83,16 @@ class StreamWorker {
   io::Timer soft_timer_;
   io::TransferId transfer_ = 0;
   bool polling_ = false;
+  bool twitch_ = false;
   bool had_success_ = false;
+  bool reported_working_ = false;  // told the manager it works (its first content)
+  // A PROGRAM-DATE-TIME jumped: this worker's later segments are `suspect`.
+  bool suspect_ = false;
+  // fMP4 init sections by absolute URL, kept for the worker's life (a few KB each);
+  // one fetch each at a time.
+  std::map<std::string, std::shared_ptr<const std::string>> maps_;
+  std::map<std::string, io::TransferId> map_fetches_;
+  std::optional<core::MediaPlaylist> last_playlist_;
   bool replacement_requested_ = false;
   // Getters by segment URI as written in the playlist (null: seen, nothing to do);
   // URIs no longer in the playlist are forgotten once done.

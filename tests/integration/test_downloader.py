@@ -219,7 +219,7 @@ def test_inspect_playlist_prints_what_the_parser_understood():
         g.write("#EXTM3U\n#EXT-X-MEDIA-SEQUENCE:18446744073709551615\n"
                 "#EXT-X-DATERANGE:ID=\"stitched-ad-1\",START-DATE=\"2026-11-21T04:00:00.5Z\",DURATION=1.5\n"
                 "#EXT-X-PROGRAM-DATE-TIME:2026-11-21T04:00:00Z\n"
-                "#EXTINF:.500,live\na.ts\n#EXTINF:1.5,live\nb.ts\n#EXTINF:2.0,live\nc.ts\n")
+                "#EXTINF:.500,\na.ts\n#EXTINF:1.5,\nb.ts\n#EXTINF:2.0,\nc.ts\n")
     out = subprocess.run([WUBD, "inspect-playlist", f.name], capture_output=True, text=True, check=True).stdout
     assert '"media_sequence":18446744073709551615' in out.replace(" ", "").replace("\t", ""), out
     edge = json.loads(out)

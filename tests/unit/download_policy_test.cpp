@@ -6,6 +6,7 @@ namespace wubd::core {
 namespace {
 
 constexpr Micros kSecond = kMicrosPerSecond;
+constexpr Micros kMs = kMicrosPerMilli;
 
 TEST(DownloadPolicy, JitterStaysWithinTenPercent) {
   EXPECT_EQ(jittered(2 * kSecond, 0.1, 0.5), 2 * kSecond);
@@ -50,7 +51,9 @@ TEST(DownloadPolicy, MasterFetchWhenNeeded) {
        0},
       {"variant has no worker", ManagerState{false, now - 60 * kSecond, true, {variant(false, false, std::nullopt)}, true}, 0},
       {"URL too old", ManagerState{false, now - 60 * kSecond, true, {variant(true, false, now - t.max_url_age)}, true}, 0},
-      {"not live: retry at the interval", ManagerState{false, now - kSecond, false, {}, true}, 4 * kSecond},
+      // An offline channel is asked gently: every offline_interval (20 s), not every 5 s.
+      {"not live: asked again at the offline interval", ManagerState{false, now - kSecond, false, {}, true},
+       t.offline_interval - kSecond},
   };
   for (const Case& c : cases) EXPECT_EQ(master_fetch_wait(c.state, now, t, 0.5), c.wait) << c.what;
 }
@@ -96,11 +99,56 @@ TEST(DownloadPolicy, WorkerOutcomes) {
       {true, PlaylistOutcome::Failed, true, false, false},   // later: keep trying
   };
   for (const Case& c : cases) {
-    WorkerDecision d = on_playlist_outcome(c.had_success, c.outcome);
+    WorkerDecision d = on_playlist_outcome({c.had_success, c.had_success}, c.outcome, true);
     EXPECT_EQ(d.keep_polling, c.keep_polling) << int(c.outcome) << c.had_success;
     EXPECT_EQ(d.report_working, c.report_working) << int(c.outcome) << c.had_success;
     EXPECT_EQ(d.request_replacement, c.request_replacement) << int(c.outcome) << c.had_success;
   }
+}
+
+TEST(DownloadPolicy, AWorkerWorksFromItsFirstContentNotItsFirstFetch) {
+  // A fresh URL opening with a pre-roll: fetched fine, but only ads so far.
+  EXPECT_FALSE(on_playlist_outcome({false, false}, PlaylistOutcome::Ok, false).report_working);
+  EXPECT_FALSE(on_playlist_outcome({true, false}, PlaylistOutcome::Ok, false).report_working);
+  EXPECT_TRUE(on_playlist_outcome({true, false}, PlaylistOutcome::Ok, true).report_working) << "the stream at last";
+  EXPECT_FALSE(on_playlist_outcome({true, true}, PlaylistOutcome::Ok, true).report_working) << "once";
+}
+
+TEST(DownloadPolicy, AdsOnTheirOwnEvidence) {
+  HlsSegment live, untitled, amazon, marked;
+  live.title = "live";
+  amazon.title = "Amazon|1234";
+  marked.ad = true;
+  EXPECT_FALSE(is_ad(live, true));
+  EXPECT_FALSE(is_ad(untitled, true));
+  EXPECT_TRUE(is_ad(amazon, true));
+  EXPECT_TRUE(is_ad(marked, false));
+  HlsSegment other;
+  other.title = "chapter 3";  // any other origin may title its segments
+  EXPECT_TRUE(is_ad(other, true));
+  EXPECT_FALSE(is_ad(other, false));
+}
+
+TEST(DownloadPolicy, DateSkews) {
+  MediaPlaylist playlist;
+  auto add = [&](std::optional<Micros> pdt, bool discontinuity = false) {
+    HlsSegment s;
+    s.duration = 2 * kSecond;
+    s.program_date_time = pdt;
+    s.discontinuity = discontinuity;
+    playlist.segments.push_back(s);
+  };
+  const Micros t0 = 1000 * kSecond;
+  add(t0);
+  add(t0 + 2 * kSecond);                  // on time
+  add(t0 + 4 * kSecond + 400 * kMs);      // 400 ms late: a jump
+  add(std::nullopt);                      // no date of its own
+  add(t0 + 8 * kSecond + 400 * kMs + 5 * kMs);  // 5 ms: within tolerance
+  add(t0 + 100 * kSecond, true);          // after a DISCONTINUITY: not compared
+  add(t0 + 90 * kSecond);                 // next to an ad below: not compared
+  std::vector<bool> ads(playlist.segments.size(), false);
+  ads[5] = true;
+  EXPECT_EQ(date_skews(playlist, ads), (std::vector<Micros>{0, 0, 400 * kMs, 0, 5 * kMs, 0, 0}));
 }
 
 TEST(DownloadPolicy, SegmentTimesCarryForward) {

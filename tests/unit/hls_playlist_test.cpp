@@ -2,6 +2,8 @@
 
 #include <gtest/gtest.h>
 
+#include <map>
+
 namespace wubd::core {
 namespace {
 
@@ -95,6 +97,43 @@ TEST(HlsMaster, TwoSourcesAreNone) {
   EXPECT_EQ(variants[2].name, "720p60");
 }
 
+TEST(HlsMaster, SharedNamesAreToldApartByCodecNeverByOrder) {
+  // Enhanced broadcasting: 1080p60 in H.264 and in HEVC, listed in either order.
+  const char* h264 = "#EXT-X-STREAM-INF:BANDWIDTH=6000000,CODECS=\"avc1.64002A,mp4a.40.2\",IVS-NAME=\"1080p60\"\nh.m3u8\n";
+  const char* hevc = "#EXT-X-STREAM-INF:BANDWIDTH=5000000,CODECS=\"hvc1.2.4.L123,mp4a.40.2\",IVS-NAME=\"1080p60\"\nv.m3u8\n";
+  for (bool h264_first : {true, false}) {
+    std::string text = std::string("#EXTM3U\n") + (h264_first ? h264 : hevc) + (h264_first ? hevc : h264);
+    auto playlist = parse_playlist(text);
+    ASSERT_TRUE(playlist) << playlist.error().message;
+    std::map<std::string, std::string> by_uri;
+    for (const auto& v : playlist->master.variants) by_uri[v.uri] = v.name;
+    EXPECT_EQ(by_uri["h.m3u8"], "1080p60") << h264_first;
+    EXPECT_EQ(by_uri["v.m3u8"], "1080p60_h265") << h264_first;
+  }
+  // Same codec twice: the STABLE-VARIANT-ID tells them apart.
+  auto stable = parse_playlist(
+      "#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1,CODECS=\"hvc1.1\",IVS-NAME=\"720p60\",STABLE-VARIANT-ID=\"a1\"\na.m3u8\n"
+      "#EXT-X-STREAM-INF:BANDWIDTH=2,CODECS=\"hvc1.1\",IVS-NAME=\"720p60\",STABLE-VARIANT-ID=\"b2\"\nb.m3u8\n");
+  ASSERT_TRUE(stable);
+  EXPECT_EQ(stable->master.variants[0].name, "720p60_a1");
+  EXPECT_EQ(stable->master.variants[1].name, "720p60_b2");
+}
+
+TEST(HlsMaster, SessionDataAndAudioOnly) {
+  auto playlist = parse_playlist(
+      "#EXTM3U\n#EXT-X-SESSION-DATA:DATA-ID=\"com.amazon.ivs.unavailable-media\",VALUE=\"W3siTkFNRSI6IjE0NDBwNjAifV0=\"\n"
+      "#EXT-X-SESSION-DATA:VALUE=\"no id\"\n"
+      "#EXT-X-STREAM-INF:BANDWIDTH=160000,CODECS=\"mp4a.40.2\",VIDEO=\"audio_only\"\naudio.m3u8\n");
+  ASSERT_TRUE(playlist) << playlist.error().message;
+  ASSERT_EQ(playlist->master.session_data.size(), 1u);
+  EXPECT_EQ(playlist->master.session_data[0].first, "com.amazon.ivs.unavailable-media");
+  EXPECT_EQ(playlist->master.warnings.size(), 1u) << "the SESSION-DATA without an id is skipped, not fatal";
+  EXPECT_TRUE(audio_only(playlist->master));
+  auto video = parse_playlist("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=1,CODECS=\"avc1.4D401F,mp4a.40.2\"\na.m3u8\n");
+  EXPECT_FALSE(audio_only(video->master));
+  EXPECT_EQ(video_codec_family("mp4a.40.2, av01.0.08M.08"), "av1");
+}
+
 TEST(HlsMaster, LoneVariantIsSourceAndDuplicatesGetSuffixes) {
   auto lone = parse_playlist("#EXTM3U\n#EXT-X-STREAM-INF:BANDWIDTH=5\nonly.m3u8\n");
   ASSERT_TRUE(lone);
@@ -174,7 +213,8 @@ TEST(HlsMedia, AdsAreMarkedNotDropped) {
       "#EXTINF:2.0,Amazon|123\nad1.ts\n"
       "#EXTINF:2.0,live\nlive2.ts\n"
       "#EXT-X-CUE-OUT:30\n"
-      "#EXTINF:2.0,live\ncue.ts\n"
+      "#EXTINF:2.0,\ncue.ts\n"
+      "#EXTINF:2.0,live\nmarked-but-live.ts\n"
       "#EXT-X-CUE-IN\n"
       "#EXTINF:2.0,Amazon\nstitched.ts\n"
       "#EXTINF:2.0,live\nafter.ts\n";
@@ -182,7 +222,7 @@ TEST(HlsMedia, AdsAreMarkedNotDropped) {
   ASSERT_TRUE(playlist) << playlist.error().message;
   std::vector<bool> ads;
   for (const auto& s : playlist->media.segments) ads.push_back(s.ad);
-  EXPECT_EQ(ads, (std::vector<bool>{false, true, false, true, true, false}));
+  EXPECT_EQ(ads, (std::vector<bool>{false, true, false, true, false, true, false}));
 }
 
 TEST(HlsMedia, StitchedAdDateRangesCoverHalfOpenRanges) {
@@ -196,14 +236,22 @@ TEST(HlsMedia, StitchedAdDateRangesCoverHalfOpenRanges) {
         "END-DATE=\"2026-11-21T04:00:06Z\""}) {
     std::string text = std::string("#EXTM3U\n#EXT-X-TARGETDURATION:2\n") + daterange +
                        "\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T04:00:00.000Z\n"
-                       "#EXTINF:2.0,live\na.ts\n#EXTINF:2.0,live\nb.ts\n#EXTINF:2.0,live\nc.ts\n"
-                       "#EXTINF:2.0,live\nd.ts\n#EXTINF:2.0,live\ne.ts\n";
+                       "#EXTINF:2.0,\na.ts\n#EXTINF:2.0,\nb.ts\n#EXTINF:2.0,\nc.ts\n"
+                       "#EXTINF:2.0,\nd.ts\n#EXTINF:2.0,\ne.ts\n";
     auto playlist = parse_playlist(text);
     ASSERT_TRUE(playlist) << playlist.error().message;
     std::vector<bool> ads;
     for (const auto& s : playlist->media.segments) ads.push_back(s.ad);
     EXPECT_EQ(ads, (std::vector<bool>{false, true, true, false, false})) << daterange;
     ASSERT_EQ(playlist->media.ad_ranges.size(), 1u);
+    // Marked, but its segments say `live`: content (Twitch has done this).
+    std::string live = text;
+    for (std::size_t at = live.find("#EXTINF:2.0,\n"); at != std::string::npos; at = live.find("#EXTINF:2.0,\n", at)) {
+      live.replace(at, 13, "#EXTINF:2.0,live\n");
+    }
+    auto marked = parse_playlist(live);
+    ASSERT_TRUE(marked) << marked.error().message;
+    for (const auto& s : marked->media.segments) EXPECT_FALSE(s.ad) << s.uri;
   }
   // Other DATERANGEs mark nothing; a malformed one is skipped with a warning.
   auto other = parse_playlist(

@@ -17,6 +17,9 @@ namespace wubd::core {
 // Every timing of the downloader, defaults from DESIGN.md §2.
 struct DownloadTimings {
   Micros master_min_interval = 5 * kMicrosPerSecond;  // between master playlist fetches
+  // Between master playlist fetches while the stream is not live (or refused): an
+  // offline channel is asked gently (wubloader: 20 s).
+  Micros offline_interval = 20 * kMicrosPerSecond;
   Micros playlist_interval = 2 * kMicrosPerSecond;    // between media playlist fetches
   Micros playlist_soft_timeout = 5 * kMicrosPerSecond;
   Micros playlist_hard_timeout = 90 * kMicrosPerSecond;
@@ -24,6 +27,9 @@ struct DownloadTimings {
   Micros segment_headers_hard_timeout = 30 * kMicrosPerSecond;
   Micros segment_total_soft_timeout = 15 * kMicrosPerSecond;
   Micros segment_total_hard_timeout = 240 * kMicrosPerSecond;
+  // A download that took this long is stored `suspect`: Twitch has been seen ending
+  // stuck responses after 60 s with valid-looking but incomplete data (wubloader: 59 s).
+  Micros segment_suspect_after = 59 * kMicrosPerSecond;
   Micros retry_delay = 2 * kMicrosPerSecond;  // after a failed segment attempt
   Micros max_url_age = 20 * kMicrosPerHour;   // media playlist URLs expire (Twitch: ~24 h)
   // A getter that has not got its segment after this long gives up: a live origin
@@ -66,7 +72,8 @@ bool needs_new_worker(const VariantWorkers& variant, Micros now, const DownloadT
 // When to fetch the master playlist next, as a wait from now; nullopt while a fetch
 // is in flight. A fetch is due at start, when a variant needs a new worker, and
 // before the newest URL gets too old; fetches are spaced by the jittered minimum
-// interval. With nothing due, the wait runs until the oldest URL's age limit.
+// interval (the offline interval while the stream is not live). With nothing due,
+// the wait runs until the oldest URL's age limit.
 std::optional<Micros> master_fetch_wait(const ManagerState& state, Micros now,
                                         const DownloadTimings& timings, double unit_random);
 
@@ -101,9 +108,31 @@ struct WorkerDecision {
   bool request_replacement = false;  // ask the manager for a fresh URL
 };
 
+// What a worker has been through so far.
+struct WorkerHistory {
+  bool had_success = false;       // a playlist was fetched and parsed
+  bool reported_working = false;  // the manager was told it works
+};
+
 // What a worker does after a media playlist fetch. The segments of a playlist that
-// parsed (Ok or EndList) are fetched in every case.
-WorkerDecision on_playlist_outcome(bool had_success_before, PlaylistOutcome outcome);
+// parsed (Ok or EndList) are fetched in every case. A worker reports working once,
+// with its first playlist that has content (a segment that is not an ad): a fresh URL
+// that opens with a pre-roll must not retire the worker still recording the stream,
+// or the pre-roll's length would be a hole (wubloader does the same).
+WorkerDecision on_playlist_outcome(const WorkerHistory& before, PlaylistOutcome outcome, bool has_content);
+
+// Whether a segment is an ad: its playlist's own marks (HlsSegment::ad), and, for
+// Twitch, any title other than `live` (ads are titled `Amazon|…` and the like).
+bool is_ad(const HlsSegment& segment, bool twitch);
+
+// PROGRAM-DATE-TIMEs that jump: for each segment, its given date minus the previous
+// segment's start plus duration; 0 where nothing compares (the first, a segment
+// without a date of its own, one after a DISCONTINUITY, one next to an ad, whose
+// breaks replace stream time). Twitch has been seen shifting every later date of a
+// playlist by such a jump (wubloader #539): more than kMaxDateSkew makes a worker's
+// later segments `suspect` and asks for a new worker.
+inline constexpr Micros kMaxDateSkew = 10 * kMicrosPerMilli;
+std::vector<Micros> date_skews(const MediaPlaylist& playlist, const std::vector<bool>& ads);
 
 
 // ---- Segment getter --------------------------------------------------------------

@@ -51,7 +51,19 @@ struct MasterPlaylist {
   // Several variants claim to be the source (two renditions named "… (source)", say):
   // none is named `source`, each keeps its own name. Worth a log line.
   bool source_ambiguous = false;
+  // EXT-X-SESSION-DATA entries (Twitch says here which variants it withholds).
+  std::vector<std::pair<std::string, std::string>> session_data;  // DATA-ID, VALUE
+  // Tags skipped because their attributes did not parse; one line each, for a log.
+  std::vector<std::string> warnings;
 };
+
+// The video codec family of a CODECS attribute ("avc1.64002A,mp4a.40.2" -> "h264";
+// hvc1/hev1 -> "h265", av01 -> "av1"), or "" without a video codec.
+std::string video_codec_family(std::string_view codecs);
+
+// Whether every variant is audio only (Twitch's answer to a viewer it will not give
+// video to): a name `audio_only`, or CODECS without a video codec.
+bool audio_only(const MasterPlaylist& master);
 
 struct HlsByteRange {
   std::int64_t length = 0;
@@ -66,10 +78,11 @@ struct HlsSegment {
   bool discontinuity = false;
   std::optional<HlsByteRange> byterange;
   std::string map_uri;  // the EXT-X-MAP in effect, if any
-  // Inside an ad break: between EXT-X-CUE-OUT and EXT-X-CUE-IN, starting inside a
-  // Twitch stitched-ad EXT-X-DATERANGE ([START-DATE, START-DATE + DURATION), half-open,
-  // its CLASS `twitch-stitched-ad` or its ID `stitched-ad-…`), or titled as one of
-  // Twitch's ads ("Amazon…"). Each segment on its own evidence.
+  // An ad, on this segment's own evidence: titled as one of Twitch's ads ("Amazon…"),
+  // or, unless titled `live` (Twitch has marked stretches whose segments stayed
+  // live), between EXT-X-CUE-OUT and EXT-X-CUE-IN or starting inside a Twitch
+  // stitched-ad EXT-X-DATERANGE ([START-DATE, START-DATE + DURATION), half-open, its
+  // CLASS `twitch-stitched-ad` or its ID `stitched-ad-…`).
   bool ad = false;
 };
 
@@ -120,6 +133,10 @@ std::vector<std::optional<Micros>> segment_start_times(const MediaPlaylist& play
 // - `source` for Twitch's source variant: IVS-VARIANT-SOURCE="source", a name ending
 //   in " (source)", or the VIDEO group `chunked`; when several variants claim it,
 //   none gets `source` (source_ambiguous is set) and each keeps its own name;
+// - a name several variants share (Twitch's enhanced broadcasting: 1080p60 in H.264
+//   and in HEVC) stays with the H.264 one; the others get `_<codec>` (`1080p60_h265`),
+//   or `_<STABLE-VARIANT-ID>` when codecs do not tell them apart: never by their
+//   order, which may change from one fetch to the next;
 // - characters that cannot be in a path part (`/`, whitespace, a leading `.`) become
 //   `_`; a name used twice gets `_2`, `_3`, … in playlist order.
 void name_variants(MasterPlaylist& master);

@@ -24,14 +24,30 @@ class TransferEngine;
 namespace wubd::downloader {
 
 // Where Twitch's front doors are and how to knock: flags, so that operators can
-// follow Twitch's changes without a rebuild and tests can use a local fake.
+// follow Twitch's changes without a rebuild and tests can use a local fake. The
+// defaults are what streamlink and wubloader send since Twitch's change of
+// 2025-11-11 (persisted query ed230aa1…, playerType "embed", platform "site").
 struct TwitchConfig {
   std::string gql_url = "https://gql.twitch.tv/gql";
-  std::string usher_url = "https://usher.ttvnw.net/api/channel/hls/{channel}.m3u8";
+  // Usher's master playlist; {channel} is replaced by the lower-cased channel. Empty:
+  // the official URL of `usher_version`.
+  std::string usher_url;
+  int usher_version = 2;  // 2: /api/v2/ with platform=web (framerate in the master); 1: the old one
   std::string client_id = "kimne78kx3ncx6brgo4mv6wki5h1ko";
-  std::string query_hash = "0828119ded1c13477966434e15800ff57ddacf13ba1911c129dc2200705b0712";
-  std::string player_type = "site";
+  std::string query_hash = "ed230aa1e33e07eebb8928504583da78a5173989fadfb1ac94be06a04f3cdbe9";
+  std::string player_type = "embed";
+  std::string platform = "site";
   std::string codecs = "av1,h265,h264";
+  // More PlaybackAccessToken variables, or other values for the ones above
+  // (--twitch-access-token-param KEY=VALUE); `true`/`false` are sent as booleans.
+  std::vector<std::pair<std::string, std::string>> token_params;
+  // An OAuth token (from --twitch-auth-file): sent to GQL only, never to usher or
+  // the segment servers.
+  std::string oauth_token;
+  // How often a channel that is not live is asked again (wubloader: 20 s).
+  double offline_interval_s = 20;
+
+  std::string usher_url_for(const std::string& login) const;
 };
 
 struct StreamConfig {
