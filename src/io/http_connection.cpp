@@ -613,13 +613,14 @@ int HttpConnection::on_headers_complete(llhttp_t* parser) noexcept {
   return 0;
 }
 
-int HttpConnection::on_body(llhttp_t* parser, const char*, size_t length) noexcept {
+int HttpConnection::on_body(llhttp_t* parser, const char* at, size_t length) noexcept {
   HttpConnection* self = owner(parser);
   self->body_bytes_received_ += length;
   if (self->body_bytes_received_ > self->server_.limits_.max_body_bytes) {
     self->parse_error_status_ = 413;
     return -1;
   }
+  self->request_.body.append(at, length);
   return 0;
 }
 

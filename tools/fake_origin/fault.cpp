@@ -18,11 +18,12 @@ std::vector<std::string> split(const std::string& text, char separator) {
 
 std::optional<Fault> parse_fault(const std::string& spec, std::string& error) {
   static const std::set<std::string> classes = {"master", "media", "segment", "gql", "any"};
-  static const std::set<std::string> kinds = {"status", "delay", "stall", "reset", "truncate", "stale", "garbage"};
+  static const std::set<std::string> kinds = {"status", "delay", "stall",  "reset",
+                                              "truncate", "stale", "garbage", "empty"};
   std::vector<std::string> parts = split(spec, ':');
   if (parts.size() < 2 || !classes.count(parts[0]) || !kinds.count(parts[1])) {
     error = "--fault " + spec + ": expected CLASS:KIND[:key=value…] with CLASS master|media|segment|gql|any "
-            "and KIND status|delay|stall|reset|truncate|stale|garbage";
+            "and KIND status|delay|stall|reset|truncate|stale|garbage|empty";
     return std::nullopt;
   }
   Fault fault;

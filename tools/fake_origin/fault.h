@@ -14,6 +14,7 @@
 //   truncate                       promise the whole length, send half, close
 //   stale    (seconds=10)          media: the playlist as it was that long ago
 //   garbage                        200 with a body that is not a playlist
+//   empty                          200 with an empty body
 // and keys p (probability, default 1), n (at most that many times), after and
 // until (seconds since start), variant (only that variant).
 namespace wubd::fake_origin {

@@ -17,6 +17,8 @@
 #include <uv.h>
 
 #include "fault.h"
+#include "live_playlist.h"
+#include "twitch_front.h"
 #include "wubd/app/clock.h"
 #include "media.h"
 #include "wubd/core/segment_name.h"
@@ -44,13 +46,16 @@ struct Options {
   double url_expiry_s = -1;
   std::vector<std::string> faults;
   std::string served_log;
-  std::string channel = "fakechannel";
+  TwitchOptions twitch;
+  AdOptions ads;
+  SkewOptions skew;
   std::uint64_t seed = 1;
 };
 
 struct Variant {
   std::string name;
   std::vector<std::shared_ptr<const std::string>> segments;
+  std::vector<std::shared_ptr<const std::string>> inits;  // fMP4: the init section of each half
   std::string resolution;
   std::int64_t bandwidth = 0;
 };
@@ -70,6 +75,7 @@ class Origin {
         variants_(std::move(variants)),
         faults_(std::move(faults)),
         random_(options_.seed),
+        twitch_(options_.twitch),
         server_(loop, [this](const io::HttpRequest& req, io::HttpResponse& res) { handle(req, res); }),
         started_ms_(uv_now(loop)) {
     core::Micros now = wall_now();
@@ -123,33 +129,53 @@ class Origin {
     return indexes;
   }
 
-  // Every variant has the same timeline, so one playlist text serves them all.
-  std::string media_playlist(double t) const {
+  // Every variant has the same timeline, so one playlist text serves them all (an
+  // fMP4 variant names its segments and init sections differently).
+  std::string media_playlist(double t, const Session& session, bool fmp4) const {
     std::vector<std::int64_t> indexes = window_at(std::min(t, offline_at(t) ? options_.end_after_s : t));
-    std::string text = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:" + std::to_string(options_.segment_seconds) +
-                       "\n#EXT-X-MEDIA-SEQUENCE:" + std::to_string(indexes.empty() ? 0 : indexes.front()) + "\n";
-    std::int64_t previous = -1;
-    for (std::int64_t i : indexes) {
-      if (previous >= 0 && i != previous + 1) text += "#EXT-X-DISCONTINUITY\n";
-      previous = i;
-      text += "#EXT-X-PROGRAM-DATE-TIME:" + core::format_time(base_ + i * segment_duration()) + "\n";
-      text += "#EXTINF:" + std::to_string(options_.segment_seconds) + ".000,live\n";
-      text += std::to_string(i) + ".ts\n";
+    Fmp4Layout layout{fmp4, options_.distinct_segments};
+    return media_playlist_text(indexes, Timeline{base_, options_.segment_seconds}, options_.ads, options_.skew,
+                               session, layout, offline_at(t));
+  }
+
+  // The session a media playlist URL belongs to: its first fetch starts its clock.
+  Session session_of(const core::QueryParams* params, double t) {
+    Session session;
+    auto it = params ? params->find("session") : core::QueryParams::const_iterator{};
+    if (!params || it == params->end()) return session;
+    session.id = std::atoll(it->second.c_str());
+    auto [entry, fresh] = sessions_.try_emplace(session.id, SessionClock{t, 0});
+    auto created = session_created_.find(session.id);
+    session.created_index = created == session_created_.end() ? 0 : created->second;
+    session.age_stream_s = (t - entry->second.first_fetch_t) * options_.speed;
+    return session;
+  }
+
+  // A master playlist hands out a new session's URLs, as Twitch's do.
+  std::string variant_query(std::int64_t session) const {
+    std::string query = "?session=" + std::to_string(session);
+    if (options_.url_expiry_s >= 0) {
+      query += "&exp=" + std::to_string((wall_now() / core::kMicrosPerSecond) + std::int64_t(options_.url_expiry_s));
     }
-    if (offline_at(t)) text += "#EXT-X-ENDLIST\n";
-    return text;
+    return query;
   }
 
-  std::string variant_query() const {
-    if (options_.url_expiry_s < 0) return {};
-    return "?exp=" + std::to_string((wall_now() / core::kMicrosPerSecond) + std::int64_t(options_.url_expiry_s));
-  }
-
-  std::string master_playlist(bool twitch) const {
+  std::string master_playlist(bool twitch, int usher_version, double t) {
+    std::int64_t session = next_session_++;
+    std::vector<std::int64_t> live = window_at(t);
+    session_created_[session] = live.empty() ? 0 : live.back();
     std::string text = "#EXTM3U\n";
     bool first = true;
     for (const Variant& v : variants_) {
-      if (twitch) {
+      std::string codecs = v.inits.empty() ? "avc1.42C01E,mp4a.40.2" : "avc1.42C01E,mp4a.40.2";
+      if (twitch && usher_version == 2) {
+        // Usher v2: IVS attributes and frame rates on the variants themselves.
+        text += "#EXT-X-STREAM-INF:BANDWIDTH=" + std::to_string(v.bandwidth) + ",RESOLUTION=" + v.resolution +
+                ",CODECS=\"" + codecs + "\",FRAME-RATE=30.000,IVS-NAME=\"" + v.name + "\",IVS-VARIANT-SOURCE=\"" +
+                (first ? "source" : "transcode") + "\",STABLE-VARIANT-ID=\"" + v.name + "-id\"\n";
+        text += "http://" + options_.listen_host + ":" + std::to_string(server_.port()) + "/" + v.name + "/index.m3u8" +
+                variant_query(session) + "\n";
+      } else if (twitch) {
         std::string group = first ? "chunked" : v.name;
         std::string name = first ? v.name + " (source)" : v.name;
         text += "#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID=\"" + group + "\",NAME=\"" + name + "\",AUTOSELECT=YES,DEFAULT=YES\n";
@@ -157,11 +183,11 @@ class Origin {
                 ",CODECS=\"avc1.42C01E,mp4a.40.2\",VIDEO=\"" + group + "\"\n";
         // Absolute, as usher's are.
         text += "http://" + options_.listen_host + ":" + std::to_string(server_.port()) + "/" + v.name + "/index.m3u8" +
-                variant_query() + "\n";
+                variant_query(session) + "\n";
       } else {
         text += "#EXT-X-STREAM-INF:BANDWIDTH=" + std::to_string(v.bandwidth) + ",RESOLUTION=" + v.resolution +
-                ",CODECS=\"avc1.42C01E,mp4a.40.2\",NAME=\"" + v.name + "\",IVS-NAME=\"" + v.name + "\"\n";
-        text += v.name + "/index.m3u8" + variant_query() + "\n";
+                ",CODECS=\"" + codecs + "\",NAME=\"" + v.name + "\",IVS-NAME=\"" + v.name + "\"\n";
+        text += v.name + "/index.m3u8" + variant_query(session) + "\n";
       }
       first = false;
     }
@@ -196,7 +222,7 @@ class Origin {
     std::int64_t count = std::int64_t(variant.segments.size());
     const auto& looped = variant.segments[std::size_t(index % count)];
     std::int64_t loop = index / count;
-    if (loop == 0) return looped;
+    if (loop == 0 || !variant.inits.empty()) return looped;  // fMP4 loops with its timestamps as they are
     std::int64_t ticks = loop * count * options_.segment_seconds * 90'000;
     return std::make_shared<const std::string>(core::shift_timestamps(*looped, ticks));
   }
@@ -206,12 +232,12 @@ class Origin {
     std::string path = req.path;
     double t = elapsed_s();
     if (req.method == "POST" && path == "/gql") return serve_gql(req, res, t);
-    if (path == "/master.m3u8") return serve_master(res, t, false);
-    if (path == "/api/channel/hls/" + options_.channel + ".m3u8") {
-      const std::string* token = params ? params->count("token") ? &params->at("token") : nullptr : nullptr;
-      const std::string* sig = params ? params->count("sig") ? &params->at("sig") : nullptr : nullptr;
-      if (!token || !sig || *sig != "sig-" + *token) return res.send_error(403, "bad or missing sig/token");
-      return serve_master(res, t, true);
+    if (path == "/master.m3u8") return serve_master(res, t, false, 0);
+    if (int version = twitch_.usher_version(path); version != 0) {
+      if (auto refusal = twitch_.usher_refusal(params ? *params : core::QueryParams{}, version)) {
+        return res.send(refusal->status, refusal->content_type, refusal->body);
+      }
+      return serve_master(res, t, true, version);
     }
     std::size_t slash = path.find('/', 1);
     if (slash == std::string::npos) return res.send_error(404, "no such path");
@@ -225,28 +251,50 @@ class Origin {
       }
       Fault* fault = pick_fault(faults_, "media", variant_name, t, random_);
       double when = fault && fault->kind == "stale" ? std::max(0.0, t - fault->seconds) : t;
-      std::string body = fault && fault->kind == "garbage" ? garbage() : media_playlist(when);
+      Session session = session_of(params ? &*params : nullptr, t);
+      std::string body =
+          fault && fault->kind == "garbage" ? garbage() : media_playlist(when, session, !variant->inits.empty());
       return serve_body(res, "application/vnd.apple.mpegurl", std::make_shared<const std::string>(std::move(body)),
                         fault, "media", path, variant_name, -1);
     }
-    if (file.size() > 3 && file.substr(file.size() - 3) == ".ts") {
+    if (is_ad_uri(file)) {
+      // A stitched ad: real video, unlike any of the stream's segments.
+      std::int64_t index = std::atoll(file.substr(file.rfind('-') + 1).c_str());
+      auto body = std::make_shared<const std::string>(
+          core::shift_timestamps(*variant->segments[std::size_t(index) % variant->segments.size()], 1ll << 32));
+      return serve_body(res, "video/mp2t", body, nullptr, "ad", path, variant_name, index);
+    }
+    if (file == "init0.mp4" || file == "init1.mp4") {
+      if (variant->inits.empty()) return res.send_error(404, "no init section in an MPEG-TS variant");
+      return serve_body(res, "video/mp4", variant->inits[file == "init0.mp4" ? 0 : 1], nullptr, "init", path,
+                        variant_name, -1);
+    }
+    bool m4s = file.size() > 4 && file.substr(file.size() - 4) == ".m4s";
+    if ((file.size() > 3 && file.substr(file.size() - 3) == ".ts") || m4s) {
       std::int64_t index = std::atoll(file.c_str());
+      std::size_t suffix = m4s ? 4 : 3;
       std::vector<std::int64_t> live = window_at(t);
-      if (file.find_first_not_of("0123456789") != file.size() - 3 || index < 0 ||
+      if (file.find_first_not_of("0123456789") != file.size() - suffix || index < 0 ||
           (!live.empty() && index > live.back()) || offline_at(published_at(index))) {
         return res.send_error(404, "segment " + file + " does not exist (yet)");
       }
       Fault* fault = pick_fault(faults_, "segment", variant_name, t, random_);
       auto body = segment_body(*variant, index);
-      return serve_body(res, "video/mp2t", body, fault, "segment", path, variant_name, index);
+      return serve_body(res, m4s ? "video/iso.segment" : "video/mp2t", body, fault, "segment", path, variant_name,
+                        index);
     }
     res.send_error(404, "no such path");
   }
 
-  void serve_master(io::HttpResponse& res, double t, bool twitch) {
-    if (offline_at(t)) return res.send_error(404, "stream offline");
+  void serve_master(io::HttpResponse& res, double t, bool twitch, int usher_version) {
+    if (offline_at(t)) {
+      if (!twitch) return res.send_error(404, "stream offline");
+      auto refusal = TwitchFront(TwitchOptions{options_.twitch.channel, "", false, "token", "offline"})
+                         .usher_refusal({{"token", "x"}, {"sig", "sig-x"}, {"platform", "web"}}, 1);
+      return res.send(refusal->status, refusal->content_type, refusal->body);
+    }
     Fault* fault = pick_fault(faults_, "master", "", t, random_);
-    std::string body = fault && fault->kind == "garbage" ? garbage() : master_playlist(twitch);
+    std::string body = fault && fault->kind == "garbage" ? garbage() : master_playlist(twitch, usher_version, t);
     serve_body(res, "application/vnd.apple.mpegurl", std::make_shared<const std::string>(std::move(body)), fault,
                "master", twitch ? "/api/channel/hls" : "/master.m3u8", "", -1);
   }
@@ -256,17 +304,13 @@ class Origin {
   void serve_gql(const io::HttpRequest& req, io::HttpResponse& res, double t) {
     if (!req.header("client-id")) return res.send_error(400, "missing Client-ID");
     Fault* fault = pick_fault(faults_, "gql", "", t, random_);
-    std::string value = R"({"channel":")" + options_.channel + R"(","expires":)" +
-                        std::to_string(wall_now() / core::kMicrosPerSecond + 3600) + "}";
-    std::string escaped;
-    for (char c : value) {
-      if (c == '"') escaped += '\\';
-      escaped += c;
-    }
-    std::string body = R"({"data":{"streamPlaybackAccessToken":{"value":")" + escaped + R"(","signature":"sig-)" +
-                       escaped + R"("}}})";
-    serve_body(res, "application/json", std::make_shared<const std::string>(std::move(body)), fault, "gql", "/gql", "",
-               -1);
+    Answer answer = twitch_.gql(req.body, wall_now() / core::kMicrosPerSecond + 3600);
+    // What was asked: the tests check that a query text follows PersistedQueryNotFound.
+    log_served(req.body.find("\"query\"") != std::string::npos ? "gql-query-text" : "gql-persisted", "/gql", "", -1,
+               req.body.size(), req.body.size(), true, nullptr, "");
+    if (answer.status != 200) return res.send(answer.status, answer.content_type, answer.body);
+    serve_body(res, "application/json", std::make_shared<const std::string>(std::move(answer.body)), fault, "gql-answer",
+               "/gql", "", -1);
   }
 
   static std::string sha256_name_hash(const std::string& bytes) {
@@ -284,6 +328,10 @@ class Origin {
     std::size_t total = body->size();
     std::string fault_kind = fault ? fault->kind : "";
     std::string hash = kind == "segment" ? sha256_name_hash(*body) : "";
+    if (fault_kind == "empty") {
+      log_served(kind, path, variant, index, 0, 0, true, fault, sha256_name_hash(""));
+      return res.send(200, type, "");
+    }
     if (fault_kind == "status") {
       log_served(kind, path, variant, index, 0, total, false, fault, hash);
       return res.send_error(fault->code, "injected fault: HTTP " + std::to_string(fault->code));
@@ -364,8 +412,16 @@ class Origin {
   std::vector<Variant> variants_;
   std::vector<Fault> faults_;
   std::mt19937_64 random_;
+  TwitchFront twitch_;
   io::HttpServer server_;
   std::uint64_t started_ms_;
+  struct SessionClock {
+    double first_fetch_t;
+    int unused;
+  };
+  std::map<std::int64_t, SessionClock> sessions_;          // by session id: when its URLs were first used
+  std::map<std::int64_t, std::int64_t> session_created_;  // by session id: the newest segment then
+  std::int64_t next_session_ = 1;
   core::Micros base_ = 0;
   std::FILE* served_log_ = nullptr;
   std::list<std::unique_ptr<Held>> held_;
@@ -382,7 +438,9 @@ int main(int argc, char** argv) {
   std::string listen = "127.0.0.1:0";
   CLI::App cli{"fake-origin: a live HLS origin with fault injection, for wubd's tests, demo and benchmarks"};
   cli.add_option("--listen", listen, "HOST:PORT (port 0 picks a free one; the log line says which)")->capture_default_str();
-  cli.add_option("--variant", options.profiles, "NAME:WxH:BITRATE; repeatable (default: source 320x240, 160p)");
+  cli.add_option("--variant", options.profiles,
+                 "NAME:WxH:BITRATE[:fmp4]; repeatable (default: source 320x240, 160p). fmp4: fragmented MP4 "
+                 "segments whose init section changes half way through the loop");
   cli.add_option("--copies", options.copies, "Serve N variants v1..vN, all with the first profile's media");
   cli.add_option("--cache-dir", options.cache_dir, "Where encoded segments are kept between runs")->capture_default_str();
   cli.add_option("--distinct-segments", options.distinct_segments, "Distinct segments per variant (then they repeat)")
@@ -396,7 +454,22 @@ int main(int argc, char** argv) {
   cli.add_option("--url-expiry", options.url_expiry_s, "Variant URLs expire (403) this many seconds after the master");
   cli.add_option("--fault", options.faults, "CLASS:KIND[:key=value…], see tools/fake_origin/fault.h; repeatable");
   cli.add_option("--served-log", options.served_log, "Append a JSON line per body served to this file");
-  cli.add_option("--channel", options.channel, "Channel name of the Twitch-like front")->capture_default_str();
+  cli.add_option("--channel", options.twitch.channel, "Channel name of the Twitch-like front (lower case, as logins are)")
+      ->capture_default_str();
+  cli.add_option("--gql-hash", options.twitch.query_hash, "The only persisted query hash GQL knows")->capture_default_str();
+  cli.add_option("--gql-answer", options.twitch.gql_answer, "token, null (no such channel), unauthorized or gql-error")
+      ->capture_default_str();
+  cli.add_option("--usher-error", options.twitch.usher_error, "Usher answers this error: offline, geoblock or entitlement");
+  cli.add_option("--preroll", options.ads.preroll_s, "Stream seconds of stitched ads opening every new session");
+  cli.add_option("--midroll", options.ads.midroll_every_s, "A mid-roll ad break every this many stream seconds");
+  cli.add_option("--midroll-length", options.ads.midroll_s, "Length of a mid-roll break, stream seconds")
+      ->capture_default_str();
+  cli.add_option("--marked-live", options.ads.marked_live_every_s,
+                 "Every this many stream seconds, an ad DATERANGE over segments that stay live");
+  cli.add_option("--marked-live-length", options.ads.marked_live_s, "Its length, stream seconds")->capture_default_str();
+  cli.add_option("--pdt-skew-from", options.skew.from_index,
+                 "From this segment on, sessions older than it see PROGRAM-DATE-TIMEs --pdt-skew-ms off");
+  cli.add_option("--pdt-skew-ms", options.skew.ms, "The size of that jump")->capture_default_str();
   cli.add_option("--seed", options.seed, "Random seed of the faults")->capture_default_str();
   CLI11_PARSE(cli, argc, argv);
 
@@ -421,8 +494,16 @@ int main(int argc, char** argv) {
       std::fprintf(stderr, "--variant: expected NAME:WxH:BITRATE, got \"%s\"\n", text.c_str());
       return 2;
     }
-    Variant variant{profile.name, load_segments(options.cache_dir, profile, options.distinct_segments,
-                                                options.segment_seconds), profile.size, 0};
+    Variant variant;
+    variant.name = profile.name;
+    variant.resolution = profile.size;
+    if (profile.fmp4) {
+      Fmp4Media media = load_fmp4_segments(options.cache_dir, profile, options.distinct_segments, options.segment_seconds);
+      variant.segments = std::move(media.segments);
+      variant.inits = std::move(media.inits);
+    } else {
+      variant.segments = load_segments(options.cache_dir, profile, options.distinct_segments, options.segment_seconds);
+    }
     if (variant.segments.empty()) return 1;
     std::size_t bytes = 0;
     for (const auto& s : variant.segments) bytes += s->size();

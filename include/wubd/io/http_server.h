@@ -42,6 +42,7 @@ struct HttpRequest {
   std::string path;    // target before '?', still percent-encoded
   std::string query;   // target after '?', without it
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
+  std::string body;  // at most HttpLimits::max_body_bytes (no wubd route takes one)
   bool keep_alive = true;
 
   // The first header of that (lower-case) name, or nullptr.
