@@ -11,6 +11,7 @@
 #include "fast_cut.h"
 #include "full_cut.h"
 #include "smart_cut.h"
+#include "wubd/io/media_input.h"
 #include "wubd/io/timer.h"
 
 namespace wubd::restreamer {
@@ -71,6 +72,14 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
     core::append_plan(plan, std::move(*part));
   }
 
+  // An fMP4 rendition's files (init + fragment each) are read as MPEG-TS remuxed from
+  // them, file by file, their timestamps joined: a peek at the first file's first box.
+  bool fmp4 = type != core::CutType::Rough && !ranges.empty() && !ranges.front().paths.empty() &&
+              io::is_fragmented_mp4(ranges.front().paths.front());
+  if (fmp4 && type == core::CutType::Smart) {
+    return response.send_error(501, "smart cuts need MPEG-TS segments, and " + route.stream + "/" + route.variant +
+                                        " is fragmented MP4: use type=rough, fast, mpegts or mp4");
+  }
   std::string extension = type == core::CutType::Mp4 ? ".mp4" : ".ts";
   response.add_header("Content-Disposition",
                       "inline; filename=\"" + route.stream + "-" + route.variant + extension + "\"");
@@ -84,7 +93,7 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
   if (type == core::CutType::Mpegts || type == core::CutType::Mp4) {
     if (!admit_cut(response)) return;
     return launch_cut(std::make_unique<FullCut>(loop_, type, std::move(full_feeds), std::move(full_inputs), response,
-                                                cut_finished()));
+                                                cut_finished(), fmp4));
   }
   if (type == core::CutType::Smart) {
     if (!admit_cut(response)) return;
@@ -99,7 +108,10 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
       new_parts.push_back((r > 0 && i == 0) || ranges[r].pieces[i].after_hole);
     }
   }
-  if (type == core::CutType::Fast) return fast_cut(std::move(paths), std::move(new_parts), plan, response);
+  if (type == core::CutType::Fast) {
+    if (fmp4) new_parts.assign(new_parts.size(), true);  // every remuxed file is its own part, joined on
+    return fast_cut(std::move(paths), std::move(new_parts), plan, response, fmp4);
+  }
   // rough: the covering segments' bytes, whole, back to back. Sizes now, so the body
   // is sized; files are opened one at a time as the client takes them.
   std::vector<io::FileSlice> files;
@@ -133,13 +145,13 @@ bool Restreamer::admit_cut(io::HttpResponse& response) {
 }
 
 void Restreamer::fast_cut(std::vector<io::BeneathPath> paths, std::vector<bool> new_parts, const core::CutPlan& plan,
-                          io::HttpResponse& response) {
+                          io::HttpResponse& response, bool fmp4) {
   if (!admit_cut(response)) return;
   std::vector<FastCutStep> steps;
   for (std::size_t i = 0; i < plan.pieces.size(); ++i) {
     steps.push_back({std::move(paths[i]), plan.pieces[i].trim_start, plan.pieces[i].trim_end, new_parts[i]});
   }
-  launch_cut(std::make_unique<FastCut>(loop_, std::move(steps), response, cut_finished()));
+  launch_cut(std::make_unique<FastCut>(loop_, std::move(steps), response, cut_finished(), fmp4));
 }
 
 std::size_t Restreamer::active_full_cuts() const {

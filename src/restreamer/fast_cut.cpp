@@ -7,12 +7,16 @@
 #include <spdlog/spdlog.h>
 
 #include "wubd/core/cut_plan.h"
+#include "wubd/io/media_input.h"
 #include "wubd/io/media_probe.h"
+#include "wubd/io/threadpool.h"
 
 namespace wubd::restreamer {
 FastCut::FastCut(uv_loop_t* loop, std::vector<FastCutStep> steps, io::HttpResponse& response,
-                 std::function<void()> on_finished)
+                 std::function<void()> on_finished, bool fmp4)
     : CutJob(std::move(on_finished)), loop_(loop), steps_(std::move(steps)), response_(&response) {
+  fmp4_ = fmp4;
+  retime_ = fmp4_;
   for (const FastCutStep& step : steps_) retime_ = retime_ || step.new_part;
 }
 
@@ -31,6 +35,10 @@ void FastCut::start() {
     if (copy_waiting_) {
       copy_waiting_ = false;
       read_retimed();
+    }
+    if (remux_waiting_) {
+      remux_waiting_ = false;
+      next_step();
     }
   };
   // The codecs of the first segment: the stream does not change codecs mid-way.
@@ -55,6 +63,7 @@ void FastCut::next_step() {
   }
   const FastCutStep& step = steps_[step_++];
   if (step.new_part) send_out(retimer_.begin_part());
+  if (!step.trim_start && !step.trim_end && fmp4_) return remux_step(step);
   if (!step.trim_start && !step.trim_end && retime_) return copy_retimed(step);
   if (!step.trim_start && !step.trim_end) {
     // A whole segment: its bytes, straight from the page cache.
@@ -136,6 +145,25 @@ void FastCut::relay(std::string_view bytes) {
 
 void FastCut::send_out(std::string bytes) {
   if (response_ && !bytes.empty()) send_bytes(*response_, "video/mp2t", std::move(bytes));
+}
+
+void FastCut::remux_step(const FastCutStep& step) {
+  auto result = std::make_shared<core::Result<std::string>>(core::make_error("not remuxed"));
+  std::weak_ptr<bool> alive = alive_token();
+  io::BeneathPath path = step.path;
+  int rc = io::run_in_threadpool(
+      loop_, [result, path] { *result = io::remux_to_mpegts(path); },
+      [this, alive, result](int status) {
+        if (alive.expired() || !response_) return;
+        if (status != 0) return fail(std::string("remux cancelled: ") + uv_err_name(status));
+        if (!*result) return fail(result->error().message);
+        relay(**result);
+        if (!response_) return;
+        // One segment at a time: the next waits until the client has taken this one.
+        if (response_->writable()) return next_step();
+        remux_waiting_ = true;
+      });
+  if (rc != 0) fail(std::string("cannot queue a remux: ") + uv_err_name(rc));
 }
 
 void FastCut::copy_retimed(const FastCutStep& step) {

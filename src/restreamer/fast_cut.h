@@ -36,8 +36,10 @@ struct FastCutStep {
 class FastCut : public CutJob {
  public:
   // `on_finished` runs once when the response is over; free the job later.
+  // `fmp4`: the segments are fragmented MP4: whole ones are remuxed to MPEG-TS (in the
+  // threadpool) instead of copied, and every step is retimed onto the one before.
   FastCut(uv_loop_t* loop, std::vector<FastCutStep> steps, io::HttpResponse& response,
-          std::function<void()> on_finished);
+          std::function<void()> on_finished, bool fmp4 = false);
   ~FastCut() override;
 
   void start() override;
@@ -55,6 +57,10 @@ class FastCut : public CutJob {
   // A whole segment read in chunks and retimed (a clip whose timestamps jump).
   void copy_retimed(const FastCutStep& step);
   void read_retimed();
+  // A whole fMP4 segment, remuxed to MPEG-TS in the threadpool.
+  void remux_step(const FastCutStep& step);
+  bool fmp4_ = false;
+  bool remux_waiting_ = false;  // a remuxed segment went out; the next step waits for room
   bool retime_ = false;
   core::TsRetimer retimer_;
   std::shared_ptr<io::OwnedFd> copy_file_;  // the segment copy_retimed is reading

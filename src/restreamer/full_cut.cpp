@@ -6,7 +6,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include "wubd/io/media_input.h"
 #include "wubd/io/media_probe.h"
+#include "wubd/io/threadpool.h"
 
 namespace wubd::restreamer {
 namespace {
@@ -17,7 +19,7 @@ constexpr std::size_t kInputHighWatermark = 1 << 20;
 
 FullCut::FullCut(uv_loop_t* loop, core::CutType type, std::vector<std::vector<io::BeneathPath>> inputs,
                  std::vector<core::FullCutInput> ranges, io::HttpResponse& response,
-                 std::function<void()> on_finished)
+                 std::function<void()> on_finished, bool fmp4)
     : CutJob(std::move(on_finished)),
       loop_(loop),
       type_(type),
@@ -29,6 +31,7 @@ FullCut::FullCut(uv_loop_t* loop, core::CutType type, std::vector<std::vector<io
     feed.paths = std::move(paths);
     feeds_.push_back(std::move(feed));
   }
+  fmp4_ = fmp4;
 }
 
 FullCut::~FullCut() {
@@ -82,6 +85,7 @@ void FullCut::feed(std::size_t input) {
   Feed& feed = feeds_[input];
   if (feed.done || feed.reading || !child_) return;
   if (child_->input_queued(input) >= kInputHighWatermark) return;  // on_input_drained resumes
+  if (fmp4_) return feed_remuxed(input);
   if (!feed.file) {
     if (feed.next_path == feed.paths.size()) {
       feed.done = true;
@@ -102,6 +106,46 @@ void FullCut::feed(std::size_t input) {
   }
   int rc = read_chunk(loop_, feed.file, feed.offset,
                       [this, input](ssize_t result, std::string bytes) { on_read(input, result, std::move(bytes)); });
+  if (rc != 0) {
+    child_->kill();
+    stop_all_feeding();
+    return;
+  }
+  feed.reading = true;
+}
+
+void FullCut::feed_remuxed(std::size_t input) {
+  Feed& feed = feeds_[input];
+  if (feed.next_path == feed.paths.size()) {
+    if (std::string rest = feed.retimer.finish(); !rest.empty()) child_->write_input(input, std::move(rest));
+    feed.done = true;
+    child_->close_input(input);
+    return;
+  }
+  io::BeneathPath path = feed.paths[feed.next_path++];
+  auto result = std::make_shared<core::Result<std::string>>(core::make_error("not remuxed"));
+  std::weak_ptr<bool> alive = alive_token();
+  int rc = io::run_in_threadpool(
+      loop_, [result, path] { *result = io::remux_to_mpegts(path); },
+      [this, alive, result, input](int status) {
+        if (alive.expired()) return;
+        Feed& feed = feeds_[input];
+        feed.reading = false;
+        if (!child_ || feed.done) return;
+        if (status != 0 || !*result) {
+          std::string why = status != 0 ? std::string(uv_err_name(status)) : result->error().message;
+          log()->error("cut: {}", why);
+          stderr_tail_ += why;
+          child_->kill();
+          stop_all_feeding();
+          return;
+        }
+        // Each file starts a part: whatever its own timestamps, it continues the last.
+        std::string bytes = feed.retimer.begin_part();
+        bytes += feed.retimer.feed(**result);
+        if (!bytes.empty() && !child_->write_input(input, std::move(bytes))) return stop_feeding(feed);
+        this->feed(input);
+      });
   if (rc != 0) {
     child_->kill();
     stop_all_feeding();

@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "wubd/core/cut_plan.h"
+#include "wubd/core/ts_retimer.h"
 #include "wubd/io/child_process.h"
 #include "wubd/io/http_response.h"
 #include "cut_job.h"
@@ -25,8 +26,12 @@ class FullCut : public CutJob {
   // Per range: the segment files to feed ffmpeg, in order, and what it keeps of them.
   // `on_finished` runs once, when the response is over (either way); the owner frees
   // the job later, never inside that call.
+  // `fmp4`: the files are fragmented MP4; each is remuxed to MPEG-TS (in the
+  // threadpool) and fed with its timestamps joined onto the one before
+  // (core::TsRetimer), so ffmpeg reads one continuous MPEG-TS per input.
   FullCut(uv_loop_t* loop, core::CutType type, std::vector<std::vector<io::BeneathPath>> inputs,
-          std::vector<core::FullCutInput> ranges, io::HttpResponse& response, std::function<void()> on_finished);
+          std::vector<core::FullCutInput> ranges, io::HttpResponse& response, std::function<void()> on_finished,
+          bool fmp4 = false);
   ~FullCut() override;
 
   void start() override;
@@ -38,9 +43,13 @@ class FullCut : public CutJob {
     std::size_t next_path = 0;
     std::shared_ptr<io::OwnedFd> file;  // the file being fed; reads in flight share it
     std::int64_t offset = 0;
-    bool reading = false;  // a threadpool read is in flight
+    bool reading = false;  // a threadpool read (or remux) is in flight
     bool done = false;
+    core::TsRetimer retimer;  // fMP4: joins the remuxed files' timestamps
   };
+  // fMP4: remuxes the next file of an input and feeds it.
+  void feed_remuxed(std::size_t input);
+  bool fmp4_ = false;
 
   void spawn_ffmpeg(const std::vector<std::string>& argv);
   void feed(std::size_t input);

@@ -3,6 +3,7 @@
 Twitch's 2025-11-11 change and what GQL and usher answer when they refuse; stitched
 ads never archived; PROGRAM-DATE-TIME jumps, slow and empty downloads stored as
 `suspect`; fMP4 renditions stored as init + fragment."""
+import datetime
 import glob
 import json
 import os
@@ -154,9 +155,37 @@ def test_fmp4_renditions_are_stored_as_init_and_fragment():
         assert data[4:8] == b"ftyp", path  # the init section first
         assert path.endswith(f"-{segment_hash(data)}.ts"), path  # hashed as stored, as wubloader does
     one = sorted(files(base_dir, "live"))[-1]
+    assert frames(one) == 60  # one stored file decodes on its own: 2 s at 30 fps
+    # Cuts across the init section's change: rough is the files' bytes; fast and the
+    # full cuts read each file remuxed to MPEG-TS, timestamps joined; smart says no.
+    starts = sorted(archived(base_dir, "live"))
+    first = datetime.datetime.fromisoformat(starts[2][1].replace("Z", "+00:00"))
+    start, end = first + datetime.timedelta(seconds=0.5), first + datetime.timedelta(seconds=12.5)
+    iso = lambda t: t.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    with Wubd(base_dir=base_dir) as w:
+        for kind, suffix in [("rough", ".ts"), ("fast", ".ts"), ("mp4", ".mp4"), ("mpegts", ".ts")]:
+            r = get(f"{w.url}/cut/live/f.ts?start={iso(start)}&end={iso(end)}&type={kind}")
+            assert r.status == 200, (kind, r)
+            path = tempfile.mktemp(suffix=suffix)
+            with open(path, "wb") as f:
+                f.write(r.body)
+            count = frames(path)
+            if kind == "rough":
+                assert count >= 12 * 30, (kind, count)  # whole segments: may overshoot
+                continue
+            assert abs(count - 12 * 30) <= 3, (kind, count)
+            errors = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-f", "null", "-"], capture_output=True,
+                                    text=True).stderr
+            assert not errors.strip(), (kind, errors)
+        smart = get(f"{w.url}/cut/live/f.ts?start={iso(start)}&end={iso(end)}&type=smart")
+        assert smart.status == 501 and "fragmented MP4" in smart.text, smart
+
+
+def frames(path):
     probe = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0", "-show_entries",
-                            "stream=nb_read_frames", "-of", "csv=p=0", one], capture_output=True, text=True)
-    assert probe.returncode == 0 and int(probe.stdout.split()[0]) == 60, (probe.stdout, probe.stderr)
+                            "stream=nb_read_frames", "-of", "csv=p=0", path], capture_output=True, text=True)
+    assert probe.returncode == 0, probe.stderr
+    return int(probe.stdout.split()[0])
 
 
 if __name__ == "__main__":

@@ -22,4 +22,14 @@ core::Result<bool> open_media_input(AVFormatContext** context, const BeneathPath
 // libavformat's text for an AVERROR code.
 std::string av_error(int code);
 
+// Whether an archive file is fragmented MP4 (an fMP4 rendition's init section and
+// fragment, as the downloader stores them) rather than MPEG-TS: its first box is
+// `ftyp`. Reads 8 bytes; false if it cannot.
+bool is_fragmented_mp4(const BeneathPath& file);
+
+// The file's audio and video as MPEG-TS, packets copied (H.264 to Annex B as MPEG-TS
+// wants it), their timestamps as they are: how the cuts read fMP4 segments. Blocks on
+// the disk and the demuxer: call it from libuv's threadpool.
+core::Result<std::string> remux_to_mpegts(const BeneathPath& file);
+
 }  // namespace wubd::io

@@ -67,7 +67,7 @@ class Restreamer {
   // /cut (cuts.cpp).
   void cut(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
   void fast_cut(std::vector<io::BeneathPath> paths, std::vector<bool> new_parts, const core::CutPlan& plan,
-                io::HttpResponse& response);
+                io::HttpResponse& response, bool fmp4);
   // False (and a 503 sent) when --max-full-cuts are already running.
   bool admit_cut(io::HttpResponse& response);
   // Keeps a cut job until it finishes and starts it.
