@@ -38,7 +38,7 @@ struct PeerBackfill::Download {
   core::SegmentName segment;
   std::unique_ptr<store::SegmentWriter> writer;
   std::string write_error;
-  io::TransferId transfer = 0;
+  transfers::TransferId transfer = transfers::TransferId::None;
 };
 
 struct PeerBackfill::Pass {
@@ -84,10 +84,10 @@ void PeerBackfill::start() {
 
 void PeerBackfill::stop() {
   timer_.stop();
-  for (io::TransferId id : std::exchange(listing_transfers_, {})) client_.cancel(id);
+  for (io::RequestId id : std::exchange(listing_requests_, {})) client_.cancel(id);
   if (pass_) {
     for (auto& download : pass_->downloads) {
-      if (download->transfer) engine_.abandon(download->transfer);
+      if (download->transfer != transfers::TransferId::None) engine_.abandon(download->transfer);
     }
     pass_.reset();  // writers remove their temp files
   }
@@ -130,10 +130,10 @@ void PeerBackfill::list(const std::string& path, std::function<void(std::vector<
   io::FetchRequest request;
   request.url = peer_ + path;
   request.total_timeout_ms = kListingTimeoutMs;
-  auto id = std::make_shared<io::TransferId>(0);
+  auto id = std::make_shared<io::RequestId>(io::RequestId::None);
   *id = io::fetch_text(client_, std::move(request), kMaxListingBytes,
                        [this, pass, path, id, then = std::move(then)](io::TextResult text) {
-                         std::erase(listing_transfers_, *id);
+                         std::erase(listing_requests_, *id);
                          --pass->listings_outstanding;
                          if (!text.complete || text.status != 200) {
                            error("listing", fmt::format("GET {}{}: {}", peer_, path,
@@ -146,7 +146,7 @@ void PeerBackfill::list(const std::string& path, std::function<void(std::vector<
                          }
                          maybe_finish();
                        });
-  listing_transfers_.push_back(*id);
+  listing_requests_.push_back(*id);
 }
 
 void PeerBackfill::on_variants(const std::string& stream, std::vector<std::string> variants) {
@@ -276,7 +276,7 @@ void PeerBackfill::start_download(std::size_t index) {
 
 void PeerBackfill::on_download_done(Download* d, const io::FetchOutcome& outcome) {
   Pass& pass = *pass_;
-  d->transfer = 0;
+  d->transfer = transfers::TransferId::None;
   --pass.downloads_left;
   std::string where = d->stream + "/" + d->variant + "/" + d->hour + "/" + d->name;
   if (outcome.complete && outcome.status == 200 && d->writer && d->write_error.empty()) {

@@ -64,7 +64,7 @@ class PeerBackfill {
   std::mt19937_64 random_{std::random_device{}()};
   core::PassSchedule schedule_;
   std::unique_ptr<Pass> pass_;
-  std::vector<io::TransferId> listing_transfers_;
+  std::vector<io::RequestId> listing_requests_;
 };
 
 }  // namespace wubd::backfiller

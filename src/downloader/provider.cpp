@@ -65,16 +65,16 @@ class HlsProvider : public Provider {
     io::FetchRequest request;
     request.url = url_;
     request.headers = context_.headers;
-    transfer_ = fetch_text(context_, std::move(request), DownloadContext::to_ms(context_.timings.playlist_hard_timeout),
+    request_ = fetch_text(context_, std::move(request), DownloadContext::to_ms(context_.timings.playlist_hard_timeout),
                            [this, done = std::move(done)](TextResult text) {
-                             transfer_ = 0;
+                             request_ = io::RequestId::None;
                              done(read_master(url_, text));
                            });
   }
 
   void cancel() override {
-    if (transfer_) context_.client.cancel(transfer_);
-    transfer_ = 0;
+    if (request_ != io::RequestId::None) context_.client.cancel(request_);
+    request_ = io::RequestId::None;
   }
 
   std::string describe() const override { return "hls " + url_; }
@@ -82,7 +82,7 @@ class HlsProvider : public Provider {
  private:
   DownloadContext& context_;
   std::string url_;
-  io::TransferId transfer_ = 0;
+  io::RequestId request_ = io::RequestId::None;
 };
 
 // Twitch: a GQL PlaybackAccessToken request, then the usher master playlist signed
@@ -97,8 +97,8 @@ class TwitchProvider : public Provider {
   void fetch_master(std::function<void(MasterResult)> done) override { request_token(std::move(done)); }
 
   void cancel() override {
-    if (transfer_) context_.client.cancel(transfer_);
-    transfer_ = 0;
+    if (request_ != io::RequestId::None) context_.client.cancel(request_);
+    request_ = io::RequestId::None;
   }
 
   std::string describe() const override { return "twitch " + login_; }
@@ -120,9 +120,9 @@ class TwitchProvider : public Provider {
     request.headers.push_back("Content-Type: application/json");
     // The operator's credentials go to GQL only.
     if (!twitch.oauth_token.empty()) request.headers.push_back("Authorization: OAuth " + twitch.oauth_token);
-    transfer_ = fetch_text(context_, std::move(request), DownloadContext::to_ms(context_.timings.playlist_hard_timeout),
+    request_ = fetch_text(context_, std::move(request), DownloadContext::to_ms(context_.timings.playlist_hard_timeout),
                            [this, done = std::move(done)](TextResult text) mutable {
-                             transfer_ = 0;
+                             request_ = io::RequestId::None;
                              on_token(text, std::move(done));
                            });
   }
@@ -184,9 +184,9 @@ class TwitchProvider : public Provider {
     io::FetchRequest request;
     request.url = url;
     request.headers = context_.headers;
-    transfer_ = fetch_text(context_, std::move(request), DownloadContext::to_ms(context_.timings.playlist_hard_timeout),
+    request_ = fetch_text(context_, std::move(request), DownloadContext::to_ms(context_.timings.playlist_hard_timeout),
                            [this, url, done = std::move(done)](TextResult master) {
-                             transfer_ = 0;
+                             request_ = io::RequestId::None;
                              done(read_usher(url, master));
                            });
   }
@@ -216,7 +216,7 @@ class TwitchProvider : public Provider {
   DownloadContext& context_;
   std::string channel_;
   std::string login_;
-  io::TransferId transfer_ = 0;
+  io::RequestId request_ = io::RequestId::None;
   bool send_query_text_ = false;
   bool said_no_such_channel_ = false;
   bool said_limits_ = false;
@@ -229,7 +229,7 @@ std::unique_ptr<Provider> make_provider(DownloadContext& context, const StreamCo
   return std::make_unique<HlsProvider>(context, stream.url);
 }
 
-io::TransferId fetch_text(DownloadContext& context, io::FetchRequest request, std::uint64_t timeout_ms,
+io::RequestId fetch_text(DownloadContext& context, io::FetchRequest request, std::uint64_t timeout_ms,
                           std::function<void(TextResult)> done) {
   request.total_timeout_ms = timeout_ms;
   return io::fetch_text(context.client, std::move(request), kMaxPlaylistBytes, std::move(done));

@@ -41,8 +41,8 @@ std::unique_ptr<Provider> make_provider(DownloadContext& context, const StreamCo
 using io::TextResult;
 
 // io::fetch_text of a playlist or JSON (up to kMaxPlaylistBytes) with a hard total
-// timeout; returns its transfer id.
-io::TransferId fetch_text(DownloadContext& context, io::FetchRequest request, std::uint64_t timeout_ms,
+// timeout; returns its request id (for HttpClient::cancel).
+io::RequestId fetch_text(DownloadContext& context, io::FetchRequest request, std::uint64_t timeout_ms,
                           std::function<void(TextResult)> done);
 
 }  // namespace wubd::downloader

@@ -122,7 +122,7 @@ std::unique_ptr<SegmentGetter::Attempt> SegmentGetter::take(Attempt* attempt) {
 
 void SegmentGetter::on_attempt_done(Attempt* raw, const io::FetchOutcome& outcome) {
   std::unique_ptr<Attempt> attempt = take(raw);
-  attempt->transfer = 0;
+  attempt->transfer = transfers::TransferId::None;
   attempt->soft_headers->stop();
   attempt->soft_total->stop();
   bool ok_status = outcome.status >= 200 && outcome.status < 300;
@@ -200,8 +200,8 @@ void SegmentGetter::apply(const core::GetterAction& action) {
 }
 
 void SegmentGetter::end_attempt(Attempt& attempt, bool keep_partial) {
-  if (attempt.transfer) context_.engine.abandon(attempt.transfer);
-  attempt.transfer = 0;
+  if (attempt.transfer != transfers::TransferId::None) context_.engine.abandon(attempt.transfer);
+  attempt.transfer = transfers::TransferId::None;
   attempt.soft_headers->stop();
   attempt.soft_total->stop();
   if (!attempt.writer) return;

@@ -44,7 +44,7 @@ class SegmentGetter {
   struct Attempt {
     int number = 0;
     core::Micros started_at = 0;
-    io::TransferId transfer = 0;
+    transfers::TransferId transfer = transfers::TransferId::None;
     long status = 0;
     bool headers_done = false;
     std::unique_ptr<store::SegmentWriter> writer;

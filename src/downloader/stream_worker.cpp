@@ -56,9 +56,9 @@ void StreamWorker::fetch() {
   io::FetchRequest request;
   request.url = url_;
   request.headers = context_.headers;
-  transfer_ = fetch_text(context_, std::move(request), DownloadContext::to_ms(context_.timings.playlist_hard_timeout),
+  request_ = fetch_text(context_, std::move(request), DownloadContext::to_ms(context_.timings.playlist_hard_timeout),
                          [this, started](TextResult text) {
-                           transfer_ = 0;
+                           request_ = io::RequestId::None;
                            soft_timer_.stop();
                            on_playlist(started, text);
                          });
@@ -261,9 +261,9 @@ bool StreamWorker::halt_polling() {
   polling_ = false;
   poll_timer_.stop();
   soft_timer_.stop();
-  if (transfer_) context_.client.cancel(transfer_);
-  transfer_ = 0;
-  for (const auto& [url, transfer] : std::exchange(map_fetches_, {})) context_.client.cancel(transfer);
+  if (request_ != io::RequestId::None) context_.client.cancel(request_);
+  request_ = io::RequestId::None;
+  for (const auto& [url, request] : std::exchange(map_fetches_, {})) context_.client.cancel(request);
   return true;
 }
 

@@ -81,7 +81,7 @@ class StreamWorker {
   std::set<std::string> warned_;  // playlist warnings already logged (at most 32)
   io::Timer poll_timer_;
   io::Timer soft_timer_;
-  io::TransferId transfer_ = 0;
+  io::RequestId request_ = io::RequestId::None;
   bool polling_ = false;
   bool twitch_ = false;
   bool had_success_ = false;
@@ -91,7 +91,7 @@ class StreamWorker {
   // fMP4 init sections by absolute URL, kept for the worker's life (a few KB each);
   // one fetch each at a time.
   std::map<std::string, std::shared_ptr<const std::string>> maps_;
-  std::map<std::string, io::TransferId> map_fetches_;
+  std::map<std::string, io::RequestId> map_fetches_;
   std::optional<core::MediaPlaylist> last_playlist_;
   bool replacement_requested_ = false;
   // Getters by segment URI as written in the playlist (null: seen, nothing to do);

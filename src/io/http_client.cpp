@@ -10,9 +10,9 @@
 
 namespace wubd::io {
 
-struct HttpClient::Transfer {
+struct HttpClient::Request {
   HttpClient* client = nullptr;
-  TransferId id = 0;
+  RequestId id = RequestId::None;
   CURL* easy = nullptr;
   curl_slist* headers = nullptr;
   FetchRequest request;
@@ -65,11 +65,11 @@ HttpClient::~HttpClient() {
   curl_global_cleanup();
 }
 
-TransferId HttpClient::start(FetchRequest request) {
-  auto transfer = std::make_unique<Transfer>();
-  Transfer* t = transfer.get();
+RequestId HttpClient::start(FetchRequest request) {
+  auto transfer = std::make_unique<Request>();
+  Request* t = transfer.get();
   t->client = this;
-  t->id = next_id_++;
+  t->id = RequestId{next_id_++};
   t->request = std::move(request);
   t->started_ms = now_ms(loop_);
   if (closing_) {
@@ -109,7 +109,7 @@ TransferId HttpClient::start(FetchRequest request) {
   } else if (t->start_error.empty()) {
     t->start_error = "curl_easy_init failed";
   }
-  TransferId id = t->id;
+  RequestId id = t->id;
   if (!t->start_error.empty()) {
     failed_at_start_.push_back(std::move(transfer));
     uv_idle_start(&failure_idle_, [](uv_idle_t* idle) {
@@ -134,18 +134,18 @@ TransferId HttpClient::start(FetchRequest request) {
     uv_timer_init(loop_, t->timer);
     ++open_handles_;
     t->timer->data = t;
-    uv_timer_start(t->timer, &HttpClient::on_transfer_timer_cb, first_timeout, 0);
+    uv_timer_start(t->timer, &HttpClient::on_request_timer_cb, first_timeout, 0);
   }
-  transfers_.emplace(id, std::move(transfer));
+  requests_.emplace(id, std::move(transfer));
   return id;
 }
 
-void HttpClient::cancel(TransferId id) {
+void HttpClient::cancel(RequestId id) {
   for (auto& t : failed_at_start_) {
     if (t->id == id) t->cancelled = true;
   }
-  auto it = transfers_.find(id);
-  if (it == transfers_.end()) return;
+  auto it = requests_.find(id);
+  if (it == requests_.end()) return;
   it->second->cancelled = true;
   // curl forbids removing a handle from inside its own callbacks: defer until
   // curl_multi_socket_action has returned.
@@ -153,10 +153,10 @@ void HttpClient::cancel(TransferId id) {
     deferred_cancels_.push_back(id);
     return;
   }
-  remove_transfer(it->second.get());
+  remove_request(it->second.get());
 }
 
-void HttpClient::remove_transfer(Transfer* t) {
+void HttpClient::remove_request(Request* t) {
   curl_multi_remove_handle(multi_, t->easy);
   curl_easy_cleanup(t->easy);
   curl_slist_free_all(t->headers);
@@ -165,12 +165,12 @@ void HttpClient::remove_transfer(Transfer* t) {
     close_handle(reinterpret_cast<uv_handle_t*>(t->timer));
     t->timer = nullptr;
   }
-  transfers_.erase(t->id);  // frees t
+  requests_.erase(t->id);  // frees t
 }
 
-void HttpClient::finish(Transfer* t, FetchOutcome outcome) {
+void HttpClient::finish(Request* t, FetchOutcome outcome) {
   auto on_done = std::move(t->request.on_done);
-  remove_transfer(t);
+  remove_request(t);
   if (on_done) on_done(outcome);
 }
 
@@ -243,13 +243,13 @@ void HttpClient::socket_action(int fd, int events) {
   curl_multi_socket_action(multi_, fd, events, &running);
   --in_curl_;
   auto cancels = std::move(deferred_cancels_);
-  for (TransferId id : cancels) {
-    auto it = transfers_.find(id);
-    if (it != transfers_.end()) remove_transfer(it->second.get());
+  for (RequestId id : cancels) {
+    auto it = requests_.find(id);
+    if (it != requests_.end()) remove_request(it->second.get());
   }
-  for (TransferId id : std::exchange(deferred_adds_, {})) {
-    auto it = transfers_.find(id);
-    if (it != transfers_.end()) curl_multi_add_handle(multi_, it->second->easy);
+  for (RequestId id : std::exchange(deferred_adds_, {})) {
+    auto it = requests_.find(id);
+    if (it != requests_.end()) curl_multi_add_handle(multi_, it->second->easy);
   }
   drain_finished();
 }
@@ -258,7 +258,7 @@ void HttpClient::drain_finished() {
   int pending = 0;
   while (CURLMsg* message = curl_multi_info_read(multi_, &pending)) {
     if (message->msg != CURLMSG_DONE) continue;
-    Transfer* t = nullptr;
+    Request* t = nullptr;
     curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
     if (!t || t->cancelled) continue;
     CURLcode result = message->data.result;
@@ -277,7 +277,7 @@ void HttpClient::drain_finished() {
 }
 
 std::size_t HttpClient::header_cb(char* data, std::size_t size, std::size_t count, void* userp) noexcept {
-  auto* t = static_cast<Transfer*>(userp);
+  auto* t = static_cast<Request*>(userp);
   std::size_t length = size * count;
   if (t->cancelled) return 0;
   std::string_view line(data, length);
@@ -299,7 +299,7 @@ std::size_t HttpClient::header_cb(char* data, std::size_t size, std::size_t coun
     if (t->request.total_timeout_ms) {
       std::uint64_t elapsed = now_ms(client->loop_) - t->started_ms;
       std::uint64_t left = t->request.total_timeout_ms > elapsed ? t->request.total_timeout_ms - elapsed : 1;
-      uv_timer_start(t->timer, &HttpClient::on_transfer_timer_cb, left, 0);
+      uv_timer_start(t->timer, &HttpClient::on_request_timer_cb, left, 0);
     } else {
       uv_timer_stop(t->timer);
     }
@@ -312,7 +312,7 @@ std::size_t HttpClient::header_cb(char* data, std::size_t size, std::size_t coun
 }
 
 std::size_t HttpClient::write_cb(char* data, std::size_t size, std::size_t count, void* userp) noexcept {
-  auto* t = static_cast<Transfer*>(userp);
+  auto* t = static_cast<Request*>(userp);
   std::size_t length = size * count;
   if (t->cancelled) return 0;
   t->body_bytes += length;
@@ -323,12 +323,12 @@ std::size_t HttpClient::write_cb(char* data, std::size_t size, std::size_t count
   return length;
 }
 
-void HttpClient::on_transfer_timer_cb(uv_timer_t* timer) noexcept {
-  auto* t = static_cast<Transfer*>(timer->data);
-  t->client->on_transfer_timer(t);
+void HttpClient::on_request_timer_cb(uv_timer_t* timer) noexcept {
+  auto* t = static_cast<Request*>(timer->data);
+  t->client->on_request_timer(t);
 }
 
-void HttpClient::on_transfer_timer(Transfer* t) {
+void HttpClient::on_request_timer(Request* t) {
   FetchOutcome outcome;
   outcome.status = t->status;
   outcome.timed_out = true;
@@ -361,10 +361,10 @@ void HttpClient::close(std::function<void()> on_closed) {
   if (closing_) return;
   closing_ = true;
   on_closed_ = std::move(on_closed);
-  while (!transfers_.empty()) {
-    Transfer* t = transfers_.begin()->second.get();
+  while (!requests_.empty()) {
+    Request* t = requests_.begin()->second.get();
     t->cancelled = true;
-    remove_transfer(t);
+    remove_request(t);
   }
   for (auto& t : failed_at_start_) {
     if (t->easy) curl_easy_cleanup(t->easy);
@@ -394,7 +394,7 @@ void HttpClient::maybe_closed() {
   }
 }
 
-TransferId fetch_text(HttpClient& client, FetchRequest request, std::size_t max_bytes,
+RequestId fetch_text(HttpClient& client, FetchRequest request, std::size_t max_bytes,
                       std::function<void(TextResult)> done) {
   auto text = std::make_shared<TextResult>();
   request.on_data = [text, max_bytes](std::string_view bytes) {

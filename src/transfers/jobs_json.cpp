@@ -37,7 +37,7 @@ void answer_jobs(const TransferEngine& engine, const core::QueryParams& query, i
   cJSON* array = cJSON_CreateArray();
   for (const TransferRecord& r : engine.list(state, source)) {
     cJSON* item = cJSON_CreateObject();
-    cJSON_AddNumberToObject(item, "id", double(r.id));
+    cJSON_AddNumberToObject(item, "id", double(std::uint64_t(r.id)));
     cJSON_AddStringToObject(item, "source", r.source.c_str());
     cJSON_AddStringToObject(item, "target", r.target.c_str());
     cJSON_AddStringToObject(item, "file_name", r.file_name.c_str());

@@ -21,7 +21,7 @@ auto& log() {
 
 struct TransferEngine::Pending {
   TransferSpec spec;
-  io::TransferId http = 0;  // the client's id while running
+  io::RequestId http = io::RequestId::None;  // the client's id while running
   bool running = false;
 };
 
@@ -60,13 +60,13 @@ TransferEngine::Source& TransferEngine::source(const std::string& name) {
   return s;
 }
 
-TransferRecord* TransferEngine::record(io::TransferId id) {
+TransferRecord* TransferEngine::record(TransferId id) {
   auto it = records_.find(id);
   return it == records_.end() ? nullptr : &it->second;
 }
 
-io::TransferId TransferEngine::submit(TransferSpec spec) {
-  io::TransferId id = next_id_++;
+TransferId TransferEngine::submit(TransferSpec spec) {
+  TransferId id{next_id_++};
   TransferRecord& r = records_[id];
   r.id = id;
   r.source = spec.source;
@@ -94,7 +94,7 @@ void TransferEngine::pump(const std::string& name) {
       }
       return;  // at the limit: a finishing transfer pumps again
     }
-    io::TransferId id = s.queue.front();
+    TransferId id = s.queue.front();
     s.queue.pop_front();
     ++s.state.in_flight;
     s.state.last_start = now;
@@ -102,7 +102,7 @@ void TransferEngine::pump(const std::string& name) {
   }
 }
 
-void TransferEngine::begin(io::TransferId id) {
+void TransferEngine::begin(TransferId id) {
   Pending& p = *pending_.at(id);
   TransferRecord& r = records_.at(id);
   r.state = core::next_state(r.state, core::TransferEvent::Started);
@@ -119,7 +119,7 @@ void TransferEngine::begin(io::TransferId id) {
   p.http = client_.start(std::move(request));
 }
 
-void TransferEngine::on_done(io::TransferId id, const io::FetchOutcome& outcome) {
+void TransferEngine::on_done(TransferId id, const io::FetchOutcome& outcome) {
   auto it = pending_.find(id);
   if (it == pending_.end()) return;
   std::unique_ptr<Pending> p = std::move(it->second);
@@ -133,7 +133,7 @@ void TransferEngine::on_done(io::TransferId id, const io::FetchOutcome& outcome)
   pump(p->spec.source);
 }
 
-void TransferEngine::finish(io::TransferId id, core::TransferEvent event, const std::string& error) {
+void TransferEngine::finish(TransferId id, core::TransferEvent event, const std::string& error) {
   auto it = records_.find(id);
   if (it == records_.end()) return;
   TransferRecord r = std::move(it->second);
@@ -145,7 +145,7 @@ void TransferEngine::finish(io::TransferId id, core::TransferEvent event, const 
   finished_.push(std::move(r));
 }
 
-void TransferEngine::abandon(io::TransferId id) {
+void TransferEngine::abandon(TransferId id) {
   auto it = pending_.find(id);
   if (it == pending_.end()) return;
   std::unique_ptr<Pending> p = std::move(it->second);
@@ -161,7 +161,7 @@ void TransferEngine::abandon(io::TransferId id) {
   pump(p->spec.source);
 }
 
-bool TransferEngine::cancel(io::TransferId id) {
+bool TransferEngine::cancel(TransferId id) {
   auto it = pending_.find(id);
   if (it == pending_.end()) return false;
   std::unique_ptr<Pending> p = std::move(it->second);
@@ -176,7 +176,7 @@ bool TransferEngine::cancel(io::TransferId id) {
   }
   if (TransferRecord* r = record(id)) outcome.body_bytes = r->bytes;
   finish(id, core::TransferEvent::Cancelled, "cancelled by an operator");
-  log()->info("transfer {} from {} ({}) cancelled by an operator", id, p->spec.source, p->spec.file_name);
+  log()->info("transfer {} from {} ({}) cancelled by an operator", std::uint64_t(id), p->spec.source, p->spec.file_name);
   outcome.cancelled = true;
   outcome.error = "cancelled by an operator";
   if (p->spec.request.on_done) p->spec.request.on_done(outcome);

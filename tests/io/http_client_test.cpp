@@ -200,7 +200,7 @@ TEST_F(HttpClientTest, CancelledTransfersNeverReport) {
   bool reported = false;
   FetchRequest slow_request = get(base_ + "/trickle");
   slow_request.on_done = [&](const FetchOutcome&) { reported = true; };
-  TransferId slow = client_->start(std::move(slow_request));
+  RequestId slow = client_->start(std::move(slow_request));
   std::string body;
   // Cancel the slow one from inside another transfer's data callback (inside curl).
   FetchRequest request = get(base_ + "/big");
@@ -218,7 +218,7 @@ TEST_F(HttpClientTest, CancelledTransfersNeverReport) {
   client_->start(std::move(request));
   spin_until([&] { return done && trickling_ == 0 && client_->active() == 0; });
   EXPECT_FALSE(reported);
-  client_->cancel(12345);  // unknown: ignored
+  client_->cancel(RequestId{12345});  // unknown: ignored
 }
 
 TEST_F(HttpClientTest, ReceiverCanStop) {

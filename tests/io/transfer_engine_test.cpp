@@ -7,6 +7,7 @@
 
 #include <functional>
 #include <list>
+#include <type_traits>
 
 #include "wubd/io/http_server.h"
 #include "wubd/io/timer.h"
@@ -15,6 +16,12 @@ namespace wubd::transfers {
 namespace {
 
 using core::TransferState;
+
+// The engine's ids and the HTTP client's both count from 1; were they one type, an
+// engine id handed to HttpClient::cancel would stop someone else's request.
+static_assert(!std::is_convertible_v<TransferId, io::RequestId>);
+static_assert(!std::is_convertible_v<io::RequestId, TransferId>);
+static_assert(!std::is_same_v<TransferId, io::RequestId>);
 
 class TransferEngineTest : public ::testing::Test {
  protected:
@@ -121,11 +128,11 @@ TEST_F(TransferEngineTest, DelayBetweenStartsIsRespected) {
 TEST_F(TransferEngineTest, CancelIsFinalAndTellsTheCallerAbandonDoesNot) {
   engine_ = std::make_unique<TransferEngine>(&loop_, *client_, core::SourceLimits{1, 0});
   std::vector<std::string> events;
-  io::TransferId running = engine_->submit(spec("/a", [&](const io::FetchOutcome& o) {
+  transfers::TransferId running = engine_->submit(spec("/a", [&](const io::FetchOutcome& o) {
     events.push_back(o.cancelled ? "a cancelled" : "a done");
   }));
-  io::TransferId queued = engine_->submit(spec("/b", [&](const io::FetchOutcome&) { events.push_back("b"); }));
-  io::TransferId third = engine_->submit(spec("/c", [&](const io::FetchOutcome& o) {
+  transfers::TransferId queued = engine_->submit(spec("/b", [&](const io::FetchOutcome&) { events.push_back("b"); }));
+  transfers::TransferId third = engine_->submit(spec("/c", [&](const io::FetchOutcome& o) {
     events.push_back(o.complete ? "c done" : "c failed");
   }));
   spin_until([&] { return in_flight_ == 1; });

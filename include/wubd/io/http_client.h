@@ -52,7 +52,9 @@ struct FetchRequest {
   std::function<void(const FetchOutcome& outcome)> on_done;
 };
 
-using TransferId = std::uint64_t;
+// Names one request of one HttpClient. Its own type, so that it cannot be mistaken
+// for a transfer engine's id (transfers::TransferId), which counts from 1 as well.
+enum class RequestId : std::uint64_t { None = 0 };
 
 // Owned by one object on one loop. Call close() and let its callback run before
 // destroying it. Callbacks run on the loop, never re-entrantly from start()/cancel().
@@ -65,24 +67,24 @@ class HttpClient {
 
   // Starts a transfer. An immediate failure (bad URL) still arrives through on_done,
   // on a later loop iteration.
-  TransferId start(FetchRequest request);
+  RequestId start(FetchRequest request);
   // Stops a transfer; its on_done never runs. Unknown or finished ids are ignored.
-  void cancel(TransferId id);
-  std::size_t active() const { return transfers_.size(); }
+  void cancel(RequestId id);
+  std::size_t active() const { return requests_.size(); }
 
   // Cancels every transfer, closes connections and handles; `on_closed` runs when
   // the last handle is closed.
   void close(std::function<void()> on_closed);
 
  private:
-  struct Transfer;
+  struct Request;
   struct SocketPoll;
 
   static int socket_cb(void* easy, int fd, int what, void* userp, void* socketp) noexcept;
   static int timer_cb(CURLM* multi, long timeout_ms, void* userp) noexcept;
   static void on_poll_cb(uv_poll_t* poll, int status, int events) noexcept;
   static void on_curl_timer_cb(uv_timer_t* timer) noexcept;
-  static void on_transfer_timer_cb(uv_timer_t* timer) noexcept;
+  static void on_request_timer_cb(uv_timer_t* timer) noexcept;
   static void on_handle_closed_cb(uv_handle_t* handle) noexcept;
   static std::size_t header_cb(char* data, std::size_t size, std::size_t count, void* userp) noexcept;
   static std::size_t write_cb(char* data, std::size_t size, std::size_t count, void* userp) noexcept;
@@ -90,9 +92,9 @@ class HttpClient {
   int on_socket(int fd, int what, SocketPoll* poll);
   void socket_action(int fd, int events);
   void drain_finished();
-  void finish(Transfer* transfer, FetchOutcome outcome);
-  void remove_transfer(Transfer* transfer);
-  void on_transfer_timer(Transfer* transfer);
+  void finish(Request* request, FetchOutcome outcome);
+  void remove_request(Request* request);
+  void on_request_timer(Request* request);
   void close_handle(uv_handle_t* handle);
   void maybe_closed();
 
@@ -101,12 +103,12 @@ class HttpClient {
   CURLM* multi_ = nullptr;
   uv_timer_t curl_timer_{};
   uv_idle_t failure_idle_{};  // delivers start() failures on a later iteration
-  TransferId next_id_ = 1;
-  std::map<TransferId, std::unique_ptr<Transfer>> transfers_;
-  std::vector<std::unique_ptr<Transfer>> failed_at_start_;
+  std::uint64_t next_id_ = 1;
+  std::map<RequestId, std::unique_ptr<Request>> requests_;
+  std::vector<std::unique_ptr<Request>> failed_at_start_;
   int in_curl_ = 0;  // >0 while inside curl_multi_socket_action
-  std::vector<TransferId> deferred_cancels_;
-  std::vector<TransferId> deferred_adds_;
+  std::vector<RequestId> deferred_cancels_;
+  std::vector<RequestId> deferred_adds_;
   std::set<SocketPoll*> polls_;
   int open_handles_ = 0;
   bool closing_ = false;
@@ -124,7 +126,7 @@ struct TextResult {
 
 // Starts `request` (its on_data/on_done are replaced) and calls `done` once with the
 // whole body, unless the transfer is cancelled. A body over `max_bytes` is an error.
-TransferId fetch_text(HttpClient& client, FetchRequest request, std::size_t max_bytes,
+RequestId fetch_text(HttpClient& client, FetchRequest request, std::size_t max_bytes,
                       std::function<void(TextResult)> done);
 
 // Resolves `reference` (absolute, or relative as in a playlist) against `base` with

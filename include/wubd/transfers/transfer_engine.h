@@ -22,8 +22,13 @@
 // live here instead of in each caller (seeds/003).
 namespace wubd::transfers {
 
+// Names one transfer of one engine, for /jobs and cancel. Not an io::RequestId: the
+// HTTP client's requests have their own ids, and mixing the two would cancel the
+// wrong download.
+enum class TransferId : std::uint64_t { None = 0 };
+
 struct TransferRecord {
-  io::TransferId id = 0;
+  TransferId id = TransferId::None;
   std::string source;
   std::string target;     // what it is for: "stream/variant/hour"
   std::string file_name;  // the segment's name, or the URL's last part
@@ -59,14 +64,14 @@ class TransferEngine {
   bool has_limits(const std::string& source) const { return limits_.count(source) > 0; }
 
   // Queues a transfer; it starts when its source's limits allow.
-  io::TransferId submit(TransferSpec spec);
+  TransferId submit(TransferSpec spec);
   // The caller lost interest (a racing attempt lost, shutdown): stops it, records it
   // Cancelled, and never calls its on_done. Unknown or finished ids are ignored.
-  void abandon(io::TransferId id);
+  void abandon(TransferId id);
   // An operator's cancel: stops it, records it Cancelled (final: nothing that lands
   // later changes that), and tells the caller through on_done with `cancelled` set.
   // False if no such transfer is running or queued.
-  bool cancel(io::TransferId id);
+  bool cancel(TransferId id);
 
   // Records of queued, running and recently finished transfers, oldest first,
   // optionally only those in `state` and/or from `source`.
@@ -82,25 +87,25 @@ class TransferEngine {
   struct Pending;
   struct Source {
     core::SourceState state;
-    std::deque<io::TransferId> queue;
+    std::deque<TransferId> queue;
     std::unique_ptr<io::Timer> delay_timer;
   };
 
   Source& source(const std::string& name);
   void pump(const std::string& name);
-  void begin(io::TransferId id);
-  void on_done(io::TransferId id, const io::FetchOutcome& outcome);
-  void finish(io::TransferId id, core::TransferEvent event, const std::string& error);
-  TransferRecord* record(io::TransferId id);
+  void begin(TransferId id);
+  void on_done(TransferId id, const io::FetchOutcome& outcome);
+  void finish(TransferId id, core::TransferEvent event, const std::string& error);
+  TransferRecord* record(TransferId id);
 
   uv_loop_t* loop_;
   io::HttpClient& client_;
   core::SourceLimits default_limits_;
   std::map<std::string, core::SourceLimits> limits_;
   std::map<std::string, Source> sources_;
-  io::TransferId next_id_ = 1;
-  std::map<io::TransferId, TransferRecord> records_;  // not final yet
-  std::map<io::TransferId, std::unique_ptr<Pending>> pending_;
+  std::uint64_t next_id_ = 1;
+  std::map<TransferId, TransferRecord> records_;  // not final yet
+  std::map<TransferId, std::unique_ptr<Pending>> pending_;
   core::BoundedRing<TransferRecord> finished_;
 };
 
