@@ -620,7 +620,7 @@ int main(int argc, char** argv) {
   // Writes to a socket the peer closed must fail with EPIPE, not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
 
-  uv_loop_t loop;
+  uv_loop_t loop{};
   uv_loop_init(&loop);
   int rc;
   {

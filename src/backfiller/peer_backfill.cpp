@@ -1,6 +1,7 @@
 #include "peer_backfill.h"
 
 #include <algorithm>
+#include <cassert>
 #include <chrono>
 #include <map>
 #include <set>
@@ -11,6 +12,7 @@
 #include "wubd/app/logging.h"
 #include "wubd/core/segment_name.h"
 #include "wubd/core/url.h"
+#include "wubd/io/lifetime.h"
 #include "wubd/store/segment_store.h"
 #include "wubd/transfers/transfer_engine.h"
 
@@ -39,6 +41,10 @@ struct PeerBackfill::Download {
   std::unique_ptr<store::SegmentWriter> writer;
   std::string write_error;
   transfers::TransferId transfer = transfers::TransferId::None;
+  // Set while its on_done runs: freeing it then breaks lifetime.h's rule 3 (and the
+  // backfill suite, which runs with assertions on, fails).
+  bool in_callback = false;
+  ~Download() { assert(!in_callback && "a download freed inside its own callback"); }
 };
 
 struct PeerBackfill::Pass {
@@ -87,7 +93,8 @@ void PeerBackfill::stop() {
   for (io::RequestId id : std::exchange(listing_requests_, {})) client_.cancel(id);
   if (pass_) {
     for (auto& download : pass_->downloads) {
-      if (download->transfer != transfers::TransferId::None) engine_.abandon(download->transfer);
+      // Finished ones left their slot empty.
+      if (download && download->transfer != transfers::TransferId::None) engine_.abandon(download->transfer);
     }
     pass_.reset();  // writers remove their temp files
   }
@@ -183,9 +190,9 @@ void PeerBackfill::on_hours(const std::string& stream, std::vector<std::string> 
 void PeerBackfill::on_names(const std::string& stream, const std::string& variant, const std::string& hour,
                             std::vector<std::string> names) {
   store_.new_snapshot();
-  const std::vector<std::string>& local = store_.hour_listing(stream, variant, hour).names;
+  auto local = store_.hour_listing(stream, variant, hour);
   core::MissingSegments missing =
-      core::missing_segments(hour, names, local, pass_->started_wall, config_.recent_cutoff);
+      core::missing_segments(hour, names, local->names, pass_->started_wall, config_.recent_cutoff);
   for (const auto& [name, why] : missing.skipped) {
     log()->warn("peer {}: skipping {}/{}/{}/{}: {}", peer_, stream, variant, hour, name, why);
   }
@@ -213,11 +220,10 @@ void PeerBackfill::maybe_finish() {
   }
   schedule_.last_recent = pass->started;
   if (pass->kind == core::PassKind::Full) schedule_.last_full = pass->started;
-  // Freed from a timer, never inside the callback that finished it.
-  timer_.start(0, [this] {
-    pass_.reset();
-    schedule();
-  });
+  // This runs inside the callback of the pass's last download or listing: the pass
+  // (and the downloads it still holds) is freed on the next loop turn.
+  io::defer_delete(loop_, std::move(pass_));
+  schedule();
 }
 
 void PeerBackfill::maybe_download() {
@@ -275,6 +281,7 @@ void PeerBackfill::start_download(std::size_t index) {
 }
 
 void PeerBackfill::on_download_done(Download* d, const io::FetchOutcome& outcome) {
+  d->in_callback = true;
   Pass& pass = *pass_;
   d->transfer = transfers::TransferId::None;
   --pass.downloads_left;
@@ -305,11 +312,13 @@ void PeerBackfill::on_download_done(Download* d, const io::FetchOutcome& outcome
     metrics_.errors.inc({{"remote", peer_}, {"reason", "download"}});
     log()->warn("peer {}: cannot fetch {}: {}", peer_, where, why);
   }
-  // The download's slot is emptied, not erased: other callbacks hold pointers into the vector's items.
+  // Inside the download's own callback: it is freed on the next loop turn (its slot
+  // is emptied, not erased, since other callbacks hold pointers to the others).
   for (auto& download : pass.downloads) {
-    if (download.get() == d) download.reset();
+    if (download.get() == d) io::defer_delete(loop_, std::move(download));
   }
   maybe_finish();
+  d->in_callback = false;  // still there: freed on the next turn
 }
 
 void PeerBackfill::error(const std::string& reason, const std::string& message) {

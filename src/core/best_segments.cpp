@@ -114,26 +114,28 @@ std::vector<Micros> hours_to_scan(const std::vector<Micros>& hours, Micros start
   return std::vector<Micros>(first, last);
 }
 
-std::vector<SegmentOrHole> best_segments(const BestByStartLookup& lookup, const std::vector<Micros>& hours,
-                                         Micros start, Micros end) {
+std::vector<SegmentOrHole> best_segments(const HourLookup& lookup, const std::vector<Micros>& hours, Micros start,
+                                         Micros end) {
   std::vector<SegmentOrHole> result;
   bool reached_end = false;
   for (Micros hour : hours_to_scan(hours, start, end)) {
-    for (const StoredSegment* segment : lookup(hour)) {
+    std::shared_ptr<const HourListing> listing = lookup(hour);
+    if (!listing) continue;
+    for (const StoredSegment* segment : listing->best) {
       const SegmentName& s = segment->name;
       if (result.empty()) {
         if (s.start <= start && start < s.end()) {
-          result.push_back(segment);
+          result.push_back(segment_ref(listing, segment));
         } else if (start < s.start && s.start < end) {
           // Nothing covered the start of the range.
           result.push_back(nullptr);
-          result.push_back(segment);
+          result.push_back(segment_ref(listing, segment));
         } else {
           // Ends before the range or starts after it: not part of it.
           continue;
         }
       } else {
-        const StoredSegment* previous = result.back();
+        const StoredSegment* previous = result.back().get();
         Micros gap = s.start - previous->name.end();
         if (gap < -kDurationTolerance) {
           // Overlaps the previous segment; can happen when a stream drops and
@@ -141,7 +143,7 @@ std::vector<SegmentOrHole> best_segments(const BestByStartLookup& lookup, const 
           continue;
         }
         if (gap > kDurationTolerance || is_incomplete(previous)) result.push_back(nullptr);
-        result.push_back(segment);
+        result.push_back(segment_ref(listing, segment));
       }
       if (end <= s.end()) {
         reached_end = true;

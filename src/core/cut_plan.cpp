@@ -100,7 +100,7 @@ Result<CutPlan> plan_cut(const std::vector<SegmentOrHole>& best, const CutRange&
     return make_error("Requested time range contains holes or is incomplete.", 406);
   }
   bool hole_before = false;
-  for (const StoredSegment* segment : best) {
+  for (const SegmentOrHole& segment : best) {
     if (!segment) {
       hole_before = true;
       continue;

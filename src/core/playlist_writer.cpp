@@ -42,7 +42,7 @@ std::string quoted_attribute(std::string_view value) {
 
 std::int64_t target_duration_seconds(const std::vector<SegmentOrHole>& segments) {
   std::int64_t target = 1;
-  for (const StoredSegment* s : segments) {
+  for (const SegmentOrHole& s : segments) {
     if (s) target = std::max<std::int64_t>(target, (s->name.duration + kMicrosPerSecond / 2) / kMicrosPerSecond);
   }
   return target;
@@ -108,7 +108,7 @@ std::string write_media_playlist(const std::vector<SegmentOrHole>& segments,
   append_int(out, target_duration_seconds(segments));
   out += '\n';
   size_t bound = out.size() + 32;
-  for (const StoredSegment* s : segments) {
+  for (const SegmentOrHole& s : segments) {
     if (s) bound += kDiscontinuity.size() + 80 + url_prefix.size() + 3 * (s->hour.size() + s->file_name.size()) + 2;
   }
   out.reserve(bound);
@@ -116,7 +116,7 @@ std::string write_media_playlist(const std::vector<SegmentOrHole>& segments,
   StoredSegment scratch;  // for segments whose lines were not rendered in advance
   bool seen_segment = false;
   bool hole_pending = false;
-  for (const StoredSegment* s : segments) {
+  for (const SegmentOrHole& s : segments) {
     if (!s) {
       hole_pending = seen_segment;  // a leading hole is dropped
       continue;
@@ -124,7 +124,7 @@ std::string write_media_playlist(const std::vector<SegmentOrHole>& segments,
     if (hole_pending) out += kDiscontinuity;
     hole_pending = false;
     seen_segment = true;
-    const StoredSegment* rendered = s;
+    const StoredSegment* rendered = s.get();
     if (s->playlist_tags.empty()) {
       scratch.name = s->name;
       scratch.hour = s->hour;

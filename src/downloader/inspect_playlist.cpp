@@ -22,7 +22,7 @@ struct Fetched {
 // A one-off fetch: this command runs before (and instead of) the daemon's loop.
 Fetched fetch_url(const std::string& url) {
   Fetched fetched;
-  uv_loop_t loop;
+  uv_loop_t loop{};
   uv_loop_init(&loop);
   {
     io::HttpClient client(&loop, "wubd/0.1 (inspect-playlist)");

@@ -10,167 +10,194 @@
 
 namespace wubd::io {
 
+namespace {
+
+auto& log() {
+  static auto logger = app::logger("http_client");
+  return logger;
+}
+
+// curl's multi calls fail only on bugs of ours or when memory runs out; either way
+// the line says which call, and the caller decides what the failure costs.
+bool multi_ok(CURLMcode rc, const char* call) {
+  if (rc == CURLM_OK) return true;
+  log()->error("{}: {}", call, curl_multi_strerror(rc));
+  return false;
+}
+
+struct SlistFree {
+  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+};
+
+}  // namespace
+
 struct HttpClient::Request {
   HttpClient* client = nullptr;
   RequestId id = RequestId::None;
-  CURL* easy = nullptr;
-  curl_slist* headers = nullptr;
-  FetchRequest request;
-  uv_timer_t* timer = nullptr;  // headers/total timeout; owned, freed in its close callback
+  CURL* easy = nullptr;  // owned: cleaned up with the request
+  bool in_multi = false;
+  std::unique_ptr<curl_slist, SlistFree> headers;
+  FetchRequest fetch;
+  UvHandle<uv_timer_t> timer;  // the headers/total timeout
   std::uint64_t started_ms = 0;
   long status = 0;
   bool headers_done = false;
   bool stopped_by_callback = false;
-  bool timed_out = false;
-  bool cancelled = false;
-  std::string timeout_message;
-  std::string start_error;  // set when the transfer could not even start
+  std::string start_error;  // why it could not start
   std::uint64_t body_bytes = 0;
   char error_buffer[CURL_ERROR_SIZE] = {};
+
+  ~Request() {
+    if (!easy) return;
+    if (in_multi) multi_ok(curl_multi_remove_handle(client->multi_, easy), "curl_multi_remove_handle");
+    curl_easy_cleanup(easy);
+    --client->easy_handles_;
+  }
 };
 
 // One per socket curl watches, attached to it with curl_multi_assign.
 struct HttpClient::SocketPoll {
-  uv_poll_t poll{};
+  UvHandle<uv_poll_t> poll;
   HttpClient* client = nullptr;
   curl_socket_t fd = CURL_SOCKET_BAD;
 };
 
-namespace {
-
-std::uint64_t now_ms(uv_loop_t* loop) { return uv_now(loop); }
-
-}  // namespace
-
 HttpClient::HttpClient(uv_loop_t* loop, std::string user_agent)
-    : loop_(loop), user_agent_(std::move(user_agent)) {
+    : loop_(loop), user_agent_(std::move(user_agent)), later_(std::make_unique<Timer>(loop)) {
   // Process-wide; curl counts calls, so every client may make one.
   curl_global_init(CURL_GLOBAL_DEFAULT);
   multi_ = curl_multi_init();
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &HttpClient::socket_cb);
-  curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &HttpClient::timer_cb);
-  curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this);
-  uv_timer_init(loop_, &curl_timer_);
-  curl_timer_.data = this;
-  uv_idle_init(loop_, &failure_idle_);
-  failure_idle_.data = this;
-  open_handles_ = 2;
+  multi_ok(curl_multi_setopt(multi_, CURLMOPT_SOCKETFUNCTION, &HttpClient::socket_cb), "CURLMOPT_SOCKETFUNCTION");
+  multi_ok(curl_multi_setopt(multi_, CURLMOPT_SOCKETDATA, this), "CURLMOPT_SOCKETDATA");
+  multi_ok(curl_multi_setopt(multi_, CURLMOPT_TIMERFUNCTION, &HttpClient::timer_cb), "CURLMOPT_TIMERFUNCTION");
+  multi_ok(curl_multi_setopt(multi_, CURLMOPT_TIMERDATA, this), "CURLMOPT_TIMERDATA");
+  curl_timer_.init(uv_timer_init, loop_);
+  curl_timer_->data = this;
 }
 
 HttpClient::~HttpClient() {
-  if (multi_) {
-    app::logger("http_client")->error("HttpClient destroyed without close()");
-  }
+  if (multi_) log()->error("HttpClient destroyed without close()");
   curl_global_cleanup();
 }
 
-RequestId HttpClient::start(FetchRequest request) {
-  auto transfer = std::make_unique<Request>();
-  Request* t = transfer.get();
-  t->client = this;
-  t->id = RequestId{next_id_++};
-  t->request = std::move(request);
-  t->started_ms = now_ms(loop_);
+RequestId HttpClient::start(FetchRequest fetch) {
+  auto owned = std::make_unique<Request>();
+  Request* r = owned.get();
+  r->client = this;
+  r->id = RequestId{next_id_++};
+  r->fetch = std::move(fetch);
+  r->started_ms = uv_now(loop_);
   if (closing_) {
-    t->start_error = "client is closing";
+    log()->error("{}: not started: the client is closing", r->fetch.url);
+    return RequestId::None;
+  }
+  if ((r->easy = curl_easy_init()) == nullptr) {
+    r->start_error = "curl_easy_init failed";
   } else {
-    t->easy = curl_easy_init();
+    ++easy_handles_;
   }
-  if (t->easy) {
-    CURL* e = t->easy;
-    curl_easy_setopt(e, CURLOPT_URL, t->request.url.c_str());
-    curl_easy_setopt(e, CURLOPT_PRIVATE, t);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_ERRORBUFFER, t->error_buffer);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, user_agent_.c_str());
-    curl_easy_setopt(e, CURLOPT_ACCEPT_ENCODING, "");  // gzip and deflate, decoded by curl
-    curl_easy_setopt(e, CURLOPT_FOLLOWLOCATION, 1L);
-    curl_easy_setopt(e, CURLOPT_MAXREDIRS, 5L);
-    curl_easy_setopt(e, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, &HttpClient::header_cb);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, t);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, &HttpClient::write_cb);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, t);
-    if (t->request.receive_buffer_bytes > 0) curl_easy_setopt(e, CURLOPT_BUFFERSIZE, t->request.receive_buffer_bytes);
-    if (t->request.method == "POST") {
-      curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE, long(t->request.body.size()));
-      curl_easy_setopt(e, CURLOPT_POSTFIELDS, t->request.body.c_str());
-    }
-    for (const std::string& header : t->request.headers) t->headers = curl_slist_append(t->headers, header.c_str());
-    if (t->headers) curl_easy_setopt(e, CURLOPT_HTTPHEADER, t->headers);
-    if (in_curl_) {
-      // Called from inside one of curl's callbacks: add it once curl has returned.
-      deferred_adds_.push_back(t->id);
-    } else if (CURLMcode rc = curl_multi_add_handle(multi_, e); rc != CURLM_OK) {
-      t->start_error = std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc);
-    }
-  } else if (t->start_error.empty()) {
-    t->start_error = "curl_easy_init failed";
-  }
-  RequestId id = t->id;
-  if (!t->start_error.empty()) {
-    failed_at_start_.push_back(std::move(transfer));
-    uv_idle_start(&failure_idle_, [](uv_idle_t* idle) {
-      auto* self = static_cast<HttpClient*>(idle->data);
-      uv_idle_stop(idle);
-      auto failed = std::move(self->failed_at_start_);
-      for (auto& t : failed) {
-        if (t->cancelled) continue;
-        if (t->easy) curl_easy_cleanup(t->easy);
-        curl_slist_free_all(t->headers);
-        FetchOutcome outcome;
-        outcome.error = t->start_error;
-        if (t->request.on_done) t->request.on_done(outcome);
+  if (r->easy) {
+    CURL* e = r->easy;
+    // The first option curl refuses (an old libcurl without one) is the error.
+    auto set = [r](CURLoption option, auto value, const char* name) {
+      if (CURLcode rc = curl_easy_setopt(r->easy, option, value); rc != CURLE_OK && r->start_error.empty()) {
+        r->start_error = std::string(name) + ": " + curl_easy_strerror(rc);
       }
-    });
+    };
+    set(CURLOPT_URL, r->fetch.url.c_str(), "CURLOPT_URL");
+    set(CURLOPT_PRIVATE, static_cast<void*>(r), "CURLOPT_PRIVATE");
+    set(CURLOPT_NOSIGNAL, 1L, "CURLOPT_NOSIGNAL");
+    set(CURLOPT_ERRORBUFFER, r->error_buffer, "CURLOPT_ERRORBUFFER");
+    set(CURLOPT_USERAGENT, user_agent_.c_str(), "CURLOPT_USERAGENT");
+    set(CURLOPT_ACCEPT_ENCODING, "", "CURLOPT_ACCEPT_ENCODING");  // gzip and deflate, decoded by curl
+    set(CURLOPT_FOLLOWLOCATION, 1L, "CURLOPT_FOLLOWLOCATION");
+    set(CURLOPT_MAXREDIRS, 5L, "CURLOPT_MAXREDIRS");
+    set(CURLOPT_PROTOCOLS_STR, "http,https", "CURLOPT_PROTOCOLS_STR");
+    set(CURLOPT_REDIR_PROTOCOLS_STR, "http,https", "CURLOPT_REDIR_PROTOCOLS_STR");
+    set(CURLOPT_HEADERFUNCTION, &HttpClient::header_cb, "CURLOPT_HEADERFUNCTION");
+    set(CURLOPT_HEADERDATA, static_cast<void*>(r), "CURLOPT_HEADERDATA");
+    set(CURLOPT_WRITEFUNCTION, &HttpClient::write_cb, "CURLOPT_WRITEFUNCTION");
+    set(CURLOPT_WRITEDATA, static_cast<void*>(r), "CURLOPT_WRITEDATA");
+    if (r->fetch.receive_buffer_bytes > 0) set(CURLOPT_BUFFERSIZE, r->fetch.receive_buffer_bytes, "CURLOPT_BUFFERSIZE");
+    if (r->fetch.method == "POST") {
+      set(CURLOPT_POSTFIELDSIZE, long(r->fetch.body.size()), "CURLOPT_POSTFIELDSIZE");
+      set(CURLOPT_POSTFIELDS, r->fetch.body.c_str(), "CURLOPT_POSTFIELDS");
+    }
+    curl_slist* headers = nullptr;
+    for (const std::string& header : r->fetch.headers) headers = curl_slist_append(headers, header.c_str());
+    r->headers.reset(headers);
+    if (headers) set(CURLOPT_HTTPHEADER, headers, "CURLOPT_HTTPHEADER");
+    (void)e;
+  }
+  RequestId id = r->id;
+  if (r->start_error.empty()) {
+    if (in_curl_) {
+      // Called from inside one of curl's callbacks, where curl refuses new handles:
+      // added once curl has returned (socket_action).
+      deferred_adds_.push_back(id);
+    } else {
+      add_to_multi(*r);
+    }
+  }
+  if (!r->start_error.empty()) {
+    failed_.push_back(std::move(owned));
+    later_->start(0, [this] { deliver_start_failures(); });
     return id;
   }
-  std::uint64_t first_timeout = t->request.headers_timeout_ms ? t->request.headers_timeout_ms
-                                                              : t->request.total_timeout_ms;
+  std::uint64_t first_timeout = r->fetch.headers_timeout_ms ? r->fetch.headers_timeout_ms : r->fetch.total_timeout_ms;
   if (first_timeout) {
-    t->timer = new uv_timer_t{};
-    uv_timer_init(loop_, t->timer);
-    ++open_handles_;
-    t->timer->data = t;
-    uv_timer_start(t->timer, &HttpClient::on_request_timer_cb, first_timeout, 0);
+    r->timer.init(uv_timer_init, loop_);
+    r->timer->data = r;
+    uv_timer_start(r->timer.get(), &HttpClient::on_request_timer_cb, first_timeout, 0);
   }
-  requests_.emplace(id, std::move(transfer));
+  requests_.emplace(id, std::move(owned));
   return id;
 }
 
-void HttpClient::cancel(RequestId id) {
-  for (auto& t : failed_at_start_) {
-    if (t->id == id) t->cancelled = true;
+bool HttpClient::add_to_multi(Request& r) {
+  CURLMcode rc = failing_adds_ > 0 ? CURLM_OUT_OF_MEMORY : curl_multi_add_handle(multi_, r.easy);
+  if (failing_adds_ > 0) --failing_adds_;
+  if (rc == CURLM_OK) {
+    r.in_multi = true;
+    return true;
   }
+  r.start_error = std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc);
+  log()->error("cannot start {}: {}", r.fetch.url, r.start_error);
+  return false;
+}
+
+void HttpClient::deliver_start_failures() {
+  for (auto& r : std::exchange(failed_, {})) {
+    FetchOutcome outcome;
+    outcome.error = r->start_error;
+    auto on_done = std::move(r->fetch.on_done);
+    r.reset();  // its easy handle is freed before the owner hears of it
+    if (on_done) on_done(outcome);
+  }
+}
+
+void HttpClient::cancel(RequestId id) {
+  // One that failed to start is simply forgotten, with its easy handle.
+  std::erase_if(failed_, [id](const std::unique_ptr<Request>& r) { return r->id == id; });
   auto it = requests_.find(id);
   if (it == requests_.end()) return;
-  it->second->cancelled = true;
   // curl forbids removing a handle from inside its own callbacks: defer until
-  // curl_multi_socket_action has returned.
+  // curl_multi_socket_action has returned. Its callbacks see it cancelled meanwhile.
   if (in_curl_) {
+    it->second->stopped_by_callback = true;
     deferred_cancels_.push_back(id);
     return;
   }
   remove_request(it->second.get());
 }
 
-void HttpClient::remove_request(Request* t) {
-  curl_multi_remove_handle(multi_, t->easy);
-  curl_easy_cleanup(t->easy);
-  curl_slist_free_all(t->headers);
-  if (t->timer) {
-    uv_timer_stop(t->timer);
-    close_handle(reinterpret_cast<uv_handle_t*>(t->timer));
-    t->timer = nullptr;
-  }
-  requests_.erase(t->id);  // frees t
+void HttpClient::remove_request(Request* r) {
+  requests_.erase(r->id);  // frees it: out of the multi, easy handle and timer closed
 }
 
-void HttpClient::finish(Request* t, FetchOutcome outcome) {
-  auto on_done = std::move(t->request.on_done);
-  remove_request(t);
+void HttpClient::finish(Request* r, FetchOutcome outcome) {
+  auto on_done = std::move(r->fetch.on_done);
+  remove_request(r);
   if (on_done) on_done(outcome);
 }
 
@@ -181,42 +208,39 @@ int HttpClient::socket_cb(void* /*easy*/, int fd, int what, void* userp, void* s
 int HttpClient::on_socket(int fd, int what, SocketPoll* poll) {
   if (what == CURL_POLL_REMOVE) {
     if (poll) {
-      uv_poll_stop(&poll->poll);
-      if (multi_) curl_multi_assign(multi_, fd, nullptr);
-      polls_.erase(poll);
-      close_handle(reinterpret_cast<uv_handle_t*>(&poll->poll));
+      if (multi_) multi_ok(curl_multi_assign(multi_, fd, nullptr), "curl_multi_assign");
+      polls_.erase(fd);  // closes its handle
     }
     return 0;
   }
   if (!poll) {
-    poll = new SocketPoll{};
-    poll->client = this;
-    poll->fd = fd;
-    if (int rc = uv_poll_init_socket(loop_, &poll->poll, fd); rc != 0) {
-      app::logger("http_client")->error("uv_poll_init_socket fd {}: {}", fd, uv_err_name(rc));
-      delete poll;
+    auto owned = std::make_unique<SocketPoll>();
+    if (int rc = owned->poll.init(uv_poll_init_socket, loop_, fd); rc != 0) {
+      log()->error("uv_poll_init_socket fd {}: {}", fd, uv_err_name(rc));
       return -1;
     }
-    ++open_handles_;
-    polls_.insert(poll);
-    poll->poll.data = poll;
-    curl_multi_assign(multi_, fd, poll);
+    poll = owned.get();
+    poll->client = this;
+    poll->fd = fd;
+    poll->poll->data = poll;
+    if (!multi_ok(curl_multi_assign(multi_, fd, poll), "curl_multi_assign")) return -1;
+    polls_[fd] = std::move(owned);
   }
   int events = 0;
   if (what & CURL_POLL_IN) events |= UV_READABLE;
   if (what & CURL_POLL_OUT) events |= UV_WRITABLE;
-  uv_poll_start(&poll->poll, events, &HttpClient::on_poll_cb);
+  uv_poll_start(poll->poll.get(), events, &HttpClient::on_poll_cb);
   return 0;
 }
 
 int HttpClient::timer_cb(CURLM* /*multi*/, long timeout_ms, void* userp) noexcept {
   auto* self = static_cast<HttpClient*>(userp);
-  if (uv_is_closing(reinterpret_cast<uv_handle_t*>(&self->curl_timer_))) return 0;
+  if (!self->curl_timer_) return 0;  // closing
   if (timeout_ms < 0) {
-    uv_timer_stop(&self->curl_timer_);
+    uv_timer_stop(self->curl_timer_.get());
   } else {
     // 0 means "call me soon": schedule it, never recurse into curl from here.
-    uv_timer_start(&self->curl_timer_, &HttpClient::on_curl_timer_cb, std::uint64_t(timeout_ms), 0);
+    uv_timer_start(self->curl_timer_.get(), &HttpClient::on_curl_timer_cb, std::uint64_t(timeout_ms), 0);
   }
   return 0;
 }
@@ -240,16 +264,20 @@ void HttpClient::on_curl_timer_cb(uv_timer_t* timer) noexcept {
 void HttpClient::socket_action(int fd, int events) {
   int running = 0;
   ++in_curl_;
-  curl_multi_socket_action(multi_, fd, events, &running);
+  CURLMcode rc = curl_multi_socket_action(multi_, fd, events, &running);
   --in_curl_;
-  auto cancels = std::move(deferred_cancels_);
-  for (RequestId id : cancels) {
+  multi_ok(rc, "curl_multi_socket_action");
+  for (RequestId id : std::exchange(deferred_cancels_, {})) {
     auto it = requests_.find(id);
     if (it != requests_.end()) remove_request(it->second.get());
   }
   for (RequestId id : std::exchange(deferred_adds_, {})) {
     auto it = requests_.find(id);
-    if (it != requests_.end()) curl_multi_add_handle(multi_, it->second->easy);
+    if (it == requests_.end() || add_to_multi(*it->second)) continue;
+    // Refused: it fails like any request that ends in error, now, not never.
+    FetchOutcome outcome;
+    outcome.error = it->second->start_error;
+    finish(it->second.get(), std::move(outcome));
   }
   drain_finished();
 }
@@ -258,140 +286,103 @@ void HttpClient::drain_finished() {
   int pending = 0;
   while (CURLMsg* message = curl_multi_info_read(multi_, &pending)) {
     if (message->msg != CURLMSG_DONE) continue;
-    Request* t = nullptr;
-    curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&t));
-    if (!t || t->cancelled) continue;
+    Request* r = nullptr;
+    curl_easy_getinfo(message->easy_handle, CURLINFO_PRIVATE, reinterpret_cast<char**>(&r));
+    if (!r || !requests_.count(r->id)) continue;
     CURLcode result = message->data.result;
     FetchOutcome outcome;
-    curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &outcome.status);
-    outcome.body_bytes = t->body_bytes;
-    outcome.complete = result == CURLE_OK && !t->stopped_by_callback;
-    if (t->stopped_by_callback) {
-      outcome.error = t->headers_done && t->body_bytes == 0 ? "stopped after headers" : "stopped by the receiver";
+    curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &outcome.status);
+    outcome.body_bytes = r->body_bytes;
+    outcome.complete = result == CURLE_OK && !r->stopped_by_callback;
+    if (r->stopped_by_callback) {
+      outcome.error = r->headers_done && r->body_bytes == 0 ? "stopped after headers" : "stopped by the receiver";
     } else if (result != CURLE_OK) {
-      outcome.error = t->error_buffer[0] ? t->error_buffer : curl_easy_strerror(result);
+      outcome.error = r->error_buffer[0] ? r->error_buffer : curl_easy_strerror(result);
       outcome.timed_out = result == CURLE_OPERATION_TIMEDOUT;
     }
-    finish(t, std::move(outcome));
+    finish(r, std::move(outcome));
   }
 }
 
 std::size_t HttpClient::header_cb(char* data, std::size_t size, std::size_t count, void* userp) noexcept {
-  auto* t = static_cast<Request*>(userp);
+  auto* r = static_cast<Request*>(userp);
   std::size_t length = size * count;
-  if (t->cancelled) return 0;
+  if (r->stopped_by_callback) return 0;
   std::string_view line(data, length);
   if (line != "\r\n" && line != "\n") return length;
   // The end of one header block. Interim (1xx) and followed redirects have more.
   long status = 0;
-  curl_easy_getinfo(t->easy, CURLINFO_RESPONSE_CODE, &status);
+  curl_easy_getinfo(r->easy, CURLINFO_RESPONSE_CODE, &status);
   if (status < 200) return length;
   if (status >= 300 && status < 400) {
     char* location = nullptr;
-    curl_easy_getinfo(t->easy, CURLINFO_REDIRECT_URL, &location);
+    curl_easy_getinfo(r->easy, CURLINFO_REDIRECT_URL, &location);
     if (location) return length;
   }
-  if (t->headers_done) return length;
-  t->headers_done = true;
-  t->status = status;
-  HttpClient* client = t->client;
-  if (t->timer) {
-    if (t->request.total_timeout_ms) {
-      std::uint64_t elapsed = now_ms(client->loop_) - t->started_ms;
-      std::uint64_t left = t->request.total_timeout_ms > elapsed ? t->request.total_timeout_ms - elapsed : 1;
-      uv_timer_start(t->timer, &HttpClient::on_request_timer_cb, left, 0);
+  if (r->headers_done) return length;
+  r->headers_done = true;
+  r->status = status;
+  if (r->timer) {
+    if (r->fetch.total_timeout_ms) {
+      std::uint64_t elapsed = uv_now(r->client->loop_) - r->started_ms;
+      std::uint64_t left = r->fetch.total_timeout_ms > elapsed ? r->fetch.total_timeout_ms - elapsed : 1;
+      uv_timer_start(r->timer.get(), &HttpClient::on_request_timer_cb, left, 0);
     } else {
-      uv_timer_stop(t->timer);
+      uv_timer_stop(r->timer.get());
     }
   }
-  if (t->request.on_headers && !t->request.on_headers(status)) {
-    t->stopped_by_callback = true;
+  if (r->fetch.on_headers && !r->fetch.on_headers(status)) {
+    r->stopped_by_callback = true;
     return 0;
   }
   return length;
 }
 
 std::size_t HttpClient::write_cb(char* data, std::size_t size, std::size_t count, void* userp) noexcept {
-  auto* t = static_cast<Request*>(userp);
+  auto* r = static_cast<Request*>(userp);
   std::size_t length = size * count;
-  if (t->cancelled) return 0;
-  t->body_bytes += length;
-  if (t->request.on_data && !t->request.on_data(std::string_view(data, length))) {
-    t->stopped_by_callback = true;
+  if (r->stopped_by_callback) return 0;
+  r->body_bytes += length;
+  if (r->fetch.on_data && !r->fetch.on_data(std::string_view(data, length))) {
+    r->stopped_by_callback = true;
     return 0;
   }
   return length;
 }
 
 void HttpClient::on_request_timer_cb(uv_timer_t* timer) noexcept {
-  auto* t = static_cast<Request*>(timer->data);
-  t->client->on_request_timer(t);
+  auto* r = static_cast<Request*>(timer->data);
+  r->client->on_request_timer(r);
 }
 
-void HttpClient::on_request_timer(Request* t) {
+void HttpClient::on_request_timer(Request* r) {
   FetchOutcome outcome;
-  outcome.status = t->status;
+  outcome.status = r->status;
   outcome.timed_out = true;
-  outcome.body_bytes = t->body_bytes;
-  std::uint64_t elapsed = now_ms(loop_) - t->started_ms;
-  outcome.error = t->headers_done
-                      ? fmt::format("timed out after {} ms without the whole body", elapsed)
-                      : fmt::format("timed out after {} ms waiting for headers", elapsed);
-  finish(t, std::move(outcome));
-}
-
-void HttpClient::close_handle(uv_handle_t* handle) {
-  handle->data = this;
-  uv_close(handle, &HttpClient::on_handle_closed_cb);
-}
-
-void HttpClient::on_handle_closed_cb(uv_handle_t* handle) noexcept {
-  auto* self = static_cast<HttpClient*>(handle->data);
-  if (handle->type == UV_POLL) {
-    delete reinterpret_cast<SocketPoll*>(reinterpret_cast<char*>(handle) - offsetof(SocketPoll, poll));
-  } else if (handle != reinterpret_cast<uv_handle_t*>(&self->curl_timer_) &&
-             handle != reinterpret_cast<uv_handle_t*>(&self->failure_idle_)) {
-    delete reinterpret_cast<uv_timer_t*>(handle);
-  }
-  --self->open_handles_;
-  self->maybe_closed();
+  outcome.body_bytes = r->body_bytes;
+  std::uint64_t elapsed = uv_now(loop_) - r->started_ms;
+  outcome.error = r->headers_done ? fmt::format("timed out after {} ms without the whole body", elapsed)
+                                  : fmt::format("timed out after {} ms waiting for headers", elapsed);
+  finish(r, std::move(outcome));
 }
 
 void HttpClient::close(std::function<void()> on_closed) {
   if (closing_) return;
   closing_ = true;
-  on_closed_ = std::move(on_closed);
-  while (!requests_.empty()) {
-    Request* t = requests_.begin()->second.get();
-    t->cancelled = true;
-    remove_request(t);
-  }
-  for (auto& t : failed_at_start_) {
-    if (t->easy) curl_easy_cleanup(t->easy);
-    curl_slist_free_all(t->headers);
-  }
-  failed_at_start_.clear();
+  requests_.clear();  // each leaves the multi and frees its handles
+  failed_.clear();
   // Closes cached connections, which removes their polls through socket_cb.
   CURLM* multi = multi_;
   multi_ = nullptr;
-  curl_multi_cleanup(multi);
-  // Polls curl did not hand back while cleaning up are closed here.
-  for (SocketPoll* poll : std::exchange(polls_, {})) {
-    uv_poll_stop(&poll->poll);
-    close_handle(reinterpret_cast<uv_handle_t*>(&poll->poll));
-  }
-  uv_timer_stop(&curl_timer_);
-  close_handle(reinterpret_cast<uv_handle_t*>(&curl_timer_));
-  uv_idle_stop(&failure_idle_);
-  close_handle(reinterpret_cast<uv_handle_t*>(&failure_idle_));
-}
-
-void HttpClient::maybe_closed() {
-  if (closing_ && open_handles_ == 0 && on_closed_) {
-    auto callback = std::move(on_closed_);
-    on_closed_ = nullptr;
-    callback();
-  }
+  multi_ok(curl_multi_cleanup(multi), "curl_multi_cleanup");
+  polls_.clear();  // any curl did not hand back while cleaning up
+  curl_timer_.close();
+  // Told on a later turn, never inside close(); the timer that tells it is the last
+  // handle, and closes with it.
+  later_->start(0, [this, on_closed = std::move(on_closed)] {
+    later_.reset();
+    if (on_closed) on_closed();
+  });
 }
 
 RequestId fetch_text(HttpClient& client, FetchRequest request, std::size_t max_bytes,

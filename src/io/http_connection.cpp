@@ -11,6 +11,7 @@
 
 #include "wubd/app/logging.h"
 #include "wubd/core/time.h"
+#include "wubd/io/lifetime.h"
 
 namespace wubd::io {
 namespace {
@@ -69,27 +70,119 @@ char g_read_buffer[64 * 1024];
 
 }  // namespace
 
-HttpConnection::HttpConnection(HttpServer& server, uv_loop_t* loop) : server_(server), loop_(loop) {
+
+// The BodyWriter of one response: forwards to the connection until the response is
+// over, then does nothing. Calls are counted, since the body is on the stack during
+// them (see HttpConnection::call_body).
+class HttpConnection::Output final : public BodyWriter {
+ public:
+  Output(HttpConnection* connection, std::string path) : connection_(connection), path_(std::move(path)) {}
+
+  void detach() { connection_ = nullptr; }
+  void mark_began() { began_ = true; }
+
+  void begin(int status, std::string_view content_type, std::optional<std::int64_t> length) override {
+    if (!connection_) return;
+    if (began_) {
+      app::logger("http")->error("{}: a body began its response twice", path_);
+      return;
+    }
+    Call call(*connection_);
+    connection_->begin_response(status, content_type, length);
+  }
+  void write(std::string bytes) override {
+    if (!connection_ || !began_) return;
+    Call call(*connection_);
+    connection_->write_body(std::move(bytes));
+  }
+  void write_borrowed(std::shared_ptr<const void> keep, const char* data, std::size_t length) override {
+    if (!connection_ || !began_) return;
+    Call call(*connection_);
+    connection_->write_body_borrowed(std::move(keep), data, length);
+  }
+  bool writable() const override { return connection_ && connection_->can_write_more(); }
+  void end() override {
+    if (!connection_) return;
+    Call call(*connection_);
+    if (!began_) connection_->begin_response(200, {}, 0);  // an empty body
+    if (connection_) connection_->end_response();
+  }
+  void fail(int status, std::string_view message) override {
+    if (!connection_) return;
+    Call call(*connection_);
+    connection_->fail_response(status, message);
+  }
+  bool began() const override { return began_; }
+  bool finished() const override { return connection_ == nullptr; }
+  std::string_view request_path() const override { return path_; }
+
+ private:
+  // While a body's call into the connection runs. The connection may be released
+  // inside it, but it is freed only on a later loop turn, so this stays valid.
+  struct Call {
+    explicit Call(HttpConnection& c) : connection(c) { ++connection.output_calls_; }
+    // The body's frame is still there when its call returns: anything that ended
+    // meanwhile waits for the next loop turn.
+    ~Call() {
+      if (--connection.output_calls_ == 0 && connection.body_calls_ == 0) connection.free_ended_bodies(false);
+    }
+    HttpConnection& connection;
+  };
+
+  HttpConnection* connection_;
+  std::string path_;
+  bool began_ = false;
+};
+
+// The response in progress: the handler's headers and body, and what was sent.
+struct HttpConnection::Response {
+  std::unique_ptr<Output> out;
+  std::unique_ptr<HttpBody> body;
+  std::vector<std::pair<std::string, std::string>> headers;
+  std::string_view endpoint = "other";
+  int status = 0;
+  bool chunked = false;
+  bool keep_alive = true;
+  std::uint64_t started_ns = 0;
+  std::uint64_t body_bytes = 0;
+};
+
+// One uv_write and the bytes it writes: a prefix (the head, a chunk's size line), the
+// bytes (owned, or borrowed and kept alive by `keep`), a suffix (a chunk's CRLF).
+// Freed in on_write_cb; the connection is found through the socket's data, which its
+// close clears.
+struct HttpConnection::WriteRequest {
+  uv_write_t req{};
+  std::string prefix;
+  std::string bytes;
+  std::shared_ptr<const void> keep;
+  const char* borrowed = nullptr;
+  std::size_t borrowed_length = 0;
+  std::string suffix;
+};
+
+HttpConnection::HttpConnection(ConnectionOwner& owner, uv_loop_t* loop) : owner_(owner), loop_(loop) {
   llhttp_init(&parser_, HTTP_REQUEST, &parser_settings());
   parser_.data = this;
 }
 
-void HttpConnection::accept(uv_stream_t* listener) {
-  uv_tcp_init(loop_, &tcp_);
-  tcp_.data = this;
-  uv_timer_init(loop_, &timer_);
-  timer_.data = this;
-  open_handles_ = 2;
-  int rc = uv_accept(listener, reinterpret_cast<uv_stream_t*>(&tcp_));
-  if (rc != 0) {
+HttpConnection::~HttpConnection() = default;
+
+bool HttpConnection::accept(uv_stream_t* listener) {
+  tcp_.init(uv_tcp_init, loop_);
+  tcp_->data = this;
+  timer_.init(uv_timer_init, loop_);
+  timer_->data = this;
+  if (int rc = uv_accept(listener, tcp_.stream()); rc != 0) {
     app::logger("http")->warn("accept failed: {}", uv_err_name(rc));
     close();
-    return;
+    return false;
   }
   // Keep-alive responses must not wait for the client's delayed ACK.
-  uv_tcp_nodelay(&tcp_, 1);
+  uv_tcp_nodelay(tcp_.get(), 1);
   touch();
   start_reading();
+  return true;
 }
 
 void HttpConnection::reject_overloaded() {
@@ -99,9 +192,7 @@ void HttpConnection::reject_overloaded() {
 
 // A plain-text answer outside any handler (overload, unparseable request), then
 // close once it is written.
-void HttpConnection::send_canned_and_close(int status, std::string_view message,
-                                           std::string_view extra_headers) {
-  keep_alive_ = false;
+void HttpConnection::send_canned_and_close(int status, std::string_view message, std::string_view extra_headers) {
   std::string body = std::string(message) + "\n";
   std::string head = "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason_phrase(status)) +
                      "\r\nContent-Type: text/plain; charset=utf-8\r\n" + std::string(extra_headers) +
@@ -113,7 +204,7 @@ void HttpConnection::send_canned_and_close(int status, std::string_view message,
 
 void HttpConnection::start_reading() {
   if (reading_ || closing_ || peer_done_) return;
-  if (uv_read_start(reinterpret_cast<uv_stream_t*>(&tcp_), on_alloc_cb, on_read_cb) == 0) reading_ = true;
+  if (uv_read_start(tcp_.stream(), on_alloc_cb, on_read_cb) == 0) reading_ = true;
 }
 
 void HttpConnection::touch() {
@@ -123,12 +214,12 @@ void HttpConnection::touch() {
 
 void HttpConnection::arm_timer() {
   if (closing_) return;
-  std::uint64_t timeout = server_.limits_.idle_timeout_ms;
-  if (request_deadline_ != 0 && !response_active_) {
+  std::uint64_t timeout = owner_.limits().idle_timeout_ms;
+  if (request_deadline_ != 0 && !response_) {
     std::uint64_t now = uv_now(loop_);
     timeout = std::min(timeout, request_deadline_ > now ? request_deadline_ - now : 0);
   }
-  uv_timer_start(&timer_, on_timer_cb, timeout, 0);
+  uv_timer_start(timer_.get(), on_timer_cb, timeout, 0);
 }
 
 void HttpConnection::on_alloc_cb(uv_handle_t*, size_t, uv_buf_t* buf) noexcept {
@@ -142,14 +233,14 @@ void HttpConnection::on_read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf
 void HttpConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
   if (nread == 0) return;
   if (nread < 0) {
-    // EOF during a sized or file response: the client may only have shut down its
-    // side and still want the answer. During a stream it means the client hung up,
-    // and the producer (an ffmpeg child, say) must hear of it now, not at its next
-    // write. Anything else means the client is gone.
-    if (nread == UV_EOF && response_active_ && !streaming_) {
+    // EOF during a sized response: the client may only have shut down its side and
+    // still want the answer. A body produced over time (chunked), or work done for the
+    // client alone (a cut), must hear of it now, not at its next write. Anything else
+    // means the client is gone.
+    if (nread == UV_EOF && response_ && !response_->chunked && !response_->body->stop_on_client_eof()) {
       peer_done_ = true;
       close_after_response_ = true;
-      uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+      uv_read_stop(tcp_.stream());
       reading_ = false;
       return;
     }
@@ -164,11 +255,11 @@ void HttpConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
 
 // Parses buffered input, dispatching each complete request in turn, until the input
 // runs out or a response is in progress. Re-entrant calls (a response that finishes
-// synchronously inside dispatch) return at once; the outer loop carries on.
+// inside dispatch) return at once; the outer loop carries on.
 void HttpConnection::drain_input() {
   if (draining_) return;
   draining_ = true;
-  while (!closing_ && !response_active_ && !input_.empty() && parse_error_status_ == 0) {
+  while (!closing_ && !response_ && !input_.empty() && parse_error_status_ == 0) {
     llhttp_errno_t err = llhttp_execute(&parser_, input_.data(), input_.size());
     if (err == HPE_OK) {
       input_.clear();
@@ -193,8 +284,8 @@ void HttpConnection::drain_input() {
   }
   draining_ = false;
   if (closing_) return;
-  if (response_active_ && input_.size() > kMaxBufferedInput && reading_) {
-    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+  if (response_ && input_.size() > kMaxBufferedInput && reading_) {
+    uv_read_stop(tcp_.stream());
     reading_ = false;
   } else if (!reading_ && input_.size() <= kMaxBufferedInput && !close_after_response_) {
     start_reading();
@@ -204,123 +295,185 @@ void HttpConnection::drain_input() {
 void HttpConnection::respond_parse_error(int status, std::string_view message) {
   app::logger("http")->info("refusing request: {} ({})", message, status);
   input_.clear();
-  if (server_.observer_) {
-    ResponseRecord record{"", "other", status, 0, 0, true};
-    server_.observer_(request_, record);
-  }
+  owner_.observe(request_, ResponseRecord{"", "other", status, 0, 0, true});
   send_canned_and_close(status, message, {});
 }
 
 void HttpConnection::dispatch() {
-  response_ = std::make_unique<HttpResponse>(*this);
-  response_active_ = true;
-  chunked_ = false;
-  streaming_ = false;
-  body_bytes_ = 0;
-  keep_alive_ = request_.keep_alive && !close_after_response_;
-  request_started_ns_ = uv_hrtime();
+  std::uint64_t started_ns = uv_hrtime();
+  HttpResponse answer(loop_);
   try {
-    server_.handler_(request_, *response_);
+    owner_.handle(request_, answer);
   } catch (const std::exception& e) {
     // Handlers report errors as responses; an exception here is a bug, but it must
     // not cross libuv's C frames.
     app::logger("http")->error("handler threw for {} {}: {}", request_.method, request_.target, e.what());
-    if (response_active_ && !response_->started_) response_->send_error(500, "internal error");
+  }
+  auto response = std::make_unique<Response>();
+  response->body = answer.take_body();
+  if (response->body) {
+    response->headers = answer.headers();
+  } else {
+    app::logger("http")->error("no answer to {} {}: the handler gave no body", request_.method, request_.target);
+    HttpResponse fallback(loop_);
+    fallback.send_error(500, "internal error");
+    response->body = fallback.take_body();
+  }
+  response->endpoint = answer.endpoint();
+  response->out = std::make_unique<Output>(this, request_.path);
+  response->keep_alive = request_.keep_alive && !close_after_response_;
+  response->started_ns = started_ns;
+  response_ = std::move(response);
+  Response* r = response_.get();
+  call_body([r] { r->body->start(*r->out); });
+}
+
+template <typename Call>
+void HttpConnection::call_body(Call call) {
+  ++body_calls_;
+  call();
+  // The connection's outermost call into a body returned: its frames are gone, unless
+  // that call was made from inside one of the body's own calls into the connection.
+  if (--body_calls_ == 0) free_ended_bodies(output_calls_ == 0);
+}
+
+// Bodies of responses that ended inside a call into them: freed now if nothing of
+// theirs is on the stack, else on the next loop turn.
+void HttpConnection::free_ended_bodies(bool frames_gone) {
+  if (frames_gone) {
+    ended_in_call_.clear();
+    return;
+  }
+  for (auto& ended : ended_in_call_) defer_delete(loop_, std::move(ended));
+  ended_in_call_.clear();
+}
+
+void HttpConnection::retire_response() {
+  if (body_calls_ > 0) {
+    // The connection called into the body: freed when that call returns.
+    ended_in_call_.push_back(std::move(response_));
+  } else {
+    // The body called in from a callback of its own: it is on the stack.
+    defer_delete(loop_, std::move(response_));
   }
 }
 
-void HttpConnection::send_head(HttpResponse& response, std::string_view content_type,
-                               std::optional<std::int64_t> content_length) {
+void HttpConnection::begin_response(int status, std::string_view content_type, std::optional<std::int64_t> length) {
+  Response& r = *response_;
+  r.out->mark_began();
+  r.status = status;
   std::string head;
   head.reserve(512);
   head += "HTTP/1.1 ";
-  head += std::to_string(response.status_);
+  head += std::to_string(status);
   head += ' ';
-  head += reason_phrase(response.status_);
+  head += reason_phrase(status);
   head += "\r\n";
   if (!content_type.empty()) {
     head += "Content-Type: ";
     head += content_type;
     head += "\r\n";
   }
-  for (const auto& [name, value] : response.headers_) {
+  for (const auto& [name, value] : r.headers) {
     head += name;
     head += ": ";
     head += value;
     head += "\r\n";
   }
-  streaming_ = !content_length;
-  if (content_length) {
+  if (length) {
     head += "Content-Length: ";
-    head += std::to_string(*content_length);
+    head += std::to_string(*length);
     head += "\r\n";
   } else if (parser_.http_major == 1 && parser_.http_minor == 0) {
     // HTTP/1.0 has no chunked coding: the body ends when the connection does.
-    keep_alive_ = false;
+    r.keep_alive = false;
   } else {
-    chunked_ = true;
+    r.chunked = true;
     head += "Transfer-Encoding: chunked\r\n";
   }
   head += "Date: ";
   head += http_date_now();
   head += "\r\nConnection: ";
-  head += keep_alive_ ? "keep-alive" : "close";
+  head += r.keep_alive ? "keep-alive" : "close";
   head += "\r\n";
   head += kCorsHeaders;
   head += "\r\n";
-  // Held back until the first body bytes, so both leave in one write (one packet for
-  // a small response).
+  // A sized head waits for the first body bytes, so that both leave in one write (one
+  // packet for a small response); a body produced over time shows its status at once.
   pending_head_ = std::move(head);
+  if (request_.is_head()) return end_response();
+  if (!length) flush_head();
+}
+
+void HttpConnection::write_body(std::string bytes) {
+  if (request_.is_head() || bytes.empty()) return;
+  Response& r = *response_;
+  r.body_bytes += bytes.size();
+  if (!r.chunked) return queue_write({}, std::move(bytes));
+  char size_line[24];
+  int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", bytes.size());
+  queue_write(std::string(size_line, size_t(n)), std::move(bytes), {}, nullptr, 0, "\r\n");
+}
+
+void HttpConnection::write_body_borrowed(std::shared_ptr<const void> keep, const char* data, std::size_t length) {
+  if (request_.is_head() || length == 0) return;
+  Response& r = *response_;
+  r.body_bytes += length;
+  if (!r.chunked) return queue_write({}, {}, std::move(keep), data, length);
+  char size_line[24];
+  int n = std::snprintf(size_line, sizeof size_line, "%zx\r\n", length);
+  queue_write(std::string(size_line, size_t(n)), {}, std::move(keep), data, length, "\r\n");
+}
+
+void HttpConnection::end_response() {
+  if (response_->chunked && !request_.is_head()) queue_write("0\r\n\r\n");
+  flush_head();
+  response_done(true);
+}
+
+void HttpConnection::fail_response(int status, std::string_view message) {
+  Response* r = response_.get();
+  if (!r->out->began()) {
+    std::string text = std::string(message) + "\n";
+    begin_response(status, "text/plain; charset=utf-8", std::int64_t(text.size()));
+    if (response_.get() != r) return;  // HEAD: the head was the whole answer
+    write_body(std::move(text));
+    return end_response();
+  }
+  // Without the terminating chunk (or with a short Content-Length) the client sees
+  // a broken body instead of a clean end.
+  app::logger("http")->warn("{} {}: breaking off the response: {}", request_.method, request_.path, message);
+  response_done(false);
+  close();
 }
 
 void HttpConnection::flush_head() {
-  if (!pending_head_.empty()) queue_write(std::move(pending_head_), {});
-  pending_head_.clear();
+  if (!pending_head_.empty()) queue_write(std::exchange(pending_head_, {}));
 }
 
-void HttpConnection::send_body(std::string body) {
-  if (!request_.is_head() && !body.empty()) {
-    body_bytes_ += body.size();
-    queue_write(std::move(body), {});
-  }
-  finish_response(false);
-}
-
-void HttpConnection::send_shared_body(std::shared_ptr<const std::string> body) {
-  if (!request_.is_head() && !body->empty()) {
-    body_bytes_ += body->size();
-    auto* w = new WriteRequest;
-    const std::string& bytes = *body;
-    w->shared = std::move(body);
-    queue_borrowed_write(w, bytes.data(), bytes.size());
-  }
-  finish_response(false);
-}
-
-// Queues bytes owned elsewhere (kept alive by `w`) behind the pending head, if any.
-// Takes ownership of `w`. False if the write could not be queued (the connection
-// is then closing).
-bool HttpConnection::queue_borrowed_write(WriteRequest* w, const char* data, size_t length) {
-  if (closing_) {
-    delete w;
-    return false;
-  }
-  w->connection = this;
-  w->parts[0] = std::move(pending_head_);
-  pending_head_.clear();
-  uv_buf_t bufs[2] = {uv_buf_init(w->parts[0].data(), unsigned(w->parts[0].size())),
-                      uv_buf_init(const_cast<char*>(data), unsigned(length))};
+void HttpConnection::queue_write(std::string prefix, std::string bytes, std::shared_ptr<const void> keep,
+                                 const char* borrowed, std::size_t borrowed_length, std::string suffix) {
+  if (closing_) return;
+  auto* w = new WriteRequest;
+  w->prefix = pending_head_.empty() ? std::move(prefix) : std::exchange(pending_head_, {}) + prefix;
+  w->bytes = std::move(bytes);
+  w->keep = std::move(keep);
+  w->borrowed = borrowed;
+  w->borrowed_length = borrowed_length;
+  w->suffix = std::move(suffix);
+  uv_buf_t bufs[3];
+  unsigned count = 0;
+  if (!w->prefix.empty()) bufs[count++] = uv_buf_init(w->prefix.data(), unsigned(w->prefix.size()));
+  if (!w->bytes.empty()) bufs[count++] = uv_buf_init(w->bytes.data(), unsigned(w->bytes.size()));
+  if (w->borrowed) bufs[count++] = uv_buf_init(const_cast<char*>(w->borrowed), unsigned(w->borrowed_length));
+  if (!w->suffix.empty()) bufs[count++] = uv_buf_init(w->suffix.data(), unsigned(w->suffix.size()));
   w->req.data = w;
-  bool with_head = !w->parts[0].empty();
-  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp_), with_head ? bufs : bufs + 1,
-                    with_head ? 2 : 1, on_write_cb);
-  if (rc != 0) {
+  if (count == 0 || uv_write(&w->req, tcp_.stream(), bufs, count, on_write_cb) != 0) {
     delete w;
-    close();
-    return false;
+    if (count != 0) close();
+    return;
   }
   ++writes_in_flight_;
-  return true;
 }
 
 bool HttpConnection::can_write_more() const {
@@ -331,144 +484,76 @@ bool HttpConnection::can_write_more() const {
   // Callbacks of writes done at once run on the next loop turn, so this caps the
   // bytes written per turn (a few writes of at most 1 MiB: on loopback the kernel
   // also does the reader's work inside our write, ~0.4 ms a MiB).
-  return !closing_ && tcp_.write_queue_size < server_.limits_.write_high_watermark &&
+  return !closing_ && tcp_->write_queue_size < owner_.limits().write_high_watermark &&
          writes_in_flight_ < kMaxWritesPerTurn;
 }
 
-void HttpConnection::finish_response(bool chunked_terminator) {
-  if (!response_active_) return;
-  if (chunked_terminator && chunked_ && !request_.is_head()) queue_write("0\r\n\r\n", {});
-  flush_head();
-  response_done(true);
-}
-
-void HttpConnection::abort_response() {
-  if (!response_active_) return;
-  auto file_done = std::move(stream_file_done_);
-  stream_file_done_ = nullptr;
-  // Without the terminating chunk (or with a short Content-Length) the client sees
-  // a broken body instead of a clean end.
-  response_done(false);
-  close();
-  if (file_done) file_done(false);  // a local copy: safe whatever close() released
-}
-
-void HttpConnection::queue_write(std::string first, std::string second) {
-  if (closing_) return;
-  if (!pending_head_.empty()) {
-    if (second.empty()) {
-      second = std::move(first);
-      first = std::move(pending_head_);
-    } else {
-      first.insert(0, pending_head_);
-    }
-    pending_head_.clear();
-  }
-  auto* w = new WriteRequest;
-  w->connection = this;
-  w->parts[0] = std::move(first);
-  w->parts[1] = std::move(second);
-  uv_buf_t bufs[2] = {uv_buf_init(w->parts[0].data(), unsigned(w->parts[0].size())),
-                      uv_buf_init(w->parts[1].data(), unsigned(w->parts[1].size()))};
-  w->req.data = w;
-  int rc = uv_write(&w->req, reinterpret_cast<uv_stream_t*>(&tcp_), bufs, w->parts[1].empty() ? 1 : 2,
-                    on_write_cb);
-  if (rc != 0) {
-    delete w;
-    close();
-    return;
-  }
-  ++writes_in_flight_;
-}
-
 void HttpConnection::on_write_cb(uv_write_t* req, int status) noexcept {
-  auto* w = static_cast<WriteRequest*>(req->data);
-  HttpConnection* self = w->connection;
-  delete w;
-  self->on_write_done(status);
+  std::unique_ptr<WriteRequest> w(static_cast<WriteRequest*>(req->data));
+  if (auto* self = static_cast<HttpConnection*>(req->handle->data)) self->on_write_done(status);
 }
 
 void HttpConnection::on_write_done(int status) {
   --writes_in_flight_;
-  if (closing_) {
-    maybe_release();
-    return;
-  }
-  if (status < 0) {
-    close();  // the client went away
-    return;
-  }
+  if (closing_) return;
+  if (status < 0) return close();  // the client went away
   touch();
-  if (!response_active_ || !can_write_more()) return;
-  if (file_fd_ >= 0) {
-    read_next_file_chunk();
-  } else if (response_->on_writable) {
-    auto on_writable = response_->on_writable;  // it may replace itself
-    on_writable();
-  }
+  if (!response_ || !can_write_more()) return;
+  Response* r = response_.get();
+  call_body([r] { r->body->resume(); });
 }
 
 void HttpConnection::response_done(bool completed) {
-  response_active_ = false;
-  response_->finished_ = true;
-  if (server_.observer_) {
-    ResponseRecord record;
-    record.method = request_.method;
-    record.endpoint = response_->endpoint_;
-    record.status = response_->status_;
-    record.duration_seconds = double(uv_hrtime() - request_started_ns_) / 1e9;
-    record.body_bytes = body_bytes_;
-    record.completed = completed;
-    server_.observer_(request_, record);
-  }
-  if (!completed) return;
-  if (!keep_alive_ || close_after_response_) {
-    shutdown_and_close();
-    return;
-  }
+  Response& r = *response_;
+  r.out->detach();
+  ResponseRecord record;
+  record.method = request_.method;
+  record.endpoint = r.endpoint;
+  record.status = r.status;
+  record.duration_seconds = double(uv_hrtime() - r.started_ns) / 1e9;
+  record.body_bytes = r.body_bytes;
+  record.completed = completed;
+  owner_.observe(request_, record);
+  bool keep_alive = r.keep_alive;
+  retire_response();
+  if (!completed) return;  // the caller closes
+  if (!keep_alive || close_after_response_) return shutdown_and_close();
   drain_input();
 }
 
 void HttpConnection::shutdown_and_close() {
   if (closing_) return;
   if (reading_) {
-    uv_read_stop(reinterpret_cast<uv_stream_t*>(&tcp_));
+    uv_read_stop(tcp_.stream());
     reading_ = false;
   }
   // Shutdown waits for the queued writes, so the response reaches the client whole.
-  auto* req = new uv_shutdown_t;
-  req->data = this;
-  if (uv_shutdown(req, reinterpret_cast<uv_stream_t*>(&tcp_), on_shutdown_cb) != 0) {
+  auto* req = new uv_shutdown_t{};
+  if (uv_shutdown(req, tcp_.stream(), on_shutdown_cb) != 0) {
     delete req;
-    close();
-    return;
+    return close();
   }
-  ++writes_in_flight_;
   close_after_response_ = true;
 }
 
 void HttpConnection::on_shutdown_cb(uv_shutdown_t* req, int) noexcept {
-  auto* self = static_cast<HttpConnection*>(req->data);
-  delete req;
-  --self->writes_in_flight_;
-  self->close();
-  self->maybe_release();
+  std::unique_ptr<uv_shutdown_t> done(req);
+  if (auto* self = static_cast<HttpConnection*>(req->handle->data)) self->close();
 }
 
-void HttpConnection::on_timer_cb(uv_timer_t* timer) noexcept {
-  static_cast<HttpConnection*>(timer->data)->on_timer();
-}
+void HttpConnection::on_timer_cb(uv_timer_t* timer) noexcept { static_cast<HttpConnection*>(timer->data)->on_timer(); }
 
 void HttpConnection::on_timer() {
+  const HttpLimits& limits = owner_.limits();
   std::uint64_t now = uv_now(loop_);
-  bool idle = now - last_activity_ >= server_.limits_.idle_timeout_ms;
-  if (!idle && request_deadline_ != 0 && now >= request_deadline_ && !response_active_) {
+  bool idle = now - last_activity_ >= limits.idle_timeout_ms;
+  if (!idle && request_deadline_ != 0 && now >= request_deadline_ && !response_) {
     // Bytes kept coming, but too slowly for the request ever to be whole: a client
     // trickling its request must not hold a connection forever.
     request_deadline_ = 0;
     std::uint64_t allowed_ms = std::string_view(deadline_what_) == "request head"
-                                   ? std::min(server_.limits_.header_timeout_ms, server_.limits_.idle_timeout_ms)
-                                   : server_.limits_.body_timeout_ms;
+                                   ? std::min(limits.header_timeout_ms, limits.idle_timeout_ms)
+                                   : limits.body_timeout_ms;
     char allowed[32];
     std::snprintf(allowed, sizeof allowed, "%.1f", double(allowed_ms) / 1000);
     respond_parse_error(408, std::string(deadline_what_) + " not received within " + allowed + " s");
@@ -480,9 +565,9 @@ void HttpConnection::on_timer() {
 }
 
 void HttpConnection::close_when_idle() {
-  if (response_active_) {
+  if (response_) {
     close_after_response_ = true;
-    keep_alive_ = false;
+    response_->keep_alive = false;
   } else if (writes_in_flight_ > 0) {
     shutdown_and_close();
   } else {
@@ -493,45 +578,16 @@ void HttpConnection::close_when_idle() {
 void HttpConnection::close() {
   if (closing_) return;
   closing_ = true;
-  if (response_active_) {
-    response_done(false);
-    if (response_->on_client_gone) {
-      auto gone = std::move(response_->on_client_gone);
-      gone();
-    }
+  if (response_) {
+    Response* r = response_.get();
+    call_body([this, r] {
+      response_done(false);
+      r->body->stop();
+    });
   }
-  if (file_fd_ >= 0 && !file_read_in_flight_) {
-    ::close(file_fd_);
-    file_fd_ = -1;
-  }
-  file_map_.reset();
-  stream_file_done_ = nullptr;  // a client gone was told through on_client_gone
-  uv_timer_stop(&timer_);
-  if (open_handles_ == 0) {
-    // Never accepted: nothing to close, but still released through the server.
-    maybe_release();
-    return;
-  }
-  uv_close(reinterpret_cast<uv_handle_t*>(&tcp_), on_close_cb);
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer_), on_close_cb);
-}
-
-void HttpConnection::on_close_cb(uv_handle_t* handle) noexcept {
-  auto* self = static_cast<HttpConnection*>(handle->data);
-  --self->open_handles_;
-  self->maybe_release();
-}
-
-// Frees the connection once nothing can call back into it: handles closed, writes
-// and the file read finished. Called from those callbacks, so the server defers
-// the deletion until the callback has returned.
-void HttpConnection::maybe_release() {
-  if (!closing_ || open_handles_ > 0 || writes_in_flight_ > 0 || file_read_in_flight_) return;
-  if (file_fd_ >= 0) {
-    ::close(file_fd_);
-    file_fd_ = -1;
-  }
-  server_.on_connection_released(this);
+  timer_.close();
+  tcp_.close();  // writes still queued are cancelled; their buffers free themselves
+  owner_.release(this);
 }
 
 // --- llhttp callbacks: copy spans out before llhttp_execute returns -----------------
@@ -544,7 +600,7 @@ int HttpConnection::on_message_begin(llhttp_t* parser) noexcept {
   self->in_header_value_ = false;
   self->header_bytes_ = 0;
   self->body_bytes_received_ = 0;
-  const HttpLimits& limits = self->server_.limits_;
+  const HttpLimits& limits = self->owner_.limits();
   self->request_deadline_ = uv_now(self->loop_) + std::min(limits.header_timeout_ms, limits.idle_timeout_ms);
   self->deadline_what_ = "request head";
   return 0;
@@ -553,7 +609,7 @@ int HttpConnection::on_message_begin(llhttp_t* parser) noexcept {
 int HttpConnection::on_url(llhttp_t* parser, const char* at, size_t length) noexcept {
   HttpConnection* self = owner(parser);
   self->request_.target.append(at, length);
-  if (self->request_.target.size() > self->server_.limits_.max_url_bytes) {
+  if (self->request_.target.size() > self->owner_.limits().max_url_bytes) {
     self->parse_error_status_ = 414;
     return -1;
   }
@@ -574,7 +630,7 @@ int HttpConnection::on_header_field(llhttp_t* parser, const char* at, size_t len
   if (self->in_header_value_) self->finish_header();
   self->header_field_.append(at, length);
   self->header_bytes_ += length;
-  if (self->header_bytes_ > self->server_.limits_.max_header_bytes) {
+  if (self->header_bytes_ > self->owner_.limits().max_header_bytes) {
     self->parse_error_status_ = 431;
     return -1;
   }
@@ -587,7 +643,7 @@ int HttpConnection::on_header_value(llhttp_t* parser, const char* at, size_t len
   self->in_header_value_ = true;
   self->header_value_.append(at, length);
   self->header_bytes_ += length;
-  if (self->header_bytes_ > self->server_.limits_.max_header_bytes) {
+  if (self->header_bytes_ > self->owner_.limits().max_header_bytes) {
     self->parse_error_status_ = 431;
     return -1;
   }
@@ -604,11 +660,11 @@ int HttpConnection::on_headers_complete(llhttp_t* parser) noexcept {
   r.path = r.target.substr(0, question);
   r.query = question == std::string::npos ? std::string() : r.target.substr(question + 1);
   bool has_body = (parser->flags & F_CHUNKED) || parser->content_length > 0;
-  if (has_body && parser->content_length > self->server_.limits_.max_body_bytes && !(parser->flags & F_CHUNKED)) {
+  if (has_body && parser->content_length > self->owner_.limits().max_body_bytes && !(parser->flags & F_CHUNKED)) {
     self->parse_error_status_ = 413;
     return -1;
   }
-  self->request_deadline_ = has_body ? uv_now(self->loop_) + self->server_.limits_.body_timeout_ms : 0;
+  self->request_deadline_ = has_body ? uv_now(self->loop_) + self->owner_.limits().body_timeout_ms : 0;
   self->deadline_what_ = "request body";
   return 0;
 }
@@ -616,7 +672,7 @@ int HttpConnection::on_headers_complete(llhttp_t* parser) noexcept {
 int HttpConnection::on_body(llhttp_t* parser, const char* at, size_t length) noexcept {
   HttpConnection* self = owner(parser);
   self->body_bytes_received_ += length;
-  if (self->body_bytes_received_ > self->server_.limits_.max_body_bytes) {
+  if (self->body_bytes_received_ > self->owner_.limits().max_body_bytes) {
     self->parse_error_status_ = 413;
     return -1;
   }

@@ -1,88 +1,58 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
+#include <vector>
 
 #include <llhttp.h>
 #include <uv.h>
 
-#include "wubd/io/http_response.h"
+#include "wubd/io/http_body.h"
 #include "wubd/io/http_server.h"
+#include "wubd/io/uv_handle.h"
 
 namespace wubd::io {
 
-// One accepted TCP connection: reads and parses requests, hands each to the server's
-// handler, writes its response, and repeats while the client keeps the connection
-// alive. Pipelined requests are parsed one at a time: input is buffered while a
-// response is in progress, and reading stops when that buffer grows large.
+// One accepted TCP connection, the HTTP/1.1 protocol and nothing else: reads and
+// parses requests, hands each to the server's handler, sends the body the handler
+// answered with, and repeats while the client keeps the connection alive. Pipelined
+// requests are parsed one at a time: input is buffered while a response is in
+// progress, and reading stops when that buffer grows large.
 //
-// Owned by its HttpServer. It is freed only after both of its uv handles are closed
-// and no file read is in flight; it never deletes itself inside its own callbacks
-// (the server releases it from the last close callback).
+// Owned by its HttpServer, which frees it on the loop turn after it closed. It owns
+// the body of the response in progress and destroys it when the response is over or
+// the client leaves, never inside one of the body's calls (lifetime.h, rule 3).
 class HttpConnection {
  public:
-  HttpConnection(HttpServer& server, uv_loop_t* loop);
+  HttpConnection(ConnectionOwner& owner, uv_loop_t* loop);
+  ~HttpConnection();
   HttpConnection(const HttpConnection&) = delete;
   HttpConnection& operator=(const HttpConnection&) = delete;
 
-  // Accepts a pending connection from `listener` and starts reading. On failure the
-  // connection is closing and will be released.
-  void accept(uv_stream_t* listener);
+  // Accepts a pending connection from `listener` and starts reading. False if that
+  // failed: the connection is then closed and released.
+  bool accept(uv_stream_t* listener);
   // Answers 503 and closes: the server is at its connection cap.
   void reject_overloaded();
 
-  // Closes now, aborting any response in progress. Idempotent.
+  // Closes now, breaking off any response in progress. Idempotent.
   void close();
   // Closes once the response in progress (if any) is written.
   void close_when_idle();
 
-  // Used by HttpResponse.
-  void send_head(HttpResponse& response, std::string_view content_type,
-                 std::optional<std::int64_t> content_length);
-  void send_body(std::string body);
-  void send_shared_body(std::shared_ptr<const std::string> body);
-  void start_file_body(int fd, std::int64_t offset, std::int64_t length);
-  void start_files_body(std::vector<FileSlice> files);
-  void write_chunk(std::string chunk);
-  void write_file_chunk(const BeneathPath& path, std::function<void(bool ok)> done);
-  void flush_head();
-  void finish_response(bool chunked_terminator);
-  void abort_response();
-  bool can_write_more() const;
-  bool head_only() const { return request_.is_head(); }
-  bool chunked() const { return chunked_; }
-  // The body is produced over time (begin_stream), sized or not: a client that hangs
-  // up meanwhile is gone, and the producer is told at once.
-  void mark_streaming() { streaming_ = true; }
-
  private:
-  // A range of a file mapped read-only, unmapped when the last user lets go.
-  struct FileMapping {
-    void* address = reinterpret_cast<void*>(-1);  // MAP_FAILED
-    size_t length = 0;
-    ~FileMapping();
-  };
-  // One uv_write and the bytes it writes: owned strings, or borrowed bytes kept
-  // alive by `shared` or `mapping`. Freed in on_write_cb.
-  struct WriteRequest {
-    uv_write_t req{};
-    HttpConnection* connection = nullptr;
-    std::string parts[2];
-    std::shared_ptr<const std::string> shared;
-    std::shared_ptr<FileMapping> mapping;
-  };
+  class Output;
+  struct Response;
+  struct WriteRequest;
 
   static void on_alloc_cb(uv_handle_t* handle, size_t suggested, uv_buf_t* buf) noexcept;
   static void on_read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
   static void on_write_cb(uv_write_t* req, int status) noexcept;
   static void on_shutdown_cb(uv_shutdown_t* req, int status) noexcept;
   static void on_timer_cb(uv_timer_t* timer) noexcept;
-  static void on_close_cb(uv_handle_t* handle) noexcept;
-  static void on_file_read_cb(uv_fs_t* req) noexcept;
 
   static const llhttp_settings_t& parser_settings();
   static int on_message_begin(llhttp_t* parser) noexcept;
@@ -95,20 +65,32 @@ class HttpConnection {
 
   void on_read(ssize_t nread, const uv_buf_t* buf);
   void on_write_done(int status);
-  void on_file_read(ssize_t result);
   void drain_input();
   void dispatch();
   void respond_parse_error(int status, std::string_view message);
   void send_canned_and_close(int status, std::string_view message, std::string_view extra_headers);
-  void queue_write(std::string first, std::string second);
-  bool queue_borrowed_write(WriteRequest* w, const char* data, size_t length);
 
-  void read_next_file_chunk();
-  bool write_mapped_chunk();
-  void finish_file_body();
-  // Opens the next of pending_files_ and streams it; false when none is left.
-  bool start_next_file();
+  // The body's side (Output calls these for the response in progress).
+  void begin_response(int status, std::string_view content_type, std::optional<std::int64_t> length);
+  void write_body(std::string bytes);
+  void write_body_borrowed(std::shared_ptr<const void> keep, const char* data, std::size_t length);
+  void end_response();
+  void fail_response(int status, std::string_view message);
+  bool can_write_more() const;
+
+  void queue_write(std::string prefix, std::string bytes = {}, std::shared_ptr<const void> keep = {},
+                   const char* borrowed = nullptr, std::size_t borrowed_length = 0, std::string suffix = {});
+  void flush_head();
+  // The response is over: records it, lets go of its body, and goes on with the
+  // connection (the next request, or closing).
   void response_done(bool completed);
+  // Calls into the body, so that a body that finishes its response inside the call
+  // is freed right after it rather than a loop turn later.
+  template <typename Call>
+  void call_body(Call call);
+  void retire_response();
+  void free_ended_bodies(bool frames_gone);
+
   void shutdown_and_close();
   void start_reading();
   void touch();
@@ -116,13 +98,11 @@ class HttpConnection {
   void arm_timer();
   void on_timer();
   void finish_header();
-  void maybe_release();
 
-  HttpServer& server_;
+  ConnectionOwner& owner_;
   uv_loop_t* loop_;
-  uv_tcp_t tcp_{};
-  uv_timer_t timer_{};
-  int open_handles_ = 0;
+  UvHandle<uv_tcp_t> tcp_;
+  UvHandle<uv_timer_t> timer_;
   bool closing_ = false;
   bool reading_ = false;
   bool draining_ = false;
@@ -144,31 +124,15 @@ class HttpConnection {
   const char* deadline_what_ = "";
   std::uint64_t body_bytes_received_ = 0;
 
-  std::unique_ptr<HttpResponse> response_;
+  // The response in progress, if any, and those that ended inside a call into their
+  // body (freed once the body's frames are gone: free_ended_bodies).
+  std::unique_ptr<Response> response_;
+  std::vector<std::unique_ptr<Response>> ended_in_call_;
+  int body_calls_ = 0;    // the connection's calls into a body, on the stack
+  int output_calls_ = 0;  // a body's calls into the connection, on the stack
   std::string pending_head_;  // the response head, not yet written
-  bool response_active_ = false;
-  bool chunked_ = false;
-  bool streaming_ = false;  // a body produced over time (begin_stream)
-  bool keep_alive_ = true;
-  std::uint64_t request_started_ns_ = 0;
-  std::uint64_t body_bytes_ = 0;
   int writes_in_flight_ = 0;
   static constexpr int kMaxWritesPerTurn = 4;  // see can_write_more()
-
-  // The file body being streamed, if any.
-  std::deque<FileSlice> pending_files_;  // send_files: the files after the current one
-  // write_file: told when the file being streamed into a body is all queued.
-  std::function<void(bool ok)> stream_file_done_;
-  int file_fd_ = -1;
-  std::int64_t file_offset_ = 0;
-  std::int64_t file_remaining_ = 0;
-  bool file_read_in_flight_ = false;
-  uv_fs_t file_req_{};
-  std::string file_chunk_;
-  // The file mapped for writing page-cache-resident chunks without copying them;
-  // shared with the writes still queued from it. Null when mapping failed.
-  std::shared_ptr<FileMapping> file_map_;
-  std::int64_t file_map_offset_ = 0;  // file offset of the mapping's first byte
 };
 
 }  // namespace wubd::io

@@ -1,8 +1,6 @@
 #include "wubd/restreamer/restreamer.h"
 
-#include "full_cut.h"
 #include "wubd/io/beneath.h"
-#include "wubd/io/timer.h"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -83,8 +81,7 @@ Restreamer::Restreamer(uv_loop_t* loop, store::SegmentStore& store, core::Metric
                                  core::latency_buckets_seconds())),
       limits_(std::move(limits)),
       playlist_cache_(limits_.playlist_cache_bytes),
-      loop_(loop),
-      cut_reaper_(std::make_unique<io::Timer>(loop)) {}
+      loop_(loop) {}
 
 Restreamer::~Restreamer() = default;
 
@@ -128,7 +125,7 @@ void Restreamer::handle(const io::HttpRequest& request, io::HttpResponse& respon
     case core::RouteKind::ListHours:
       return list_names(response, store_.list_hours(route->stream, route->variant));
     case core::RouteKind::ListSegments:
-      return list_names(response, store_.hour_listing(route->stream, route->variant, route->hour).names);
+      return list_names(response, store_.hour_listing(route->stream, route->variant, route->hour)->names);
     case core::RouteKind::MasterPlaylist: return master_playlist(*route, *query, response);
     case core::RouteKind::MediaPlaylist: return media_playlist(*route, *query, response);
     case core::RouteKind::Segment: return segment(*route, request, response);
@@ -238,10 +235,10 @@ void Restreamer::master_playlist(const core::Route& route, const core::QueryPara
 // complete segments of an hour: a handful of stat() calls, not a scan.
 std::int64_t Restreamer::estimate_bandwidth_bps(const std::string& stream, const std::string& variant,
                                                 const std::string& hour) {
-  const store::HourListing& listing = store_.hour_listing(stream, variant, hour);
+  std::shared_ptr<const store::HourListing> listing = store_.hour_listing(stream, variant, hour);
   std::int64_t peak = 0;
   int measured = 0;
-  for (auto it = listing.best.rbegin(); it != listing.best.rend() && measured < 5; ++it) {
+  for (auto it = listing->best.rbegin(); it != listing->best.rend() && measured < 5; ++it) {
     const core::StoredSegment* s = *it;
     if (s->name.type != core::SegmentType::Full || s->name.duration <= 0) continue;
     struct stat st;

@@ -188,8 +188,8 @@ bool SegmentStore::variant_exists(const std::string& stream, const std::string& 
   return stat_directory(stream + "/" + variant, mtime);
 }
 
-const HourListing& SegmentStore::hour_listing(const std::string& stream, const std::string& variant,
-                                              const std::string& hour) {
+std::shared_ptr<const HourListing> SegmentStore::hour_listing(const std::string& stream,
+                                                              const std::string& variant, const std::string& hour) {
   std::string path = stream + "/" + variant + "/" + hour;  // below the base
   auto hour_start = core::parse_hour(hour);
   timespec mtime;
@@ -202,19 +202,19 @@ const HourListing& SegmentStore::hour_listing(const std::string& stream, const s
   if (cache.listing && same_time(cache.mtime, mtime) &&
       (cache.trusted || cache.scanned_in_snapshot == snapshot_)) {
     ++stats_.cache_hits;
-    return *cache.listing;
+    return cache.listing;
   }
   cache.scanned_in_snapshot = snapshot_;
 
   Micros scanned_at = now_wall();
   ++stats_.directory_scans;
-  auto listing = std::make_unique<HourListing>();
+  auto listing = std::make_shared<HourListing>();
   listing->version = next_version_++;
   DIR* dir = open_directory(base_fd_, base_dir_, path);
   if (!dir) {
     cache.listing = std::move(listing);
     cache.trusted = false;
-    return *cache.listing;
+    return cache.listing;
   }
   while (dirent* entry = readdir(dir)) {
     if (entry->d_name[0] == '.') continue;
@@ -265,7 +265,7 @@ const HourListing& SegmentStore::hour_listing(const std::string& stream, const s
   cache.listing = std::move(listing);
   cache.mtime = mtime;
   cache.trusted = scanned_at - to_micros(mtime) > kMtimeGranularity;
-  const HourListing& result = *cache.listing;
+  std::shared_ptr<const HourListing> result = cache.listing;
   if (hours_.size() > max_cached_hours_) evict_hours();
   return result;
 }
@@ -294,7 +294,7 @@ std::uint64_t SegmentStore::range_version(const std::string& stream, const std::
   };
   for (Micros hour : core::hours_to_scan(hour_starts(stream, variant), start, end)) {
     mix(std::uint64_t(hour));
-    mix(hour_listing(stream, variant, core::format_hour(hour)).version);
+    mix(hour_listing(stream, variant, core::format_hour(hour))->version);
   }
   return mixed;
 }
@@ -303,16 +303,10 @@ std::vector<core::SegmentOrHole> SegmentStore::best_segments(const std::string& 
                                                              const std::string& variant,
                                                              Micros start, Micros end) {
   std::vector<Micros> hours = core::hours_to_scan(hour_starts(stream, variant), start, end);
-  // Hour listings are looked up one after another, and each lookup may evict others:
-  // raise the bound for the duration of the call so every listing it touched survives.
-  auto lookup = [&](Micros hour) -> const std::vector<const core::StoredSegment*>& {
-    return hour_listing(stream, variant, core::format_hour(hour)).best;
-  };
-  size_t saved_max = max_cached_hours_;
-  max_cached_hours_ = std::max(max_cached_hours_, hours.size() + 1);
-  auto result = core::best_segments(lookup, hours, start, end);
-  max_cached_hours_ = saved_max;
-  return result;
+  // A lookup may evict listings looked up before it; the segments chosen from them
+  // keep them alive.
+  auto lookup = [&](Micros hour) { return hour_listing(stream, variant, core::format_hour(hour)); };
+  return core::best_segments(lookup, hours, start, end);
 }
 
 }  // namespace wubd::store

@@ -79,9 +79,10 @@ class Wubd:
 
     def __exit__(self, *exc):
         code = self.stop()
+        log = self.log()
         os.unlink(self.log_file.name)
         if exc[0] is None:
-            assert code == 0, f"wubd exited with {code}:\n{self.log()}"
+            assert code == 0, f"wubd exited with {code}:\n{log}"
 
 
 class Response:

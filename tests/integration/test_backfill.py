@@ -168,7 +168,33 @@ def test_explicit_hours_and_a_source_limit():
             assert all(starts[i + 1] >= ends[i] for i in range(3)), (starts, ends)
 
 
+def test_sigterm_mid_pass_exits_cleanly():
+    """SIGTERM while a pass has downloads done and others still queued: every one left
+    is abandoned, none is written, and the process exits 0 (a finished download's
+    empty slot once crashed the shutdown)."""
+    from fixtures import make_segments, write_segment
+    import datetime
+    src = tempfile.mkdtemp(prefix="wubd-bf-src-")
+    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=2)
+    for i, data in enumerate(make_segments(8)):
+        write_segment(src, "s", "v", start + datetime.timedelta(seconds=2 * i), data)
+    with Wubd(base_dir=src) as peer:
+        dst = tempfile.mkdtemp(prefix="wubd-bf-dst-")
+        node = Wubd("--peer", peer.url, "--recent-cutoff", "0", "--source-limit", f"{peer.url}=1,0.4",
+                    base_dir=dst)
+        try:
+            wait_for(lambda: metric(node, "wubd_segments_backfilled_total") >= 2, 10, "two segments backfilled")
+        finally:
+            code = node.stop()
+            log = node.log()
+            os.unlink(node.log_file.name)
+        assert code == 0, f"wubd exited with {code}:\n{log}"
+        assert 2 <= len(glob.glob(os.path.join(dst, "s", "v", "*", "*.ts"))) < 8
+        assert temp_files(dst) == []
+
+
 if __name__ == "__main__":
     run_tap([test_three_nodes_converge_and_bad_peers_cost_only_themselves,
              test_bad_backfill_flags_are_refused_with_a_reason,
-             test_explicit_hours_and_a_source_limit])
+             test_explicit_hours_and_a_source_limit,
+             test_sigterm_mid_pass_exits_cleanly])

@@ -8,25 +8,12 @@
 #include <functional>
 #include <memory>
 
+#include "loop_test.h"
+
 namespace wubd::io {
 namespace {
 
-class ChildProcessTest : public ::testing::Test {
- protected:
-  void SetUp() override { ASSERT_EQ(uv_loop_init(&loop_), 0); }
-  void TearDown() override {
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    EXPECT_EQ(uv_loop_close(&loop_), 0);
-  }
-  void spin_until(const std::function<bool()>& done, double seconds = 10) {
-    std::uint64_t deadline = uv_hrtime() + std::uint64_t(seconds * 1e9);
-    while (!done()) {
-      ASSERT_LT(uv_hrtime(), deadline) << "timed out";
-      uv_run(&loop_, UV_RUN_NOWAIT);
-    }
-  }
-  uv_loop_t loop_{};
-};
+using ChildProcessTest = LoopTest;
 
 TEST_F(ChildProcessTest, OutputErrorsStdinAndExitStatus) {
   ChildProcess child(&loop_);
@@ -47,7 +34,7 @@ TEST_F(ChildProcessTest, OutputErrorsStdinAndExitStatus) {
   for (int i = 0; i < 3; ++i) ASSERT_TRUE(child.write_input(0, std::string(100000, 'x')));
   child.close_input(0);
   EXPECT_FALSE(child.write_input(0, "late"));
-  spin_until([&] { return exited; });
+  ASSERT_TRUE(spin_until([&] { return exited; }));
   EXPECT_EQ(status, 3);
   EXPECT_EQ(err, "oops\n");
   EXPECT_EQ(out.substr(0, 6), "hello\n");
@@ -75,7 +62,7 @@ TEST_F(ChildProcessTest, SeveralInputsArriveOnStdinAndFdsThreeOn) {
   EXPECT_GT(child.input_queued(2), 0u);
   for (std::size_t i = 0; i < 3; ++i) child.close_input(i);
   EXPECT_FALSE(child.write_input(3, "no such input"));
-  spin_until([&] { return exited; });
+  ASSERT_TRUE(spin_until([&] { return exited; }));
   EXPECT_EQ(status, 0);
   EXPECT_EQ(out, std::string(600000, 'c') + "ab");
   EXPECT_EQ(drained_input, 99u);  // closed before draining: no callback for a closed input
@@ -92,8 +79,8 @@ TEST_F(ChildProcessTest, PausedStdoutHoldsTheChildBack) {
   };
   callbacks.on_exit = [&](std::int64_t, int) { exited = true; };
   ASSERT_TRUE(child.spawn({"head", "-c", "10000000", "/dev/zero"}, 0, callbacks));
-  spin_until([&] { return received > 0; });
-  for (int i = 0; i < 200; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
+  ASSERT_TRUE(spin_until([&] { return received > 0; }));
+  spin_for(100);
   EXPECT_LT(received, 1000000u);  // paused: the pipe fills and head blocks
   EXPECT_FALSE(exited);
   callbacks.on_stdout = nullptr;
@@ -115,7 +102,7 @@ TEST_F(ChildProcessTest, KillReportsTheSignal) {
   };
   ASSERT_TRUE(child.spawn({"sleep", "30"}, 0, callbacks));
   child.kill();
-  spin_until([&] { return exited; });
+  ASSERT_TRUE(spin_until([&] { return exited; }));
   EXPECT_EQ(signal_seen, SIGKILL);
 }
 

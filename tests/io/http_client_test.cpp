@@ -5,8 +5,10 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <optional>
 #include <string>
 
+#include "loop_test.h"
 #include "wubd/io/http_server.h"
 
 namespace wubd::io {
@@ -32,10 +34,10 @@ FetchRequest with_timeouts(std::string url, std::uint64_t headers_ms, std::uint6
   return request;
 }
 
-class HttpClientTest : public ::testing::Test {
+class HttpClientTest : public LoopTest {
  protected:
   void SetUp() override {
-    ASSERT_EQ(uv_loop_init(&loop_), 0);
+    LoopTest::SetUp();
     server_ = std::make_unique<HttpServer>(&loop_, [this](const HttpRequest& req, HttpResponse& res) {
       handle(req, res);
     });
@@ -51,31 +53,23 @@ class HttpClientTest : public ::testing::Test {
     } else if (req.path == "/post") {
       res.send(200, "text/plain", req.method + " ok");
     } else if (req.path == "/never") {
-      held_.push_back(&res);  // answers nothing: the client's timeout must fire
-      res.on_client_gone = [this, r = &res] { std::erase(held_, r); };
+      res.send_body(make_body({}));  // answers nothing: the client's timeout must fire
     } else if (req.path == "/trickle") {
-      res.begin_stream(200, "text/plain");
-      res.write("first part ");
-      held_.push_back(&res);
       ++trickling_;
-      res.on_client_gone = [this, r = &res] {
-        std::erase(held_, r);
-        --trickling_;
-      };
+      res.send_body(make_body({[](BodyWriter& out) {
+                                 out.begin(200, "text/plain", std::nullopt);
+                                 out.write("first part ");
+                               },
+                               {}, [this] { --trickling_; }, false}));
     } else if (req.path == "/short") {
-      res.begin_stream(200, "text/plain", 100);  // promises 100 bytes, sends 10
-      res.write("0123456789");
-      res.abort();
+      res.send_body(make_body({[](BodyWriter& out) {
+                                 out.begin(200, "text/plain", 100);  // promises 100 bytes, sends 10
+                                 out.write("0123456789");
+                                 out.fail(500, "the test breaks it off");
+                               },
+                               {}, {}, false}));
     } else {
       res.send_error(404, "no such thing");
-    }
-  }
-
-  void spin_until(const std::function<bool()>& done, double seconds = 5) {
-    std::uint64_t deadline = uv_hrtime() + std::uint64_t(seconds * 1e9);
-    while (!done()) {
-      ASSERT_LT(uv_hrtime(), deadline) << "timed out";
-      uv_run(&loop_, UV_RUN_NOWAIT);
     }
   }
 
@@ -92,27 +86,25 @@ class HttpClientTest : public ::testing::Test {
       done = true;
     };
     client_->start(std::move(request));
-    spin_until([&] { return done; });
+    EXPECT_TRUE(spin_until([&] { return done; }));
     return result;
   }
 
   void TearDown() override {
     bool client_closed = false, server_closed = false;
-    for (HttpResponse* res : std::exchange(held_, {})) res->abort();
     client_->close([&] { client_closed = true; });
+    server_->close_all_now();  // the responses held back by /never and /trickle
     server_->close([&] { server_closed = true; });
-    spin_until([&] { return client_closed && server_closed; });
+    EXPECT_TRUE(spin_until([&] { return client_closed && server_closed; }));
+    EXPECT_EQ(client_->easy_handles(), 0u);
     client_.reset();
     server_.reset();
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    EXPECT_EQ(uv_loop_close(&loop_), 0);
+    LoopTest::TearDown();
   }
 
-  uv_loop_t loop_{};
   std::unique_ptr<HttpServer> server_;
   std::unique_ptr<HttpClient> client_;
   std::string base_;
-  std::vector<HttpResponse*> held_;
   int requests_ = 0;
   int trickling_ = 0;  // /trickle responses still streaming
 };
@@ -138,7 +130,7 @@ TEST_F(HttpClientTest, StreamsABodyInPiecesAndReusesTheConnection) {
     done = true;
   };
   client_->start(std::move(request));
-  spin_until([&] { return done; });
+  ASSERT_TRUE(spin_until([&] { return done; }));
   EXPECT_TRUE(outcome.complete) << outcome.error;
   EXPECT_EQ(outcome.status, 200);
   EXPECT_EQ(status_seen, 200);
@@ -193,7 +185,7 @@ TEST_F(HttpClientTest, HeadersAndTotalTimeouts) {
   EXPECT_EQ(stalled.status, 200);
   EXPECT_EQ(body, "first part ");
   EXPECT_NE(stalled.error.find("without the whole body"), std::string::npos) << stalled.error;
-  spin_until([&] { return trickling_ == 0; });  // the server saw the client go
+  ASSERT_TRUE(spin_until([&] { return trickling_ == 0; }));  // the server saw the client go
 }
 
 TEST_F(HttpClientTest, CancelledTransfersNeverReport) {
@@ -216,9 +208,70 @@ TEST_F(HttpClientTest, CancelledTransfersNeverReport) {
     done = true;
   };
   client_->start(std::move(request));
-  spin_until([&] { return done && trickling_ == 0 && client_->active() == 0; });
+  ASSERT_TRUE(spin_until([&] { return done && trickling_ == 0 && client_->active() == 0; }));
   EXPECT_FALSE(reported);
   client_->cancel(RequestId{12345});  // unknown: ignored
+}
+
+TEST_F(HttpClientTest, ARequestThatFailedToStartAndIsCancelledFreesItsHandle) {
+  // curl refuses the handle (as it does when out of memory); the failure would be
+  // reported on the next turn, but the owner cancels first: nothing is reported, and
+  // the easy handle is freed with the request, not leaked.
+  client_->fail_next_adds_for_testing(1);
+  bool reported = false;
+  FetchRequest request = get(base_ + "/big");
+  request.on_done = [&](const FetchOutcome&) { reported = true; };
+  RequestId id = client_->start(std::move(request));
+  EXPECT_EQ(client_->easy_handles(), 1u);
+  client_->cancel(id);
+  EXPECT_EQ(client_->easy_handles(), 0u);
+  EXPECT_EQ(client_->active(), 0u);
+  spin_for(50);
+  EXPECT_FALSE(reported);
+
+  // Not cancelled, the same failure arrives through on_done, on a later turn.
+  client_->fail_next_adds_for_testing(1);
+  FetchOutcome outcome;
+  FetchRequest second = get(base_ + "/big");
+  second.on_done = [&](const FetchOutcome& o) {
+    outcome = o;
+    reported = true;
+  };
+  client_->start(std::move(second));
+  EXPECT_FALSE(reported) << "never inside start()";
+  ASSERT_TRUE(spin_until([&] { return reported; }));
+  EXPECT_FALSE(outcome.complete);
+  EXPECT_NE(outcome.error.find("curl_multi_add_handle"), std::string::npos) << outcome.error;
+  EXPECT_EQ(client_->easy_handles(), 0u);
+}
+
+TEST_F(HttpClientTest, ARefusedDeferredStartFinishesWithAnError) {
+  // Started from inside another request's callback, a request is added to curl once
+  // curl has returned. If curl refuses it then, the request must still end, with
+  // curl's reason, instead of never finishing.
+  std::optional<FetchOutcome> inner;
+  bool started_inner = false;
+  FetchRequest outer = get(base_ + "/big");
+  outer.on_data = [&](std::string_view) {
+    if (started_inner) return true;
+    started_inner = true;
+    client_->fail_next_adds_for_testing(1);
+    FetchRequest request = get(base_ + "/post");
+    request.on_done = [&](const FetchOutcome& o) { inner = o; };
+    client_->start(std::move(request));
+    return true;
+  };
+  bool outer_done = false;
+  outer.on_done = [&](const FetchOutcome& o) {
+    EXPECT_TRUE(o.complete) << o.error;
+    outer_done = true;
+  };
+  client_->start(std::move(outer));
+  ASSERT_TRUE(spin_until([&] { return outer_done && inner.has_value(); }));
+  EXPECT_FALSE(inner->complete);
+  EXPECT_NE(inner->error.find("curl_multi_add_handle"), std::string::npos) << inner->error;
+  EXPECT_EQ(client_->active(), 0u);
+  EXPECT_EQ(client_->easy_handles(), 0u);
 }
 
 TEST_F(HttpClientTest, ReceiverCanStop) {

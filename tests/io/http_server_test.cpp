@@ -9,8 +9,14 @@
 
 #include <cstdio>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "loop_test.h"
+#include "test_bodies.h"
+#include "wubd/io/file_streamer.h"
+#include "wubd/io/timer.h"
 
 namespace wubd::io {
 namespace {
@@ -65,10 +71,8 @@ struct TestClient {
   }
 };
 
-class HttpServerTest : public ::testing::Test {
+class HttpServerTest : public LoopTest {
  protected:
-  void SetUp() override { ASSERT_EQ(uv_loop_init(&loop_), 0); }
-
   void start(HttpHandler handler, HttpLimits limits = {}) {
     server_ = std::make_unique<HttpServer>(&loop_, std::move(handler), limits);
     auto ok = server_->listen("127.0.0.1", 0);
@@ -76,31 +80,24 @@ class HttpServerTest : public ::testing::Test {
     ASSERT_GT(server_->port(), 0);
   }
 
-  // Runs the loop until `done` holds, failing after a few seconds.
-  void spin_until(const std::function<bool()>& done, double seconds = 5) {
-    std::uint64_t deadline = uv_hrtime() + std::uint64_t(seconds * 1e9);
-    while (!done()) {
-      ASSERT_LT(uv_hrtime(), deadline) << "timed out";
-      uv_run(&loop_, UV_RUN_NOWAIT);
-    }
-  }
-
   void TearDown() override {
     bool closed = false;
-    if (server_) server_->close([&] { closed = true; });
-    spin_until([&] { return closed || !server_; });
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    server_.reset();
-    EXPECT_EQ(uv_loop_close(&loop_), 0) << "a handle leaked";
+    if (server_) {
+      server_->close_all_now();
+      server_->close([&] { closed = true; });
+      EXPECT_TRUE(spin_until([&] { return closed; }));
+      server_.reset();
+    }
+    LoopTest::TearDown();
   }
 
-  uv_loop_t loop_{};
   std::unique_ptr<HttpServer> server_;
 };
 
 const std::string kGet = "GET /x HTTP/1.1\r\nHost: t\r\n\r\n";
 
-// Decodes a chunked body; false if it is malformed or has no terminating chunk.
+// Decodes a chunked body; false if it is malformed or has no terminating chunk (what
+// was decoded until then is in `out`).
 bool decode_chunked(const std::string& body, std::string& out) {
   size_t pos = 0;
   while (true) {
@@ -114,62 +111,124 @@ bool decode_chunked(const std::string& body, std::string& out) {
   }
 }
 
+std::string body_of(const std::string& response) {
+  size_t head_end = response.find("\r\n\r\n");
+  return head_end == std::string::npos ? std::string() : response.substr(head_end + 4);
+}
+
+// A body that counts what happens to it, for tests of who frees bodies and when.
+struct BodyEvents {
+  int stops = 0;
+  bool destroyed = false;
+  bool destroyed_inside_a_call = false;
+  bool in_call = false;
+};
+
+class RecordingBody final : public HttpBody {
+ public:
+  RecordingBody(BodyEvents& events, std::function<void(BodyWriter&)> on_start)
+      : events_(events), on_start_(std::move(on_start)) {}
+  ~RecordingBody() override {
+    events_.destroyed = true;
+    events_.destroyed_inside_a_call = events_.in_call;
+  }
+  void start(BodyWriter& out) override {
+    events_.in_call = true;
+    on_start_(out);
+    events_.in_call = false;
+  }
+  void stop() override {
+    events_.in_call = true;
+    ++events_.stops;
+    EXPECT_FALSE(events_.destroyed);
+    events_.in_call = false;
+  }
+  bool stop_on_client_eof() const override { return true; }
+
+ private:
+  BodyEvents& events_;
+  std::function<void(BodyWriter&)> on_start_;
+};
+
 TEST_F(HttpServerTest, ChunkedStreamHonoursBackpressure) {
   constexpr size_t kChunk = 64 * 1024;
   constexpr size_t kTotal = 16 * 1024 * 1024;
   size_t produced = 0;
   int paused = 0;
+  BodyWriter* writer = nullptr;
+  auto produce = [&] {
+    while (produced < kTotal && writer->writable()) {
+      writer->write(std::string(kChunk, char('a' + produced / kChunk % 26)));
+      produced += kChunk;
+    }
+    if (produced == kTotal) {
+      writer->end();
+    } else {
+      ++paused;  // resumed once the client drains
+    }
+  };
   HttpLimits limits;
   limits.write_high_watermark = 128 * 1024;
   start(
       [&](const HttpRequest&, HttpResponse& response) {
-        response.begin_stream(200, "application/octet-stream");
-        auto produce = [&, r = &response] {
-          while (produced < kTotal && r->writable()) {
-            r->write(std::string(kChunk, char('a' + produced / kChunk % 26)));
-            produced += kChunk;
-          }
-          if (produced == kTotal) {
-            r->end();
-          } else {
-            ++paused;  // resumed by on_writable once the client drains
-          }
-        };
-        response.on_writable = produce;
-        produce();
+        response.send_body(make_body({[&](BodyWriter& out) {
+                                        writer = &out;
+                                        out.begin(200, "application/octet-stream", std::nullopt);
+                                        produce();
+                                      },
+                                      produce, {}, false}));
       },
       limits);
   TestClient client;
   client.start(&loop_, server_->port(), "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-  spin_until([&] { return client.closed; }, 20);
-  size_t head_end = client.received.find("\r\n\r\n");
-  ASSERT_NE(head_end, std::string::npos);
+  ASSERT_TRUE(spin_until([&] { return client.closed; }, 20));
   EXPECT_NE(client.received.find("Transfer-Encoding: chunked"), std::string::npos);
   std::string body;
-  ASSERT_TRUE(decode_chunked(client.received.substr(head_end + 4), body));
+  ASSERT_TRUE(decode_chunked(body_of(client.received), body));
   EXPECT_EQ(body.size(), kTotal);
   EXPECT_EQ(body[kTotal - 1], char('a' + (kTotal / kChunk - 1) % 26));
   EXPECT_GT(paused, 0) << "the producer never had to wait: no backpressure";
 }
 
-TEST_F(HttpServerTest, AbortAfterBytesLeavesTheBodyVisiblyUnfinished) {
+TEST_F(HttpServerTest, AFailureAfterBytesLeavesTheBodyVisiblyUnfinished) {
   start([&](const HttpRequest&, HttpResponse& response) {
-    response.begin_stream(200, "video/MP2T");
-    response.write("some bytes");
-    response.abort();
+    response.send_body(make_body({[](BodyWriter& out) {
+                                    out.begin(200, "video/MP2T", std::nullopt);
+                                    out.write("some bytes");
+                                    out.fail(500, "the source broke");
+                                  },
+                                  {}, {}, false}));
   });
   TestClient client;
   client.start(&loop_, server_->port(), kGet);
-  spin_until([&] { return client.closed; });
-  size_t head_end = client.received.find("\r\n\r\n");
-  ASSERT_NE(head_end, std::string::npos);
-  std::string body = client.received.substr(head_end + 4);
-  EXPECT_EQ(body, "a\r\nsome bytes\r\n") << "no terminating chunk may follow an abort";
+  ASSERT_TRUE(spin_until([&] { return client.closed; }));
+  std::string body = body_of(client.received);
+  EXPECT_EQ(body, "a\r\nsome bytes\r\n") << "no terminating chunk may follow a failure";
   std::string decoded;
   EXPECT_FALSE(decode_chunked(body, decoded));
 }
 
-TEST_F(HttpServerTest, FilesWrittenIntoAStreamAreChunksInOrder) {
+TEST_F(HttpServerTest, AFailureBeforeAnyByteIsAnErrorResponse) {
+  start([&](const HttpRequest&, HttpResponse& response) {
+    response.add_header("Content-Disposition", "inline; filename=\"x.ts\"");
+    response.send_body(make_body({[](BodyWriter& out) { out.fail(500, "ffmpeg exited 1: no such codec"); }, {}, {}, false}));
+  });
+  TestClient client;
+  client.start(&loop_, server_->port(), "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(spin_until([&] { return client.closed; }));
+  EXPECT_EQ(client.received.rfind("HTTP/1.1 500 ", 0), 0u) << client.received;
+  EXPECT_EQ(body_of(client.received), "ffmpeg exited 1: no such codec\n");
+}
+
+TEST_F(HttpServerTest, AHandlerThatAnswersNothingGetsA500) {
+  start([&](const HttpRequest&, HttpResponse&) {});
+  TestClient client;
+  client.start(&loop_, server_->port(), "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(spin_until([&] { return client.closed; }));
+  EXPECT_EQ(client.received.rfind("HTTP/1.1 500 ", 0), 0u) << client.received;
+}
+
+TEST_F(HttpServerTest, FilesStreamedIntoABodyComeInOrder) {
   char dir_template[] = "/tmp/wubd-write-file-XXXXXX";
   ASSERT_NE(mkdtemp(dir_template), nullptr);
   std::string dir = dir_template;
@@ -180,30 +239,28 @@ TEST_F(HttpServerTest, FilesWrittenIntoAStreamAreChunksInOrder) {
   std::fwrite(big.data(), 1, big.size(), f);
   std::fclose(f);
   std::vector<std::string> events;
-  OwnedFd dir_fd(::open(dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC));
+  FileStreamer streamer(&loop_);
   start([&](const HttpRequest&, HttpResponse& response) {
-    response.begin_stream(200, "video/MP2T");
-    response.write("head;");
-    response.write_file({dir_fd.get(), "big", dir + "/big"}, [&](bool ok) {
-      events.push_back(ok ? "big" : "big failed");
-      response.write(";tail");
-      response.write_file({dir_fd.get(), "missing", dir + "/missing"}, [&](bool missing_ok) {
-        events.push_back(missing_ok ? "missing" : "missing failed");  // and the body is aborted
-      });
-    });
+    response.send_body(make_body({[&](BodyWriter& out) {
+                                    out.begin(200, "video/MP2T", std::nullopt);
+                                    out.write("head;");
+                                    auto file = std::make_shared<const OwnedFd>(::open((dir + "/big").c_str(), O_RDONLY));
+                                    streamer.stream(out, file, 0, std::int64_t(big.size()), "big", [&](bool ok) {
+                                      events.push_back(ok ? "big" : "big failed");
+                                      out.write(";tail");
+                                      out.end();
+                                    });
+                                  },
+                                  [&] { streamer.resume(); }, {}, false}));
   });
   TestClient client;
-  client.start(&loop_, server_->port(), kGet);
-  spin_until([&] { return client.closed; });
-  EXPECT_EQ(events, (std::vector<std::string>{"big", "missing failed"}));
-  size_t head_end = client.received.find("\r\n\r\n");
-  ASSERT_NE(head_end, std::string::npos);
-  std::string body = client.received.substr(head_end + 4);
+  client.start(&loop_, server_->port(), "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(spin_until([&] { return client.closed; }));
+  EXPECT_EQ(events, (std::vector<std::string>{"big"}));
   std::string decoded;
-  EXPECT_FALSE(decode_chunked(body, decoded)) << "an unreadable file aborts the body: no terminating chunk";
-  std::string want = "5\r\nhead;\r\n300000\r\n" + big + "\r\n5\r\n;tail\r\n";
-  EXPECT_EQ(body.size(), want.size());
-  EXPECT_TRUE(body == want) << "the file's bytes, framed as one chunk, between the writes";
+  EXPECT_TRUE(decode_chunked(body_of(client.received), decoded));
+  EXPECT_EQ(decoded.size(), big.size() + 10);
+  EXPECT_TRUE(decoded == "head;" + big + ";tail") << "the file's bytes, between the writes";
   std::remove((dir + "/big").c_str());
   rmdir(dir.c_str());
 }
@@ -231,93 +288,112 @@ TEST_F(HttpServerTest, ManyFilesAreOpenedOnlyAsTheClientTakesThem) {
   TestClient client;
   client.hold_reading = true;
   client.start(&loop_, server_->port(), kGet);
-  std::uint64_t until = uv_hrtime() + 300'000'000;  // the server pushes what it can
-  spin_until([&] { return uv_hrtime() > until; });
+  spin_for(300);  // the server pushes what it can
   for (int i = 30; i < 60; ++i) std::remove(files[std::size_t(i)].file.display.c_str());
   client.resume_reading();
-  spin_until([&] { return client.closed; });
-  size_t head_end = client.received.find("\r\n\r\n");
-  ASSERT_NE(head_end, std::string::npos);
-  EXPECT_LT(client.received.size() - head_end - 4, 30 * content.size()) << "files were read ahead of the client";
+  ASSERT_TRUE(spin_until([&] { return client.closed; }));
+  EXPECT_LT(body_of(client.received).size(), 30 * content.size()) << "files were read ahead of the client";
   for (int i = 0; i < 30; ++i) std::remove(files[std::size_t(i)].file.display.c_str());
   rmdir(dir.c_str());
 }
 
-TEST_F(HttpServerTest, ClientGoneIsReportedOnce) {
-  int gone = 0;
+TEST_F(HttpServerTest, AClientThatLeavesStopsTheBodyOnceAndItIsFreedAfterwards) {
+  BodyEvents events;
   start([&](const HttpRequest&, HttpResponse& response) {
-    response.begin_stream(200, "video/MP2T");
-    response.write("first");
-    response.on_client_gone = [&] { ++gone; };
+    response.send_body(std::make_unique<RecordingBody>(events, [](BodyWriter& out) {
+      out.begin(200, "video/MP2T", std::nullopt);
+      out.write("first");
+    }));
   });
   TestClient client;
   client.start(&loop_, server_->port(), kGet);
-  spin_until([&] { return client.received.find("first") != std::string::npos; });
+  ASSERT_TRUE(spin_until([&] { return client.received.find("first") != std::string::npos; }));
   client.close();
-  spin_until([&] { return gone == 1 && client.handle_closed; });
-  uv_run(&loop_, UV_RUN_NOWAIT);
-  EXPECT_EQ(gone, 1);
+  ASSERT_TRUE(spin_until([&] { return events.destroyed && client.handle_closed; }));
+  EXPECT_EQ(events.stops, 1);
+  EXPECT_FALSE(events.destroyed_inside_a_call);
   EXPECT_EQ(server_->connection_count(), 0u);
 }
 
+TEST_F(HttpServerTest, ABodyThatEndsFromItsOwnCallbackIsFreedOnALaterTurn) {
+  // The body ends its response from its timer: the connection must not free it while
+  // that callback is still running.
+  BodyEvents events;
+  auto timer = std::make_shared<Timer>(&loop_);
+  bool checked_after_end = false;
+  start([&](const HttpRequest&, HttpResponse& response) {
+    response.send_body(std::make_unique<RecordingBody>(events, [&, timer](BodyWriter& out) {
+      timer->start(20, [&] {
+        out.begin(200, "text/plain", 4);
+        out.write("done");
+        out.end();
+        EXPECT_FALSE(events.destroyed) << "freed inside its own callback";
+        checked_after_end = true;
+      });
+    }));
+  });
+  TestClient client;
+  client.start(&loop_, server_->port(), "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(spin_until([&] { return client.closed && events.destroyed; }));
+  EXPECT_TRUE(checked_after_end);
+  EXPECT_EQ(events.stops, 0) << "a body that ended is not stopped";
+  EXPECT_EQ(body_of(client.received), "done");
+  timer.reset();
+}
+
 TEST_F(HttpServerTest, AnswersMayComeLaterFromAnotherCallback) {
-  uv_timer_t timer;
-  uv_timer_init(&loop_, &timer);
-  HttpResponse* pending = nullptr;
   start([&](const HttpRequest& request, HttpResponse& response) {
     EXPECT_EQ(request.path, "/later");
     EXPECT_EQ(request.query, "a=1");
     EXPECT_EQ(*request.header("x-test"), "Yes");
-    pending = &response;
-    timer.data = &pending;
-    uv_timer_start(&timer, [](uv_timer_t* t) {
-      auto** r = static_cast<HttpResponse**>(t->data);
-      (*r)->send(200, "text/plain", "late answer");
-    }, 50, 0);
+    response.send_body(answer_later(&loop_, 50, [](BodyWriter& out) {
+      out.begin(200, "text/plain", 11);
+      out.write("late answer");
+      out.end();
+    }));
   });
   TestClient client;
   client.start(&loop_, server_->port(),
                "GET /later?a=1 HTTP/1.1\r\nHost: t\r\nX-Test: Yes\r\nConnection: close\r\n\r\n");
-  spin_until([&] { return client.closed; });
+  ASSERT_TRUE(spin_until([&] { return client.closed; }));
   EXPECT_NE(client.received.find("Content-Length: 11\r\n"), std::string::npos);
   EXPECT_NE(client.received.find("\r\n\r\nlate answer"), std::string::npos) << client.received;
-  // The timer lives in this frame: its close must complete before the frame ends.
-  bool timer_closed = false;
-  timer.data = &timer_closed;
-  uv_close(reinterpret_cast<uv_handle_t*>(&timer), [](uv_handle_t* h) { *static_cast<bool*>(h->data) = true; });
-  spin_until([&] { return timer_closed; });
 }
 
 TEST_F(HttpServerTest, CloseWaitsForTheResponseInProgress) {
-  HttpResponse* streaming = nullptr;
+  BodyWriter* streaming = nullptr;
   start([&](const HttpRequest&, HttpResponse& response) {
-    response.begin_stream(200, "text/plain");
-    response.write("part one;");
-    streaming = &response;
+    response.send_body(make_body({[&](BodyWriter& out) {
+                                    out.begin(200, "text/plain", std::nullopt);
+                                    out.write("part one;");
+                                    streaming = &out;
+                                  },
+                                  {}, {}, false}));
   });
   TestClient client;
   client.start(&loop_, server_->port(), kGet);
-  spin_until([&] { return streaming != nullptr; });
+  ASSERT_TRUE(spin_until([&] { return streaming != nullptr; }));
   bool closed = false;
   server_->close([&] { closed = true; });
-  for (int i = 0; i < 20; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
+  spin_for(20);
   EXPECT_FALSE(closed) << "closed while a response was still being written";
   streaming->write("part two");
   streaming->end();
-  spin_until([&] { return closed && client.closed; });
+  ASSERT_TRUE(spin_until([&] { return closed && client.closed; }));
   std::string body;
-  ASSERT_TRUE(decode_chunked(client.received.substr(client.received.find("\r\n\r\n") + 4), body));
+  ASSERT_TRUE(decode_chunked(body_of(client.received), body));
   EXPECT_EQ(body, "part one;part two");
   server_.reset();
 }
 
 TEST_F(HttpServerTest, PipelinedRequestsAreDispatchedOneAtATime) {
   std::vector<std::string> order;
-  HttpResponse* first = nullptr;
+  BodyWriter* first = nullptr;
   start([&](const HttpRequest& request, HttpResponse& response) {
     order.push_back(request.path);
     if (request.path == "/1") {
-      first = &response;  // answered later: /2 must wait for it
+      // Answered later: /2 must wait for it.
+      response.send_body(make_body({[&](BodyWriter& out) { first = &out; }, {}, {}, false}));
     } else {
       response.send(200, "text/plain", request.path);
     }
@@ -325,17 +401,33 @@ TEST_F(HttpServerTest, PipelinedRequestsAreDispatchedOneAtATime) {
   TestClient client;
   client.start(&loop_, server_->port(),
                "GET /1 HTTP/1.1\r\nHost: t\r\n\r\nGET /2 HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-  spin_until([&] { return first != nullptr; });
-  for (int i = 0; i < 20; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
+  ASSERT_TRUE(spin_until([&] { return first != nullptr; }));
+  spin_for(20);
   EXPECT_EQ(order, std::vector<std::string>{"/1"});
-  first->send(200, "text/plain", "/1");
-  spin_until([&] { return client.closed; });
+  first->begin(200, "text/plain", 2);
+  first->write("/1");
+  first->end();
+  ASSERT_TRUE(spin_until([&] { return client.closed; }));
   EXPECT_EQ(order, (std::vector<std::string>{"/1", "/2"}));
   size_t one = client.received.find("\r\n\r\n/1");
   size_t two = client.received.find("\r\n\r\n/2");
   ASSERT_NE(one, std::string::npos);
   ASSERT_NE(two, std::string::npos);
   EXPECT_LT(one, two);
+}
+
+TEST_F(HttpServerTest, HeadGetsTheHeadersAndNoBody) {
+  int started = 0;
+  start([&](const HttpRequest&, HttpResponse& response) {
+    ++started;
+    response.send(200, "text/plain", "twelve bytes");
+  });
+  TestClient client;
+  client.start(&loop_, server_->port(), "HEAD /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(spin_until([&] { return client.closed; }));
+  EXPECT_NE(client.received.find("Content-Length: 12\r\n"), std::string::npos) << client.received;
+  EXPECT_EQ(body_of(client.received), "");
+  EXPECT_EQ(started, 1);
 }
 
 TEST_F(HttpServerTest, ListenErrorsNameTheAddress) {
@@ -347,7 +439,7 @@ TEST_F(HttpServerTest, ListenErrorsNameTheAddress) {
       << result.error().message;
   bool closed = false;
   second.close([&] { closed = true; });
-  spin_until([&] { return closed; });
+  ASSERT_TRUE(spin_until([&] { return closed; }));
 }
 
 }  // namespace

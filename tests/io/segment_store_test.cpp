@@ -53,7 +53,7 @@ TEST_F(SegmentStoreTest, ListsStreamsVariantsHoursAndSegmentsSkippingJunk) {
   EXPECT_EQ(store.list_streams(), std::vector<std::string>{"db"});
   EXPECT_EQ(store.list_variants("db"), (std::vector<std::string>{"720p", "source"}));
   EXPECT_EQ(store.list_hours("db", "source"), std::vector<std::string>{"2026-11-21T04"});
-  const HourListing& hour = store.hour_listing("db", "source", "2026-11-21T04");
+  const HourListing& hour = *store.hour_listing("db", "source", "2026-11-21T04");
   EXPECT_EQ(hour.names, (std::vector<std::string>{"00:00.000000-2.0-full-AAAA.ts",
                                                   "00:02.000000-2.0-partial-AAAB.ts"}));
   ASSERT_EQ(hour.segments.size(), 3u);  // the temp file is a segment, not listed
@@ -64,7 +64,7 @@ TEST_F(SegmentStoreTest, ListsStreamsVariantsHoursAndSegmentsSkippingJunk) {
   }
   EXPECT_EQ(hour.best.size(), 2u);
   EXPECT_TRUE(store.list_variants("nope").empty());
-  EXPECT_TRUE(store.hour_listing("db", "source", "2026-11-21T09").names.empty());
+  EXPECT_TRUE(store.hour_listing("db", "source", "2026-11-21T09")->names.empty());
   EXPECT_TRUE(store.variant_exists("db", "720p"));
   EXPECT_FALSE(store.variant_exists("db", "nope"));
 }
@@ -83,7 +83,7 @@ TEST_F(SegmentStoreTest, DuplicateCopiesAreChosenByDurationSizeAndDecodedHash) {
   write(hour + "00:06.000000-2.0-partial-AAAA.ts", "1");
   write(hour + "00:06.000000-2.0-suspect-AAAB.ts", "12");
   SegmentStore store(base_.string());
-  const HourListing& listing = store.hour_listing("db", "source", "2026-11-21T04");
+  const HourListing& listing = *store.hour_listing("db", "source", "2026-11-21T04");
   ASSERT_EQ(listing.best.size(), 4u);
   EXPECT_EQ(listing.best[0]->file_name, "00:00.000000-2.0-full-" + zero_hash + ".ts");
   EXPECT_EQ(listing.best[1]->file_name, "00:02.000000-2.0-full-" + zed_hash + ".ts");
@@ -113,7 +113,7 @@ TEST_F(SegmentStoreTest, WarmDayLongLookupReadsNoDirectory) {
   // A change is seen at once: the directory's mtime moves.
   std::string hour3 = core::format_hour(start + 3 * core::kMicrosPerHour);
   write("db/source/" + hour3 + "/00:02.000000-2.0-full-AAAB.ts");
-  EXPECT_EQ(store.hour_listing("db", "source", hour3).names.size(), 2u);
+  EXPECT_EQ(store.hour_listing("db", "source", hour3)->names.size(), 2u);
   EXPECT_EQ(store.stats().directory_scans, scans + 1);
 }
 
@@ -122,10 +122,10 @@ TEST_F(SegmentStoreTest, RecentlyChangedDirectoriesAreNotTrusted) {
   // changed in the last second is read again on every lookup.
   write("db/source/2026-11-21T04/00:00.000000-2.0-full-AAAA.ts");
   SegmentStore store(base_.string());
-  EXPECT_EQ(store.hour_listing("db", "source", "2026-11-21T04").names.size(), 1u);
+  EXPECT_EQ(store.hour_listing("db", "source", "2026-11-21T04")->names.size(), 1u);
   write("db/source/2026-11-21T04/00:02.000000-2.0-full-AAAB.ts");
   store.new_snapshot();
-  EXPECT_EQ(store.hour_listing("db", "source", "2026-11-21T04").names.size(), 2u);
+  EXPECT_EQ(store.hour_listing("db", "source", "2026-11-21T04")->names.size(), 2u);
   EXPECT_EQ(store.stats().directory_scans, 2u);
 }
 
@@ -159,6 +159,29 @@ TEST_F(SegmentStoreTest, ARecentDirectoryIsReadOncePerSnapshot) {
   store.new_snapshot();
   store.hour_listing("db", "source", "2026-11-21T04");
   EXPECT_EQ(store.stats().directory_scans, 2u);
+}
+
+// A selection is held across later store calls (a cut plans, then works for seconds
+// while other requests rescan and evict): its segments must stay whole.
+TEST_F(SegmentStoreTest, ASelectionOutlivesRescansAndEvictions) {
+  write("db/source/2026-11-21T04/00:00.000000-2.0-full-AAAA.ts");
+  write("db/source/2026-11-21T04/00:02.000000-2.0-full-AAAB.ts");
+  write("db/source/2026-11-21T05/00:00.000000-2.0-full-AAAC.ts");
+  SegmentStore store(base_.string(), 1);  // room for one hour: every other lookup evicts
+  auto start = *core::parse_time("2026-11-21T04:00:00Z");
+  auto held = store.best_segments("db", "source", start, start + core::kMicrosPerHour + 2 * core::kMicrosPerSecond);
+  ASSERT_EQ(held.size(), 4u);  // 04:00, 04:02, a hole, 05:00
+  write("db/source/2026-11-21T04/00:04.000000-2.0-full-AAAD.ts");  // a rescan replaces hour 04
+  for (int round = 0; round < 3; ++round) {
+    store.new_snapshot();
+    store.hour_listing("db", "source", "2026-11-21T04");
+    store.hour_listing("db", "source", "2026-11-21T05");
+  }
+  EXPECT_EQ(held[0]->file_name, "00:00.000000-2.0-full-AAAA.ts");
+  EXPECT_EQ(held[1]->file_name, "00:02.000000-2.0-full-AAAB.ts");
+  EXPECT_EQ(held[2], nullptr);
+  EXPECT_EQ(held[3]->file_name, "00:00.000000-2.0-full-AAAC.ts");
+  EXPECT_EQ(held[3]->hour, "2026-11-21T05");
 }
 
 TEST_F(SegmentStoreTest, CacheIsBounded) {

@@ -9,6 +9,8 @@
 #include <list>
 #include <type_traits>
 
+#include "../io/loop_test.h"
+#include "../io/test_bodies.h"
 #include "wubd/io/http_server.h"
 #include "wubd/io/timer.h"
 
@@ -23,39 +25,29 @@ static_assert(!std::is_convertible_v<TransferId, io::RequestId>);
 static_assert(!std::is_convertible_v<io::RequestId, TransferId>);
 static_assert(!std::is_same_v<TransferId, io::RequestId>);
 
-class TransferEngineTest : public ::testing::Test {
+class TransferEngineTest : public io::LoopTest {
  protected:
   void SetUp() override {
-    ASSERT_EQ(uv_loop_init(&loop_), 0);
+    io::LoopTest::SetUp();
     server_ = std::make_unique<io::HttpServer>(&loop_, [this](const io::HttpRequest& req, io::HttpResponse& res) {
       // Every request is answered after 50 ms, so that transfers overlap.
       ++in_flight_;
       max_in_flight_ = std::max(max_in_flight_, in_flight_);
       started_ms_.push_back(uv_now(&loop_));
-      auto timer = std::make_unique<io::Timer>(&loop_);
-      io::Timer* raw = timer.get();
-      timers_.push_back(std::move(timer));
-      res.on_client_gone = [this, raw] {
-        raw->stop();
-        --in_flight_;
-      };
-      raw->start(50, [this, &res, path = req.path] {
-        --in_flight_;
-        if (path == "/missing") return res.send_error(404, "no");
-        res.send(200, "text/plain", std::string(1000, 'x'));
-      });
+      res.send_body(io::answer_later(
+          &loop_, 50,
+          [this, path = req.path](io::BodyWriter& out) {
+            --in_flight_;
+            std::string body = path == "/missing" ? "no\n" : std::string(1000, 'x');
+            out.begin(path == "/missing" ? 404 : 200, "text/plain", std::int64_t(body.size()));
+            out.write(std::move(body));
+            out.end();
+          },
+          [this] { --in_flight_; }));
     });
     ASSERT_TRUE(server_->listen("127.0.0.1", 0).ok());
     base_ = "http://127.0.0.1:" + std::to_string(server_->port());
     client_ = std::make_unique<io::HttpClient>(&loop_);
-  }
-
-  void spin_until(const std::function<bool()>& done, double seconds = 5) {
-    std::uint64_t deadline = uv_hrtime() + std::uint64_t(seconds * 1e9);
-    while (!done()) {
-      ASSERT_LT(uv_hrtime(), deadline) << "timed out";
-      uv_run(&loop_, UV_RUN_NOWAIT);
-    }
   }
 
   TransferSpec spec(const std::string& path, std::function<void(const io::FetchOutcome&)> done) {
@@ -70,22 +62,19 @@ class TransferEngineTest : public ::testing::Test {
 
   void TearDown() override {
     engine_.reset();
-    timers_.clear();
     bool client_closed = false, server_closed = false;
     client_->close([&] { client_closed = true; });
+    server_->close_all_now();
     server_->close([&] { server_closed = true; });
-    spin_until([&] { return client_closed && server_closed; });
+    EXPECT_TRUE(spin_until([&] { return client_closed && server_closed; }));
     client_.reset();
     server_.reset();
-    uv_run(&loop_, UV_RUN_DEFAULT);
-    EXPECT_EQ(uv_loop_close(&loop_), 0);
+    io::LoopTest::TearDown();
   }
 
-  uv_loop_t loop_{};
   std::unique_ptr<io::HttpServer> server_;
   std::unique_ptr<io::HttpClient> client_;
   std::unique_ptr<TransferEngine> engine_;
-  std::list<std::unique_ptr<io::Timer>> timers_;
   std::string base_;
   int in_flight_ = 0;
   int max_in_flight_ = 0;
@@ -103,7 +92,7 @@ TEST_F(TransferEngineTest, NeverMoreThanTheLimitInFlightPerSource) {
     }));
   }
   EXPECT_EQ(engine_->list(TransferState::Initializing).size() + engine_->list(TransferState::InProgress).size(), 8u);
-  spin_until([&] { return done == 8; });
+  ASSERT_TRUE(spin_until([&] { return done == 8; }));
   EXPECT_EQ(ok, 8);
   EXPECT_EQ(max_in_flight_, 2);
   auto completed = engine_->list(TransferState::Completed);
@@ -118,7 +107,7 @@ TEST_F(TransferEngineTest, DelayBetweenStartsIsRespected) {
   engine_->set_limits(source_of_url(base_), core::SourceLimits{4, 100 * core::kMicrosPerMilli});
   int done = 0;
   for (int i = 0; i < 4; ++i) engine_->submit(spec("/d", [&](const io::FetchOutcome&) { ++done; }));
-  spin_until([&] { return done == 4; });
+  ASSERT_TRUE(spin_until([&] { return done == 4; }));
   ASSERT_EQ(started_ms_.size(), 4u);
   for (std::size_t i = 1; i < started_ms_.size(); ++i) {
     EXPECT_GE(started_ms_[i] - started_ms_[i - 1], 95u) << i;  // loop time is in whole ms
@@ -135,11 +124,11 @@ TEST_F(TransferEngineTest, CancelIsFinalAndTellsTheCallerAbandonDoesNot) {
   transfers::TransferId third = engine_->submit(spec("/c", [&](const io::FetchOutcome& o) {
     events.push_back(o.complete ? "c done" : "c failed");
   }));
-  spin_until([&] { return in_flight_ == 1; });
+  ASSERT_TRUE(spin_until([&] { return in_flight_ == 1; }));
   EXPECT_TRUE(engine_->cancel(running));   // running: stopped, caller told
   engine_->abandon(queued);                // queued: dropped silently
   EXPECT_FALSE(engine_->cancel(running));  // already final
-  spin_until([&] { return events.size() == 2; });
+  ASSERT_TRUE(spin_until([&] { return events.size() == 2; }));
   EXPECT_EQ(events, (std::vector<std::string>{"a cancelled", "c done"}));
   auto records = engine_->list();
   ASSERT_EQ(records.size(), 3u);
@@ -149,7 +138,7 @@ TEST_F(TransferEngineTest, CancelIsFinalAndTellsTheCallerAbandonDoesNot) {
   EXPECT_EQ(records[2].id, third);
   EXPECT_EQ(records[2].state, TransferState::Completed);
   // The cancelled request's late answer changes nothing.
-  spin_until([&] { return in_flight_ == 0; });
+  ASSERT_TRUE(spin_until([&] { return in_flight_ == 0; }));
   for (int i = 0; i < 100; ++i) uv_run(&loop_, UV_RUN_NOWAIT);
   EXPECT_EQ(engine_->list(TransferState::Cancelled).size(), 2u);
   EXPECT_EQ(events.size(), 2u);
@@ -162,14 +151,14 @@ TEST_F(TransferEngineTest, FailuresAreTerminalAndTheRingIsBounded) {
   TransferSpec bad = spec("", [&](const io::FetchOutcome&) { ++done; });
   bad.request.url = "http://127.0.0.1:1/refused";
   engine_->submit(std::move(bad));
-  spin_until([&] { return done == 2; });
+  ASSERT_TRUE(spin_until([&] { return done == 2; }));
   auto errored = engine_->list(TransferState::Errored);
   ASSERT_EQ(errored.size(), 2u);
   EXPECT_EQ(errored[0].error, "HTTP 404");
   EXPECT_NE(errored[1].error.find("onnect"), std::string::npos) << errored[1].error;
   EXPECT_TRUE(engine_->list(TransferState::Initializing).empty());
   for (int i = 0; i < 5; ++i) engine_->submit(spec("/r", [&](const io::FetchOutcome&) { ++done; }));
-  spin_until([&] { return done == 7; });
+  ASSERT_TRUE(spin_until([&] { return done == 7; }));
   EXPECT_EQ(engine_->list().size(), 3u);  // only the newest finished records are kept
   EXPECT_TRUE(engine_->list(std::nullopt, "http://elsewhere:1").empty());
 }

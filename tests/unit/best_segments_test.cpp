@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <vector>
@@ -45,19 +46,25 @@ class Archive {
       s.size_bytes = spec.size;
       listings_[floor_hour(s.name.start)].push_back(s);
     }
-    for (auto& [hour, listing] : listings_) {
-      best_[hour] = best_by_start(listing);
+    for (auto& [hour, segments] : listings_) {
+      auto listing = std::make_shared<HourListing>();
+      listing->segments = std::move(segments);
+      listing->best = best_by_start(listing->segments);
+      best_[hour] = std::move(listing);
       hours_.push_back(hour);
     }
   }
 
-  BestByStartLookup lookup() {
-    return [this](Micros hour) -> const std::vector<const StoredSegment*>& {
+  HourLookup lookup() {
+    return [this](Micros hour) -> std::shared_ptr<const HourListing> {
       looked_up_.insert(hour);
       auto it = best_.find(hour);
-      return it == best_.end() ? empty_ : it->second;
+      return it == best_.end() ? nullptr : it->second;
     };
   }
+
+  // Forgets every listing, as a store's rescan or eviction does.
+  void forget_listings() { best_.clear(); }
 
   // "a b _ c": labels of the result, `_` for a hole.
   std::string select(Micros start, Micros end) {
@@ -73,9 +80,8 @@ class Archive {
 
  private:
   std::map<Micros, std::vector<StoredSegment>> listings_;
-  std::map<Micros, std::vector<const StoredSegment*>> best_;
+  std::map<Micros, std::shared_ptr<const HourListing>> best_;
   std::vector<Micros> hours_;  // the hour directories that exist, in order
-  std::vector<const StoredSegment*> empty_;
 };
 
 struct Case {
@@ -255,6 +261,24 @@ TEST(BestSegments, ARangeOfCenturiesCostsOnlyTheHoursThatExist) {
   }
   EXPECT_EQ(out, "_ab_");
   EXPECT_EQ(archive.looked_up_, std::set<Micros>{day_start()});
+}
+
+TEST(BestSegments, ASelectionKeepsItsListingsAlive) {
+  // Segments held across later lookups (a cut plans, then reads frames, then splices)
+  // stay whole after whoever looked them up dropped their listings, as a store's
+  // rescan or eviction does. (With raw pointers this read freed memory.)
+  Archive archive({full(0, "a"), full(2 * kSecond, "b"), full(kH1, "c")});
+  std::vector<SegmentOrHole> held =
+      best_segments(archive.lookup(), {day_start(), day_start() + kH1}, day_start(), day_start() + kH1 + kSecond);
+  archive.forget_listings();
+  std::string out;
+  for (const SegmentOrHole& s : held) {
+    if (!out.empty()) out += ' ';
+    out += s ? s->name.hash + ":" + s->hour : "_";
+  }
+  EXPECT_EQ(out, "a:" + format_hour(day_start()) + " b:" + format_hour(day_start()) + " _ c:" +
+                     format_hour(day_start() + kH1));
+  EXPECT_EQ(held[0].use_count(), held[1].use_count());  // hour 0's listing, shared by both
 }
 
 TEST(HoursToScan, PicksTheExistingHoursOfTheRange) {

@@ -1,4 +1,5 @@
 #include "wubd/core/cut_plan.h"
+#include "segment_refs.h"
 
 #include <gtest/gtest.h>
 
@@ -102,7 +103,7 @@ TEST(CutPlan, TrimsFirstAndLastAndSumsTheDuration) {
   for (const Case& c : cases) {
     std::vector<SegmentOrHole> best;
     for (const auto& seg : s) {
-      if (seg.name.end() > c.range.start && seg.name.start < c.range.end) best.push_back(&seg);
+      if (seg.name.end() > c.range.start && seg.name.start < c.range.end) best.push_back(borrowed(seg));
     }
     auto plan = plan_cut(best, c.range, false);
     ASSERT_TRUE(plan) << c.what << ": " << plan.error().message;
@@ -118,7 +119,7 @@ TEST(CutPlan, TrimsFirstAndLastAndSumsTheDuration) {
 TEST(CutPlan, HolesAndEmptyRangesAre406) {
   StoredSegment a = segment(0, 2 * kS), b = segment(4 * kS, 2 * kS);
   CutRange range{kBase, kBase + 6 * kS};
-  std::vector<SegmentOrHole> with_hole = {&a, nullptr, &b};
+  std::vector<SegmentOrHole> with_hole = {borrowed(a), nullptr, borrowed(b)};
   auto refused = plan_cut(with_hole, range, false);
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, 406);
@@ -134,7 +135,7 @@ TEST(CutPlan, HolesAndEmptyRangesAre406) {
   EXPECT_NE(empty.error().message.find("no content"), std::string::npos);
 
   CutPlan total = *allowed;
-  append_plan(total, *plan_cut({&a}, {kBase, kBase + kS}, false));
+  append_plan(total, *plan_cut({borrowed(a)}, {kBase, kBase + kS}, false));
   EXPECT_EQ(total.pieces.size(), 3u);
   EXPECT_EQ(total.duration, 5 * kS);
 }

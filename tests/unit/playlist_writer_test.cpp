@@ -1,4 +1,5 @@
 #include "wubd/core/playlist_writer.h"
+#include "segment_refs.h"
 
 #include <gtest/gtest.h>
 
@@ -18,7 +19,7 @@ StoredSegment make(const char* time, Micros duration_us) {
 TEST(MediaPlaylist, SegmentsWithDateTimeDurationAndEscapedUrl) {
   StoredSegment a = make("2026-11-21T04:59:58.5Z", 2'000'000);
   StoredSegment b = make("2026-11-21T05:00:00.5Z", 2'002'000);
-  std::string text = write_media_playlist({&a, &b}, "/segments/desertbus/source/");
+  std::string text = write_media_playlist({borrowed(a), borrowed(b)}, "/segments/desertbus/source/");
   EXPECT_EQ(text,
             "#EXTM3U\n"
             "#EXT-X-VERSION:3\n"
@@ -43,13 +44,13 @@ TEST(MediaPlaylist, HolesAndEndList) {
     int segments;
   };
   const Case cases[] = {
-      {"complete range: ENDLIST", {&a, &b}, 0, true, 2},
-      {"hole between: one DISCONTINUITY", {&a, nullptr, &b}, 1, true, 2},
-      {"leading hole dropped", {nullptr, &a, &b}, 0, true, 2},
-      {"trailing hole: no ENDLIST, no DISCONTINUITY", {&a, &b, nullptr}, 0, false, 2},
+      {"complete range: ENDLIST", {borrowed(a), borrowed(b)}, 0, true, 2},
+      {"hole between: one DISCONTINUITY", {borrowed(a), nullptr, borrowed(b)}, 1, true, 2},
+      {"leading hole dropped", {nullptr, borrowed(a), borrowed(b)}, 0, true, 2},
+      {"trailing hole: no ENDLIST, no DISCONTINUITY", {borrowed(a), borrowed(b), nullptr}, 0, false, 2},
       {"only a hole: empty, no ENDLIST", {nullptr}, 0, false, 0},
       {"nothing at all", {}, 0, false, 0},
-      {"holes everywhere", {nullptr, &a, nullptr, &b, nullptr}, 1, false, 2},
+      {"holes everywhere", {nullptr, borrowed(a), nullptr, borrowed(b), nullptr}, 1, false, 2},
   };
   for (const Case& c : cases) {
     std::string text = write_media_playlist(c.items, "/segments/s/v/");
@@ -84,7 +85,7 @@ TEST(MediaPlaylist, TargetDurationIsAnIntegerNoEXTINFExceedsWhenRounded) {
     std::vector<StoredSegment> storage;
     for (Micros d : c.durations) storage.push_back(make("2026-11-21T04:00:00Z", d));
     std::vector<SegmentOrHole> items;
-    for (const auto& s : storage) items.push_back(&s);
+    for (const auto& s : storage) items.push_back(borrowed(s));
     EXPECT_EQ(target_duration_seconds(items), c.expected);
     std::string text = write_media_playlist(items, "/x/");
     EXPECT_NE(text.find("#EXT-X-TARGETDURATION:" + std::to_string(c.expected) + "\n"), std::string::npos);
@@ -94,7 +95,7 @@ TEST(MediaPlaylist, TargetDurationIsAnIntegerNoEXTINFExceedsWhenRounded) {
 TEST(MediaPlaylist, EscapesEveryUrlPart) {
   StoredSegment a = make("2026-11-21T04:00:00Z", 2'000'000);
   a.file_name = "00:00.000000-2.0-full-A B#?.ts";
-  std::string text = write_media_playlist({&a}, "/segments/my%20stream/source/");
+  std::string text = write_media_playlist({borrowed(a)}, "/segments/my%20stream/source/");
   EXPECT_NE(text.find("/segments/my%20stream/source/2026-11-21T04/00%3A00.000000-2.0-full-A%20B%23%3F.ts\n"),
             std::string::npos)
       << text;

@@ -1,4 +1,5 @@
 #include "wubd/core/smart_cut_plan.h"
+#include "segment_refs.h"
 
 #include <gtest/gtest.h>
 
@@ -42,7 +43,7 @@ struct Stream {
     for (const StoredSegment& s : segments) {
       if (s.name.end() <= range.start || s.name.start >= range.end) continue;
       CutPiece piece;
-      piece.segment = &s;
+      piece.segment = borrowed(s);
       out.push_back(piece);
     }
     return out;
@@ -128,7 +129,7 @@ TEST(SmartCutPlan, TheSegmentAfterTheEndOnlyTellsWhereGroupsStart) {
   std::vector<std::optional<SegmentFrames>> known;
   for (int s : {1, 2}) {
     CutPiece piece;
-    piece.segment = &stream.segments[std::size_t(s)];
+    piece.segment = borrowed(stream.segments[std::size_t(s)]);
     pieces.push_back(piece);
     known.push_back(stream.frames[std::size_t(s)]);
   }
@@ -141,7 +142,7 @@ TEST(SmartCutPlan, TheSegmentAfterTheEndOnlyTellsWhereGroupsStart) {
 
   Stream long_groups(4, 90);  // keyframes at 0, 90, 180: segment 2 continues 90's group
   for (int s : {1, 2}) {
-    pieces[std::size_t(s - 1)].segment = &long_groups.segments[std::size_t(s)];
+    pieces[std::size_t(s - 1)].segment = borrowed(long_groups.segments[std::size_t(s)]);
     known[std::size_t(s - 1)] = long_groups.frames[std::size_t(s)];
   }
   auto cut_group = std::get<SmartRangePlan>(plan_smart_range(pieces, range, known));
@@ -220,7 +221,7 @@ TEST(SmartCutPlan, AudioOnlyCopiesTheRange) {
   segment.name.start = kBase;
   segment.name.duration = 2 * kS;
   CutPiece piece;
-  piece.segment = &segment;
+  piece.segment = borrowed(segment);
   SegmentFrames audio_only;
   audio_only.start_pts = kStartPts;
   CutRange range{kBase + kS / 2, kBase + kS};

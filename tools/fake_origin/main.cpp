@@ -60,13 +60,6 @@ struct Variant {
   std::int64_t bandwidth = 0;
 };
 
-// A response held back by a fault (delay, stall), finished by a timer.
-struct Held {
-  io::HttpResponse* response = nullptr;
-  std::unique_ptr<io::Timer> timer;
-  bool gone = false;
-};
-
 class Origin {
  public:
   Origin(uv_loop_t* loop, Options options, std::vector<Variant> variants, std::vector<Fault> faults)
@@ -337,70 +330,64 @@ class Origin {
       return res.send_error(fault->code, "injected fault: HTTP " + std::to_string(fault->code));
     }
     if (fault_kind == "delay") {
-      Held* held = hold(res);
-      held->timer->start(std::uint64_t(fault->seconds * 1000), [=, this] {
-        if (!held->gone) {
-          held->response->send_shared(200, type, body);
-          log_served(kind, path, variant, index, total, total, true, fault, hash);
-        }
-        release(held);
-      });
-      return;
+      // The whole answer after a while. The timer lives in the body: a client that
+      // leaves first frees both, and nothing is sent or logged.
+      auto timer = std::make_shared<io::Timer>(loop_);
+      std::uint64_t delay_ms = std::uint64_t(fault->seconds * 1000);
+      return res.send_body(io::make_body({[=, this](io::BodyWriter& out) {
+                                            timer->start(delay_ms, [=, this, &out] {
+                                              out.begin(200, std::string(type), std::int64_t(total));
+                                              out.write_borrowed(body, body->data(), total);
+                                              out.end();
+                                              log_served(kind, path, variant, index, total, total, true, fault, hash);
+                                            });
+                                          },
+                                          {}, {}, false}));
     }
     std::size_t half = total / 2;
     if (fault_kind == "reset" || fault_kind == "truncate") {
-      if (fault_kind == "truncate") {
-        res.begin_stream(200, type, std::int64_t(total));
-      } else {
-        res.begin_stream(200, type);
-      }
-      res.write(body->substr(0, half));
-      res.abort();
+      // Half the body, then the connection is cut: a truncated sized body, or a
+      // chunked one without its last chunk.
+      bool sized = fault_kind == "truncate";
       log_served(kind, path, variant, index, half, total, false, fault, hash);
-      return;
+      return res.send_body(io::make_body({[=](io::BodyWriter& out) {
+                                            out.begin(200, std::string(type), sized ? std::optional<std::int64_t>(total)
+                                                                                  : std::nullopt);
+                                            out.write(body->substr(0, half));
+                                            out.fail(500, "injected fault: connection cut");
+                                          },
+                                          {}, {}, false}));
     }
     if (fault_kind == "stall") {
-      res.begin_stream(200, type, std::int64_t(total));
-      res.write(body->substr(0, half));
-      Held* held = hold(res);
-      // Logged the moment the client gives up on it, as a racing downloader does.
-      res.on_client_gone = [=, this] {
-        held->gone = true;
-        log_served(kind, path, variant, index, half, total, false, fault, hash);
-      };
-      held->timer->start(std::uint64_t(fault->seconds * 1000), [=, this] {
-        if (!held->gone) {
-          held->response->write(body->substr(half));
-          held->response->end();
-          log_served(kind, path, variant, index, total, total, true, fault, hash);
-        }
-        release(held);
-      });
-      return;
+      // Half the body, then nothing for a while. Logged the moment the client gives up
+      // on it, as a racing downloader does.
+      auto timer = std::make_shared<io::Timer>(loop_);
+      auto finished = std::make_shared<bool>(false);
+      std::uint64_t stall_ms = std::uint64_t(fault->seconds * 1000);
+      return res.send_body(io::make_body(
+          {[=, this](io::BodyWriter& out) {
+             out.begin(200, std::string(type), std::int64_t(total));
+             out.write(body->substr(0, half));
+             timer->start(stall_ms, [=, this, &out] {
+               *finished = true;
+               out.write(body->substr(half));
+               out.end();
+               log_served(kind, path, variant, index, total, total, true, fault, hash);
+             });
+           },
+           {},
+           [=, this] {
+             if (!*finished) log_served(kind, path, variant, index, half, total, false, fault, hash);
+           },
+           true}));
     }
     res.send_shared(200, type, body);
     log_served(kind, path, variant, index, total, total, true, fault, hash);
   }
 
-  Held* hold(io::HttpResponse& res) {
-    auto held = std::make_unique<Held>();
-    Held* raw = held.get();
-    raw->response = &res;
-    raw->timer = std::make_unique<io::Timer>(loop_);
-    res.on_client_gone = [raw] { raw->gone = true; };
-    held_.push_back(std::move(held));
-    return raw;
-  }
-
-  void release(Held* held) {
-    held_.remove_if([held](const auto& h) { return h.get() == held; });
-  }
 
   void shutdown() {
-    for (auto& held : held_) {
-      if (!held->gone) held->response->abort();
-    }
-    held_.clear();
+    server_.close_all_now();  // faults holding responses back included
     server_.close([this] {
       uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
       uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
@@ -424,7 +411,6 @@ class Origin {
   std::int64_t next_session_ = 1;
   core::Micros base_ = 0;
   std::FILE* served_log_ = nullptr;
-  std::list<std::unique_ptr<Held>> held_;
   uv_signal_t sigterm_{};
   uv_signal_t sigint_{};
 };
@@ -521,7 +507,7 @@ int main(int argc, char** argv) {
     }
   }
   std::signal(SIGPIPE, SIG_IGN);
-  uv_loop_t loop;
+  uv_loop_t loop{};
   uv_loop_init(&loop);
   int rc;
   {

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -29,8 +30,31 @@ struct StoredSegment {
   std::string url_tail;       // percent-encoded "hour/file"
 };
 
-// A segment or a hole: nullptr marks a hole (wubloader's None).
-using SegmentOrHole = const StoredSegment*;
+// One hour directory as read: every segment in it and the best copy of each start
+// time. Immutable once built, and shared: a SegmentRef into it keeps it alive, so a
+// selection stays valid however the store's cache moves on.
+struct HourListing {
+  // Every parseable, non-hidden segment file, `temp` ones included, in directory order.
+  std::vector<StoredSegment> segments;
+  // The names `/files/.../<hour>` lists: `segments` without `temp` files, sorted.
+  std::vector<std::string> names;
+  // best_by_start(segments), pointing into `segments`.
+  std::vector<const StoredSegment*> best;
+  // Unique to this reading of the directory: a rescan gets a new one.
+  std::uint64_t version = 0;
+};
+
+// A segment of a listing that keeps the listing alive (shared_ptr's aliasing
+// constructor): safe to hold across later store calls, rescans and evictions.
+using SegmentRef = std::shared_ptr<const StoredSegment>;
+
+// A segment or a hole: a null SegmentRef marks a hole (wubloader's None).
+using SegmentOrHole = SegmentRef;
+
+// `segment`, which lies in `listing`, as a SegmentRef that keeps `listing` alive.
+inline SegmentRef segment_ref(const std::shared_ptr<const HourListing>& listing, const StoredSegment* segment) {
+  return SegmentRef(listing, segment);
+}
 
 // The best copy for each distinct start time in one hour's listing, ordered by start,
 // as wubloader chooses it so that every node of a mixed cluster serves the same bytes:
@@ -52,9 +76,9 @@ std::vector<bool> needs_size(const std::vector<StoredSegment>& listing);
 // decodes higher). A hash that does not decode sorts below every one that does.
 bool hash_less(const std::string& a, const std::string& b);
 
-// The best copies of one hour (as best_by_start returns them) for the hour starting
-// at the given time; an empty list for an hour with no directory.
-using BestByStartLookup = std::function<const std::vector<const StoredSegment*>&(Micros hour)>;
+// The listing of the hour starting at the given time; null (or an empty listing) for
+// an hour with no directory.
+using HourLookup = std::function<std::shared_ptr<const HourListing>(Micros hour)>;
 
 // The hours among `hours` (the starts of the hour directories that exist, sorted)
 // whose directories may hold segments of [start, end): from the hour before start's
@@ -78,7 +102,7 @@ std::optional<std::pair<Micros, Micros>> hours_span(const std::vector<std::strin
 // - the sequence stops at the first segment whose end is at or after `end`;
 // - a trailing hole follows if the last segment is partial, ends before `end`, or
 //   nothing was found at all.
-std::vector<SegmentOrHole> best_segments(const BestByStartLookup& lookup, const std::vector<Micros>& hours,
+std::vector<SegmentOrHole> best_segments(const HourLookup& lookup, const std::vector<Micros>& hours,
                                          Micros start, Micros end);
 
 }  // namespace wubd::core

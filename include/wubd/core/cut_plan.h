@@ -43,7 +43,7 @@ Result<CutRequest> parse_cut_request(std::string_view raw_query, std::optional<C
 // One segment of a clip: the whole file, or trimmed to [trim_start, trim_end) of its
 // own time (offsets from the segment's start).
 struct CutPiece {
-  const StoredSegment* segment = nullptr;
+  SegmentRef segment;  // keeps its hour listing alive: plans are safe to hold
   std::optional<Micros> trim_start;
   std::optional<Micros> trim_end;
   // A hole lies between this piece and the one before it in the same range: the

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -9,12 +10,14 @@
 #include <uv.h>
 
 #include "wubd/core/result.h"
+#include "wubd/io/uv_handle.h"
 
 // A child process (ffmpeg) on the loop, via uv_spawn, with pipes for its inputs
 // (optional), stdout and stderr. Output arrives through callbacks as it comes; stdout
-// can be paused for backpressure. The owner may destroy this object at any time, even
-// from inside a callback: the child is then killed, no callback runs again, and the
-// uv handles free themselves once closed (a uv_process_t only after its exit).
+// can be paused for backpressure. The owner may destroy it at any time except inside
+// one of its callbacks (lifetime.h, rule 3: defer_delete it there): the child is then
+// killed, no callback runs again, and the uv handles close themselves (the
+// uv_process_t only after the child's exit, so that it is reaped).
 namespace wubd::io {
 
 class ChildProcess {
@@ -54,8 +57,39 @@ class ChildProcess {
   int pid() const;
 
  private:
-  struct State;
-  State* state_;
+  struct Input {
+    UvHandle<uv_pipe_t> pipe;
+    bool open = false;
+    bool was_high = false;
+  };
+
+  static void on_alloc_cb(uv_handle_t* handle, size_t suggested, uv_buf_t* buf) noexcept;
+  static void on_read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;
+  static void on_exit_cb(uv_process_t* process, std::int64_t status, int signal) noexcept;
+  static void on_orphan_exit_cb(uv_process_t* process, std::int64_t status, int signal) noexcept;
+  static void on_write_cb(uv_write_t* req, int status) noexcept;
+
+  void on_read(uv_stream_t* stream, ssize_t nread, const char* bytes);
+  void on_exit(std::int64_t status, int signal);
+  void on_written(std::size_t input);
+  void start_reading(UvHandle<uv_pipe_t>& pipe);
+  void maybe_report();
+
+  uv_loop_t* loop_;
+  UvHandle<uv_process_t> process_;
+  UvHandle<uv_pipe_t> out_, err_;
+  std::vector<std::unique_ptr<Input>> inputs_;
+  Callbacks callbacks_;
+  bool spawned_ = false;
+  bool exited_ = false;
+  bool out_eof_ = false;
+  bool err_eof_ = false;
+  bool reported_ = false;
+  bool out_paused_ = false;
+  std::int64_t exit_status_ = 0;
+  int term_signal_ = 0;
+  int pid_ = 0;
+  int in_callback_ = 0;  // destroying it inside one of them is a bug (rule 3)
 };
 
 }  // namespace wubd::io

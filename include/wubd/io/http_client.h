@@ -4,7 +4,6 @@
 #include <functional>
 #include <map>
 #include <memory>
-#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -12,6 +11,8 @@
 #include <uv.h>
 
 #include "wubd/core/result.h"
+#include "wubd/io/timer.h"
+#include "wubd/io/uv_handle.h"
 
 using CURLM = void;  // curl's multi handle is `typedef void CURLM` in C
 
@@ -65,16 +66,27 @@ class HttpClient {
   HttpClient(const HttpClient&) = delete;
   HttpClient& operator=(const HttpClient&) = delete;
 
-  // Starts a transfer. An immediate failure (bad URL) still arrives through on_done,
-  // on a later loop iteration.
+  // Starts a request. A failure to start (bad option, curl refusing it) still arrives
+  // through on_done, on a later loop turn. After close() nothing starts: the id is
+  // RequestId::None and on_done never runs.
   RequestId start(FetchRequest request);
-  // Stops a transfer; its on_done never runs. Unknown or finished ids are ignored.
+  // Stops a request and frees what it holds; its on_done never runs. Unknown or
+  // finished ids are ignored.
   void cancel(RequestId id);
-  std::size_t active() const { return requests_.size(); }
+  // Requests started and not finished or cancelled, those that failed to start and
+  // are waiting to say so included.
+  std::size_t active() const { return requests_.size() + failed_.size(); }
+  // curl easy handles alive: one per active request, none once they are all over.
+  std::size_t easy_handles() const { return easy_handles_; }
 
-  // Cancels every transfer, closes connections and handles; `on_closed` runs when
-  // the last handle is closed.
+  // Cancels every request, closes connections and handles; `on_closed` runs on a later
+  // loop turn, once the last of them is closing.
   void close(std::function<void()> on_closed);
+
+  // For tests: the next `count` calls to curl_multi_add_handle are not made and fail
+  // as curl fails them when it runs out of memory, so that what curl does only in
+  // extremis is exercised.
+  void fail_next_adds_for_testing(int count) { failing_adds_ = count; }
 
  private:
   struct Request;
@@ -85,34 +97,36 @@ class HttpClient {
   static void on_poll_cb(uv_poll_t* poll, int status, int events) noexcept;
   static void on_curl_timer_cb(uv_timer_t* timer) noexcept;
   static void on_request_timer_cb(uv_timer_t* timer) noexcept;
-  static void on_handle_closed_cb(uv_handle_t* handle) noexcept;
   static std::size_t header_cb(char* data, std::size_t size, std::size_t count, void* userp) noexcept;
   static std::size_t write_cb(char* data, std::size_t size, std::size_t count, void* userp) noexcept;
 
   int on_socket(int fd, int what, SocketPoll* poll);
   void socket_action(int fd, int events);
+  // Adds a request's easy handle to the multi; false (and the reason in the
+  // request) if curl refused it.
+  bool add_to_multi(Request& request);
   void drain_finished();
+  void deliver_start_failures();
   void finish(Request* request, FetchOutcome outcome);
   void remove_request(Request* request);
   void on_request_timer(Request* request);
-  void close_handle(uv_handle_t* handle);
-  void maybe_closed();
 
   uv_loop_t* loop_;
   std::string user_agent_;
   CURLM* multi_ = nullptr;
-  uv_timer_t curl_timer_{};
-  uv_idle_t failure_idle_{};  // delivers start() failures on a later iteration
+  UvHandle<uv_timer_t> curl_timer_;
   std::uint64_t next_id_ = 1;
   std::map<RequestId, std::unique_ptr<Request>> requests_;
-  std::vector<std::unique_ptr<Request>> failed_at_start_;
+  // Requests that could not start, told so through on_done on a later loop turn.
+  std::vector<std::unique_ptr<Request>> failed_;
+  std::unique_ptr<Timer> later_;  // start failures and the close callback, on a later turn
   int in_curl_ = 0;  // >0 while inside curl_multi_socket_action
   std::vector<RequestId> deferred_cancels_;
   std::vector<RequestId> deferred_adds_;
-  std::set<SocketPoll*> polls_;
-  int open_handles_ = 0;
+  std::map<int, std::unique_ptr<SocketPoll>> polls_;  // by socket
+  std::size_t easy_handles_ = 0;
+  int failing_adds_ = 0;
   bool closing_ = false;
-  std::function<void()> on_closed_;
 };
 
 // A small body fetched whole (playlists, JSON listings), at most `max_bytes`.

@@ -13,6 +13,7 @@
 
 #include "wubd/core/result.h"
 #include "wubd/io/http_response.h"
+#include "wubd/io/uv_handle.h"
 
 // An HTTP/1.1 server on a libuv loop, parsing with llhttp: keep-alive, pipelining
 // (answered in order, one at a time), HEAD, sized, chunked and file bodies with
@@ -32,7 +33,6 @@ struct HttpLimits {
   // No route takes a request body: one longer than this is 413 and closed.
   std::uint64_t max_body_bytes = 64 * 1024;
   std::size_t max_connections = 1024;        // over it: 503 and closed
-  std::size_t file_chunk_bytes = 256 * 1024;     // file bodies are read in chunks this big
   std::size_t write_high_watermark = 1 << 20;    // stop producing body while more is queued
 };
 
@@ -60,14 +60,28 @@ struct ResponseRecord {
   bool completed = true;  // false when the connection died before the end
 };
 
+// Answers one request: must hand `response` a body before it returns (http_response.h).
 using HttpHandler = std::function<void(const HttpRequest&, HttpResponse&)>;
 using ResponseObserver = std::function<void(const HttpRequest&, const ResponseRecord&)>;
 
 class HttpConnection;
 
+// What a connection needs of the server that owns it.
+class ConnectionOwner {
+ public:
+  virtual const HttpLimits& limits() const = 0;
+  virtual void handle(const HttpRequest& request, HttpResponse& response) = 0;
+  virtual void observe(const HttpRequest& request, const ResponseRecord& record) = 0;
+  // The connection is closed (from inside one of its callbacks): free it later.
+  virtual void release(HttpConnection* connection) = 0;
+
+ protected:
+  ~ConnectionOwner() = default;
+};
+
 // Owns the listening socket and every accepted connection. Lives on one loop; not
 // copyable. Destroy it only after close() has completed (its callback ran).
-class HttpServer {
+class HttpServer final : private ConnectionOwner {
  public:
   HttpServer(uv_loop_t* loop, HttpHandler handler, HttpLimits limits = {});
   ~HttpServer();
@@ -81,7 +95,9 @@ class HttpServer {
   void set_observer(ResponseObserver observer) { observer_ = std::move(observer); }
 
   // Stops accepting, closes idle connections at once and the others after their
-  // current response; `on_closed` runs when every handle is closed.
+  // current response; `on_closed` runs when the last connection is closed (at once if
+  // there is none, else inside that connection's last callback: it must not destroy
+  // the server).
   void close(std::function<void()> on_closed);
   // Closes every connection now, finished or not (a second SIGTERM).
   void close_all_now();
@@ -89,31 +105,24 @@ class HttpServer {
   std::size_t connection_count() const { return connections_.size(); }
 
  private:
-  friend class HttpConnection;
   static void on_connection_cb(uv_stream_t* listener, int status) noexcept;
-  static void on_listener_closed_cb(uv_handle_t* handle) noexcept;
-  static void on_reap_cb(uv_idle_t* idle) noexcept;
-  static void on_reaper_closed_cb(uv_handle_t* handle) noexcept;
   void on_connection(int status);
-  void on_connection_released(HttpConnection* connection);
-  void maybe_finish_close();
+
+  // ConnectionOwner
+  const HttpLimits& limits() const override { return limits_; }
+  void handle(const HttpRequest& request, HttpResponse& response) override { handler_(request, response); }
+  void observe(const HttpRequest& request, const ResponseRecord& record) override;
+  void release(HttpConnection* connection) override;
 
   uv_loop_t* loop_;
   HttpHandler handler_;
   HttpLimits limits_;
   ResponseObserver observer_;
-  uv_tcp_t listener_{};
-  bool listener_open_ = false;
+  UvHandle<uv_tcp_t> listener_;
   bool closing_ = false;
   int port_ = 0;
   std::function<void()> on_closed_;
   std::list<std::unique_ptr<HttpConnection>> connections_;
-  // Connections whose last callback is still on the stack; freed by the reaper, an
-  // idle handle that runs on the next loop iteration.
-  std::vector<std::unique_ptr<HttpConnection>> released_;
-  uv_idle_t reaper_{};
-  bool reaper_open_ = false;
-  bool reaper_closing_ = false;
 };
 
 }  // namespace wubd::io

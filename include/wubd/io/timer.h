@@ -5,16 +5,16 @@
 
 #include <uv.h>
 
-// A one-shot or repeating uv timer owned by one C++ object. The uv handle and the
-// callback live on the heap and are freed in the handle's close callback, so the
-// owner may be destroyed at any time, even from inside the callback: after that the
-// callback never runs again.
+#include "wubd/io/uv_handle.h"
+
+// A one-shot or repeating uv timer owned by one C++ object (lifetime.h). The owner may
+// destroy it at any time, even from inside its callback: the callback then never
+// runs again.
 namespace wubd::io {
 
 class Timer {
  public:
   explicit Timer(uv_loop_t* loop);
-  ~Timer();
   Timer(const Timer&) = delete;
   Timer& operator=(const Timer&) = delete;
 
@@ -27,8 +27,10 @@ class Timer {
   void unref();
 
  private:
-  struct Handle;
-  Handle* handle_;
+  static void on_timer_cb(uv_timer_t* timer) noexcept;
+
+  UvHandle<uv_timer_t> timer_;
+  std::function<void()> callback_;
 };
 
 }  // namespace wubd::io

@@ -11,18 +11,13 @@
 #include "wubd/core/routes.h"
 #include "wubd/core/url.h"
 #include "wubd/io/http_server.h"
+#include "wubd/restreamer/cut_slots.h"
 #include "wubd/restreamer/playlist_cache.h"
 #include "wubd/store/segment_store.h"
 
-// The HTTP API of DESIGN.md §1, read-only part: /files listings, HLS playlists,
-// segment bytes and /metrics, answered from the store on the loop.
-namespace wubd::io {
-class Timer;
-}
-
+// The HTTP API, read-only part: /files listings, HLS playlists, segment bytes, cuts
+// and /metrics, answered from the store on the loop.
 namespace wubd::restreamer {
-
-class CutJob;
 
 struct RestreamerLimits {
   // Rendered media playlists are cached up to this many bytes.
@@ -70,10 +65,6 @@ class Restreamer {
                 io::HttpResponse& response, bool fmp4);
   // False (and a 503 sent) when --max-full-cuts are already running.
   bool admit_cut(io::HttpResponse& response);
-  // Keeps a cut job until it finishes and starts it.
-  void launch_cut(std::unique_ptr<CutJob> job);
-  // A cut's on_finished: frees finished cuts soon, outside their callbacks.
-  std::function<void()> cut_finished();
   std::int64_t estimate_bandwidth_bps(const std::string& stream, const std::string& variant,
                                       const std::string& hour);
 
@@ -86,9 +77,8 @@ class Restreamer {
   PlaylistCache playlist_cache_;
   JobsHandler jobs_handler_;
   uv_loop_t* loop_;
-  std::vector<std::unique_ptr<CutJob>> full_cuts_;
-  std::unique_ptr<io::Timer> cut_reaper_;  // frees finished cuts outside their callbacks
-  void reap_cuts();
+  // The cuts that encode, counted while their bodies live (the connections own them).
+  CutSlots cut_slots_;
 };
 
 }  // namespace wubd::restreamer

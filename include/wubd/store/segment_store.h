@@ -17,17 +17,9 @@
 // request does not rescan directories that did not change.
 namespace wubd::store {
 
-// One hour directory as the restreamer and the backfiller see it.
-struct HourListing {
-  // Every parseable, non-hidden segment file, `temp` ones included, in directory order.
-  std::vector<core::StoredSegment> segments;
-  // The names `/files/.../<hour>` lists: `segments` without `temp` files, sorted.
-  std::vector<std::string> names;
-  // best_by_start(segments), pointing into `segments`.
-  std::vector<const core::StoredSegment*> best;
-  // Unique to this reading of the directory: a rescan gets a new one.
-  std::uint64_t version = 0;
-};
+// One hour directory as the restreamer and the backfiller see it (core's type:
+// immutable and shared, so whoever holds one keeps it however the cache moves on).
+using HourListing = core::HourListing;
 
 struct StoreStats {
   std::uint64_t directory_scans = 0;  // readdir passes actually made
@@ -68,15 +60,15 @@ class SegmentStore {
 
   bool variant_exists(const std::string& stream, const std::string& variant);
 
-  // The listing of one hour; the reference stays valid until the next call into the
-  // store (a rescan or an eviction may replace it).
-  const HourListing& hour_listing(const std::string& stream, const std::string& variant,
-                                  const std::string& hour);
+  // The listing of one hour (an empty one if the directory is missing). A rescan or an
+  // eviction replaces the store's copy; the one returned stays as it was.
+  std::shared_ptr<const HourListing> hour_listing(const std::string& stream, const std::string& variant,
+                                                  const std::string& hour);
 
   // Best segments of a variant for [start, end) (start < end), with holes. Only the
   // hour directories that exist are read, so the cost is bounded by what is on disk,
-  // not by how long the range is. The pointers stay valid until the next call into
-  // the store.
+  // not by how long the range is. Each segment keeps its listing alive: a selection
+  // may be held across later store calls.
   std::vector<core::SegmentOrHole> best_segments(const std::string& stream,
                                                  const std::string& variant, core::Micros start,
                                                  core::Micros end);
@@ -114,7 +106,7 @@ class SegmentStore {
     bool trusted = false;
     std::uint64_t scanned_in_snapshot = 0;
     std::uint64_t last_used = 0;
-    std::unique_ptr<HourListing> listing;
+    std::shared_ptr<const HourListing> listing;
     std::set<std::string> warned;  // bad names already logged once
   };
   enum class EntryKind { Directories, Hours };
@@ -133,7 +125,7 @@ class SegmentStore {
   std::uint64_t snapshot_ = 1;
   std::map<std::string, CachedNames> names_;
   std::map<std::string, CachedHour> hours_;
-  HourListing empty_hour_;
+  std::shared_ptr<const HourListing> empty_hour_ = std::make_shared<const HourListing>();
   CachedNames empty_names_;
   StoreStats stats_;
 };

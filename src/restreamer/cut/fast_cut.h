@@ -1,6 +1,5 @@
 #pragma once
 
-#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -8,20 +7,20 @@
 
 #include <uv.h>
 
+#include "cut_body.h"
 #include "wubd/core/time.h"
 #include "wubd/core/ts_retimer.h"
 #include "wubd/io/child_process.h"
-#include "wubd/io/http_response.h"
-#include "cut_job.h"
+#include "wubd/io/file_streamer.h"
 
 // type=fast (the seeds' "experimental" cut): the first and last segments trimmed by
 // ffmpeg with the source's codecs (probed with libavformat; ffmpeg reads the segment
-// from a pipe we feed), the middle ones copied
-// as bytes (HttpResponse::write_file: from the page cache), all in order into one
-// streamed response. Failure rules as FullCut. A clip of one continuous run keeps the
-// source's timestamps (the trimmed ends are made to join it) and its middle goes out
-// from the page cache untouched; a clip with holes or several ranges goes through
-// core::TsRetimer, so its timestamps rise across every jump.
+// from a pipe we feed), the middle ones copied as bytes (io::FileStreamer: from the
+// page cache), all in order into one streamed response. Failure rules as FullCut. A
+// clip of one continuous run keeps the source's timestamps (the trimmed ends are made
+// to join it) and its middle goes out from the page cache untouched; a clip with
+// holes or several ranges goes through core::TsRetimer, so its timestamps rise across
+// every jump.
 namespace wubd::restreamer {
 
 struct FastCutStep {
@@ -33,18 +32,17 @@ struct FastCutStep {
   bool new_part = false;
 };
 
-class FastCut : public CutJob {
+class FastCut final : public CutBody {
  public:
-  // `on_finished` runs once when the response is over; free the job later.
   // `fmp4`: the segments are fragmented MP4: whole ones are remuxed to MPEG-TS (in the
   // threadpool) instead of copied, and every step is retimed onto the one before.
-  FastCut(uv_loop_t* loop, std::vector<FastCutStep> steps, io::HttpResponse& response,
-          std::function<void()> on_finished, bool fmp4 = false);
-  ~FastCut() override;
+  FastCut(uv_loop_t* loop, CutSlots::Slot slot, std::vector<FastCutStep> steps, bool fmp4);
 
-  void start() override;
+  void resume() override;
 
  private:
+  void run() override;
+  std::string on_stop() override;
   void next_step();
   // Runs ffmpeg on a segment to trim; `file_start` is its first timestamp.
   void trim(const FastCutStep& step, core::Micros file_start);
@@ -52,32 +50,30 @@ class FastCut : public CutJob {
   void feed_child();
   // Sends clip bytes, retimed when the clip needs it.
   void relay(std::string_view bytes);
-  // Sends bytes that are ready to go.
-  void send_out(std::string bytes);
   // A whole segment read in chunks and retimed (a clip whose timestamps jump).
   void copy_retimed(const FastCutStep& step);
   void read_retimed();
   // A whole fMP4 segment, remuxed to MPEG-TS in the threadpool.
   void remux_step(const FastCutStep& step);
-  bool fmp4_ = false;
-  bool remux_waiting_ = false;  // a remuxed segment went out; the next step waits for room
+  // Lets go of the trimming child; it may be the one calling (its exit), so it is
+  // freed on the next loop turn.
+  void retire_child();
+
+  std::vector<FastCutStep> steps_;
+  bool fmp4_;
   bool retime_ = false;
   core::TsRetimer retimer_;
-  std::shared_ptr<io::OwnedFd> copy_file_;  // the segment copy_retimed is reading
-  std::int64_t copy_offset_ = 0;
-  bool copy_waiting_ = false;  // a chunk waits for the client to take the last one
-  void fail(const std::string& reason);
-
-  uv_loop_t* loop_;
-  std::vector<FastCutStep> steps_;
-  io::HttpResponse* response_;
   std::vector<std::string> codecs_;
   core::Micros first_start_time_ = 0;  // the first segment's start time, from its probe
   std::size_t step_ = 0;
   std::unique_ptr<io::ChildProcess> child_;
-  std::shared_ptr<io::OwnedFd> feed_;  // the segment the child is trimming, while it is fed
+  std::shared_ptr<const io::OwnedFd> feed_;  // the segment the child is trimming, while it is fed
   std::int64_t feed_offset_ = 0;
-  std::vector<std::unique_ptr<io::ChildProcess>> retired_children_;
+  io::FileStreamer streamer_;                 // whole segments, from the page cache
+  std::shared_ptr<const io::OwnedFd> copy_file_;  // the segment copy_retimed is reading
+  std::int64_t copy_offset_ = 0;
+  bool copy_waiting_ = false;   // a retimed copy waits for the client to take the last chunk
+  bool remux_waiting_ = false;  // a remuxed segment went out; the next step waits for room
 };
 
 }  // namespace wubd::restreamer

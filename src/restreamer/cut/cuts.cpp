@@ -11,8 +11,7 @@
 #include "fast_cut.h"
 #include "full_cut.h"
 #include "smart_cut.h"
-#include "wubd/io/media_input.h"
-#include "wubd/io/timer.h"
+#include "wubd/media/media_input.h"
 
 namespace wubd::restreamer {
 namespace {
@@ -22,14 +21,13 @@ void add_spill_segment(store::SegmentStore& store, const core::Route& route, Cut
   // A segment file's audio leads its video a little, so the audio of a range's last
   // moments is in the next file: the smart cut reads that file's audio up to the end
   // (and its frames tell whether the end cuts a group of pictures).
-  const core::SegmentName& last = range.segments.back().name;
+  const core::SegmentName& last = range.pieces.back().segment->name;
   auto next = store.best_segments(route.stream, route.variant, last.end(), last.end() + 1);
   if (next.empty() || !next.front()) return;
-  const core::StoredSegment& spill = *next.front();
-  if (spill.name.start <= last.start) return;
-  range.segments.push_back(spill);
-  range.pieces.push_back(core::CutPiece{&range.segments.back(), std::nullopt, std::nullopt});
-  range.paths.push_back(store.segment_file(route.stream, route.variant, spill.hour, spill.file_name));
+  const core::SegmentRef& spill = next.front();
+  if (spill->name.start <= last.start) return;
+  range.pieces.push_back(core::CutPiece{spill, std::nullopt, std::nullopt});
+  range.paths.push_back(store.segment_file(route.stream, route.variant, spill->hour, spill->file_name));
 }
 
 }  // namespace
@@ -55,12 +53,11 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
     auto best = store_.best_segments(route.stream, route.variant, range.start, range.end);
     auto part = core::plan_cut(best, range, cut_request->allow_holes);
     if (!part) return response.send_error(part.error().code, part.error().message);
-    // Paths and copies now: the store's pointers live only until its next call.
-    CutRangeFiles files{{}, part->pieces, {}, range};
+    // Each piece keeps its segment (and that segment's hour listing) alive.
+    CutRangeFiles files{part->pieces, {}, range};
     for (core::CutPiece& piece : part->pieces) {
       files.paths.push_back(store_.segment_file(route.stream, route.variant, piece.segment->hour,
                                                 piece.segment->file_name));
-      if (type == core::CutType::Smart) files.segments.push_back(*piece.segment);
     }
     if (type == core::CutType::Smart) add_spill_segment(store_, route, files);
     for (const core::FullCutInput& run : core::full_cut_runs(part->pieces)) full_inputs.push_back(run);
@@ -75,7 +72,7 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
   // An fMP4 rendition's files (init + fragment each) are read as MPEG-TS remuxed from
   // them, file by file, their timestamps joined: a peek at the first file's first box.
   bool fmp4 = type != core::CutType::Rough && !ranges.empty() && !ranges.front().paths.empty() &&
-              io::is_fragmented_mp4(ranges.front().paths.front());
+              media::is_fragmented_mp4(ranges.front().paths.front());
   if (fmp4 && type == core::CutType::Smart) {
     return response.send_error(501, "smart cuts need MPEG-TS segments, and " + route.stream + "/" + route.variant +
                                         " is fragmented MP4: use type=rough, fast, mpegts or mp4");
@@ -86,18 +83,21 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
   if (request.is_head() && type != core::CutType::Rough) {
     // The headers a GET would get, and nothing started: no encoder, no child, no slot.
     if (!admit_cut(response)) return;
-    response.begin_stream(200, type == core::CutType::Mp4 ? "video/mp4" : "video/mp2t");
-    response.end();
+    std::string content_type = type == core::CutType::Mp4 ? "video/mp4" : "video/mp2t";
+    response.send_body(io::make_body({[content_type](io::BodyWriter& out) {
+                                        out.begin(200, content_type, std::nullopt);
+                                      },
+                                      {}, {}, false}));
     return;
   }
   if (type == core::CutType::Mpegts || type == core::CutType::Mp4) {
     if (!admit_cut(response)) return;
-    return launch_cut(std::make_unique<FullCut>(loop_, type, std::move(full_feeds), std::move(full_inputs), response,
-                                                cut_finished(), fmp4));
+    return response.send_body(std::make_unique<FullCut>(loop_, cut_slots_.take(), type, std::move(full_feeds),
+                                                        std::move(full_inputs), fmp4));
   }
   if (type == core::CutType::Smart) {
     if (!admit_cut(response)) return;
-    return launch_cut(std::make_unique<SmartCut>(loop_, std::move(ranges), response, cut_finished()));
+    return response.send_body(std::make_unique<SmartCut>(loop_, cut_slots_.take(), std::move(ranges)));
   }
   // Rough and fast take the ranges' pieces back to back, as `plan` holds them.
   std::vector<io::BeneathPath> paths;
@@ -126,18 +126,8 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
   response.send_files(200, "video/mp2t", std::move(files));
 }
 
-std::function<void()> Restreamer::cut_finished() {
-  return [this] { cut_reaper_->start(0, [this] { reap_cuts(); }); };
-}
-
-void Restreamer::launch_cut(std::unique_ptr<CutJob> job) {
-  CutJob* raw = job.get();
-  full_cuts_.push_back(std::move(job));
-  raw->start();
-}
-
 bool Restreamer::admit_cut(io::HttpResponse& response) {
-  std::size_t running = active_full_cuts();
+  std::size_t running = cut_slots_.running();
   if (running < limits_.max_full_cuts) return true;
   response.add_header("Retry-After", "5");
   response.send_error(503, "too many cuts running (" + std::to_string(running) + "); try again shortly");
@@ -151,17 +141,9 @@ void Restreamer::fast_cut(std::vector<io::BeneathPath> paths, std::vector<bool> 
   for (std::size_t i = 0; i < plan.pieces.size(); ++i) {
     steps.push_back({std::move(paths[i]), plan.pieces[i].trim_start, plan.pieces[i].trim_end, new_parts[i]});
   }
-  launch_cut(std::make_unique<FastCut>(loop_, std::move(steps), response, cut_finished(), fmp4));
+  response.send_body(std::make_unique<FastCut>(loop_, cut_slots_.take(), std::move(steps), fmp4));
 }
 
-std::size_t Restreamer::active_full_cuts() const {
-  std::size_t running = 0;
-  for (const auto& cut : full_cuts_) running += !cut->finished();
-  return running;
-}
-
-void Restreamer::reap_cuts() {
-  std::erase_if(full_cuts_, [](const std::unique_ptr<CutJob>& cut) { return cut->finished(); });
-}
+std::size_t Restreamer::active_full_cuts() const { return cut_slots_.running(); }
 
 }  // namespace wubd::restreamer

@@ -1,4 +1,6 @@
-#include "wubd/io/run_encoder.h"
+#include "wubd/media/run_encoder.h"
+
+#include <optional>
 
 extern "C" {
 #include <libavcodec/avcodec.h>
@@ -8,9 +10,9 @@ extern "C" {
 }
 
 #include "wubd/core/smart_cut_plan.h"
-#include "wubd/io/media_input.h"
+#include "wubd/media/media_input.h"
 
-namespace wubd::io {
+namespace wubd::media {
 namespace {
 
 constexpr AVRational kTicks{1, int(core::kTsTicksPerSecond)};
@@ -18,12 +20,12 @@ constexpr AVRational kTicks{1, int(core::kTsTicksPerSecond)};
 }  // namespace
 
 struct RunEncoder::State {
-  std::vector<BeneathPath> paths;
+  std::vector<io::BeneathPath> paths;
   std::int64_t first_pts = 0;
   int wanted = 0;
 
   std::size_t next_path = 0;
-  AVFormatContext* input = nullptr;
+  std::optional<MediaInput> input;  // the file being decoded
   int video = -1;
   AVCodecContext* decoder = nullptr;
   bool decoder_draining = false;
@@ -41,7 +43,6 @@ struct RunEncoder::State {
   std::int64_t step = 3000;
 
   ~State() {
-    avformat_close_input(&input);
     avcodec_free_context(&decoder);
     avcodec_free_context(&encoder);
     av_packet_free(&packet);
@@ -49,25 +50,21 @@ struct RunEncoder::State {
   }
 
   core::Result<bool> open_next_input() {
-    avformat_close_input(&input);
-    const BeneathPath& path = paths[next_path++];
-    if (auto opened = open_media_input(&input, path); !opened) return opened;
-    video = -1;
-    for (unsigned i = 0; i < input->nb_streams; ++i) {
-      if (input->streams[i]->codecpar->codec_type == AVMEDIA_TYPE_VIDEO) {
-        video = int(i);
-        break;
-      }
-    }
+    input.reset();
+    const io::BeneathPath& path = paths[next_path++];
+    auto opened = MediaInput::open(path);
+    if (!opened) return opened.error();
+    input = std::move(*opened);
+    video = input->first_video_stream();
     if (video < 0) return core::make_error(path.display + " has no video to re-encode");
     if (decoder) return true;  // the same stream goes on: keep the decoder's state
-    const AVCodecParameters* parameters = input->streams[video]->codecpar;
+    const AVCodecParameters* parameters = input->get()->streams[video]->codecpar;
     const AVCodec* codec = avcodec_find_decoder(parameters->codec_id);
     if (!codec) return core::make_error(std::string("no decoder for ") + avcodec_get_name(parameters->codec_id));
     decoder = avcodec_alloc_context3(codec);
     if (!decoder) return core::make_error("out of memory");
     avcodec_parameters_to_context(decoder, parameters);
-    decoder->pkt_timebase = input->streams[video]->time_base;
+    decoder->pkt_timebase = input->get()->streams[video]->time_base;
     decoder->thread_count = 1;
     if (int rc = avcodec_open2(decoder, codec, nullptr); rc < 0) {
       return core::make_error("cannot open the decoder: " + av_error(rc));
@@ -93,9 +90,9 @@ struct RunEncoder::State {
         }
         if (auto opened = open_next_input(); !opened) return opened.error();
       }
-      int rc = av_read_frame(input, packet);
+      int rc = av_read_frame(input->get(), packet);
       if (rc == AVERROR_EOF) {
-        avformat_close_input(&input);
+        input.reset();
         continue;
       }
       if (rc < 0) return core::make_error("cannot read: " + av_error(rc));
@@ -163,7 +160,7 @@ struct RunEncoder::State {
   }
 };
 
-RunEncoder::RunEncoder(std::vector<BeneathPath> paths, std::int64_t first_pts, int frames, std::int64_t frame_ticks)
+RunEncoder::RunEncoder(std::vector<io::BeneathPath> paths, std::int64_t first_pts, int frames, std::int64_t frame_ticks)
     : state_(std::make_unique<State>()) {
   state_->paths = std::move(paths);
   state_->first_pts = first_pts;
@@ -216,4 +213,4 @@ core::Result<bool> RunEncoder::encode_more(int batch, std::chrono::microseconds 
   return true;
 }
 
-}  // namespace wubd::io
+}  // namespace wubd::media

@@ -9,16 +9,16 @@
 #include "wubd/core/result.h"
 #include "wubd/core/time.h"
 #include "wubd/io/beneath.h"
-#include "wubd/io/run_encoder.h"
+#include "wubd/media/run_encoder.h"
 
 // type=smart's muxer: one MPEG-TS made with libavformat from packets copied out of
 // segment files and from runs of re-encoded video, so the result is one clean
 // stream: one muxer (continuity counters and PCR of its own), timestamps rebased to
 // start at 0 and continuous across segments, encoded runs and ranges.
 //
-// Every call reads files or parses bytes, so it blocks: call it from libuv's
-// threadpool, one call at a time. The output accumulates until take_output().
-namespace wubd::io {
+// Every call reads files or parses bytes, so it blocks: the loop runs them through an
+// io::TaskGroup, one call at a time. The output accumulates until take_output().
+namespace wubd::media {
 
 class TsSplicer {
  public:
@@ -29,7 +29,7 @@ class TsSplicer {
 
   // Takes the output's streams (the first video and first audio stream) from a
   // segment of the stream and writes the MPEG-TS header.
-  core::Result<bool> open(const BeneathPath& first_segment);
+  core::Result<bool> open(const io::BeneathPath& first_segment);
 
   // A range starts: its first frame (of the next origin, below) lands right after what
   // was written: at 0 for the first range, unless its first dts must trail its pts by
@@ -42,7 +42,7 @@ class TsSplicer {
   // (pts - `reference_pts`, core::reference_pts). Without `reference_pts` (a segment
   // wholly inside the range) every video and audio packet is copied.
   struct Segment {
-    BeneathPath path;
+    io::BeneathPath path;
     core::Micros wall_start = 0;
     std::optional<std::int64_t> reference_pts;
     core::Micros video_from = 0, video_to = 0;
@@ -86,4 +86,4 @@ class TsSplicer {
   std::unique_ptr<State> state_;
 };
 
-}  // namespace wubd::io
+}  // namespace wubd::media

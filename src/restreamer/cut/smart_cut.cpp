@@ -4,33 +4,16 @@
 
 #include <spdlog/spdlog.h>
 
-#include "wubd/io/media_probe.h"
-#include "wubd/io/threadpool.h"
+#include "wubd/media/media_probe.h"
 
 namespace wubd::restreamer {
 
-SmartCut::SmartCut(uv_loop_t* loop, std::vector<CutRangeFiles> ranges, io::HttpResponse& response,
-                   std::function<void()> on_finished)
-    : CutJob(std::move(on_finished)), loop_(loop), ranges_(std::move(ranges)), response_(&response) {
-  for (CutRangeFiles& range : ranges_) {
-    // The pieces point at our copies of the segments, not the store's.
-    for (std::size_t i = 0; i < range.pieces.size(); ++i) range.pieces[i].segment = &range.segments[i];
-    frames_.emplace_back(range.pieces.size());
-  }
+SmartCut::SmartCut(uv_loop_t* loop, CutSlots::Slot slot, std::vector<CutRangeFiles> ranges)
+    : CutBody(loop, std::move(slot), "video/mp2t", "smart cut"), ranges_(std::move(ranges)) {
+  for (const CutRangeFiles& range : ranges_) frames_.emplace_back(range.pieces.size());
 }
 
-SmartCut::~SmartCut() = default;
-
-void SmartCut::start() {
-  response_->notify_when_client_leaves();
-  response_->on_client_gone = [this] {
-    log()->info("cut: client gone; stopping the smart cut");
-    response_ = nullptr;
-    finish();
-  };
-  response_->on_writable = [this] { pump(); };
-  read_ends();
-}
+void SmartCut::run() { read_ends(); }
 
 void SmartCut::read_ends() {
   // The plan needs the frames of each range's first pieces (to the first keyframe)
@@ -52,18 +35,20 @@ void SmartCut::read_ends() {
 }
 
 void SmartCut::read_frames(std::size_t range, std::size_t piece, std::function<void()> then) {
-  std::weak_ptr<bool> alive = alive_token();
-  io::read_segment_frames(loop_, ranges_[range].paths[piece],
-                          [this, alive, range, piece, then = std::move(then)](core::Result<core::SegmentFrames> frames) {
-                            if (alive.expired() || !response_) return;
-                            if (!frames) return fail(frames.error().message);
-                            frames_[range][piece] = std::move(*frames);
-                            then();
-                          });
+  io::BeneathPath path = ranges_[range].paths[piece];
+  int rc = tasks_.compute<core::Result<core::SegmentFrames>>(
+      [path] { return media::read_segment_frames(path); },
+      [this, range, piece, then = std::move(then)](core::Result<core::SegmentFrames> frames) {
+        if (!active()) return;
+        if (!frames) return fail(frames.error().message);
+        frames_[range][piece] = std::move(*frames);
+        then();
+      });
+  if (rc != 0) fail(std::string("cannot queue a read: ") + uv_err_name(rc));
 }
 
 void SmartCut::plan_next_range() {
-  while (response_ && plans_.size() < ranges_.size()) {
+  while (active() && plans_.size() < ranges_.size()) {
     const std::size_t r = plans_.size();
     CutRangeFiles& range = ranges_[r];
     auto planned = core::plan_smart_range(range.pieces, range.range, frames_[r]);
@@ -72,7 +57,7 @@ void SmartCut::plan_next_range() {
     }
     plans_.push_back(std::get<core::SmartRangePlan>(std::move(planned)));
   }
-  if (!response_) return;
+  if (!active()) return;
   build_parts();
   encode_next_batch();
   pump();
@@ -87,7 +72,7 @@ void SmartCut::build_parts() {
       std::vector<io::BeneathPath> inputs(range.paths.begin() + std::ptrdiff_t(run.first_piece),
                                       range.paths.begin() + std::ptrdiff_t(run.last_piece) + 1);
       Encode encode;
-      encode.encoder = std::make_shared<io::RunEncoder>(std::move(inputs), run.origin_pts, run.frames,
+      encode.encoder = std::make_shared<media::RunEncoder>(std::move(inputs), run.origin_pts, run.frames,
                                                         plan.frame_ticks);
       encodes_.push_back(std::move(encode));
       return encodes_.size() - 1;
@@ -95,9 +80,9 @@ void SmartCut::build_parts() {
     auto segment_part = [&](std::size_t i, core::Micros video_from, core::Micros video_to, core::Micros audio_from,
                             core::Micros audio_to) {
       Part part;
-      io::TsSplicer::Segment& segment = part.segment;
+      media::TsSplicer::Segment& segment = part.segment;
       segment.path = range.paths[i];
-      segment.wall_start = range.segments[i].name.start;
+      segment.wall_start = range.pieces[i].segment->name.start;
       if (frames_[r][i]) segment.reference_pts = core::reference_pts(*frames_[r][i]);
       segment.video_from = video_from;
       segment.video_to = video_to;
@@ -153,7 +138,7 @@ void SmartCut::build_parts() {
 
 void SmartCut::encode_next_batch() {
   while (next_encode_ < encodes_.size() && encodes_[next_encode_].done) ++next_encode_;
-  if (!response_ || next_encode_ == encodes_.size()) return;
+  if (!active() || next_encode_ == encodes_.size()) return;
   Encode& encode = encodes_[next_encode_];
   if (encode.busy) return;
   // A small first batch gets the first frames out soon; then larger ones. Each call
@@ -161,20 +146,17 @@ void SmartCut::encode_next_batch() {
   // serves the file reads of every other request.
   const int batch = encode.ready.empty() && next_encode_ == 0 ? 12 : 30;
   constexpr std::chrono::microseconds kBudget{20'000};
+  // The encoder is shared with the call, which may outlive the cut.
   auto encoder = encode.encoder;
-  auto frames = std::make_shared<std::vector<io::EncodedFrame>>();
+  auto frames = std::make_shared<std::vector<media::EncodedFrame>>();
   auto result = std::make_shared<core::Result<bool>>(false);
-  std::weak_ptr<bool> alive = alive_token();
   encode.busy = true;
-  int rc = io::run_in_threadpool(
-      loop_, [encoder, frames, result, batch] { *result = encoder->encode_more(batch, kBudget, *frames); },
-      [this, alive, &encode, encoder, frames, result](int status) {
-        if (alive.expired()) return;
+  int rc = tasks_.run([encoder, frames, result, batch] { *result = encoder->encode_more(batch, kBudget, *frames); },
+      [this, &encode, encoder, frames, result] {
         encode.busy = false;
-        if (!response_) return;
-        if (status != 0) return fail(std::string("encoding cancelled: ") + uv_err_name(status));
+        if (!active()) return;
         if (!*result) return fail(result->error().message);
-        for (io::EncodedFrame& frame : *frames) encode.ready.push_back(std::move(frame));
+        for (media::EncodedFrame& frame : *frames) encode.ready.push_back(std::move(frame));
         encode.done = encoder->done();
         encode_next_batch();
         pump();
@@ -186,22 +168,19 @@ void SmartCut::encode_next_batch() {
 }
 
 void SmartCut::pump() {
-  while (response_ && !splicing_ && response_->writable()) {
+  while (!splicing_ && writable()) {
     if (!opened_) {
       io::BeneathPath first = ranges_.front().paths.front();
-      return run_splicer([first](io::TsSplicer& splicer) { return splicer.open(first); },
+      return run_splicer([first](media::TsSplicer& splicer) { return splicer.open(first); },
                          [this] { opened_ = true; });
     }
     if (next_part_ == parts_.size()) {
       if (closed_) return;
-      return run_splicer([](io::TsSplicer& splicer) { return splicer.finish(); }, [this] {
+      return run_splicer([](media::TsSplicer& splicer) { return splicer.finish(); }, [this] {
         closed_ = true;
         if (int repaired = splicer_->repaired_packets()) {
           log()->warn("cut: smart cut repaired {} packets with out-of-order timestamps", repaired);
         }
-        if (!response_->started()) response_->begin_stream(200, "video/mp2t");
-        response_->end();
-        response_ = nullptr;
         finish();
       });
     }
@@ -213,8 +192,8 @@ void SmartCut::pump() {
         ++next_part_;
         continue;
       case Part::Kind::Segment: {
-        io::TsSplicer::Segment segment = part.segment;
-        return run_splicer([segment](io::TsSplicer& splicer) { return splicer.add_segment(segment); },
+        media::TsSplicer::Segment segment = part.segment;
+        return run_splicer([segment](media::TsSplicer& splicer) { return splicer.add_segment(segment); },
                            [this] { ++next_part_; });
       }
       case Part::Kind::Encoded: {
@@ -224,37 +203,33 @@ void SmartCut::pump() {
           ++next_part_;
           continue;
         }
-        auto frames = std::make_shared<std::vector<io::EncodedFrame>>(std::move(encode.ready));
+        auto frames = std::make_shared<std::vector<media::EncodedFrame>>(std::move(encode.ready));
         encode.ready.clear();
-        io::TsSplicer::EncodedRun run = part.run;
-        return run_splicer([frames, run](io::TsSplicer& splicer) { return splicer.add_encoded(*frames, run); },
+        media::TsSplicer::EncodedRun run = part.run;
+        return run_splicer([frames, run](media::TsSplicer& splicer) { return splicer.add_encoded(*frames, run); },
                            [] {});
       }
     }
   }
 }
 
-void SmartCut::run_splicer(std::function<core::Result<bool>(io::TsSplicer&)> work, std::function<void()> after) {
+void SmartCut::run_splicer(std::function<core::Result<bool>(media::TsSplicer&)> work, std::function<void()> after) {
   // The splicer and the result stay alive until the threadpool is done with them,
-  // even if this job is freed first.
+  // even if this cut is freed first.
   auto splicer = splicer_;
   auto result = std::make_shared<core::Result<bool>>(false);
   auto output = std::make_shared<std::string>();
-  std::weak_ptr<bool> alive = alive_token();
   splicing_ = true;
-  int rc = io::run_in_threadpool(
-      loop_,
+  int rc = tasks_.run(
       [splicer, result, output, work = std::move(work)] {
         *result = work(*splicer);
         *output = splicer->take_output();
       },
-      [this, alive, result, output, after = std::move(after)](int status) {
-        if (alive.expired()) return;
+      [this, result, output, after = std::move(after)] {
         splicing_ = false;
-        if (!response_) return;
-        if (status != 0) return fail(std::string("splicing cancelled: ") + uv_err_name(status));
+        if (!active()) return;
         if (!*result) return fail(result->error().message);
-        relay_output(std::move(*output));
+        send(std::move(*output));
         after();
         pump();
       });
@@ -262,15 +237,6 @@ void SmartCut::run_splicer(std::function<core::Result<bool>(io::TsSplicer&)> wor
     splicing_ = false;
     fail(std::string("cannot queue splicing: ") + uv_err_name(rc));
   }
-}
-
-void SmartCut::relay_output(std::string bytes) {
-  if (response_ && !bytes.empty()) send_bytes(*response_, "video/mp2t", std::move(bytes));
-}
-
-void SmartCut::fail(const std::string& reason) {
-  fail_response(response_, "smart cut: " + reason);
-  finish();
 }
 
 }  // namespace wubd::restreamer

@@ -8,49 +8,47 @@
 
 #include <uv.h>
 
+#include "cut_body.h"
 #include "wubd/core/best_segments.h"
 #include "wubd/core/cut_plan.h"
 #include "wubd/core/smart_cut_plan.h"
-#include "wubd/io/run_encoder.h"
-#include "wubd/io/http_response.h"
-#include "wubd/io/ts_splicer.h"
-#include "cut_job.h"
+#include "wubd/media/run_encoder.h"
+#include "wubd/media/ts_splicer.h"
 
 // type=smart: frame-exact ends in one clean MPEG-TS. Per range, the frames from the
 // start to the first keyframe and from the last keyframe to the end are re-encoded
-// (io::RunEncoder, a few frames per threadpool call, one run at a time and each ahead
-// of where the output needs it); every other video and audio packet is copied
-// untouched. One muxer (io::TsSplicer, in the threadpool a segment at a time, as fast
-// as the client takes it) joins them. Failure rules as the other cuts: 500 before the
+// (media::RunEncoder, a few frames per threadpool call, one run at a time and each
+// ahead of where the output needs it); every other video and audio packet is copied
+// untouched. One muxer (media::TsSplicer, in the threadpool a segment at a time, as
+// fast as the client takes it) joins them. Failure rules as the other cuts: 500 before the
 // first byte, abort after.
 namespace wubd::restreamer {
 
-class SmartCut : public CutJob {
+class SmartCut final : public CutBody {
  public:
-  SmartCut(uv_loop_t* loop, std::vector<CutRangeFiles> ranges, io::HttpResponse& response,
-           std::function<void()> on_finished);
-  ~SmartCut() override;
+  SmartCut(uv_loop_t* loop, CutSlots::Slot slot, std::vector<CutRangeFiles> ranges);
 
-  void start() override;
+  void resume() override { pump(); }
 
  private:
   // A re-encoded run: its frames arrive in batches, ahead of the splicer.
   struct Encode {
-    std::shared_ptr<io::RunEncoder> encoder;
-    std::vector<io::EncodedFrame> ready;  // encoded, not yet spliced
+    std::shared_ptr<media::RunEncoder> encoder;
+    std::vector<media::EncodedFrame> ready;  // encoded, not yet spliced
     bool busy = false;                    // a threadpool call is in flight
     bool done = false;
   };
   // One step of the output, in order.
   struct Part {
     enum class Kind { BeginRange, Segment, Encoded } kind = Kind::Segment;
-    io::TsSplicer::Segment segment;  // Segment
+    media::TsSplicer::Segment segment;  // Segment
     std::size_t encode = 0;          // Encoded
-    io::TsSplicer::EncodedRun run;   // Encoded
+    media::TsSplicer::EncodedRun run;   // Encoded
     std::int64_t lead = 0;           // BeginRange
     std::int64_t frame_ticks = 0;    // BeginRange
   };
 
+  void run() override;
   void read_ends();
   // Reads a piece's frames in the threadpool, then runs `then` (unless the cut ended).
   void read_frames(std::size_t range, std::size_t piece, std::function<void()> then);
@@ -59,13 +57,9 @@ class SmartCut : public CutJob {
   void encode_next_batch();
   void pump();
   // Runs `work` on the splicer in the threadpool, then relays its output and pumps.
-  void run_splicer(std::function<core::Result<bool>(io::TsSplicer&)> work, std::function<void()> after);
-  void relay_output(std::string bytes);
-  void fail(const std::string& reason);
+  void run_splicer(std::function<core::Result<bool>(media::TsSplicer&)> work, std::function<void()> after);
 
-  uv_loop_t* loop_;
   std::vector<CutRangeFiles> ranges_;
-  io::HttpResponse* response_;
   // Planning: what is known of each range's pieces' frames, and the plans.
   std::vector<std::vector<std::optional<core::SegmentFrames>>> frames_;
   std::vector<core::SmartRangePlan> plans_;
@@ -74,7 +68,8 @@ class SmartCut : public CutJob {
   std::vector<Part> parts_;
   std::size_t next_part_ = 0;
   std::size_t next_encode_ = 0;  // the run being encoded
-  std::shared_ptr<io::TsSplicer> splicer_ = std::make_shared<io::TsSplicer>();
+  // Shared with the threadpool call using it, which may outlive the cut.
+  std::shared_ptr<media::TsSplicer> splicer_ = std::make_shared<media::TsSplicer>();
   bool opened_ = false;
   bool splicing_ = false;  // a threadpool call on the splicer is in flight
   bool closed_ = false;    // the trailer is written

@@ -19,9 +19,9 @@
 // cut's first byte past 200 ms. Here the run is encoded a few frames per call, and
 // the first frames go out while the rest are encoded.
 //
-// Calls block (file reads, decoding, encoding): run them in libuv's threadpool, one
-// call at a time. The encoder runs single-threaded: no threads of its own.
-namespace wubd::io {
+// Calls block (file reads, decoding, encoding): the loop runs them through an
+// io::TaskGroup, one call at a time. The encoder runs single-threaded: no threads of its own.
+namespace wubd::media {
 
 struct EncodedFrame {
   std::string data;  // Annex B, with the parameter sets before the keyframe
@@ -32,7 +32,7 @@ struct EncodedFrame {
 class RunEncoder {
  public:
   // `frame_ticks`: the source's frame duration, for the encoder's rate control.
-  RunEncoder(std::vector<BeneathPath> paths, std::int64_t first_pts, int frames, std::int64_t frame_ticks);
+  RunEncoder(std::vector<io::BeneathPath> paths, std::int64_t first_pts, int frames, std::int64_t frame_ticks);
   ~RunEncoder();
   RunEncoder(const RunEncoder&) = delete;
   RunEncoder& operator=(const RunEncoder&) = delete;
@@ -51,4 +51,4 @@ class RunEncoder {
   std::unique_ptr<State> state_;
 };
 
-}  // namespace wubd::io
+}  // namespace wubd::media

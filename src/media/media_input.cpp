@@ -1,10 +1,11 @@
-#include "wubd/io/media_input.h"
+#include "wubd/media/media_input.h"
 
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <cstring>
 #include <memory>
+#include <utility>
 #include <vector>
 
 extern "C" {
@@ -12,7 +13,7 @@ extern "C" {
 #include <libavutil/error.h>
 }
 
-namespace wubd::io {
+namespace wubd::media {
 
 std::string av_error(int code) {
   char text[AV_ERROR_MAX_STRING_SIZE] = {};
@@ -20,23 +21,68 @@ std::string av_error(int code) {
   return text;
 }
 
-core::Result<bool> open_media_input(AVFormatContext** context, const BeneathPath& file, const AVInputFormat* format) {
-  int fd = open_beneath(file, O_RDONLY);
+core::Result<MediaInput> MediaInput::open(const io::BeneathPath& file, Options options) {
+  MediaInput input;
+  input.display_ = file.display;
+  input.context_ = avformat_alloc_context();
+  if (!input.context_) return core::make_error("out of memory opening " + file.display);
+  if (options.whole_packets) input.context_->flags |= AVFMT_FLAG_NOPARSE;
+  int fd = io::open_beneath(file, O_RDONLY);
   if (fd < 0) {
-    avformat_free_context(*context);
-    *context = nullptr;
     std::string why = fd == -ELOOP ? "a symbolic link is on its path" : std::strerror(-fd);
     return core::make_error("cannot open " + file.display + ": " + why);
   }
   // libavformat opens the name again: /proc/self/fd/N reaches the file just opened.
-  int rc = avformat_open_input(context, descriptor_path(fd).c_str(), format, nullptr);
+  int rc = avformat_open_input(&input.context_, io::descriptor_path(fd).c_str(), options.format, nullptr);
   ::close(fd);
   if (rc < 0) return core::make_error("cannot open " + file.display + ": " + av_error(rc));
-  return true;
+  if (options.find_streams) {
+    if (rc = avformat_find_stream_info(input.context_, nullptr); rc < 0) {
+      return core::make_error("cannot read streams of " + file.display + ": " + av_error(rc));
+    }
+  }
+  return input;
 }
 
-bool is_fragmented_mp4(const BeneathPath& file) {
-  int fd = open_beneath(file, O_RDONLY);
+core::Result<MediaInput> MediaInput::open_ts(const io::BeneathPath& file, bool whole_packets) {
+  Options options;
+  options.format = av_find_input_format("mpegts");
+  options.whole_packets = whole_packets;
+  return open(file, options);
+}
+
+MediaInput::MediaInput(MediaInput&& other) noexcept
+    : context_(std::exchange(other.context_, nullptr)), display_(std::move(other.display_)) {}
+
+MediaInput& MediaInput::operator=(MediaInput&& other) noexcept {
+  if (this != &other) {
+    avformat_close_input(&context_);
+    context_ = std::exchange(other.context_, nullptr);
+    display_ = std::move(other.display_);
+  }
+  return *this;
+}
+
+// Frees a context whether avformat_open_input got to open it or not: it frees the
+// context itself when it fails, and avformat_close_input takes null.
+MediaInput::~MediaInput() { avformat_close_input(&context_); }
+
+namespace {
+
+int first_stream_of(const AVFormatContext* context, AVMediaType type) {
+  for (unsigned i = 0; i < context->nb_streams; ++i) {
+    if (context->streams[i]->codecpar->codec_type == type) return int(i);
+  }
+  return -1;
+}
+
+}  // namespace
+
+int MediaInput::first_video_stream() const { return first_stream_of(context_, AVMEDIA_TYPE_VIDEO); }
+int MediaInput::first_audio_stream() const { return first_stream_of(context_, AVMEDIA_TYPE_AUDIO); }
+
+bool is_fragmented_mp4(const io::BeneathPath& file) {
+  int fd = io::open_beneath(file, O_RDONLY);
   if (fd < 0) return false;
   char head[8];
   ssize_t n = ::pread(fd, head, sizeof head, 0);
@@ -44,10 +90,10 @@ bool is_fragmented_mp4(const BeneathPath& file) {
   return n == 8 && std::memcmp(head + 4, "ftyp", 4) == 0;
 }
 
-core::Result<std::string> remux_to_mpegts(const BeneathPath& file) {
-  AVFormatContext* in = nullptr;
-  if (auto opened = open_media_input(&in, file); !opened) return opened.error();
-  std::unique_ptr<AVFormatContext*, void (*)(AVFormatContext**)> in_closer(&in, avformat_close_input);
+core::Result<std::string> remux_to_mpegts(const io::BeneathPath& file) {
+  auto input = MediaInput::open(file);
+  if (!input) return input.error();
+  AVFormatContext* in = input->get();
   AVFormatContext* out = nullptr;
   if (int rc = avformat_alloc_output_context2(&out, nullptr, "mpegts", nullptr); rc < 0) {
     return core::make_error("cannot make an MPEG-TS muxer: " + av_error(rc));
@@ -106,4 +152,4 @@ core::Result<std::string> remux_to_mpegts(const BeneathPath& file) {
   return bytes;
 }
 
-}  // namespace wubd::io
+}  // namespace wubd::media

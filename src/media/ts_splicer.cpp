@@ -1,4 +1,4 @@
-#include "wubd/io/ts_splicer.h"
+#include "wubd/media/ts_splicer.h"
 
 #include <algorithm>
 #include <cstring>
@@ -11,9 +11,9 @@ extern "C" {
 }
 
 #include "wubd/core/smart_cut_plan.h"
-#include "wubd/io/media_input.h"
+#include "wubd/media/media_input.h"
 
-namespace wubd::io {
+namespace wubd::media {
 namespace {
 
 constexpr AVRational kTicks{1, int(core::kTsTicksPerSecond)};
@@ -27,35 +27,6 @@ struct PacketDeleter {
   void operator()(AVPacket* packet) const { av_packet_free(&packet); }
 };
 using PacketPtr = std::unique_ptr<AVPacket, PacketDeleter>;
-
-// A segment file, read with libavformat.
-class Input {
- public:
-  ~Input() { avformat_close_input(&context_); }
-
-  // `whole_packets`: the demuxer's PES packets as they are, without running the
-  // codecs' parsers to split them into frames (audio PES hold several): much less
-  // work, for a file copied whole, where no frame boundary matters.
-  core::Result<bool> open_file(const BeneathPath& path, bool whole_packets = false) {
-    context_ = avformat_alloc_context();
-    if (!context_) return core::make_error("out of memory");
-    if (whole_packets) context_->flags |= AVFMT_FLAG_NOPARSE;
-    // Segments are MPEG-TS: naming the format skips probing each file for it.
-    return open_media_input(&context_, path, av_find_input_format("mpegts"));
-  }
-
-  AVFormatContext* context() { return context_; }
-
-  int first_stream(AVMediaType type) const {
-    for (unsigned i = 0; i < context_->nb_streams; ++i) {
-      if (context_->streams[i]->codecpar->codec_type == type) return int(i);
-    }
-    return -1;
-  }
-
- private:
-  AVFormatContext* context_ = nullptr;
-};
 
 }  // namespace
 
@@ -131,25 +102,25 @@ TsSplicer::~TsSplicer() {
   avformat_free_context(state_->out);
 }
 
-core::Result<bool> TsSplicer::open(const BeneathPath& first_segment) {
-  Input input;
-  if (auto opened = input.open_file(first_segment); !opened) return opened;
-  if (int rc = avformat_find_stream_info(input.context(), nullptr); rc < 0) {
-    return core::make_error("cannot read streams of " + first_segment.display + ": " + av_error(rc));
-  }
+core::Result<bool> TsSplicer::open(const io::BeneathPath& first_segment) {
+  MediaInput::Options options;
+  options.format = av_find_input_format("mpegts");
+  options.find_streams = true;
+  auto input = MediaInput::open(first_segment, options);
+  if (!input) return input.error();
   State& s = *state_;
   if (int rc = avformat_alloc_output_context2(&s.out, nullptr, "mpegts", nullptr); rc < 0) {
     return core::make_error("cannot make an MPEG-TS muxer: " + av_error(rc));
   }
   for (AVMediaType type : {AVMEDIA_TYPE_VIDEO, AVMEDIA_TYPE_AUDIO}) {
-    int index = input.first_stream(type);
+    int index = type == AVMEDIA_TYPE_VIDEO ? input->first_video_stream() : input->first_audio_stream();
     if (index < 0) continue;
     AVStream* stream = avformat_new_stream(s.out, nullptr);
     if (!stream) return core::make_error("out of memory");
-    avcodec_parameters_copy(stream->codecpar, input.context()->streams[index]->codecpar);
+    avcodec_parameters_copy(stream->codecpar, input->get()->streams[index]->codecpar);
     stream->codecpar->codec_tag = 0;
     stream->time_base = kTicks;
-    const AVCodecParameters* source = input.context()->streams[index]->codecpar;
+    const AVCodecParameters* source = input->get()->streams[index]->codecpar;
     if (type == AVMEDIA_TYPE_AUDIO && source->frame_size > 0 && source->sample_rate > 0) {
       s.audio_frame_ticks = std::int64_t(source->frame_size) * core::kTsTicksPerSecond / source->sample_rate;
     }
@@ -183,10 +154,11 @@ void TsSplicer::begin_range(std::int64_t lead, std::int64_t frame_ticks) {
 
 core::Result<bool> TsSplicer::add_segment(const Segment& segment) {
   State& s = *state_;
-  Input input;
-  if (auto opened = input.open_file(segment.path, !segment.reference_pts); !opened) return opened;
-  const int in_video = input.first_stream(AVMEDIA_TYPE_VIDEO);
-  const int in_audio = input.first_stream(AVMEDIA_TYPE_AUDIO);
+  // A segment wholly inside the range is copied whole: its packets need no parser.
+  auto input = MediaInput::open_ts(segment.path, !segment.reference_pts);
+  if (!input) return input.error();
+  const int in_video = input->first_video_stream();
+  const int in_audio = input->first_audio_stream();
   if (segment.origin_pts) {
     s.offset = s.range_origin - *segment.origin_pts;
     s.have_offset = true;
@@ -219,7 +191,7 @@ core::Result<bool> TsSplicer::add_segment(const Segment& segment) {
   bool have_next_audio = false;
   PacketPtr packet(av_packet_alloc());
   int rc;
-  while ((rc = av_read_frame(input.context(), packet.get())) >= 0) {
+  while ((rc = av_read_frame(input->get(), packet.get())) >= 0) {
     const int in_index = packet->stream_index;
     const int out_index = in_index == in_video ? s.out_video : in_index == in_audio ? s.out_audio : -1;
     const bool audio = in_index == in_audio;
@@ -227,7 +199,7 @@ core::Result<bool> TsSplicer::add_segment(const Segment& segment) {
       av_packet_unref(packet.get());
       continue;
     }
-    const AVRational base = input.context()->streams[in_index]->time_base;
+    const AVRational base = input->get()->streams[in_index]->time_base;
     std::int64_t duration = av_rescale_q(packet->duration, base, kTicks);
     std::int64_t pts, dts;
     if (packet->pts == AV_NOPTS_VALUE) {
@@ -321,4 +293,4 @@ std::string TsSplicer::take_output() { return std::exchange(state_->output, {});
 
 int TsSplicer::repaired_packets() const { return state_->repaired; }
 
-}  // namespace wubd::io
+}  // namespace wubd::media

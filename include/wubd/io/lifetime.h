@@ -1,0 +1,45 @@
+#pragma once
+
+#include <memory>
+#include <utility>
+
+#include <uv.h>
+
+// Who frees what, and when: one rule for the whole daemon. Read this first.
+//
+//  1. Everything libuv, curl, a child process or the threadpool can call back into
+//     has exactly one owner, which holds it by value or by std::unique_ptr. Nothing
+//     that receives callbacks is shared, and no service keeps "is it still alive?"
+//     flags or weak_ptr tokens: the three tools below answer that question.
+//  2. A uv handle lives in an io::UvHandle<T> (uv_handle.h). Destroying it closes the
+//     handle; libuv may still use the memory until the close callback, so that is where
+//     it is freed (as libuv's docs and Node's HandleWrap do). A callback libuv still
+//     delivers after the close (a write it cancels) finds no owner and does nothing.
+//  3. An object is never destroyed inside one of its own callbacks. An owner that must
+//     let go of a child from inside that child's callback hands it to defer_delete():
+//     it is freed on the next turn of the loop, once every callback on the stack has
+//     returned (Redis's freeClientAsync, Node's "may delete this").
+//  4. Work off the loop (libuv's threadpool: file reads, probes, encoding) is started
+//     through an io::TaskGroup (task_group.h) owned by whoever wants the result. The
+//     work holds what it touches by value or shared_ptr; destroying the group means its
+//     results are dropped, while the work finishes on its own and frees itself.
+namespace wubd::io {
+
+namespace detail {
+// Queues `destroy(object)` for the next turn of `loop`.
+void defer(uv_loop_t* loop, void* object, void (*destroy)(void*));
+}  // namespace detail
+
+// Frees `object` on the next turn of `loop` (rule 3). Objects queued on one turn are
+// freed in the order they were queued; one queued by a destructor run from the queue
+// waits for the turn after. The queue keeps the loop running until it is empty.
+template <typename T>
+void defer_delete(uv_loop_t* loop, std::unique_ptr<T> object) {
+  if (!object) return;
+  detail::defer(loop, object.release(), [](void* p) { delete static_cast<T*>(p); });
+}
+
+// Objects waiting in `loop`'s deferred-delete queue (for tests and shutdown checks).
+std::size_t deferred_deletes(uv_loop_t* loop);
+
+}  // namespace wubd::io
