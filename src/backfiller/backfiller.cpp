@@ -8,15 +8,12 @@
 #include <spdlog/spdlog.h>
 
 #include "peer_backfill.h"
-#include "wubd/app/logging.h"
+#include "wubd/log/log.h"
 
 namespace wubd::backfiller {
 namespace {
 
-auto& log() {
-  static auto logger = app::logger("backfill");
-  return logger;
-}
+spdlog::logger& log() { return log::logger(log::Module::Backfill); }
 
 BackfillMetrics& metrics_for(core::MetricsRegistry& m) {
   // One set per process: the families live in the registry, which outlives us.
@@ -89,7 +86,7 @@ void Backfiller::refresh_peers() {
       auto from_file = read_peers_file(config_.peers_file);
       wanted.insert(wanted.end(), from_file.begin(), from_file.end());
     } else if (peers_file_mtime_.tv_sec == 0) {
-      log()->warn("peers file {} cannot be read; using --peer only", config_.peers_file);
+      log().warn("peers file {} cannot be read; using --peer only", config_.peers_file);
       peers_file_mtime_.tv_sec = 1;  // warned once
     }
   }
@@ -99,14 +96,14 @@ void Backfiller::refresh_peers() {
     bool self = false;
     for (const std::string& own : config_.self_urls) self = self || normalize_peer_url(own) == peer;
     if (self) {
-      log()->info("peer {} is this node; not backfilling from it", peer);
+      log().info("peer {} is this node; not backfilling from it", peer);
       continue;
     }
     now.insert(peer);
   }
   for (auto it = peers_.begin(); it != peers_.end();) {
     if (!now.count(it->first)) {
-      log()->info("peer {} removed", it->first);
+      log().info("peer {} removed", it->first);
       it = peers_.erase(it);
     } else {
       ++it;

@@ -8,8 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "wubd/app/clock.h"
-#include "wubd/app/logging.h"
+#include "wubd/io/clock.h"
+#include "wubd/log/log.h"
 #include "wubd/core/segment_name.h"
 #include "wubd/core/url.h"
 #include "wubd/io/lifetime.h"
@@ -19,10 +19,7 @@
 namespace wubd::backfiller {
 namespace {
 
-auto& log() {
-  static auto logger = app::logger("backfill");
-  return logger;
-}
+spdlog::logger& log() { return log::logger(log::Module::Backfill); }
 
 
 // Listings are small; a peer that sends more is not answering a listing.
@@ -82,7 +79,7 @@ PeerBackfill::PeerBackfill(uv_loop_t* loop, const BackfillConfig& config, std::s
 PeerBackfill::~PeerBackfill() { stop(); }
 
 void PeerBackfill::start() {
-  log()->info("peer {}: backfilling (streams: {}, variants: {})", peer_,
+  log().info("peer {}: backfilling (streams: {}, variants: {})", peer_,
               config_.streams.empty() ? "all" : fmt::format("{}", fmt::join(config_.streams, ",")),
               config_.variants.empty() ? "all" : fmt::format("{}", fmt::join(config_.variants, ",")));
   schedule();
@@ -118,8 +115,8 @@ void PeerBackfill::begin_pass(core::PassKind kind) {
   pass_ = std::make_unique<Pass>();
   pass_->kind = kind;
   pass_->started = core::Micros(uv_now(loop_)) * core::kMicrosPerMilli;
-  pass_->started_wall = app::wall_clock_now();
-  log()->debug("peer {}: {} pass started", peer_, kind == core::PassKind::Full ? "full" : "recent");
+  pass_->started_wall = io::wall_clock_now();
+  log().debug("peer {}: {} pass started", peer_, kind == core::PassKind::Full ? "full" : "recent");
   list("/files", [this](std::vector<std::string> streams) {
     for (const std::string& stream : streams) {
       if (!wanted(config_.streams, stream)) continue;
@@ -194,7 +191,7 @@ void PeerBackfill::on_names(const std::string& stream, const std::string& varian
   core::MissingSegments missing =
       core::missing_segments(hour, names, local->names, pass_->started_wall, config_.recent_cutoff);
   for (const auto& [name, why] : missing.skipped) {
-    log()->warn("peer {}: skipping {}/{}/{}/{}: {}", peer_, stream, variant, hour, name, why);
+    log().warn("peer {}: skipping {}/{}/{}/{}: {}", peer_, stream, variant, hour, name, why);
   }
   pass_->skipped += missing.skipped.size();
   for (std::string& name : missing.fetch) {
@@ -211,12 +208,12 @@ void PeerBackfill::maybe_finish() {
   }
   if (pass->downloads_left > 0) return;
   core::Micros elapsed = core::Micros(uv_now(loop_)) * core::kMicrosPerMilli - pass->started;
-  log()->info("peer {}: {} pass done in {:.2f} s: {} listing requests, {} fetched, {} hash mismatches, "
+  log().info("peer {}: {} pass done in {:.2f} s: {} listing requests, {} fetched, {} hash mismatches, "
               "{} failed, {} skipped, {} errors",
               peer_, pass->kind == core::PassKind::Full ? "full" : "recent", double(elapsed) / 1e6,
               pass->listing_requests, pass->fetched, pass->mismatched, pass->failed, pass->skipped, pass->errors);
   if (pass->errors == 0 && pass->failed == 0) {
-    metrics_.last_success.set({{"remote", peer_}}, double(app::wall_clock_now()) / 1e6);
+    metrics_.last_success.set({{"remote", peer_}}, double(io::wall_clock_now()) / 1e6);
   }
   schedule_.last_recent = pass->started;
   if (pass->kind == core::PassKind::Full) schedule_.last_full = pass->started;
@@ -293,15 +290,15 @@ void PeerBackfill::on_download_done(Download* d, const io::FetchOutcome& outcome
       ++pass.fetched;
       metrics_.segments.inc({{"remote", peer_}, {"stream", d->stream}, {"variant", d->variant}});
       metrics_.bytes.inc({{"remote", peer_}}, double(bytes));
-      log()->debug("peer {}: backfilled {}", peer_, where);
+      log().debug("peer {}: backfilled {}", peer_, where);
     } else if (committed.error().code == store::SegmentWriter::kHashMismatch) {
       ++pass.mismatched;
       metrics_.mismatches.inc({{"remote", peer_}, {"stream", d->stream}, {"variant", d->variant}});
-      log()->warn("peer {}: {}: {}; discarded", peer_, where, committed.error().message);
+      log().warn("peer {}: {}: {}; discarded", peer_, where, committed.error().message);
     } else {
       ++pass.failed;
       metrics_.errors.inc({{"remote", peer_}, {"reason", "write"}});
-      log()->error("peer {}: {}: {}", peer_, where, committed.error().message);
+      log().error("peer {}: {}: {}", peer_, where, committed.error().message);
     }
   } else {
     ++pass.failed;
@@ -310,7 +307,7 @@ void PeerBackfill::on_download_done(Download* d, const io::FetchOutcome& outcome
                       : outcome.complete     ? "HTTP " + std::to_string(outcome.status)
                                              : outcome.error;
     metrics_.errors.inc({{"remote", peer_}, {"reason", "download"}});
-    log()->warn("peer {}: cannot fetch {}: {}", peer_, where, why);
+    log().warn("peer {}: cannot fetch {}: {}", peer_, where, why);
   }
   // Inside the download's own callback: it is freed on the next loop turn (its slot
   // is emptied, not erased, since other callbacks hold pointers to the others).
@@ -324,7 +321,7 @@ void PeerBackfill::on_download_done(Download* d, const io::FetchOutcome& outcome
 void PeerBackfill::error(const std::string& reason, const std::string& message) {
   ++pass_->errors;
   metrics_.errors.inc({{"remote", peer_}, {"reason", reason}});
-  log()->warn("peer {}: {}", peer_, message);
+  log().warn("peer {}: {}", peer_, message);
 }
 
 }  // namespace wubd::backfiller

@@ -115,7 +115,27 @@ HistogramFamily& MetricsRegistry::histogram(const std::string& name, const std::
   return *f.histogram;
 }
 
-std::string MetricsRegistry::render() const {
+MetricsRegistry::Refresh& MetricsRegistry::Refresh::operator=(Refresh&& other) noexcept {
+  if (this != &other) {
+    if (registry_) registry_->refreshes_.erase(id_);
+    registry_ = std::exchange(other.registry_, nullptr);
+    id_ = other.id_;
+  }
+  return *this;
+}
+
+MetricsRegistry::Refresh::~Refresh() {
+  if (registry_) registry_->refreshes_.erase(id_);
+}
+
+MetricsRegistry::Refresh MetricsRegistry::add_refresh(std::function<void()> refresh) {
+  std::uint64_t id = next_refresh_++;
+  refreshes_.emplace(id, std::move(refresh));
+  return Refresh(this, id);
+}
+
+std::string MetricsRegistry::render() {
+  for (auto& [id, refresh] : refreshes_) refresh();
   std::string out;
   for (const auto& [name, f] : families_) {
     out += "# HELP " + name + " " + f.help + "\n";

@@ -4,7 +4,7 @@
 
 #include "download_context.h"
 #include "stream_manager.h"
-#include "wubd/app/logging.h"
+#include "wubd/log/log.h"
 #include "wubd/io/http_client.h"
 #include "wubd/transfers/transfer_engine.h"
 
@@ -39,6 +39,16 @@ Downloader::Downloader(uv_loop_t* loop, DownloaderConfig config, core::MetricsRe
   for (StreamConfig& stream : config.streams) {
     managers_.push_back(std::make_unique<StreamManager>(*context_, std::move(stream)));
   }
+  core::GaugeFamily& workers = metrics.gauge("wubd_download_workers", "Stream workers polling a media playlist.");
+  core::GaugeFamily& getters = metrics.gauge("wubd_segment_getters", "Segment getters working on a segment.");
+  core::GaugeFamily& transfers =
+      metrics.gauge("wubd_download_transfers", "HTTP transfers of the downloader in flight.");
+  refresh_ = metrics.add_refresh([this, &workers, &getters, &transfers] {
+    DownloaderStatus now = status();
+    workers.set({}, double(now.workers));
+    getters.set({}, double(now.getters));
+    transfers.set({}, double(now.transfers));
+  });
 }
 
 Downloader::~Downloader() = default;

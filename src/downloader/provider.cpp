@@ -4,7 +4,7 @@
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
 
-#include "wubd/app/logging.h"
+#include "wubd/log/log.h"
 #include "wubd/core/hls_playlist.h"
 #include "wubd/core/url.h"
 #include "twitch_token.h"
@@ -47,7 +47,7 @@ MasterResult read_master(const std::string& url, const TextResult& text) {
   for (const core::HlsVariant& variant : playlist->master.variants) {
     auto resolved = io::resolve_url(url, variant.uri);
     if (!resolved) {
-      app::logger("downloader")->warn("skipping variant {}: {}", variant.name, resolved.error().message);
+      log::logger(log::Module::Downloader).warn("skipping variant {}: {}", variant.name, resolved.error().message);
       continue;
     }
     result.variants.emplace_back(variant.name, std::move(*resolved));
@@ -140,7 +140,7 @@ class TwitchProvider : public Provider {
         if (!send_query_text_) {
           // Persisted hashes rot: say so once, and ask with the query's text instead.
           send_query_text_ = true;
-          log()->warn("twitch {}: GQL says \"{}\" for query hash {}; sending the query text instead "
+          log().warn("twitch {}: GQL says \"{}\" for query hash {}; sending the query text instead "
                       "(set --twitch-query-hash to a current one)", login_, answer.message, context_.twitch.query_hash);
           return request_token(std::move(done));
         }
@@ -149,7 +149,7 @@ class TwitchProvider : public Provider {
       case TokenAnswer::Kind::NoSuchChannel:
         if (!said_no_such_channel_) {
           said_no_such_channel_ = true;
-          log()->warn("twitch {}: no such channel (GQL returned no access token for login \"{}\")", login_, login_);
+          log().warn("twitch {}: no such channel (GQL returned no access token for login \"{}\")", login_, login_);
         }
         failed.kind = MasterResult::Kind::NotLive;
         failed.error = "no such channel";
@@ -164,7 +164,7 @@ class TwitchProvider : public Provider {
     if (!said_limits_) {
       said_limits_ = true;
       std::vector<std::string> limits = token_limits(answer.value);
-      if (!limits.empty()) log()->info("twitch {}: the access token limits this viewer: {}", login_, fmt::join(limits, ", "));
+      if (!limits.empty()) log().info("twitch {}: the access token limits this viewer: {}", login_, fmt::join(limits, ", "));
     }
     request_master(answer, std::move(done));
   }
@@ -208,10 +208,7 @@ class TwitchProvider : public Provider {
     return result;
   }
 
-  static const std::shared_ptr<spdlog::logger>& log() {
-    static auto logger = app::logger("downloader");
-    return logger;
-  }
+  static spdlog::logger& log() { return log::logger(log::Module::Downloader); }
 
   DownloadContext& context_;
   std::string channel_;

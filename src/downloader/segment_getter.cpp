@@ -4,15 +4,12 @@
 
 #include <spdlog/spdlog.h>
 
-#include "wubd/app/logging.h"
+#include "wubd/log/log.h"
 
 namespace wubd::downloader {
 namespace {
 
-auto& log() {
-  static auto logger = app::logger("downloader");
-  return logger;
-}
+spdlog::logger& log() { return log::logger(log::Module::Downloader); }
 
 bool is_gone(long status) { return status == 403 || status == 404; }
 
@@ -64,7 +61,7 @@ void SegmentGetter::start_attempt() {
   if (a->number > 1) {
     context_.metrics.racing_attempts.inc({{"stream", job_.stream}, {"variant", job_.variant}});
   }
-  log()->debug("segment {}: attempt {} started", where(), a->number);
+  log().debug("segment {}: attempt {} started", where(), a->number);
   transfers::TransferSpec spec;
   spec.source = transfers::source_of_url(job_.url);
   spec.target = job_.stream + "/" + job_.variant + "/" + core::format_hour(job_.start);
@@ -105,7 +102,7 @@ bool SegmentGetter::on_data(Attempt& attempt, std::string_view bytes) {
 
 void SegmentGetter::on_soft_timeout(Attempt* attempt, const char* which) {
   context_.metrics.timeouts.inc({{"operation", which}, {"kind", "soft"}});
-  log()->info("segment {}: attempt {} passed the soft {} timeout; racing another", where(), attempt->number, which);
+  log().info("segment {}: attempt {} passed the soft {} timeout; racing another", where(), attempt->number, which);
   // Each attempt triggers at most one racer, whichever of its soft timeouts fires first.
   attempt->soft_headers->stop();
   attempt->soft_total->stop();
@@ -143,11 +140,11 @@ void SegmentGetter::on_attempt_done(Attempt* raw, const io::FetchOutcome& outcom
     core::SegmentType type = doubt ? core::SegmentType::Suspect : core::SegmentType::Full;
     auto committed = attempt->writer->commit(type);
     if (!committed) {
-      log()->error("segment {}: {}", where(), committed.error().message);
+      log().error("segment {}: {}", where(), committed.error().message);
       event = core::AttemptEvent::Failed;
     } else if (doubt) {
       context_.metrics.segments.inc({{"stream", job_.stream}, {"variant", job_.variant}, {"type", "suspect"}});
-      log()->info("segment {}: suspect ({}), {} bytes", where(), doubt, attempt->body_bytes);
+      log().info("segment {}: suspect ({}), {} bytes", where(), doubt, attempt->body_bytes);
       suspect_ = true;
       event = core::AttemptEvent::Completed;
     } else {
@@ -156,7 +153,7 @@ void SegmentGetter::on_attempt_done(Attempt* raw, const io::FetchOutcome& outcom
                                          double(attempt->writer->bytes_written()));
       core::Micros now = DownloadContext::precise_now();
       context_.metrics.seen_to_full.observe({{"stream", job_.stream}}, double(now - seen_at_) / 1e6);
-      log()->debug("segment {}: full, {} bytes, attempt {}, seen-to-full {} us, transfer {} us", where(),
+      log().debug("segment {}: full, {} bytes, attempt {}, seen-to-full {} us, transfer {} us", where(),
                           attempt->writer->bytes_written(), attempt->number, now - seen_at_, now - attempt->started_at);
       event = core::AttemptEvent::Completed;
     }
@@ -172,7 +169,7 @@ void SegmentGetter::on_attempt_done(Attempt* raw, const io::FetchOutcome& outcom
     } else {
       event = core::AttemptEvent::Failed;
     }
-    log()->warn("segment {}: attempt {} failed: {}", where(), attempt->number, reason);
+    log().warn("segment {}: attempt {} failed: {}", where(), attempt->number, reason);
     end_attempt(*attempt, true);
   }
   apply(core::on_attempt_event(state(), event, context_.now(), context_.timings, context_.unit_random()));
@@ -181,7 +178,7 @@ void SegmentGetter::on_attempt_done(Attempt* raw, const io::FetchOutcome& outcom
 void SegmentGetter::apply(const core::GetterAction& action) {
   if (action.cancel_others) {
     for (auto& other : std::exchange(attempts_, {})) {
-      log()->debug("segment {}: cancelling losing attempt {}", where(), other->number);
+      log().debug("segment {}: cancelling losing attempt {}", where(), other->number);
       end_attempt(*other, false);
     }
   }
@@ -192,7 +189,7 @@ void SegmentGetter::apply(const core::GetterAction& action) {
   if (action.done) {
     if (action.gave_up) {
       context_.metrics.getters_gave_up.inc({{"stream", job_.stream}, {"variant", job_.variant}});
-      log()->warn("segment {}: giving up after {} attempts", where(), attempts_started_);
+      log().warn("segment {}: giving up after {} attempts", where(), attempts_started_);
     }
     // A suspect copy is done for this getter, but another worker may still get a full one.
     finish(!action.gave_up && !suspect_);
@@ -209,9 +206,9 @@ void SegmentGetter::end_attempt(Attempt& attempt, bool keep_partial) {
     auto committed = attempt.writer->commit(core::SegmentType::Partial);
     if (committed) {
       context_.metrics.segments.inc({{"stream", job_.stream}, {"variant", job_.variant}, {"type", "partial"}});
-      log()->info("segment {}: kept {} bytes as partial", where(), attempt.writer->bytes_written());
+      log().info("segment {}: kept {} bytes as partial", where(), attempt.writer->bytes_written());
     } else {
-      log()->error("segment {}: {}", where(), committed.error().message);
+      log().error("segment {}: {}", where(), committed.error().message);
     }
   } else {
     attempt.writer->discard();

@@ -30,7 +30,7 @@ struct SegmentJob {
 class SegmentGetter {
  public:
   // `on_finished` runs once, when the getter got its segment or gave up; the owner
-  // must not destroy the getter inside it (reap it later).
+  // must not destroy the getter inside it (io::defer_delete it).
   SegmentGetter(DownloadContext& context, SegmentJob job, std::function<void(bool got_full)> on_finished);
   ~SegmentGetter();
 

@@ -6,16 +6,13 @@
 
 #include <spdlog/spdlog.h>
 
-#include "wubd/app/clock.h"
-#include "wubd/app/logging.h"
+#include "wubd/io/clock.h"
+#include "wubd/log/log.h"
 
 namespace wubd::downloader {
 namespace {
 
-auto& log() {
-  static auto logger = app::logger("downloader");
-  return logger;
-}
+spdlog::logger& log() { return log::logger(log::Module::Downloader); }
 
 
 // Claims on segments this far in the past are dropped: no playlist lists them any more.
@@ -33,7 +30,7 @@ StreamManager::StreamManager(DownloadContext& context, StreamConfig config)
 StreamManager::~StreamManager() { stop(); }
 
 void StreamManager::start() {
-  log()->info("stream {}: downloading from {} (variants: {})", config_.name, provider_->describe(),
+  log().info("stream {}: downloading from {} (variants: {})", config_.name, provider_->describe(),
               config_.variants.empty() ? "all" : fmt::format("{}", fmt::join(config_.variants, ",")));
   housekeeping_timer_.start(1000, [this] { housekeeping(); }, 1000);
   schedule_master_fetch();
@@ -86,7 +83,7 @@ void StreamManager::fetch_master() {
   fetch_in_flight_ = true;
   last_fetch_start_ = context_.now();
   context_.metrics.playlist_fetches.inc({{"stream", config_.name}, {"kind", "master"}});
-  log()->debug("stream {}: fetching master playlist", config_.name);
+  log().debug("stream {}: fetching master playlist", config_.name);
   provider_->fetch_master([this](MasterResult result) { on_master(result); });
 }
 
@@ -96,13 +93,13 @@ void StreamManager::on_master(const MasterResult& result) {
     case MasterResult::Kind::NotLive:
       // Not an error: the stream is just not up. Logged once per change; asked again
       // every --offline-interval.
-      if (live_ || refused_) log()->info("stream {}: not live ({})", config_.name, result.error);
+      if (live_ || refused_) log().info("stream {}: not live ({})", config_.name, result.error);
       live_ = false;
       refused_ = false;
       break;
     case MasterResult::Kind::Refused:
       // Asked again gently; logged once per distinct answer.
-      if (result.error != last_error_) log()->warn("stream {}: {}", config_.name, result.error);
+      if (result.error != last_error_) log().warn("stream {}: {}", config_.name, result.error);
       last_error_ = result.error;
       refused_ = true;
       break;
@@ -111,14 +108,14 @@ void StreamManager::on_master(const MasterResult& result) {
           {{"stream", config_.name}, {"kind", "master"}, {"reason", result.timed_out ? "timeout" : "failed"}});
       // The same failure every few seconds is one line, not a flood.
       if (result.error != last_error_) {
-        log()->warn("stream {}: master playlist fetch failed: {}", config_.name, result.error);
+        log().warn("stream {}: master playlist fetch failed: {}", config_.name, result.error);
       } else {
-        log()->debug("stream {}: master playlist fetch failed again: {}", config_.name, result.error);
+        log().debug("stream {}: master playlist fetch failed again: {}", config_.name, result.error);
       }
       last_error_ = result.error;
       break;
     case MasterResult::Kind::Ok: {
-      if (!live_ || refused_) log()->info("stream {}: live again", config_.name);
+      if (!live_ || refused_) log().info("stream {}: live again", config_.name);
       live_ = true;
       refused_ = false;
       last_error_.clear();
@@ -127,28 +124,28 @@ void StreamManager::on_master(const MasterResult& result) {
       for (const auto& [name, url] : result.variants) known_variants_.push_back(name);
       if (result.audio_only && !warned_audio_only_) {
         warned_audio_only_ = true;
-        log()->warn("stream {}: the master playlist offers audio only (variants: {}); is a login needed?",
+        log().warn("stream {}: the master playlist offers audio only (variants: {}); is a login needed?",
                     config_.name, fmt::join(known_variants_, ","));
       }
       if (!result.withheld.empty() && !warned_withheld_) {
         warned_withheld_ = true;
-        log()->warn("stream {}: the origin withholds some variants from this viewer (a login may be needed, see "
+        log().warn("stream {}: the origin withholds some variants from this viewer (a login may be needed, see "
                     "--twitch-auth-file): {}", config_.name, result.withheld.substr(0, 300));
       }
       for (const std::string& warning : result.warnings) {
         if (warned_tags_.size() < 32 && warned_tags_.insert(warning).second) {
-          log()->warn("stream {}: master playlist: {}", config_.name, warning);
+          log().warn("stream {}: master playlist: {}", config_.name, warning);
         }
       }
       if (result.source_ambiguous && !warned_ambiguous_source_) {
         // Picking one would depend on the playlist's order: archive each under its name.
         warned_ambiguous_source_ = true;
-        log()->warn("stream {}: several variants claim to be the source; none is archived as `source` "
+        log().warn("stream {}: several variants claim to be the source; none is archived as `source` "
                     "(variants: {})", config_.name, fmt::join(known_variants_, ","));
       }
       for (const std::string& wanted : config_.variants) {
         if (std::find(known_variants_.begin(), known_variants_.end(), wanted) == known_variants_.end()) {
-          log()->warn("stream {}: variant {} is not in the master playlist (it has: {})", config_.name, wanted,
+          log().warn("stream {}: variant {} is not in the master playlist (it has: {})", config_.name, wanted,
                       fmt::join(known_variants_, ","));
         }
       }
@@ -201,7 +198,6 @@ bool StreamManager::claim_segment(const std::string& variant, core::Micros start
 }
 
 void StreamManager::housekeeping() {
-  for (auto& worker : workers_) worker->reap_getters();
   // Workers that stopped polling and have no getters left go, unless they are the
   // newest of their variant (the manager reads their state to decide on a fetch).
   std::set<const StreamWorker*> newest;
@@ -209,7 +205,7 @@ void StreamManager::housekeeping() {
   std::erase_if(workers_, [&](const std::unique_ptr<StreamWorker>& worker) {
     return !worker->polling() && worker->getter_count() == 0 && !newest.count(worker.get());
   });
-  core::Micros horizon = app::wall_clock_now() - kClaimMemory;
+  core::Micros horizon = io::wall_clock_now() - kClaimMemory;
   for (auto& [variant, claims] : claims_) {
     claims.erase(claims.begin(), claims.lower_bound(horizon));
   }

@@ -1,20 +1,19 @@
 #include "stream_worker.h"
 
+#include "wubd/io/lifetime.h"
+
 #include <set>
 
 #include <spdlog/spdlog.h>
 
 #include "provider.h"
-#include "wubd/app/logging.h"
+#include "wubd/log/log.h"
 #include "wubd/core/hls_playlist.h"
 
 namespace wubd::downloader {
 namespace {
 
-auto& log() {
-  static auto logger = app::logger("downloader");
-  return logger;
-}
+spdlog::logger& log() { return log::logger(log::Module::Downloader); }
 
 }  // namespace
 
@@ -39,7 +38,7 @@ std::string StreamWorker::where() const {
 
 void StreamWorker::start() {
   polling_ = true;
-  log()->info("{}: started", where());
+  log().info("{}: started", where());
   fetch();
 }
 
@@ -91,12 +90,12 @@ void StreamWorker::on_playlist(core::Micros fetch_started, const TextResult& tex
                          : text.status < 200 || text.status >= 300 ? "status"
                                                                    : "parse";
     context_.metrics.playlist_errors.inc({{"stream", stream_}, {"kind", "media"}, {"reason", reason}});
-    log()->warn("{}: media playlist fetch failed: {}", where(), error);
+    log().warn("{}: media playlist fetch failed: {}", where(), error);
   }
   if (playlist) {
     // A tag skipped in every poll is logged once, not every two seconds.
     for (const std::string& warning : playlist->media.warnings) {
-      if (warned_.size() < 32 && warned_.insert(warning).second) log()->warn("{}: {}", where(), warning);
+      if (warned_.size() < 32 && warned_.insert(warning).second) log().warn("{}: {}", where(), warning);
     }
     last_playlist_ = playlist->media;
     start_getters(playlist->media);
@@ -112,7 +111,7 @@ void StreamWorker::on_playlist(core::Micros fetch_started, const TextResult& tex
     reported_working_ = true;
     if (callbacks_.working) callbacks_.working(*this);
   }
-  if (outcome == core::PlaylistOutcome::EndList) log()->info("{}: stream ended (ENDLIST)", where());
+  if (outcome == core::PlaylistOutcome::EndList) log().info("{}: stream ended (ENDLIST)", where());
   if (decision.request_replacement) want_replacement(error.empty() ? "stream ended" : error.c_str());
   if (!decision.keep_polling) {
     end_polling();
@@ -136,7 +135,7 @@ void StreamWorker::start_getters(const core::MediaPlaylist& playlist) {
     if (ads[i]) {
       // Stitched ads carry real stream times: stored, they would pass for the stream.
       context_.metrics.ad_segments.inc({{"stream", stream_}, {"variant", variant_}});
-      log()->debug("{}: skipping an ad segment ({}): {}", where(), segment.title.empty() ? "marked" : segment.title,
+      log().debug("{}: skipping an ad segment ({}): {}", where(), segment.title.empty() ? "marked" : segment.title,
                    segment.uri);
       getters_.emplace(segment.uri, nullptr);
       continue;
@@ -146,7 +145,7 @@ void StreamWorker::start_getters(const core::MediaPlaylist& playlist) {
       // `suspect`, and get a fresh URL (which has been seen to put it right).
       suspect_ = true;
       context_.metrics.date_skews.inc({{"stream", stream_}, {"variant", variant_}});
-      log()->warn("{}: PROGRAM-DATE-TIME jumped by {} ms at {}; later segments of this worker are suspect", where(),
+      log().warn("{}: PROGRAM-DATE-TIME jumped by {} ms at {}; later segments of this worker are suspect", where(),
                   skews[i] / core::kMicrosPerMilli, segment.uri);
       want_replacement("PROGRAM-DATE-TIME jumped");
     }
@@ -154,7 +153,7 @@ void StreamWorker::start_getters(const core::MediaPlaylist& playlist) {
     if (!segment.map_uri.empty()) {
       auto map_url = io::resolve_url(url_, segment.map_uri);
       if (!map_url) {
-        log()->warn("{}: skipping segment with a bad EXT-X-MAP: {}", where(), map_url.error().message);
+        log().warn("{}: skipping segment with a bad EXT-X-MAP: {}", where(), map_url.error().message);
         getters_.emplace(segment.uri, nullptr);
         continue;
       }
@@ -167,13 +166,13 @@ void StreamWorker::start_getters(const core::MediaPlaylist& playlist) {
     }
     auto resolved = io::resolve_url(url_, segment.uri);
     if (!resolved) {
-      log()->warn("{}: skipping segment: {}", where(), resolved.error().message);
+      log().warn("{}: skipping segment: {}", where(), resolved.error().message);
       getters_.emplace(segment.uri, nullptr);
       continue;
     }
     if (!starts[i]) {
       // wubloader refuses these too: without a time the file has no name.
-      log()->warn("{}: segment {} has no PROGRAM-DATE-TIME to date it; skipped", where(), *resolved);
+      log().warn("{}: segment {} has no PROGRAM-DATE-TIME to date it; skipped", where(), *resolved);
       getters_.emplace(segment.uri, nullptr);
       continue;
     }
@@ -190,7 +189,10 @@ void StreamWorker::start_getters(const core::MediaPlaylist& playlist) {
     job.duration = segment.duration;
     job.init = std::move(init);
     job.suspect = suspect_;
-    auto getter = std::make_unique<SegmentGetter>(context_, std::move(job), [this, start](bool got_full) {
+    auto getter = std::make_unique<SegmentGetter>(context_, std::move(job), [this, start, uri = segment.uri](bool got_full) {
+      // Inside the getter's own callback: it is freed on the next loop turn; its URI
+      // stays, so that it is not fetched again.
+      io::defer_delete(context_.loop, std::move(getters_.at(uri)));
       if (callbacks_.segment_finished) callbacks_.segment_finished(start, got_full);
     });
     SegmentGetter* raw = getter.get();
@@ -218,12 +220,12 @@ void StreamWorker::fetch_map(const std::string& url) {
                                  [this, url](TextResult text) {
                                    map_fetches_.erase(url);
                                    if (!text.complete || text.status < 200 || text.status >= 300) {
-                                     log()->warn("{}: init section {} failed ({}); trying again at the next poll",
+                                     log().warn("{}: init section {} failed ({}); trying again at the next poll",
                                                  where(), url,
                                                  text.complete ? "HTTP " + std::to_string(text.status) : text.error);
                                      return;
                                    }
-                                   log()->info("{}: init section {} ({} bytes)", where(), url, text.body.size());
+                                   log().info("{}: init section {} ({} bytes)", where(), url, text.body.size());
                                    maps_[url] = std::make_shared<const std::string>(text.body);
                                    if (last_playlist_ && polling_) start_getters(*last_playlist_);
                                  });
@@ -233,27 +235,24 @@ void StreamWorker::schedule_next(core::Micros fetch_started) {
   const core::DownloadTimings& t = context_.timings;
   core::Micros wait = core::wait_before_next(
       context_.now(), fetch_started, core::jittered(t.playlist_interval, t.jitter_fraction, context_.unit_random()));
-  poll_timer_.start(DownloadContext::to_ms(wait), [this] {
-    reap_getters();
-    fetch();
-  });
+  poll_timer_.start(DownloadContext::to_ms(wait), [this] { fetch(); });
 }
 
 void StreamWorker::want_replacement(const char* why) {
   if (replacement_requested_) return;
   replacement_requested_ = true;
-  log()->info("{}: asking for a new worker: {}", where(), why);
+  log().info("{}: asking for a new worker: {}", where(), why);
   if (callbacks_.replacement_wanted) callbacks_.replacement_wanted(*this);
 }
 
 void StreamWorker::end_polling() {
   if (!halt_polling()) return;
-  log()->info("{}: stopped polling", where());
+  log().info("{}: stopped polling", where());
   if (callbacks_.stopped) callbacks_.stopped(*this);
 }
 
 void StreamWorker::stop() {
-  if (halt_polling()) log()->info("{}: retired", where());
+  if (halt_polling()) log().info("{}: retired", where());
 }
 
 bool StreamWorker::halt_polling() {
@@ -273,12 +272,6 @@ void StreamWorker::stop_all() {
     if (getter) getter->stop();
   }
   getters_.clear();
-}
-
-void StreamWorker::reap_getters() {
-  for (auto& [uri, getter] : getters_) {
-    if (getter && getter->done()) getter.reset();
-  }
 }
 
 std::size_t StreamWorker::getter_count() const {

@@ -54,8 +54,6 @@ class StreamWorker {
   bool replacement_requested() const { return replacement_requested_; }
   // Getters still working.
   std::size_t getter_count() const;
-  // Frees finished getters; call outside their callbacks.
-  void reap_getters();
 
  private:
   void fetch();

@@ -10,7 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "wubd/app/logging.h"
+#include "wubd/log/log.h"
 
 namespace wubd::io {
 namespace {
@@ -123,7 +123,7 @@ void FileStreamer::on_read(ssize_t result, std::string bytes) {
   if (!out_) return;
   if (result <= 0) {
     // The file shrank or failed under us after the head promised its length.
-    app::logger("http")->warn("{}: reading {} failed: {}", out_->request_path(), display_,
+    log::logger(log::Module::Http).warn("{}: reading {} failed: {}", out_->request_path(), display_,
                               result == 0 ? "unexpected end of file" : std::strerror(int(-result)));
     return finish(false);
   }

@@ -6,22 +6,19 @@
 
 #include <spdlog/spdlog.h>
 
-#include "wubd/app/logging.h"
+#include "wubd/log/log.h"
 
 namespace wubd::io {
 
 namespace {
 
-auto& log() {
-  static auto logger = app::logger("http_client");
-  return logger;
-}
+spdlog::logger& log() { return log::logger(log::Module::HttpClient); }
 
 // curl's multi calls fail only on bugs of ours or when memory runs out; either way
 // the line says which call, and the caller decides what the failure costs.
 bool multi_ok(CURLMcode rc, const char* call) {
   if (rc == CURLM_OK) return true;
-  log()->error("{}: {}", call, curl_multi_strerror(rc));
+  log().error("{}: {}", call, curl_multi_strerror(rc));
   return false;
 }
 
@@ -76,7 +73,7 @@ HttpClient::HttpClient(uv_loop_t* loop, std::string user_agent)
 }
 
 HttpClient::~HttpClient() {
-  if (multi_) log()->error("HttpClient destroyed without close()");
+  if (multi_) log().error("HttpClient destroyed without close()");
   curl_global_cleanup();
 }
 
@@ -88,7 +85,7 @@ RequestId HttpClient::start(FetchRequest fetch) {
   r->fetch = std::move(fetch);
   r->started_ms = uv_now(loop_);
   if (closing_) {
-    log()->error("{}: not started: the client is closing", r->fetch.url);
+    log().error("{}: not started: the client is closing", r->fetch.url);
     return RequestId::None;
   }
   if ((r->easy = curl_easy_init()) == nullptr) {
@@ -162,7 +159,7 @@ bool HttpClient::add_to_multi(Request& r) {
     return true;
   }
   r.start_error = std::string("curl_multi_add_handle: ") + curl_multi_strerror(rc);
-  log()->error("cannot start {}: {}", r.fetch.url, r.start_error);
+  log().error("cannot start {}: {}", r.fetch.url, r.start_error);
   return false;
 }
 
@@ -216,7 +213,7 @@ int HttpClient::on_socket(int fd, int what, SocketPoll* poll) {
   if (!poll) {
     auto owned = std::make_unique<SocketPoll>();
     if (int rc = owned->poll.init(uv_poll_init_socket, loop_, fd); rc != 0) {
-      log()->error("uv_poll_init_socket fd {}: {}", fd, uv_err_name(rc));
+      log().error("uv_poll_init_socket fd {}: {}", fd, uv_err_name(rc));
       return -1;
     }
     poll = owned.get();

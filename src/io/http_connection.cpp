@@ -9,7 +9,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "wubd/app/logging.h"
+#include "wubd/log/log.h"
 #include "wubd/core/time.h"
 #include "wubd/io/lifetime.h"
 
@@ -84,7 +84,7 @@ class HttpConnection::Output final : public BodyWriter {
   void begin(int status, std::string_view content_type, std::optional<std::int64_t> length) override {
     if (!connection_) return;
     if (began_) {
-      app::logger("http")->error("{}: a body began its response twice", path_);
+      log::logger(log::Module::Http).error("{}: a body began its response twice", path_);
       return;
     }
     Call call(*connection_);
@@ -174,7 +174,7 @@ bool HttpConnection::accept(uv_stream_t* listener) {
   timer_.init(uv_timer_init, loop_);
   timer_->data = this;
   if (int rc = uv_accept(listener, tcp_.stream()); rc != 0) {
-    app::logger("http")->warn("accept failed: {}", uv_err_name(rc));
+    log::logger(log::Module::Http).warn("accept failed: {}", uv_err_name(rc));
     close();
     return false;
   }
@@ -293,7 +293,7 @@ void HttpConnection::drain_input() {
 }
 
 void HttpConnection::respond_parse_error(int status, std::string_view message) {
-  app::logger("http")->info("refusing request: {} ({})", message, status);
+  log::logger(log::Module::Http).info("refusing request: {} ({})", message, status);
   input_.clear();
   owner_.observe(request_, ResponseRecord{"", "other", status, 0, 0, true});
   send_canned_and_close(status, message, {});
@@ -307,14 +307,14 @@ void HttpConnection::dispatch() {
   } catch (const std::exception& e) {
     // Handlers report errors as responses; an exception here is a bug, but it must
     // not cross libuv's C frames.
-    app::logger("http")->error("handler threw for {} {}: {}", request_.method, request_.target, e.what());
+    log::logger(log::Module::Http).error("handler threw for {} {}: {}", request_.method, request_.target, e.what());
   }
   auto response = std::make_unique<Response>();
   response->body = answer.take_body();
   if (response->body) {
     response->headers = answer.headers();
   } else {
-    app::logger("http")->error("no answer to {} {}: the handler gave no body", request_.method, request_.target);
+    log::logger(log::Module::Http).error("no answer to {} {}: the handler gave no body", request_.method, request_.target);
     HttpResponse fallback(loop_);
     fallback.send_error(500, "internal error");
     response->body = fallback.take_body();
@@ -442,7 +442,7 @@ void HttpConnection::fail_response(int status, std::string_view message) {
   }
   // Without the terminating chunk (or with a short Content-Length) the client sees
   // a broken body instead of a clean end.
-  app::logger("http")->warn("{} {}: breaking off the response: {}", request_.method, request_.path, message);
+  log::logger(log::Module::Http).warn("{} {}: breaking off the response: {}", request_.method, request_.path, message);
   response_done(false);
   close();
 }
@@ -560,7 +560,7 @@ void HttpConnection::on_timer() {
     return;
   }
   if (!idle) return arm_timer();  // woken early (a deadline that moved): not idle yet
-  app::logger("http")->debug("closing idle connection");
+  log::logger(log::Module::Http).debug("closing idle connection");
   close();
 }
 

@@ -8,7 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "wubd/app/logging.h"
+#include "wubd/log/log.h"
 #include "wubd/io/file_streamer.h"
 
 namespace wubd::io {
@@ -103,7 +103,7 @@ class FileListBody final : public HttpBody {
     // a time, keeps a long body from holding a descriptor per file.
     int fd = open_beneath(file.file, O_RDONLY);
     if (fd < 0) {
-      app::logger("http")->warn("{}: cannot open {}: {}", out_->request_path(), file.file.display, std::strerror(-fd));
+      log::logger(log::Module::Http).warn("{}: cannot open {}: {}", out_->request_path(), file.file.display, std::strerror(-fd));
       return out_->fail(500, "cannot open " + file.file.display);
     }
     streamer_.stream(*out_, std::make_shared<const OwnedFd>(fd), 0, file.length, file.file.display, [this](bool ok) {
@@ -168,7 +168,7 @@ void HttpResponse::send_files(int status, std::string_view content_type, std::ve
 void HttpResponse::send_body(std::unique_ptr<HttpBody> body) {
   // A handler that answers twice has a bug; the second answer is dropped, loudly.
   if (body_) {
-    app::logger("http")->error("a handler answered twice; dropping the second answer");
+    log::logger(log::Module::Http).error("a handler answered twice; dropping the second answer");
     return;
   }
   body_ = std::move(body);

@@ -3,7 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include "http_connection.h"
-#include "wubd/app/logging.h"
+#include "wubd/log/log.h"
 #include "wubd/io/lifetime.h"
 
 namespace wubd::io {
@@ -50,7 +50,7 @@ void HttpServer::on_connection_cb(uv_stream_t* listener, int status) noexcept {
 
 void HttpServer::on_connection(int status) {
   if (status < 0) {
-    app::logger("http")->warn("listener error: {}", uv_err_name(status));
+    log::logger(log::Module::Http).warn("listener error: {}", uv_err_name(status));
     return;
   }
   bool over_cap = connections_.size() >= limits_.max_connections;
@@ -59,11 +59,16 @@ void HttpServer::on_connection(int status) {
   HttpConnection* connection = connections_.back().get();
   if (!connection->accept(listener_.stream())) return;  // released already
   if (over_cap) {
-    app::logger("http")->warn("refusing a connection: {} open, the limit", limits_.max_connections);
+    log::logger(log::Module::Http).warn("refusing a connection: {} open, the limit", limits_.max_connections);
     connection->reject_overloaded();
   } else if (closing_) {
     connection->close_when_idle();
   }
+}
+
+void HttpServer::report_to(core::MetricsRegistry& metrics) {
+  core::GaugeFamily& open = metrics.gauge("wubd_http_connections", "Open HTTP connections.");
+  refresh_ = metrics.add_refresh([this, &open] { open.set({}, double(connections_.size())); });
 }
 
 void HttpServer::observe(const HttpRequest& request, const ResponseRecord& record) {

@@ -13,7 +13,7 @@
 #include <cJSON.h>
 #include <spdlog/spdlog.h>
 
-#include "wubd/app/logging.h"
+#include "wubd/log/log.h"
 #include "wubd/core/byte_range.h"
 #include "wubd/core/playlist_writer.h"
 #include "wubd/core/time.h"
@@ -71,17 +71,19 @@ bool has_hour_in_range(const std::vector<std::string>& hours, std::optional<Micr
 }  // namespace
 
 Restreamer::Restreamer(uv_loop_t* loop, store::SegmentStore& store, core::MetricsRegistry& metrics,
-                       std::function<void()> before_metrics, RestreamerLimits limits)
+                       RestreamerLimits limits)
     : store_(store),
       metrics_(metrics),
-      before_metrics_(std::move(before_metrics)),
       requests_(metrics.counter("wubd_http_requests_total", "HTTP requests answered, by endpoint, method and status.")),
       latency_(metrics.histogram("wubd_http_request_duration_seconds",
                                  "Time from a complete request to its last byte queued, by endpoint.",
                                  core::latency_buckets_seconds())),
       limits_(std::move(limits)),
       playlist_cache_(limits_.playlist_cache_bytes),
-      loop_(loop) {}
+      loop_(loop) {
+  core::GaugeFamily& cuts = metrics.gauge("wubd_cuts_active", "Cuts running that encode (fast, smart, mpegts, mp4).");
+  refresh_ = metrics.add_refresh([this, &cuts] { cuts.set({}, double(cut_slots_.running())); });
+}
 
 Restreamer::~Restreamer() = default;
 
@@ -90,9 +92,9 @@ void Restreamer::observe(const io::HttpRequest& request, const io::ResponseRecor
   std::string_view method = record.method.empty() ? std::string_view("invalid") : record.method;
   requests_.inc({{"endpoint", record.endpoint}, {"method", method}, {"status", status}});
   latency_.observe({{"endpoint", record.endpoint}}, record.duration_seconds);
-  auto log = app::logger("http");
-  if (log->should_log(spdlog::level::debug)) {
-    log->debug("{} {} {} {:.3f}ms {} bytes{}", method, request.target, record.status,
+  spdlog::logger& log = log::logger(log::Module::Http);
+  if (log.should_log(spdlog::level::debug)) {
+    log.debug("{} {} {} {:.3f}ms {} bytes{}", method, request.target, record.status,
                record.duration_seconds * 1e3, record.body_bytes, record.completed ? "" : " (aborted)");
   }
 }
@@ -131,7 +133,6 @@ void Restreamer::handle(const io::HttpRequest& request, io::HttpResponse& respon
     case core::RouteKind::Segment: return segment(*route, request, response);
     case core::RouteKind::Cut: return cut(*route, request, response);
     case core::RouteKind::Metrics:
-      if (before_metrics_) before_metrics_();
       response.send(200, "text/plain; version=0.0.4; charset=utf-8", metrics_.render());
       return;
     case core::RouteKind::Jobs:
@@ -269,7 +270,7 @@ void Restreamer::segment(const core::Route& route, const io::HttpRequest& reques
       response.send_error(404, "no such segment: " + route.stream + "/" + route.variant + "/" + route.hour +
                                    "/" + route.file);
     } else {
-      app::logger("restreamer")->warn("cannot open {}: {}", file.display, std::strerror(err));
+      log::logger(log::Module::Restreamer).warn("cannot open {}: {}", file.display, std::strerror(err));
       response.send_error(500, "cannot open segment: " + std::string(std::strerror(err)));
     }
     return;

@@ -11,7 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "wubd/app/logging.h"
+#include "wubd/log/log.h"
 #include "wubd/core/playlist_writer.h"
 
 namespace wubd::store {
@@ -66,7 +66,7 @@ DIR* open_directory(int base_fd, const std::string& base_dir, const std::string&
   if (!dir) {
     int error = fd < 0 ? -fd : errno;
     if (fd >= 0) ::close(fd);
-    app::logger("store")->warn("cannot list {}/{}: {}", base_dir, relative, std::strerror(error));
+    log::logger(log::Module::Store).warn("cannot list {}/{}: {}", base_dir, relative, std::strerror(error));
   }
   return dir;
 }
@@ -79,7 +79,7 @@ SegmentStore::SegmentStore(std::string base_dir, size_t max_cached_hours)
   // The base itself may be a symlink (the operator's choice); nothing below it may.
   base_fd_ = ::open(base_dir_.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (base_fd_ < 0) {
-    app::logger("store")->error("cannot open the base directory {}: {}", base_dir_, std::strerror(errno));
+    log::logger(log::Module::Store).error("cannot open the base directory {}: {}", base_dir_, std::strerror(errno));
   }
 }
 
@@ -101,9 +101,18 @@ io::BeneathPath SegmentStore::segment_file(const std::string& stream, const std:
   return {base_fd_, stream + "/" + variant + "/" + hour + "/" + file, segment_path(stream, variant, hour, file)};
 }
 
+void SegmentStore::report_to(core::MetricsRegistry& metrics) {
+  core::GaugeFamily& scans = metrics.gauge("wubd_store_directory_scans", "Directory listings read from disk since start.");
+  core::GaugeFamily& hits = metrics.gauge("wubd_store_cache_hits", "Directory listings answered from cache since start.");
+  refresh_ = metrics.add_refresh([this, &scans, &hits] {
+    scans.set({}, double(stats_.directory_scans));
+    hits.set({}, double(stats_.cache_hits));
+  });
+}
+
 void SegmentStore::warn_symlink(const std::string& relative) {
   if (warned_symlinks_.insert(relative).second) {
-    app::logger("store")->warn("ignoring {}/{}: a symbolic link (wubd follows none below the base directory)",
+    log::logger(log::Module::Store).warn("ignoring {}/{}: a symbolic link (wubd follows none below the base directory)",
                                base_dir_, relative);
   }
 }
@@ -114,7 +123,7 @@ bool SegmentStore::stat_directory(const std::string& relative, timespec& mtime) 
     if (rc == -ELOOP) {
       warn_symlink(relative);
     } else if (rc != -ENOENT && rc != -ENOTDIR) {
-      app::logger("store")->warn("cannot stat {}/{}: {}", base_dir_, relative, std::strerror(-rc));
+      log::logger(log::Module::Store).warn("cannot stat {}/{}: {}", base_dir_, relative, std::strerror(-rc));
     }
     return false;
   }
@@ -150,7 +159,7 @@ const SegmentStore::CachedNames& SegmentStore::cached_names(const std::string& r
     if (type == EntryType::Symlink) warn_symlink(join(relative, entry->d_name));
     if (type != EntryType::Directory) continue;
     if (kind == EntryKind::Hours && !core::parse_hour(entry->d_name)) {
-      app::logger("store")->warn("ignoring {}/{}: not an hour directory (YYYY-MM-DDTHH)",
+      log::logger(log::Module::Store).warn("ignoring {}/{}: not an hour directory (YYYY-MM-DDTHH)",
                                  base_dir_ + "/" + relative, entry->d_name);
       continue;
     }
@@ -221,7 +230,7 @@ std::shared_ptr<const HourListing> SegmentStore::hour_listing(const std::string&
     auto name = core::parse_segment_name(*hour_start, entry->d_name);
     if (!name) {
       if (cache.warned.insert(entry->d_name).second) {
-        app::logger("store")->warn("ignoring {}/{}/{}: {}", base_dir_, path, entry->d_name, name.error().message);
+        log::logger(log::Module::Store).warn("ignoring {}/{}/{}: {}", base_dir_, path, entry->d_name, name.error().message);
       }
       continue;
     }

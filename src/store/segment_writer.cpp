@@ -12,7 +12,7 @@
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
-#include "wubd/app/logging.h"
+#include "wubd/log/log.h"
 #include "wubd/io/beneath.h"
 
 namespace wubd::store {
@@ -185,7 +185,7 @@ std::size_t remove_stale_temp_files(const std::string& base_dir, core::Micros ma
     if (ec || age < max_age) continue;
     if (fs::remove(it->path(), ec)) {
       ++removed;
-      app::logger("store")->info("removed stale temp file {}", it->path().string());
+      log::logger(log::Module::Store).info("removed stale temp file {}", it->path().string());
     }
   }
   return removed;

@@ -1,6 +1,6 @@
 #include "wubd/transfers/jobs_json.h"
 
-#include "wubd/app/clock.h"
+#include "wubd/io/clock.h"
 
 
 #include <cJSON.h>
@@ -33,7 +33,7 @@ void answer_jobs(const TransferEngine& engine, const core::QueryParams& query, i
   }
   std::string source;
   if (auto it = query.find("source"); it != query.end()) source = it->second;
-  core::Micros now = app::wall_clock_now();
+  core::Micros now = io::wall_clock_now();
   cJSON* array = cJSON_CreateArray();
   for (const TransferRecord& r : engine.list(state, source)) {
     cJSON* item = cJSON_CreateObject();

@@ -5,16 +5,13 @@
 
 #include <spdlog/spdlog.h>
 
-#include "wubd/app/clock.h"
-#include "wubd/app/logging.h"
+#include "wubd/io/clock.h"
+#include "wubd/log/log.h"
 
 namespace wubd::transfers {
 namespace {
 
-auto& log() {
-  static auto logger = app::logger("transfers");
-  return logger;
-}
+spdlog::logger& log() { return log::logger(log::Module::Transfers); }
 
 
 }  // namespace
@@ -72,7 +69,7 @@ TransferId TransferEngine::submit(TransferSpec spec) {
   r.source = spec.source;
   r.target = spec.target;
   r.file_name = spec.file_name;
-  r.queued_at = app::wall_clock_now();
+  r.queued_at = io::wall_clock_now();
   auto pending = std::make_unique<Pending>();
   pending->spec = std::move(spec);
   std::string source_name = pending->spec.source;
@@ -106,7 +103,7 @@ void TransferEngine::begin(TransferId id) {
   Pending& p = *pending_.at(id);
   TransferRecord& r = records_.at(id);
   r.state = core::next_state(r.state, core::TransferEvent::Started);
-  r.started_at = app::wall_clock_now();
+  r.started_at = io::wall_clock_now();
   p.running = true;
   io::FetchRequest request = p.spec.request;  // callbacks stay with the spec; these wrap them
   request.on_data = [this, id](std::string_view bytes) {
@@ -141,7 +138,7 @@ void TransferEngine::finish(TransferId id, core::TransferEvent event, const std:
   r.state = core::next_state(r.state, event);
   if (!core::is_final(r.state)) r.state = core::TransferState::Errored;  // never left hanging
   r.error = error;
-  r.finished_at = app::wall_clock_now();
+  r.finished_at = io::wall_clock_now();
   finished_.push(std::move(r));
 }
 
@@ -176,7 +173,7 @@ bool TransferEngine::cancel(TransferId id) {
   }
   if (TransferRecord* r = record(id)) outcome.body_bytes = r->bytes;
   finish(id, core::TransferEvent::Cancelled, "cancelled by an operator");
-  log()->info("transfer {} from {} ({}) cancelled by an operator", std::uint64_t(id), p->spec.source, p->spec.file_name);
+  log().info("transfer {} from {} ({}) cancelled by an operator", std::uint64_t(id), p->spec.source, p->spec.file_name);
   outcome.cancelled = true;
   outcome.error = "cancelled by an operator";
   if (p->spec.request.on_done) p->spec.request.on_done(outcome);

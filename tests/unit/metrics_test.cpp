@@ -36,6 +36,20 @@ TEST(Metrics, CountersGaugesAndHistogramsRenderInTextFormat) {
             "wubd_http_requests_total{endpoint=\"files\",method=\"GET\",status=\"200\"} 3\n");
 }
 
+TEST(Metrics, RefreshFunctionsRunBeforeEachRenderWhileRegistered) {
+  MetricsRegistry r;
+  GaugeFamily& open = r.gauge("wubd_things_open", "Things open now.");
+  int things = 3;
+  {
+    MetricsRegistry::Refresh refresh = r.add_refresh([&] { open.set({}, things); });
+    EXPECT_NE(r.render().find("wubd_things_open 3\n"), std::string::npos);
+    things = 5;
+    EXPECT_NE(r.render().find("wubd_things_open 5\n"), std::string::npos);
+  }
+  things = 7;  // its owner is gone: the gauge keeps its last value
+  EXPECT_NE(r.render().find("wubd_things_open 5\n"), std::string::npos);
+}
+
 TEST(Metrics, LabelValuesAreEscaped) {
   EXPECT_EQ(render_labels({{"a", "x\"y\\z\nw"}}), "a=\"x\\\"y\\\\z\\nw\"");
 }

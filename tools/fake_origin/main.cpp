@@ -19,7 +19,7 @@
 #include "fault.h"
 #include "live_playlist.h"
 #include "twitch_front.h"
-#include "wubd/app/clock.h"
+#include "wubd/io/clock.h"
 #include "media.h"
 #include "wubd/core/segment_name.h"
 #include "wubd/core/time.h"
@@ -27,6 +27,7 @@
 #include "wubd/core/url.h"
 #include "wubd/io/http_server.h"
 #include "wubd/io/timer.h"
+#include "wubd/io/uv_handle.h"
 
 namespace wubd::fake_origin {
 namespace {
@@ -86,11 +87,10 @@ class Origin {
     }
     std::fprintf(stderr, "fake-origin listening on http://%s:%d/ (master: /master.m3u8, speed %gx)\n",
                  options_.listen_host.c_str(), server_.port(), options_.speed);
-    for (uv_signal_t* s : {&sigterm_, &sigint_}) {
-      uv_signal_init(loop_, s);
-      s->data = this;
-      uv_signal_start(s, [](uv_signal_t* h, int) { static_cast<Origin*>(h->data)->shutdown(); },
-                      s == &sigterm_ ? SIGTERM : SIGINT);
+    for (auto [signal, handle] : {std::pair{SIGTERM, &sigterm_}, std::pair{SIGINT, &sigint_}}) {
+      handle->init(uv_signal_init, loop_);
+      (*handle)->data = this;
+      uv_signal_start(handle->get(), [](uv_signal_t* h, int) { static_cast<Origin*>(h->data)->shutdown(); }, signal);
     }
     uv_run(loop_, UV_RUN_DEFAULT);
     if (served_log_) std::fclose(served_log_);
@@ -98,7 +98,7 @@ class Origin {
   }
 
  private:
-  static core::Micros wall_now() { return app::wall_clock_now(); }
+  static core::Micros wall_now() { return io::wall_clock_now(); }
   double elapsed_s() const { return double(uv_now(loop_) - started_ms_) / 1000.0; }
   core::Micros segment_duration() const { return options_.segment_seconds * core::kMicrosPerSecond; }
 
@@ -389,8 +389,8 @@ class Origin {
   void shutdown() {
     server_.close_all_now();  // faults holding responses back included
     server_.close([this] {
-      uv_close(reinterpret_cast<uv_handle_t*>(&sigterm_), nullptr);
-      uv_close(reinterpret_cast<uv_handle_t*>(&sigint_), nullptr);
+      sigterm_.close();
+      sigint_.close();
     });
   }
 
@@ -411,8 +411,7 @@ class Origin {
   std::int64_t next_session_ = 1;
   core::Micros base_ = 0;
   std::FILE* served_log_ = nullptr;
-  uv_signal_t sigterm_{};
-  uv_signal_t sigint_{};
+  io::UvHandle<uv_signal_t> sigterm_, sigint_;
 };
 
 }  // namespace

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -58,6 +59,28 @@ class HistogramFamily {
 
 class MetricsRegistry {
  public:
+  // Keeps a refresh function registered while it lives (see add_refresh).
+  class Refresh {
+   public:
+    Refresh() = default;
+    Refresh(MetricsRegistry* registry, std::uint64_t id) : registry_(registry), id_(id) {}
+    Refresh(Refresh&& other) noexcept : registry_(std::exchange(other.registry_, nullptr)), id_(other.id_) {}
+    Refresh& operator=(Refresh&& other) noexcept;
+    Refresh(const Refresh&) = delete;
+    Refresh& operator=(const Refresh&) = delete;
+    ~Refresh();
+
+   private:
+    MetricsRegistry* registry_ = nullptr;
+    std::uint64_t id_ = 0;
+  };
+
+  // `refresh` runs before every render, to set gauges from state that lives
+  // elsewhere (open connections, running cuts, workers): each service registers its
+  // own. Unregistered when the returned handle is destroyed, which must happen before
+  // the registry is.
+  [[nodiscard]] Refresh add_refresh(std::function<void()> refresh);
+
   // Families are created once, by name; asking again returns the same family.
   // References stay valid for the registry's lifetime.
   CounterFamily& counter(const std::string& name, const std::string& help);
@@ -65,9 +88,12 @@ class MetricsRegistry {
   HistogramFamily& histogram(const std::string& name, const std::string& help,
                              std::vector<double> upper_bounds);
 
-  std::string render() const;
+  // Runs the refresh functions, then renders every family.
+  std::string render();
 
  private:
+  std::map<std::uint64_t, std::function<void()>> refreshes_;
+  std::uint64_t next_refresh_ = 1;
   struct Family {
     std::string help;
     std::unique_ptr<CounterFamily> counter;

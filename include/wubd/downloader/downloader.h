@@ -94,6 +94,7 @@ class Downloader {
  private:
   std::unique_ptr<DownloadContext> context_;
   std::vector<std::unique_ptr<StreamManager>> managers_;
+  core::MetricsRegistry::Refresh refresh_;  // its gauges, set before each /metrics
 };
 
 }  // namespace wubd::downloader

@@ -11,6 +11,7 @@
 
 #include <uv.h>
 
+#include "wubd/core/metrics.h"
 #include "wubd/core/result.h"
 #include "wubd/io/http_response.h"
 #include "wubd/io/uv_handle.h"
@@ -103,6 +104,9 @@ class HttpServer final : private ConnectionOwner {
   void close_all_now();
 
   std::size_t connection_count() const { return connections_.size(); }
+  // Reports connection_count() in `metrics` (wubd_http_connections), refreshed before
+  // each render; `metrics` must outlive the server.
+  void report_to(core::MetricsRegistry& metrics);
 
  private:
   static void on_connection_cb(uv_stream_t* listener, int status) noexcept;
@@ -123,6 +127,7 @@ class HttpServer final : private ConnectionOwner {
   int port_ = 0;
   std::function<void()> on_closed_;
   std::list<std::unique_ptr<HttpConnection>> connections_;
+  core::MetricsRegistry::Refresh refresh_;
 };
 
 }  // namespace wubd::io

@@ -33,11 +33,9 @@ struct RestreamerLimits {
 
 class Restreamer {
  public:
-  // `store` and `metrics` must outlive the restreamer. `before_metrics` runs before
-  // /metrics renders, to refresh gauges owned elsewhere. Cuts run on `loop` (ffmpeg
-  // children, threadpool work).
-  Restreamer(uv_loop_t* loop, store::SegmentStore& store, core::MetricsRegistry& metrics,
-             std::function<void()> before_metrics = {}, RestreamerLimits limits = {});
+  // `store` and `metrics` must outlive the restreamer; /metrics renders `metrics`.
+  // Cuts run on `loop` (ffmpeg children, threadpool work).
+  Restreamer(uv_loop_t* loop, store::SegmentStore& store, core::MetricsRegistry& metrics, RestreamerLimits limits = {});
   ~Restreamer();
 
   // Cuts that encode running now.
@@ -70,7 +68,6 @@ class Restreamer {
 
   store::SegmentStore& store_;
   core::MetricsRegistry& metrics_;
-  std::function<void()> before_metrics_;
   core::CounterFamily& requests_;
   core::HistogramFamily& latency_;
   RestreamerLimits limits_;
@@ -79,6 +76,7 @@ class Restreamer {
   uv_loop_t* loop_;
   // The cuts that encode, counted while their bodies live (the connections own them).
   CutSlots cut_slots_;
+  core::MetricsRegistry::Refresh refresh_;  // wubd_cuts_active
 };
 
 }  // namespace wubd::restreamer

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "wubd/core/best_segments.h"
+#include "wubd/core/metrics.h"
 #include "wubd/core/time.h"
 #include "wubd/io/beneath.h"
 
@@ -89,6 +90,9 @@ class SegmentStore {
                                const std::string& hour, const std::string& file) const;
 
   const StoreStats& stats() const { return stats_; }
+  // Reports stats() in `metrics` (wubd_store_directory_scans, wubd_store_cache_hits),
+  // refreshed before each render; `metrics` must outlive the store.
+  void report_to(core::MetricsRegistry& metrics);
 
   // Logs a symlink below the base that was refused (a path relative to it), once per path.
   void warn_symlink(const std::string& relative);
@@ -128,6 +132,7 @@ class SegmentStore {
   std::shared_ptr<const HourListing> empty_hour_ = std::make_shared<const HourListing>();
   CachedNames empty_names_;
   StoreStats stats_;
+  core::MetricsRegistry::Refresh refresh_;
 };
 
 }  // namespace wubd::store

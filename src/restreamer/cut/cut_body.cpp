@@ -2,17 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
-#include "wubd/app/logging.h"
+#include "wubd/log/log.h"
 
 namespace wubd::restreamer {
 
 CutBody::CutBody(uv_loop_t* loop, CutSlots::Slot slot, std::string_view content_type, std::string_view kind)
     : loop_(loop), tasks_(loop), kind_(kind), slot_(std::move(slot)), content_type_(content_type) {}
 
-const std::shared_ptr<spdlog::logger>& CutBody::log() {
-  static auto logger = app::logger("cut");
-  return logger;
-}
+spdlog::logger& CutBody::log() { return log::logger(log::Module::Cut); }
 
 void CutBody::start(io::BodyWriter& out) {
   out_ = &out;
@@ -21,13 +18,13 @@ void CutBody::start(io::BodyWriter& out) {
 
 void CutBody::stop() {
   std::string what = on_stop();
-  log()->info("{}: client gone; {}", out_ ? out_->request_path() : "", what);
+  log().info("{}: client gone; {}", out_ ? out_->request_path() : "", what);
 }
 
 void CutBody::note_stderr(std::string_view bytes) {
   stderr_tail_.append(bytes);
   if (stderr_tail_.size() > 2000) stderr_tail_.erase(0, stderr_tail_.size() - 2000);
-  log()->warn("ffmpeg: {}", bytes.substr(0, bytes.find_last_not_of('\n') + 1));
+  log().warn("ffmpeg: {}", bytes.substr(0, bytes.find_last_not_of('\n') + 1));
 }
 
 std::string CutBody::exit_reason(std::int64_t status, int signal) const {
@@ -51,7 +48,7 @@ void CutBody::finish() {
 
 void CutBody::fail(const std::string& reason) {
   if (!active()) return;
-  log()->error("{}: cut failed: {}: {}", out_->request_path(), kind_, reason);
+  log().error("{}: cut failed: {}: {}", out_->request_path(), kind_, reason);
   out_->fail(500, kind_ + ": " + reason);
 }
 

@@ -65,7 +65,7 @@ class CutBody : public io::HttpBody {
   bool writable() const { return active() && out_->writable(); }
 
   // The `cut` logger.
-  static const std::shared_ptr<spdlog::logger>& log();
+  static spdlog::logger& log();
 
   uv_loop_t* loop_;
   io::BodyWriter* out_ = nullptr;

@@ -4,7 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "wubd/app/logging.h"
+#include "wubd/log/log.h"
 #include "wubd/core/cut_plan.h"
 #include "wubd/restreamer/restreamer.h"
 

@@ -123,7 +123,7 @@ void FastCut::feed_child() {
   int rc = tasks_.read(feed_, feed_offset_, kReadChunk, [this](ssize_t result, std::string bytes) {
     if (!child_ || !feed_) return;
     if (result < 0) {
-      log()->error("cut: read failed: {}", std::strerror(int(-result)));
+      log().error("cut: read failed: {}", std::strerror(int(-result)));
       feed_.reset();
       return child_->kill();  // its exit fails the cut
     }

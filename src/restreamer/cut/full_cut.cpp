@@ -64,7 +64,7 @@ void FullCut::spawn_ffmpeg(const std::vector<std::string>& argv) {
     child_.reset();  // never ran: no callback of it is on the stack
     return fail(started.error().message);
   }
-  log()->debug("cut: ffmpeg pid {} for {} inputs", child_->pid(), feeds_.size());
+  log().debug("cut: ffmpeg pid {} for {} inputs", child_->pid(), feeds_.size());
   for (std::size_t i = 0; i < feeds_.size(); ++i) feed(i);
 }
 
@@ -134,7 +134,7 @@ void FullCut::on_read(std::size_t input, ssize_t result, std::string bytes) {
 }
 
 void FullCut::abort_feeding(const std::string& why) {
-  log()->error("cut: {}", why);
+  log().error("cut: {}", why);
   stderr_tail_ += why;
   if (child_) child_->kill();  // its exit fails the cut, with `why` in the reason
   stop_all_feeding();

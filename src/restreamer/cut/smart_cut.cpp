@@ -131,7 +131,7 @@ void SmartCut::build_parts() {
       tail.run = {plan.tail->origin_pts, true, plan.tail->delay, plan.tail->delay, plan.tail->frames};
       parts_.push_back(tail);
     }
-    log()->debug("cut: smart range {} of {}: {} frames, head {} frames, tail {} frames", r + 1, ranges_.size(),
+    log().debug("cut: smart range {} of {}: {} frames, head {} frames, tail {} frames", r + 1, ranges_.size(),
                  plan.video_frames, plan.head ? plan.head->frames : 0, plan.tail ? plan.tail->frames : 0);
   }
 }
@@ -179,7 +179,7 @@ void SmartCut::pump() {
       return run_splicer([](media::TsSplicer& splicer) { return splicer.finish(); }, [this] {
         closed_ = true;
         if (int repaired = splicer_->repaired_packets()) {
-          log()->warn("cut: smart cut repaired {} packets with out-of-order timestamps", repaired);
+          log().warn("cut: smart cut repaired {} packets with out-of-order timestamps", repaired);
         }
         finish();
       });

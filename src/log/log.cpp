@@ -1,4 +1,6 @@
-#include "wubd/app/logging.h"
+#include "wubd/log/log.h"
+
+#include <array>
 
 #include <chrono>
 #include <mutex>
@@ -11,7 +13,7 @@
 
 #include "wubd/core/time.h"
 
-namespace wubd::app {
+namespace wubd::log {
 namespace {
 
 // One JSON object per line. Hand-written because spdlog patterns cannot escape the
@@ -107,20 +109,51 @@ void apply_level(spdlog::logger& l) {
 
 }  // namespace
 
-const std::vector<std::string>& logger_names() {
-  static const std::vector<std::string> names = {"backfill", "cut",        "downloader", "http",     "http_client",
-                                                 "main",     "restreamer", "store",      "transfers"};
+namespace {
+
+constexpr std::array<std::pair<Module, std::string_view>, 9> kModules = {{
+    {Module::Main, "main"},
+    {Module::Http, "http"},
+    {Module::HttpClient, "http_client"},
+    {Module::Store, "store"},
+    {Module::Restreamer, "restreamer"},
+    {Module::Cut, "cut"},
+    {Module::Downloader, "downloader"},
+    {Module::Backfill, "backfill"},
+    {Module::Transfers, "transfers"},
+}};
+static_assert(
+    [] {
+      for (std::size_t i = 0; i < kModules.size(); ++i) {
+        if (std::size_t(kModules[i].first) != i) return false;
+      }
+      return true;
+    }(),
+    "kModules lists every Module in declaration order: logger() indexes it by the enum");
+
+}  // namespace
+
+std::string_view name(Module module) {
+  for (const auto& [m, text] : kModules) {
+    if (m == module) return text;
+  }
+  return "unknown";
+}
+
+std::vector<std::string> module_names() {
+  std::vector<std::string> names;
+  for (const auto& [m, text] : kModules) names.emplace_back(text);
   return names;
 }
 
 namespace {
 
 core::Result<bool> check_logger_name(const std::string& name) {
-  for (const std::string& known : logger_names()) {
+  for (const auto& [m, known] : kModules) {
     if (known == name) return true;
   }
   std::string list;
-  for (const std::string& known : logger_names()) list += (list.empty() ? "" : ", ") + known;
+  for (const auto& [m, known] : kModules) list += (list.empty() ? "" : ", ") + std::string(known);
   return core::make_error("unknown logger \"" + name + "\" (" + list + ")");
 }
 
@@ -159,14 +192,14 @@ core::Result<bool> setup_logging(const LogOptions& options) {
   return true;
 }
 
-void count_log_messages(core::MetricsRegistry& metrics) {
+void count_messages(core::MetricsRegistry& metrics) {
   auto sink = std::make_shared<CountingSink>(
       metrics.counter("wubd_log_messages_total", "Log messages written, by level and logger."));
   state().sinks.push_back(sink);
   spdlog::apply_all([&](std::shared_ptr<spdlog::logger> l) { l->sinks().push_back(sink); });
 }
 
-core::Result<bool> set_log_level(const std::string& name, const std::string& level_text) {
+core::Result<bool> set_level(const std::string& name, const std::string& level_text) {
   auto level = parse_level(level_text);
   if (!level) return level.error();
   if (!name.empty()) {
@@ -183,13 +216,17 @@ core::Result<bool> set_log_level(const std::string& name, const std::string& lev
   return true;
 }
 
-std::shared_ptr<spdlog::logger> logger(const std::string& name) {
-  if (auto existing = spdlog::get(name)) return existing;
-  const LogState& s = state();
-  auto l = std::make_shared<spdlog::logger>(name, s.sinks.begin(), s.sinks.end());
-  apply_level(*l);
-  spdlog::register_logger(l);
-  return l;
+spdlog::logger& logger(Module module) {
+  // Created once per module; spdlog's registry keeps them for set_level's apply_all.
+  static std::array<std::shared_ptr<spdlog::logger>, kModules.size()> created;
+  std::shared_ptr<spdlog::logger>& slot = created[std::size_t(module)];
+  if (!slot) {
+    const LogState& s = state();
+    slot = std::make_shared<spdlog::logger>(std::string(name(module)), s.sinks.begin(), s.sinks.end());
+    apply_level(*slot);
+    spdlog::register_logger(slot);
+  }
+  return *slot;
 }
 
-}  // namespace wubd::app
+}  // namespace wubd::log

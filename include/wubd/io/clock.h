@@ -4,7 +4,7 @@
 
 #include "wubd/core/time.h"
 
-namespace wubd::app {
+namespace wubd::io {
 
 // The wall clock as wubd times it (integer microseconds since the epoch, UTC). For
 // segment times and records; intervals and timeouts use the loop's monotonic clock.
@@ -13,4 +13,4 @@ inline core::Micros wall_clock_now() {
       .count();
 }
 
-}  // namespace wubd::app
+}  // namespace wubd::io
