@@ -28,6 +28,9 @@ struct DownloadMetrics {
   core::CounterFamily& getters_gave_up;    // {stream, variant}
   core::CounterFamily& ad_segments;        // {stream, variant}: ad segments seen and not fetched
   core::CounterFamily& date_skews;         // {stream, variant}: PROGRAM-DATE-TIME jumps
+  core::GaugeFamily& live;                 // {stream}: 1 while the master playlist says live
+  core::CounterFamily& went_live;          // {stream}: times it became live (the first included)
+  core::CounterFamily& workers_started;    // {stream, variant}
   // From a worker first seeing a segment in its playlist to the segment being `full`.
   core::HistogramFamily& seen_to_full;     // {stream}
 };

@@ -96,12 +96,14 @@ void StreamManager::on_master(const MasterResult& result) {
       if (live_ || refused_) log().info("stream {}: not live ({})", config_.name, result.error);
       live_ = false;
       refused_ = false;
+      context_.metrics.live.set({{"stream", config_.name}}, 0);
       break;
     case MasterResult::Kind::Refused:
       // Asked again gently; logged once per distinct answer.
       if (result.error != last_error_) log().warn("stream {}: {}", config_.name, result.error);
       last_error_ = result.error;
       refused_ = true;
+      context_.metrics.live.set({{"stream", config_.name}}, 0);
       break;
     case MasterResult::Kind::Failed:
       context_.metrics.playlist_errors.inc(
@@ -116,7 +118,10 @@ void StreamManager::on_master(const MasterResult& result) {
       break;
     case MasterResult::Kind::Ok: {
       if (!live_ || refused_) log().info("stream {}: live again", config_.name);
+      if (!live_ || refused_ || !ever_live_) context_.metrics.went_live.inc({{"stream", config_.name}});
+      ever_live_ = true;
       live_ = true;
+      context_.metrics.live.set({{"stream", config_.name}}, 1);
       refused_ = false;
       last_error_.clear();
       variants_known_ = true;
@@ -173,6 +178,7 @@ void StreamManager::start_worker(const std::string& variant, const std::string& 
                                                context_.now(), config_.provider == "twitch", std::move(callbacks));
   StreamWorker* raw = worker.get();
   workers_.push_back(std::move(worker));
+  context_.metrics.workers_started.inc({{"stream", config_.name}, {"variant", variant}});
   raw->start();
 }
 

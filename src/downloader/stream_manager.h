@@ -51,6 +51,7 @@ class StreamManager {
   bool fetch_in_flight_ = false;
   std::optional<core::Micros> last_fetch_start_;
   bool live_ = true;
+  bool ever_live_ = false;  // for wubd_stream_went_live_total
   bool refused_ = false;      // the origin refuses this viewer (Twitch: geoblock, entitlement)
   std::string last_error_;    // the last failure logged, so a repeat is not logged again
   bool warned_ambiguous_source_ = false;

@@ -132,6 +132,14 @@ def wait_for(condition, timeout, what):
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def wait_for_metric(wubd, name, at_least, timeout, **labels):
+    """Waits until a metric (summed over the samples whose labels include `labels`)
+    reaches `at_least`; returns its value."""
+    wait_for(lambda: metric(wubd, name, **labels) >= at_least, timeout,
+             f"{name}{labels or ''} >= {at_least}")
+    return metric(wubd, name, **labels)
+
+
 def rss_mib(pid):
     """The resident memory of a process, in MiB."""
     with open(f"/proc/{pid}/status") as f:

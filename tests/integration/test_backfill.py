@@ -12,7 +12,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from fixtures import segment_hash
-from harness import Wubd, get, run_tap
+from harness import Wubd, get, run_tap, wait_for_metric
 from origin import FakeOrigin, temp_files
 from test_downloader import FAST, metric, wait_for
 
@@ -82,22 +82,22 @@ def test_three_nodes_converge_and_bad_peers_cost_only_themselves():
     try:
         with FakeOrigin("--speed", "1") as origin:
             a = Wubd("--download", f"live={origin.url}/master.m3u8", *FAST, base_dir=dirs["a"])
-            time.sleep(3)
+            wait_for_metric(a, "wubd_segments_downloaded_total", 2, 15, type="full")
             # B starts late; its peers: A, C (not up yet), a dead port, and the two bad peers.
             b = Wubd("--listen", f"127.0.0.1:{ports['b']}", "--peer", a.url, "--peer", urls["c"],
                      "--peer", "http://127.0.0.1:1", "--peer", corrupt.url, "--peer", garbage.url,
                      "--peer", urls["b"], *BACKFILL, base_dir=dirs["b"])
-            time.sleep(2)
+            wait_for_metric(b, "wubd_segments_backfilled_total", 1, 15, remote=a.url)
             c = Wubd("--listen", f"127.0.0.1:{ports['c']}", "--peer", a.url, "--peer", urls["b"], *BACKFILL,
                      base_dir=dirs["c"])
-            time.sleep(2)
+            wait_for_metric(c, "wubd_segments_backfilled_total", 1, 15)
             c.proc.send_signal(signal.SIGKILL)  # C dies mid-run …
             c.proc.wait()
-            time.sleep(1)
             # … and comes back; anything it was writing when it died is removed at start.
             c = Wubd("--listen", f"127.0.0.1:{ports['c']}", "--peer", a.url, "--peer", urls["b"], *BACKFILL,
                      "--temp-max-age", "0", base_dir=dirs["c"])
-            time.sleep(3)
+            wait_for_metric(c, "wubd_backfill_listing_requests_total", 1, 15, remote=a.url)
+            wait_for_metric(a, "wubd_segments_downloaded_total", 20, 30, type="full")  # 10 per variant
         # The origin is gone: A's archive is final. Wait for full passes on B and C.
         target = set(fulls(dirs["a"]))
         assert len(target) >= 10, target
@@ -157,7 +157,7 @@ def test_explicit_hours_and_a_source_limit():
         with Wubd("--peer", peer.url, "--recent-cutoff", "0", "--recent-hours", "1",
                   "--backfill-hours", old_hour.strftime("%Y-%m-%dT%H"), "--source-limit", f"{peer.url}=1,0.05",
                   base_dir=dst) as node:
-            wait_for(lambda: "full pass done" in node.log(), 10, "the full pass")
+            wait_for_metric(node, "wubd_segments_backfilled_total", 4, 10)  # the full pass's hour
             hours = sorted(os.listdir(os.path.join(dst, "s", "v")))
             assert hours == [old_hour.strftime("%Y-%m-%dT%H")], hours  # the recent hour has no data
             jobs = json.loads(get(node.url + "/jobs").text)

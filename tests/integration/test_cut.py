@@ -7,7 +7,7 @@ import tempfile
 import threading
 
 from fixtures import make_segments, parse_time, write_segment
-from harness import Wubd, get, http, run_tap
+from harness import Wubd, get, http, metric, run_tap, wait_for
 
 T0 = parse_time("2026-11-21T04:00:00.000000")
 S = datetime.timedelta(seconds=2)
@@ -239,7 +239,7 @@ def test_sigterm_during_encoding_cuts_exits_within_the_shutdown_timeout():
             s.sendall(f"GET /cut/db/source.ts?start={iso(T0)}&end={iso(T0 + 5 * S)}&type={kind} HTTP/1.1\r\n"
                       "Host: x\r\n\r\n".encode())
             sockets.append(s)  # and never read: the cuts wait on their clients
-        time.sleep(0.5)
+        wait_for(lambda: metric(wubd, "wubd_cuts_active") == 4, 5, "the four cuts to run")
         started = time.monotonic()
         code = wubd.stop(timeout=10)
         assert code == 0, wubd.log()

@@ -7,7 +7,7 @@ import re
 import subprocess
 import time
 
-from harness import get, run_tap
+from harness import get, run_tap, wait_for
 
 ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 
@@ -26,7 +26,12 @@ def test_demo_archives_and_serves_both_variants():
         if match:
             url = match.group(1).decode()
     assert url, output
-    time.sleep(10)
+
+    def segments(variant):
+        response = get(f"{url}/playlist/demo/{variant}.m3u8")
+        return response.text.count("#EXTINF") if response.status == 200 else 0
+
+    wait_for(lambda: segments("source") >= 5 and segments("160p") >= 5, 30, "five segments of each variant")
     # While the demo runs, its wubd serves what it archived, for both variants.
     variants = json.loads(get(url + "/files/demo").text)
     assert sorted(variants) == ["160p", "source"], variants
@@ -39,7 +44,7 @@ def test_demo_archives_and_serves_both_variants():
     # The origin loops 10 encoded segments; its timestamps must run on across the loop
     # as a real encoder's do, or players (hls.js) stall where they jump back. Read 24 s
     # of the archive through wubd's playlist, across the loop point, packet by packet.
-    time.sleep(12)
+    wait_for(lambda: segments("source") >= 13, 30, "26 s of the source variant")
     playlist = get(f"{url}/playlist/demo/source.m3u8").text
     first = re.search(r"#EXT-X-PROGRAM-DATE-TIME:(\S+)", playlist).group(1)
     start = datetime.datetime.fromisoformat(first.replace("Z", "+00:00"))

@@ -12,7 +12,7 @@ import time
 import urllib.parse
 
 from fixtures import make_segments, parse_time, segment_name, write_segment
-from harness import Wubd, get, http, run_tap, wait_for
+from harness import Wubd, get, http, metric, run_tap, wait_for
 from origin import FakeOrigin
 
 T0 = parse_time("2026-11-21T04:00:00.000000")
@@ -129,8 +129,10 @@ def test_writers_never_create_anything_through_a_symlink():
     with FakeOrigin("--speed", "4") as origin:
         with Wubd("--download", f"live={origin.url}/master.m3u8", "--playlist-interval", "0.25",
                   base_dir=dl_base) as w:
-            wait_for(lambda: "symbolic link" in w.log(), 20, "the downloader to refuse the symlink")
-            time.sleep(1)
+            # Segments arrive, and every write is refused: their transfers end in error.
+            wait_for(lambda: len(json.loads(get(w.url + "/jobs?state=Errored").text)) >= 4, 20,
+                     "segment writes to be refused")
+            assert "symbolic link" in w.log()
     assert os.listdir(out) == [], os.listdir(out)
 
     peer_base = tempfile.mkdtemp(prefix="wubd-peer-")
@@ -144,7 +146,10 @@ def test_writers_never_create_anything_through_a_symlink():
     with Wubd(base_dir=peer_base) as peer:
         with Wubd("--peer", peer.url, "--fill-wait", "1", "--full-fill-wait", "2", "--recent-cutoff", "0",
                   base_dir=bf_base) as w:
-            wait_for(lambda: "symbolic link" in w.log(), 20, "the backfiller to refuse the symlink")
+            # All three segments fetched, and every write refused.
+            wait_for(lambda: metric(w, "wubd_backfill_errors_total", reason="download") >= 3, 20,
+                     "the backfiller's writes to be refused")
+            assert "symbolic link" in w.log()
     assert os.listdir(out) == [], os.listdir(out)
     assert glob.glob(os.path.join(bf_base, "*", "*", "*", "*.ts")) == []
 
