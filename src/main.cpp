@@ -1,5 +1,6 @@
 // wubd: archives live HLS streams and serves the archive back over HTTP.
 #include <cstdio>
+#include <exception>
 #include <string>
 #include <vector>
 
@@ -7,7 +8,9 @@
 #include "wubd/app/daemon.h"
 #include "wubd/downloader/inspect_playlist.h"
 
-int main(int argc, char** argv) {
+namespace {
+
+int run(int argc, char** argv) {
   auto command = wubd::app::parse_command_line(std::vector<std::string>(argv + 1, argv + argc));
   if (!command) {
     std::fprintf(stderr, "wubd: %s\n", command.error().message.c_str());
@@ -23,4 +26,17 @@ int main(int argc, char** argv) {
       break;
   }
   return wubd::app::run_daemon(command->config);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  // Errors are results, not exceptions; one escaping (out of memory) is reported as
+  // what it is, not as an abort.
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "wubd: %s\n", e.what());
+    return 1;
+  }
 }

@@ -14,8 +14,8 @@
 #include <cstdlib>
 #include <cstring>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/fmt/fmt.h>
+#include <CLI/CLI.hpp>
 
 #include "wubd/core/flag_values.h"
 #include "wubd/core/time.h"
@@ -211,8 +211,7 @@ std::string check_base_dir(const std::string& path, bool writes) {
 core::Result<Command> parse_command_line(const std::vector<std::string>& args) {
   Options options;
   CLI::App cli{"wubd: archives live HLS streams and serves the archive over HTTP", "wubd"};
-  cli.add_option("--base-dir", options.base_dir, "Archive root: BASE/STREAM/VARIANT/HOUR/*.ts")
-      ->capture_default_str();
+  cli.add_option("--base-dir", options.base_dir, "Archive root: BASE/STREAM/VARIANT/HOUR/*.ts")->capture_default_str();
   cli.add_option("--listen", options.listen,
                  "HTTP address: HOST:PORT (a name is resolved), [V6]:PORT, or :PORT / PORT for every interface; "
                  "port 0 = any free port")
@@ -224,15 +223,15 @@ core::Result<Command> parse_command_line(const std::vector<std::string>& args) {
       ->capture_default_str();
   cli.add_option("--logger-level", options.logger_levels,
                  "Level of one module's logger, LOGGER=LEVEL (" + join(log::module_names()) + "); repeatable");
-  cli.add_option("--max-connections", options.max_connections,
-                 "Open HTTP connections above which new ones get 503")
+  cli.add_option("--max-connections", options.max_connections, "Open HTTP connections above which new ones get 503")
       ->check(kPositive)
       ->capture_default_str();
   cli.add_option("--idle-timeout", options.idle_timeout_s, "Seconds an HTTP connection may sit idle")
       ->check(kPositive)
       ->capture_default_str();
-  cli.add_option("--header-timeout", options.header_timeout_s,
-                 "Seconds a request's head may take to arrive whole, however it trickles (at most --idle-timeout); then 408")
+  cli.add_option(
+         "--header-timeout", options.header_timeout_s,
+         "Seconds a request's head may take to arrive whole, however it trickles (at most --idle-timeout); then 408")
       ->check(kPositive)
       ->capture_default_str();
   cli.add_option("--body-timeout", options.body_timeout_s,
@@ -251,7 +250,8 @@ core::Result<Command> parse_command_line(const std::vector<std::string>& args) {
                  "Longest range a playlist covers; longer ones get 400, and one without start shows the newest part")
       ->check(kPositive)
       ->capture_default_str();
-  cli.add_option("--max-cut-hours", options.max_cut_hours, "Longest range a cut covers (its ranges together); longer ones get 400")
+  cli.add_option("--max-cut-hours", options.max_cut_hours,
+                 "Longest range a cut covers (its ranges together); longer ones get 400")
       ->check(kPositive)
       ->capture_default_str();
   cli.add_option("--cache-hours", options.cache_hours, "Hour directory listings kept in memory")
@@ -265,63 +265,84 @@ core::Result<Command> parse_command_line(const std::vector<std::string>& args) {
   download->add_option("--variants", options.variants,
                        "Variants to archive, comma-separated (default: every variant of the master playlist)");
   download->add_option("--header", options.headers, "Extra request header \"Name: value\"; repeatable");
-  download->add_option("--master-interval", options.master_interval_s,
-                       "Minimum seconds between master playlist fetches (±10% jitter)")
+  download
+      ->add_option("--master-interval", options.master_interval_s,
+                   "Minimum seconds between master playlist fetches (±10% jitter)")
       ->check(kPositive)
       ->capture_default_str();
-  download->add_option("--playlist-interval", options.playlist_interval_s,
-                       "Seconds between media playlist fetches (±10% jitter)")
+  download
+      ->add_option("--playlist-interval", options.playlist_interval_s,
+                   "Seconds between media playlist fetches (±10% jitter)")
       ->check(kPositive)
       ->capture_default_str();
-  download->add_option("--playlist-timeouts", options.playlist_timeouts_s,
-                       "SOFT,HARD seconds for a media playlist fetch (soft: ask for a new worker)")
-      ->delimiter(',')->expected(2)->check(kPositive)->capture_default_str();
-  download->add_option("--segment-header-timeouts", options.segment_header_timeouts_s,
-                       "SOFT,HARD seconds until a segment's headers (soft: race a second attempt)")
-      ->delimiter(',')->expected(2)->check(kPositive)->capture_default_str();
-  download->add_option("--segment-total-timeouts", options.segment_total_timeouts_s,
-                       "SOFT,HARD seconds until a segment's last byte (soft: race a second attempt)")
-      ->delimiter(',')->expected(2)->check(kPositive)->capture_default_str();
+  download
+      ->add_option("--playlist-timeouts", options.playlist_timeouts_s,
+                   "SOFT,HARD seconds for a media playlist fetch (soft: ask for a new worker)")
+      ->delimiter(',')
+      ->expected(2)
+      ->check(kPositive)
+      ->capture_default_str();
+  download
+      ->add_option("--segment-header-timeouts", options.segment_header_timeouts_s,
+                   "SOFT,HARD seconds until a segment's headers (soft: race a second attempt)")
+      ->delimiter(',')
+      ->expected(2)
+      ->check(kPositive)
+      ->capture_default_str();
+  download
+      ->add_option("--segment-total-timeouts", options.segment_total_timeouts_s,
+                   "SOFT,HARD seconds until a segment's last byte (soft: race a second attempt)")
+      ->delimiter(',')
+      ->expected(2)
+      ->check(kPositive)
+      ->capture_default_str();
   download->add_option("--retry-delay", options.retry_delay_s, "Seconds before retrying a failed segment (±10%)")
       ->check(kPositive)
       ->capture_default_str();
-  download->add_option("--give-up-after", options.give_up_after_s,
-                       "Seconds a segment may keep failing before it is given up")
+  download
+      ->add_option("--give-up-after", options.give_up_after_s,
+                   "Seconds a segment may keep failing before it is given up")
       ->check(kPositive)
       ->capture_default_str();
-  download->add_option("--max-url-age", options.max_url_age_s,
-                       "Seconds after which a media playlist URL is replaced by a fresh one")
+  download
+      ->add_option("--max-url-age", options.max_url_age_s,
+                   "Seconds after which a media playlist URL is replaced by a fresh one")
       ->check(kPositive)
       ->capture_default_str();
-  download->add_option("--temp-max-age", options.temp_max_age_s,
-                       "At start, remove temp files older than this many seconds")
+  download
+      ->add_option("--temp-max-age", options.temp_max_age_s, "At start, remove temp files older than this many seconds")
       ->check(kNonNegative)
       ->capture_default_str();
   auto* twitch = cli.add_option_group("Twitch", "Where Twitch's front doors are (for --twitch)");
   twitch->add_option("--twitch-gql-url", options.twitch.gql_url, "GQL endpoint")->capture_default_str();
-  twitch->add_option("--twitch-usher-version", options.twitch.usher_version,
-                     "Usher API: 2 (/api/v2/, platform=web, frame rates in the master) or 1")
+  twitch
+      ->add_option("--twitch-usher-version", options.twitch.usher_version,
+                   "Usher API: 2 (/api/v2/, platform=web, frame rates in the master) or 1")
       ->capture_default_str();
-  twitch->add_option("--twitch-usher-url", options.twitch.usher_url,
-                     "Usher master playlist URL; {channel} is replaced (default: the official one of the version)")
+  twitch
+      ->add_option("--twitch-usher-url", options.twitch.usher_url,
+                   "Usher master playlist URL; {channel} is replaced (default: the official one of the version)")
       ->capture_default_str();
   twitch->add_option("--twitch-client-id", options.twitch.client_id, "Client-ID header")->capture_default_str();
   twitch->add_option("--twitch-query-hash", options.twitch.query_hash, "PlaybackAccessToken persisted query hash")
       ->capture_default_str();
   twitch->add_option("--twitch-player-type", options.twitch.player_type, "playerType of the access token")
       ->capture_default_str();
-  twitch->add_option("--twitch-platform", options.twitch.platform, "platform of the access token")->capture_default_str();
+  twitch->add_option("--twitch-platform", options.twitch.platform, "platform of the access token")
+      ->capture_default_str();
   twitch->add_option("--twitch-access-token-param", options.twitch_token_params,
                      "Another PlaybackAccessToken variable, or another value for one: KEY=VALUE (true/false are "
                      "booleans); repeatable");
   twitch->add_option("--twitch-auth-file", options.twitch_auth_file,
                      "File whose first line is an OAuth token, sent to GQL only (never to usher or segment servers)");
-  download->add_option("--offline-interval", options.offline_interval_s,
-                       "Seconds between master playlist fetches while a stream is not live (or refused)")
+  download
+      ->add_option("--offline-interval", options.offline_interval_s,
+                   "Seconds between master playlist fetches while a stream is not live (or refused)")
       ->check(kPositive)
       ->capture_default_str();
-  download->add_option("--segment-suspect-after", options.segment_suspect_after_s,
-                       "A segment whose download took this many seconds is stored as suspect")
+  download
+      ->add_option("--segment-suspect-after", options.segment_suspect_after_s,
+                   "A segment whose download took this many seconds is stored as suspect")
       ->check(kPositive)
       ->capture_default_str();
   twitch->add_option("--twitch-codecs", options.twitch.codecs, "supported_codecs for usher")->capture_default_str();
@@ -329,7 +350,8 @@ core::Result<Command> parse_command_line(const std::vector<std::string>& args) {
   auto* backfill = cli.add_option_group("Backfiller", "Fill what this node missed from peers (off without peers)");
   backfill->add_option("--peer", options.peers, "A peer's base URL (wubd or wubloader restreamer); repeatable");
   backfill->add_option("--peers-file", options.peers_file, "File of peer URLs, one a line; re-read when it changes");
-  backfill->add_option("--backfill-streams", options.backfill_streams, "Streams to backfill, comma-separated (default: all)");
+  backfill->add_option("--backfill-streams", options.backfill_streams,
+                       "Streams to backfill, comma-separated (default: all)");
   backfill->add_option("--backfill-variants", options.backfill_variants,
                        "Variants to backfill, comma-separated (default: all)");
   backfill->add_option("--fill-wait", options.fill_wait_s, "Seconds between passes over the recent hours")
@@ -340,13 +362,15 @@ core::Result<Command> parse_command_line(const std::vector<std::string>& args) {
       ->capture_default_str();
   backfill->add_option("--recent-hours", options.recent_hours, "Hours a recent pass covers (at least 1)")
       ->capture_default_str();
-  backfill->add_option("--recent-cutoff", options.recent_cutoff_s,
-                       "Segments younger than this many seconds are left to the downloader")
+  backfill
+      ->add_option("--recent-cutoff", options.recent_cutoff_s,
+                   "Segments younger than this many seconds are left to the downloader")
       ->check(kNonNegative)
       ->capture_default_str();
   backfill->add_option("--backfill-order", options.backfill_order, "random, forward or reverse")->capture_default_str();
-  backfill->add_option("--backfill-hours", options.backfill_hours,
-                       "What a full pass covers: all, last:N, or a comma-separated list of hours (2026-11-21T04)")
+  backfill
+      ->add_option("--backfill-hours", options.backfill_hours,
+                   "What a full pass covers: all, last:N, or a comma-separated list of hours (2026-11-21T04)")
       ->capture_default_str();
   cli.add_option("--source-limit", options.source_limits,
                  "Transfer limits of one source (origin scheme://host:port or peer URL): SOURCE=N[,DELAY_SECONDS]; "
@@ -385,7 +409,8 @@ core::Result<Command> parse_command_line(const std::vector<std::string>& args) {
 
   for (const std::string& item : options.logger_levels) {
     size_t eq = item.find('=');
-    if (eq == std::string::npos || eq == 0) return refuse("--logger-level", "expected LOGGER=LEVEL, got \"" + item + "\"");
+    if (eq == std::string::npos || eq == 0)
+      return refuse("--logger-level", "expected LOGGER=LEVEL, got \"" + item + "\"");
     log::LogOptions one;
     one.logger_levels[item.substr(0, eq)] = item.substr(eq + 1);
     if (auto ok = log::check_log_options(one); !ok) return refuse("--logger-level", ok.error().message);
@@ -400,8 +425,8 @@ core::Result<Command> parse_command_line(const std::vector<std::string>& args) {
   if (!listen_error.empty()) return refuse("--listen", listen_error);
   config.listen_host = host;
   config.listen_port = listen->port;
-  for (const auto* pair : {&options.playlist_timeouts_s, &options.segment_header_timeouts_s,
-                           &options.segment_total_timeouts_s}) {
+  for (const auto* pair :
+       {&options.playlist_timeouts_s, &options.segment_header_timeouts_s, &options.segment_total_timeouts_s}) {
     if ((*pair)[0] > (*pair)[1]) {
       const char* flag = pair == &options.playlist_timeouts_s         ? "--playlist-timeouts"
                          : pair == &options.segment_header_timeouts_s ? "--segment-header-timeouts"
@@ -437,7 +462,8 @@ core::Result<Command> parse_command_line(const std::vector<std::string>& args) {
   backfill_config.full_fill_wait = seconds(options.full_fill_wait_s);
   backfill_config.recent_cutoff = seconds(options.recent_cutoff_s);
   backfill_config.peer_concurrency = options.peer_concurrency;
-  if (options.recent_hours < 1) return refuse("--recent-hours", "must be at least 1, not " + std::to_string(options.recent_hours));
+  if (options.recent_hours < 1)
+    return refuse("--recent-hours", "must be at least 1, not " + std::to_string(options.recent_hours));
   backfill_config.recent_hours = options.recent_hours;
   if (options.backfill_hours.rfind("last:", 0) == 0) {
     // A year of hours at most: a pass lists each one.

@@ -40,7 +40,8 @@ class Daemon {
         restreamer_(loop, store_, metrics_, config.restreamer),
         client_(loop, "wubd/0.1"),
         engine_(loop, client_, core::SourceLimits{64, 0}),
-        server_(loop, [this](const auto& req, auto& res) { restreamer_.handle(req, res); }, config.http),
+        server_(
+            loop, [this](const auto& req, auto& res) { restreamer_.handle(req, res); }, config.http),
         deadline_(loop) {
     server_.set_observer([this](const auto& req, const auto& rec) { restreamer_.observe(req, rec); });
     server_.report_to(metrics_);
@@ -87,8 +88,8 @@ class Daemon {
       backfill.self_urls.push_back("http://127.0.0.1:" + port);
       backfill.self_urls.push_back("http://localhost:" + port);
     }
-    backfiller_ = std::make_unique<backfiller::Backfiller>(loop_, std::move(backfill), store_, client_, engine_,
-                                                           metrics_);
+    backfiller_ =
+        std::make_unique<backfiller::Backfiller>(loop_, std::move(backfill), store_, client_, engine_, metrics_);
     backfiller_->start();
   }
 

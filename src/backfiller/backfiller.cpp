@@ -20,7 +20,8 @@ BackfillMetrics& metrics_for(core::MetricsRegistry& m) {
   static BackfillMetrics metrics{
       m.counter("wubd_segments_backfilled_total", "Segments copied from peers, hash-checked."),
       m.counter("wubd_backfill_bytes_total", "Bytes of segments copied from peers."),
-      m.counter("wubd_backfill_errors_total", "Backfill failures by peer and reason (listing, bad_listing, download, write)."),
+      m.counter("wubd_backfill_errors_total",
+                "Backfill failures by peer and reason (listing, bad_listing, download, write)."),
       m.counter("wubd_hash_mismatches_total", "Segments from peers whose bytes did not match the hash in their name."),
       m.counter("wubd_backfill_listing_requests_total", "Listing requests made to peers."),
       m.gauge("wubd_backfill_last_success_timestamp_seconds", "When the last pass without errors ended, per peer."),
@@ -60,7 +61,8 @@ void Backfiller::start() {
   if (!config_.peers_file.empty()) {
     // The file is checked every few seconds; a change adds and removes peers.
     peers_file_timer_ = std::make_unique<io::Timer>(loop_);
-    peers_file_timer_->start(2000, [this] { refresh_peers(); }, 2000);
+    peers_file_timer_->start(
+        2000, [this] { refresh_peers(); }, 2000);
   }
 }
 
@@ -111,7 +113,8 @@ void Backfiller::refresh_peers() {
   }
   for (const std::string& peer : now) {
     if (peers_.count(peer)) continue;
-    auto backfill = std::make_unique<PeerBackfill>(loop_, config_, peer, store_, client_, engine_, metrics_for(metrics_));
+    auto backfill =
+        std::make_unique<PeerBackfill>(loop_, config_, peer, store_, client_, engine_, metrics_for(metrics_));
     backfill->start();
     peers_.emplace(peer, std::move(backfill));
   }

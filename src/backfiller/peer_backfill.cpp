@@ -8,11 +8,11 @@
 
 #include <spdlog/spdlog.h>
 
-#include "wubd/io/clock.h"
-#include "wubd/log/log.h"
 #include "wubd/core/segment_name.h"
 #include "wubd/core/url.h"
+#include "wubd/io/clock.h"
 #include "wubd/io/lifetime.h"
+#include "wubd/log/log.h"
 #include "wubd/store/segment_store.h"
 #include "wubd/transfers/transfer_engine.h"
 
@@ -20,7 +20,6 @@ namespace wubd::backfiller {
 namespace {
 
 spdlog::logger& log() { return log::logger(log::Module::Backfill); }
-
 
 // Listings are small; a peer that sends more is not answering a listing.
 constexpr std::size_t kMaxListingBytes = 16 << 20;
@@ -61,9 +60,8 @@ struct PeerBackfill::Pass {
   std::size_t fetched = 0, mismatched = 0, failed = 0, skipped = 0;
 };
 
-PeerBackfill::PeerBackfill(uv_loop_t* loop, const BackfillConfig& config, std::string peer,
-                           store::SegmentStore& store, io::HttpClient& client, transfers::TransferEngine& engine,
-                           BackfillMetrics& metrics)
+PeerBackfill::PeerBackfill(uv_loop_t* loop, const BackfillConfig& config, std::string peer, store::SegmentStore& store,
+                           io::HttpClient& client, transfers::TransferEngine& engine, BackfillMetrics& metrics)
     : loop_(loop),
       config_(config),
       peer_(std::move(peer)),
@@ -80,8 +78,8 @@ PeerBackfill::~PeerBackfill() { stop(); }
 
 void PeerBackfill::start() {
   log().info("peer {}: backfilling (streams: {}, variants: {})", peer_,
-              config_.streams.empty() ? "all" : fmt::format("{}", fmt::join(config_.streams, ",")),
-              config_.variants.empty() ? "all" : fmt::format("{}", fmt::join(config_.variants, ",")));
+             config_.streams.empty() ? "all" : fmt::format("{}", fmt::join(config_.streams, ",")),
+             config_.variants.empty() ? "all" : fmt::format("{}", fmt::join(config_.variants, ",")));
   schedule();
 }
 
@@ -117,7 +115,7 @@ void PeerBackfill::begin_pass(core::PassKind kind) {
   pass_->started = core::Micros(uv_now(loop_)) * core::kMicrosPerMilli;
   pass_->started_wall = io::wall_clock_now();
   log().debug("peer {}: {} pass started", peer_, kind == core::PassKind::Full ? "full" : "recent");
-  list("/files", [this](std::vector<std::string> streams) {
+  list("/files", [this](const std::vector<std::string>& streams) {
     for (const std::string& stream : streams) {
       if (!wanted(config_.streams, stream)) continue;
       list("/files/" + core::percent_encode(stream),
@@ -136,13 +134,13 @@ void PeerBackfill::list(const std::string& path, std::function<void(std::vector<
   request.total_timeout_ms = kListingTimeoutMs;
   auto id = std::make_shared<io::RequestId>(io::RequestId::None);
   *id = io::fetch_text(client_, std::move(request), kMaxListingBytes,
-                       [this, pass, path, id, then = std::move(then)](io::TextResult text) {
+                       [this, pass, path, id, then = std::move(then)](const io::TextResult& text) {
                          std::erase(listing_requests_, *id);
                          --pass->listings_outstanding;
                          if (!text.complete || text.status != 200) {
-                           error("listing", fmt::format("GET {}{}: {}", peer_, path,
-                                                        text.complete ? "HTTP " + std::to_string(text.status)
-                                                                      : text.error));
+                           error("listing",
+                                 fmt::format("GET {}{}: {}", peer_, path,
+                                             text.complete ? "HTTP " + std::to_string(text.status) : text.error));
                          } else if (auto names = core::parse_name_list(text.body); !names) {
                            error("bad_listing", fmt::format("GET {}{}: {}", peer_, path, names.error().message));
                          } else {
@@ -179,13 +177,13 @@ void PeerBackfill::on_hours(const std::string& stream, std::vector<std::string> 
   for (const std::string& v : pass_->variants[stream]) {
     for (const std::string& hour : all) {
       list("/files/" + core::percent_encode(stream) + "/" + core::percent_encode(v) + "/" + core::percent_encode(hour),
-           [this, stream, v, hour](std::vector<std::string> names) { on_names(stream, v, hour, std::move(names)); });
+           [this, stream, v, hour](const std::vector<std::string>& names) { on_names(stream, v, hour, names); });
     }
   }
 }
 
 void PeerBackfill::on_names(const std::string& stream, const std::string& variant, const std::string& hour,
-                            std::vector<std::string> names) {
+                            const std::vector<std::string>& names) {
   store_.new_snapshot();
   auto local = store_.hour_listing(stream, variant, hour);
   core::MissingSegments missing =
@@ -195,7 +193,12 @@ void PeerBackfill::on_names(const std::string& stream, const std::string& varian
   }
   pass_->skipped += missing.skipped.size();
   for (std::string& name : missing.fetch) {
-    pass_->order.emplace_back(hour, stream + "\n" + variant + "\n" + name);
+    std::string key = stream;
+    key += '\n';
+    key += variant;
+    key += '\n';
+    key += name;
+    pass_->order.emplace_back(hour, std::move(key));
   }
 }
 
@@ -208,10 +211,11 @@ void PeerBackfill::maybe_finish() {
   }
   if (pass->downloads_left > 0) return;
   core::Micros elapsed = core::Micros(uv_now(loop_)) * core::kMicrosPerMilli - pass->started;
-  log().info("peer {}: {} pass done in {:.2f} s: {} listing requests, {} fetched, {} hash mismatches, "
-              "{} failed, {} skipped, {} errors",
-              peer_, pass->kind == core::PassKind::Full ? "full" : "recent", double(elapsed) / 1e6,
-              pass->listing_requests, pass->fetched, pass->mismatched, pass->failed, pass->skipped, pass->errors);
+  log().info(
+      "peer {}: {} pass done in {:.2f} s: {} listing requests, {} fetched, {} hash mismatches, "
+      "{} failed, {} skipped, {} errors",
+      peer_, pass->kind == core::PassKind::Full ? "full" : "recent", double(elapsed) / 1e6, pass->listing_requests,
+      pass->fetched, pass->mismatched, pass->failed, pass->skipped, pass->errors);
   if (pass->errors == 0 && pass->failed == 0) {
     metrics_.last_success.set({{"remote", peer_}}, double(io::wall_clock_now()) / 1e6);
   }
@@ -250,8 +254,8 @@ void PeerBackfill::start_download(std::size_t index) {
   request.total_timeout_ms = kSegmentTotalTimeoutMs;
   request.on_headers = [this, d](long status) {
     if (status != 200) return false;
-    auto writer = store::SegmentWriter::create(config_.base_dir, d->stream, d->variant, d->segment.start,
-                                               d->segment.duration);
+    auto writer =
+        store::SegmentWriter::create(config_.base_dir, d->stream, d->variant, d->segment.start, d->segment.duration);
     if (!writer) {
       d->write_error = writer.error().message;
       return false;
@@ -304,8 +308,8 @@ void PeerBackfill::on_download_done(Download* d, const io::FetchOutcome& outcome
     ++pass.failed;
     if (d->writer) d->writer->discard();
     std::string why = !d->write_error.empty() ? d->write_error
-                      : outcome.complete     ? "HTTP " + std::to_string(outcome.status)
-                                             : outcome.error;
+                      : outcome.complete      ? "HTTP " + std::to_string(outcome.status)
+                                              : outcome.error;
     metrics_.errors.inc({{"remote", peer_}, {"reason", "download"}});
     log().warn("peer {}: cannot fetch {}: {}", peer_, where, why);
   }

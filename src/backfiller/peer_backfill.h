@@ -16,12 +16,12 @@
 namespace wubd::backfiller {
 
 struct BackfillMetrics {
-  core::CounterFamily& segments;     // {remote, stream, variant}
-  core::CounterFamily& bytes;        // {remote}
-  core::CounterFamily& errors;       // {remote, reason}
-  core::CounterFamily& mismatches;   // {remote, stream, variant}
-  core::CounterFamily& requests;     // {remote}: listing requests
-  core::GaugeFamily& last_success;   // {remote}: unix seconds of the last clean pass
+  core::CounterFamily& segments;    // {remote, stream, variant}
+  core::CounterFamily& bytes;       // {remote}
+  core::CounterFamily& errors;      // {remote, reason}
+  core::CounterFamily& mismatches;  // {remote, stream, variant}
+  core::CounterFamily& requests;    // {remote}: listing requests
+  core::GaugeFamily& last_success;  // {remote}: unix seconds of the last clean pass
 };
 
 class PeerBackfill {
@@ -45,7 +45,7 @@ class PeerBackfill {
   // One variant's hours; once all of the stream's variants are in, lists their union.
   void on_hours(const std::string& stream, std::vector<std::string> hours);
   void on_names(const std::string& stream, const std::string& variant, const std::string& hour,
-                std::vector<std::string> names);
+                const std::vector<std::string>& names);
   void maybe_download();
   void start_download(std::size_t index);
   void on_download_done(Download* download, const io::FetchOutcome& outcome);

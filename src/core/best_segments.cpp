@@ -57,9 +57,8 @@ std::vector<const StoredSegment*> sorted_by_start(const std::vector<StoredSegmen
   std::vector<const StoredSegment*> sorted;
   sorted.reserve(listing.size());
   for (const StoredSegment& s : listing) sorted.push_back(&s);
-  std::stable_sort(sorted.begin(), sorted.end(), [](const StoredSegment* a, const StoredSegment* b) {
-    return a->name.start < b->name.start;
-  });
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const StoredSegment* a, const StoredSegment* b) { return a->name.start < b->name.start; });
   return sorted;
 }
 
@@ -68,7 +67,7 @@ std::vector<const StoredSegment*> sorted_by_start(const std::vector<StoredSegmen
 bool hash_less(const std::string& a, const std::string& b) {
   auto da = decode_hash(a);
   auto db = decode_hash(b);
-  if (da && db) return *da < *db;  // bytes compare as unsigned, like Python's bytes
+  if (da && db) return *da < *db;        // bytes compare as unsigned, like Python's bytes
   if (bool(da) != bool(db)) return !da;  // an undecodable hash sorts below every real one
   return a < b;
 }
@@ -78,9 +77,8 @@ std::vector<const StoredSegment*> best_by_start(const std::vector<StoredSegment>
   std::vector<const StoredSegment*> best;
   best.reserve(sorted.size());
   for (auto group = sorted.begin(); group != sorted.end();) {
-    auto group_end = std::find_if(group, sorted.end(), [&](const StoredSegment* s) {
-      return s->name.start != (*group)->name.start;
-    });
+    auto group_end = std::find_if(group, sorted.end(),
+                                  [&](const StoredSegment* s) { return s->name.start != (*group)->name.start; });
     if (const StoredSegment* chosen = choose(group, group_end)) best.push_back(chosen);
     group = group_end;
   }
@@ -91,16 +89,14 @@ std::vector<bool> needs_size(const std::vector<StoredSegment>& listing) {
   std::vector<bool> needed(listing.size(), false);
   std::vector<const StoredSegment*> sorted = sorted_by_start(listing);
   for (auto group = sorted.begin(); group != sorted.end();) {
-    auto group_end = std::find_if(group, sorted.end(), [&](const StoredSegment* s) {
-      return s->name.start != (*group)->name.start;
-    });
-    auto fulls = std::count_if(group, group_end, [](const StoredSegment* s) {
-      return s->name.type == SegmentType::Full;
-    });
+    auto group_end = std::find_if(group, sorted.end(),
+                                  [&](const StoredSegment* s) { return s->name.start != (*group)->name.start; });
+    auto fulls =
+        std::count_if(group, group_end, [](const StoredSegment* s) { return s->name.type == SegmentType::Full; });
     for (auto it = group; it != group_end; ++it) {
       SegmentType type = (*it)->name.type;
-      bool needed_here = type == SegmentType::Suspect || type == SegmentType::Partial ||
-                         (type == SegmentType::Full && fulls > 1);
+      bool needed_here =
+          type == SegmentType::Suspect || type == SegmentType::Partial || (type == SegmentType::Full && fulls > 1);
       if (needed_here) needed[std::size_t(*it - listing.data())] = true;
     }
     group = group_end;
@@ -152,11 +148,8 @@ std::vector<SegmentOrHole> best_segments(const HourLookup& lookup, const std::ve
     }
     if (reached_end) break;
   }
-  if (!reached_end || result.empty()) {
-    result.push_back(nullptr);
-  } else if (result.back()->name.type == SegmentType::Partial) {
-    result.push_back(nullptr);
-  }
+  // A trailing hole: the range is not complete, or ends in a partial segment.
+  if (!reached_end || result.empty() || result.back()->name.type == SegmentType::Partial) result.push_back(nullptr);
   return result;
 }
 

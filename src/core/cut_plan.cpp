@@ -12,9 +12,11 @@ std::string lower(std::string text) {
 }
 
 Result<CutType> parse_cut_type(const std::string& text) {
-  static const std::pair<const char*, CutType> kTypes[] = {
-      {"rough", CutType::Rough}, {"fast", CutType::Fast}, {"smart", CutType::Smart},
-      {"mpegts", CutType::Mpegts}, {"mp4", CutType::Mp4}};
+  static const std::pair<const char*, CutType> kTypes[] = {{"rough", CutType::Rough},
+                                                           {"fast", CutType::Fast},
+                                                           {"smart", CutType::Smart},
+                                                           {"mpegts", CutType::Mpegts},
+                                                           {"mp4", CutType::Mp4}};
   for (const auto& [name, type] : kTypes) {
     if (text == name) return type;
   }
@@ -36,11 +38,16 @@ Result<Micros> parse_param_time(const QueryParams& params, const char* name, std
 
 std::string_view to_string(CutType type) {
   switch (type) {
-    case CutType::Rough: return "rough";
-    case CutType::Fast: return "fast";
-    case CutType::Smart: return "smart";
-    case CutType::Mpegts: return "mpegts";
-    case CutType::Mp4: return "mp4";
+    case CutType::Rough:
+      return "rough";
+    case CutType::Fast:
+      return "fast";
+    case CutType::Smart:
+      return "smart";
+    case CutType::Mpegts:
+      return "mpegts";
+    case CutType::Mp4:
+      return "mp4";
   }
   return "?";
 }
@@ -187,21 +194,21 @@ std::vector<std::string> full_cut_argv(CutType type, const std::vector<FullCutIn
                                        bool has_audio) {
   std::vector<std::string> argv = {"ffmpeg", "-hide_banner", "-loglevel", "error"};
   if (inputs.size() == 1) {
-    argv.insert(argv.end(), {"-i", "-", "-ss", ffmpeg_seconds(inputs[0].offset), "-t",
-                             ffmpeg_seconds(inputs[0].duration)});
+    argv.insert(argv.end(),
+                {"-i", "-", "-ss", ffmpeg_seconds(inputs[0].offset), "-t", ffmpeg_seconds(inputs[0].duration)});
   } else {
     // Input options: each pipe is decoded and dropped up to its own offset (a pipe
     // cannot seek), then the concat filter joins the ranges.
     std::string graph;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
       std::string pipe = i == 0 ? "pipe:0" : "pipe:" + std::to_string(i + 2);
-      argv.insert(argv.end(), {"-ss", ffmpeg_seconds(inputs[i].offset), "-t", ffmpeg_seconds(inputs[i].duration),
-                               "-i", pipe});
+      argv.insert(argv.end(),
+                  {"-ss", ffmpeg_seconds(inputs[i].offset), "-t", ffmpeg_seconds(inputs[i].duration), "-i", pipe});
       if (has_video) graph += "[" + std::to_string(i) + ":v:0]";
       if (has_audio) graph += "[" + std::to_string(i) + ":a:0]";
     }
-    graph += "concat=n=" + std::to_string(inputs.size()) + ":v=" + (has_video ? "1" : "0") +
-             ":a=" + (has_audio ? "1" : "0");
+    graph +=
+        "concat=n=" + std::to_string(inputs.size()) + ":v=" + (has_video ? "1" : "0") + ":a=" + (has_audio ? "1" : "0");
     graph += has_video ? "[v]" : "";
     graph += has_audio ? "[a]" : "";
     argv.insert(argv.end(), {"-filter_complex", graph});

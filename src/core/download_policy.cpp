@@ -19,11 +19,11 @@ bool needs_new_worker(const VariantWorkers& variant, Micros now, const DownloadT
   return now - *variant.url_fetched_at >= timings.max_url_age;
 }
 
-std::optional<Micros> master_fetch_wait(const ManagerState& state, Micros now,
-                                        const DownloadTimings& timings, double unit_random) {
+std::optional<Micros> master_fetch_wait(const ManagerState& state, Micros now, const DownloadTimings& timings,
+                                        double unit_random) {
   if (state.fetch_in_flight) return std::nullopt;
-  Micros interval = state.stream_live ? timings.master_min_interval
-                                      : std::max(timings.master_min_interval, timings.offline_interval);
+  Micros interval =
+      state.stream_live ? timings.master_min_interval : std::max(timings.master_min_interval, timings.offline_interval);
   Micros spacing =
       wait_before_next(now, state.last_fetch_start, jittered(interval, timings.jitter_fraction, unit_random));
   bool due = !state.variants_known || !state.stream_live || state.variants.empty();
@@ -39,8 +39,7 @@ std::optional<Micros> master_fetch_wait(const ManagerState& state, Micros now,
   return std::max(spacing, until_expiry);
 }
 
-std::vector<std::string> variants_to_start(const ManagerState& state,
-                                           const std::vector<std::string>& available,
+std::vector<std::string> variants_to_start(const ManagerState& state, const std::vector<std::string>& available,
                                            const std::vector<std::string>& wanted, Micros now,
                                            const DownloadTimings& timings) {
   std::vector<std::string> start;
@@ -53,8 +52,7 @@ std::vector<std::string> variants_to_start(const ManagerState& state,
   return start;
 }
 
-std::vector<std::uint64_t> workers_to_retire(const std::vector<WorkerInfo>& workers,
-                                             std::uint64_t working_id) {
+std::vector<std::uint64_t> workers_to_retire(const std::vector<WorkerInfo>& workers, std::uint64_t working_id) {
   const WorkerInfo* working = nullptr;
   for (const WorkerInfo& worker : workers) {
     if (worker.id == working_id) working = &worker;
@@ -111,8 +109,8 @@ std::vector<Micros> date_skews(const MediaPlaylist& playlist, const std::vector<
   return skews;
 }
 
-GetterAction on_attempt_event(const GetterState& state, AttemptEvent event, Micros now,
-                              const DownloadTimings& timings, double unit_random) {
+GetterAction on_attempt_event(const GetterState& state, AttemptEvent event, Micros now, const DownloadTimings& timings,
+                              double unit_random) {
   GetterAction action;
   switch (event) {
     case AttemptEvent::SoftTimeout:

@@ -43,8 +43,8 @@ std::pair<std::string_view, std::string_view> split_tag(std::string_view line) {
 
 Error line_error(const Line& line, std::string_view what) {
   std::string quoted(line.text.substr(0, 80));
-  return make_error("line " + std::to_string(line.number) + ": " + std::string(what) + " (\"" +
-                    quoted + (line.text.size() > 80 ? "…" : "") + "\")");
+  return make_error("line " + std::to_string(line.number) + ": " + std::string(what) + " (\"" + quoted +
+                    (line.text.size() > 80 ? "…" : "") + "\")");
 }
 
 std::optional<std::uint64_t> parse_unsigned(std::string_view text) {
@@ -95,9 +95,7 @@ std::optional<HlsByteRange> parse_byterange(std::string_view text) {
   return range;
 }
 
-bool starts_with(std::string_view text, std::string_view prefix) {
-  return text.substr(0, prefix.size()) == prefix;
-}
+bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
 
 bool ends_with(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
@@ -292,7 +290,8 @@ Result<Playlist> parse_playlist(std::string_view text) {
       // A vendor's annotation: one that does not parse is skipped, not fatal.
       auto attributes = parse_attributes(value);
       if (!attributes) {
-        media.warnings.push_back(line_error(line, "skipped a bad EXT-X-DATERANGE: " + attributes.error().message).message);
+        media.warnings.push_back(
+            line_error(line, "skipped a bad EXT-X-DATERANGE: " + attributes.error().message).message);
       } else if (auto range = ad_range(*attributes)) {
         media.ad_ranges.push_back(*range);
       }
@@ -442,9 +441,13 @@ void name_variants(MasterPlaylist& master) {
       }
       const std::string* stable = find_attribute(variant.attributes, "STABLE-VARIANT-ID");
       if (!family.empty() && families[family] == 1) {
-        bases[i] = name + "_" + family;
+        bases[i] = name;
+        bases[i] += '_';
+        bases[i] += family;
       } else if (stable && !stable->empty()) {
-        bases[i] = name + "_" + *stable;
+        bases[i] = name;
+        bases[i] += '_';
+        bases[i] += *stable;
       }
     }
   }

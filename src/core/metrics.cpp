@@ -18,8 +18,7 @@ std::string format_value(double v) {
   return buf;
 }
 
-void append_series(std::string& out, const std::string& name, const std::string& labels,
-                   double value) {
+void append_series(std::string& out, const std::string& name, const std::string& labels, double value) {
   out += name;
   if (!labels.empty()) out += "{" + labels + "}";
   out += ' ';
@@ -66,8 +65,7 @@ double GaugeFamily::value(const Labels& labels) const {
   return it == values_.end() ? 0 : it->second;
 }
 
-HistogramFamily::HistogramFamily(std::vector<double> upper_bounds)
-    : upper_bounds_(std::move(upper_bounds)) {}
+HistogramFamily::HistogramFamily(std::vector<double> upper_bounds) : upper_bounds_(std::move(upper_bounds)) {}
 
 void HistogramFamily::observe(const Labels& labels, double value) {
   Series& s = series_[render_labels(labels)];

@@ -52,8 +52,11 @@ std::string write_master_playlist(const std::vector<MasterVariant>& variants) {
   std::string out = "#EXTM3U\n";
   for (const MasterVariant& v : variants) {
     std::string name = quoted_attribute(v.name);
-    out += "#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID=\"" + name + "\",NAME=\"" + name +
-           "\",AUTOSELECT=YES,DEFAULT=YES\n";
+    out += "#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID=\"";
+    out += name;
+    out += "\",NAME=\"";
+    out += name;
+    out += "\",AUTOSELECT=YES,DEFAULT=YES\n";
     out += "#EXT-X-STREAM-INF:BANDWIDTH=";
     append_int(out, std::max<std::int64_t>(v.bandwidth_bps, 1));
     out += ",VIDEO=\"" + name + "\"\n";
@@ -101,8 +104,7 @@ void render_playlist_lines(StoredSegment& segment) {
   append_percent_encoded(segment.url_tail, segment.file_name);
 }
 
-std::string write_media_playlist(const std::vector<SegmentOrHole>& segments,
-                                 std::string_view url_prefix) {
+std::string write_media_playlist(const std::vector<SegmentOrHole>& segments, std::string_view url_prefix) {
   constexpr std::string_view kDiscontinuity = "#EXT-X-DISCONTINUITY\n";
   std::string out = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:";
   append_int(out, target_duration_seconds(segments));

@@ -21,8 +21,8 @@ std::optional<Error> check_range_cap(Micros span, const RangeCap& cap) {
                     400);
 }
 
-Result<TimeRange> playlist_range(std::optional<Micros> start, std::optional<Micros> end,
-                                 const TimeRange& available, const RangeCap& cap) {
+Result<TimeRange> playlist_range(std::optional<Micros> start, std::optional<Micros> end, const TimeRange& available,
+                                 const RangeCap& cap) {
   TimeRange range;
   range.end = end.value_or(available.end);
   if (start) {

@@ -8,9 +8,7 @@
 namespace wubd::core {
 namespace {
 
-Error not_found(std::string_view path) {
-  return make_error("no such endpoint: " + std::string(path), 404);
-}
+Error not_found(std::string_view path) { return make_error("no such endpoint: " + std::string(path), 404); }
 
 std::vector<std::string_view> split_path(std::string_view path) {
   std::vector<std::string_view> parts;
@@ -36,14 +34,12 @@ struct PartSpec {
   std::string_view what;
   std::string Route::*field;
 };
-constexpr PartSpec kAllParts[] = {{"stream", &Route::stream},
-                                  {"variant", &Route::variant},
-                                  {"hour", &Route::hour},
-                                  {"file", &Route::file}};
+constexpr PartSpec kAllParts[] = {
+    {"stream", &Route::stream}, {"variant", &Route::variant}, {"hour", &Route::hour}, {"file", &Route::file}};
 
 // Decodes parts[1..] into the route's fields named by `specs`; the first bad part wins.
-std::optional<Error> decode_parts(const std::vector<std::string_view>& parts,
-                                  const std::vector<PartSpec>& specs, Route& route) {
+std::optional<Error> decode_parts(const std::vector<std::string_view>& parts, const std::vector<PartSpec>& specs,
+                                  Route& route) {
   for (size_t i = 0; i < specs.size(); ++i) {
     auto part = decode_path_part(parts[i + 1], specs[i].what);
     if (!part) return part.error();
@@ -59,13 +55,20 @@ std::string_view endpoint_label(RouteKind kind) {
     case RouteKind::ListStreams:
     case RouteKind::ListVariants:
     case RouteKind::ListHours:
-    case RouteKind::ListSegments: return "files";
-    case RouteKind::MasterPlaylist: return "playlist_master";
-    case RouteKind::MediaPlaylist: return "playlist_media";
-    case RouteKind::Segment: return "segments";
-    case RouteKind::Cut: return "cut";
-    case RouteKind::Metrics: return "metrics";
-    case RouteKind::Jobs: return "jobs";
+    case RouteKind::ListSegments:
+      return "files";
+    case RouteKind::MasterPlaylist:
+      return "playlist_master";
+    case RouteKind::MediaPlaylist:
+      return "playlist_media";
+    case RouteKind::Segment:
+      return "segments";
+    case RouteKind::Cut:
+      return "cut";
+    case RouteKind::Metrics:
+      return "metrics";
+    case RouteKind::Jobs:
+      return "jobs";
   }
   return "other";
 }
@@ -99,8 +102,8 @@ Result<Route> route_path(std::string_view path) {
     return route;
   }
   if (family == "files" && n <= 3) {
-    static constexpr RouteKind kKinds[] = {RouteKind::ListStreams, RouteKind::ListVariants,
-                                           RouteKind::ListHours, RouteKind::ListSegments};
+    static constexpr RouteKind kKinds[] = {RouteKind::ListStreams, RouteKind::ListVariants, RouteKind::ListHours,
+                                           RouteKind::ListSegments};
     route.kind = kKinds[n];
     std::vector<PartSpec> specs(kAllParts, kAllParts + n);
     if (auto error = decode_parts(parts, specs, route)) return *error;

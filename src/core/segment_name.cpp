@@ -28,10 +28,14 @@ int alphabet_index(char c) {
 
 std::string_view to_string(SegmentType type) {
   switch (type) {
-    case SegmentType::Full: return "full";
-    case SegmentType::Suspect: return "suspect";
-    case SegmentType::Partial: return "partial";
-    case SegmentType::Temp: return "temp";
+    case SegmentType::Full:
+      return "full";
+    case SegmentType::Suspect:
+      return "suspect";
+    case SegmentType::Partial:
+      return "partial";
+    case SegmentType::Temp:
+      return "temp";
   }
   return "full";
 }
@@ -144,8 +148,7 @@ Result<std::vector<std::uint8_t>> decode_hash(std::string_view text) {
 
 Result<SegmentName> parse_segment_name(Micros hour_start, std::string_view file_name) {
   constexpr std::string_view kSuffix = ".ts";
-  if (file_name.size() <= kSuffix.size() ||
-      file_name.substr(file_name.size() - kSuffix.size()) != kSuffix) {
+  if (file_name.size() <= kSuffix.size() || file_name.substr(file_name.size() - kSuffix.size()) != kSuffix) {
     return bad_name(file_name, "does not end in .ts");
   }
   std::string_view stem = file_name.substr(0, file_name.size() - kSuffix.size());
@@ -170,8 +173,8 @@ Result<SegmentName> parse_segment_name(Micros hour_start, std::string_view file_
     return true;
   };
   int minute = 0, second = 0;
-  if (time.size() < 5 || !two_digits(time, 0, minute) || time[2] != ':' ||
-      !two_digits(time, 3, second) || minute > 59 || second > 59) {
+  if (time.size() < 5 || !two_digits(time, 0, minute) || time[2] != ':' || !two_digits(time, 3, second) ||
+      minute > 59 || second > 59) {
     return bad_name(file_name, "time is not MM:SS.ffffff");
   }
   Micros fraction = 0;
@@ -222,12 +225,11 @@ Result<SegmentName> parse_segment_path(std::string_view hour, std::string_view f
 std::string format_segment_name(const SegmentName& segment) {
   Micros in_hour = segment.start - floor_hour(segment.start);
   char time[48];
-  std::snprintf(time, sizeof time, "%02lld:%02lld.%06lld",
-                static_cast<long long>(in_hour / (60 * kMicrosPerSecond)),
+  std::snprintf(time, sizeof time, "%02lld:%02lld.%06lld", static_cast<long long>(in_hour / (60 * kMicrosPerSecond)),
                 static_cast<long long>(in_hour / kMicrosPerSecond % 60),
                 static_cast<long long>(in_hour % kMicrosPerSecond));
-  return std::string(time) + "-" + format_duration(segment.duration) + "-" +
-         std::string(to_string(segment.type)) + "-" + segment.hash + ".ts";
+  return std::string(time) + "-" + format_duration(segment.duration) + "-" + std::string(to_string(segment.type)) +
+         "-" + segment.hash + ".ts";
 }
 
 }  // namespace wubd::core

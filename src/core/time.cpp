@@ -29,9 +29,7 @@ bool read_digits(std::string_view s, size_t& pos, size_t n, int& out) {
   return true;
 }
 
-Micros days_to_micros(sys_days d) {
-  return static_cast<Micros>(d.time_since_epoch().count()) * 24 * kMicrosPerHour;
-}
+Micros days_to_micros(sys_days d) { return static_cast<Micros>(d.time_since_epoch().count()) * 24 * kMicrosPerHour; }
 
 // Floor division, so that times before 1970 land in the right day and hour.
 Micros floor_div(Micros a, Micros b) {
@@ -101,8 +99,8 @@ Result<Micros> parse_time(std::string_view text) {
   }
   if (pos != text.size()) return bad_time(text, "unexpected text after the time");
 
-  Micros t = days_to_micros(sys_days{ymd}) + hour * kMicrosPerHour +
-             (minute * 60 + second) * kMicrosPerSecond + fraction_us;
+  Micros t =
+      days_to_micros(sys_days{ymd}) + hour * kMicrosPerHour + (minute * 60 + second) * kMicrosPerSecond + fraction_us;
   // A local time at +02:00 is two hours ahead of UTC, so subtract the offset.
   t -= offset_us;
   if (int utc_year = to_civil(t).year; utc_year < kMinYear || utc_year > kMaxYear) {
@@ -129,16 +127,16 @@ CivilTime to_civil(Micros t) {
 std::string format_time(Micros t) {
   CivilTime c = to_civil(t);
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", c.year, c.month, c.day,
-                c.hour, c.minute, c.second, c.micros / 1000);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", c.year, c.month, c.day, c.hour, c.minute,
+                c.second, c.micros / 1000);
   return buf;
 }
 
 std::string format_time_us(Micros t) {
   CivilTime c = to_civil(t);
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", c.year, c.month, c.day,
-                c.hour, c.minute, c.second, c.micros);
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06dZ", c.year, c.month, c.day, c.hour, c.minute,
+                c.second, c.micros);
   return buf;
 }
 
@@ -153,8 +151,8 @@ Result<Micros> parse_hour(std::string_view hour) {
   size_t pos = 0;
   int year = 0, month = 0, day = 0, h = 0;
   if (hour.size() != 13 || !read_digits(hour, pos, 4, year) || hour[pos++] != '-' ||
-      !read_digits(hour, pos, 2, month) || hour[pos++] != '-' ||
-      !read_digits(hour, pos, 2, day) || hour[pos++] != 'T' || !read_digits(hour, pos, 2, h)) {
+      !read_digits(hour, pos, 2, month) || hour[pos++] != '-' || !read_digits(hour, pos, 2, day) ||
+      hour[pos++] != 'T' || !read_digits(hour, pos, 2, h)) {
     return make_error("invalid hour \"" + std::string(hour) + "\": expected YYYY-MM-DDTHH", 400);
   }
   std::chrono::year_month_day ymd{std::chrono::year{year}, std::chrono::month{unsigned(month)},
@@ -174,8 +172,8 @@ std::string format_http_date(Micros t) {
   CivilTime c = to_civil(t);
   std::chrono::weekday wd{sys_days{days{floor_div(t, 24 * kMicrosPerHour)}}};
   char buf[40];
-  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kWeekdays[wd.c_encoding()],
-                c.day, kMonths[c.month - 1], c.year, c.hour, c.minute, c.second);
+  std::snprintf(buf, sizeof buf, "%s, %02d %s %04d %02d:%02d:%02d GMT", kWeekdays[wd.c_encoding()], c.day,
+                kMonths[c.month - 1], c.year, c.hour, c.minute, c.second);
   return buf;
 }
 

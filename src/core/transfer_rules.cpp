@@ -6,11 +6,16 @@ namespace wubd::core {
 
 std::string_view to_string(TransferState state) {
   switch (state) {
-    case TransferState::Initializing: return "Initializing";
-    case TransferState::InProgress: return "InProgress";
-    case TransferState::Completed: return "Completed";
-    case TransferState::Errored: return "Errored";
-    case TransferState::Cancelled: return "Cancelled";
+    case TransferState::Initializing:
+      return "Initializing";
+    case TransferState::InProgress:
+      return "InProgress";
+    case TransferState::Completed:
+      return "Completed";
+    case TransferState::Errored:
+      return "Errored";
+    case TransferState::Cancelled:
+      return "Cancelled";
   }
   return "?";
 }
@@ -22,10 +27,14 @@ bool is_final(TransferState state) {
 TransferState next_state(TransferState current, TransferEvent event) {
   if (is_final(current)) return current;
   switch (event) {
-    case TransferEvent::Started: return TransferState::InProgress;
-    case TransferEvent::Succeeded: return TransferState::Completed;
-    case TransferEvent::Failed: return TransferState::Errored;
-    case TransferEvent::Cancelled: return TransferState::Cancelled;
+    case TransferEvent::Started:
+      return TransferState::InProgress;
+    case TransferEvent::Succeeded:
+      return TransferState::Completed;
+    case TransferEvent::Failed:
+      return TransferState::Errored;
+    case TransferEvent::Cancelled:
+      return TransferState::Cancelled;
   }
   return current;
 }

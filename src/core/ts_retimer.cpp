@@ -175,9 +175,8 @@ std::string TsRetimer::feed(std::string_view bytes) {
   } else {
     for (std::size_t at = 0; at < whole; at += kPacket) note_first(pending_.data() + at);
     held_.append(pending_, 0, whole);
-    bool every_stream = !streams_.empty() && std::all_of(streams_.begin(), streams_.end(), [&](const auto& s) {
-      return part_first_.count(s.first) > 0;
-    });
+    bool every_stream = !streams_.empty() && std::all_of(streams_.begin(), streams_.end(),
+                                                         [&](const auto& s) { return part_first_.count(s.first) > 0; });
     if (streams_.empty() || every_stream || held_.size() >= kMaxHeldBytes) out = settle();
   }
   pending_.erase(0, whole);

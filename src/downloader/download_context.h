@@ -19,25 +19,25 @@
 namespace wubd::downloader {
 
 struct DownloadMetrics {
-  core::CounterFamily& segments;           // {stream, variant, type}
-  core::CounterFamily& segment_bytes;      // {stream, variant}
-  core::CounterFamily& playlist_fetches;   // {stream, kind}
-  core::CounterFamily& playlist_errors;    // {stream, kind, reason}
-  core::CounterFamily& timeouts;           // {operation, kind}
-  core::CounterFamily& racing_attempts;    // {stream, variant}
-  core::CounterFamily& getters_gave_up;    // {stream, variant}
-  core::CounterFamily& ad_segments;        // {stream, variant}: ad segments seen and not fetched
-  core::CounterFamily& date_skews;         // {stream, variant}: PROGRAM-DATE-TIME jumps
-  core::GaugeFamily& live;                 // {stream}: 1 while the master playlist says live
-  core::CounterFamily& went_live;          // {stream}: times it became live (the first included)
-  core::CounterFamily& workers_started;    // {stream, variant}
+  core::CounterFamily& segments;          // {stream, variant, type}
+  core::CounterFamily& segment_bytes;     // {stream, variant}
+  core::CounterFamily& playlist_fetches;  // {stream, kind}
+  core::CounterFamily& playlist_errors;   // {stream, kind, reason}
+  core::CounterFamily& timeouts;          // {operation, kind}
+  core::CounterFamily& racing_attempts;   // {stream, variant}
+  core::CounterFamily& getters_gave_up;   // {stream, variant}
+  core::CounterFamily& ad_segments;       // {stream, variant}: ad segments seen and not fetched
+  core::CounterFamily& date_skews;        // {stream, variant}: PROGRAM-DATE-TIME jumps
+  core::GaugeFamily& live;                // {stream}: 1 while the master playlist says live
+  core::CounterFamily& went_live;         // {stream}: times it became live (the first included)
+  core::CounterFamily& workers_started;   // {stream, variant}
   // From a worker first seeing a segment in its playlist to the segment being `full`.
-  core::HistogramFamily& seen_to_full;     // {stream}
+  core::HistogramFamily& seen_to_full;  // {stream}
 };
 
 struct DownloadContext {
   uv_loop_t* loop;
-  io::HttpClient& client;              // playlists
+  io::HttpClient& client;             // playlists
   transfers::TransferEngine& engine;  // segments
   std::string base_dir;
   core::DownloadTimings timings;

@@ -4,8 +4,8 @@
 
 #include "download_context.h"
 #include "stream_manager.h"
-#include "wubd/log/log.h"
 #include "wubd/io/http_client.h"
+#include "wubd/log/log.h"
 #include "wubd/transfers/transfer_engine.h"
 
 namespace wubd::downloader {
@@ -17,8 +17,7 @@ DownloadMetrics make_metrics(core::MetricsRegistry& m) {
       m.counter("wubd_segment_bytes_downloaded_total", "Bytes of segments the downloader wrote."),
       m.counter("wubd_playlist_fetches_total", "Master and media playlist fetches started."),
       m.counter("wubd_playlist_fetch_errors_total", "Playlist fetches that failed, by reason."),
-      m.counter("wubd_download_timeouts_total",
-                "Soft and hard timeouts of playlist fetches and segment downloads."),
+      m.counter("wubd_download_timeouts_total", "Soft and hard timeouts of playlist fetches and segment downloads."),
       m.counter("wubd_segment_racing_attempts_total", "Extra segment attempts started after a soft timeout."),
       m.counter("wubd_segment_getters_gave_up_total", "Segments given up on (403/404, or too long failing)."),
       m.counter("wubd_ad_segments_skipped_total", "Ad segments seen in media playlists and not fetched."),
@@ -36,8 +35,8 @@ DownloadMetrics make_metrics(core::MetricsRegistry& m) {
 
 }  // namespace
 
-Downloader::Downloader(uv_loop_t* loop, DownloaderConfig config, core::MetricsRegistry& metrics,
-                       io::HttpClient& client, transfers::TransferEngine& engine) {
+Downloader::Downloader(uv_loop_t* loop, DownloaderConfig config, core::MetricsRegistry& metrics, io::HttpClient& client,
+                       transfers::TransferEngine& engine) {
   context_ = std::make_unique<DownloadContext>(DownloadContext{loop, client, engine, config.base_dir, config.timings,
                                                                config.twitch, config.headers, make_metrics(metrics)});
   for (StreamConfig& stream : config.streams) {

@@ -102,7 +102,8 @@ cJSON* media_json(const core::MediaPlaylist& media, const std::string& base) {
     cJSON_AddItemToArray(segments, item);
   }
   cJSON* prefetch = cJSON_AddArrayToObject(root, "prefetch");
-  for (const std::string& uri : media.prefetch_uris) cJSON_AddItemToArray(prefetch, cJSON_CreateString(resolve(base, uri).c_str()));
+  for (const std::string& uri : media.prefetch_uris)
+    cJSON_AddItemToArray(prefetch, cJSON_CreateString(resolve(base, uri).c_str()));
   return root;
 }
 

@@ -4,10 +4,10 @@
 #include <simdjson.h>
 #include <spdlog/spdlog.h>
 
-#include "wubd/log/log.h"
+#include "twitch_token.h"
 #include "wubd/core/hls_playlist.h"
 #include "wubd/core/url.h"
-#include "twitch_token.h"
+#include "wubd/log/log.h"
 
 namespace wubd::downloader {
 namespace {
@@ -66,10 +66,10 @@ class HlsProvider : public Provider {
     request.url = url_;
     request.headers = context_.headers;
     request_ = fetch_text(context_, std::move(request), DownloadContext::to_ms(context_.timings.playlist_hard_timeout),
-                           [this, done = std::move(done)](TextResult text) {
-                             request_ = io::RequestId::None;
-                             done(read_master(url_, text));
-                           });
+                          [this, done = std::move(done)](const TextResult& text) {
+                            request_ = io::RequestId::None;
+                            done(read_master(url_, text));
+                          });
   }
 
   void cancel() override {
@@ -121,10 +121,10 @@ class TwitchProvider : public Provider {
     // The operator's credentials go to GQL only.
     if (!twitch.oauth_token.empty()) request.headers.push_back("Authorization: OAuth " + twitch.oauth_token);
     request_ = fetch_text(context_, std::move(request), DownloadContext::to_ms(context_.timings.playlist_hard_timeout),
-                           [this, done = std::move(done)](TextResult text) mutable {
-                             request_ = io::RequestId::None;
-                             on_token(text, std::move(done));
-                           });
+                          [this, done = std::move(done)](const TextResult& text) mutable {
+                            request_ = io::RequestId::None;
+                            on_token(text, std::move(done));
+                          });
   }
 
   void on_token(const TextResult& text, std::function<void(MasterResult)> done) {
@@ -140,8 +140,10 @@ class TwitchProvider : public Provider {
         if (!send_query_text_) {
           // Persisted hashes rot: say so once, and ask with the query's text instead.
           send_query_text_ = true;
-          log().warn("twitch {}: GQL says \"{}\" for query hash {}; sending the query text instead "
-                      "(set --twitch-query-hash to a current one)", login_, answer.message, context_.twitch.query_hash);
+          log().warn(
+              "twitch {}: GQL says \"{}\" for query hash {}; sending the query text instead "
+              "(set --twitch-query-hash to a current one)",
+              login_, answer.message, context_.twitch.query_hash);
           return request_token(std::move(done));
         }
         failed.error = "GQL: " + answer.message;
@@ -164,7 +166,8 @@ class TwitchProvider : public Provider {
     if (!said_limits_) {
       said_limits_ = true;
       std::vector<std::string> limits = token_limits(answer.value);
-      if (!limits.empty()) log().info("twitch {}: the access token limits this viewer: {}", login_, fmt::join(limits, ", "));
+      if (!limits.empty())
+        log().info("twitch {}: the access token limits this viewer: {}", login_, fmt::join(limits, ", "));
     }
     request_master(answer, std::move(done));
   }
@@ -185,10 +188,10 @@ class TwitchProvider : public Provider {
     request.url = url;
     request.headers = context_.headers;
     request_ = fetch_text(context_, std::move(request), DownloadContext::to_ms(context_.timings.playlist_hard_timeout),
-                           [this, url, done = std::move(done)](TextResult master) {
-                             request_ = io::RequestId::None;
-                             done(read_usher(url, master));
-                           });
+                          [this, url, done = std::move(done)](const TextResult& master) {
+                            request_ = io::RequestId::None;
+                            done(read_usher(url, master));
+                          });
   }
 
   // Usher answers a playlist, or a JSON list saying why not.
@@ -227,7 +230,7 @@ std::unique_ptr<Provider> make_provider(DownloadContext& context, const StreamCo
 }
 
 io::RequestId fetch_text(DownloadContext& context, io::FetchRequest request, std::uint64_t timeout_ms,
-                          std::function<void(TextResult)> done) {
+                         std::function<void(TextResult)> done) {
   request.total_timeout_ms = timeout_ms;
   return io::fetch_text(context.client, std::move(request), kMaxPlaylistBytes, std::move(done));
 }

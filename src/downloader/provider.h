@@ -17,11 +17,11 @@ struct MasterResult {
   enum class Kind { Ok, NotLive, Failed, Refused };
   Kind kind = Kind::Failed;
   std::vector<std::pair<std::string, std::string>> variants;  // name, absolute media playlist URL
-  std::string error;  // for NotLive and Failed: what happened, for the log
+  std::string error;                                          // for NotLive and Failed: what happened, for the log
   bool timed_out = false;
-  bool source_ambiguous = false;  // several variants claimed to be the source
-  bool audio_only = false;        // every variant is audio only
-  std::string withheld;           // what the origin says it withholds (Twitch's session data)
+  bool source_ambiguous = false;      // several variants claimed to be the source
+  bool audio_only = false;            // every variant is audio only
+  std::string withheld;               // what the origin says it withholds (Twitch's session data)
   std::vector<std::string> warnings;  // tags skipped in the master playlist
 };
 
@@ -43,6 +43,6 @@ using io::TextResult;
 // io::fetch_text of a playlist or JSON (up to kMaxPlaylistBytes) with a hard total
 // timeout; returns its request id (for HttpClient::cancel).
 io::RequestId fetch_text(DownloadContext& context, io::FetchRequest request, std::uint64_t timeout_ms,
-                          std::function<void(TextResult)> done);
+                         std::function<void(TextResult)> done);
 
 }  // namespace wubd::downloader

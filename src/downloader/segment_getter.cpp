@@ -31,9 +31,7 @@ std::string SegmentGetter::where() const {
 
 void SegmentGetter::start() { start_attempt(); }
 
-core::GetterState SegmentGetter::state() const {
-  return core::GetterState{created_at_, int(attempts_.size()), gone_};
-}
+core::GetterState SegmentGetter::state() const { return core::GetterState{created_at_, int(attempts_.size()), gone_}; }
 
 void SegmentGetter::start_attempt() {
   if (done_ || context_.stopping) return;
@@ -133,10 +131,10 @@ void SegmentGetter::on_attempt_done(Attempt* raw, const io::FetchOutcome& outcom
     // jump, a download so slow that Twitch may have cut it short without saying so,
     // or an empty body.
     core::Micros took = DownloadContext::precise_now() - attempt->started_at;
-    const char* doubt = job_.suspect                                      ? "PROGRAM-DATE-TIME jumped"
+    const char* doubt = job_.suspect                                     ? "PROGRAM-DATE-TIME jumped"
                         : took >= context_.timings.segment_suspect_after ? "slow download"
-                        : attempt->body_bytes == 0                        ? "empty body"
-                                                                          : nullptr;
+                        : attempt->body_bytes == 0                       ? "empty body"
+                                                                         : nullptr;
     core::SegmentType type = doubt ? core::SegmentType::Suspect : core::SegmentType::Full;
     auto committed = attempt->writer->commit(type);
     if (!committed) {
@@ -154,15 +152,15 @@ void SegmentGetter::on_attempt_done(Attempt* raw, const io::FetchOutcome& outcom
       core::Micros now = DownloadContext::precise_now();
       context_.metrics.seen_to_full.observe({{"stream", job_.stream}}, double(now - seen_at_) / 1e6);
       log().debug("segment {}: full, {} bytes, attempt {}, seen-to-full {} us, transfer {} us", where(),
-                          attempt->writer->bytes_written(), attempt->number, now - seen_at_, now - attempt->started_at);
+                  attempt->writer->bytes_written(), attempt->number, now - seen_at_, now - attempt->started_at);
       event = core::AttemptEvent::Completed;
     }
   } else {
     // An operator's cancel counts as a failed attempt: the getter tries again, as it
     // would after a hard timeout (the operator killed a stuck download).
     std::string reason = !attempt->write_error.empty() ? attempt->write_error
-                         : outcome.complete             ? "HTTP " + std::to_string(outcome.status)
-                                                        : outcome.error;
+                         : outcome.complete            ? "HTTP " + std::to_string(outcome.status)
+                                                       : outcome.error;
     if (is_gone(outcome.status)) {
       gone_ = true;
       event = core::AttemptEvent::Gone;

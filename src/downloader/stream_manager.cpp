@@ -14,7 +14,6 @@ namespace {
 
 spdlog::logger& log() { return log::logger(log::Module::Downloader); }
 
-
 // Claims on segments this far in the past are dropped: no playlist lists them any more.
 constexpr core::Micros kClaimMemory = 2 * core::kMicrosPerHour;
 
@@ -31,8 +30,9 @@ StreamManager::~StreamManager() { stop(); }
 
 void StreamManager::start() {
   log().info("stream {}: downloading from {} (variants: {})", config_.name, provider_->describe(),
-              config_.variants.empty() ? "all" : fmt::format("{}", fmt::join(config_.variants, ",")));
-  housekeeping_timer_.start(1000, [this] { housekeeping(); }, 1000);
+             config_.variants.empty() ? "all" : fmt::format("{}", fmt::join(config_.variants, ",")));
+  housekeeping_timer_.start(
+      1000, [this] { housekeeping(); }, 1000);
   schedule_master_fetch();
 }
 
@@ -84,7 +84,7 @@ void StreamManager::fetch_master() {
   last_fetch_start_ = context_.now();
   context_.metrics.playlist_fetches.inc({{"stream", config_.name}, {"kind", "master"}});
   log().debug("stream {}: fetching master playlist", config_.name);
-  provider_->fetch_master([this](MasterResult result) { on_master(result); });
+  provider_->fetch_master([this](const MasterResult& result) { on_master(result); });
 }
 
 void StreamManager::on_master(const MasterResult& result) {
@@ -129,13 +129,15 @@ void StreamManager::on_master(const MasterResult& result) {
       for (const auto& [name, url] : result.variants) known_variants_.push_back(name);
       if (result.audio_only && !warned_audio_only_) {
         warned_audio_only_ = true;
-        log().warn("stream {}: the master playlist offers audio only (variants: {}); is a login needed?",
-                    config_.name, fmt::join(known_variants_, ","));
+        log().warn("stream {}: the master playlist offers audio only (variants: {}); is a login needed?", config_.name,
+                   fmt::join(known_variants_, ","));
       }
       if (!result.withheld.empty() && !warned_withheld_) {
         warned_withheld_ = true;
-        log().warn("stream {}: the origin withholds some variants from this viewer (a login may be needed, see "
-                    "--twitch-auth-file): {}", config_.name, result.withheld.substr(0, 300));
+        log().warn(
+            "stream {}: the origin withholds some variants from this viewer (a login may be needed, see "
+            "--twitch-auth-file): {}",
+            config_.name, result.withheld.substr(0, 300));
       }
       for (const std::string& warning : result.warnings) {
         if (warned_tags_.size() < 32 && warned_tags_.insert(warning).second) {
@@ -145,17 +147,19 @@ void StreamManager::on_master(const MasterResult& result) {
       if (result.source_ambiguous && !warned_ambiguous_source_) {
         // Picking one would depend on the playlist's order: archive each under its name.
         warned_ambiguous_source_ = true;
-        log().warn("stream {}: several variants claim to be the source; none is archived as `source` "
-                    "(variants: {})", config_.name, fmt::join(known_variants_, ","));
+        log().warn(
+            "stream {}: several variants claim to be the source; none is archived as `source` "
+            "(variants: {})",
+            config_.name, fmt::join(known_variants_, ","));
       }
       for (const std::string& wanted : config_.variants) {
         if (std::find(known_variants_.begin(), known_variants_.end(), wanted) == known_variants_.end()) {
           log().warn("stream {}: variant {} is not in the master playlist (it has: {})", config_.name, wanted,
-                      fmt::join(known_variants_, ","));
+                     fmt::join(known_variants_, ","));
         }
       }
-      std::vector<std::string> start = core::variants_to_start(manager_state(), known_variants_, config_.variants,
-                                                               context_.now(), context_.timings);
+      std::vector<std::string> start =
+          core::variants_to_start(manager_state(), known_variants_, config_.variants, context_.now(), context_.timings);
       for (const auto& [name, url] : result.variants) {
         if (std::find(start.begin(), start.end(), name) != start.end()) start_worker(name, url);
       }
@@ -174,8 +178,8 @@ void StreamManager::start_worker(const std::string& variant, const std::string& 
   callbacks.segment_finished = [this, variant](core::Micros start, bool got_full) {
     if (!got_full) claims_[variant].erase(start);  // let another worker try it
   };
-  auto worker = std::make_unique<StreamWorker>(context_, next_worker_id_++, config_.name, variant, url,
-                                               context_.now(), config_.provider == "twitch", std::move(callbacks));
+  auto worker = std::make_unique<StreamWorker>(context_, next_worker_id_++, config_.name, variant, url, context_.now(),
+                                               config_.provider == "twitch", std::move(callbacks));
   StreamWorker* raw = worker.get();
   workers_.push_back(std::move(worker));
   context_.metrics.workers_started.inc({{"stream", config_.name}, {"variant", variant}});

@@ -2,8 +2,8 @@
 
 #include <cstdint>
 #include <map>
-#include <set>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -52,8 +52,8 @@ class StreamManager {
   std::optional<core::Micros> last_fetch_start_;
   bool live_ = true;
   bool ever_live_ = false;  // for wubd_stream_went_live_total
-  bool refused_ = false;      // the origin refuses this viewer (Twitch: geoblock, entitlement)
-  std::string last_error_;    // the last failure logged, so a repeat is not logged again
+  bool refused_ = false;    // the origin refuses this viewer (Twitch: geoblock, entitlement)
+  std::string last_error_;  // the last failure logged, so a repeat is not logged again
   bool warned_ambiguous_source_ = false;
   bool warned_audio_only_ = false;
   bool warned_withheld_ = false;

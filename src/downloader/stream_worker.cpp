@@ -7,8 +7,8 @@
 #include <spdlog/spdlog.h>
 
 #include "provider.h"
-#include "wubd/log/log.h"
 #include "wubd/core/hls_playlist.h"
+#include "wubd/log/log.h"
 
 namespace wubd::downloader {
 namespace {
@@ -56,11 +56,11 @@ void StreamWorker::fetch() {
   request.url = url_;
   request.headers = context_.headers;
   request_ = fetch_text(context_, std::move(request), DownloadContext::to_ms(context_.timings.playlist_hard_timeout),
-                         [this, started](TextResult text) {
-                           request_ = io::RequestId::None;
-                           soft_timer_.stop();
-                           on_playlist(started, text);
-                         });
+                        [this, started](const TextResult& text) {
+                          request_ = io::RequestId::None;
+                          soft_timer_.stop();
+                          on_playlist(started, text);
+                        });
 }
 
 void StreamWorker::on_playlist(core::Micros fetch_started, const TextResult& text) {
@@ -84,9 +84,9 @@ void StreamWorker::on_playlist(core::Micros fetch_started, const TextResult& tex
     outcome = playlist->media.endlist ? core::PlaylistOutcome::EndList : core::PlaylistOutcome::Ok;
   }
   if (!error.empty()) {
-    std::string reason = outcome == core::PlaylistOutcome::Gone ? "gone"
-                         : text.timed_out                        ? "timeout"
-                         : !text.complete                        ? "network"
+    std::string reason = outcome == core::PlaylistOutcome::Gone    ? "gone"
+                         : text.timed_out                          ? "timeout"
+                         : !text.complete                          ? "network"
                          : text.status < 200 || text.status >= 300 ? "status"
                                                                    : "parse";
     context_.metrics.playlist_errors.inc({{"stream", stream_}, {"kind", "media"}, {"reason", reason}});
@@ -104,8 +104,7 @@ void StreamWorker::on_playlist(core::Micros fetch_started, const TextResult& tex
   if (playlist) {
     for (const core::HlsSegment& segment : playlist->media.segments) has_content |= !core::is_ad(segment, twitch_);
   }
-  core::WorkerDecision decision =
-      core::on_playlist_outcome({had_success_, reported_working_}, outcome, has_content);
+  core::WorkerDecision decision = core::on_playlist_outcome({had_success_, reported_working_}, outcome, has_content);
   if (playlist) had_success_ = true;
   if (decision.report_working) {
     reported_working_ = true;
@@ -136,7 +135,7 @@ void StreamWorker::start_getters(const core::MediaPlaylist& playlist) {
       // Stitched ads carry real stream times: stored, they would pass for the stream.
       context_.metrics.ad_segments.inc({{"stream", stream_}, {"variant", variant_}});
       log().debug("{}: skipping an ad segment ({}): {}", where(), segment.title.empty() ? "marked" : segment.title,
-                   segment.uri);
+                  segment.uri);
       getters_.emplace(segment.uri, nullptr);
       continue;
     }
@@ -146,7 +145,7 @@ void StreamWorker::start_getters(const core::MediaPlaylist& playlist) {
       suspect_ = true;
       context_.metrics.date_skews.inc({{"stream", stream_}, {"variant", variant_}});
       log().warn("{}: PROGRAM-DATE-TIME jumped by {} ms at {}; later segments of this worker are suspect", where(),
-                  skews[i] / core::kMicrosPerMilli, segment.uri);
+                 skews[i] / core::kMicrosPerMilli, segment.uri);
       want_replacement("PROGRAM-DATE-TIME jumped");
     }
     std::shared_ptr<const std::string> init;
@@ -189,12 +188,13 @@ void StreamWorker::start_getters(const core::MediaPlaylist& playlist) {
     job.duration = segment.duration;
     job.init = std::move(init);
     job.suspect = suspect_;
-    auto getter = std::make_unique<SegmentGetter>(context_, std::move(job), [this, start, uri = segment.uri](bool got_full) {
-      // Inside the getter's own callback: it is freed on the next loop turn; its URI
-      // stays, so that it is not fetched again.
-      io::defer_delete(context_.loop, std::move(getters_.at(uri)));
-      if (callbacks_.segment_finished) callbacks_.segment_finished(start, got_full);
-    });
+    auto getter =
+        std::make_unique<SegmentGetter>(context_, std::move(job), [this, start, uri = segment.uri](bool got_full) {
+          // Inside the getter's own callback: it is freed on the next loop turn; its URI
+          // stays, so that it is not fetched again.
+          io::defer_delete(context_.loop, std::move(getters_.at(uri)));
+          if (callbacks_.segment_finished) callbacks_.segment_finished(start, got_full);
+        });
     SegmentGetter* raw = getter.get();
     getters_.emplace(segment.uri, std::move(getter));
     raw->start();
@@ -215,20 +215,19 @@ void StreamWorker::fetch_map(const std::string& url) {
   io::FetchRequest request;
   request.url = url;
   request.headers = context_.headers;
-  map_fetches_[url] = fetch_text(context_, std::move(request),
-                                 DownloadContext::to_ms(context_.timings.segment_headers_hard_timeout),
-                                 [this, url](TextResult text) {
-                                   map_fetches_.erase(url);
-                                   if (!text.complete || text.status < 200 || text.status >= 300) {
-                                     log().warn("{}: init section {} failed ({}); trying again at the next poll",
-                                                 where(), url,
-                                                 text.complete ? "HTTP " + std::to_string(text.status) : text.error);
-                                     return;
-                                   }
-                                   log().info("{}: init section {} ({} bytes)", where(), url, text.body.size());
-                                   maps_[url] = std::make_shared<const std::string>(text.body);
-                                   if (last_playlist_ && polling_) start_getters(*last_playlist_);
-                                 });
+  map_fetches_[url] =
+      fetch_text(context_, std::move(request), DownloadContext::to_ms(context_.timings.segment_headers_hard_timeout),
+                 [this, url](const TextResult& text) {
+                   map_fetches_.erase(url);
+                   if (!text.complete || text.status < 200 || text.status >= 300) {
+                     log().warn("{}: init section {} failed ({}); trying again at the next poll", where(), url,
+                                text.complete ? "HTTP " + std::to_string(text.status) : text.error);
+                     return;
+                   }
+                   log().info("{}: init section {} ({} bytes)", where(), url, text.body.size());
+                   maps_[url] = std::make_shared<const std::string>(text.body);
+                   if (last_playlist_ && polling_) start_getters(*last_playlist_);
+                 });
 }
 
 void StreamWorker::schedule_next(core::Micros fetch_started) {

@@ -37,8 +37,8 @@ class StreamWorker {
 
   // `twitch`: Twitch's rules apply (titles other than `live` are ads, jumps of
   // PROGRAM-DATE-TIME make segments `suspect`).
-  StreamWorker(DownloadContext& context, std::uint64_t id, std::string stream, std::string variant,
-               std::string url, core::Micros url_fetched_at, bool twitch, Callbacks callbacks);
+  StreamWorker(DownloadContext& context, std::uint64_t id, std::string stream, std::string variant, std::string url,
+               core::Micros url_fetched_at, bool twitch, Callbacks callbacks);
   ~StreamWorker();
 
   void start();

@@ -146,8 +146,8 @@ TokenAnswer read_token_answer(long status, std::string_view body) {
     return answer;
   }
   answer.message = !messages.empty() ? join(messages)
-                   : have_data     ? "the access token has no value or signature"
-                                   : "GQL answered HTTP " + std::to_string(status) + " without an access token";
+                   : have_data       ? "the access token has no value or signature"
+                                     : "GQL answered HTTP " + std::to_string(status) + " without an access token";
   return answer;
 }
 

@@ -34,10 +34,10 @@ ChildProcess::~ChildProcess() {
   process->exit_cb = &ChildProcess::on_orphan_exit_cb;
 }
 
-core::Result<bool> ChildProcess::spawn(const std::vector<std::string>& argv, std::size_t inputs,
-                                       Callbacks callbacks) {
+core::Result<bool> ChildProcess::spawn(const std::vector<std::string>& argv, std::size_t inputs, Callbacks callbacks) {
   callbacks_ = std::move(callbacks);
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
   out_.init(uv_pipe_init, loop_, 0);

@@ -123,8 +123,9 @@ void FileStreamer::on_read(ssize_t result, std::string bytes) {
   if (!out_) return;
   if (result <= 0) {
     // The file shrank or failed under us after the head promised its length.
-    log::logger(log::Module::Http).warn("{}: reading {} failed: {}", out_->request_path(), display_,
-                              result == 0 ? "unexpected end of file" : std::strerror(int(-result)));
+    log::logger(log::Module::Http)
+        .warn("{}: reading {} failed: {}", out_->request_path(), display_,
+              result == 0 ? "unexpected end of file" : std::strerror(int(-result)));
     return finish(false);
   }
   offset_ += result;

@@ -192,7 +192,7 @@ void HttpClient::remove_request(Request* r) {
   requests_.erase(r->id);  // frees it: out of the multi, easy handle and timer closed
 }
 
-void HttpClient::finish(Request* r, FetchOutcome outcome) {
+void HttpClient::finish(Request* r, const FetchOutcome& outcome) {
   auto on_done = std::move(r->fetch.on_done);
   remove_request(r);
   if (on_done) on_done(outcome);
@@ -274,7 +274,7 @@ void HttpClient::socket_action(int fd, int events) {
     // Refused: it fails like any request that ends in error, now, not never.
     FetchOutcome outcome;
     outcome.error = it->second->start_error;
-    finish(it->second.get(), std::move(outcome));
+    finish(it->second.get(), outcome);
   }
   drain_finished();
 }
@@ -297,7 +297,7 @@ void HttpClient::drain_finished() {
       outcome.error = r->error_buffer[0] ? r->error_buffer : curl_easy_strerror(result);
       outcome.timed_out = result == CURLE_OPERATION_TIMEDOUT;
     }
-    finish(r, std::move(outcome));
+    finish(r, outcome);
   }
 }
 
@@ -360,7 +360,7 @@ void HttpClient::on_request_timer(Request* r) {
   std::uint64_t elapsed = uv_now(loop_) - r->started_ms;
   outcome.error = r->headers_done ? fmt::format("timed out after {} ms without the whole body", elapsed)
                                   : fmt::format("timed out after {} ms waiting for headers", elapsed);
-  finish(r, std::move(outcome));
+  finish(r, outcome);
 }
 
 void HttpClient::close(std::function<void()> on_closed) {
@@ -383,7 +383,7 @@ void HttpClient::close(std::function<void()> on_closed) {
 }
 
 RequestId fetch_text(HttpClient& client, FetchRequest request, std::size_t max_bytes,
-                      std::function<void(TextResult)> done) {
+                     std::function<void(TextResult)> done) {
   auto text = std::make_shared<TextResult>();
   request.on_data = [text, max_bytes](std::string_view bytes) {
     if (text->body.size() + bytes.size() > max_bytes) {
@@ -414,8 +414,8 @@ core::Result<std::string> resolve_url(std::string_view base, std::string_view re
   rc = curl_url_set(url, CURLUPART_URL, reference_text.c_str(), 0);
   if (rc != CURLUE_OK) {
     curl_url_cleanup(url);
-    return core::make_error("bad URI \"" + reference_text + "\" relative to \"" + base_text + "\": " +
-                            curl_url_strerror(rc));
+    return core::make_error("bad URI \"" + reference_text + "\" relative to \"" + base_text +
+                            "\": " + curl_url_strerror(rc));
   }
   char* full = nullptr;
   rc = curl_url_get(url, CURLUPART_URL, &full, 0);

@@ -9,9 +9,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include "wubd/log/log.h"
 #include "wubd/core/time.h"
 #include "wubd/io/lifetime.h"
+#include "wubd/log/log.h"
 
 namespace wubd::io {
 namespace {
@@ -22,23 +22,40 @@ constexpr std::size_t kMaxBufferedInput = 64 * 1024;
 
 std::string_view reason_phrase(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 204: return "No Content";
-    case 206: return "Partial Content";
-    case 304: return "Not Modified";
-    case 400: return "Bad Request";
-    case 403: return "Forbidden";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 406: return "Not Acceptable";
-    case 408: return "Request Timeout";
-    case 413: return "Content Too Large";
-    case 414: return "URI Too Long";
-    case 416: return "Range Not Satisfiable";
-    case 431: return "Request Header Fields Too Large";
-    case 500: return "Internal Server Error";
-    case 501: return "Not Implemented";
-    case 503: return "Service Unavailable";
+    case 200:
+      return "OK";
+    case 204:
+      return "No Content";
+    case 206:
+      return "Partial Content";
+    case 304:
+      return "Not Modified";
+    case 400:
+      return "Bad Request";
+    case 403:
+      return "Forbidden";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 406:
+      return "Not Acceptable";
+    case 408:
+      return "Request Timeout";
+    case 413:
+      return "Content Too Large";
+    case 414:
+      return "URI Too Long";
+    case 416:
+      return "Range Not Satisfiable";
+    case 431:
+      return "Request Header Fields Too Large";
+    case 500:
+      return "Internal Server Error";
+    case 501:
+      return "Not Implemented";
+    case 503:
+      return "Service Unavailable";
   }
   return status < 400 ? "OK" : "Error";
 }
@@ -69,7 +86,6 @@ HttpConnection* owner(llhttp_t* parser) { return static_cast<HttpConnection*>(pa
 char g_read_buffer[64 * 1024];
 
 }  // namespace
-
 
 // The BodyWriter of one response: forwards to the connection until the response is
 // over, then does nothing. Calls are counted, since the body is on the stack during
@@ -273,9 +289,10 @@ void HttpConnection::drain_input() {
       continue;
     }
     if (parse_error_status_ != 0) {  // a callback refused the request (HPE_USER, or headers' -1)
-      respond_parse_error(parse_error_status_, parse_error_status_ == 414   ? "request URL too long"
-                                               : parse_error_status_ == 413 ? "request body too large (no route takes one)"
-                                                                            : "request header fields too large");
+      respond_parse_error(parse_error_status_, parse_error_status_ == 414 ? "request URL too long"
+                                               : parse_error_status_ == 413
+                                                   ? "request body too large (no route takes one)"
+                                                   : "request header fields too large");
     } else {
       parse_error_status_ = 400;
       respond_parse_error(400, std::string("malformed request: ") + llhttp_get_error_reason(&parser_));
@@ -314,7 +331,8 @@ void HttpConnection::dispatch() {
   if (response->body) {
     response->headers = answer.headers();
   } else {
-    log::logger(log::Module::Http).error("no answer to {} {}: the handler gave no body", request_.method, request_.target);
+    log::logger(log::Module::Http)
+        .error("no answer to {} {}: the handler gave no body", request_.method, request_.target);
     HttpResponse fallback(loop_);
     fallback.send_error(500, "internal error");
     response->body = fallback.take_body();

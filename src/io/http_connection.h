@@ -128,8 +128,8 @@ class HttpConnection {
   // body (freed once the body's frames are gone: free_ended_bodies).
   std::unique_ptr<Response> response_;
   std::vector<std::unique_ptr<Response>> ended_in_call_;
-  int body_calls_ = 0;    // the connection's calls into a body, on the stack
-  int output_calls_ = 0;  // a body's calls into the connection, on the stack
+  int body_calls_ = 0;        // the connection's calls into a body, on the stack
+  int output_calls_ = 0;      // a body's calls into the connection, on the stack
   std::string pending_head_;  // the response head, not yet written
   int writes_in_flight_ = 0;
   static constexpr int kMaxWritesPerTurn = 4;  // see can_write_more()

@@ -8,8 +8,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "wubd/log/log.h"
 #include "wubd/io/file_streamer.h"
+#include "wubd/log/log.h"
 
 namespace wubd::io {
 namespace {
@@ -103,7 +103,8 @@ class FileListBody final : public HttpBody {
     // a time, keeps a long body from holding a descriptor per file.
     int fd = open_beneath(file.file, O_RDONLY);
     if (fd < 0) {
-      log::logger(log::Module::Http).warn("{}: cannot open {}: {}", out_->request_path(), file.file.display, std::strerror(-fd));
+      log::logger(log::Module::Http)
+          .warn("{}: cannot open {}: {}", out_->request_path(), file.file.display, std::strerror(-fd));
       return out_->fail(500, "cannot open " + file.file.display);
     }
     streamer_.stream(*out_, std::make_shared<const OwnedFd>(fd), 0, file.length, file.file.display, [this](bool ok) {

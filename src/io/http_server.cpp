@@ -3,8 +3,8 @@
 #include <spdlog/spdlog.h>
 
 #include "http_connection.h"
-#include "wubd/log/log.h"
 #include "wubd/io/lifetime.h"
+#include "wubd/log/log.h"
 
 namespace wubd::io {
 
@@ -24,9 +24,8 @@ HttpServer::~HttpServer() = default;
 
 core::Result<bool> HttpServer::listen(const std::string& host, int port) {
   sockaddr_storage addr{};
-  int rc = host.find(':') != std::string::npos
-               ? uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr))
-               : uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr));
+  int rc = host.find(':') != std::string::npos ? uv_ip6_addr(host.c_str(), port, reinterpret_cast<sockaddr_in6*>(&addr))
+                                               : uv_ip4_addr(host.c_str(), port, reinterpret_cast<sockaddr_in*>(&addr));
   if (rc != 0) return core::make_error("bad listen address " + host + ": " + uv_err_name(rc));
   listener_.init(uv_tcp_init, loop_);
   listener_->data = this;
@@ -40,7 +39,7 @@ core::Result<bool> HttpServer::listen(const std::string& host, int port) {
   int len = sizeof bound;
   uv_tcp_getsockname(listener_.get(), reinterpret_cast<sockaddr*>(&bound), &len);
   port_ = ntohs(bound.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&bound)->sin6_port
-                                           : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
+                                            : reinterpret_cast<sockaddr_in*>(&bound)->sin_port);
   return true;
 }
 

@@ -38,11 +38,21 @@ class JsonFormatter final : public spdlog::formatter {
   static void escape(std::string& out, std::string_view text) {
     for (unsigned char c : text) {
       switch (c) {
-        case '"': out += "\\\""; break;
-        case '\\': out += "\\\\"; break;
-        case '\n': out += "\\n"; break;
-        case '\r': out += "\\r"; break;
-        case '\t': out += "\\t"; break;
+        case '"':
+          out += "\\\"";
+          break;
+        case '\\':
+          out += "\\\\";
+          break;
+        case '\n':
+          out += "\\n";
+          break;
+        case '\r':
+          out += "\\r";
+          break;
+        case '\t':
+          out += "\\t";
+          break;
         default:
           if (c < 0x20) {
             char buf[8];
@@ -83,8 +93,8 @@ LogState& state() {
   static LogState s = [] {
     LogState init;
     auto err = std::make_shared<spdlog::sinks::stderr_sink_mt>();
-    err->set_formatter(std::make_unique<spdlog::pattern_formatter>(
-        "%Y-%m-%dT%H:%M:%S.%fZ %l %n: %v", spdlog::pattern_time_type::utc));
+    err->set_formatter(
+        std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%fZ %l %n: %v", spdlog::pattern_time_type::utc));
     init.sinks.push_back(err);
     return init;
   }();
@@ -95,8 +105,7 @@ core::Result<spdlog::level::level_enum> parse_level(const std::string& text) {
   auto level = spdlog::level::from_str(text);
   // from_str answers `off` for anything it does not know.
   if (level == spdlog::level::off && text != "off") {
-    return core::make_error("unknown log level \"" + text +
-                            "\" (trace, debug, info, warning, error, critical, off)");
+    return core::make_error("unknown log level \"" + text + "\" (trace, debug, info, warning, error, critical, off)");
   }
   return level;
 }
@@ -142,6 +151,7 @@ std::string_view name(Module module) {
 
 std::vector<std::string> module_names() {
   std::vector<std::string> names;
+  names.reserve(kModules.size());
   for (const auto& [m, text] : kModules) names.emplace_back(text);
   return names;
 }
@@ -188,7 +198,7 @@ core::Result<bool> setup_logging(const LogOptions& options) {
   } else if (options.format != "text") {
     return core::make_error("unknown log format \"" + options.format + "\" (text, json)");
   }
-  spdlog::apply_all([](std::shared_ptr<spdlog::logger> l) { apply_level(*l); });
+  spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { apply_level(*l); });
   return true;
 }
 
@@ -196,7 +206,7 @@ void count_messages(core::MetricsRegistry& metrics) {
   auto sink = std::make_shared<CountingSink>(
       metrics.counter("wubd_log_messages_total", "Log messages written, by level and logger."));
   state().sinks.push_back(sink);
-  spdlog::apply_all([&](std::shared_ptr<spdlog::logger> l) { l->sinks().push_back(sink); });
+  spdlog::apply_all([&](const std::shared_ptr<spdlog::logger>& l) { l->sinks().push_back(sink); });
 }
 
 core::Result<bool> set_level(const std::string& name, const std::string& level_text) {
@@ -212,7 +222,7 @@ core::Result<bool> set_level(const std::string& name, const std::string& level_t
   } else {
     s.logger_levels[name] = *level;
   }
-  spdlog::apply_all([](std::shared_ptr<spdlog::logger> l) { apply_level(*l); });
+  spdlog::apply_all([](const std::shared_ptr<spdlog::logger>& l) { apply_level(*l); });
   return true;
 }
 

@@ -35,7 +35,7 @@ struct RunEncoder::State {
 
   bool started = false;  // the first wanted frame was reached
   bool inputs_ended = false;
-  int sent = 0;          // frames given to the encoder
+  int sent = 0;  // frames given to the encoder
   bool encoder_flushed = false;
   bool finished = false;
   // Output timestamps: the source's, kept increasing across a jump between files.
@@ -141,8 +141,8 @@ struct RunEncoder::State {
         return true;
       }
       if (rc < 0) return core::make_error("cannot encode: " + av_error(rc));
-      out.push_back({std::string(reinterpret_cast<const char*>(packet->data), std::size_t(packet->size)),
-                     packet->pts, (packet->flags & AV_PKT_FLAG_KEY) != 0});
+      out.push_back({std::string(reinterpret_cast<const char*>(packet->data), std::size_t(packet->size)), packet->pts,
+                     (packet->flags & AV_PKT_FLAG_KEY) != 0});
       av_packet_unref(packet);
     }
   }

@@ -64,8 +64,7 @@ struct TsSplicer::State {
   }
 
   // Writes one packet at output ticks pts/dts, keeping each stream's dts increasing.
-  core::Result<bool> write(AVPacket* packet, int out_index, std::int64_t pts, std::int64_t dts,
-                           std::int64_t duration) {
+  core::Result<bool> write(AVPacket* packet, int out_index, std::int64_t pts, std::int64_t dts, std::int64_t duration) {
     std::int64_t& last = last_dts[out_index];
     if (last != kNoDts && dts <= last) {
       ++repaired;

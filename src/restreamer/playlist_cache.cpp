@@ -13,8 +13,7 @@ std::shared_ptr<const std::string> PlaylistCache::find(const std::string& key, s
   return it->second.body;
 }
 
-void PlaylistCache::insert(const std::string& key, std::uint64_t version,
-                           std::shared_ptr<const std::string> body) {
+void PlaylistCache::insert(const std::string& key, std::uint64_t version, std::shared_ptr<const std::string> body) {
   if (auto it = entries_.find(key); it != entries_.end()) erase(it);
   if (!body || body->size() > max_bytes_) return;
   while (bytes_ + body->size() > max_bytes_ && !lru_.empty()) erase(entries_.find(lru_.back()));

@@ -13,10 +13,10 @@
 #include <cJSON.h>
 #include <spdlog/spdlog.h>
 
-#include "wubd/log/log.h"
 #include "wubd/core/byte_range.h"
 #include "wubd/core/playlist_writer.h"
 #include "wubd/core/time.h"
+#include "wubd/log/log.h"
 
 namespace wubd::restreamer {
 namespace {
@@ -59,8 +59,7 @@ core::Result<RangeParams> range_params(const core::QueryParams& query) {
   return RangeParams{*start, *end};
 }
 
-bool has_hour_in_range(const std::vector<std::string>& hours, std::optional<Micros> start,
-                       std::optional<Micros> end) {
+bool has_hour_in_range(const std::vector<std::string>& hours, std::optional<Micros> start, std::optional<Micros> end) {
   for (const std::string& hour : hours) {
     Micros h = *core::parse_hour(hour);
     if ((!start || h + core::kMicrosPerHour > *start) && (!end || h < *end)) return true;
@@ -94,8 +93,8 @@ void Restreamer::observe(const io::HttpRequest& request, const io::ResponseRecor
   latency_.observe({{"endpoint", record.endpoint}}, record.duration_seconds);
   spdlog::logger& log = log::logger(log::Module::Http);
   if (log.should_log(spdlog::level::debug)) {
-    log.debug("{} {} {} {:.3f}ms {} bytes{}", method, request.target, record.status,
-               record.duration_seconds * 1e3, record.body_bytes, record.completed ? "" : " (aborted)");
+    log.debug("{} {} {} {:.3f}ms {} bytes{}", method, request.target, record.status, record.duration_seconds * 1e3,
+              record.body_bytes, record.completed ? "" : " (aborted)");
   }
 }
 
@@ -122,16 +121,22 @@ void Restreamer::handle(const io::HttpRequest& request, io::HttpResponse& respon
     return;
   }
   switch (route->kind) {
-    case core::RouteKind::ListStreams: return list_names(response, store_.list_streams());
-    case core::RouteKind::ListVariants: return list_names(response, store_.list_variants(route->stream));
+    case core::RouteKind::ListStreams:
+      return list_names(response, store_.list_streams());
+    case core::RouteKind::ListVariants:
+      return list_names(response, store_.list_variants(route->stream));
     case core::RouteKind::ListHours:
       return list_names(response, store_.list_hours(route->stream, route->variant));
     case core::RouteKind::ListSegments:
       return list_names(response, store_.hour_listing(route->stream, route->variant, route->hour)->names);
-    case core::RouteKind::MasterPlaylist: return master_playlist(*route, *query, response);
-    case core::RouteKind::MediaPlaylist: return media_playlist(*route, *query, response);
-    case core::RouteKind::Segment: return segment(*route, request, response);
-    case core::RouteKind::Cut: return cut(*route, request, response);
+    case core::RouteKind::MasterPlaylist:
+      return master_playlist(*route, *query, response);
+    case core::RouteKind::MediaPlaylist:
+      return media_playlist(*route, *query, response);
+    case core::RouteKind::Segment:
+      return segment(*route, request, response);
+    case core::RouteKind::Cut:
+      return cut(*route, request, response);
     case core::RouteKind::Metrics:
       response.send(200, "text/plain; version=0.0.4; charset=utf-8", metrics_.render());
       return;
@@ -145,8 +150,7 @@ void Restreamer::list_names(io::HttpResponse& response, const std::vector<std::s
   response.send(200, kJsonType, json_string_array(names));
 }
 
-void Restreamer::media_playlist(const core::Route& route, const core::QueryParams& query,
-                                io::HttpResponse& response) {
+void Restreamer::media_playlist(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response) {
   if (!store_.variant_exists(route.stream, route.variant)) {
     response.send_error(404, "no such stream or variant: " + route.stream + "/" + route.variant);
     return;
@@ -175,24 +179,22 @@ void Restreamer::media_playlist(const core::Route& route, const core::QueryParam
     response.send(200, kPlaylistType, core::write_media_playlist({nullptr}, ""));
     return;
   }
-  std::string key = route.stream + '/' + route.variant + '/' + std::to_string(range_start) + '/' +
-                    std::to_string(range_end);
+  std::string key =
+      route.stream + '/' + route.variant + '/' + std::to_string(range_start) + '/' + std::to_string(range_end);
   std::uint64_t version = store_.range_version(route.stream, route.variant, range_start, range_end);
   if (auto cached = playlist_cache_.find(key, version)) {
     response.send_shared(200, kPlaylistType, std::move(cached));
     return;
   }
-  std::vector<core::SegmentOrHole> segments =
-      store_.best_segments(route.stream, route.variant, range_start, range_end);
-  std::string prefix = "/segments/" + core::percent_encode(route.stream) + "/" +
-                       core::percent_encode(route.variant) + "/";
+  std::vector<core::SegmentOrHole> segments = store_.best_segments(route.stream, route.variant, range_start, range_end);
+  std::string prefix =
+      "/segments/" + core::percent_encode(route.stream) + "/" + core::percent_encode(route.variant) + "/";
   auto body = std::make_shared<const std::string>(core::write_media_playlist(segments, prefix));
   playlist_cache_.insert(key, version, body);
   response.send_shared(200, kPlaylistType, std::move(body));
 }
 
-void Restreamer::master_playlist(const core::Route& route, const core::QueryParams& query,
-                                 io::HttpResponse& response) {
+void Restreamer::master_playlist(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response) {
   auto range = range_params(query);
   if (!range) return response.send_error(400, range.error().message);
   const std::optional<Micros>& start = range->start;
@@ -223,10 +225,10 @@ void Restreamer::master_playlist(const core::Route& route, const core::QueryPara
     for (const std::string& h : hours) {
       if (!end || *core::parse_hour(h) < *end) last_hour = h;
     }
-    entries.push_back({variant,
-                       "/playlist/" + core::percent_encode(route.stream) + "/" +
-                           core::percent_encode(variant) + ".m3u8" + passed_on,
-                       estimate_bandwidth_bps(route.stream, variant, last_hour)});
+    entries.push_back(
+        {variant,
+         "/playlist/" + core::percent_encode(route.stream) + "/" + core::percent_encode(variant) + ".m3u8" + passed_on,
+         estimate_bandwidth_bps(route.stream, variant, last_hour)});
   }
   response.add_header("Cache-Control", "no-cache");
   response.send(200, kPlaylistType, core::write_master_playlist(entries));
@@ -251,8 +253,7 @@ std::int64_t Restreamer::estimate_bandwidth_bps(const std::string& stream, const
   return peak;
 }
 
-void Restreamer::segment(const core::Route& route, const io::HttpRequest& request,
-                         io::HttpResponse& response) {
+void Restreamer::segment(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response) {
   if (auto hour = core::parse_hour(route.hour); hour) {
     auto name = core::parse_segment_name(*hour, route.file);
     if (name && name->type == core::SegmentType::Temp) {
@@ -267,8 +268,8 @@ void Restreamer::segment(const core::Route& route, const io::HttpRequest& reques
     // A symlink anywhere below the base is not followed: to a client it is not there.
     if (err == ENOENT || err == ENOTDIR || err == ELOOP) {
       if (err == ELOOP) store_.warn_symlink(file.relative);
-      response.send_error(404, "no such segment: " + route.stream + "/" + route.variant + "/" + route.hour +
-                                   "/" + route.file);
+      response.send_error(
+          404, "no such segment: " + route.stream + "/" + route.variant + "/" + route.hour + "/" + route.file);
     } else {
       log::logger(log::Module::Restreamer).warn("cannot open {}: {}", file.display, std::strerror(err));
       response.send_error(500, "cannot open segment: " + std::string(std::strerror(err)));
@@ -296,15 +297,14 @@ void Restreamer::segment(const core::Route& route, const io::HttpRequest& reques
       return;
     case core::RangeOutcome::Partial:
       response.add_header("Content-Range", "bytes " + std::to_string(range.range.first) + "-" +
-                                               std::to_string(range.range.last) + "/" +
-                                               std::to_string(st.st_size));
+                                               std::to_string(range.range.last) + "/" + std::to_string(st.st_size));
       response.send_file(206, kSegmentType, fd, range.range.first, range.range.length());
       return;
     case core::RangeOutcome::Unsatisfiable:
       ::close(fd);
       response.add_header("Content-Range", "bytes */" + std::to_string(st.st_size));
-      response.send_error(416, "range not satisfiable: " + std::string(*range_header) + " (size " +
-                                   std::to_string(st.st_size) + ")");
+      response.send_error(
+          416, "range not satisfiable: " + std::string(*range_header) + " (size " + std::to_string(st.st_size) + ")");
       return;
   }
 }

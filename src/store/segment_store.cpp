@@ -11,8 +11,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "wubd/log/log.h"
 #include "wubd/core/playlist_writer.h"
+#include "wubd/log/log.h"
 
 namespace wubd::store {
 namespace {
@@ -30,13 +30,9 @@ Micros now_wall() {
   return Micros(ts.tv_sec) * core::kMicrosPerSecond + ts.tv_nsec / 1000;
 }
 
-Micros to_micros(const timespec& ts) {
-  return Micros(ts.tv_sec) * core::kMicrosPerSecond + ts.tv_nsec / 1000;
-}
+Micros to_micros(const timespec& ts) { return Micros(ts.tv_sec) * core::kMicrosPerSecond + ts.tv_nsec / 1000; }
 
-bool same_time(const timespec& a, const timespec& b) {
-  return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec;
-}
+bool same_time(const timespec& a, const timespec& b) { return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec; }
 
 std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : a + "/" + b; }
 
@@ -45,11 +41,16 @@ enum class EntryType { Directory, File, Symlink, Other };
 
 EntryType entry_type(int dir_fd, const dirent* entry) {
   switch (entry->d_type) {
-    case DT_DIR: return EntryType::Directory;
-    case DT_REG: return EntryType::File;
-    case DT_LNK: return EntryType::Symlink;
-    case DT_UNKNOWN: break;
-    default: return EntryType::Other;
+    case DT_DIR:
+      return EntryType::Directory;
+    case DT_REG:
+      return EntryType::File;
+    case DT_LNK:
+      return EntryType::Symlink;
+    case DT_UNKNOWN:
+      break;
+    default:
+      return EntryType::Other;
   }
   struct stat st;
   if (fstatat(dir_fd, entry->d_name, &st, AT_SYMLINK_NOFOLLOW) != 0) return EntryType::Other;
@@ -91,8 +92,8 @@ std::string SegmentStore::variant_path(const std::string& stream, const std::str
   return base_dir_ + "/" + stream + "/" + variant;
 }
 
-std::string SegmentStore::segment_path(const std::string& stream, const std::string& variant,
-                                       const std::string& hour, const std::string& file) const {
+std::string SegmentStore::segment_path(const std::string& stream, const std::string& variant, const std::string& hour,
+                                       const std::string& file) const {
   return variant_path(stream, variant) + "/" + hour + "/" + file;
 }
 
@@ -102,8 +103,10 @@ io::BeneathPath SegmentStore::segment_file(const std::string& stream, const std:
 }
 
 void SegmentStore::report_to(core::MetricsRegistry& metrics) {
-  core::GaugeFamily& scans = metrics.gauge("wubd_store_directory_scans", "Directory listings read from disk since start.");
-  core::GaugeFamily& hits = metrics.gauge("wubd_store_cache_hits", "Directory listings answered from cache since start.");
+  core::GaugeFamily& scans =
+      metrics.gauge("wubd_store_directory_scans", "Directory listings read from disk since start.");
+  core::GaugeFamily& hits =
+      metrics.gauge("wubd_store_cache_hits", "Directory listings answered from cache since start.");
   refresh_ = metrics.add_refresh([this, &scans, &hits] {
     scans.set({}, double(stats_.directory_scans));
     hits.set({}, double(stats_.cache_hits));
@@ -112,8 +115,8 @@ void SegmentStore::report_to(core::MetricsRegistry& metrics) {
 
 void SegmentStore::warn_symlink(const std::string& relative) {
   if (warned_symlinks_.insert(relative).second) {
-    log::logger(log::Module::Store).warn("ignoring {}/{}: a symbolic link (wubd follows none below the base directory)",
-                               base_dir_, relative);
+    log::logger(log::Module::Store)
+        .warn("ignoring {}/{}: a symbolic link (wubd follows none below the base directory)", base_dir_, relative);
   }
 }
 
@@ -159,8 +162,8 @@ const SegmentStore::CachedNames& SegmentStore::cached_names(const std::string& r
     if (type == EntryType::Symlink) warn_symlink(join(relative, entry->d_name));
     if (type != EntryType::Directory) continue;
     if (kind == EntryKind::Hours && !core::parse_hour(entry->d_name)) {
-      log::logger(log::Module::Store).warn("ignoring {}/{}: not an hour directory (YYYY-MM-DDTHH)",
-                                 base_dir_ + "/" + relative, entry->d_name);
+      log::logger(log::Module::Store)
+          .warn("ignoring {}/{}: not an hour directory (YYYY-MM-DDTHH)", base_dir_ + "/" + relative, entry->d_name);
       continue;
     }
     cache.names.emplace_back(entry->d_name);
@@ -176,9 +179,7 @@ const SegmentStore::CachedNames& SegmentStore::cached_names(const std::string& r
   return cache;
 }
 
-std::vector<std::string> SegmentStore::list_streams() {
-  return cached_names("", EntryKind::Directories).names;
-}
+std::vector<std::string> SegmentStore::list_streams() { return cached_names("", EntryKind::Directories).names; }
 
 std::vector<std::string> SegmentStore::list_variants(const std::string& stream) {
   return cached_names(stream, EntryKind::Directories).names;
@@ -197,8 +198,8 @@ bool SegmentStore::variant_exists(const std::string& stream, const std::string& 
   return stat_directory(stream + "/" + variant, mtime);
 }
 
-std::shared_ptr<const HourListing> SegmentStore::hour_listing(const std::string& stream,
-                                                              const std::string& variant, const std::string& hour) {
+std::shared_ptr<const HourListing> SegmentStore::hour_listing(const std::string& stream, const std::string& variant,
+                                                              const std::string& hour) {
   std::string path = stream + "/" + variant + "/" + hour;  // below the base
   auto hour_start = core::parse_hour(hour);
   timespec mtime;
@@ -208,8 +209,7 @@ std::shared_ptr<const HourListing> SegmentStore::hour_listing(const std::string&
   }
   CachedHour& cache = hours_[path];
   cache.last_used = ++use_counter_;
-  if (cache.listing && same_time(cache.mtime, mtime) &&
-      (cache.trusted || cache.scanned_in_snapshot == snapshot_)) {
+  if (cache.listing && same_time(cache.mtime, mtime) && (cache.trusted || cache.scanned_in_snapshot == snapshot_)) {
     ++stats_.cache_hits;
     return cache.listing;
   }
@@ -230,7 +230,8 @@ std::shared_ptr<const HourListing> SegmentStore::hour_listing(const std::string&
     auto name = core::parse_segment_name(*hour_start, entry->d_name);
     if (!name) {
       if (cache.warned.insert(entry->d_name).second) {
-        log::logger(log::Module::Store).warn("ignoring {}/{}/{}: {}", base_dir_, path, entry->d_name, name.error().message);
+        log::logger(log::Module::Store)
+            .warn("ignoring {}/{}/{}: {}", base_dir_, path, entry->d_name, name.error().message);
       }
       continue;
     }
@@ -289,8 +290,8 @@ void SegmentStore::evict_hours() {
   for (size_t i = 0; i < drop && i + 1 < by_use.size(); ++i) hours_.erase(by_use[i].second);
 }
 
-std::uint64_t SegmentStore::range_version(const std::string& stream, const std::string& variant,
-                                          Micros start, Micros end) {
+std::uint64_t SegmentStore::range_version(const std::string& stream, const std::string& variant, Micros start,
+                                          Micros end) {
   // Listing versions are unique, so mixing them in order (FNV-1a) with the hours they
   // belong to gives a number that moves when any one of them does, or when an hour
   // directory appears or goes.
@@ -308,8 +309,7 @@ std::uint64_t SegmentStore::range_version(const std::string& stream, const std::
   return mixed;
 }
 
-std::vector<core::SegmentOrHole> SegmentStore::best_segments(const std::string& stream,
-                                                             const std::string& variant,
+std::vector<core::SegmentOrHole> SegmentStore::best_segments(const std::string& stream, const std::string& variant,
                                                              Micros start, Micros end) {
   std::vector<Micros> hours = core::hours_to_scan(hour_starts(stream, variant), start, end);
   // A lookup may evict listings looked up before it; the segments chosen from them

@@ -12,8 +12,8 @@
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
-#include "wubd/log/log.h"
 #include "wubd/io/beneath.h"
+#include "wubd/log/log.h"
 
 namespace wubd::store {
 namespace {
@@ -24,7 +24,8 @@ std::string random_id() {
   std::uint64_t a = random(), b = random();
   char text[40];
   std::snprintf(text, sizeof text, "%08x-%04x-4%03x-%04x-%012llx", unsigned(a >> 32), unsigned(a >> 16) & 0xffff,
-                unsigned(a) & 0xfff, unsigned(b >> 48) & 0xffff, static_cast<unsigned long long>(b & 0xffffffffffffULL));
+                unsigned(a) & 0xfff, unsigned(b >> 48) & 0xffff,
+                static_cast<unsigned long long>(b & 0xffffffffffffULL));
   return text;
 }
 
@@ -47,8 +48,8 @@ core::Result<int> open_hour_directory(const std::string& base_dir, const std::st
 
 core::Result<std::unique_ptr<SegmentWriter>> SegmentWriter::create(const std::string& base_dir,
                                                                    const std::string& stream,
-                                                                   const std::string& variant,
-                                                                   core::Micros start, core::Micros duration) {
+                                                                   const std::string& variant, core::Micros start,
+                                                                   core::Micros duration) {
   std::unique_ptr<SegmentWriter> writer(new SegmentWriter());
   std::string relative = stream + "/" + variant + "/" + core::format_hour(start);
   writer->directory_ = base_dir + "/" + relative;
@@ -61,8 +62,8 @@ core::Result<std::unique_ptr<SegmentWriter>> SegmentWriter::create(const std::st
   writer->name_.hash = random_id();
   writer->temp_name_ = core::format_segment_name(writer->name_);
   writer->temp_path_ = writer->directory_ + "/" + writer->temp_name_;
-  writer->fd_ = ::openat(writer->dir_fd_, writer->temp_name_.c_str(),
-                         O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
+  writer->fd_ =
+      ::openat(writer->dir_fd_, writer->temp_name_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (writer->fd_ < 0) {
     return core::make_error("cannot create " + writer->temp_path_ + ": " + std::strerror(errno));
   }

@@ -2,7 +2,6 @@
 
 #include "wubd/io/clock.h"
 
-
 #include <cJSON.h>
 
 namespace wubd::transfers {
@@ -27,8 +26,8 @@ void answer_jobs(const TransferEngine& engine, const core::QueryParams& query, i
   if (auto it = query.find("state"); it != query.end()) {
     state = parse_state(it->second);
     if (!state) {
-      return response.send_error(400, "Bad state \"" + it->second +
-                                          "\": use Initializing, InProgress, Completed, Errored or Cancelled");
+      return response.send_error(
+          400, "Bad state \"" + it->second + "\": use Initializing, InProgress, Completed, Errored or Cancelled");
     }
   }
   std::string source;

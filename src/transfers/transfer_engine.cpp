@@ -13,7 +13,6 @@ namespace {
 
 spdlog::logger& log() { return log::logger(log::Module::Transfers); }
 
-
 }  // namespace
 
 struct TransferEngine::Pending {

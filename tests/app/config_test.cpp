@@ -37,10 +37,13 @@ TEST(Config, DefaultsAreTheDocumentedOnes) {
 }
 
 TEST(Config, ValuesBecomeTheRolesConfigurations) {
+  // Flags and their values, as on a command line.
+  // clang-format off
   Config c = parse_ok({"--listen", ":9000", "--idle-timeout", "2.5", "--max-cut-hours", "1.5", "--download",
                        "db=http://127.0.0.1:1/master.m3u8", "--twitch", "SomeChannel", "--variants", "source,720p",
                        "--playlist-timeouts", "3,60", "--peer", "http://127.0.0.1:2", "--backfill-hours", "last:5",
                        "--source-limit", "http://127.0.0.1:2=2,0.5", "--logger-level", "http=debug"});
+  // clang-format on
   EXPECT_EQ(c.listen_host, "0.0.0.0");
   EXPECT_EQ(c.listen_port, 9000);
   EXPECT_EQ(c.http.idle_timeout_ms, 2500u);
@@ -71,7 +74,7 @@ TEST(Config, ListenForms) {
     int port;
   };
   const Case cases[] = {
-      {"127.0.0.1:0", "127.0.0.1", 0}, {"[::1]:8080", "::1", 8080}, {"9001", "0.0.0.0", 9001},
+      {"127.0.0.1:0", "127.0.0.1", 0}, {"[::1]:8080", "::1", 8080},     {"9001", "0.0.0.0", 9001},
       {":9002", "0.0.0.0", 9002},      {"localhost:7", "127.0.0.1", 7},
   };
   for (const Case& c : cases) {

@@ -54,7 +54,7 @@ class BeneathTest : public ::testing::Test {
 };
 
 const char* const kRefused[] = {
-    "db/linked/2026-11-21T05/x.ts",      // a symlinked variant
+    "db/linked/2026-11-21T05/x.ts",        // a symlinked variant
     "alias/source/2026-11-21T04/real.ts",  // a symlinked stream, even into the base
     "db/source/2026-11-21T05/x.ts",        // a symlinked hour
     "db/source/2026-11-21T04/leak.ts",     // a symlinked file

@@ -38,9 +38,8 @@ class HttpClientTest : public LoopTest {
  protected:
   void SetUp() override {
     LoopTest::SetUp();
-    server_ = std::make_unique<HttpServer>(&loop_, [this](const HttpRequest& req, HttpResponse& res) {
-      handle(req, res);
-    });
+    server_ =
+        std::make_unique<HttpServer>(&loop_, [this](const HttpRequest& req, HttpResponse& res) { handle(req, res); });
     ASSERT_TRUE(server_->listen("127.0.0.1", 0).ok());
     base_ = "http://127.0.0.1:" + std::to_string(server_->port());
     client_ = std::make_unique<HttpClient>(&loop_);
@@ -60,14 +59,18 @@ class HttpClientTest : public LoopTest {
                                  out.begin(200, "text/plain", std::nullopt);
                                  out.write("first part ");
                                },
-                               {}, [this] { --trickling_; }, false}));
+                               {},
+                               [this] { --trickling_; },
+                               false}));
     } else if (req.path == "/short") {
       res.send_body(make_body({[](BodyWriter& out) {
                                  out.begin(200, "text/plain", 100);  // promises 100 bytes, sends 10
                                  out.write("0123456789");
                                  out.fail(500, "the test breaks it off");
                                },
-                               {}, {}, false}));
+                               {},
+                               {},
+                               false}));
     } else {
       res.send_error(404, "no such thing");
     }
@@ -179,8 +182,7 @@ TEST_F(HttpClientTest, HeadersAndTotalTimeouts) {
   EXPECT_GE(uv_now(&loop_) - started, 140u);
 
   body.clear();
-  FetchOutcome stalled =
-      fetch(with_timeouts(base_ + "/trickle", 1000, 200), body);
+  FetchOutcome stalled = fetch(with_timeouts(base_ + "/trickle", 1000, 200), body);
   EXPECT_TRUE(stalled.timed_out);
   EXPECT_EQ(stalled.status, 200);
   EXPECT_EQ(body, "first part ");

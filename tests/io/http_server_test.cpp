@@ -176,7 +176,9 @@ TEST_F(HttpServerTest, ChunkedStreamHonoursBackpressure) {
                                         out.begin(200, "application/octet-stream", std::nullopt);
                                         produce();
                                       },
-                                      produce, {}, false}));
+                                      produce,
+                                      {},
+                                      false}));
       },
       limits);
   TestClient client;
@@ -197,7 +199,9 @@ TEST_F(HttpServerTest, AFailureAfterBytesLeavesTheBodyVisiblyUnfinished) {
                                     out.write("some bytes");
                                     out.fail(500, "the source broke");
                                   },
-                                  {}, {}, false}));
+                                  {},
+                                  {},
+                                  false}));
   });
   TestClient client;
   client.start(&loop_, server_->port(), kGet);
@@ -211,7 +215,8 @@ TEST_F(HttpServerTest, AFailureAfterBytesLeavesTheBodyVisiblyUnfinished) {
 TEST_F(HttpServerTest, AFailureBeforeAnyByteIsAnErrorResponse) {
   start([&](const HttpRequest&, HttpResponse& response) {
     response.add_header("Content-Disposition", "inline; filename=\"x.ts\"");
-    response.send_body(make_body({[](BodyWriter& out) { out.fail(500, "ffmpeg exited 1: no such codec"); }, {}, {}, false}));
+    response.send_body(
+        make_body({[](BodyWriter& out) { out.fail(500, "ffmpeg exited 1: no such codec"); }, {}, {}, false}));
   });
   TestClient client;
   client.start(&loop_, server_->port(), "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
@@ -244,14 +249,17 @@ TEST_F(HttpServerTest, FilesStreamedIntoABodyComeInOrder) {
     response.send_body(make_body({[&](BodyWriter& out) {
                                     out.begin(200, "video/MP2T", std::nullopt);
                                     out.write("head;");
-                                    auto file = std::make_shared<const OwnedFd>(::open((dir + "/big").c_str(), O_RDONLY));
+                                    auto file =
+                                        std::make_shared<const OwnedFd>(::open((dir + "/big").c_str(), O_RDONLY));
                                     streamer.stream(out, file, 0, std::int64_t(big.size()), "big", [&](bool ok) {
                                       events.push_back(ok ? "big" : "big failed");
                                       out.write(";tail");
                                       out.end();
                                     });
                                   },
-                                  [&] { streamer.resume(); }, {}, false}));
+                                  [&] { streamer.resume(); },
+                                  {},
+                                  false}));
   });
   TestClient client;
   client.start(&loop_, server_->port(), "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
@@ -368,7 +376,9 @@ TEST_F(HttpServerTest, CloseWaitsForTheResponseInProgress) {
                                     out.write("part one;");
                                     streaming = &out;
                                   },
-                                  {}, {}, false}));
+                                  {},
+                                  {},
+                                  false}));
   });
   TestClient client;
   client.start(&loop_, server_->port(), kGet);

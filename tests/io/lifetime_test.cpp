@@ -72,7 +72,8 @@ TEST_F(LifetimeTest, AHandleClosedByItsOwnerIsFreedInItsCloseCallback) {
     UvHandle<uv_timer_t> timer;
     ASSERT_EQ(timer.init(uv_timer_init, &loop_), 0);
     timer->data = &fired;
-    uv_timer_start(timer.get(), [](uv_timer_t* t) { ++*static_cast<int*>(t->data); }, 0, 1);
+    uv_timer_start(
+        timer.get(), [](uv_timer_t* t) { ++*static_cast<int*>(t->data); }, 0, 1);
     ASSERT_TRUE(spin_until([&] { return fired > 0; }));
   }  // destroyed while active: closed, and never fires again
   int before = fired;
@@ -143,10 +144,12 @@ TEST_F(LifetimeTest, AReadDeliversItsBytes) {
   std::string got;
   ssize_t result = -1;
   auto file = std::make_shared<const OwnedFd>(fd);
-  ASSERT_EQ(tasks.read(file, 2, 4, [&](ssize_t n, std::string bytes) {
-    result = n;
-    got = std::move(bytes);
-  }), 0);
+  ASSERT_EQ(tasks.read(file, 2, 4,
+                       [&](ssize_t n, std::string bytes) {
+                         result = n;
+                         got = std::move(bytes);
+                       }),
+            0);
   ASSERT_TRUE(spin_until([&] { return result >= 0; }));
   EXPECT_EQ(result, 4);
   EXPECT_EQ(got, "2345");

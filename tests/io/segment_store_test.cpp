@@ -54,8 +54,8 @@ TEST_F(SegmentStoreTest, ListsStreamsVariantsHoursAndSegmentsSkippingJunk) {
   EXPECT_EQ(store.list_variants("db"), (std::vector<std::string>{"720p", "source"}));
   EXPECT_EQ(store.list_hours("db", "source"), std::vector<std::string>{"2026-11-21T04"});
   const HourListing& hour = *store.hour_listing("db", "source", "2026-11-21T04");
-  EXPECT_EQ(hour.names, (std::vector<std::string>{"00:00.000000-2.0-full-AAAA.ts",
-                                                  "00:02.000000-2.0-partial-AAAB.ts"}));
+  EXPECT_EQ(hour.names,
+            (std::vector<std::string>{"00:00.000000-2.0-full-AAAA.ts", "00:02.000000-2.0-partial-AAAB.ts"}));
   ASSERT_EQ(hour.segments.size(), 3u);  // the temp file is a segment, not listed
   for (const auto& segment : hour.segments) {
     if (segment.name.type == core::SegmentType::Partial) {
@@ -76,10 +76,10 @@ TEST_F(SegmentStoreTest, DuplicateCopiesAreChosenByDurationSizeAndDecodedHash) {
   const std::string zero(43, 'A');
   std::string zero_hash = "0" + zero.substr(1), zed_hash = "z" + zero.substr(1);
   write(hour + "00:00.000000-2.0-full-" + zed_hash + ".ts", "123");
-  write(hour + "00:00.000000-2.0-full-" + zero_hash + ".ts", "123");   // same size: '0' decodes higher
+  write(hour + "00:00.000000-2.0-full-" + zero_hash + ".ts", "123");  // same size: '0' decodes higher
   write(hour + "00:02.000000-2.0-full-" + zero_hash + ".ts", "12");
-  write(hour + "00:02.000000-2.0-full-" + zed_hash + ".ts", "1234");   // the largest file
-  write(hour + "00:04.000000-2.0-full-" + zed_hash + ".ts", "1");      // the only one: never stat'ed
+  write(hour + "00:02.000000-2.0-full-" + zed_hash + ".ts", "1234");  // the largest file
+  write(hour + "00:04.000000-2.0-full-" + zed_hash + ".ts", "1");     // the only one: never stat'ed
   write(hour + "00:06.000000-2.0-partial-AAAA.ts", "1");
   write(hour + "00:06.000000-2.0-suspect-AAAB.ts", "12");
   SegmentStore store(base_.string());
@@ -170,7 +170,7 @@ TEST_F(SegmentStoreTest, ASelectionOutlivesRescansAndEvictions) {
   SegmentStore store(base_.string(), 1);  // room for one hour: every other lookup evicts
   auto start = *core::parse_time("2026-11-21T04:00:00Z");
   auto held = store.best_segments("db", "source", start, start + core::kMicrosPerHour + 2 * core::kMicrosPerSecond);
-  ASSERT_EQ(held.size(), 4u);  // 04:00, 04:02, a hole, 05:00
+  ASSERT_EQ(held.size(), 4u);                                      // 04:00, 04:02, a hole, 05:00
   write("db/source/2026-11-21T04/00:04.000000-2.0-full-AAAD.ts");  // a rescan replaces hour 04
   for (int round = 0; round < 3; ++round) {
     store.new_snapshot();

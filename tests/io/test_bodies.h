@@ -18,7 +18,9 @@ inline std::unique_ptr<HttpBody> answer_later(uv_loop_t* loop, std::uint64_t aft
   return make_body({[timer, after_ms, answer = std::move(answer)](BodyWriter& out) {
                       timer->start(after_ms, [answer, &out] { answer(out); });
                     },
-                    {}, std::move(on_stop), false});
+                    {},
+                    std::move(on_stop),
+                    false});
 }
 
 }  // namespace wubd::io

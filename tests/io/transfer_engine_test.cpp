@@ -117,13 +117,11 @@ TEST_F(TransferEngineTest, DelayBetweenStartsIsRespected) {
 TEST_F(TransferEngineTest, CancelIsFinalAndTellsTheCallerAbandonDoesNot) {
   engine_ = std::make_unique<TransferEngine>(&loop_, *client_, core::SourceLimits{1, 0});
   std::vector<std::string> events;
-  transfers::TransferId running = engine_->submit(spec("/a", [&](const io::FetchOutcome& o) {
-    events.push_back(o.cancelled ? "a cancelled" : "a done");
-  }));
+  transfers::TransferId running = engine_->submit(
+      spec("/a", [&](const io::FetchOutcome& o) { events.push_back(o.cancelled ? "a cancelled" : "a done"); }));
   transfers::TransferId queued = engine_->submit(spec("/b", [&](const io::FetchOutcome&) { events.push_back("b"); }));
-  transfers::TransferId third = engine_->submit(spec("/c", [&](const io::FetchOutcome& o) {
-    events.push_back(o.complete ? "c done" : "c failed");
-  }));
+  transfers::TransferId third = engine_->submit(
+      spec("/c", [&](const io::FetchOutcome& o) { events.push_back(o.complete ? "c done" : "c failed"); }));
   ASSERT_TRUE(spin_until([&] { return in_flight_ == 1; }));
   EXPECT_TRUE(engine_->cancel(running));   // running: stopped, caller told
   engine_->abandon(queued);                // queued: dropped silently

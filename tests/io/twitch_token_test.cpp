@@ -10,9 +10,9 @@ namespace {
 TEST(TwitchToken, TheRequestCarriesTodaysVariablesAndTheOperatorsOwn) {
   TwitchConfig config;
   std::string persisted = token_request_body(config, "desertbus", false);
-  for (const char* part : {R"("sha256Hash":"ed230aa1e33e07eebb8928504583da78a5173989fadfb1ac94be06a04f3cdbe9")",
-                           R"("login":"desertbus")", R"("playerType":"embed")", R"("platform":"site")",
-                           R"("isLive":true)"}) {
+  for (const char* part :
+       {R"("sha256Hash":"ed230aa1e33e07eebb8928504583da78a5173989fadfb1ac94be06a04f3cdbe9")", R"("login":"desertbus")",
+        R"("playerType":"embed")", R"("platform":"site")", R"("isLive":true)"}) {
     EXPECT_NE(persisted.find(part), std::string::npos) << part << " in " << persisted;
   }
   EXPECT_EQ(persisted.find("\"query\""), std::string::npos);
@@ -27,7 +27,8 @@ TEST(TwitchToken, TheRequestCarriesTodaysVariablesAndTheOperatorsOwn) {
 }
 
 TEST(TwitchToken, AnswersSayWhatTheyMean) {
-  auto token = read_token_answer(200, R"({"data":{"streamPlaybackAccessToken":{"value":"{\"a\":1}","signature":"s"}}})");
+  auto token =
+      read_token_answer(200, R"({"data":{"streamPlaybackAccessToken":{"value":"{\"a\":1}","signature":"s"}}})");
   EXPECT_EQ(token.kind, TokenAnswer::Kind::Token);
   EXPECT_EQ(token.value, R"({"a":1})");
   EXPECT_EQ(token.signature, "s");
@@ -35,7 +36,8 @@ TEST(TwitchToken, AnswersSayWhatTheyMean) {
   EXPECT_EQ(rotted.kind, TokenAnswer::Kind::PersistedQueryNotFound);
   auto none = read_token_answer(200, R"({"data":{"streamPlaybackAccessToken":null}})");
   EXPECT_EQ(none.kind, TokenAnswer::Kind::NoSuchChannel);
-  auto refused = read_token_answer(401, R"({"error":"Unauthorized","status":401,"message":"The \"Authorization\" token is invalid."})");
+  auto refused = read_token_answer(
+      401, R"({"error":"Unauthorized","status":401,"message":"The \"Authorization\" token is invalid."})");
   EXPECT_EQ(refused.kind, TokenAnswer::Kind::Error);
   EXPECT_EQ(refused.message, R"(error: Unauthorized; message: The "Authorization" token is invalid.)");
   auto gql = read_token_answer(200, R"({"errors":[{"message":"service error"},{"message":"try later"}],"data":null})");
@@ -46,9 +48,11 @@ TEST(TwitchToken, AnswersSayWhatTheyMean) {
 }
 
 TEST(TwitchToken, LimitsAndUsherErrors) {
-  auto limits = token_limits(R"({"maximum_resolution":"FULL_HD","maximum_video_bitrate_kbps":8500,"geoblock_reason":"","x":1})");
+  auto limits =
+      token_limits(R"({"maximum_resolution":"FULL_HD","maximum_video_bitrate_kbps":8500,"geoblock_reason":"","x":1})");
   EXPECT_EQ(limits, (std::vector<std::string>{"maximum_resolution FULL_HD", "maximum_video_bitrate_kbps 8500"}));
-  auto geo = read_usher_error(R"([{"url":"https://usher/x","error":"Content Restricted In Region","error_code":"content_geoblocked","type":"error"}])");
+  auto geo = read_usher_error(
+      R"([{"url":"https://usher/x","error":"Content Restricted In Region","error_code":"content_geoblocked","type":"error"}])");
   EXPECT_EQ(geo.code, "content_geoblocked");
   EXPECT_EQ(geo.message, "Content Restricted In Region");
   EXPECT_EQ(read_usher_error("not json").code, "");

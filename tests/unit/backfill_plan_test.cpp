@@ -47,18 +47,18 @@ TEST(BackfillPlan, HoursUnionExplicitAndLast) {
 TEST(BackfillPlan, MissingIsRemoteMinusLocalWithSkips) {
   Micros now = *parse_time("2026-11-21T04:10:00Z");
   std::vector<std::string> remote = {
-      name("00:00.000000"),                 // we have it
-      name("00:02.000000"),                 // missing
-      name("00:04.000000", "partial"),      // missing (a partial is still data)
-      name("00:06.000000", "temp"),         // temp: skipped
-      "junk.ts",                            // bad name: skipped
-      name("09:30.000000"),                 // 30 s old: too recent with a 60 s cutoff
-      name("08:30.000000"),                 // 90 s old: fetched
+      name("00:00.000000"),             // we have it
+      name("00:02.000000"),             // missing
+      name("00:04.000000", "partial"),  // missing (a partial is still data)
+      name("00:06.000000", "temp"),     // temp: skipped
+      "junk.ts",                        // bad name: skipped
+      name("09:30.000000"),             // 30 s old: too recent with a 60 s cutoff
+      name("08:30.000000"),             // 90 s old: fetched
   };
   std::vector<std::string> local = {name("00:00.000000"), name("00:04.000000", "full")};
   MissingSegments missing = missing_segments("2026-11-21T04", remote, local, now, 60 * kSecond);
-  EXPECT_EQ(missing.fetch, (std::vector<std::string>{name("00:02.000000"), name("00:04.000000", "partial"),
-                                                     name("08:30.000000")}));
+  EXPECT_EQ(missing.fetch,
+            (std::vector<std::string>{name("00:02.000000"), name("00:04.000000", "partial"), name("08:30.000000")}));
   ASSERT_EQ(missing.skipped.size(), 2u);
   EXPECT_EQ(missing.skipped[0].second, "temp file");
   EXPECT_EQ(missing.skipped[1].first, "junk.ts");

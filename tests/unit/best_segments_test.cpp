@@ -108,18 +108,15 @@ const char* const kHashZed = "zAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
 TEST(BestSegments, ContiguousSegmentsCoverTheRange) {
   run({
       {"exact range", {full(0, "a"), full(2 * kSecond, "b"), full(4 * kSecond, "c")}, 0, 6 * kSecond, "a b c"},
-      {"range ends mid-segment", {full(0, "a"), full(2 * kSecond, "b"), full(4 * kSecond, "c")}, 0,
-       3 * kSecond, "a b"},
+      {"range ends mid-segment", {full(0, "a"), full(2 * kSecond, "b"), full(4 * kSecond, "c")}, 0, 3 * kSecond, "a b"},
   });
 }
 
 TEST(BestSegments, FirstSegmentMayStartBeforeStartIfItCoversIt) {
   run({
       {"covers start", {full(0, "a"), full(2 * kSecond, "b")}, 1 * kSecond, 4 * kSecond, "a b"},
-      {"ends exactly at start: not covering", {full(0, "a"), full(2 * kSecond, "b")}, 2 * kSecond,
-       4 * kSecond, "b"},
-      {"start inside the last segment", {full(0, "a"), full(2 * kSecond, "b")}, 3 * kSecond,
-       10 * kSecond, "b _"},
+      {"ends exactly at start: not covering", {full(0, "a"), full(2 * kSecond, "b")}, 2 * kSecond, 4 * kSecond, "b"},
+      {"start inside the last segment", {full(0, "a"), full(2 * kSecond, "b")}, 3 * kSecond, 10 * kSecond, "b _"},
   });
 }
 
@@ -127,16 +124,21 @@ TEST(BestSegments, NothingCoveringStartBeginsWithAHole) {
   run({
       {"first segment after start", {full(2 * kSecond, "b"), full(4 * kSecond, "c")}, 0, 6 * kSecond, "_ b c"},
       {"segment before start that does not cover it is ignored",
-       {full(0, "a"), full(5 * kSecond, "c")}, 3 * kSecond, 7 * kSecond, "_ c"},
+       {full(0, "a"), full(5 * kSecond, "c")},
+       3 * kSecond,
+       7 * kSecond,
+       "_ c"},
   });
 }
 
 TEST(BestSegments, OverlapBeyondToleranceIsSkipped) {
   run({
       {"overlap of 100 ms skipped",
-       {full(0, "a"), full(1900 * kMs, "x"), full(2 * kSecond, "b")}, 0, 4 * kSecond, "a b"},
-      {"overlap of 11 ms skipped, then a gap",
-       {full(0, "a"), full(1989 * kMs, "x")}, 0, 4 * kSecond, "a _"},
+       {full(0, "a"), full(1900 * kMs, "x"), full(2 * kSecond, "b")},
+       0,
+       4 * kSecond,
+       "a b"},
+      {"overlap of 11 ms skipped, then a gap", {full(0, "a"), full(1989 * kMs, "x")}, 0, 4 * kSecond, "a _"},
       {"overlap of exactly 10 ms accepted", {full(0, "a"), full(1990 * kMs, "b")}, 0, 3 * kSecond, "a b"},
       {"overlap of 5 ms accepted", {full(0, "a"), full(1995 * kMs, "b")}, 0, 3 * kSecond, "a b"},
   });
@@ -148,74 +150,115 @@ TEST(BestSegments, GapBeyondToleranceInsertsAHole) {
       {"gap of 11 ms: hole", {full(0, "a"), full(2011 * kMs, "b")}, 0, 4 * kSecond, "a _ b"},
       {"missing segment", {full(0, "a"), full(4 * kSecond, "c")}, 0, 6 * kSecond, "a _ c"},
       {"missing hour directory",
-       {full(kH1 - 2 * kSecond, "a"), full(2 * kH1, "c")}, kH1 - 2 * kSecond, 2 * kH1 + 2 * kSecond, "a _ c"},
+       {full(kH1 - 2 * kSecond, "a"), full(2 * kH1, "c")},
+       kH1 - 2 * kSecond,
+       2 * kH1 + 2 * kSecond,
+       "a _ c"},
   });
 }
 
 TEST(BestSegments, PartialOrSuspectIsFollowedByAHole) {
   run({
       {"partial then full",
-       {{0, 2 * kSecond, SegmentType::Partial, "p"}, full(2 * kSecond, "b")}, 0, 4 * kSecond, "p _ b"},
+       {{0, 2 * kSecond, SegmentType::Partial, "p"}, full(2 * kSecond, "b")},
+       0,
+       4 * kSecond,
+       "p _ b"},
       {"suspect then full",
-       {{0, 2 * kSecond, SegmentType::Suspect, "s"}, full(2 * kSecond, "b")}, 0, 4 * kSecond, "s _ b"},
+       {{0, 2 * kSecond, SegmentType::Suspect, "s"}, full(2 * kSecond, "b")},
+       0,
+       4 * kSecond,
+       "s _ b"},
       {"full then partial at the end: trailing hole",
-       {full(0, "a"), {2 * kSecond, 2 * kSecond, SegmentType::Partial, "p"}}, 0, 4 * kSecond, "a p _"},
+       {full(0, "a"), {2 * kSecond, 2 * kSecond, SegmentType::Partial, "p"}},
+       0,
+       4 * kSecond,
+       "a p _"},
       {"suspect at the end: complete, no trailing hole",
-       {full(0, "a"), {2 * kSecond, 2 * kSecond, SegmentType::Suspect, "s"}}, 0, 4 * kSecond, "a s"},
+       {full(0, "a"), {2 * kSecond, 2 * kSecond, SegmentType::Suspect, "s"}},
+       0,
+       4 * kSecond,
+       "a s"},
   });
 }
 
 TEST(BestSegments, BestCopyPerStartTime) {
   run({
       {"full beats suspect and partial",
-       {{0, 2 * kSecond, SegmentType::Partial, "p", 5000},
-        {0, 2 * kSecond, SegmentType::Suspect, "s"},
-        full(0, "f")},
-       0, 2 * kSecond, "f"},
+       {{0, 2 * kSecond, SegmentType::Partial, "p", 5000}, {0, 2 * kSecond, SegmentType::Suspect, "s"}, full(0, "f")},
+       0,
+       2 * kSecond,
+       "f"},
       {"suspect beats partial",
        {{0, 2 * kSecond, SegmentType::Partial, "p", 5000}, {0, 2 * kSecond, SegmentType::Suspect, "s"}},
-       0, 2 * kSecond, "s"},
+       0,
+       2 * kSecond,
+       "s"},
       {"largest partial",
        {{0, 2 * kSecond, SegmentType::Partial, "p1", 100},
         {0, 2 * kSecond, SegmentType::Partial, "p2", 900},
         {0, 2 * kSecond, SegmentType::Partial, "p3", 500}},
-       0, 2 * kSecond, "p2 _"},
-      {"several full: the longest", {full(0, "x", 1990 * kMs), full(0, "y", 2 * kSecond)}, 0,
-       2 * kSecond, "y"},
+       0,
+       2 * kSecond,
+       "p2 _"},
+      {"several full: the longest", {full(0, "x", 1990 * kMs), full(0, "y", 2 * kSecond)}, 0, 2 * kSecond, "y"},
       {"several full of one duration and size: the highest hash",
-       {full(0, "AAAB"), full(0, "AAAC"), full(0, "AAAA")}, 0, 2 * kSecond, "AAAC"},
+       {full(0, "AAAB"), full(0, "AAAC"), full(0, "AAAA")},
+       0,
+       2 * kSecond,
+       "AAAC"},
       {"several full of one duration: the largest file before the highest hash",
        {{0, 2 * kSecond, SegmentType::Full, "AAAB", 900}, {0, 2 * kSecond, SegmentType::Full, "AAAC", 800}},
-       0, 2 * kSecond, "AAAB"},
+       0,
+       2 * kSecond,
+       "AAAB"},
       {"the longest before the largest",
        {{0, 1990 * kMs, SegmentType::Full, "AAAB", 9000}, {0, 2 * kSecond, SegmentType::Full, "AAAC", 800}},
-       0, 2 * kSecond, "AAAC"},
+       0,
+       2 * kSecond,
+       "AAAC"},
       // '0' sorts before 'z' as text but decodes to 52 > 51: wubloader compares bytes.
       {"hashes compared as decoded bytes, not text",
-       {full(0, kHashZero), full(0, kHashZed)}, 0, 2 * kSecond, kHashZero},
+       {full(0, kHashZero), full(0, kHashZed)},
+       0,
+       2 * kSecond,
+       kHashZero},
       {"suspects: the largest file",
        {{0, 2 * kSecond, SegmentType::Suspect, "AAAB", 100}, {0, 2 * kSecond, SegmentType::Suspect, "AAAA", 700}},
-       0, 2 * kSecond, "AAAA"},
+       0,
+       2 * kSecond,
+       "AAAA"},
       {"suspect over a larger partial",
        {{0, 2 * kSecond, SegmentType::Partial, "AAAB", 9000}, {0, 2 * kSecond, SegmentType::Suspect, "AAAA", 7}},
-       0, 2 * kSecond, "AAAA"},
+       0,
+       2 * kSecond,
+       "AAAA"},
       {"equal partials: the first name",
        {{0, 2 * kSecond, SegmentType::Partial, "AAAC", 50}, {0, 2 * kSecond, SegmentType::Partial, "AAAB", 50}},
-       0, 2 * kSecond, "AAAB _"},
+       0,
+       2 * kSecond,
+       "AAAB _"},
       {"temp is never chosen", {{0, 2 * kSecond, SegmentType::Temp, "t"}}, 0, 2 * kSecond, "_"},
-      {"temp beside a partial", {{0, 2 * kSecond, SegmentType::Temp, "t", 9999},
-                                 {0, 2 * kSecond, SegmentType::Partial, "p", 10}},
-       0, 2 * kSecond, "p _"},
+      {"temp beside a partial",
+       {{0, 2 * kSecond, SegmentType::Temp, "t", 9999}, {0, 2 * kSecond, SegmentType::Partial, "p", 10}},
+       0,
+       2 * kSecond,
+       "p _"},
   });
 }
 
 TEST(BestSegments, StopsAtTheFirstSegmentReachingTheEnd) {
   run({
       {"later segments not included",
-       {full(0, "a"), full(2 * kSecond, "b"), full(4 * kSecond, "c"), full(6 * kSecond, "d")}, 0,
-       4 * kSecond, "a b"},
-      {"end inside a segment", {full(0, "a"), full(2 * kSecond, "b"), full(4 * kSecond, "c")}, 0,
-       4 * kSecond + 1, "a b c"},
+       {full(0, "a"), full(2 * kSecond, "b"), full(4 * kSecond, "c"), full(6 * kSecond, "d")},
+       0,
+       4 * kSecond,
+       "a b"},
+      {"end inside a segment",
+       {full(0, "a"), full(2 * kSecond, "b"), full(4 * kSecond, "c")},
+       0,
+       4 * kSecond + 1,
+       "a b c"},
   });
 }
 
@@ -232,19 +275,26 @@ TEST(BestSegments, TrailingHoles) {
 TEST(BestSegments, HourBoundaries) {
   run({
       {"segment from 00:59:59 covers 01:00:01",
-       {full(kH1 - 1 * kSecond, "a"), full(kH1 + 1 * kSecond, "b")}, kH1 + 1 * kSecond / 2,
-       kH1 + 3 * kSecond, "a b"},
+       {full(kH1 - 1 * kSecond, "a"), full(kH1 + 1 * kSecond, "b")},
+       kH1 + 1 * kSecond / 2,
+       kH1 + 3 * kSecond,
+       "a b"},
       {"start exactly on the hour, previous hour's segment ends there",
-       {full(kH1 - 2 * kSecond, "a"), full(kH1, "b")}, kH1, kH1 + 2 * kSecond, "b"},
+       {full(kH1 - 2 * kSecond, "a"), full(kH1, "b")},
+       kH1,
+       kH1 + 2 * kSecond,
+       "b"},
       {"contiguous across three hours",
        {full(kH1 - 2 * kSecond, "a"), full(kH1, "b"), full(2 * kH1 - 2 * kSecond, "c"), full(2 * kH1, "d")},
-       kH1 - 2 * kSecond, 2 * kH1 + 2 * kSecond, "a b _ c d"},
+       kH1 - 2 * kSecond,
+       2 * kH1 + 2 * kSecond,
+       "a b _ c d"},
   });
 }
 
 TEST(BestSegments, ScansTheExistingHoursFromTheHourBeforeStartToEndsHour) {
-  Archive archive({full(-kH1, "before"), full(0, "z"), full(kH1 + 10 * kSecond, "a"), full(3 * kH1, "c"),
-                   full(4 * kH1, "after")});
+  Archive archive(
+      {full(-kH1, "before"), full(0, "z"), full(kH1 + 10 * kSecond, "a"), full(3 * kH1, "c"), full(4 * kH1, "after")});
   (void)archive.select(kH1 + 5 * kSecond, 3 * kH1 + 5 * kSecond);
   // Hour 0 (before start's hour), 1 and 3 exist within it; hour 2 does not.
   std::set<Micros> expected = {day_start(), day_start() + kH1, day_start() + 3 * kH1};
@@ -276,8 +326,8 @@ TEST(BestSegments, ASelectionKeepsItsListingsAlive) {
     if (!out.empty()) out += ' ';
     out += s ? s->name.hash + ":" + s->hour : "_";
   }
-  EXPECT_EQ(out, "a:" + format_hour(day_start()) + " b:" + format_hour(day_start()) + " _ c:" +
-                     format_hour(day_start() + kH1));
+  EXPECT_EQ(out, "a:" + format_hour(day_start()) + " b:" + format_hour(day_start()) +
+                     " _ c:" + format_hour(day_start() + kH1));
   EXPECT_EQ(held[0].use_count(), held[1].use_count());  // hour 0's listing, shared by both
 }
 
@@ -309,10 +359,12 @@ TEST(BestByStart, HashLessComparesDecodedBytes) {
 TEST(BestByStart, SizesAreNeededOnlyToChooseBetweenCopies) {
   std::vector<StoredSegment> listing(6);
   const std::pair<Micros, SegmentType> specs[] = {
-      {0, SegmentType::Full},                                         // alone: no size
-      {2 * kSecond, SegmentType::Full}, {2 * kSecond, SegmentType::Full},  // two full: sizes
-      {4 * kSecond, SegmentType::Full}, {4 * kSecond, SegmentType::Temp},  // full beside temp: none
-      {6 * kSecond, SegmentType::Partial},                            // partial: size
+      {0, SegmentType::Full},  // alone: no size
+      {2 * kSecond, SegmentType::Full},
+      {2 * kSecond, SegmentType::Full},  // two full: sizes
+      {4 * kSecond, SegmentType::Full},
+      {4 * kSecond, SegmentType::Temp},     // full beside temp: none
+      {6 * kSecond, SegmentType::Partial},  // partial: size
   };
   for (std::size_t i = 0; i < listing.size(); ++i) {
     listing[i].name.start = specs[i].first;

@@ -73,7 +73,8 @@ TEST(CutPlan, ParsesParametersWithDefaultsAndClearErrors) {
     auto result = parse_cut_request(b.query, available, kCap);
     ASSERT_FALSE(result) << b.query;
     EXPECT_EQ(result.error().code, 400) << b.query;
-    EXPECT_NE(result.error().message.find(b.message_part), std::string::npos) << b.query << ": " << result.error().message;
+    EXPECT_NE(result.error().message.find(b.message_part), std::string::npos)
+        << b.query << ": " << result.error().message;
   }
   EXPECT_TRUE(parse_cut_request("start=2026-11-21T00:00:00Z&end=2026-11-21T06:00:00Z", available, kCap))
       << "exactly the cap";
@@ -140,6 +141,8 @@ TEST(CutPlan, HolesAndEmptyRangesAre406) {
   EXPECT_EQ(total.duration, 5 * kS);
 }
 
+// ffmpeg command lines, as one would type them.
+// clang-format off
 TEST(CutPlan, FfmpegCommandLines) {
   EXPECT_EQ(ffmpeg_seconds(1'500'000), "1.500000");
   EXPECT_EQ(ffmpeg_seconds(0), "0.000000");
@@ -185,6 +188,7 @@ TEST(CutPlan, FullCutsOfSeveralRangesFeedAPipeEachAndConcatenate) {
   EXPECT_NE(std::find(audio_only.begin(), audio_only.end(), "[0:a:0][1:a:0]concat=n=2:v=0:a=1[a]"), audio_only.end());
   EXPECT_EQ(std::find(audio_only.begin(), audio_only.end(), "[v]"), audio_only.end());
 }
+// clang-format on
 
 }  // namespace
 }  // namespace wubd::core

@@ -21,7 +21,7 @@ TEST(DownloadPolicy, WaitsAreNeverNegative) {
     Micros now, interval, wait;
   };
   const Case cases[] = {
-      {std::nullopt, 100, 5 * kSecond, 0},      // first fetch: at once
+      {std::nullopt, 100, 5 * kSecond, 0},         // first fetch: at once
       {0, 1 * kSecond, 5 * kSecond, 4 * kSecond},  // spaced from the last start
       {0, 5 * kSecond, 5 * kSecond, 0},
       {0, 60 * kSecond, 5 * kSecond, 0},  // the last fetch took longer than the interval
@@ -43,14 +43,17 @@ TEST(DownloadPolicy, MasterFetchWhenNeeded) {
   const Case cases[] = {
       {"start", ManagerState{}, 0},
       {"in flight", ManagerState{true, now - kSecond, true, {}, false}, std::nullopt},
-      {"healthy: until the URL ages", ManagerState{false, now - 10 * kSecond, true, {variant(true, false, now - 10 * kSecond)}, true},
+      {"healthy: until the URL ages",
+       ManagerState{false, now - 10 * kSecond, true, {variant(true, false, now - 10 * kSecond)}, true},
        t.max_url_age - 10 * kSecond},
-      {"worker asked, spaced from last fetch", ManagerState{false, now - 2 * kSecond, true, {variant(true, true, now - 2 * kSecond)}, true},
-       3 * kSecond},
-      {"worker asked long after last fetch", ManagerState{false, now - 60 * kSecond, true, {variant(true, true, now - 60 * kSecond)}, true},
+      {"worker asked, spaced from last fetch",
+       ManagerState{false, now - 2 * kSecond, true, {variant(true, true, now - 2 * kSecond)}, true}, 3 * kSecond},
+      {"worker asked long after last fetch",
+       ManagerState{false, now - 60 * kSecond, true, {variant(true, true, now - 60 * kSecond)}, true}, 0},
+      {"variant has no worker",
+       ManagerState{false, now - 60 * kSecond, true, {variant(false, false, std::nullopt)}, true}, 0},
+      {"URL too old", ManagerState{false, now - 60 * kSecond, true, {variant(true, false, now - t.max_url_age)}, true},
        0},
-      {"variant has no worker", ManagerState{false, now - 60 * kSecond, true, {variant(false, false, std::nullopt)}, true}, 0},
-      {"URL too old", ManagerState{false, now - 60 * kSecond, true, {variant(true, false, now - t.max_url_age)}, true}, 0},
       // An offline channel is asked gently: every offline_interval (20 s), not every 5 s.
       {"not live: asked again at the offline interval", ManagerState{false, now - kSecond, false, {}, true},
        t.offline_interval - kSecond},
@@ -89,12 +92,9 @@ TEST(DownloadPolicy, WorkerOutcomes) {
     bool keep_polling, report_working, request_replacement;
   };
   const Case cases[] = {
-      {false, PlaylistOutcome::Ok, true, true, false},
-      {true, PlaylistOutcome::Ok, true, false, false},
-      {false, PlaylistOutcome::EndList, false, true, true},
-      {true, PlaylistOutcome::EndList, false, false, true},
-      {true, PlaylistOutcome::Gone, false, false, true},
-      {false, PlaylistOutcome::Gone, false, false, true},
+      {false, PlaylistOutcome::Ok, true, true, false},      {true, PlaylistOutcome::Ok, true, false, false},
+      {false, PlaylistOutcome::EndList, false, true, true}, {true, PlaylistOutcome::EndList, false, false, true},
+      {true, PlaylistOutcome::Gone, false, false, true},    {false, PlaylistOutcome::Gone, false, false, true},
       {false, PlaylistOutcome::Failed, false, false, true},  // first fetch failed: stop
       {true, PlaylistOutcome::Failed, true, false, false},   // later: keep trying
   };
@@ -140,12 +140,12 @@ TEST(DownloadPolicy, DateSkews) {
   };
   const Micros t0 = 1000 * kSecond;
   add(t0);
-  add(t0 + 2 * kSecond);                  // on time
-  add(t0 + 4 * kSecond + 400 * kMs);      // 400 ms late: a jump
-  add(std::nullopt);                      // no date of its own
+  add(t0 + 2 * kSecond);                        // on time
+  add(t0 + 4 * kSecond + 400 * kMs);            // 400 ms late: a jump
+  add(std::nullopt);                            // no date of its own
   add(t0 + 8 * kSecond + 400 * kMs + 5 * kMs);  // 5 ms: within tolerance
-  add(t0 + 100 * kSecond, true);          // after a DISCONTINUITY: not compared
-  add(t0 + 90 * kSecond);                 // next to an ad below: not compared
+  add(t0 + 100 * kSecond, true);                // after a DISCONTINUITY: not compared
+  add(t0 + 90 * kSecond);                       // next to an ad below: not compared
   std::vector<bool> ads(playlist.segments.size(), false);
   ads[5] = true;
   EXPECT_EQ(date_skews(playlist, ads), (std::vector<Micros>{0, 0, 400 * kMs, 0, 5 * kMs, 0, 0}));
@@ -159,12 +159,12 @@ TEST(DownloadPolicy, SegmentTimesCarryForward) {
     s.program_date_time = pdt;
     return s;
   };
-  playlist.segments = {segment(2 * kSecond, std::nullopt), segment(2 * kSecond, 100 * kSecond),
-                       segment(2'002'000, std::nullopt), segment(1'500'000, std::nullopt),
+  playlist.segments = {segment(2 * kSecond, std::nullopt),  segment(2 * kSecond, 100 * kSecond),
+                       segment(2'002'000, std::nullopt),    segment(1'500'000, std::nullopt),
                        segment(2 * kSecond, 200 * kSecond), segment(2 * kSecond, std::nullopt)};
   auto starts = segment_start_times(playlist);
-  std::vector<std::optional<Micros>> expected = {std::nullopt, 100 * kSecond, 102 * kSecond, 104'002'000,
-                                                 200 * kSecond, 202 * kSecond};
+  std::vector<std::optional<Micros>> expected = {std::nullopt, 100 * kSecond, 102 * kSecond,
+                                                 104'002'000,  200 * kSecond, 202 * kSecond};
   EXPECT_EQ(starts, expected);
 }
 
@@ -179,17 +179,59 @@ TEST(DownloadPolicy, GetterRacesRetriesAndGivesUp) {
     std::optional<Micros> retry_in;
   };
   const Case cases[] = {
-      {"soft timeout races a second attempt", {now, 1, false}, AttemptEvent::SoftTimeout, true, false, false, false, {}},
+      {"soft timeout races a second attempt",
+       {now, 1, false},
+       AttemptEvent::SoftTimeout,
+       true,
+       false,
+       false,
+       false,
+       {}},
       {"no third racer", {now, 2, false}, AttemptEvent::SoftTimeout, false, false, false, false, {}},
       {"no racer once gone", {now, 1, true}, AttemptEvent::SoftTimeout, false, false, false, false, {}},
-      {"first to complete wins, loser cancelled", {now, 1, false}, AttemptEvent::Completed, false, true, true, false, {}},
+      {"first to complete wins, loser cancelled",
+       {now, 1, false},
+       AttemptEvent::Completed,
+       false,
+       true,
+       true,
+       false,
+       {}},
       {"sole attempt completes", {now, 0, false}, AttemptEvent::Completed, false, false, true, false, {}},
-      {"failure while a racer runs: wait for it", {now, 1, false}, AttemptEvent::Failed, false, false, false, false, {}},
-      {"failure, none left: retry ~2 s", {now, 0, false}, AttemptEvent::Failed, false, false, false, false, 2 * kSecond},
+      {"failure while a racer runs: wait for it",
+       {now, 1, false},
+       AttemptEvent::Failed,
+       false,
+       false,
+       false,
+       false,
+       {}},
+      {"failure, none left: retry ~2 s",
+       {now, 0, false},
+       AttemptEvent::Failed,
+       false,
+       false,
+       false,
+       false,
+       2 * kSecond},
       {"403/404: give up", {now, 0, false}, AttemptEvent::Gone, false, false, true, true, {}},
-      {"403/404 while a racer runs: let it finish", {now, 1, false}, AttemptEvent::Gone, false, false, false, false, {}},
+      {"403/404 while a racer runs: let it finish",
+       {now, 1, false},
+       AttemptEvent::Gone,
+       false,
+       false,
+       false,
+       false,
+       {}},
       {"racer fails after a 404", {now, 0, true}, AttemptEvent::Failed, false, false, true, true, {}},
-      {"too old: give up", {now - t.getter_give_up_after, 0, false}, AttemptEvent::Failed, false, false, true, true, {}},
+      {"too old: give up",
+       {now - t.getter_give_up_after, 0, false},
+       AttemptEvent::Failed,
+       false,
+       false,
+       true,
+       true,
+       {}},
   };
   for (const Case& c : cases) {
     GetterAction a = on_attempt_event(c.state, c.event, now, t, 0.5);

@@ -11,9 +11,12 @@ TEST(ListenAddress, Forms) {
     const char* host;
     int port;
   } cases[] = {
-      {"127.0.0.1:8000", "127.0.0.1", 8000}, {"localhost:80", "localhost", 80}, {"[::1]:0", "::1", 0},
+      {"127.0.0.1:8000", "127.0.0.1", 8000},
+      {"localhost:80", "localhost", 80},
+      {"[::1]:0", "::1", 0},
       {":8000", "", 8000},  // every interface
-      {"8000", "", 8000},   {"0.0.0.0:65535", "0.0.0.0", 65535},
+      {"8000", "", 8000},
+      {"0.0.0.0:65535", "0.0.0.0", 65535},
   };
   for (const Case& c : cases) {
     auto address = parse_listen_address(c.text);
@@ -24,8 +27,8 @@ TEST(ListenAddress, Forms) {
 }
 
 TEST(ListenAddress, BadValuesSayWhy) {
-  for (const char* bad : {":99999999999", ":65536", ":-1", "host:", "", "[::1]8000", "::1:8000", "a:b", "[]:80",
-                          ":80x"}) {
+  for (const char* bad :
+       {":99999999999", ":65536", ":-1", "host:", "", "[::1]8000", "::1:8000", "a:b", "[]:80", ":80x"}) {
     auto address = parse_listen_address(bad);
     ASSERT_FALSE(address) << bad;
     EXPECT_NE(address.error().message.find(std::string("\"") + bad + "\""), std::string::npos)

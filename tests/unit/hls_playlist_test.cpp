@@ -30,7 +30,8 @@ TEST(HlsMaster, TwitchChunkedAndRenditionNames) {
       "#EXTM3U\n"
       "#EXT-X-TWITCH-INFO:NODE=\"video-edge\",SERVING-ID=\"x\"\n"
       "#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID=\"chunked\",NAME=\"1080p60 (source)\",AUTOSELECT=YES,DEFAULT=YES\n"
-      "#EXT-X-STREAM-INF:BANDWIDTH=6000000,RESOLUTION=1920x1080,CODECS=\"avc1.64002A,mp4a.40.2\",VIDEO=\"chunked\",FRAME-RATE=60.000\n"
+      "#EXT-X-STREAM-INF:BANDWIDTH=6000000,RESOLUTION=1920x1080,CODECS=\"avc1.64002A,mp4a.40.2\",VIDEO=\"chunked\","
+      "FRAME-RATE=60.000\n"
       "https://edge/v1/playlist/chunked.m3u8\n"
       "#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID=\"720p60\",NAME=\"720p60\",AUTOSELECT=YES,DEFAULT=YES\n"
       "#EXT-X-STREAM-INF:BANDWIDTH=3000000,RESOLUTION=1280x720,CODECS=\"avc1.4D401F,mp4a.40.2\",VIDEO=\"720p60\"\n"
@@ -99,8 +100,10 @@ TEST(HlsMaster, TwoSourcesAreNone) {
 
 TEST(HlsMaster, SharedNamesAreToldApartByCodecNeverByOrder) {
   // Enhanced broadcasting: 1080p60 in H.264 and in HEVC, listed in either order.
-  const char* h264 = "#EXT-X-STREAM-INF:BANDWIDTH=6000000,CODECS=\"avc1.64002A,mp4a.40.2\",IVS-NAME=\"1080p60\"\nh.m3u8\n";
-  const char* hevc = "#EXT-X-STREAM-INF:BANDWIDTH=5000000,CODECS=\"hvc1.2.4.L123,mp4a.40.2\",IVS-NAME=\"1080p60\"\nv.m3u8\n";
+  const char* h264 =
+      "#EXT-X-STREAM-INF:BANDWIDTH=6000000,CODECS=\"avc1.64002A,mp4a.40.2\",IVS-NAME=\"1080p60\"\nh.m3u8\n";
+  const char* hevc =
+      "#EXT-X-STREAM-INF:BANDWIDTH=5000000,CODECS=\"hvc1.2.4.L123,mp4a.40.2\",IVS-NAME=\"1080p60\"\nv.m3u8\n";
   for (bool h264_first : {true, false}) {
     std::string text = std::string("#EXTM3U\n") + (h264_first ? h264 : hevc) + (h264_first ? hevc : h264);
     auto playlist = parse_playlist(text);
@@ -121,7 +124,8 @@ TEST(HlsMaster, SharedNamesAreToldApartByCodecNeverByOrder) {
 
 TEST(HlsMaster, SessionDataAndAudioOnly) {
   auto playlist = parse_playlist(
-      "#EXTM3U\n#EXT-X-SESSION-DATA:DATA-ID=\"com.amazon.ivs.unavailable-media\",VALUE=\"W3siTkFNRSI6IjE0NDBwNjAifV0=\"\n"
+      "#EXTM3U\n#EXT-X-SESSION-DATA:DATA-ID=\"com.amazon.ivs.unavailable-media\",VALUE=\"W3siTkFNRSI6IjE0NDBwNjAifV0="
+      "\"\n"
       "#EXT-X-SESSION-DATA:VALUE=\"no id\"\n"
       "#EXT-X-STREAM-INF:BANDWIDTH=160000,CODECS=\"mp4a.40.2\",VIDEO=\"audio_only\"\naudio.m3u8\n");
   ASSERT_TRUE(playlist) << playlist.error().message;

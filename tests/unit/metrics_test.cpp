@@ -50,9 +50,7 @@ TEST(Metrics, RefreshFunctionsRunBeforeEachRenderWhileRegistered) {
   EXPECT_NE(r.render().find("wubd_things_open 5\n"), std::string::npos);
 }
 
-TEST(Metrics, LabelValuesAreEscaped) {
-  EXPECT_EQ(render_labels({{"a", "x\"y\\z\nw"}}), "a=\"x\\\"y\\\\z\\nw\"");
-}
+TEST(Metrics, LabelValuesAreEscaped) { EXPECT_EQ(render_labels({{"a", "x\"y\\z\nw"}}), "a=\"x\\\"y\\\\z\\nw\""); }
 
 }  // namespace
 }  // namespace wubd::core

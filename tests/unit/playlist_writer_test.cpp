@@ -65,8 +65,7 @@ TEST(MediaPlaylist, HolesAndEndList) {
     EXPECT_EQ(text.rfind("#EXTM3U\n", 0), 0u) << c.rule;
     if (c.discontinuities) {
       // The marker sits between the two segments, right before the second's date-time.
-      EXPECT_NE(text.find("#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T04:00:10.000Z"),
-                std::string::npos)
+      EXPECT_NE(text.find("#EXT-X-DISCONTINUITY\n#EXT-X-PROGRAM-DATE-TIME:2026-11-21T04:00:10.000Z"), std::string::npos)
           << c.rule;
     }
   }
@@ -78,8 +77,8 @@ TEST(MediaPlaylist, TargetDurationIsAnIntegerNoEXTINFExceedsWhenRounded) {
     std::int64_t expected;
   };
   const Case cases[] = {
-      {{2'000'000}, 2},  {{2'002'000}, 2},         {{2'500'000}, 3}, {{2'499'999}, 2},
-      {{6'000'000, 1'000'000}, 6}, {{100'000}, 1}, {{}, 1},
+      {{2'000'000}, 2}, {{2'002'000}, 2}, {{2'500'000}, 3}, {{2'499'999}, 2}, {{6'000'000, 1'000'000}, 6},
+      {{100'000}, 1},   {{}, 1},
   };
   for (const Case& c : cases) {
     std::vector<StoredSegment> storage;

@@ -29,9 +29,16 @@ TEST(PlaylistRange, DefaultsToTheArchiveAndCapsIt) {
       {"both given", kBase + kH, kBase + 2 * kH, {kBase, kBase + 48 * kH}, {kBase + kH, kBase + 2 * kH}},
       {"neither, short archive: all of it", {}, {}, {kBase, kBase + 5 * kH}, {kBase, kBase + 5 * kH}},
       {"neither, long archive: the newest cap", {}, {}, {kBase, kBase + 100 * kH}, {kBase + 76 * kH, kBase + 100 * kH}},
-      {"end only: the cap before it", {}, kBase + 30 * kH, {kBase, kBase + 100 * kH}, {kBase + 6 * kH, kBase + 30 * kH}},
+      {"end only: the cap before it",
+       {},
+       kBase + 30 * kH,
+       {kBase, kBase + 100 * kH},
+       {kBase + 6 * kH, kBase + 30 * kH}},
       {"start only: to the end", kBase + 90 * kH, {}, {kBase, kBase + 100 * kH}, {kBase + 90 * kH, kBase + 100 * kH}},
-      {"start after the end: empty, not an error", kBase + 200 * kH, {}, {kBase, kBase + 100 * kH},
+      {"start after the end: empty, not an error",
+       kBase + 200 * kH,
+       {},
+       {kBase, kBase + 100 * kH},
        {kBase + 200 * kH, kBase + 100 * kH}},
   };
   for (const Case& c : cases) {

@@ -21,10 +21,10 @@ TEST(Routes, EveryEndpoint) {
       {"/files/db/source/2026-11-21T04", RouteKind::ListSegments, "db", "source", "2026-11-21T04", ""},
       {"/playlist/db.m3u8", RouteKind::MasterPlaylist, "db", "", "", ""},
       {"/playlist/db/720p60.m3u8", RouteKind::MediaPlaylist, "db", "720p60", "", ""},
-      {"/segments/db/source/2026-11-21T04/00%3A00.000000-2.0-full-AAAA.ts", RouteKind::Segment, "db",
-       "source", "2026-11-21T04", "00:00.000000-2.0-full-AAAA.ts"},
-      {"/segments/db/source/2026-11-21T04/00:00.000000-2.0-full-AAAA.ts", RouteKind::Segment, "db",
-       "source", "2026-11-21T04", "00:00.000000-2.0-full-AAAA.ts"},
+      {"/segments/db/source/2026-11-21T04/00%3A00.000000-2.0-full-AAAA.ts", RouteKind::Segment, "db", "source",
+       "2026-11-21T04", "00:00.000000-2.0-full-AAAA.ts"},
+      {"/segments/db/source/2026-11-21T04/00:00.000000-2.0-full-AAAA.ts", RouteKind::Segment, "db", "source",
+       "2026-11-21T04", "00:00.000000-2.0-full-AAAA.ts"},
       {"/cut/db/source.ts", RouteKind::Cut, "db", "source", "", ""},
       {"/metrics", RouteKind::Metrics, "", "", "", ""},
       {"/files/my%20stream", RouteKind::ListVariants, "my stream", "", "", ""},
@@ -42,9 +42,9 @@ TEST(Routes, EveryEndpoint) {
 }
 
 TEST(Routes, UnknownPathsAre404) {
-  for (const char* path : {"/", "", "/nope", "/files/a/b/c/d", "/playlist/db", "/playlist/db/source",
-                           "/playlist/a/b/c.m3u8", "/segments/a/b/c", "/segments/a/b/c/d/e",
-                           "/cut/db/source.mp4", "/cut/db.ts", "/metrics/x", "files"}) {
+  for (const char* path :
+       {"/", "", "/nope", "/files/a/b/c/d", "/playlist/db", "/playlist/db/source", "/playlist/a/b/c.m3u8",
+        "/segments/a/b/c", "/segments/a/b/c/d/e", "/cut/db/source.mp4", "/cut/db.ts", "/metrics/x", "files"}) {
     auto r = route_path(path);
     ASSERT_FALSE(r.ok()) << path;
     EXPECT_EQ(r.error().code, 404) << path;

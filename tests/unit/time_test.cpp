@@ -72,8 +72,7 @@ TEST(ParseTime, RejectsEverythingElseNamingTheInput) {
   for (const char* text : cases) {
     auto t = parse_time(text);
     ASSERT_FALSE(t.ok()) << "accepted: " << text;
-    EXPECT_NE(t.error().message.find(std::string("\"") + text + "\""), std::string::npos)
-        << t.error().message;
+    EXPECT_NE(t.error().message.find(std::string("\"") + text + "\""), std::string::npos) << t.error().message;
     EXPECT_EQ(t.error().code, 400);
   }
 }
@@ -100,8 +99,8 @@ TEST(Hours, FormatParseAndFloor) {
   auto h = parse_hour("2026-11-21T04");
   ASSERT_TRUE(h.ok());
   EXPECT_EQ(*h, floor_hour(kBase));
-  for (const char* bad : {"2026-11-21T4", "2026-11-21T24", "2026-11-21 04", "2026-11-21T04:00",
-                          "xxxx-11-21T04", "2026-02-30T00", "0000-01-01T00", ""}) {
+  for (const char* bad : {"2026-11-21T4", "2026-11-21T24", "2026-11-21 04", "2026-11-21T04:00", "xxxx-11-21T04",
+                          "2026-02-30T00", "0000-01-01T00", ""}) {
     EXPECT_FALSE(parse_hour(bad).ok()) << bad;
   }
 }

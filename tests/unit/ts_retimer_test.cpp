@@ -127,7 +127,6 @@ TEST(TsRetimer, AHoleIsClosed) {
   auto stamps = stamps_of(out);
   expect_rising(stamps);
   EXPECT_EQ(stamps[40].dts - stamps[38].dts, 3000) << "no 2 s gap";
-
 }
 
 TEST(TsRetimer, TimestampsAcrossThe33BitWrapStayContinuous) {

@@ -18,11 +18,12 @@ std::vector<std::string> split(const std::string& text, char separator) {
 
 std::optional<Fault> parse_fault(const std::string& spec, std::string& error) {
   static const std::set<std::string> classes = {"master", "media", "segment", "gql", "any"};
-  static const std::set<std::string> kinds = {"status", "delay", "stall",  "reset",
+  static const std::set<std::string> kinds = {"status",   "delay", "stall",   "reset",
                                               "truncate", "stale", "garbage", "empty"};
   std::vector<std::string> parts = split(spec, ':');
   if (parts.size() < 2 || !classes.count(parts[0]) || !kinds.count(parts[1])) {
-    error = "--fault " + spec + ": expected CLASS:KIND[:key=value…] with CLASS master|media|segment|gql|any "
+    error = "--fault " + spec +
+            ": expected CLASS:KIND[:key=value…] with CLASS master|media|segment|gql|any "
             "and KIND status|delay|stall|reset|truncate|stale|garbage|empty";
     return std::nullopt;
   }
@@ -35,13 +36,20 @@ std::optional<Fault> parse_fault(const std::string& spec, std::string& error) {
     std::string key = parts[i].substr(0, eq);
     std::string value = eq == std::string::npos ? "" : parts[i].substr(eq + 1);
     try {
-      if (key == "code") fault.code = std::stoi(value);
-      else if (key == "seconds") fault.seconds = std::stod(value);
-      else if (key == "p") fault.probability = std::stod(value);
-      else if (key == "n") fault.max_count = std::stol(value);
-      else if (key == "after") fault.after_s = std::stod(value);
-      else if (key == "until") fault.until_s = std::stod(value);
-      else if (key == "variant") fault.variant = value;
+      if (key == "code")
+        fault.code = std::stoi(value);
+      else if (key == "seconds")
+        fault.seconds = std::stod(value);
+      else if (key == "p")
+        fault.probability = std::stod(value);
+      else if (key == "n")
+        fault.max_count = std::stol(value);
+      else if (key == "after")
+        fault.after_s = std::stod(value);
+      else if (key == "until")
+        fault.until_s = std::stod(value);
+      else if (key == "variant")
+        fault.variant = value;
       else {
         error = "--fault " + spec + ": unknown key " + key;
         return std::nullopt;
@@ -54,8 +62,8 @@ std::optional<Fault> parse_fault(const std::string& spec, std::string& error) {
   return fault;
 }
 
-Fault* pick_fault(std::vector<Fault>& faults, const std::string& klass, const std::string& variant,
-                  double elapsed_s, std::mt19937_64& random) {
+Fault* pick_fault(std::vector<Fault>& faults, const std::string& klass, const std::string& variant, double elapsed_s,
+                  std::mt19937_64& random) {
   for (Fault& fault : faults) {
     if (fault.klass != "any" && fault.klass != klass) continue;
     if (!fault.variant.empty() && fault.variant != variant) continue;

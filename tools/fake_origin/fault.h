@@ -38,7 +38,7 @@ std::optional<Fault> parse_fault(const std::string& spec, std::string& error);
 
 // The first fault of `faults` that applies to a request of `klass` for `variant`
 // at `elapsed_s` since start, counted as fired; nullptr if none.
-Fault* pick_fault(std::vector<Fault>& faults, const std::string& klass, const std::string& variant,
-                  double elapsed_s, std::mt19937_64& random);
+Fault* pick_fault(std::vector<Fault>& faults, const std::string& klass, const std::string& variant, double elapsed_s,
+                  std::mt19937_64& random);
 
 }  // namespace wubd::fake_origin

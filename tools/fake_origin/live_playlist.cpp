@@ -20,9 +20,8 @@ std::string daterange(const std::string& id, core::Micros start, double duration
 
 bool is_ad_uri(const std::string& file) { return file.rfind("ad-", 0) == 0; }
 
-std::string media_playlist_text(const std::vector<std::int64_t>& window, const Timeline& timeline,
-                                 const AdOptions& ads, const SkewOptions& skew, const Session& session,
-                                 const Fmp4Layout& fmp4, bool ended) {
+std::string media_playlist_text(const std::vector<std::int64_t>& window, const Timeline& timeline, const AdOptions& ads,
+                                const SkewOptions& skew, const Session& session, const Fmp4Layout& fmp4, bool ended) {
   const core::Micros duration = timeline.segment_seconds * core::kMicrosPerSecond;
   std::string text = "#EXTM3U\n#EXT-X-VERSION:" + std::string(fmp4.enabled ? "6" : "3") +
                      "\n#EXT-X-TARGETDURATION:" + std::to_string(timeline.segment_seconds) +
@@ -54,8 +53,8 @@ std::string media_playlist_text(const std::vector<std::int64_t>& window, const T
       text += daterange("stitched-ad-marked-" + std::to_string(i), pdt, ads.marked_live_s);
     }
     std::int64_t map = fmp4.enabled && !ad ? fmp4.map_of(i) : -1;
-    bool jump = previous >= 0 && (i != previous + 1 || ad != previous_ad || (map >= 0 && map != previous_map &&
-                                                                             previous_map >= 0));
+    bool jump = previous >= 0 &&
+                (i != previous + 1 || ad != previous_ad || (map >= 0 && map != previous_map && previous_map >= 0));
     if (jump) text += "#EXT-X-DISCONTINUITY\n";
     if (map >= 0 && map != previous_map) text += "#EXT-X-MAP:URI=\"init" + std::to_string(map) + ".mp4\"\n";
     text += "#EXT-X-PROGRAM-DATE-TIME:" + core::format_time(pdt) + "\n";

@@ -13,10 +13,10 @@
 namespace wubd::fake_origin {
 
 struct AdOptions {
-  double preroll_s = 0;             // stream seconds of ads opening every new session
-  double midroll_every_s = 0;       // a mid-roll break every this many stream seconds (0: none)
-  double midroll_s = 0;             // its length
-  double marked_live_every_s = 0;   // an ad DATERANGE over segments that stay `live`
+  double preroll_s = 0;            // stream seconds of ads opening every new session
+  double midroll_every_s = 0;      // a mid-roll break every this many stream seconds (0: none)
+  double midroll_s = 0;            // its length
+  double marked_live_every_s = 0;  // an ad DATERANGE over segments that stay `live`
   double marked_live_s = 0;
 };
 
@@ -51,8 +51,7 @@ bool is_ad_uri(const std::string& file);
 // The media playlist of `window` (segment indexes, oldest first) for `session`;
 // `ended` adds ENDLIST. Segment URIs: `<i>.ts` (or `<i>.m4s`), ads `ad-<session>-<i>.ts`
 // (pre-roll) and `ad-m-<i>.ts` (mid-roll).
-std::string media_playlist_text(const std::vector<std::int64_t>& window, const Timeline& timeline,
-                                 const AdOptions& ads, const SkewOptions& skew, const Session& session,
-                                 const Fmp4Layout& fmp4, bool ended);
+std::string media_playlist_text(const std::vector<std::int64_t>& window, const Timeline& timeline, const AdOptions& ads,
+                                const SkewOptions& skew, const Session& session, const Fmp4Layout& fmp4, bool ended);
 
 }  // namespace wubd::fake_origin

@@ -12,19 +12,19 @@
 #include <random>
 #include <string>
 
-#include <CLI/CLI.hpp>
 #include <openssl/evp.h>
 #include <uv.h>
+#include <CLI/CLI.hpp>
 
 #include "fault.h"
 #include "live_playlist.h"
-#include "twitch_front.h"
-#include "wubd/io/clock.h"
 #include "media.h"
+#include "twitch_front.h"
 #include "wubd/core/segment_name.h"
 #include "wubd/core/time.h"
 #include "wubd/core/ts_retimer.h"
 #include "wubd/core/url.h"
+#include "wubd/io/clock.h"
 #include "wubd/io/http_server.h"
 #include "wubd/io/timer.h"
 #include "wubd/io/uv_handle.h"
@@ -90,7 +90,8 @@ class Origin {
     for (auto [signal, handle] : {std::pair{SIGTERM, &sigterm_}, std::pair{SIGINT, &sigint_}}) {
       handle->init(uv_signal_init, loop_);
       (*handle)->data = this;
-      uv_signal_start(handle->get(), [](uv_signal_t* h, int) { static_cast<Origin*>(h->data)->shutdown(); }, signal);
+      uv_signal_start(
+          handle->get(), [](uv_signal_t* h, int) { static_cast<Origin*>(h->data)->shutdown(); }, signal);
     }
     uv_run(loop_, UV_RUN_DEFAULT);
     if (served_log_) std::fclose(served_log_);
@@ -127,8 +128,8 @@ class Origin {
   std::string media_playlist(double t, const Session& session, bool fmp4) const {
     std::vector<std::int64_t> indexes = window_at(std::min(t, offline_at(t) ? options_.end_after_s : t));
     Fmp4Layout layout{fmp4, options_.distinct_segments};
-    return media_playlist_text(indexes, Timeline{base_, options_.segment_seconds}, options_.ads, options_.skew,
-                               session, layout, offline_at(t));
+    return media_playlist_text(indexes, Timeline{base_, options_.segment_seconds}, options_.ads, options_.skew, session,
+                               layout, offline_at(t));
   }
 
   // The session a media playlist URL belongs to: its first fetch starts its clock.
@@ -160,7 +161,7 @@ class Origin {
     std::string text = "#EXTM3U\n";
     bool first = true;
     for (const Variant& v : variants_) {
-      std::string codecs = v.inits.empty() ? "avc1.42C01E,mp4a.40.2" : "avc1.42C01E,mp4a.40.2";
+      const std::string codecs = "avc1.42C01E,mp4a.40.2";  // fMP4 renditions carry the same codecs
       if (twitch && usher_version == 2) {
         // Usher v2: IVS attributes and frame rates on the variants themselves.
         text += "#EXT-X-STREAM-INF:BANDWIDTH=" + std::to_string(v.bandwidth) + ",RESOLUTION=" + v.resolution +
@@ -202,9 +203,8 @@ class Origin {
                  "{\"t\":%.3f,\"kind\":\"%s\",\"path\":\"%s\",\"variant\":\"%s\",\"index\":%lld,"
                  "\"start\":\"%s\",\"bytes\":%zu,\"total\":%zu,\"complete\":%s,\"fault\":%s,\"sha256\":\"%s\"}\n",
                  elapsed_s(), kind.c_str(), path.c_str(), variant.c_str(), static_cast<long long>(index),
-                 index >= 0 ? core::format_time_us(base_ + index * segment_duration()).c_str() : "",
-                 bytes, total, complete ? "true" : "false",
-                 fault ? ("\"" + fault->kind + "\"").c_str() : "null", hash.c_str());
+                 index >= 0 ? core::format_time_us(base_ + index * segment_duration()).c_str() : "", bytes, total,
+                 complete ? "true" : "false", fault ? ("\"" + fault->kind + "\"").c_str() : "null", hash.c_str());
     std::fflush(served_log_);
   }
 
@@ -302,8 +302,8 @@ class Origin {
     log_served(req.body.find("\"query\"") != std::string::npos ? "gql-query-text" : "gql-persisted", "/gql", "", -1,
                req.body.size(), req.body.size(), true, nullptr, "");
     if (answer.status != 200) return res.send(answer.status, answer.content_type, answer.body);
-    serve_body(res, "application/json", std::make_shared<const std::string>(std::move(answer.body)), fault, "gql-answer",
-               "/gql", "", -1);
+    serve_body(res, "application/json", std::make_shared<const std::string>(std::move(answer.body)), fault,
+               "gql-answer", "/gql", "", -1);
   }
 
   static std::string sha256_name_hash(const std::string& bytes) {
@@ -316,8 +316,9 @@ class Origin {
   static std::string garbage() { return "<!DOCTYPE html><html><body><h1>502 Bad Gateway</h1></body></html>\n"; }
 
   // Sends a body, or does to it what the fault says.
-  void serve_body(io::HttpResponse& res, std::string_view type, std::shared_ptr<const std::string> body, Fault* fault,
-                  const std::string& kind, const std::string& path, const std::string& variant, std::int64_t index) {
+  void serve_body(io::HttpResponse& res, std::string_view type, const std::shared_ptr<const std::string>& body,
+                  Fault* fault, const std::string& kind, const std::string& path, const std::string& variant,
+                  std::int64_t index) {
     std::size_t total = body->size();
     std::string fault_kind = fault ? fault->kind : "";
     std::string hash = kind == "segment" ? sha256_name_hash(*body) : "";
@@ -342,7 +343,9 @@ class Origin {
                                               log_served(kind, path, variant, index, total, total, true, fault, hash);
                                             });
                                           },
-                                          {}, {}, false}));
+                                          {},
+                                          {},
+                                          false}));
     }
     std::size_t half = total / 2;
     if (fault_kind == "reset" || fault_kind == "truncate") {
@@ -351,12 +354,14 @@ class Origin {
       bool sized = fault_kind == "truncate";
       log_served(kind, path, variant, index, half, total, false, fault, hash);
       return res.send_body(io::make_body({[=](io::BodyWriter& out) {
-                                            out.begin(200, std::string(type), sized ? std::optional<std::int64_t>(total)
-                                                                                  : std::nullopt);
+                                            out.begin(200, std::string(type),
+                                                      sized ? std::optional<std::int64_t>(total) : std::nullopt);
                                             out.write(body->substr(0, half));
                                             out.fail(500, "injected fault: connection cut");
                                           },
-                                          {}, {}, false}));
+                                          {},
+                                          {},
+                                          false}));
     }
     if (fault_kind == "stall") {
       // Half the body, then nothing for a while. Logged the moment the client gives up
@@ -364,27 +369,26 @@ class Origin {
       auto timer = std::make_shared<io::Timer>(loop_);
       auto finished = std::make_shared<bool>(false);
       std::uint64_t stall_ms = std::uint64_t(fault->seconds * 1000);
-      return res.send_body(io::make_body(
-          {[=, this](io::BodyWriter& out) {
-             out.begin(200, std::string(type), std::int64_t(total));
-             out.write(body->substr(0, half));
-             timer->start(stall_ms, [=, this, &out] {
-               *finished = true;
-               out.write(body->substr(half));
-               out.end();
-               log_served(kind, path, variant, index, total, total, true, fault, hash);
-             });
-           },
-           {},
-           [=, this] {
-             if (!*finished) log_served(kind, path, variant, index, half, total, false, fault, hash);
-           },
-           true}));
+      return res.send_body(io::make_body({[=, this](io::BodyWriter& out) {
+                                            out.begin(200, std::string(type), std::int64_t(total));
+                                            out.write(body->substr(0, half));
+                                            timer->start(stall_ms, [=, this, &out] {
+                                              *finished = true;
+                                              out.write(body->substr(half));
+                                              out.end();
+                                              log_served(kind, path, variant, index, total, total, true, fault, hash);
+                                            });
+                                          },
+                                          {},
+                                          [=, this] {
+                                            if (!*finished)
+                                              log_served(kind, path, variant, index, half, total, false, fault, hash);
+                                          },
+                                          true}));
     }
     res.send_shared(200, type, body);
     log_served(kind, path, variant, index, total, total, true, fault, hash);
   }
-
 
   void shutdown() {
     server_.close_all_now();  // faults holding responses back included
@@ -406,7 +410,7 @@ class Origin {
     double first_fetch_t;
     int unused;
   };
-  std::map<std::int64_t, SessionClock> sessions_;          // by session id: when its URLs were first used
+  std::map<std::int64_t, SessionClock> sessions_;         // by session id: when its URLs were first used
   std::map<std::int64_t, std::int64_t> session_created_;  // by session id: the newest segment then
   std::int64_t next_session_ = 1;
   core::Micros base_ = 0;
@@ -417,21 +421,26 @@ class Origin {
 }  // namespace
 }  // namespace wubd::fake_origin
 
-int main(int argc, char** argv) {
-  using namespace wubd::fake_origin;
+namespace wubd::fake_origin {
+namespace {
+
+int run_origin(int argc, char** argv) {
   Options options;
   std::string listen = "127.0.0.1:0";
   CLI::App cli{"fake-origin: a live HLS origin with fault injection, for wubd's tests, demo and benchmarks"};
-  cli.add_option("--listen", listen, "HOST:PORT (port 0 picks a free one; the log line says which)")->capture_default_str();
+  cli.add_option("--listen", listen, "HOST:PORT (port 0 picks a free one; the log line says which)")
+      ->capture_default_str();
   cli.add_option("--variant", options.profiles,
                  "NAME:WxH:BITRATE[:fmp4]; repeatable (default: source 320x240, 160p). fmp4: fragmented MP4 "
                  "segments whose init section changes half way through the loop");
   cli.add_option("--copies", options.copies, "Serve N variants v1..vN, all with the first profile's media");
-  cli.add_option("--cache-dir", options.cache_dir, "Where encoded segments are kept between runs")->capture_default_str();
+  cli.add_option("--cache-dir", options.cache_dir, "Where encoded segments are kept between runs")
+      ->capture_default_str();
   cli.add_option("--distinct-segments", options.distinct_segments, "Distinct segments per variant (then they repeat)")
       ->capture_default_str();
   cli.add_option("--segment-seconds", options.segment_seconds, "Segment duration")->capture_default_str();
-  cli.add_option("--speed", options.speed, "Stream time per real time (2 = segments twice as fast)")->capture_default_str();
+  cli.add_option("--speed", options.speed, "Stream time per real time (2 = segments twice as fast)")
+      ->capture_default_str();
   cli.add_option("--window", options.window, "Segments in a live media playlist")->capture_default_str();
   cli.add_option("--end-after", options.end_after_s, "Real seconds until the stream ends (ENDLIST, master 404)");
   cli.add_option("--offline-for", options.offline_for_s, "Real seconds the stream stays ended before it restarts")
@@ -439,19 +448,23 @@ int main(int argc, char** argv) {
   cli.add_option("--url-expiry", options.url_expiry_s, "Variant URLs expire (403) this many seconds after the master");
   cli.add_option("--fault", options.faults, "CLASS:KIND[:key=value…], see tools/fake_origin/fault.h; repeatable");
   cli.add_option("--served-log", options.served_log, "Append a JSON line per body served to this file");
-  cli.add_option("--channel", options.twitch.channel, "Channel name of the Twitch-like front (lower case, as logins are)")
+  cli.add_option("--channel", options.twitch.channel,
+                 "Channel name of the Twitch-like front (lower case, as logins are)")
       ->capture_default_str();
-  cli.add_option("--gql-hash", options.twitch.query_hash, "The only persisted query hash GQL knows")->capture_default_str();
+  cli.add_option("--gql-hash", options.twitch.query_hash, "The only persisted query hash GQL knows")
+      ->capture_default_str();
   cli.add_option("--gql-answer", options.twitch.gql_answer, "token, null (no such channel), unauthorized or gql-error")
       ->capture_default_str();
-  cli.add_option("--usher-error", options.twitch.usher_error, "Usher answers this error: offline, geoblock or entitlement");
+  cli.add_option("--usher-error", options.twitch.usher_error,
+                 "Usher answers this error: offline, geoblock or entitlement");
   cli.add_option("--preroll", options.ads.preroll_s, "Stream seconds of stitched ads opening every new session");
   cli.add_option("--midroll", options.ads.midroll_every_s, "A mid-roll ad break every this many stream seconds");
   cli.add_option("--midroll-length", options.ads.midroll_s, "Length of a mid-roll break, stream seconds")
       ->capture_default_str();
   cli.add_option("--marked-live", options.ads.marked_live_every_s,
                  "Every this many stream seconds, an ad DATERANGE over segments that stay live");
-  cli.add_option("--marked-live-length", options.ads.marked_live_s, "Its length, stream seconds")->capture_default_str();
+  cli.add_option("--marked-live-length", options.ads.marked_live_s, "Its length, stream seconds")
+      ->capture_default_str();
   cli.add_option("--pdt-skew-from", options.skew.from_index,
                  "From this segment on, sessions older than it see PROGRAM-DATE-TIMEs --pdt-skew-ms off");
   cli.add_option("--pdt-skew-ms", options.skew.ms, "The size of that jump")->capture_default_str();
@@ -483,7 +496,8 @@ int main(int argc, char** argv) {
     variant.name = profile.name;
     variant.resolution = profile.size;
     if (profile.fmp4) {
-      Fmp4Media media = load_fmp4_segments(options.cache_dir, profile, options.distinct_segments, options.segment_seconds);
+      Fmp4Media media =
+          load_fmp4_segments(options.cache_dir, profile, options.distinct_segments, options.segment_seconds);
       variant.segments = std::move(media.segments);
       variant.inits = std::move(media.inits);
     } else {
@@ -516,4 +530,16 @@ int main(int argc, char** argv) {
   uv_run(&loop, UV_RUN_DEFAULT);
   uv_loop_close(&loop);
   return rc;
+}
+
+}  // namespace
+}  // namespace wubd::fake_origin
+
+int main(int argc, char** argv) {
+  try {
+    return wubd::fake_origin::run_origin(argc, argv);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "fake-origin: %s\n", e.what());
+    return 1;
+  }
 }

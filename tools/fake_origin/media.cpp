@@ -34,6 +34,7 @@ namespace {
 // Runs a program and waits: this tool encodes before it starts serving.
 int run(const std::vector<std::string>& argv) {
   std::vector<char*> args;
+  args.reserve(argv.size() + 1);
   for (const std::string& arg : argv) args.push_back(const_cast<char*>(arg.c_str()));
   args.push_back(nullptr);
   pid_t pid;
@@ -69,8 +70,10 @@ std::vector<std::shared_ptr<const std::string>> load_segments(const std::string&
     // first kept one begins, a loop later.
     int total = (count + 2) * seconds;
     std::string rate = profile.bitrate;
-    std::fprintf(stderr, "fake-origin: encoding %d x %d s of %s at %s into %s\n", count, seconds,
-                 profile.size.c_str(), rate.c_str(), dir.c_str());
+    std::fprintf(stderr, "fake-origin: encoding %d x %d s of %s at %s into %s\n", count, seconds, profile.size.c_str(),
+                 rate.c_str(), dir.c_str());
+    // ffmpeg's flags and their values, as on a command line.
+    // clang-format off
     int rc = run({"ffmpeg", "-nostdin", "-loglevel", "error", "-y",
                   "-f", "lavfi", "-i", "testsrc=duration=" + std::to_string(total) + ":size=" + profile.size + ":rate=30",
                   "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=32000:duration=" + std::to_string(total),
@@ -80,6 +83,7 @@ std::vector<std::shared_ptr<const std::string>> load_segments(const std::string&
                   "-c:a", "aac", "-b:a", "64k",
                   "-f", "segment", "-segment_time", std::to_string(seconds), "-segment_format", "mpegts",
                   (tmp / "seg%04d.ts").string()});
+    // clang-format on
     if (rc != 0 || !fs::exists(segment_file(tmp, count + 1))) {
       std::fprintf(stderr, "fake-origin: ffmpeg failed (%d)\n", rc);
       fs::remove_all(tmp);
@@ -114,7 +118,7 @@ Fmp4Media load_fmp4_segments(const std::string& cache_dir, const Profile& profil
   fs::path dir = fs::path(cache_dir) / (profile.size + "-" + profile.bitrate + "-" + std::to_string(count) + "x" +
                                         std::to_string(seconds) + "-fmp4");
   int half = count / 2;
-  auto part_dir = [&](fs::path root, int part) { return root / ("part" + std::to_string(part)); };
+  auto part_dir = [&](const fs::path& root, int part) { return root / ("part" + std::to_string(part)); };
   if (!fs::exists(part_dir(dir, 1) / "init.mp4")) {
     fs::create_directories(cache_dir);
     fs::path tmp = fs::path(cache_dir) / (".tmp-" + std::to_string(getpid()) + "-" + dir.filename().string());
@@ -122,7 +126,10 @@ Fmp4Media load_fmp4_segments(const std::string& cache_dir, const Profile& profil
       fs::path out = part_dir(tmp, part);
       fs::create_directories(out);
       int total = (part == 0 ? half : count - half) * seconds;
-      std::fprintf(stderr, "fake-origin: encoding %d s of fMP4 (%s) into %s\n", total, profile.size.c_str(), out.c_str());
+      std::fprintf(stderr, "fake-origin: encoding %d s of fMP4 (%s) into %s\n", total, profile.size.c_str(),
+                   out.c_str());
+      // ffmpeg's flags and their values, as on a command line.
+      // clang-format off
       int rc = run({"ffmpeg", "-nostdin", "-loglevel", "error", "-y",
                     "-f", "lavfi", "-i", "testsrc=duration=" + std::to_string(total) + ":size=" + profile.size + ":rate=30",
                     "-f", "lavfi", "-i", "sine=frequency=440:sample_rate=32000:duration=" + std::to_string(total),
@@ -133,6 +140,7 @@ Fmp4Media load_fmp4_segments(const std::string& cache_dir, const Profile& profil
                     "-f", "hls", "-hls_time", std::to_string(seconds), "-hls_segment_type", "fmp4",
                     "-hls_playlist_type", "vod", "-hls_fmp4_init_filename", "init.mp4",
                     "-hls_segment_filename", (out / "seg%04d.m4s").string(), (out / "index.m3u8").string()});
+      // clang-format on
       if (rc != 0 || !fs::exists(out / "init.mp4")) {
         std::fprintf(stderr, "fake-origin: ffmpeg failed making fMP4 (%d)\n", rc);
         fs::remove_all(tmp);

@@ -57,7 +57,8 @@ Answer TwitchFront::gql(const std::string& body, long long expires) const {
   // A query text is run as it is; a persisted query only if its hash is current.
   bool text_ok = query.find("streamPlaybackAccessToken") != std::string::npos;
   if (!text_ok && hash != options_.query_hash) return gql_error("PersistedQueryNotFound");
-  if (options_.require_platform && !has_platform) return gql_error("Variable \"$platform\" of required type \"String!\" was not provided.");
+  if (options_.require_platform && !has_platform)
+    return gql_error("Variable \"$platform\" of required type \"String!\" was not provided.");
   if (options_.gql_answer == "unauthorized") {
     return {401, "application/json",
             R"({"error":"Unauthorized","status":401,"message":"The \"Authorization\" token is invalid."})"};
@@ -67,8 +68,8 @@ Answer TwitchFront::gql(const std::string& body, long long expires) const {
     return {200, "application/json", R"({"data":{"streamPlaybackAccessToken":null}})"};
   }
   std::string value = R"({"channel":")" + options_.channel + R"(","expires":)" + std::to_string(expires) +
-                      R"(,"maximum_resolution":"FULL_HD","maximum_video_bitrate_kbps":8500,"platform":")" +
-                      platform + R"("})";
+                      R"(,"maximum_resolution":"FULL_HD","maximum_video_bitrate_kbps":8500,"platform":")" + platform +
+                      R"("})";
   std::string escaped = json_escape(value);
   return {200, "application/json",
           R"({"data":{"streamPlaybackAccessToken":{"value":")" + escaped + R"(","signature":"sig-)" + escaped +
@@ -88,8 +89,8 @@ std::optional<Answer> TwitchFront::usher_refusal(const core::QueryParams& params
   };
   auto error = [](int status, const std::string& message, const std::string& code) {
     return Answer{status, "application/json",
-                  R"([{"url":"https://usher.ttvnw.net/api/channel/hls","error":")" + message +
-                      R"(","error_code":")" + code + R"(","type":"error"}])"};
+                  R"([{"url":"https://usher.ttvnw.net/api/channel/hls","error":")" + message + R"(","error_code":")" +
+                      code + R"(","type":"error"}])"};
   };
   const std::string* token = param("token");
   const std::string* sig = param("sig");

@@ -27,8 +27,8 @@ struct Config {
   std::size_t cache_hours = 512;  // hour listings the store keeps
   std::uint64_t shutdown_timeout_ms = 5000;
   core::Micros temp_max_age = 300 * core::kMicrosPerSecond;  // stale temp files removed at start
-  downloader::DownloaderConfig download;  // no streams: not downloading
-  backfiller::BackfillConfig backfill;    // no peers: not backfilling
+  downloader::DownloaderConfig download;                     // no streams: not downloading
+  backfiller::BackfillConfig backfill;                       // no peers: not backfilling
   std::vector<std::pair<std::string, core::SourceLimits>> source_limits;
 
   bool downloading() const { return !download.streams.empty(); }

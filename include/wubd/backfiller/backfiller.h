@@ -29,8 +29,8 @@ namespace wubd::backfiller {
 
 struct BackfillConfig {
   std::string base_dir;
-  std::vector<std::string> peers;  // base URLs, e.g. http://10.0.0.2:8000
-  std::string peers_file;          // one URL a line (# comments); re-read when it changes
+  std::vector<std::string> peers;      // base URLs, e.g. http://10.0.0.2:8000
+  std::string peers_file;              // one URL a line (# comments); re-read when it changes
   std::vector<std::string> self_urls;  // our own addresses: never a peer
   std::vector<std::string> streams;    // empty: every stream a peer lists
   std::vector<std::string> variants;   // empty: every variant

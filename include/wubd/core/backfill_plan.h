@@ -30,9 +30,9 @@ Result<std::vector<std::string>> last_hours(int count, Micros now);
 std::vector<std::string> explicit_hours(const std::vector<std::string>& hours);
 
 struct MissingSegments {
-  std::vector<std::string> fetch;  // names to download, in directory-name order
+  std::vector<std::string> fetch;                            // names to download, in directory-name order
   std::vector<std::pair<std::string, std::string>> skipped;  // name, why (bad name, temp)
-  std::size_t too_recent = 0;  // left for the downloader (younger than recent_cutoff)
+  std::size_t too_recent = 0;                                // left for the downloader (younger than recent_cutoff)
 };
 
 // Remote names of one hour minus local names. Names that do not parse and `temp`

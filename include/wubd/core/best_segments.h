@@ -102,7 +102,7 @@ std::optional<std::pair<Micros, Micros>> hours_span(const std::vector<std::strin
 // - the sequence stops at the first segment whose end is at or after `end`;
 // - a trailing hole follows if the last segment is partial, ends before `end`, or
 //   nothing was found at all.
-std::vector<SegmentOrHole> best_segments(const HourLookup& lookup, const std::vector<Micros>& hours,
-                                         Micros start, Micros end);
+std::vector<SegmentOrHole> best_segments(const HourLookup& lookup, const std::vector<Micros>& hours, Micros start,
+                                         Micros end);
 
 }  // namespace wubd::core

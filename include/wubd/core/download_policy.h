@@ -20,7 +20,7 @@ struct DownloadTimings {
   // Between master playlist fetches while the stream is not live (or refused): an
   // offline channel is asked gently (wubloader: 20 s).
   Micros offline_interval = 20 * kMicrosPerSecond;
-  Micros playlist_interval = 2 * kMicrosPerSecond;    // between media playlist fetches
+  Micros playlist_interval = 2 * kMicrosPerSecond;  // between media playlist fetches
   Micros playlist_soft_timeout = 5 * kMicrosPerSecond;
   Micros playlist_hard_timeout = 90 * kMicrosPerSecond;
   Micros segment_headers_soft_timeout = 5 * kMicrosPerSecond;
@@ -52,17 +52,17 @@ Micros wait_before_next(Micros now, std::optional<Micros> last_start, Micros int
 // What the manager knows about one variant it downloads.
 struct VariantWorkers {
   std::string variant;
-  bool has_worker = false;            // a worker is running for it
-  bool replacement_requested = false;  // its newest worker asked for a new URL
+  bool has_worker = false;               // a worker is running for it
+  bool replacement_requested = false;    // its newest worker asked for a new URL
   std::optional<Micros> url_fetched_at;  // when the newest worker's URL came from the master
 };
 
 struct ManagerState {
   bool fetch_in_flight = false;
   std::optional<Micros> last_fetch_start;
-  bool stream_live = true;  // false after a 404 master ("not live")
+  bool stream_live = true;               // false after a 404 master ("not live")
   std::vector<VariantWorkers> variants;  // every wanted variant (all seen, if none chosen)
-  bool variants_known = false;  // a master playlist has been read at least once
+  bool variants_known = false;           // a master playlist has been read at least once
 };
 
 // Whether a variant needs a new worker from the next master playlist: it has none,
@@ -74,13 +74,12 @@ bool needs_new_worker(const VariantWorkers& variant, Micros now, const DownloadT
 // before the newest URL gets too old; fetches are spaced by the jittered minimum
 // interval (the offline interval while the stream is not live). With nothing due,
 // the wait runs until the oldest URL's age limit.
-std::optional<Micros> master_fetch_wait(const ManagerState& state, Micros now,
-                                        const DownloadTimings& timings, double unit_random);
+std::optional<Micros> master_fetch_wait(const ManagerState& state, Micros now, const DownloadTimings& timings,
+                                        double unit_random);
 
 // Of the variants in a freshly fetched master playlist, those that get a new worker:
 // the wanted ones (all, if `wanted` is empty) that need one.
-std::vector<std::string> variants_to_start(const ManagerState& state,
-                                           const std::vector<std::string>& available,
+std::vector<std::string> variants_to_start(const ManagerState& state, const std::vector<std::string>& available,
                                            const std::vector<std::string>& wanted, Micros now,
                                            const DownloadTimings& timings);
 
@@ -90,21 +89,20 @@ struct WorkerInfo {
 };
 
 // A worker whose first fetch succeeded retires every older worker of its variant.
-std::vector<std::uint64_t> workers_to_retire(const std::vector<WorkerInfo>& workers,
-                                             std::uint64_t working_id);
+std::vector<std::uint64_t> workers_to_retire(const std::vector<WorkerInfo>& workers, std::uint64_t working_id);
 
 // ---- Stream worker ---------------------------------------------------------------
 
 enum class PlaylistOutcome {
-  Ok,         // parsed, no ENDLIST
-  EndList,    // parsed, with #EXT-X-ENDLIST: the stream ended (it may come back)
-  Gone,       // 403 or 404: the URL expired or the stream is over
-  Failed,     // any other status, a network error, a hard timeout, a bad playlist
+  Ok,       // parsed, no ENDLIST
+  EndList,  // parsed, with #EXT-X-ENDLIST: the stream ended (it may come back)
+  Gone,     // 403 or 404: the URL expired or the stream is over
+  Failed,   // any other status, a network error, a hard timeout, a bad playlist
 };
 
 struct WorkerDecision {
   bool keep_polling = true;
-  bool report_working = false;      // tell the manager: retire the older workers
+  bool report_working = false;       // tell the manager: retire the older workers
   bool request_replacement = false;  // ask the manager for a fresh URL
 };
 
@@ -134,7 +132,6 @@ bool is_ad(const HlsSegment& segment, bool twitch);
 inline constexpr Micros kMaxDateSkew = 10 * kMicrosPerMilli;
 std::vector<Micros> date_skews(const MediaPlaylist& playlist, const std::vector<bool>& ads);
 
-
 // ---- Segment getter --------------------------------------------------------------
 
 struct GetterState {
@@ -151,16 +148,16 @@ enum class AttemptEvent {
 };
 
 struct GetterAction {
-  bool start_attempt = false;   // start another (racing) attempt now
-  bool cancel_others = false;   // cancel every other attempt in flight
-  bool done = false;            // the getter is finished (got it, or gave up)
+  bool start_attempt = false;  // start another (racing) attempt now
+  bool cancel_others = false;  // cancel every other attempt in flight
+  bool done = false;           // the getter is finished (got it, or gave up)
   bool gave_up = false;
   std::optional<Micros> retry_in;  // start a new attempt after this wait
 };
 
 // `state.attempts_in_flight` counts the attempt the event is about, for SoftTimeout;
 // for Completed/Gone/Failed that attempt has already ended and is not counted.
-GetterAction on_attempt_event(const GetterState& state, AttemptEvent event, Micros now,
-                              const DownloadTimings& timings, double unit_random);
+GetterAction on_attempt_event(const GetterState& state, AttemptEvent event, Micros now, const DownloadTimings& timings,
+                              double unit_random);
 
 }  // namespace wubd::core

@@ -26,10 +26,10 @@ Result<HlsAttributes> parse_attributes(std::string_view text);
 
 // `#EXT-X-MEDIA`: an alternative rendition (Twitch names its variants here).
 struct HlsRendition {
-  std::string type;      // VIDEO, AUDIO, SUBTITLES, CLOSED-CAPTIONS
+  std::string type;  // VIDEO, AUDIO, SUBTITLES, CLOSED-CAPTIONS
   std::string group_id;
   std::string name;
-  std::string uri;       // often empty: the rendition is in the variant's stream
+  std::string uri;  // often empty: the rendition is in the variant's stream
   HlsAttributes attributes;
 };
 
@@ -37,7 +37,7 @@ struct HlsRendition {
 struct HlsVariant {
   std::string uri;
   std::optional<std::int64_t> bandwidth_bps;  // BANDWIDTH (required by RFC 8216, not always sent)
-  std::string resolution;  // `1280x720`, or empty
+  std::string resolution;                     // `1280x720`, or empty
   std::string codecs;
   std::string video_group;  // the VIDEO attribute: GROUP-ID of its video rendition
   HlsAttributes attributes;
@@ -72,8 +72,8 @@ struct HlsByteRange {
 
 struct HlsSegment {
   std::string uri;
-  Micros duration = 0;  // EXTINF, exact to the microsecond
-  std::string title;    // EXTINF's text after the comma (Twitch writes `live`)
+  Micros duration = 0;                      // EXTINF, exact to the microsecond
+  std::string title;                        // EXTINF's text after the comma (Twitch writes `live`)
   std::optional<Micros> program_date_time;  // as given on this segment, not carried
   bool discontinuity = false;
   std::optional<HlsByteRange> byterange;
@@ -94,7 +94,7 @@ struct HlsAdRange {
 
 struct MediaPlaylist {
   std::optional<std::int64_t> target_duration_s;  // absent in some live playlists
-  std::uint64_t media_sequence = 0;  // a decimal-integer: up to 2^64-1 (RFC 8216 §4.2)
+  std::uint64_t media_sequence = 0;               // a decimal-integer: up to 2^64-1 (RFC 8216 §4.2)
   std::vector<HlsAdRange> ad_ranges;
   // Tags skipped because their attributes did not parse (a vendor's DATERANGE, say):
   // one line each, for a log; the rest of the playlist is still good.

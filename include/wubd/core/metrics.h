@@ -85,8 +85,7 @@ class MetricsRegistry {
   // References stay valid for the registry's lifetime.
   CounterFamily& counter(const std::string& name, const std::string& help);
   GaugeFamily& gauge(const std::string& name, const std::string& help);
-  HistogramFamily& histogram(const std::string& name, const std::string& help,
-                             std::vector<double> upper_bounds);
+  HistogramFamily& histogram(const std::string& name, const std::string& help, std::vector<double> upper_bounds);
 
   // Runs the refresh functions, then renders every family.
   std::string render();

@@ -11,8 +11,8 @@
 namespace wubd::core {
 
 struct MasterVariant {
-  std::string name;          // the variant's directory name (`source`, `720p60`)
-  std::string uri;           // its media playlist URL, start/end already appended
+  std::string name;                // the variant's directory name (`source`, `720p60`)
+  std::string uri;                 // its media playlist URL, start/end already appended
   std::int64_t bandwidth_bps = 0;  // peak bits per second, as RFC 8216 requires
 };
 
@@ -26,8 +26,7 @@ std::string write_master_playlist(const std::vector<MasterVariant>& variants);
 // nothing. `#EXT-X-ENDLIST` only when the last item is a complete segment: a trailing
 // hole means the range is not complete yet, so players keep polling.
 // `url_prefix` must already be escaped and end in '/' (`/segments/stream/variant/`).
-std::string write_media_playlist(const std::vector<SegmentOrHole>& segments,
-                                 std::string_view url_prefix);
+std::string write_media_playlist(const std::vector<SegmentOrHole>& segments, std::string_view url_prefix);
 
 // Fills segment.playlist_tags and segment.url_tail (see StoredSegment).
 void render_playlist_lines(StoredSegment& segment);

@@ -35,7 +35,7 @@ std::optional<Error> check_range_cap(Micros span, const RangeCap& cap);
 //   window would show it; never before the archive's first hour);
 // - a start but no end: to the end of the archive, and must fit the cap.
 // A start at or after the end is returned as it is (an empty playlist, not an error).
-Result<TimeRange> playlist_range(std::optional<Micros> start, std::optional<Micros> end,
-                                 const TimeRange& available, const RangeCap& cap);
+Result<TimeRange> playlist_range(std::optional<Micros> start, std::optional<Micros> end, const TimeRange& available,
+                                 const RangeCap& cap);
 
 }  // namespace wubd::core

@@ -37,8 +37,6 @@ class [[nodiscard]] Result {
   std::variant<T, Error> state_;
 };
 
-inline Error make_error(std::string message, int code = 0) {
-  return Error{code, std::move(message)};
-}
+inline Error make_error(std::string message, int code = 0) { return Error{code, std::move(message)}; }
 
 }  // namespace wubd::core

@@ -71,7 +71,7 @@ struct SmartRangePlan {
   std::int64_t origin_pts = 0;
   std::int64_t delay = 0;
   std::int64_t frame_ticks = 0;  // the video's frame duration (0: no video)
-  int video_frames = -1;  // in the clip if every piece was read, else -1 (for logs and tests)
+  int video_frames = -1;         // in the clip if every piece was read, else -1 (for logs and tests)
 };
 
 // The plan needs this piece's frames first.

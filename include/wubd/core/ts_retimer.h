@@ -36,8 +36,8 @@ class TsRetimer {
 
  private:
   struct StreamClock {
-    std::int64_t last_dts = 0;   // output timeline, unwrapped, 90 kHz
-    std::int64_t step = 3000;    // the last difference between decode times (a frame)
+    std::int64_t last_dts = 0;  // output timeline, unwrapped, 90 kHz
+    std::int64_t step = 3000;   // the last difference between decode times (a frame)
     bool seen = false;
   };
 
@@ -48,14 +48,14 @@ class TsRetimer {
   void note_first(const char* packet);
   std::int64_t unwrap(std::int64_t raw);
 
-  std::map<int, StreamClock> streams_;     // by PID
+  std::map<int, StreamClock> streams_;      // by PID
   std::map<int, std::int64_t> part_first_;  // PID -> first decode time in this part (unwrapped)
-  std::string pending_;                    // a packet's start, not yet whole
-  std::string held_;                       // whole packets of a part whose shift is unknown
-  bool part_started_ = false;              // a part began; its shift is not settled
+  std::string pending_;                     // a packet's start, not yet whole
+  std::string held_;                        // whole packets of a part whose shift is unknown
+  bool part_started_ = false;               // a part began; its shift is not settled
   bool have_base_ = false;
-  std::int64_t base_ = 0;                  // the part's first raw timestamp: unwrapping reference
-  std::int64_t offset_ = 0;                // added to this part's unwrapped timestamps
+  std::int64_t base_ = 0;    // the part's first raw timestamp: unwrapping reference
+  std::int64_t offset_ = 0;  // added to this part's unwrapped timestamps
 };
 
 // Every PTS, DTS and PCR of whole 188-byte MPEG-TS packets moved by `ticks` (90 kHz,

@@ -51,9 +51,9 @@ struct TwitchConfig {
 };
 
 struct StreamConfig {
-  std::string name;              // the stream's directory under the base dir
-  std::string provider = "hls";  // hls or twitch
-  std::string url;               // hls: a master or media playlist URL
+  std::string name;                   // the stream's directory under the base dir
+  std::string provider = "hls";       // hls or twitch
+  std::string url;                    // hls: a master or media playlist URL
   std::vector<std::string> variants;  // empty: every variant the master lists
 };
 

@@ -20,18 +20,16 @@ namespace wubd::io {
 
 // A file below a directory: what every reader and writer of the archive opens.
 struct BeneathPath {
-  int dir_fd = -1;        // the base directory, open for the process's life
-  std::string relative;   // "stream/variant/hour/file": parts already checked, no "." or ".."
-  std::string display;    // the full path, for logs and errors
+  int dir_fd = -1;       // the base directory, open for the process's life
+  std::string relative;  // "stream/variant/hour/file": parts already checked, no "." or ".."
+  std::string display;   // the full path, for logs and errors
 };
 
 // openat() of `relative` (may be "." for the directory itself) below `dir_fd` that
 // refuses symlinks at every level and paths that leave `dir_fd`. O_CLOEXEC is always
 // added. Returns the descriptor, or -errno (-ELOOP for a symlink).
 int open_beneath(int dir_fd, const std::string& relative, int flags, mode_t mode = 0);
-inline int open_beneath(const BeneathPath& path, int flags) {
-  return open_beneath(path.dir_fd, path.relative, flags);
-}
+inline int open_beneath(const BeneathPath& path, int flags) { return open_beneath(path.dir_fd, path.relative, flags); }
 // The fallback open_beneath uses without openat2, exposed so that tests hold it to
 // the same rule.
 int open_beneath_by_walking(int dir_fd, const std::string& relative, int flags, mode_t mode = 0);

@@ -26,7 +26,7 @@ struct FetchOutcome {
   long status = 0;        // the final HTTP status, 0 if none arrived
   bool complete = false;  // every byte of the body arrived and nothing failed
   bool timed_out = false;
-  std::string error;      // empty when complete; otherwise what went wrong
+  std::string error;  // empty when complete; otherwise what went wrong
   std::uint64_t body_bytes = 0;
   bool cancelled = false;  // stopped by an operator (the transfer engine's cancel)
 };
@@ -107,7 +107,7 @@ class HttpClient {
   bool add_to_multi(Request& request);
   void drain_finished();
   void deliver_start_failures();
-  void finish(Request* request, FetchOutcome outcome);
+  void finish(Request* request, const FetchOutcome& outcome);
   void remove_request(Request* request);
   void on_request_timer(Request* request);
 
@@ -120,7 +120,7 @@ class HttpClient {
   // Requests that could not start, told so through on_done on a later loop turn.
   std::vector<std::unique_ptr<Request>> failed_;
   std::unique_ptr<Timer> later_;  // start failures and the close callback, on a later turn
-  int in_curl_ = 0;  // >0 while inside curl_multi_socket_action
+  int in_curl_ = 0;               // >0 while inside curl_multi_socket_action
   std::vector<RequestId> deferred_cancels_;
   std::vector<RequestId> deferred_adds_;
   std::map<int, std::unique_ptr<SocketPoll>> polls_;  // by socket
@@ -141,7 +141,7 @@ struct TextResult {
 // Starts `request` (its on_data/on_done are replaced) and calls `done` once with the
 // whole body, unless the transfer is cancelled. A body over `max_bytes` is an error.
 RequestId fetch_text(HttpClient& client, FetchRequest request, std::size_t max_bytes,
-                      std::function<void(TextResult)> done);
+                     std::function<void(TextResult)> done);
 
 // Resolves `reference` (absolute, or relative as in a playlist) against `base` with
 // curl's URL API. Errors say which of the two was bad.

@@ -33,15 +33,15 @@ struct HttpLimits {
   std::uint64_t body_timeout_ms = 30'000;
   // No route takes a request body: one longer than this is 413 and closed.
   std::uint64_t max_body_bytes = 64 * 1024;
-  std::size_t max_connections = 1024;        // over it: 503 and closed
-  std::size_t write_high_watermark = 1 << 20;    // stop producing body while more is queued
+  std::size_t max_connections = 1024;          // over it: 503 and closed
+  std::size_t write_high_watermark = 1 << 20;  // stop producing body while more is queued
 };
 
 struct HttpRequest {
-  std::string method;  // "GET", "HEAD", …
-  std::string target;  // as sent: path and query
-  std::string path;    // target before '?', still percent-encoded
-  std::string query;   // target after '?', without it
+  std::string method;                                        // "GET", "HEAD", …
+  std::string target;                                        // as sent: path and query
+  std::string path;                                          // target before '?', still percent-encoded
+  std::string query;                                         // target after '?', without it
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;  // at most HttpLimits::max_body_bytes (no wubd route takes one)
   bool keep_alive = true;

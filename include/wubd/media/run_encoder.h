@@ -24,7 +24,7 @@
 namespace wubd::media {
 
 struct EncodedFrame {
-  std::string data;  // Annex B, with the parameter sets before the keyframe
+  std::string data;      // Annex B, with the parameter sets before the keyframe
   std::int64_t pts = 0;  // the source frame's, 90 kHz ticks in its first file's timeline
   bool key = false;
 };

@@ -2,8 +2,8 @@
 
 #include <functional>
 #include <memory>
-#include <vector>
 #include <string>
+#include <vector>
 
 #include "wubd/core/cut_plan.h"
 #include "wubd/core/metrics.h"
@@ -52,10 +52,8 @@ class Restreamer {
 
  private:
   void list_names(io::HttpResponse& response, const std::vector<std::string>& names);
-  void master_playlist(const core::Route& route, const core::QueryParams& query,
-                       io::HttpResponse& response);
-  void media_playlist(const core::Route& route, const core::QueryParams& query,
-                      io::HttpResponse& response);
+  void master_playlist(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
+  void media_playlist(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
   void segment(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
   // /cut (cuts.cpp).
   void cut(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
@@ -63,8 +61,7 @@ class Restreamer {
                 io::HttpResponse& response, bool fmp4);
   // False (and a 503 sent) when --max-full-cuts are already running.
   bool admit_cut(io::HttpResponse& response);
-  std::int64_t estimate_bandwidth_bps(const std::string& stream, const std::string& variant,
-                                      const std::string& hour);
+  std::int64_t estimate_bandwidth_bps(const std::string& stream, const std::string& variant, const std::string& hour);
 
   store::SegmentStore& store_;
   core::MetricsRegistry& metrics_;

@@ -70,24 +70,23 @@ class SegmentStore {
   // hour directories that exist are read, so the cost is bounded by what is on disk,
   // not by how long the range is. Each segment keeps its listing alive: a selection
   // may be held across later store calls.
-  std::vector<core::SegmentOrHole> best_segments(const std::string& stream,
-                                                 const std::string& variant, core::Micros start,
-                                                 core::Micros end);
+  std::vector<core::SegmentOrHole> best_segments(const std::string& stream, const std::string& variant,
+                                                 core::Micros start, core::Micros end);
 
   // A number that changes whenever any hour listing of [start, end) is read anew
   // (or an hour directory appears or goes): what a rendered playlist depends on.
   // Reads the existing hours of the range only, like best_segments.
-  std::uint64_t range_version(const std::string& stream, const std::string& variant,
-                              core::Micros start, core::Micros end);
+  std::uint64_t range_version(const std::string& stream, const std::string& variant, core::Micros start,
+                              core::Micros end);
 
   // BASE/stream/variant[/hour[/file]], for parts already checked by core::route_path:
   // for logs and errors. Files are opened through segment_file().
   std::string variant_path(const std::string& stream, const std::string& variant) const;
-  std::string segment_path(const std::string& stream, const std::string& variant,
-                           const std::string& hour, const std::string& file) const;
+  std::string segment_path(const std::string& stream, const std::string& variant, const std::string& hour,
+                           const std::string& file) const;
   // A segment file, to be opened with io::open_beneath (never through a symlink).
-  io::BeneathPath segment_file(const std::string& stream, const std::string& variant,
-                               const std::string& hour, const std::string& file) const;
+  io::BeneathPath segment_file(const std::string& stream, const std::string& variant, const std::string& hour,
+                               const std::string& file) const;
 
   const StoreStats& stats() const { return stats_; }
   // Reports stats() in `metrics` (wubd_store_directory_scans, wubd_store_cache_hits),

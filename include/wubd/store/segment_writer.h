@@ -27,10 +27,9 @@ class SegmentWriter {
   // Creates BASE/stream/variant/HOUR/ as needed and opens the temp file. Below BASE no
   // symlink is followed (io/beneath.h): a symlinked directory on the way is an error,
   // and the file is created and renamed relative to the hour directory's descriptor.
-  static core::Result<std::unique_ptr<SegmentWriter>> create(const std::string& base_dir,
-                                                            const std::string& stream,
-                                                            const std::string& variant,
-                                                            core::Micros start, core::Micros duration);
+  static core::Result<std::unique_ptr<SegmentWriter>> create(const std::string& base_dir, const std::string& stream,
+                                                             const std::string& variant, core::Micros start,
+                                                             core::Micros duration);
   ~SegmentWriter();
   SegmentWriter(const SegmentWriter&) = delete;
   SegmentWriter& operator=(const SegmentWriter&) = delete;

@@ -30,8 +30,8 @@ void CutBody::note_stderr(std::string_view bytes) {
 std::string CutBody::exit_reason(std::int64_t status, int signal) const {
   std::string tail = stderr_tail_.empty() ? "no output" : stderr_tail_;
   while (!tail.empty() && tail.back() == '\n') tail.pop_back();
-  return "ffmpeg exited " + std::to_string(status) + (signal ? " (signal " + std::to_string(signal) + ")" : "") +
-         ": " + tail;
+  return "ffmpeg exited " + std::to_string(status) + (signal ? " (signal " + std::to_string(signal) + ")" : "") + ": " +
+         tail;
 }
 
 void CutBody::send(std::string bytes) {

@@ -4,8 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "wubd/log/log.h"
 #include "wubd/core/cut_plan.h"
+#include "wubd/log/log.h"
 #include "wubd/restreamer/restreamer.h"
 
 #include "fast_cut.h"
@@ -32,7 +32,6 @@ void add_spill_segment(store::SegmentStore& store, const core::Route& route, Cut
 
 }  // namespace
 
-
 void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response) {
   if (!store_.variant_exists(route.stream, route.variant)) {
     return response.send_error(404, "no such stream or variant: " + route.stream + "/" + route.variant);
@@ -56,8 +55,8 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
     // Each piece keeps its segment (and that segment's hour listing) alive.
     CutRangeFiles files{part->pieces, {}, range};
     for (core::CutPiece& piece : part->pieces) {
-      files.paths.push_back(store_.segment_file(route.stream, route.variant, piece.segment->hour,
-                                                piece.segment->file_name));
+      files.paths.push_back(
+          store_.segment_file(route.stream, route.variant, piece.segment->hour, piece.segment->file_name));
     }
     if (type == core::CutType::Smart) add_spill_segment(store_, route, files);
     for (const core::FullCutInput& run : core::full_cut_runs(part->pieces)) full_inputs.push_back(run);
@@ -84,16 +83,14 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
     // The headers a GET would get, and nothing started: no encoder, no child, no slot.
     if (!admit_cut(response)) return;
     std::string content_type = type == core::CutType::Mp4 ? "video/mp4" : "video/mp2t";
-    response.send_body(io::make_body({[content_type](io::BodyWriter& out) {
-                                        out.begin(200, content_type, std::nullopt);
-                                      },
-                                      {}, {}, false}));
+    response.send_body(io::make_body(
+        {[content_type](io::BodyWriter& out) { out.begin(200, content_type, std::nullopt); }, {}, {}, false}));
     return;
   }
   if (type == core::CutType::Mpegts || type == core::CutType::Mp4) {
     if (!admit_cut(response)) return;
-    return response.send_body(std::make_unique<FullCut>(loop_, cut_slots_.take(), type, std::move(full_feeds),
-                                                        std::move(full_inputs), fmp4));
+    return response.send_body(
+        std::make_unique<FullCut>(loop_, cut_slots_.take(), type, std::move(full_feeds), std::move(full_inputs), fmp4));
   }
   if (type == core::CutType::Smart) {
     if (!admit_cut(response)) return;

@@ -23,15 +23,14 @@ FastCut::FastCut(uv_loop_t* loop, CutSlots::Slot slot, std::vector<FastCutStep> 
 void FastCut::run() {
   // The codecs of the first segment: the stream does not change codecs mid-way.
   io::BeneathPath first = steps_.front().path;
-  tasks_.compute<core::Result<media::StreamCodecs>>(
-      [first] { return media::probe_stream_codecs(first); },
-      [this](core::Result<media::StreamCodecs> codecs) {
-        if (!active()) return;
-        if (!codecs) return fail(codecs.error().message);
-        codecs_ = std::move(codecs->codecs);
-        first_start_time_ = codecs->start_time;
-        next_step();
-      });
+  tasks_.compute<core::Result<media::StreamCodecs>>([first] { return media::probe_stream_codecs(first); },
+                                                    [this](core::Result<media::StreamCodecs> codecs) {
+                                                      if (!active()) return;
+                                                      if (!codecs) return fail(codecs.error().message);
+                                                      codecs_ = std::move(codecs->codecs);
+                                                      first_start_time_ = codecs->start_time;
+                                                      next_step();
+                                                    });
 }
 
 std::string FastCut::on_stop() {
@@ -80,13 +79,12 @@ void FastCut::next_step() {
   // A later trimmed segment (the tail): its own start time first, since its trim
   // offsets count from it.
   io::BeneathPath path = step.path;
-  tasks_.compute<core::Result<media::StreamCodecs>>(
-      [path] { return media::probe_stream_codecs(path); },
-      [this, &step](core::Result<media::StreamCodecs> streams) {
-        if (!active()) return;
-        if (!streams) return fail(streams.error().message);
-        trim(step, streams->start_time);
-      });
+  tasks_.compute<core::Result<media::StreamCodecs>>([path] { return media::probe_stream_codecs(path); },
+                                                    [this, &step](core::Result<media::StreamCodecs> streams) {
+                                                      if (!active()) return;
+                                                      if (!streams) return fail(streams.error().message);
+                                                      trim(step, streams->start_time);
+                                                    });
 }
 
 void FastCut::retire_child() {
@@ -146,16 +144,16 @@ void FastCut::relay(std::string_view bytes) { send(retime_ ? retimer_.feed(bytes
 
 void FastCut::remux_step(const FastCutStep& step) {
   io::BeneathPath path = step.path;
-  int rc = tasks_.compute<core::Result<std::string>>(
-      [path] { return media::remux_to_mpegts(path); },
-      [this](core::Result<std::string> remuxed) {
-        if (!active()) return;
-        if (!remuxed) return fail(remuxed.error().message);
-        relay(*remuxed);
-        // One segment at a time: the next waits until the client has taken this one.
-        if (writable()) return next_step();
-        remux_waiting_ = true;
-      });
+  int rc = tasks_.compute<core::Result<std::string>>([path] { return media::remux_to_mpegts(path); },
+                                                     [this](core::Result<std::string> remuxed) {
+                                                       if (!active()) return;
+                                                       if (!remuxed) return fail(remuxed.error().message);
+                                                       relay(*remuxed);
+                                                       // One segment at a time: the next waits until the client has
+                                                       // taken this one.
+                                                       if (writable()) return next_step();
+                                                       remux_waiting_ = true;
+                                                     });
   if (rc != 0) fail(std::string("cannot queue a remux: ") + uv_err_name(rc));
 }
 
@@ -173,7 +171,7 @@ void FastCut::read_retimed() {
     copy_waiting_ = true;  // resume() carries on
     return;
   }
-  int rc = tasks_.read(copy_file_, copy_offset_, kReadChunk, [this](ssize_t result, std::string bytes) {
+  int rc = tasks_.read(copy_file_, copy_offset_, kReadChunk, [this](ssize_t result, const std::string& bytes) {
     if (!active()) return;
     if (result < 0) return fail(std::string("cannot read a segment: ") + std::strerror(int(-result)));
     if (result == 0) {

@@ -69,7 +69,7 @@ class FastCut final : public CutBody {
   std::unique_ptr<io::ChildProcess> child_;
   std::shared_ptr<const io::OwnedFd> feed_;  // the segment the child is trimming, while it is fed
   std::int64_t feed_offset_ = 0;
-  io::FileStreamer streamer_;                 // whole segments, from the page cache
+  io::FileStreamer streamer_;                     // whole segments, from the page cache
   std::shared_ptr<const io::OwnedFd> copy_file_;  // the segment copy_retimed is reading
   std::int64_t copy_offset_ = 0;
   bool copy_waiting_ = false;   // a retimed copy waits for the client to take the last chunk

@@ -85,9 +85,8 @@ void FullCut::feed(std::size_t input) {
     if (fd < 0) return abort_feeding("cannot open " + path.display + ": " + std::strerror(-fd));
     feed.file = std::make_shared<const io::OwnedFd>(fd);
   }
-  int rc = tasks_.read(feed.file, feed.offset, kReadChunk, [this, input](ssize_t result, std::string bytes) {
-    on_read(input, result, std::move(bytes));
-  });
+  int rc = tasks_.read(feed.file, feed.offset, kReadChunk,
+                       [this, input](ssize_t result, std::string bytes) { on_read(input, result, std::move(bytes)); });
   if (rc != 0) return abort_feeding(std::string("cannot queue a read: ") + uv_err_name(rc));
   feed.reading = true;
 }
@@ -101,19 +100,21 @@ void FullCut::feed_remuxed(std::size_t input) {
     return;
   }
   io::BeneathPath path = feed.paths[feed.next_path++];
-  int rc = tasks_.compute<core::Result<std::string>>(
-      [path] { return media::remux_to_mpegts(path); },
-      [this, input](core::Result<std::string> remuxed) {
-        Feed& feed = feeds_[input];
-        feed.reading = false;
-        if (!child_ || feed.done) return;
-        if (!remuxed) return abort_feeding(remuxed.error().message);
-        // Each file starts a part: whatever its own timestamps, it continues the last.
-        std::string bytes = feed.retimer.begin_part();
-        bytes += feed.retimer.feed(*remuxed);
-        if (!bytes.empty() && !child_->write_input(input, std::move(bytes))) return stop_feeding(feed);
-        this->feed(input);
-      });
+  int rc =
+      tasks_.compute<core::Result<std::string>>([path] { return media::remux_to_mpegts(path); },
+                                                [this, input](core::Result<std::string> remuxed) {
+                                                  Feed& feed = feeds_[input];
+                                                  feed.reading = false;
+                                                  if (!child_ || feed.done) return;
+                                                  if (!remuxed) return abort_feeding(remuxed.error().message);
+                                                  // Each file starts a part: whatever its own timestamps, it continues
+                                                  // the last.
+                                                  std::string bytes = feed.retimer.begin_part();
+                                                  bytes += feed.retimer.feed(*remuxed);
+                                                  if (!bytes.empty() && !child_->write_input(input, std::move(bytes)))
+                                                    return stop_feeding(feed);
+                                                  this->feed(input);
+                                                });
   if (rc != 0) return abort_feeding(std::string("cannot queue a remux: ") + uv_err_name(rc));
   feed.reading = true;
 }

@@ -55,7 +55,7 @@ void SmartCut::plan_next_range() {
     if (auto* need = std::get_if<core::NeedFrames>(&planned)) {
       return read_frames(r, need->piece, [this] { plan_next_range(); });
     }
-    plans_.push_back(std::get<core::SmartRangePlan>(std::move(planned)));
+    plans_.push_back(std::get<core::SmartRangePlan>(planned));
   }
   if (!active()) return;
   build_parts();
@@ -70,10 +70,10 @@ void SmartCut::build_parts() {
     const std::size_t pieces = range.pieces.size();
     auto encode_of = [&](const core::SmartEncode& run) {
       std::vector<io::BeneathPath> inputs(range.paths.begin() + std::ptrdiff_t(run.first_piece),
-                                      range.paths.begin() + std::ptrdiff_t(run.last_piece) + 1);
+                                          range.paths.begin() + std::ptrdiff_t(run.last_piece) + 1);
       Encode encode;
-      encode.encoder = std::make_shared<media::RunEncoder>(std::move(inputs), run.origin_pts, run.frames,
-                                                        plan.frame_ticks);
+      encode.encoder =
+          std::make_shared<media::RunEncoder>(std::move(inputs), run.origin_pts, run.frames, plan.frame_ticks);
       encodes_.push_back(std::move(encode));
       return encodes_.size() - 1;
     };
@@ -132,7 +132,7 @@ void SmartCut::build_parts() {
       parts_.push_back(tail);
     }
     log().debug("cut: smart range {} of {}: {} frames, head {} frames, tail {} frames", r + 1, ranges_.size(),
-                 plan.video_frames, plan.head ? plan.head->frames : 0, plan.tail ? plan.tail->frames : 0);
+                plan.video_frames, plan.head ? plan.head->frames : 0, plan.tail ? plan.tail->frames : 0);
   }
 }
 
@@ -151,7 +151,8 @@ void SmartCut::encode_next_batch() {
   auto frames = std::make_shared<std::vector<media::EncodedFrame>>();
   auto result = std::make_shared<core::Result<bool>>(false);
   encode.busy = true;
-  int rc = tasks_.run([encoder, frames, result, batch] { *result = encoder->encode_more(batch, kBudget, *frames); },
+  int rc = tasks_.run(
+      [encoder, frames, result, batch, budget = kBudget] { *result = encoder->encode_more(batch, budget, *frames); },
       [this, &encode, encoder, frames, result] {
         encode.busy = false;
         if (!active()) return;
@@ -176,13 +177,14 @@ void SmartCut::pump() {
     }
     if (next_part_ == parts_.size()) {
       if (closed_) return;
-      return run_splicer([](media::TsSplicer& splicer) { return splicer.finish(); }, [this] {
-        closed_ = true;
-        if (int repaired = splicer_->repaired_packets()) {
-          log().warn("cut: smart cut repaired {} packets with out-of-order timestamps", repaired);
-        }
-        finish();
-      });
+      return run_splicer([](media::TsSplicer& splicer) { return splicer.finish(); },
+                         [this] {
+                           closed_ = true;
+                           if (int repaired = splicer_->repaired_packets()) {
+                             log().warn("cut: smart cut repaired {} packets with out-of-order timestamps", repaired);
+                           }
+                           finish();
+                         });
     }
     const Part& part = parts_[next_part_];
     switch (part.kind) {

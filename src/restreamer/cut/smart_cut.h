@@ -35,17 +35,17 @@ class SmartCut final : public CutBody {
   struct Encode {
     std::shared_ptr<media::RunEncoder> encoder;
     std::vector<media::EncodedFrame> ready;  // encoded, not yet spliced
-    bool busy = false;                    // a threadpool call is in flight
+    bool busy = false;                       // a threadpool call is in flight
     bool done = false;
   };
   // One step of the output, in order.
   struct Part {
     enum class Kind { BeginRange, Segment, Encoded } kind = Kind::Segment;
     media::TsSplicer::Segment segment;  // Segment
-    std::size_t encode = 0;          // Encoded
+    std::size_t encode = 0;             // Encoded
     media::TsSplicer::EncodedRun run;   // Encoded
-    std::int64_t lead = 0;           // BeginRange
-    std::int64_t frame_ticks = 0;    // BeginRange
+    std::int64_t lead = 0;              // BeginRange
+    std::int64_t frame_ticks = 0;       // BeginRange
   };
 
   void run() override;
