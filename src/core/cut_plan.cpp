@@ -95,7 +95,7 @@ Result<CutRequest> parse_cut_request(std::string_view raw_query, std::optional<C
     if (!type) return type.error();
     request.type = *type;
   } else if (auto exp = params->find("experimental"); exp != params->end() && lower(exp->second) == "true") {
-    request.type = CutType::Fast;  // the seeds' name for it
+    request.type = CutType::Fast;  // wubloader's name for it
   }
   return request;
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The restreamer API of DESIGN.md §1 against a real archive, served by the real wubd."""
+"""The restreamer API (README.md, "HTTP API") against a real archive, served by the real wubd."""
 import datetime
 import json
 import os

@@ -6,8 +6,8 @@ namespace wubd::core {
 namespace {
 
 // sha256 of no bytes, as wubloader names it: base64.b64encode(digest, b"-_") without
-// padding, i.e. '+' -> '-' and '/' -> '_' (RFC 4648 url-safe). DESIGN.md's example has
-// those two characters swapped; wubloader's own code is the contract here.
+// padding, i.e. '+' -> '-' and '/' -> '_' (RFC 4648 url-safe). Some write-ups of the
+// format have those two characters swapped; wubloader's own code is the contract here.
 const char kEmptyHash[] = "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU";
 
 Micros hour_start() { return *parse_hour("2026-11-21T04"); }

@@ -13,7 +13,7 @@
 
 // The backfiller: fills what this node missed from its peers (wubd nodes or wubloader
 // restreamers: same API), verifying every byte against the hash in its name, so one
-// bad or dead peer costs only its own transfers. DESIGN.md §2 "Backfiller".
+// bad or dead peer costs only its own transfers. README.md ("Backfiller") has the rules.
 namespace wubd::io {
 class HttpClient;
 class Timer;

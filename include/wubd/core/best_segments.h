@@ -11,7 +11,7 @@
 #include "wubd/core/time.h"
 
 // "Best segments": which stored files make up a time range, with explicit holes.
-// This is wubloader's get_best_segments, with DESIGN.md §1's tolerances.
+// This is wubloader's get_best_segments, with its tolerances (kDurationTolerance).
 namespace wubd::core {
 
 // One file found in an hour directory.

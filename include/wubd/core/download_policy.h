@@ -14,7 +14,7 @@
 // services carry the decisions out on the loop; tests call these directly.
 namespace wubd::core {
 
-// Every timing of the downloader, defaults from DESIGN.md §2.
+// Every timing of the downloader, with the defaults the command line documents.
 struct DownloadTimings {
   Micros master_min_interval = 5 * kMicrosPerSecond;  // between master playlist fetches
   // Between master playlist fetches while the stream is not live (or refused): an

@@ -13,7 +13,7 @@
 
 // The downloader: keeps every segment of every chosen variant of some live HLS
 // streams on disk, through flaky origins, expiring URLs, restarts and stalls.
-// DESIGN.md §2 "Downloader" has the rules; core/download_policy holds the decisions.
+// README.md ("How it behaves") has the rules; core/download_policy holds the decisions.
 namespace wubd::io {
 class HttpClient;
 }

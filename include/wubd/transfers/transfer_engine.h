@@ -19,7 +19,7 @@
 // getters and backfills alike). Per source (an origin host or a peer) it keeps a
 // queue, a concurrency limit and a minimum delay between starts, and a record per
 // transfer that operators list through /jobs and may cancel. Limits and bookkeeping
-// live here instead of in each caller (seeds/003).
+// live here instead of in each caller.
 namespace wubd::transfers {
 
 // Names one transfer of one engine, for /jobs and cancel. Not an io::RequestId: the

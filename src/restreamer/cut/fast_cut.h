@@ -13,7 +13,7 @@
 #include "wubd/io/child_process.h"
 #include "wubd/io/file_streamer.h"
 
-// type=fast (the seeds' "experimental" cut): the first and last segments trimmed by
+// type=fast (wubloader's "experimental" cut): the first and last segments trimmed by
 // ffmpeg with the source's codecs (probed with libavformat; ffmpeg reads the segment
 // from a pipe we feed), the middle ones copied as bytes (io::FileStreamer: from the
 // page cache), all in order into one streamed response. Failure rules as FullCut. A

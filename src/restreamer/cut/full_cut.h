@@ -11,7 +11,7 @@
 #include "wubd/core/ts_retimer.h"
 #include "wubd/io/child_process.h"
 
-// A full cut (type=mpegts or mp4), the seeds' original method: ffmpeg reads the
+// A full cut (type=mpegts or mp4), wubloader's original method: ffmpeg reads the
 // segments from pipes we feed (one per continuous run: its stdin, then pipe:3,
 // pipe:4, …) and writes the clip to a pipe we relay to the client, with backpressure
 // both ways. Errors before the first byte are a 500 with ffmpeg's reason; after it
