@@ -18,6 +18,7 @@
 #include <CLI/CLI.hpp>
 
 #include "wubd/core/flag_values.h"
+#include "wubd/core/routes.h"
 #include "wubd/core/time.h"
 
 namespace wubd::app {
@@ -67,6 +68,8 @@ struct Options {
   std::string peers_file;
   std::string backfill_streams;
   std::string backfill_variants;
+  std::vector<std::string> backfill_extras;
+  std::string node_name;
   double fill_wait_s = 300;
   double full_fill_wait_s = 3 * 3600;
   double recent_cutoff_s = 60;
@@ -354,6 +357,14 @@ core::Result<Command> parse_command_line(const std::vector<std::string>& args) {
                        "Streams to backfill, comma-separated (default: all)");
   backfill->add_option("--backfill-variants", options.backfill_variants,
                        "Variants to backfill, comma-separated (default: all)");
+  backfill
+      ->add_option("--backfill-extras", options.backfill_extras,
+                   "Extras directories to copy from peers (wubloader's --extras, e.g. emotes), comma-separated or "
+                   "repeated; never streams")
+      ->delimiter(',');
+  backfill->add_option("--node-name", options.node_name,
+                       "This node's name in a wubloader node file: lines naming it are skipped (default: the "
+                       "host name)");
   backfill->add_option("--fill-wait", options.fill_wait_s, "Seconds between passes over the recent hours")
       ->check(kPositive)
       ->capture_default_str();
@@ -458,6 +469,13 @@ core::Result<Command> parse_command_line(const std::vector<std::string>& args) {
   backfill_config.peers_file = options.peers_file;
   backfill_config.streams = split_list(options.backfill_streams);
   backfill_config.variants = split_list(options.backfill_variants);
+  for (const std::string& dir : options.backfill_extras) {
+    if (auto part = core::decode_path_part(dir, "--backfill-extras directory"); !part || *part != dir) {
+      return refuse("--backfill-extras", "\"" + dir + "\" is not a directory name below the base directory");
+    }
+    backfill_config.extras.push_back(dir);
+  }
+  backfill_config.node_name = options.node_name;
   backfill_config.fill_wait = seconds(options.fill_wait_s);
   backfill_config.full_fill_wait = seconds(options.full_fill_wait_s);
   backfill_config.recent_cutoff = seconds(options.recent_cutoff_s);

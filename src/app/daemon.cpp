@@ -46,6 +46,7 @@ class Daemon {
     server_.set_observer([this](const auto& req, const auto& rec) { restreamer_.observe(req, rec); });
     server_.report_to(metrics_);
     store_.report_to(metrics_);
+    store_.set_extras_dirs(config.backfill.extras);
     log::count_messages(metrics_);
     for (const auto& [source, limits] : config.source_limits) engine_.set_limits(source, limits);
     restreamer_.set_jobs_handler(

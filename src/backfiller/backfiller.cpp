@@ -1,13 +1,18 @@
 #include "wubd/backfiller/backfiller.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
+#include <map>
 #include <set>
+#include <sstream>
 
 #include <spdlog/spdlog.h>
 
 #include "peer_backfill.h"
+#include "wubd/core/node_list.h"
+#include "wubd/io/http_client.h"
 #include "wubd/log/log.h"
 
 namespace wubd::backfiller {
@@ -19,6 +24,8 @@ BackfillMetrics& metrics_for(core::MetricsRegistry& m) {
   // One set per process: the families live in the registry, which outlives us.
   static BackfillMetrics metrics{
       m.counter("wubd_segments_backfilled_total", "Segments copied from peers, hash-checked."),
+      m.counter("wubd_backfill_files_total",
+                "Other files copied from peers, by kind: chat_batch (hash-checked), tombstone, extra."),
       m.counter("wubd_backfill_bytes_total", "Bytes of segments copied from peers."),
       m.counter("wubd_backfill_errors_total",
                 "Backfill failures by peer and reason (listing, bad_listing, download, write)."),
@@ -29,17 +36,17 @@ BackfillMetrics& metrics_for(core::MetricsRegistry& m) {
   return metrics;
 }
 
-std::vector<std::string> read_peers_file(const std::string& path) {
-  std::vector<std::string> peers;
+// The peers file's nodes, by name; a bare URL is keyed by itself, so that two
+// nodes on one host (two ports) stay two.
+std::map<std::string, std::string> read_peers_file(const std::string& path) {
   std::ifstream file(path);
-  std::string line;
-  while (std::getline(file, line)) {
-    auto start = line.find_first_not_of(" \t\r");
-    if (start == std::string::npos || line[start] == '#') continue;
-    auto end = line.find_last_not_of(" \t\r");
-    peers.push_back(line.substr(start, end - start + 1));
+  std::stringstream text;
+  text << file.rdbuf();
+  std::map<std::string, std::string> nodes;
+  for (const core::NodeLine& node : core::parse_node_lines(text.str())) {
+    nodes[node.name.empty() ? node.url : node.name] = node.url;
   }
-  return peers;
+  return nodes;
 }
 
 }  // namespace
@@ -79,14 +86,30 @@ std::vector<std::string> Backfiller::peers() const {
 
 void Backfiller::refresh_peers() {
   std::vector<std::string> wanted = config_.peers;
+  std::string this_node = config_.node_name;
+  if (this_node.empty()) {
+    char host[256] = {};
+    if (gethostname(host, sizeof host - 1) == 0) this_node = host;
+  }
   if (!config_.peers_file.empty()) {
     struct stat st {};
     if (::stat(config_.peers_file.c_str(), &st) == 0) {
       bool changed = st.st_mtim.tv_sec != peers_file_mtime_.tv_sec || st.st_mtim.tv_nsec != peers_file_mtime_.tv_nsec;
       if (!changed && !peers_.empty()) return;
       peers_file_mtime_ = st.st_mtim;
-      auto from_file = read_peers_file(config_.peers_file);
-      wanted.insert(wanted.end(), from_file.begin(), from_file.end());
+      for (const auto& [name, url] : read_peers_file(config_.peers_file)) {
+        // wubloader skips the node named like this one, and names a bare URL by its host.
+        std::string node = name;
+        if (name == url) {
+          auto host = io::url_hostname(normalize_peer_url(url));
+          node = host ? *host : "";
+        }
+        if (!this_node.empty() && node == this_node) {
+          log().debug("peers file: {} ({}) is this node; not backfilling from it", url, node);
+          continue;
+        }
+        wanted.push_back(url);
+      }
     } else if (peers_file_mtime_.tv_sec == 0) {
       log().warn("peers file {} cannot be read; using --peer only", config_.peers_file);
       peers_file_mtime_.tv_sec = 1;  // warned once

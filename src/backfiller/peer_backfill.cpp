@@ -8,12 +8,17 @@
 
 #include <spdlog/spdlog.h>
 
+#include "wubd/core/hour_files.h"
+#include "wubd/core/routes.h"
 #include "wubd/core/segment_name.h"
 #include "wubd/core/url.h"
 #include "wubd/io/clock.h"
 #include "wubd/io/lifetime.h"
 #include "wubd/log/log.h"
+#include "wubd/store/extras.h"
+#include "wubd/store/file_writer.h"
 #include "wubd/store/segment_store.h"
+#include "wubd/store/segment_writer.h"
 #include "wubd/transfers/transfer_engine.h"
 
 namespace wubd::backfiller {
@@ -28,13 +33,25 @@ constexpr std::uint64_t kListingTimeoutMs = 60'000;
 // its download slots forever. A few MB in five minutes is a generous bound.
 constexpr std::uint64_t kSegmentHeadersTimeoutMs = 30'000;
 constexpr std::uint64_t kSegmentTotalTimeoutMs = 300'000;
+// Extras are emote images and the like: a peer sending more is not sending one.
+constexpr std::uint64_t kMaxExtraBytes = 64 << 20;
 
 }  // namespace
 
+// One file this pass copies.
+struct PeerBackfill::Wanted {
+  enum class Kind { Segment, ChatBatch, Extra } kind = Kind::Segment;
+  std::string directory;        // below the base: "stream/variant/hour", or the extra's directory
+  std::string name;             // the file name in it
+  std::string url_path;         // the peer's /segments/... path, percent-encoded
+  std::string hash;             // segments and chat batches: the sha256 their name gives
+  std::string stream, variant;  // segments and chat batches, for metrics
+  core::SegmentName segment;    // segments
+};
+
 struct PeerBackfill::Download {
-  std::string stream, variant, hour, name;
-  core::SegmentName segment;
-  std::unique_ptr<store::SegmentWriter> writer;
+  Wanted wanted;
+  std::unique_ptr<store::FileWriter> writer;
   std::string write_error;
   transfers::TransferId transfer = transfers::TransferId::None;
   // Set while its on_done runs: freeing it then breaks lifetime.h's rule 3 (and the
@@ -44,6 +61,7 @@ struct PeerBackfill::Download {
 };
 
 struct PeerBackfill::Pass {
+  explicit Pass(uv_loop_t* loop) : tasks(loop) {}
   core::PassKind kind = core::PassKind::Recent;
   core::Micros started = 0;       // loop time
   core::Micros started_wall = 0;  // for hours and the recent cutoff
@@ -53,11 +71,13 @@ struct PeerBackfill::Pass {
   std::map<std::string, std::size_t> variants_left;  // per stream: hour lists still to come
   std::map<std::string, std::vector<std::string>> variants;
   std::map<std::string, std::vector<std::vector<std::string>>> hours;
-  std::vector<std::pair<std::string, std::string>> order;  // (hour, "stream\nvariant\nname") to download
+  std::vector<Wanted> wanted;
+  std::vector<std::pair<std::string, std::string>> order;  // (hour, "name\nindex into wanted")
   bool downloads_started = false;
   std::size_t downloads_left = 0;
   std::vector<std::unique_ptr<Download>> downloads;
-  std::size_t fetched = 0, mismatched = 0, failed = 0, skipped = 0;
+  std::size_t fetched = 0, mismatched = 0, failed = 0, skipped = 0, tombstones = 0;
+  io::TaskGroup tasks;  // local extras walks: their results die with the pass
 };
 
 PeerBackfill::PeerBackfill(uv_loop_t* loop, const BackfillConfig& config, std::string peer, store::SegmentStore& store,
@@ -110,18 +130,20 @@ bool PeerBackfill::wanted(const std::vector<std::string>& filter, const std::str
 }
 
 void PeerBackfill::begin_pass(core::PassKind kind) {
-  pass_ = std::make_unique<Pass>();
+  pass_ = std::make_unique<Pass>(loop_);
   pass_->kind = kind;
   pass_->started = core::Micros(uv_now(loop_)) * core::kMicrosPerMilli;
   pass_->started_wall = io::wall_clock_now();
   log().debug("peer {}: {} pass started", peer_, kind == core::PassKind::Full ? "full" : "recent");
   list("/files", [this](const std::vector<std::string>& streams) {
     for (const std::string& stream : streams) {
-      if (!wanted(config_.streams, stream)) continue;
+      // A wubloader node lists its extras directories (emotes) with its streams.
+      if (!wanted(config_.streams, stream) || store_.is_extras_dir(stream)) continue;
       list("/files/" + core::percent_encode(stream),
            [this, stream](std::vector<std::string> variants) { on_variants(stream, std::move(variants)); });
     }
   });
+  for (const std::string& dir : config_.extras) list_extras(dir);
 }
 
 void PeerBackfill::list(const std::string& path, std::function<void(std::vector<std::string>)> then) {
@@ -176,7 +198,9 @@ void PeerBackfill::on_hours(const std::string& stream, std::vector<std::string> 
   }
   for (const std::string& v : pass_->variants[stream]) {
     for (const std::string& hour : all) {
-      list("/files/" + core::percent_encode(stream) + "/" + core::percent_encode(v) + "/" + core::percent_encode(hour),
+      // With tombstones: a deletion spreads, and what a tombstone deletes is not listed.
+      list("/files/" + core::percent_encode(stream) + "/" + core::percent_encode(v) + "/" + core::percent_encode(hour) +
+               "?tombstones=true",
            [this, stream, v, hour](const std::vector<std::string>& names) { on_names(stream, v, hour, names); });
     }
   }
@@ -186,19 +210,97 @@ void PeerBackfill::on_names(const std::string& stream, const std::string& varian
                             const std::vector<std::string>& names) {
   store_.new_snapshot();
   auto local = store_.hour_listing(stream, variant, hour);
-  core::MissingSegments missing =
-      core::missing_segments(hour, names, local->names, pass_->started_wall, config_.recent_cutoff);
+  core::MissingFiles missing = core::missing_files(hour, names, *local, pass_->started_wall, config_.recent_cutoff);
   for (const auto& [name, why] : missing.skipped) {
     log().warn("peer {}: skipping {}/{}/{}/{}: {}", peer_, stream, variant, hour, name, why);
   }
   pass_->skipped += missing.skipped.size();
+  create_tombstones(stream, variant, hour, missing.tombstones);
+  std::string directory = stream + "/" + variant + "/" + hour;
+  std::string url_directory = "/segments/" + core::percent_encode(stream) + "/" + core::percent_encode(variant) + "/" +
+                              core::percent_encode(hour) + "/";
+  auto hour_start = core::parse_hour(hour);
   for (std::string& name : missing.fetch) {
-    std::string key = stream;
-    key += '\n';
-    key += variant;
-    key += '\n';
-    key += name;
-    pass_->order.emplace_back(hour, std::move(key));
+    Wanted file;
+    file.directory = directory;
+    file.url_path = url_directory + core::percent_encode(name);
+    file.stream = stream;
+    file.variant = variant;
+    if (name.ends_with(".json")) {
+      file.kind = Wanted::Kind::ChatBatch;
+      file.hash = core::parse_chat_batch_name(*hour_start, name)->hash;  // checked by missing_files
+    } else {
+      file.segment = *core::parse_segment_path(hour, name);  // likewise
+      file.hash = file.segment.hash;
+    }
+    file.name = std::move(name);
+    pass_->order.emplace_back(hour, file.name + "\n" + std::to_string(pass_->wanted.size()));
+    pass_->wanted.push_back(std::move(file));
+  }
+}
+
+void PeerBackfill::create_tombstones(const std::string& stream, const std::string& variant, const std::string& hour,
+                                     const std::vector<std::string>& tombstones) {
+  // A tombstone is an empty marker: there is nothing to download, only to create.
+  std::string directory = fmt::format("{}/{}/{}", stream, variant, hour);
+  for (const std::string& name : tombstones) {
+    std::string where = fmt::format("{}/{}", directory, name);
+    if (auto made = store::create_empty_file(config_.base_dir, directory, name); !made) {
+      error("write", fmt::format("cannot copy tombstone {}: {}", where, made.error().message));
+      continue;
+    }
+    ++pass_->tombstones;
+    metrics_.others.inc({{"remote", peer_}, {"kind", "tombstone"}});
+    log().info("peer {}: tombstone {} copied: the segment it marks is deleted here too", peer_, where);
+  }
+}
+
+void PeerBackfill::list_extras(const std::string& dir) {
+  list("/extras/" + core::percent_encode(dir), [this, dir](std::vector<std::string> remote) {
+    // The local tree is walked in the threadpool; it counts as a listing still out.
+    Pass* pass = pass_.get();
+    ++pass->listings_outstanding;
+    int rc = pass->tasks.compute<core::Result<std::vector<std::string>>>(
+        [path = store_.below_base(dir)] { return store::list_extras(path, store::kMaxExtrasFiles); },
+        [this, pass, dir, remote = std::move(remote)](core::Result<std::vector<std::string>> local) {
+          --pass->listings_outstanding;
+          if (!local) {
+            error("write", fmt::format("cannot list the local extras {}: {}", dir, local.error().message));
+          } else {
+            on_extras(dir, remote, *local);
+          }
+          maybe_finish();
+        });
+    if (rc != 0) {
+      --pass->listings_outstanding;
+      error("write", fmt::format("cannot queue a listing of the local extras {}: {}", dir, uv_err_name(rc)));
+    }
+  });
+}
+
+void PeerBackfill::on_extras(const std::string& dir, const std::vector<std::string>& remote,
+                             const std::vector<std::string>& local) {
+  std::set<std::string_view> have(local.begin(), local.end());
+  for (const std::string& path : remote) {
+    if (have.count(path) || path.ends_with(".temp")) continue;
+    auto parts = core::split_relative_path(path, store::kMaxExtrasDepth);
+    if (!parts) {
+      ++pass_->skipped;
+      log().warn("peer {}: skipping extra {}/{}: {}", peer_, dir, path, parts.error().message);
+      continue;
+    }
+    Wanted file;
+    file.kind = Wanted::Kind::Extra;
+    file.name = parts->back();
+    file.directory = dir;
+    file.url_path = "/segments/" + core::percent_encode(dir);
+    for (std::size_t i = 0; i < parts->size(); ++i) {
+      if (i + 1 < parts->size()) file.directory += "/" + (*parts)[i];
+      file.url_path += "/" + core::percent_encode((*parts)[i]);
+    }
+    // Extras sort before every hour: there are few, and they are small.
+    pass_->order.emplace_back("", fmt::format("{}/{}\n{}", dir, path, pass_->wanted.size()));
+    pass_->wanted.push_back(std::move(file));
   }
 }
 
@@ -213,9 +315,9 @@ void PeerBackfill::maybe_finish() {
   core::Micros elapsed = core::Micros(uv_now(loop_)) * core::kMicrosPerMilli - pass->started;
   log().info(
       "peer {}: {} pass done in {:.2f} s: {} listing requests, {} fetched, {} hash mismatches, "
-      "{} failed, {} skipped, {} errors",
+      "{} failed, {} skipped, {} tombstones copied, {} errors",
       peer_, pass->kind == core::PassKind::Full ? "full" : "recent", double(elapsed) / 1e6, pass->listing_requests,
-      pass->fetched, pass->mismatched, pass->failed, pass->skipped, pass->errors);
+      pass->fetched, pass->mismatched, pass->failed, pass->skipped, pass->tombstones, pass->errors);
   if (pass->errors == 0 && pass->failed == 0) {
     metrics_.last_success.set({{"remote", peer_}}, double(io::wall_clock_now()) / 1e6);
   }
@@ -237,25 +339,25 @@ void PeerBackfill::maybe_download() {
 
 void PeerBackfill::start_download(std::size_t index) {
   Pass& pass = *pass_;
-  const auto& [hour, key] = pass.order[index];
+  const std::string& key = pass.order[index].second;
   auto download = std::make_unique<Download>();
   Download* d = download.get();
-  std::size_t a = key.find('\n'), b = key.find('\n', a + 1);
-  d->stream = key.substr(0, a);
-  d->variant = key.substr(a + 1, b - a - 1);
-  d->name = key.substr(b + 1);
-  d->hour = hour;
-  d->segment = *core::parse_segment_path(hour, d->name);  // parsed once already by missing_segments
+  d->wanted = std::move(pass.wanted[std::stoul(key.substr(key.rfind('\n') + 1))]);
+  const Wanted& file = d->wanted;
   io::FetchRequest request;
-  request.url = peer_ + "/segments/" + core::percent_encode(d->stream) + "/" + core::percent_encode(d->variant) + "/" +
-                core::percent_encode(hour) + "/" + core::percent_encode(d->name);
+  request.url = peer_ + file.url_path;
   request.receive_buffer_bytes = 64 * 1024;
   request.headers_timeout_ms = kSegmentHeadersTimeoutMs;
   request.total_timeout_ms = kSegmentTotalTimeoutMs;
   request.on_headers = [this, d](long status) {
     if (status != 200) return false;
-    auto writer =
-        store::SegmentWriter::create(config_.base_dir, d->stream, d->variant, d->segment.start, d->segment.duration);
+    const Wanted& file = d->wanted;
+    // Written under a temp name, renamed when complete: segments as the downloader
+    // names its temp files, the others as wubloader does (`NAME.<uuid>.temp`).
+    std::string temp_name = file.kind == Wanted::Kind::Segment
+                                ? store::temp_segment_name(file.segment.start, file.segment.duration)
+                                : file.name + "." + store::random_temp_id() + ".temp";
+    auto writer = store::FileWriter::create(config_.base_dir, file.directory, temp_name);
     if (!writer) {
       d->write_error = writer.error().message;
       return false;
@@ -265,6 +367,10 @@ void PeerBackfill::start_download(std::size_t index) {
   };
   request.on_data = [d](std::string_view bytes) {
     if (!d->writer) return false;
+    if (d->wanted.kind == Wanted::Kind::Extra && d->writer->bytes_written() + bytes.size() > kMaxExtraBytes) {
+      d->write_error = "larger than " + std::to_string(kMaxExtraBytes >> 20) + " MiB: not an extra";
+      return false;
+    }
     if (auto written = d->writer->write(bytes); !written) {
       d->write_error = written.error().message;
       return false;
@@ -274,8 +380,8 @@ void PeerBackfill::start_download(std::size_t index) {
   request.on_done = [this, d](const io::FetchOutcome& outcome) { on_download_done(d, outcome); };
   transfers::TransferSpec spec;
   spec.source = peer_;
-  spec.target = d->stream + "/" + d->variant + "/" + hour;
-  spec.file_name = d->name;
+  spec.target = file.directory;
+  spec.file_name = file.name;
   spec.request = std::move(request);
   pass.downloads.push_back(std::move(download));
   d->transfer = engine_.submit(std::move(spec));
@@ -286,24 +392,35 @@ void PeerBackfill::on_download_done(Download* d, const io::FetchOutcome& outcome
   Pass& pass = *pass_;
   d->transfer = transfers::TransferId::None;
   --pass.downloads_left;
-  std::string where = d->stream + "/" + d->variant + "/" + d->hour + "/" + d->name;
+  const Wanted& file = d->wanted;
+  std::string where = file.directory + "/" + file.name;
   if (outcome.complete && outcome.status == 200 && d->writer && d->write_error.empty()) {
     std::uint64_t bytes = d->writer->bytes_written();
-    auto committed = d->writer->commit_verified(d->name, d->segment.hash);
+    // Extras have no hash in their names: wubloader copies them as they come.
+    auto committed = file.kind == Wanted::Kind::Extra ? d->writer->commit(file.name)
+                                                      : d->writer->commit_verified(file.name, file.hash);
     if (committed) {
       ++pass.fetched;
-      metrics_.segments.inc({{"remote", peer_}, {"stream", d->stream}, {"variant", d->variant}});
+      if (file.kind == Wanted::Kind::Segment) {
+        metrics_.segments.inc({{"remote", peer_}, {"stream", file.stream}, {"variant", file.variant}});
+      } else {
+        metrics_.others.inc({{"remote", peer_}, {"kind", file.kind == Wanted::Kind::Extra ? "extra" : "chat_batch"}});
+      }
       metrics_.bytes.inc({{"remote", peer_}}, double(bytes));
       log().debug("peer {}: backfilled {}", peer_, where);
-    } else if (committed.error().code == store::SegmentWriter::kHashMismatch) {
+    } else if (committed.error().code == store::FileWriter::kHashMismatch) {
       ++pass.mismatched;
-      metrics_.mismatches.inc({{"remote", peer_}, {"stream", d->stream}, {"variant", d->variant}});
+      metrics_.mismatches.inc({{"remote", peer_}, {"stream", file.stream}, {"variant", file.variant}});
       log().warn("peer {}: {}: {}; discarded", peer_, where, committed.error().message);
     } else {
       ++pass.failed;
       metrics_.errors.inc({{"remote", peer_}, {"reason", "write"}});
       log().error("peer {}: {}: {}", peer_, where, committed.error().message);
     }
+  } else if (outcome.complete && outcome.status == 404 && file.kind == Wanted::Kind::ChatBatch) {
+    // The chat archiver merges batches into new ones and removes the old: a batch
+    // listed a moment ago may be gone now. wubloader does not count this either.
+    log().debug("peer {}: chat batch {} is gone (merged); not an error", peer_, where);
   } else {
     ++pass.failed;
     if (d->writer) d->writer->discard();

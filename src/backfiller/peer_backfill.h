@@ -7,16 +7,20 @@
 
 #include "wubd/backfiller/backfiller.h"
 #include "wubd/io/http_client.h"
+#include "wubd/io/task_group.h"
 #include "wubd/io/timer.h"
-#include "wubd/store/segment_writer.h"
+#include "wubd/store/file_writer.h"
 
 // One peer's backfill: passes on its own schedule (core::next_pass), each one listing
-// the peer's streams, variants, hours and segments, then downloading what is missing
-// through the transfer engine (the peer's own queue and limit), hash-checked.
+// the peer's streams, variants, hours and files (tombstones included) and the extras
+// directories it is told to copy, then downloading what is missing through the
+// transfer engine (the peer's own queue and limit): segments and chat batches
+// hash-checked, extras as they are. Tombstones are created, not downloaded.
 namespace wubd::backfiller {
 
 struct BackfillMetrics {
   core::CounterFamily& segments;    // {remote, stream, variant}
+  core::CounterFamily& others;      // {remote, kind}: chat_batch, tombstone, extra
   core::CounterFamily& bytes;       // {remote}
   core::CounterFamily& errors;      // {remote, reason}
   core::CounterFamily& mismatches;  // {remote, stream, variant}
@@ -35,6 +39,7 @@ class PeerBackfill {
   const std::string& peer() const { return peer_; }
 
  private:
+  struct Wanted;
   struct Download;
   struct Pass;
 
@@ -46,6 +51,10 @@ class PeerBackfill {
   void on_hours(const std::string& stream, std::vector<std::string> hours);
   void on_names(const std::string& stream, const std::string& variant, const std::string& hour,
                 const std::vector<std::string>& names);
+  void create_tombstones(const std::string& stream, const std::string& variant, const std::string& hour,
+                         const std::vector<std::string>& tombstones);
+  void list_extras(const std::string& dir);
+  void on_extras(const std::string& dir, const std::vector<std::string>& remote, const std::vector<std::string>& local);
   void maybe_download();
   void start_download(std::size_t index);
   void on_download_done(Download* download, const io::FetchOutcome& outcome);

@@ -1,10 +1,12 @@
 #include "wubd/core/backfill_plan.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <set>
 
 #include <simdjson.h>
 
+#include "wubd/core/hour_files.h"
 #include "wubd/core/segment_name.h"
 
 namespace wubd::core {
@@ -29,7 +31,11 @@ Result<std::vector<std::string>> parse_name_list(std::string_view json) {
 
 std::vector<std::string> hours_union(const std::vector<std::vector<std::string>>& per_variant) {
   std::set<std::string> all;
-  for (const auto& hours : per_variant) all.insert(hours.begin(), hours.end());
+  for (const auto& hours : per_variant) {
+    for (const std::string& hour : hours) {
+      if (parse_hour(hour)) all.insert(hour);
+    }
+  }
   return {all.begin(), all.end()};
 }
 
@@ -48,12 +54,62 @@ std::vector<std::string> explicit_hours(const std::vector<std::string>& hours) {
   return copy;
 }
 
-MissingSegments missing_segments(std::string_view hour, const std::vector<std::string>& remote,
-                                 const std::vector<std::string>& local, Micros now, Micros recent_cutoff) {
-  MissingSegments result;
-  std::set<std::string_view> have(local.begin(), local.end());
+namespace {
+
+// Whether a tombstone's stem names a segment or a chat batch: anything else is not
+// one of wubloader's tombstones.
+bool marks_a_file(std::string_view hour, std::string_view tombstone) {
+  std::string stem(file_stem(tombstone));
+  auto hour_start = parse_hour(hour);
+  if (!hour_start) return false;
+  return parse_segment_name(*hour_start, stem + ".ts") || parse_chat_batch_name(*hour_start, stem + ".json");
+}
+
+bool is_near_duplicate(const SegmentName& missing, const HourListing& local) {
+  for (const StoredSegment& have : local.segments) {
+    const SegmentName& h = have.name;
+    if (h.type == missing.type && h.duration == missing.duration && h.hash == missing.hash &&
+        std::abs(h.start - missing.start) <= kNearDuplicateTolerance) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+MissingFiles missing_files(std::string_view hour, const std::vector<std::string>& remote, const HourListing& local,
+                           Micros now, Micros recent_cutoff) {
+  MissingFiles result;
+  std::set<std::string_view> have(local.names.begin(), local.names.end());
+  have.insert(local.tombstones.begin(), local.tombstones.end());
+  std::set<std::string_view> deleted;
+  for (const std::string& tombstone : local.tombstones) deleted.insert(file_stem(tombstone));
+  auto hour_start = parse_hour(hour);
   for (const std::string& name : remote) {
     if (have.count(name)) continue;
+    if (is_tombstone_name(name)) {
+      if (marks_a_file(hour, name)) {
+        result.tombstones.push_back(name);
+      } else {
+        result.skipped.emplace_back(name, "not a tombstone of a segment or chat batch");
+      }
+      continue;
+    }
+    if (deleted.count(file_stem(name))) {
+      ++result.deleted_here;
+      continue;
+    }
+    if (name.ends_with(".json")) {
+      auto batch =
+          hour_start ? parse_chat_batch_name(*hour_start, name) : Result<ChatBatchName>(make_error("bad hour"));
+      if (!batch) {
+        result.skipped.emplace_back(name, batch.error().message);
+      } else {
+        result.fetch.push_back(name);
+      }
+      continue;
+    }
     auto parsed = parse_segment_path(hour, name);
     if (!parsed) {
       result.skipped.emplace_back(name, parsed.error().message);
@@ -67,9 +123,14 @@ MissingSegments missing_segments(std::string_view hour, const std::vector<std::s
       ++result.too_recent;
       continue;
     }
+    if (is_near_duplicate(*parsed, local)) {
+      ++result.near_duplicates;
+      continue;
+    }
     result.fetch.push_back(name);
   }
   std::sort(result.fetch.begin(), result.fetch.end());
+  std::sort(result.tombstones.begin(), result.tombstones.end());
   return result;
 }
 

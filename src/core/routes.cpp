@@ -62,7 +62,10 @@ std::string_view endpoint_label(RouteKind kind) {
     case RouteKind::MediaPlaylist:
       return "playlist_media";
     case RouteKind::Segment:
+    case RouteKind::File:
       return "segments";
+    case RouteKind::ListExtras:
+      return "extras";
     case RouteKind::Cut:
       return "cut";
     case RouteKind::Metrics:
@@ -84,6 +87,22 @@ Result<std::string> decode_path_part(std::string_view raw, std::string_view what
   if (part.find('/') != std::string::npos) return make_error(prefix + "may not contain '/'", 403);
   if (part.find('\0') != std::string::npos) return make_error(prefix + "may not contain NUL", 403);
   return decoded;
+}
+
+Result<std::vector<std::string>> split_relative_path(std::string_view path, std::size_t max_parts) {
+  std::vector<std::string> parts;
+  while (true) {
+    std::size_t slash = path.find('/');
+    std::string_view part = path.substr(0, slash);
+    if (part.empty()) return make_error("bad path \"" + std::string(path) + "\": an empty part");
+    if (part[0] == '.') return make_error("bad path part \"" + std::string(part) + "\": starts with a period");
+    if (part.find('\0') != std::string_view::npos) return make_error("bad path: a part contains NUL");
+    parts.emplace_back(part);
+    if (parts.size() > max_parts) return make_error("bad path: more than " + std::to_string(max_parts) + " parts");
+    if (slash == std::string_view::npos) break;
+    path.remove_prefix(slash + 1);
+  }
+  return parts;
 }
 
 Result<Route> route_path(std::string_view path) {
@@ -119,6 +138,24 @@ Result<Route> route_path(std::string_view path) {
   if (family == "segments" && n == 4) {
     route.kind = RouteKind::Segment;
     if (auto error = decode_parts(parts, {kAllParts, kAllParts + 4}, route)) return *error;
+    return route;
+  }
+  if (family == "segments" && n >= 2) {
+    // wubloader serves its whole base directory under /segments; extras (emotes) are
+    // fetched so. Every part obeys the same rules as a segment's.
+    route.kind = RouteKind::File;
+    for (size_t i = 1; i <= n; ++i) {
+      auto part = decode_path_part(parts[i], "path part");
+      if (!part) return part.error();
+      route.parts.push_back(std::move(*part));
+    }
+    return route;
+  }
+  if (family == "extras" && n == 1) {
+    route.kind = RouteKind::ListExtras;
+    auto dir = decode_path_part(parts[1], "dir");
+    if (!dir) return dir.error();
+    route.stream = std::move(*dir);
     return route;
   }
   if (family == "cut" && n == 2) {

@@ -426,4 +426,17 @@ core::Result<std::string> resolve_url(std::string_view base, std::string_view re
   return result;
 }
 
+core::Result<std::string> url_hostname(std::string_view url) {
+  CURLU* parsed = curl_url();
+  std::string text(url);
+  CURLUcode rc = curl_url_set(parsed, CURLUPART_URL, text.c_str(), 0);
+  char* host = nullptr;
+  if (rc == CURLUE_OK) rc = curl_url_get(parsed, CURLUPART_HOST, &host, 0);
+  std::string result = host ? host : "";
+  curl_free(host);
+  curl_url_cleanup(parsed);
+  if (rc != CURLUE_OK) return core::make_error("bad URL \"" + text + "\": " + curl_url_strerror(rc));
+  return result;
+}
+
 }  // namespace wubd::io

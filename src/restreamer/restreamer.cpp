@@ -13,7 +13,7 @@
 #include <cJSON.h>
 #include <spdlog/spdlog.h>
 
-#include "wubd/core/byte_range.h"
+#include "wubd/core/hour_files.h"
 #include "wubd/core/playlist_writer.h"
 #include "wubd/core/time.h"
 #include "wubd/log/log.h"
@@ -24,7 +24,6 @@ namespace {
 using core::Micros;
 
 constexpr std::string_view kPlaylistType = "application/vnd.apple.mpegurl";
-constexpr std::string_view kSegmentType = "video/MP2T";
 constexpr std::string_view kJsonType = "application/json";
 
 std::string json_string_array(const std::vector<std::string>& names) {
@@ -128,7 +127,11 @@ void Restreamer::handle(const io::HttpRequest& request, io::HttpResponse& respon
     case core::RouteKind::ListHours:
       return list_names(response, store_.list_hours(route->stream, route->variant));
     case core::RouteKind::ListSegments:
-      return list_names(response, store_.hour_listing(route->stream, route->variant, route->hour)->names);
+      return list_hour(*route, *query, response);
+    case core::RouteKind::ListExtras:
+      return list_extras(*route, response);
+    case core::RouteKind::File:
+      return file(*route, request, response);
     case core::RouteKind::MasterPlaylist:
       return master_playlist(*route, *query, response);
     case core::RouteKind::MediaPlaylist:
@@ -151,6 +154,10 @@ void Restreamer::list_names(io::HttpResponse& response, const std::vector<std::s
 }
 
 void Restreamer::media_playlist(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response) {
+  if (core::is_chat_variant(route.variant) || store_.is_extras_dir(route.stream)) {
+    response.send_error(404, route.stream + "/" + route.variant + " is not a video variant (chat or extras)");
+    return;
+  }
   if (!store_.variant_exists(route.stream, route.variant)) {
     response.send_error(404, "no such stream or variant: " + route.stream + "/" + route.variant);
     return;
@@ -205,6 +212,10 @@ void Restreamer::master_playlist(const core::Route& route, const core::QueryPara
       return response.send_error(error->code, error->message);
     }
   }
+  if (store_.is_extras_dir(route.stream)) {
+    response.send_error(404, route.stream + " holds extras, not a stream");
+    return;
+  }
   std::vector<std::string> variants = store_.list_variants(route.stream);
   if (variants.empty()) {
     response.send_error(404, "no such stream: " + route.stream);
@@ -219,6 +230,7 @@ void Restreamer::master_playlist(const core::Route& route, const core::QueryPara
   }
   std::vector<core::MasterVariant> entries;
   for (const std::string& variant : variants) {
+    if (core::is_chat_variant(variant)) continue;  // chat batches are not video
     std::vector<std::string> hours = store_.list_hours(route.stream, variant);
     if (!has_hour_in_range(hours, start, end)) continue;
     std::string last_hour = hours.back();
@@ -251,62 +263,6 @@ std::int64_t Restreamer::estimate_bandwidth_bps(const std::string& stream, const
     peak = std::max<std::int64_t>(peak, st.st_size * 8 * core::kMicrosPerSecond / s->name.duration);
   }
   return peak;
-}
-
-void Restreamer::segment(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response) {
-  if (auto hour = core::parse_hour(route.hour); hour) {
-    auto name = core::parse_segment_name(*hour, route.file);
-    if (name && name->type == core::SegmentType::Temp) {
-      response.send_error(404, "segment is still being written: " + route.file);
-      return;
-    }
-  }
-  io::BeneathPath file = store_.segment_file(route.stream, route.variant, route.hour, route.file);
-  int fd = io::open_beneath(file, O_RDONLY);
-  if (fd < 0) {
-    int err = -fd;
-    // A symlink anywhere below the base is not followed: to a client it is not there.
-    if (err == ENOENT || err == ENOTDIR || err == ELOOP) {
-      if (err == ELOOP) store_.warn_symlink(file.relative);
-      response.send_error(
-          404, "no such segment: " + route.stream + "/" + route.variant + "/" + route.hour + "/" + route.file);
-    } else {
-      log::logger(log::Module::Restreamer).warn("cannot open {}: {}", file.display, std::strerror(err));
-      response.send_error(500, "cannot open segment: " + std::string(std::strerror(err)));
-    }
-    return;
-  }
-  struct stat st;
-  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-    ::close(fd);
-    response.send_error(404, "no such segment: " + route.file);
-    return;
-  }
-  Micros mtime = Micros(st.st_mtim.tv_sec) * core::kMicrosPerSecond + st.st_mtim.tv_nsec / 1000;
-  response.add_header("Last-Modified", core::format_http_date(mtime));
-  // Segments never change once named: same name, same bytes.
-  response.add_header("Cache-Control", "public, max-age=31536000, immutable");
-  response.add_header("Accept-Ranges", "bytes");
-
-  std::optional<std::string_view> range_header;
-  if (const std::string* h = request.header("range")) range_header = *h;
-  core::RangeDecision range = core::decide_range(range_header, st.st_size);
-  switch (range.outcome) {
-    case core::RangeOutcome::Whole:
-      response.send_file(200, kSegmentType, fd, 0, st.st_size);
-      return;
-    case core::RangeOutcome::Partial:
-      response.add_header("Content-Range", "bytes " + std::to_string(range.range.first) + "-" +
-                                               std::to_string(range.range.last) + "/" + std::to_string(st.st_size));
-      response.send_file(206, kSegmentType, fd, range.range.first, range.range.length());
-      return;
-    case core::RangeOutcome::Unsatisfiable:
-      ::close(fd);
-      response.add_header("Content-Range", "bytes */" + std::to_string(st.st_size));
-      response.send_error(
-          416, "range not satisfiable: " + std::string(*range_header) + " (size " + std::to_string(st.st_size) + ")");
-      return;
-  }
 }
 
 }  // namespace wubd::restreamer

@@ -11,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "wubd/core/hour_files.h"
 #include "wubd/core/playlist_writer.h"
 #include "wubd/log/log.h"
 
@@ -162,8 +163,10 @@ const SegmentStore::CachedNames& SegmentStore::cached_names(const std::string& r
     if (type == EntryType::Symlink) warn_symlink(join(relative, entry->d_name));
     if (type != EntryType::Directory) continue;
     if (kind == EntryKind::Hours && !core::parse_hour(entry->d_name)) {
-      log::logger(log::Module::Store)
-          .warn("ignoring {}/{}: not an hour directory (YYYY-MM-DDTHH)", base_dir_ + "/" + relative, entry->d_name);
+      if (warned_names_.insert(join(relative, entry->d_name)).second) {
+        log::logger(log::Module::Store)
+            .warn("ignoring {}/{}: not an hour directory (YYYY-MM-DDTHH)", base_dir_ + "/" + relative, entry->d_name);
+      }
       continue;
     }
     cache.names.emplace_back(entry->d_name);
@@ -179,7 +182,28 @@ const SegmentStore::CachedNames& SegmentStore::cached_names(const std::string& r
   return cache;
 }
 
-std::vector<std::string> SegmentStore::list_streams() { return cached_names("", EntryKind::Directories).names; }
+std::vector<std::string> SegmentStore::list_streams() {
+  std::vector<std::string> streams;
+  for (const std::string& name : cached_names("", EntryKind::Directories).names) {
+    if (extras_dirs_.count(name)) continue;
+    // A stream has a variant with hour directories. Looking at a few variants is
+    // enough, and keeps a large tree that is no stream from costing a scan each time.
+    const std::vector<std::string>& variants = cached_names(name, EntryKind::Directories).names;
+    for (std::size_t i = 0; i < variants.size() && i < kVariantsToProbe; ++i) {
+      if (!cached_names(name + "/" + variants[i], EntryKind::Hours).names.empty()) {
+        streams.push_back(name);
+        break;
+      }
+    }
+  }
+  return streams;
+}
+
+bool SegmentStore::is_extras_dir(const std::string& name) const { return extras_dirs_.count(name) > 0; }
+
+io::BeneathPath SegmentStore::below_base(const std::string& relative) const {
+  return {base_fd_, relative, base_dir_ + "/" + relative};
+}
 
 std::vector<std::string> SegmentStore::list_variants(const std::string& stream) {
   return cached_names(stream, EntryKind::Directories).names;
@@ -225,27 +249,24 @@ std::shared_ptr<const HourListing> SegmentStore::hour_listing(const std::string&
     cache.trusted = false;
     return cache.listing;
   }
+  std::vector<std::string> file_names;
   while (dirent* entry = readdir(dir)) {
     if (entry->d_name[0] == '.') continue;
-    auto name = core::parse_segment_name(*hour_start, entry->d_name);
-    if (!name) {
-      if (cache.warned.insert(entry->d_name).second) {
-        log::logger(log::Module::Store)
-            .warn("ignoring {}/{}/{}: {}", base_dir_, path, entry->d_name, name.error().message);
-      }
-      continue;
-    }
-    // Only regular files are segments; a symlink is never followed, whatever its name.
+    // Only regular files count; a symlink is never followed, whatever its name.
     if (EntryType type = entry_type(dirfd(dir), entry); type != EntryType::File) {
       if (type == EntryType::Symlink) warn_symlink(path + "/" + entry->d_name);
       continue;
     }
-    core::StoredSegment segment;
-    segment.name = std::move(*name);
-    segment.hour = hour;
-    segment.file_name = entry->d_name;
-    listing->segments.push_back(std::move(segment));
+    file_names.emplace_back(entry->d_name);
   }
+  core::HourFiles files = core::sort_hour_files(hour, *hour_start, file_names);
+  for (const auto& [name, why] : files.rejected) {
+    if (cache.warned.insert(name).second) {
+      log::logger(log::Module::Store).warn("ignoring {}/{}/{}: {}", base_dir_, path, name, why);
+    }
+  }
+  listing->segments = std::move(files.segments);
+  listing->tombstones = std::move(files.tombstones);
   // Sizes only decide between copies of one start time; stat-ing every file would
   // make a cold day-long playlist cost 43,200 extra system calls.
   std::vector<bool> sized = core::needs_size(listing->segments);
@@ -268,6 +289,7 @@ std::shared_ptr<const HourListing> SegmentStore::hour_listing(const std::string&
     if (s.name.type != core::SegmentType::Temp) listing->names.push_back(s.file_name);
     core::render_playlist_lines(s);
   }
+  listing->names.insert(listing->names.end(), files.chat_batches.begin(), files.chat_batches.end());
   std::sort(listing->names.begin(), listing->names.end());
   listing->best = core::best_by_start(listing->segments);
   listing->version = next_version_++;

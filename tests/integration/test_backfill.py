@@ -37,8 +37,9 @@ class FakePeer:
                     return self.reply(b'{"streams": "ghost"}')
                 listings = {"/files": ["ghost"], "/files/ghost": ["source"], "/files/ghost/source": [hour],
                             f"/files/ghost/source/{hour}": names}
-                if self.path in listings:
-                    return self.reply(json.dumps(listings[self.path]).encode())
+                path = self.path.split("?")[0]  # hour listings ask ?tombstones=true
+                if path in listings:
+                    return self.reply(json.dumps(listings[path]).encode())
                 if self.path.startswith("/segments/ghost/"):
                     return self.reply(b"corrupt bytes " * 1000, "video/mp2t")
                 self.send_error(404)

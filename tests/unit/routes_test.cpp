@@ -42,9 +42,9 @@ TEST(Routes, EveryEndpoint) {
 }
 
 TEST(Routes, UnknownPathsAre404) {
-  for (const char* path :
-       {"/", "", "/nope", "/files/a/b/c/d", "/playlist/db", "/playlist/db/source", "/playlist/a/b/c.m3u8",
-        "/segments/a/b/c", "/segments/a/b/c/d/e", "/cut/db/source.mp4", "/cut/db.ts", "/metrics/x", "files"}) {
+  for (const char* path : {"/", "", "/nope", "/files/a/b/c/d", "/playlist/db", "/playlist/db/source",
+                           "/playlist/a/b/c.m3u8", "/segments/a", "/segments", "/extras", "/extras/a/b",
+                           "/cut/db/source.mp4", "/cut/db.ts", "/metrics/x", "files"}) {
     auto r = route_path(path);
     ASSERT_FALSE(r.ok()) << path;
     EXPECT_EQ(r.error().code, 404) << path;
@@ -91,6 +91,44 @@ TEST(Routes, BadPathPartsAre403NamingThePart) {
     EXPECT_EQ(r.error().message.rfind(std::string("Bad ") + c.part + ":", 0), 0u)
         << c.path << ": " << r.error().message;
   }
+}
+
+TEST(Routes, AnyFileBelowTheBaseUnderSegmentsAndExtrasListings) {
+  // wubloader serves its whole base under /segments: extras are fetched so.
+  auto emote = route_path("/segments/emotes/25/dark-1.0");
+  ASSERT_TRUE(emote) << emote.error().message;
+  EXPECT_EQ(emote->kind, RouteKind::File);
+  EXPECT_EQ(emote->parts, (std::vector<std::string>{"emotes", "25", "dark-1.0"}));
+  EXPECT_EQ(endpoint_label(emote->kind), "segments");
+  auto deep = route_path("/segments/x/a%20b/c/d/e");
+  ASSERT_TRUE(deep);
+  EXPECT_EQ(deep->parts, (std::vector<std::string>{"x", "a b", "c", "d", "e"}));
+  for (const char* bad : {"/segments/emotes/../x", "/segments/emotes/.git/config", "/segments/a/b/c/d/%2e%2e/f",
+                          "/segments/emotes//x", "/segments/a/b/c/"}) {
+    auto r = route_path(bad);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error().code, 403) << bad;
+  }
+  auto extras = route_path("/extras/emotes");
+  ASSERT_TRUE(extras);
+  EXPECT_EQ(extras->kind, RouteKind::ListExtras);
+  EXPECT_EQ(extras->stream, "emotes");
+  EXPECT_EQ(endpoint_label(extras->kind), "extras");
+  auto hidden = route_path("/extras/..");
+  ASSERT_FALSE(hidden);
+  EXPECT_EQ(hidden.error().code, 403);
+}
+
+TEST(Routes, RelativePathsFromPeersObeyTheSameRules) {
+  auto ok = split_relative_path("25/dark-1.0", 16);
+  ASSERT_TRUE(ok);
+  EXPECT_EQ(*ok, (std::vector<std::string>{"25", "dark-1.0"}));
+  for (const char* bad : {"", "/etc/passwd", "a//b", "a/", "../x", "a/../../x", ".hidden", "a/.b"}) {
+    EXPECT_FALSE(split_relative_path(bad, 16)) << bad;
+  }
+  EXPECT_FALSE(split_relative_path(std::string("a\0b", 3), 16));
+  EXPECT_TRUE(split_relative_path("a/b/c", 3));
+  EXPECT_FALSE(split_relative_path("a/b/c/d", 3));
 }
 
 TEST(Routes, MalformedEscapeIs400) {

@@ -30,7 +30,9 @@ namespace wubd::backfiller {
 struct BackfillConfig {
   std::string base_dir;
   std::vector<std::string> peers;      // base URLs, e.g. http://10.0.0.2:8000
-  std::string peers_file;              // one URL a line (# comments); re-read when it changes
+  std::string peers_file;              // core/node_list.h's shape; re-read when it changes
+  std::string node_name;               // lines of the peers file naming this node are skipped (default: host name)
+  std::vector<std::string> extras;     // extras directories to copy (store/extras.h)
   std::vector<std::string> self_urls;  // our own addresses: never a peer
   std::vector<std::string> streams;    // empty: every stream a peer lists
   std::vector<std::string> variants;   // empty: every variant

@@ -7,6 +7,7 @@
 #include <utility>
 #include <vector>
 
+#include "wubd/core/best_segments.h"
 #include "wubd/core/result.h"
 #include "wubd/core/time.h"
 
@@ -18,7 +19,9 @@ namespace wubd::core {
 // was instead (parsed with simdjson; nothing is trusted).
 Result<std::vector<std::string>> parse_name_list(std::string_view json);
 
-// The sorted union of several variants' hour lists.
+// The sorted union of several variants' hour lists, hour names only: a peer's
+// directory that is no variant (wubloader lists `emotes/ID` like one) holds other
+// names, and asking for those as hours only earns errors.
 std::vector<std::string> hours_union(const std::vector<std::vector<std::string>>& per_variant);
 
 // The hour names of the last `count` hours up to and including the hour of `now`,
@@ -29,17 +32,30 @@ Result<std::vector<std::string>> last_hours(int count, Micros now);
 // (wubloader once sorted the caller's list in place).
 std::vector<std::string> explicit_hours(const std::vector<std::string>& hours);
 
-struct MissingSegments {
-  std::vector<std::string> fetch;                            // names to download, in directory-name order
+struct MissingFiles {
+  // Segments and chat batches to download (hash-checked), in name order.
+  std::vector<std::string> fetch;
+  // Tombstones the peer has and we lack: created here as empty files, so that a
+  // deletion spreads.
+  std::vector<std::string> tombstones;
   std::vector<std::pair<std::string, std::string>> skipped;  // name, why (bad name, temp)
-  std::size_t too_recent = 0;                                // left for the downloader (younger than recent_cutoff)
+  std::size_t too_recent = 0;    // segments left for the downloader (younger than recent_cutoff)
+  std::size_t deleted_here = 0;  // files a local tombstone deletes: never copied back
+  // Segments within 1 ms of a local one that is otherwise the same (duration, type,
+  // hash): the same segment, named with a start rounded differently.
+  std::size_t near_duplicates = 0;
 };
 
-// Remote names of one hour minus local names. Names that do not parse and `temp`
-// files are skipped with a reason; segments that started less than `recent_cutoff`
-// before `now` are left alone, so the downloader gets the first go at them.
-MissingSegments missing_segments(std::string_view hour, const std::vector<std::string>& remote,
-                                 const std::vector<std::string>& local, Micros now, Micros recent_cutoff);
+// What to copy of one hour: the peer's names (`/files/S/V/HOUR?tombstones=true`)
+// minus what `local` holds. Names that do not parse and `temp` files are skipped with
+// a reason; segments that started less than `recent_cutoff` before `now` are left
+// alone, so the downloader gets the first go at them (chat batches have no cutoff,
+// as in wubloader).
+MissingFiles missing_files(std::string_view hour, const std::vector<std::string>& remote, const HourListing& local,
+                           Micros now, Micros recent_cutoff);
+
+// The tolerance of near_duplicates (wubloader's EPSILON).
+inline constexpr Micros kNearDuplicateTolerance = kMicrosPerMilli;
 
 enum class FillOrder { Random, Forward, Reverse };
 

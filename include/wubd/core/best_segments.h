@@ -34,10 +34,15 @@ struct StoredSegment {
 // time. Immutable once built, and shared: a SegmentRef into it keeps it alive, so a
 // selection stays valid however the store's cache moves on.
 struct HourListing {
-  // Every parseable, non-hidden segment file, `temp` ones included, in directory order.
+  // Every parseable, non-hidden segment file without a tombstone, `temp` ones
+  // included, in directory order.
   std::vector<StoredSegment> segments;
-  // The names `/files/.../<hour>` lists: `segments` without `temp` files, sorted.
+  // The names `/files/.../<hour>` lists: `segments` without `temp` files, and chat
+  // batches (`MM:SS-HASH.json`), sorted. Tombstoned files are in neither.
   std::vector<std::string> names;
+  // Tombstones (`STEM.tombstone`, core/hour_files.h), sorted: listed on request, and
+  // what the backfiller must not copy back.
+  std::vector<std::string> tombstones;
   // best_by_start(segments), pointing into `segments`.
   std::vector<const StoredSegment*> best;
   // Unique to this reading of the directory: a rescan gets a new one.

@@ -2,6 +2,7 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "wubd/core/result.h"
 
@@ -18,6 +19,8 @@ enum class RouteKind {
   MasterPlaylist,  // /playlist/<stream>.m3u8
   MediaPlaylist,   // /playlist/<stream>/<variant>.m3u8
   Segment,         // /segments/<stream>/<variant>/<hour>/<file>
+  File,            // /segments/<dir>/<path…>: any other file below the base (extras)
+  ListExtras,      // /extras/<dir>: every file below BASE/<dir>, recursively
   Cut,             // /cut/<stream>/<variant>.ts
   Metrics,         // /metrics
   Jobs,            // /jobs
@@ -29,6 +32,8 @@ struct Route {
   std::string variant;
   std::string hour;
   std::string file;
+  // File: the decoded parts of the path below the base (at least two).
+  std::vector<std::string> parts;
 };
 
 // The `endpoint` label of request metrics: one fixed word per route family, so the
@@ -43,5 +48,10 @@ Result<Route> route_path(std::string_view path);
 
 // Decodes and checks one path part; `what` names it in the error ("stream").
 Result<std::string> decode_path_part(std::string_view raw, std::string_view what);
+
+// Splits a relative path a peer sent (an `/extras/DIR` entry, `a/b/c`) into parts
+// that obey the same rules as a request's, without percent-decoding: none empty,
+// none starting with `.`, no NUL; at most `max_parts` of them.
+Result<std::vector<std::string>> split_relative_path(std::string_view path, std::size_t max_parts);
 
 }  // namespace wubd::core

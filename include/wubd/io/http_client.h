@@ -147,4 +147,8 @@ RequestId fetch_text(HttpClient& client, FetchRequest request, std::size_t max_b
 // curl's URL API. Errors say which of the two was bad.
 core::Result<std::string> resolve_url(std::string_view base, std::string_view reference);
 
+// The host name of an absolute URL (`http://node-b:8000/` → `node-b`), by curl's URL
+// parser.
+core::Result<std::string> url_hostname(std::string_view url);
+
 }  // namespace wubd::io

@@ -54,7 +54,15 @@ class Restreamer {
   void list_names(io::HttpResponse& response, const std::vector<std::string>& names);
   void master_playlist(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
   void media_playlist(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
+  // Files (files.cpp): hour listings with or without tombstones, segments and other
+  // files below the base, extras listings.
+  void list_hour(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
   void segment(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
+  void file(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
+  // `what` names the file in errors ("segment s/v/h/f").
+  void serve_file(const io::BeneathPath& path, const std::string& what, const io::HttpRequest& request,
+                  io::HttpResponse& response);
+  void list_extras(const core::Route& route, io::HttpResponse& response);
   // /cut (cuts.cpp).
   void cut(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
   void fast_cut(std::vector<io::BeneathPath> paths, std::vector<bool> new_parts, const core::CutPlan& plan,

@@ -12,6 +12,7 @@
 #include "wubd/core/metrics.h"
 #include "wubd/core/time.h"
 #include "wubd/io/beneath.h"
+#include "wubd/store/extras.h"
 
 // The archive on disk: BASE/STREAM/VARIANT/HOUR/TIME-DURATION-TYPE-HASH.ts.
 // Reading side: listings of streams, variants, hours and segments, cached so that a
@@ -50,8 +51,18 @@ class SegmentStore {
   // The restreamer calls this once per request.
   void new_snapshot() { ++snapshot_; }
 
-  // Non-hidden directories, sorted.
+  // Directories that are extras (store/extras.h), never streams: `emotes` and those
+  // named here.
+  void set_extras_dirs(const std::vector<std::string>& dirs) {
+    extras_dirs_ = {kEmotesDirectory};
+    extras_dirs_.insert(dirs.begin(), dirs.end());
+  }
+  bool is_extras_dir(const std::string& name) const;
+
+  // The streams: non-hidden directories that are not extras and have a variant with
+  // hour directories, sorted.
   std::vector<std::string> list_streams();
+  // Non-hidden directories, sorted (`chat` among them, if the stream has chat).
   std::vector<std::string> list_variants(const std::string& stream);
   // Hour directory names (`2026-11-21T04`) of a variant, sorted, which is time order.
   // Non-hidden entries that are not hours are skipped with a warning.
@@ -84,6 +95,8 @@ class SegmentStore {
   std::string variant_path(const std::string& stream, const std::string& variant) const;
   std::string segment_path(const std::string& stream, const std::string& variant, const std::string& hour,
                            const std::string& file) const;
+  // Any path below the base, to be opened with io::open_beneath.
+  io::BeneathPath below_base(const std::string& relative) const;
   // A segment file, to be opened with io::open_beneath (never through a symlink).
   io::BeneathPath segment_file(const std::string& stream, const std::string& variant, const std::string& hour,
                                const std::string& file) const;
@@ -122,6 +135,9 @@ class SegmentStore {
   std::string base_dir_;
   int base_fd_ = -1;
   std::set<std::string> warned_symlinks_;
+  std::set<std::string> warned_names_;  // entries that are not hours, logged once
+  std::set<std::string> extras_dirs_ = {kEmotesDirectory};
+  static constexpr std::size_t kVariantsToProbe = 16;
   size_t max_cached_hours_;
   std::uint64_t use_counter_ = 0;
   std::uint64_t next_version_ = 1;

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "wubd/core/cut_plan.h"
+#include "wubd/core/hour_files.h"
 #include "wubd/log/log.h"
 #include "wubd/restreamer/restreamer.h"
 
@@ -33,6 +34,9 @@ void add_spill_segment(store::SegmentStore& store, const core::Route& route, Cut
 }  // namespace
 
 void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response) {
+  if (core::is_chat_variant(route.variant) || store_.is_extras_dir(route.stream)) {
+    return response.send_error(404, route.stream + "/" + route.variant + " is not a video variant (chat or extras)");
+  }
   if (!store_.variant_exists(route.stream, route.variant)) {
     return response.send_error(404, "no such stream or variant: " + route.stream + "/" + route.variant);
   }

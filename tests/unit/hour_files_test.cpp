@@ -1,0 +1,69 @@
+#include "wubd/core/hour_files.h"
+
+#include <gtest/gtest.h>
+
+namespace wubd::core {
+namespace {
+
+const char* kHash = "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU";
+const Micros kHour = *parse_hour("2026-11-21T04");
+
+std::string segment(const char* time, const char* type = "full") {
+  return std::string(time) + "-2.0-" + type + "-" + kHash + ".ts";
+}
+std::string batch(const char* time) { return std::string(time) + "-" + kHash + ".json"; }
+
+TEST(HourFiles, ChatBatchNamesAsTheChatArchiverWritesThem) {
+  auto parsed = parse_chat_batch_name(kHour, batch("12:34"));
+  ASSERT_TRUE(parsed) << parsed.error().message;
+  EXPECT_EQ(parsed->start, kHour + (12 * 60 + 34) * kMicrosPerSecond);
+  EXPECT_EQ(parsed->hash, kHash);
+  for (std::string bad : {std::string("12:34-") + kHash + ".ts", std::string("12:60-") + kHash + ".json",
+                          std::string("1:34-") + kHash + ".json", std::string("12:34_") + kHash + ".json",
+                          std::string("12:34-abc.json"), std::string("12:34-.json"), std::string(".json")}) {
+    auto result = parse_chat_batch_name(kHour, bad);
+    ASSERT_FALSE(result) << bad;
+    EXPECT_NE(result.error().message.find("bad chat batch name"), std::string::npos) << bad;
+  }
+}
+
+TEST(HourFiles, StemsAndTombstoneNamesFollowPythonsSplitext) {
+  EXPECT_EQ(file_stem(segment("00:00.000")), segment("00:00.000").substr(0, segment("00:00.000").size() - 3));
+  EXPECT_EQ(file_stem("a.b.json"), "a.b");
+  EXPECT_EQ(file_stem("noext"), "noext");
+  EXPECT_EQ(file_stem(".hidden"), ".hidden");
+  EXPECT_EQ(tombstone_name(batch("00:01")), std::string("00:01-") + kHash + ".tombstone");
+  EXPECT_TRUE(is_tombstone_name("x.tombstone"));
+  EXPECT_FALSE(is_tombstone_name(".tombstone"));
+  EXPECT_FALSE(is_tombstone_name("x.tombstone.ts"));
+}
+
+TEST(HourFiles, ATombstoneHidesItsFileAndBadNamesAreRejectedWithAReason) {
+  std::vector<std::string> names = {segment("00:00.000"),
+                                    segment("00:02.000"),
+                                    tombstone_name(segment("00:02.000")),
+                                    segment("00:04.000", "temp"),
+                                    batch("00:00"),
+                                    batch("01:00"),
+                                    tombstone_name(batch("01:00")),
+                                    tombstone_name(segment("00:06.000")),  // a tombstone alone still counts
+                                    batch("02:00") + "." + "0b1c2d3e-0000-4000-8000-000000000000.temp",
+                                    "README.txt",
+                                    "bad.json"};
+  HourFiles files = sort_hour_files("2026-11-21T04", kHour, names);
+  ASSERT_EQ(files.segments.size(), 2u);
+  EXPECT_EQ(files.segments[0].file_name, segment("00:00.000"));
+  EXPECT_EQ(files.segments[1].name.type, SegmentType::Temp);
+  EXPECT_EQ(files.segments[0].hour, "2026-11-21T04");
+  EXPECT_EQ(files.chat_batches, std::vector<std::string>{batch("00:00")});
+  EXPECT_EQ(files.tombstones,
+            (std::vector<std::string>{tombstone_name(segment("00:02.000")), tombstone_name(segment("00:06.000")),
+                                      tombstone_name(batch("01:00"))}));
+  ASSERT_EQ(files.rejected.size(), 2u);  // the wubloader-style temp file is not yet a file: skipped quietly
+  EXPECT_EQ(files.rejected[0].first, "README.txt");
+  EXPECT_EQ(files.rejected[1].first, "bad.json");
+  EXPECT_NE(files.rejected[1].second.find("chat batch"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace wubd::core
