@@ -7,16 +7,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
+#include <optional>
+#include <set>
 
 #include <spdlog/fmt/fmt.h>
 #include <CLI/CLI.hpp>
 
+#include "wubd/app/version.h"
 #include "wubd/core/flag_values.h"
 #include "wubd/core/routes.h"
 #include "wubd/core/time.h"
@@ -31,6 +36,8 @@ std::string join(const std::vector<std::string>& items) {
 }
 
 struct Options {
+  bool version = false;
+  std::string inspect_source, inspect_base;
   std::string base_dir = ".";
   std::string listen = "127.0.0.1:8000";
   log::LogOptions log;
@@ -209,11 +216,23 @@ std::string check_base_dir(const std::string& path, bool writes) {
   return {};
 }
 
-}  // namespace
+// The --config file named in `args` (CLI11 does not keep it once it has read it).
+std::string config_file_of(const std::vector<std::string>& args) {
+  for (std::size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--config" && i + 1 < args.size()) return args[i + 1];
+    if (args[i].rfind("--config=", 0) == 0) return args[i].substr(9);
+  }
+  return {};
+}
 
-core::Result<Command> parse_command_line(const std::vector<std::string>& args) {
-  Options options;
-  CLI::App cli{"wubd: archives live HLS streams and serves the archive over HTTP", "wubd"};
+// Declares every flag of `cli`, storing into `options`; returns the inspect-playlist
+// subcommand.
+CLI::App* define_flags(CLI::App& cli, Options& options) {
+  cli.set_config("--config", "",
+                 "Read flags from FILE (TOML or INI, keys are flag names without dashes: "
+                 "base-dir = \"/srv/wubd\"); the command line overrides it");
+  cli.allow_config_extras(CLI::config_extras_mode::error);
+  cli.add_flag("--version", options.version, "Print wubd's version and its libraries' versions, and exit");
   cli.add_option("--base-dir", options.base_dir, "Archive root: BASE/STREAM/VARIANT/HOUR/*.ts")->capture_default_str();
   cli.add_option("--listen", options.listen,
                  "HTTP address: HOST:PORT (a name is resolved), [V6]:PORT, or :PORT / PORT for every interface; "
@@ -390,33 +409,92 @@ core::Result<Command> parse_command_line(const std::vector<std::string>& args) {
       ->check(kPositive)
       ->capture_default_str();
 
-  std::string inspect_source, inspect_base;
   auto* inspect = cli.add_subcommand("inspect-playlist", "Parse one playlist and print what wubd understood as JSON");
-  inspect->add_option("source", inspect_source, "A playlist file or an http(s) URL")->required();
-  inspect->add_option("--base-uri", inspect_base, "Resolve relative URIs against this URL");
+  inspect->add_option("source", options.inspect_source, "A playlist file or an http(s) URL")->required();
+  inspect->add_option("--base-uri", options.inspect_base, "Resolve relative URIs against this URL");
 
-  // Every bad value is one line naming the flag and the value.
-  auto refuse = [](const std::string& flag, const std::string& why) { return core::make_error(flag + ": " + why, 2); };
+  return inspect;
+}
+
+// Parses `args` into `options`; a CLI11 error is one line, naming the config file when
+// it is the file's key or value that is wrong.
+std::optional<core::Error> parse_flags(CLI::App& cli, const std::vector<std::string>& args) {
   std::vector<const char*> argv = {"wubd"};
   for (const std::string& arg : args) argv.push_back(arg.c_str());
   try {
     cli.parse(int(argv.size()), argv.data());
   } catch (const CLI::CallForHelp&) {
+    throw;
+  } catch (const CLI::ParseError& e) {
+    std::string message = e.what();
+    std::string file = config_file_of(args);
+    if (!file.empty() && e.get_name() == "ConfigError") {
+      // CLI11 says "INI was not able to parse KEY": say which file, and that the key is unknown.
+      std::string key = message.substr(message.rfind(' ') + 1);
+      message = "unknown key \"" + key + "\" (no such flag --" + key + ")";
+    }
+    if (!file.empty() && e.get_name() != "FileError" && e.get_name() != "ConfigError") {
+      // Was it the file? Parse the file alone: if that fails the same way, it was.
+      Options alone;
+      CLI::App again{"", "wubd"};
+      define_flags(again, alone);
+      std::vector<const char*> file_only = {"wubd", "--config", file.c_str()};
+      try {
+        again.parse(3, file_only.data());
+      } catch (const CLI::ParseError&) {
+        return core::make_error("--config " + file + ": " + message, 2);
+      }
+      return core::make_error(message, 2);
+    }
+    if (!file.empty() && e.get_name() == "ConfigError") return core::make_error("--config " + file + ": " + message, 2);
+    return core::make_error(message, 2);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+core::Result<Command> parse_command_line(const std::vector<std::string>& args) {
+  Options options;
+  CLI::App cli{"wubd: archives live HLS streams and serves the archive over HTTP", "wubd"};
+  CLI::App* inspect = define_flags(cli, options);
+
+  // Every bad value is one line naming the flag and the value.
+  // A value from the config file also names the file.
+  std::string config_file = config_file_of(args);
+  auto refuse = [&args, &config_file](const std::string& flag, const std::string& why) {
+    bool on_command_line = std::any_of(args.begin(), args.end(), [&flag](const std::string& arg) {
+      return arg == flag || arg.rfind(flag + "=", 0) == 0;
+    });
+    if (!on_command_line && !config_file.empty()) {
+      return core::make_error("--config " + config_file + ": " + flag.substr(2) + ": " + why, 2);
+    }
+    return core::make_error(flag + ": " + why, 2);
+  };
+  try {
+    if (auto error = parse_flags(cli, args)) return *error;
+  } catch (const CLI::CallForHelp&) {
     Command help;
     help.kind = Command::Kind::Print;
     help.output = cli.help();
     return help;
-  } catch (const CLI::ParseError& e) {
-    return core::make_error(e.what(), 2);
   }
   Command command;
+  if (options.version) {
+    command.kind = Command::Kind::Print;
+    command.output = version_text();
+    return command;
+  }
   if (*inspect) {
     command.kind = Command::Kind::InspectPlaylist;
-    command.inspect_source = inspect_source;
-    command.inspect_base_uri = inspect_base;
+    command.inspect_source = options.inspect_source;
+    command.inspect_base_uri = options.inspect_base;
     return command;
   }
   Config& config = command.config;
+  config.args = args;
+  config.config_file = config_file;
+  config.effective = cli.config_to_str(true, false);
 
   for (const std::string& item : options.logger_levels) {
     size_t eq = item.find('=');
@@ -517,6 +595,39 @@ core::Result<Command> parse_command_line(const std::vector<std::string>& args) {
   config.shutdown_timeout_ms = std::uint64_t(options.shutdown_timeout_s * 1000);
   config.temp_max_age = seconds(options.temp_max_age_s);
   return command;
+}
+
+}  // namespace wubd::app
+
+namespace wubd::app {
+
+std::vector<std::string> changed_keys(const std::string& before, const std::string& after) {
+  auto lines = [](const std::string& text) {
+    std::map<std::string, std::string> values;
+    std::size_t start = 0;
+    while (start < text.size()) {
+      std::size_t end = text.find('\n', start);
+      if (end == std::string::npos) end = text.size();
+      std::string line = text.substr(start, end - start);
+      if (std::size_t eq = line.find('='); eq != std::string::npos && line[0] != '#') {
+        std::string key = line.substr(0, eq);
+        while (!key.empty() && key.back() == ' ') key.pop_back();
+        values[key] = line.substr(eq + 1);
+      }
+      start = end + 1;
+    }
+    return values;
+  };
+  std::map<std::string, std::string> a = lines(before), b = lines(after);
+  std::set<std::string> keys;
+  for (const auto& [key, value] : a) {
+    auto it = b.find(key);
+    if (it == b.end() || it->second != value) keys.insert(key);
+  }
+  for (const auto& [key, value] : b) {
+    if (!a.count(key)) keys.insert(key);
+  }
+  return {keys.begin(), keys.end()};
 }
 
 }  // namespace wubd::app

@@ -3,12 +3,17 @@
 #include <csignal>
 #include <cstdlib>
 #include <memory>
+#include <set>
+#include <string>
 
 #include <spdlog/spdlog.h>
 #include <uv.h>
 
+#include "wubd/app/process_metrics.h"
+#include "wubd/app/version.h"
 #include "wubd/backfiller/backfiller.h"
 #include "wubd/core/metrics.h"
+#include "wubd/core/url.h"
 #include "wubd/downloader/downloader.h"
 #include "wubd/io/http_client.h"
 #include "wubd/io/http_server.h"
@@ -25,6 +30,29 @@ namespace wubd::app {
 namespace {
 
 spdlog::logger& log() { return log::logger(log::Module::Main); }
+
+std::string escape_html(const std::string& text) {
+  std::string out;
+  for (char c : text) {
+    switch (c) {
+      case '<':
+        out += "&lt;";
+        break;
+      case '>':
+        out += "&gt;";
+        break;
+      case '&':
+        out += "&amp;";
+        break;
+      case '"':
+        out += "&quot;";
+        break;
+      default:
+        out += c;
+    }
+  }
+  return out;
+}
 
 std::string url_host(const std::string& host) { return host.find(':') != std::string::npos ? "[" + host + "]" : host; }
 
@@ -45,6 +73,7 @@ class Daemon {
         deadline_(loop) {
     server_.set_observer([this](const auto& req, const auto& rec) { restreamer_.observe(req, rec); });
     server_.report_to(metrics_);
+    restreamer_.set_index([this] { return index_page(); });
     store_.report_to(metrics_);
     store_.set_extras_dirs(config.backfill.extras);
     log::count_messages(metrics_);
@@ -66,7 +95,9 @@ class Daemon {
     }
     log().info("restreamer listening on http://{}:{}/ serving {}", url_host(config_.listen_host), server_.port(),
                store_.base_dir());
-    for (auto [signal, handle] : {std::pair{SIGTERM, &sigterm_}, std::pair{SIGINT, &sigint_}}) {
+    for (auto [signal, handle] :
+         {std::pair{SIGTERM, &sigterm_}, std::pair{SIGINT, &sigint_}, std::pair{SIGHUP, &sighup_},
+          std::pair{SIGUSR1, &sigusr1_}, std::pair{SIGUSR2, &sigusr2_}}) {
       handle->init(uv_signal_init, loop_);
       (*handle)->data = this;
       uv_signal_start(handle->get(), &Daemon::on_signal_cb, signal);
@@ -94,11 +125,53 @@ class Daemon {
     backfiller_->start();
   }
 
+  // GET /: what this node is and where to look, for an operator with a browser.
+  std::string index_page() {
+    std::string roles = "restreamer";
+    if (downloader_) roles += ", downloader (" + std::to_string(config_.download.streams.size()) + " streams)";
+    if (backfiller_) roles += ", backfiller (" + std::to_string(backfiller_->peers().size()) + " peers)";
+    std::string streams;
+    for (const std::string& stream : store_.list_streams()) {
+      std::string encoded = core::percent_encode(stream);
+      streams += fmt::format(
+          "<li>{}: <a href=\"/playlist/{}.m3u8\">master playlist</a>, <a href=\"/files/{}\">variants</a></li>\n",
+          escape_html(stream), encoded, encoded);
+    }
+    return "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>wubd</title></head><body>\n"
+           "<h1>wubd " +
+           escape_html(version()) +
+           "</h1>\n"
+           "<p>An archive of live HLS streams (" +
+           escape_html(store_.base_dir()) + "). Roles: " + escape_html(roles) + ".</p>\n<h2>Streams</h2>\n<ul>\n" +
+           (streams.empty() ? "<li>none yet</li>\n" : streams) +
+           "</ul>\n<h2>Endpoints</h2>\n<ul>\n"
+           "<li><a href=\"/files\">/files</a>: streams, then /files/STREAM/VARIANT/HOUR</li>\n"
+           "<li>/playlist/STREAM.m3u8, /playlist/STREAM/VARIANT.m3u8?start=&amp;end=: HLS playlists</li>\n"
+           "<li>/segments/STREAM/VARIANT/HOUR/FILE: segment bytes</li>\n"
+           "<li>/cut/STREAM/VARIANT.ts?start=&amp;end=&amp;type=rough|fast|smart|mpegts|mp4: clips</li>\n"
+           "<li><a href=\"/extras/emotes\">/extras/DIR</a>: extras, as wubloader serves them</li>\n"
+           "<li><a href=\"/jobs\">/jobs</a>: transfers</li>\n"
+           "<li><a href=\"/metrics\">/metrics</a>: Prometheus metrics</li>\n"
+           "</ul>\n</body></html>\n";
+  }
+
   static void on_signal_cb(uv_signal_t* handle, int signum) noexcept {
-    static_cast<Daemon*>(handle->data)->on_signal(signum);
+    try {
+      static_cast<Daemon*>(handle->data)->on_signal(signum);
+    } catch (const std::exception& e) {
+      // A reload that threw (out of memory) must not take the daemon down with it.
+      log().error("signal {}: {}", signum, e.what());
+    }
   }
 
   void on_signal(int signum) {
+    if (signum == SIGHUP) return reload();
+    if (signum == SIGUSR1 || signum == SIGUSR2) {
+      // Their default action kills; wubd gives them no job (SIGHUP reloads).
+      log().info("signal {} ({}): ignored (SIGHUP reloads the configuration, SIGTERM stops)", signum,
+                 signum == SIGUSR1 ? "SIGUSR1" : "SIGUSR2");
+      return;
+    }
     if (stopping_) {
       log().warn("second signal {}: exiting at once", signum);
       std::_Exit(1);
@@ -114,6 +187,39 @@ class Daemon {
     stop_roles_now();
   }
 
+  // SIGHUP: the command line and its --config file are read again; log levels and
+  // peers (--peer, --peers-file, --node-name; the peers file is re-read too) change
+  // now, anything else at the next start. wubd logs to stderr: no file to reopen.
+  void reload() {
+    auto command = parse_command_line(config_.args);
+    if (!command || command->kind != Command::Kind::Run) {
+      log().error("SIGHUP: configuration not reloaded: {}",
+                  command ? "not a daemon command line" : command.error().message);
+      return;
+    }
+    const Config& next = command->config;
+    std::vector<std::string> changed = changed_keys(effective_, next.effective);
+    std::string from = config_.config_file.empty() ? "the command line" : "--config " + config_.config_file;
+    if (changed.empty()) log().info("SIGHUP: {} read again; nothing changed", from);
+    for (const std::string& key : changed) {
+      static const std::set<std::string> kLive = {"log-level", "logger-level", "peer", "peers-file", "node-name"};
+      if (kLive.count(key)) {
+        log().info("SIGHUP: {} changed in {}: applied now", key, from);
+      } else {
+        log().warn("SIGHUP: {} changed in {}: takes effect at the next start", key, from);
+      }
+    }
+    // parse_command_line checked every level and logger name, so these cannot fail.
+    (void)log::set_level("", next.log.level);
+    for (const auto& [name, level] : next.log.logger_levels) (void)log::set_level(name, level);
+    if (backfiller_) {
+      backfiller_->reload_peers(next.backfill.peers, next.backfill.peers_file, next.backfill.node_name);
+    } else if (next.backfilling()) {
+      log().warn("SIGHUP: peers given, but this process started without a backfiller: restart to backfill");
+    }
+    effective_ = next.effective;
+  }
+
   // Downloads stop at once (in-flight segments with data become `partial`); the server
   // lets the responses in progress finish. The signal handles close last.
   void stop_roles_now() {
@@ -127,8 +233,7 @@ class Daemon {
 
   void on_role_stopped() {
     if (--pending_stops_ > 0) return;
-    sigterm_.close();
-    sigint_.close();
+    for (auto* handle : {&sigterm_, &sigint_, &sighup_, &sigusr1_, &sigusr2_}) handle->close();
     deadline_.stop();
   }
 
@@ -136,13 +241,15 @@ class Daemon {
   const Config& config_;
   core::MetricsRegistry metrics_;
   store::SegmentStore store_;
+  ProcessMetrics process_metrics_{loop_, metrics_};
   restreamer::Restreamer restreamer_;
   io::HttpClient client_;
   transfers::TransferEngine engine_;
   io::HttpServer server_;
   std::unique_ptr<downloader::Downloader> downloader_;
   std::unique_ptr<backfiller::Backfiller> backfiller_;
-  io::UvHandle<uv_signal_t> sigterm_, sigint_;
+  io::UvHandle<uv_signal_t> sigterm_, sigint_, sighup_, sigusr1_, sigusr2_;
+  std::string effective_ = config_.effective;  // what SIGHUP compares with
   io::Timer deadline_;
   int pending_stops_ = 0;
   bool stopping_ = false;

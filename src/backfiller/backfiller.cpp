@@ -84,6 +84,20 @@ std::vector<std::string> Backfiller::peers() const {
   return names;
 }
 
+void Backfiller::reload_peers(std::vector<std::string> peers, std::string peers_file, std::string node_name) {
+  bool had_file = !config_.peers_file.empty();
+  config_.peers = std::move(peers);
+  config_.peers_file = std::move(peers_file);
+  config_.node_name = std::move(node_name);
+  peers_file_mtime_ = {};  // read it again whatever its mtime
+  if (!had_file && !config_.peers_file.empty()) {
+    peers_file_timer_ = std::make_unique<io::Timer>(loop_);
+    peers_file_timer_->start(
+        2000, [this] { refresh_peers(); }, 2000);
+  }
+  refresh_peers();
+}
+
 void Backfiller::refresh_peers() {
   std::vector<std::string> wanted = config_.peers;
   std::string this_node = config_.node_name;

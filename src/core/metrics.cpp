@@ -1,5 +1,7 @@
 #include "wubd/core/metrics.h"
 
+#include <algorithm>
+
 #include <cmath>
 #include <cstdio>
 
@@ -51,6 +53,11 @@ std::string render_labels(const Labels& labels) {
 }
 
 void CounterFamily::inc(const Labels& labels, double amount) { values_[render_labels(labels)] += amount; }
+
+void CounterFamily::set_total(const Labels& labels, double total) {
+  double& value = values_[render_labels(labels)];
+  value = std::max(value, total);
+}
 
 double CounterFamily::value(const Labels& labels) const {
   auto it = values_.find(render_labels(labels));

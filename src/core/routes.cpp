@@ -52,6 +52,8 @@ std::optional<Error> decode_parts(const std::vector<std::string_view>& parts, co
 
 std::string_view endpoint_label(RouteKind kind) {
   switch (kind) {
+    case RouteKind::Index:
+      return "index";
     case RouteKind::ListStreams:
     case RouteKind::ListVariants:
     case RouteKind::ListHours:
@@ -112,6 +114,10 @@ Result<Route> route_path(std::string_view path) {
   size_t n = parts.size() - 1;  // parts after the family name
   Route route;
 
+  if (path == "/") {
+    route.kind = RouteKind::Index;
+    return route;
+  }
   if (family == "metrics" && n == 0) {
     route.kind = RouteKind::Metrics;
     return route;

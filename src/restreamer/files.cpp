@@ -118,8 +118,8 @@ void Restreamer::serve_file(const io::BeneathPath& path, const std::string& what
   std::string_view file_name = std::string_view(path.relative).substr(path.relative.rfind('/') + 1);
   // A tombstone beside a file deletes it, for readers here as for wubloader's.
   if (!core::is_tombstone_name(file_name)) {
-    std::string tombstone = path.relative.substr(0, path.relative.size() - file_name.size()) +
-                            core::tombstone_name(file_name);
+    std::string tombstone =
+        path.relative.substr(0, path.relative.size() - file_name.size()) + core::tombstone_name(file_name);
     struct stat st;
     if (io::stat_beneath(path.dir_fd, tombstone, st) == 0) {
       response.send_error(404, what + " is deleted (a tombstone marks it)");

@@ -120,6 +120,9 @@ void Restreamer::handle(const io::HttpRequest& request, io::HttpResponse& respon
     return;
   }
   switch (route->kind) {
+    case core::RouteKind::Index:
+      if (!index_) return response.send_error(404, "no index here");
+      return response.send(200, "text/html; charset=utf-8", index_());
     case core::RouteKind::ListStreams:
       return list_names(response, store_.list_streams());
     case core::RouteKind::ListVariants:

@@ -135,8 +135,7 @@ core::Result<std::string> FileWriter::commit(const std::string& final_name) {
   return rename_to(final_name);
 }
 
-core::Result<std::string> FileWriter::commit_verified(const std::string& final_name,
-                                                      const std::string& expected_hash) {
+core::Result<std::string> FileWriter::commit_verified(const std::string& final_name, const std::string& expected_hash) {
   auto hash = finish();
   if (!hash) return hash.error();
   if (*hash != expected_hash) {

@@ -104,13 +104,13 @@ io::BeneathPath SegmentStore::segment_file(const std::string& stream, const std:
 }
 
 void SegmentStore::report_to(core::MetricsRegistry& metrics) {
-  core::GaugeFamily& scans =
-      metrics.gauge("wubd_store_directory_scans", "Directory listings read from disk since start.");
-  core::GaugeFamily& hits =
-      metrics.gauge("wubd_store_cache_hits", "Directory listings answered from cache since start.");
+  core::CounterFamily& scans =
+      metrics.counter("wubd_store_directory_scans_total", "Directory listings read from disk since start.");
+  core::CounterFamily& hits =
+      metrics.counter("wubd_store_cache_hits_total", "Directory listings answered from cache since start.");
   refresh_ = metrics.add_refresh([this, &scans, &hits] {
-    scans.set({}, double(stats_.directory_scans));
-    hits.set({}, double(stats_.cache_hits));
+    scans.set_total({}, double(stats_.directory_scans));
+    hits.set_total({}, double(stats_.cache_hits));
   });
 }
 

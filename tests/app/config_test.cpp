@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -128,6 +130,83 @@ TEST(Config, HelpAndSubcommands) {
   EXPECT_EQ(inspect->kind, Command::Kind::InspectPlaylist);
   EXPECT_EQ(inspect->inspect_source, "some.m3u8");
   EXPECT_EQ(inspect->inspect_base_uri, "http://o/live/");
+}
+
+// A config file in a fresh temp directory; removed with the object.
+class ConfigFile {
+ public:
+  ConfigFile(const std::string& text, const std::string& extension = ".toml") {
+    char dir[] = "/tmp/wubd-config-XXXXXX";
+    dir_ = mkdtemp(dir);
+    path_ = dir_ + "/wubd" + extension;
+    std::ofstream(path_) << text;
+  }
+  ~ConfigFile() { std::filesystem::remove_all(dir_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string dir_, path_;
+};
+
+TEST(Config, EveryFlagFromAFileAndTheCommandLineWins) {
+  ConfigFile toml(
+      "listen = \"127.0.0.1:9100\"\n"
+      "max-connections = 7\n"
+      "peer = [\"http://10.0.0.2:8000\", \"http://10.0.0.3:8000\"]\n"
+      "backfill-extras = \"emotes\"\n"
+      "logger-level = [\"http=debug\"]\n");
+  Config c = parse_ok({"--config", toml.path(), "--max-connections", "9"});
+  EXPECT_EQ(c.listen_port, 9100);
+  EXPECT_EQ(c.http.max_connections, 9u);  // the command line wins
+  EXPECT_EQ(c.backfill.peers.size(), 2u);
+  EXPECT_EQ(c.backfill.extras, std::vector<std::string>{"emotes"});
+  EXPECT_EQ(c.config_file, toml.path());
+  EXPECT_EQ(c.args.size(), 4u);
+  ConfigFile ini("[default]\nlisten=127.0.0.1:9200\nidle-timeout=3\n", ".ini");
+  Config from_ini = parse_ok({"--config", ini.path()});
+  EXPECT_EQ(from_ini.listen_port, 9200);
+  EXPECT_EQ(from_ini.http.idle_timeout_ms, 3000u);
+}
+
+TEST(Config, AFilesUnknownKeysAndBadValuesNameTheKeyAndTheFile) {
+  struct Case {
+    std::string text;
+    std::string says;
+  };
+  const std::vector<Case> cases = {
+      {"lisen = \"127.0.0.1:1\"\n", "unknown key \"lisen\""},
+      {"max-connections = -3\n", "max-connections"},
+      {"recent-hours = 0\npeer = [\"http://x\"]\n", "recent-hours: must be at least 1"},
+      {"log-level = \"loud\"\n", "log-level: unknown log level \"loud\""},
+  };
+  for (const Case& c : cases) {
+    ConfigFile file(c.text);
+    auto command = parse_command_line({"--config", file.path()});
+    ASSERT_FALSE(command) << c.text;
+    EXPECT_EQ(command.error().code, 2);
+    const std::string& message = command.error().message;
+    EXPECT_NE(message.find(file.path()), std::string::npos) << message;
+    EXPECT_NE(message.find(c.says), std::string::npos) << message;
+    EXPECT_EQ(message.find('\n'), std::string::npos) << message;
+  }
+  // A bad value on the command line is the command line's, not the file's.
+  ConfigFile fine("idle-timeout = 3\n");
+  auto command = parse_command_line({"--config", fine.path(), "--max-connections", "-3"});
+  ASSERT_FALSE(command);
+  EXPECT_EQ(command.error().message.find(fine.path()), std::string::npos) << command.error().message;
+  auto missing = parse_command_line({"--config", "/nonexistent/wubd.toml"});
+  ASSERT_FALSE(missing);
+  EXPECT_NE(missing.error().message.find("/nonexistent/wubd.toml"), std::string::npos);
+}
+
+TEST(Config, VersionNamesWubdAndItsLibraries) {
+  auto version = parse_command_line({"--version"});
+  ASSERT_TRUE(version);
+  EXPECT_EQ(version->kind, Command::Kind::Print);
+  EXPECT_EQ(version->output.rfind("wubd ", 0), 0u);
+  for (const char* library : {"libuv", "curl", "llhttp", "ffmpeg", "openssl", "simdjson", "spdlog"}) {
+    EXPECT_NE(version->output.find(std::string("\n  ") + library + " "), std::string::npos) << library;
+  }
 }
 
 }  // namespace

@@ -42,7 +42,7 @@ TEST(Routes, EveryEndpoint) {
 }
 
 TEST(Routes, UnknownPathsAre404) {
-  for (const char* path : {"/", "", "/nope", "/files/a/b/c/d", "/playlist/db", "/playlist/db/source",
+  for (const char* path : {"", "/nope", "//", "/files/a/b/c/d", "/playlist/db", "/playlist/db/source",
                            "/playlist/a/b/c.m3u8", "/segments/a", "/segments", "/extras", "/extras/a/b",
                            "/cut/db/source.mp4", "/cut/db.ts", "/metrics/x", "files"}) {
     auto r = route_path(path);
@@ -142,6 +142,10 @@ TEST(Routes, EndpointLabelsAreBounded) {
   EXPECT_EQ(endpoint_label(RouteKind::ListHours), "files");
   EXPECT_EQ(endpoint_label(RouteKind::MediaPlaylist), "playlist_media");
   EXPECT_EQ(endpoint_label(RouteKind::Segment), "segments");
+  auto index = route_path("/");
+  ASSERT_TRUE(index);
+  EXPECT_EQ(index->kind, RouteKind::Index);
+  EXPECT_EQ(endpoint_label(index->kind), "index");
 }
 
 }  // namespace

@@ -18,6 +18,9 @@
 namespace wubd::app {
 
 struct Config {
+  std::vector<std::string> args;  // the command line it came from, read again on SIGHUP
+  std::string config_file;        // --config, or empty
+  std::string effective;          // every flag's value, as a TOML config file says it
   std::string base_dir = ".";
   std::string listen_host = "127.0.0.1";  // numeric: a name on the command line is resolved here
   int listen_port = 8000;
@@ -40,7 +43,7 @@ struct Command {
   enum class Kind {
     Run,              // the daemon, with `config`
     InspectPlaylist,  // print what the parser understood of `inspect_source`
-    Print,            // print `output` and exit 0 (--help)
+    Print,            // print `output` and exit 0 (--help, --version)
   };
   Kind kind = Kind::Run;
   Config config;
@@ -55,5 +58,9 @@ struct Command {
 // writable when downloading or backfilling), the listen host resolves, the Twitch auth
 // file reads.
 core::Result<Command> parse_command_line(const std::vector<std::string>& args);
+
+// The keys whose lines differ between two `effective` texts (a key's value changed,
+// or it appeared or went), sorted.
+std::vector<std::string> changed_keys(const std::string& before, const std::string& after);
 
 }  // namespace wubd::app

@@ -64,6 +64,9 @@ class Backfiller {
 
   std::vector<std::string> peers() const;
 
+  // SIGHUP: new --peer list, peers file and node name; the file is read again now.
+  void reload_peers(std::vector<std::string> peers, std::string peers_file, std::string node_name);
+
  private:
   void refresh_peers();
 

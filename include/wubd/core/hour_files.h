@@ -42,9 +42,9 @@ std::string tombstone_name(std::string_view file_name);
 
 // One hour directory's regular, non-hidden file names sorted into kinds.
 struct HourFiles {
-  std::vector<StoredSegment> segments;  // parseable segments (temp included) without a tombstone
-  std::vector<std::string> chat_batches;  // sorted, without a tombstone
-  std::vector<std::string> tombstones;    // sorted
+  std::vector<StoredSegment> segments;                        // parseable segments (temp included) without a tombstone
+  std::vector<std::string> chat_batches;                      // sorted, without a tombstone
+  std::vector<std::string> tombstones;                        // sorted
   std::vector<std::pair<std::string, std::string>> rejected;  // name, why it is none of these
 };
 

@@ -22,6 +22,9 @@ std::string render_labels(const Labels& labels);
 class CounterFamily {
  public:
   void inc(const Labels& labels, double amount = 1);
+  // For a count kept elsewhere (the kernel's CPU time, the store's scans), copied in
+  // by a refresh: the value only ever rises, as a counter's must.
+  void set_total(const Labels& labels, double total);
   double value(const Labels& labels) const;
 
  private:

@@ -12,6 +12,7 @@
 namespace wubd::core {
 
 enum class RouteKind {
+  Index,           // /: what this node is, with links
   ListStreams,     // /files
   ListVariants,    // /files/<stream>
   ListHours,       // /files/<stream>/<variant>

@@ -46,6 +46,8 @@ class Restreamer {
   // Answers GET /jobs; without one, /jobs is 404.
   using JobsHandler = std::function<void(const core::QueryParams&, io::HttpResponse&)>;
   void set_jobs_handler(JobsHandler handler) { jobs_handler_ = std::move(handler); }
+  // Renders GET / (an HTML page saying what this node is); without one, / is 404.
+  void set_index(std::function<std::string()> index) { index_ = std::move(index); }
 
   // The HttpServer observer: request counts and latencies per endpoint.
   void observe(const io::HttpRequest& request, const io::ResponseRecord& record);
@@ -78,6 +80,7 @@ class Restreamer {
   RestreamerLimits limits_;
   PlaylistCache playlist_cache_;
   JobsHandler jobs_handler_;
+  std::function<std::string()> index_;
   uv_loop_t* loop_;
   // The cuts that encode, counted while their bodies live (the connections own them).
   CutSlots cut_slots_;

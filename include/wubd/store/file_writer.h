@@ -65,7 +65,7 @@ class FileWriter {
   int fd_ = -1;
   evp_md_ctx_st* sha256_ = nullptr;
   std::uint64_t bytes_ = 0;
-  std::string buffer_;  // bytes not yet written to fd_
+  std::string buffer_;   // bytes not yet written to fd_
   bool closed_ = false;  // finish() ran
   bool done_ = false;    // renamed or removed
 };

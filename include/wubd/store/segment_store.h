@@ -102,7 +102,7 @@ class SegmentStore {
                                const std::string& file) const;
 
   const StoreStats& stats() const { return stats_; }
-  // Reports stats() in `metrics` (wubd_store_directory_scans, wubd_store_cache_hits),
+  // Reports stats() in `metrics` (wubd_store_directory_scans_total, wubd_store_cache_hits_total),
   // refreshed before each render; `metrics` must outlive the store.
   void report_to(core::MetricsRegistry& metrics);
 
