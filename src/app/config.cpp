@@ -2,6 +2,7 @@
 // turned into Config (what the roles run with).
 #include "wubd/app/config.h"
 
+#include <arpa/inet.h>
 #include <netdb.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -75,6 +76,8 @@ struct Options {
   std::string peers_file;
   std::string backfill_streams;
   std::string backfill_variants;
+  std::string console;
+  bool console_allow_remote = false;
   std::vector<std::string> backfill_extras;
   std::string node_name;
   double fill_wait_s = 300;
@@ -276,6 +279,11 @@ CLI::App* define_flags(CLI::App& cli, Options& options) {
                  "Longest range a cut covers (its ranges together); longer ones get 400")
       ->check(kPositive)
       ->capture_default_str();
+  cli.add_option("--console", options.console,
+                 "The operator's console: unix:/run/wubd/console.sock (mode 0600, removed at exit) or "
+                 "127.0.0.1:PORT; off by default");
+  cli.add_flag("--console-allow-remote", options.console_allow_remote,
+               "Let --console listen on a non-loopback address (it has no authentication)");
   cli.add_option("--cache-hours", options.cache_hours, "Hour directory listings kept in memory")
       ->check(kPositive)
       ->capture_default_str();
@@ -495,6 +503,27 @@ core::Result<Command> parse_command_line(const std::vector<std::string>& args) {
   config.args = args;
   config.config_file = config_file;
   config.effective = cli.config_to_str(true, false);
+  if (!options.console.empty() && options.console.rfind("unix:", 0) != 0) {
+    // The console changes the running process and asks no password: loopback only,
+    // unless the operator says otherwise.
+    auto address = core::parse_listen_address(options.console);
+    if (!address) return refuse("--console", "\"" + options.console + "\": " + address.error().message);
+    in6_addr v6{};
+    in_addr v4{};
+    bool is_v4 = inet_pton(AF_INET, address->host.c_str(), &v4) == 1;
+    bool is_v6 = inet_pton(AF_INET6, address->host.c_str(), &v6) == 1;
+    if (!is_v4 && !is_v6) {
+      return refuse("--console", "\"" + options.console + "\": use unix:PATH or a numeric HOST:PORT (127.0.0.1:PORT)");
+    }
+    bool loopback = is_v4 ? (ntohl(v4.s_addr) >> 24) == 127 : IN6_IS_ADDR_LOOPBACK(&v6);
+    if (!loopback && !options.console_allow_remote) {
+      return refuse("--console", "\"" + options.console +
+                                     "\" is not a loopback address, and the console has no authentication; add "
+                                     "--console-allow-remote to listen there anyway");
+    }
+  }
+  config.console = options.console;
+  config.console_allow_remote = options.console_allow_remote;
 
   for (const std::string& item : options.logger_levels) {
     size_t eq = item.find('=');

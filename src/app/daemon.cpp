@@ -9,12 +9,14 @@
 #include <spdlog/spdlog.h>
 #include <uv.h>
 
+#include "wubd/app/console.h"
 #include "wubd/app/process_metrics.h"
 #include "wubd/app/version.h"
 #include "wubd/backfiller/backfiller.h"
 #include "wubd/core/metrics.h"
 #include "wubd/core/url.h"
 #include "wubd/downloader/downloader.h"
+#include "wubd/io/clock.h"
 #include "wubd/io/http_client.h"
 #include "wubd/io/http_server.h"
 #include "wubd/io/lifetime.h"
@@ -104,6 +106,20 @@ class Daemon {
     }
     if (downloader_) downloader_->start();
     if (config_.backfilling()) start_backfiller();
+    if (!config_.console.empty()) {
+      if (auto listening_console = console_.listen(config_.console, config_.console_allow_remote); !listening_console) {
+        log().critical("--console: {}", listening_console.error().message);
+        stop_roles_now();
+        uv_run(loop_, UV_RUN_DEFAULT);
+        return 1;
+      }
+      if (console_.port() > 0) {
+        std::string host = config_.console.substr(0, config_.console.rfind(':'));
+        log().info("console listening on {}:{}", host, console_.port());
+      } else {
+        log().info("console listening on {}", config_.console);
+      }
+    }
     uv_run(loop_, UV_RUN_DEFAULT);
     log().info("stopped");
     return 0;
@@ -126,10 +142,16 @@ class Daemon {
   }
 
   // GET /: what this node is and where to look, for an operator with a browser.
-  std::string index_page() {
+  std::string roles() const {
     std::string roles = "restreamer";
     if (downloader_) roles += ", downloader (" + std::to_string(config_.download.streams.size()) + " streams)";
     if (backfiller_) roles += ", backfiller (" + std::to_string(backfiller_->peers().size()) + " peers)";
+    if (!config_.console.empty()) roles += ", console";
+    return roles;
+  }
+
+  std::string index_page() {
+    std::string roles = this->roles();
     std::string streams;
     for (const std::string& stream : store_.list_streams()) {
       std::string encoded = core::percent_encode(stream);
@@ -223,6 +245,7 @@ class Daemon {
   // Downloads stop at once (in-flight segments with data become `partial`); the server
   // lets the responses in progress finish. The signal handles close last.
   void stop_roles_now() {
+    console_.close();
     if (downloader_) downloader_->stop();
     if (backfiller_) backfiller_->stop();
     engine_.stop_all();
@@ -248,6 +271,16 @@ class Daemon {
   io::HttpServer server_;
   std::unique_ptr<downloader::Downloader> downloader_;
   std::unique_ptr<backfiller::Backfiller> backfiller_;
+  Console console_{loop_, ConsoleParts{
+                              [this] { return effective_; },
+                              [this] { return roles(); },
+                              process_metrics_,
+                              server_,
+                              engine_,
+                              [this] { return downloader_.get(); },
+                              [this] { return backfiller_.get(); },
+                              io::wall_clock_now(),
+                          }};
   io::UvHandle<uv_signal_t> sigterm_, sigint_, sighup_, sigusr1_, sigusr2_;
   std::string effective_ = config_.effective;  // what SIGHUP compares with
   io::Timer deadline_;

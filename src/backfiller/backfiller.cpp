@@ -84,6 +84,22 @@ std::vector<std::string> Backfiller::peers() const {
   return names;
 }
 
+std::vector<PeerInfo> Backfiller::peer_infos() const {
+  std::vector<PeerInfo> out;
+  for (const auto& [name, peer] : peers_) out.push_back(peer->info());
+  return out;
+}
+
+std::vector<std::string> Backfiller::backfill_now(const std::string& peer) {
+  std::vector<std::string> said;
+  for (const auto& [name, backfill] : peers_) {
+    if (!peer.empty() && name != normalize_peer_url(peer)) continue;
+    said.push_back(name + ": " + (backfill->run_now() ? "full pass started" : "a pass is already running"));
+  }
+  if (said.empty()) said.push_back("no such peer: " + peer);
+  return said;
+}
+
 void Backfiller::reload_peers(std::vector<std::string> peers, std::string peers_file, std::string node_name) {
   bool had_file = !config_.peers_file.empty();
   config_.peers = std::move(peers);

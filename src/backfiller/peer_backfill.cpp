@@ -122,7 +122,26 @@ void PeerBackfill::schedule() {
     begin_pass(decision.kind);
     return;
   }
+  next_pass_due_ = now + decision.wait;
   timer_.start(std::uint64_t((decision.wait + 999) / 1000), [this] { schedule(); });
+}
+
+PeerInfo PeerBackfill::info() const {
+  PeerInfo info = last_;
+  info.peer = peer_;
+  info.state = pass_ ? "passing" : "waiting";
+  if (!pass_) {
+    core::Micros now = core::Micros(uv_now(loop_)) * core::kMicrosPerMilli;
+    info.next_pass_in = double(std::max<core::Micros>(0, next_pass_due_ - now)) / 1e6;
+  }
+  return info;
+}
+
+bool PeerBackfill::run_now() {
+  if (pass_) return false;
+  timer_.stop();
+  begin_pass(core::PassKind::Full);
+  return true;
 }
 
 bool PeerBackfill::wanted(const std::vector<std::string>& filter, const std::string& name) const {
@@ -320,7 +339,13 @@ void PeerBackfill::maybe_finish() {
       pass->fetched, pass->mismatched, pass->failed, pass->skipped, pass->tombstones, pass->errors);
   if (pass->errors == 0 && pass->failed == 0) {
     metrics_.last_success.set({{"remote", peer_}}, double(io::wall_clock_now()) / 1e6);
+  } else {
+    ++last_.errors;
   }
+  last_.last_pass_end = double(io::wall_clock_now()) / 1e6;
+  last_.last_pass = fmt::format("{} pass: {} fetched, {} failed, {} errors in {:.2f} s",
+                                pass->kind == core::PassKind::Full ? "full" : "recent", pass->fetched, pass->failed,
+                                pass->errors, double(elapsed) / 1e6);
   schedule_.last_recent = pass->started;
   if (pass->kind == core::PassKind::Full) schedule_.last_full = pass->started;
   // This runs inside the callback of the pass's last download or listing: the pass

@@ -37,6 +37,9 @@ class PeerBackfill {
   void start();
   void stop();
   const std::string& peer() const { return peer_; }
+  PeerInfo info() const;
+  // Starts a full pass now; false if one is running.
+  bool run_now();
 
  private:
   struct Wanted;
@@ -74,6 +77,8 @@ class PeerBackfill {
   core::PassSchedule schedule_;
   std::unique_ptr<Pass> pass_;
   std::vector<io::RequestId> listing_requests_;
+  PeerInfo last_;                   // the last pass's summary, for info()
+  core::Micros next_pass_due_ = 0;  // loop time, while waiting
 };
 
 }  // namespace wubd::backfiller

@@ -76,4 +76,27 @@ DownloaderStatus Downloader::status() const {
   return status;
 }
 
+std::vector<StreamInfo> Downloader::streams() const {
+  std::vector<StreamInfo> out;
+  for (const auto& manager : managers_) out.push_back(manager->info());
+  return out;
+}
+
+std::vector<WorkerInfo> Downloader::workers() const {
+  std::vector<WorkerInfo> out;
+  for (const auto& manager : managers_) {
+    for (WorkerInfo& worker : manager->worker_infos()) out.push_back(std::move(worker));
+  }
+  return out;
+}
+
+bool Downloader::refresh(const std::string& stream) {
+  for (const auto& manager : managers_) {
+    if (manager->stream() != stream) continue;
+    manager->fetch_master();
+    return true;
+  }
+  return false;
+}
+
 }  // namespace wubd::downloader

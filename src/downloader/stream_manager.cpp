@@ -71,6 +71,32 @@ core::ManagerState StreamManager::manager_state() const {
   return state;
 }
 
+StreamInfo StreamManager::info() const {
+  StreamInfo info;
+  info.stream = config_.name;
+  info.state = refused_ ? "refused" : !variants_known_ ? "starting" : live_ ? "live" : "offline";
+  info.workers = worker_count();
+  info.getters = getter_count();
+  info.last_error = last_error_;
+  return info;
+}
+
+std::vector<WorkerInfo> StreamManager::worker_infos() const {
+  std::vector<WorkerInfo> out;
+  for (const auto& worker : workers_) {
+    WorkerInfo info;
+    info.stream = config_.name;
+    info.variant = worker->variant();
+    info.id = worker->id();
+    info.url_age_seconds = double(context_.now() - worker->url_fetched_at()) / 1e6;
+    info.state = worker->polling() ? (worker->replacement_requested() ? "replacing" : "polling") : "retiring";
+    info.getters = worker->getter_count();
+    info.last_segment = worker->last_segment();
+    out.push_back(std::move(info));
+  }
+  return out;
+}
+
 void StreamManager::schedule_master_fetch() {
   if (context_.stopping) return;
   auto wait = core::master_fetch_wait(manager_state(), context_.now(), context_.timings, context_.unit_random());

@@ -30,10 +30,13 @@ class StreamManager {
   const std::string& stream() const { return config_.name; }
   std::size_t worker_count() const;
   std::size_t getter_count() const;
+  StreamInfo info() const;
+  std::vector<WorkerInfo> worker_infos() const;
+  // Fetches the master playlist now, unless a fetch is in flight.
+  void fetch_master();
 
  private:
   void schedule_master_fetch();
-  void fetch_master();
   void on_master(const MasterResult& result);
   void start_worker(const std::string& variant, const std::string& url);
   StreamWorker* newest_worker(const std::string& variant) const;

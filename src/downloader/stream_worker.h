@@ -54,6 +54,10 @@ class StreamWorker {
   bool replacement_requested() const { return replacement_requested_; }
   // Getters still working.
   std::size_t getter_count() const;
+  // The newest segment URI of the last playlist, or empty.
+  std::string last_segment() const {
+    return last_playlist_ && !last_playlist_->segments.empty() ? last_playlist_->segments.back().uri : "";
+  }
 
  private:
   void fetch();

@@ -33,6 +33,8 @@ struct Config {
   downloader::DownloaderConfig download;                     // no streams: not downloading
   backfiller::BackfillConfig backfill;                       // no peers: not backfilling
   std::vector<std::pair<std::string, core::SourceLimits>> source_limits;
+  std::string console;  // unix:PATH or HOST:PORT; empty: no console
+  bool console_allow_remote = false;
 
   bool downloading() const { return !download.streams.empty(); }
   bool backfilling() const { return !backfill.peers.empty() || !backfill.peers_file.empty(); }

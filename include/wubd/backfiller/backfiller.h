@@ -48,6 +48,16 @@ struct BackfillConfig {
   int peer_concurrency = 4;  // downloads at once from one peer (the engine's limit)
 };
 
+// One peer as the console shows it.
+struct PeerInfo {
+  std::string peer;
+  std::string state;         // passing (a pass is running) or waiting
+  double last_pass_end = 0;  // unix seconds; 0: none yet
+  std::string last_pass;     // "full pass: 3 fetched, 0 failed, 0 errors in 0.12 s"
+  double next_pass_in = 0;   // seconds, while waiting
+  std::size_t errors = 0;    // passes that had errors or failures, since start
+};
+
 class PeerBackfill;
 
 // Owns one PeerBackfill per peer; peers come and go with the peers file.
@@ -63,6 +73,10 @@ class Backfiller {
   void stop();
 
   std::vector<std::string> peers() const;
+  std::vector<PeerInfo> peer_infos() const;
+  // Starts a full pass now on `peer` (every peer if empty) unless one is running;
+  // returns what it did, per peer, for the console.
+  std::vector<std::string> backfill_now(const std::string& peer);
 
   // SIGHUP: new --peer list, peers file and node name; the file is read again now.
   void reload_peers(std::vector<std::string> peers, std::string peers_file, std::string node_name);

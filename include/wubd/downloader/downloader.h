@@ -72,6 +72,26 @@ struct DownloaderStatus {
   std::size_t transfers = 0;
 };
 
+// One stream as the console shows it.
+struct StreamInfo {
+  std::string stream;
+  std::string state;  // live, offline, refused, starting
+  std::size_t workers = 0;
+  std::size_t getters = 0;
+  std::string last_error;
+};
+
+// One worker (one variant's playlist URL) as the console shows it.
+struct WorkerInfo {
+  std::string stream;
+  std::string variant;
+  std::uint64_t id = 0;
+  double url_age_seconds = 0;
+  std::string state;  // polling, retiring (a newer worker took over), stopped
+  std::size_t getters = 0;
+  std::string last_segment;  // the newest segment URI of its last playlist
+};
+
 class StreamManager;
 struct DownloadContext;
 
@@ -90,6 +110,11 @@ class Downloader {
   void stop();
 
   DownloaderStatus status() const;
+  std::vector<StreamInfo> streams() const;
+  std::vector<WorkerInfo> workers() const;
+  // Fetches the stream's master playlist now (the console's `refresh`); false if
+  // there is no such stream.
+  bool refresh(const std::string& stream);
 
  private:
   std::unique_ptr<DownloadContext> context_;
