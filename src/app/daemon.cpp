@@ -11,6 +11,7 @@
 
 #include "wubd/app/console.h"
 #include "wubd/app/process_metrics.h"
+#include "wubd/app/systemd_notify.h"
 #include "wubd/app/version.h"
 #include "wubd/backfiller/backfiller.h"
 #include "wubd/core/metrics.h"
@@ -120,6 +121,7 @@ class Daemon {
         log().info("console listening on {}", config_.console);
       }
     }
+    notify_systemd("READY=1\nSTATUS=serving " + store_.base_dir());
     uv_run(loop_, UV_RUN_DEFAULT);
     log().info("stopped");
     return 0;
@@ -200,6 +202,7 @@ class Daemon {
     }
     stopping_ = true;
     log().info("signal {}: shutting down", signum);
+    notify_systemd("STOPPING=1");
     // Responses in progress get the shutdown timeout; then their connections close.
     deadline_.start(config_.shutdown_timeout_ms, [this] {
       log().warn("shutdown deadline passed: closing {} connections now", server_.connection_count());
@@ -213,6 +216,12 @@ class Daemon {
   // peers (--peer, --peers-file, --node-name; the peers file is re-read too) change
   // now, anything else at the next start. wubd logs to stderr: no file to reopen.
   void reload() {
+    notify_systemd("RELOADING=1");
+    reload_config();
+    notify_systemd("READY=1");
+  }
+
+  void reload_config() {
     auto command = parse_command_line(config_.args);
     if (!command || command->kind != Command::Kind::Run) {
       log().error("SIGHUP: configuration not reloaded: {}",

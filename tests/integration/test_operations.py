@@ -4,6 +4,7 @@ import datetime
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import tempfile
 
@@ -101,9 +102,43 @@ def test_sighup_reloads_the_config_file_and_the_peers():
     os.unlink(peers_file)
 
 
+def test_the_service_unit_verifies_and_readiness_is_true():
+    analyze = shutil.which("systemd-analyze")
+    assert analyze, "systemd-analyze (Debian package systemd) is a test dependency"
+    unit_dir = tempfile.mkdtemp(prefix="wubd-unit-")
+    with open(os.path.join(os.path.dirname(__file__), "..", "..", "tools", "wubd.service")) as f:
+        unit = f.read()
+    assert "Type=notify" in unit and "ProtectSystem=strict" in unit and "ReadWritePaths=/srv/wubd" in unit
+    with open(os.path.join(unit_dir, "wubd.service"), "w") as f:
+        f.write(unit.replace("/usr/local/bin/wubd", os.path.abspath(WUBD)))
+    check = subprocess.run([analyze, "verify", os.path.join(unit_dir, "wubd.service")], capture_output=True,
+                           text=True, timeout=60)
+    assert check.returncode == 0 and not check.stderr.strip(), check.stderr
+    # Type=notify: READY=1 once the port listens, STOPPING=1 on SIGTERM.
+    notify_path = os.path.join(unit_dir, "notify")
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(notify_path)
+    listener.settimeout(10)
+    os.environ["NOTIFY_SOCKET"] = notify_path
+    try:
+        w = Wubd(base_dir=tempfile.mkdtemp(prefix="wubd-notify-"))
+    finally:
+        del os.environ["NOTIFY_SOCKET"]
+    try:
+        ready = listener.recv(4096).decode()
+        assert ready.startswith("READY=1") and get(w.url + "/files").status == 200, ready
+        w.proc.send_signal(signal.SIGHUP)
+        assert listener.recv(4096) == b"RELOADING=1" and listener.recv(4096) == b"READY=1"
+    finally:
+        assert w.stop() == 0
+        os.unlink(w.log_file.name)
+    assert listener.recv(4096) == b"STOPPING=1"
+
+
 if __name__ == "__main__":
     run_tap([test_version_names_wubd_and_its_libraries,
              test_the_index_page_says_what_this_node_is,
              test_metrics_pass_promtool_and_carry_the_process,
              test_usr1_and_usr2_do_no_harm,
-             test_sighup_reloads_the_config_file_and_the_peers])
+             test_sighup_reloads_the_config_file_and_the_peers,
+             test_the_service_unit_verifies_and_readiness_is_true])
