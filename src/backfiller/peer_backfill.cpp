@@ -97,6 +97,7 @@ PeerBackfill::PeerBackfill(uv_loop_t* loop, const BackfillConfig& config, std::s
 PeerBackfill::~PeerBackfill() { stop(); }
 
 void PeerBackfill::start() {
+  log::Fields fields{{"peer", peer_}};
   log().info("peer {}: backfilling (streams: {}, variants: {})", peer_,
              config_.streams.empty() ? "all" : fmt::format("{}", fmt::join(config_.streams, ",")),
              config_.variants.empty() ? "all" : fmt::format("{}", fmt::join(config_.variants, ",")));
@@ -149,6 +150,7 @@ bool PeerBackfill::wanted(const std::vector<std::string>& filter, const std::str
 }
 
 void PeerBackfill::begin_pass(core::PassKind kind) {
+  log::Fields fields{{"peer", peer_}};
   pass_ = std::make_unique<Pass>(loop_);
   pass_->kind = kind;
   pass_->started = core::Micros(uv_now(loop_)) * core::kMicrosPerMilli;
@@ -176,6 +178,8 @@ void PeerBackfill::list(const std::string& path, std::function<void(std::vector<
   auto id = std::make_shared<io::RequestId>(io::RequestId::None);
   *id = io::fetch_text(client_, std::move(request), kMaxListingBytes,
                        [this, pass, path, id, then = std::move(then)](const io::TextResult& text) {
+                         std::string url = peer_ + path;
+                         log::Fields fields{{"peer", peer_}, {"url", url}};
                          std::erase(listing_requests_, *id);
                          --pass->listings_outstanding;
                          if (!text.complete || text.status != 200) {
@@ -227,6 +231,7 @@ void PeerBackfill::on_hours(const std::string& stream, std::vector<std::string> 
 
 void PeerBackfill::on_names(const std::string& stream, const std::string& variant, const std::string& hour,
                             const std::vector<std::string>& names) {
+  log::Fields fields{{"stream", stream}, {"variant", variant}};
   store_.new_snapshot();
   auto local = store_.hour_listing(stream, variant, hour);
   core::MissingFiles missing = core::missing_files(hour, names, *local, pass_->started_wall, config_.recent_cutoff);
@@ -324,6 +329,7 @@ void PeerBackfill::on_extras(const std::string& dir, const std::vector<std::stri
 }
 
 void PeerBackfill::maybe_finish() {
+  log::Fields fields{{"peer", peer_}};
   Pass* pass = pass_.get();
   if (!pass || pass->listings_outstanding > 0) return;
   if (!pass->downloads_started) {
@@ -418,6 +424,8 @@ void PeerBackfill::on_download_done(Download* d, const io::FetchOutcome& outcome
   d->transfer = transfers::TransferId::None;
   --pass.downloads_left;
   const Wanted& file = d->wanted;
+  std::string url = peer_ + file.url_path;
+  log::Fields fields{{"peer", peer_}, {"stream", file.stream}, {"variant", file.variant}, {"url", url}};
   std::string where = file.directory + "/" + file.name;
   if (outcome.complete && outcome.status == 200 && d->writer && d->write_error.empty()) {
     std::uint64_t bytes = d->writer->bytes_written();

@@ -99,6 +99,7 @@ bool SegmentGetter::on_data(Attempt& attempt, std::string_view bytes) {
 }
 
 void SegmentGetter::on_soft_timeout(Attempt* attempt, const char* which) {
+  log::Fields fields{{"stream", job_.stream}, {"variant", job_.variant}, {"url", job_.url}};
   context_.metrics.timeouts.inc({{"operation", which}, {"kind", "soft"}});
   log().info("segment {}: attempt {} passed the soft {} timeout; racing another", where(), attempt->number, which);
   // Each attempt triggers at most one racer, whichever of its soft timeouts fires first.
@@ -116,6 +117,7 @@ std::unique_ptr<SegmentGetter::Attempt> SegmentGetter::take(Attempt* attempt) {
 }
 
 void SegmentGetter::on_attempt_done(Attempt* raw, const io::FetchOutcome& outcome) {
+  log::Fields fields{{"stream", job_.stream}, {"variant", job_.variant}, {"url", job_.url}};
   std::unique_ptr<Attempt> attempt = take(raw);
   attempt->transfer = transfers::TransferId::None;
   attempt->soft_headers->stop();

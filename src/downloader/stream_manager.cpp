@@ -29,6 +29,7 @@ StreamManager::StreamManager(DownloadContext& context, StreamConfig config)
 StreamManager::~StreamManager() { stop(); }
 
 void StreamManager::start() {
+  log::Fields fields{{"stream", config_.name}};
   log().info("stream {}: downloading from {} (variants: {})", config_.name, provider_->describe(),
              config_.variants.empty() ? "all" : fmt::format("{}", fmt::join(config_.variants, ",")));
   housekeeping_timer_.start(
@@ -105,6 +106,7 @@ void StreamManager::schedule_master_fetch() {
 }
 
 void StreamManager::fetch_master() {
+  log::Fields fields{{"stream", config_.name}};
   if (fetch_in_flight_ || context_.stopping) return;
   fetch_in_flight_ = true;
   last_fetch_start_ = context_.now();
@@ -114,6 +116,7 @@ void StreamManager::fetch_master() {
 }
 
 void StreamManager::on_master(const MasterResult& result) {
+  log::Fields fields{{"stream", config_.name}};
   fetch_in_flight_ = false;
   switch (result.kind) {
     case MasterResult::Kind::NotLive:

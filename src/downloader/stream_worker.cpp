@@ -37,6 +37,7 @@ std::string StreamWorker::where() const {
 }
 
 void StreamWorker::start() {
+  log::Fields fields{{"stream", stream_}, {"variant", variant_}, {"url", url_}};
   polling_ = true;
   log().info("{}: started", where());
   fetch();
@@ -64,6 +65,7 @@ void StreamWorker::fetch() {
 }
 
 void StreamWorker::on_playlist(core::Micros fetch_started, const TextResult& text) {
+  log::Fields fields{{"stream", stream_}, {"variant", variant_}, {"url", url_}};
   core::PlaylistOutcome outcome = core::PlaylistOutcome::Failed;
   std::string error;
   std::optional<core::Playlist> playlist;

@@ -1,5 +1,7 @@
 #include "http_connection.h"
 
+#include <arpa/inet.h>
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -196,6 +198,20 @@ bool HttpConnection::accept(uv_stream_t* listener) {
   }
   // Keep-alive responses must not wait for the client's delayed ACK.
   uv_tcp_nodelay(tcp_.get(), 1);
+  sockaddr_storage peer{};
+  int length = sizeof peer;
+  if (uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&peer), &length) == 0) {
+    char host[INET6_ADDRSTRLEN] = "";
+    if (peer.ss_family == AF_INET6) {
+      auto* v6 = reinterpret_cast<sockaddr_in6*>(&peer);
+      uv_ip6_name(v6, host, sizeof host);
+      client_ = "[" + std::string(host) + "]:" + std::to_string(ntohs(v6->sin6_port));
+    } else {
+      auto* v4 = reinterpret_cast<sockaddr_in*>(&peer);
+      uv_ip4_name(v4, host, sizeof host);
+      client_ = std::string(host) + ":" + std::to_string(ntohs(v4->sin_port));
+    }
+  }
   touch();
   start_reading();
   return true;
@@ -613,6 +629,7 @@ void HttpConnection::close() {
 int HttpConnection::on_message_begin(llhttp_t* parser) noexcept {
   HttpConnection* self = owner(parser);
   self->request_ = HttpRequest{};
+  self->request_.client = self->client_;
   self->header_field_.clear();
   self->header_value_.clear();
   self->in_header_value_ = false;

@@ -112,6 +112,7 @@ class HttpConnection {
   llhttp_t parser_{};
   std::string input_;  // received, not yet parsed
   HttpRequest request_;
+  std::string client_;  // the peer's address, set at accept
   std::string header_field_;
   std::string header_value_;
   bool in_header_value_ = false;

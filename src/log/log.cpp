@@ -1,5 +1,7 @@
 #include "wubd/log/log.h"
 
+#include <cstring>
+
 #include <array>
 
 #include <chrono>
@@ -13,57 +15,40 @@
 
 #include "wubd/core/time.h"
 
+#include <cJSON.h>
+
 namespace wubd::log {
 namespace {
 
-// One JSON object per line. Hand-written because spdlog patterns cannot escape the
-// message, and a quote in a URL would otherwise break the line for every parser.
+// The fields of the Fields scopes alive on this thread, innermost last.
+thread_local std::vector<std::pair<std::string, std::string>> t_fields;
+
+// One JSON object per line: time, level, logger, msg, then the structured fields of
+// the scopes alive when the line was logged (log::Fields), innermost first. Built
+// with cJSON, which escapes whatever a URL or a peer's error text holds.
 class JsonFormatter final : public spdlog::formatter {
  public:
   void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
     auto micros = std::chrono::duration_cast<std::chrono::microseconds>(msg.time.time_since_epoch()).count();
-    std::string line = "{\"time\":\"" + core::format_time_us(micros) + "\",\"level\":\"";
+    cJSON* line = cJSON_CreateObject();
+    cJSON_AddStringToObject(line, "time", core::format_time_us(micros).c_str());
     auto level = spdlog::level::to_string_view(msg.level);
-    line.append(level.data(), level.size());
-    line += "\",\"logger\":\"";
-    escape(line, std::string_view(msg.logger_name.data(), msg.logger_name.size()));
-    line += "\",\"msg\":\"";
-    escape(line, std::string_view(msg.payload.data(), msg.payload.size()));
-    line += "\"}\n";
-    dest.append(line.data(), line.data() + line.size());
+    cJSON_AddStringToObject(line, "level", std::string(level.data(), level.size()).c_str());
+    cJSON_AddStringToObject(line, "logger", std::string(msg.logger_name.data(), msg.logger_name.size()).c_str());
+    cJSON_AddStringToObject(line, "msg", std::string(msg.payload.data(), msg.payload.size()).c_str());
+    for (auto it = t_fields.rbegin(); it != t_fields.rend(); ++it) {
+      if (!cJSON_HasObjectItem(line, it->first.c_str()))
+        cJSON_AddStringToObject(line, it->first.c_str(), it->second.c_str());
+    }
+    char* text = cJSON_PrintUnformatted(line);
+    if (text) {
+      dest.append(text, text + std::strlen(text));
+      cJSON_free(text);
+    }
+    dest.push_back('\n');
+    cJSON_Delete(line);
   }
   std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(); }
-
- private:
-  static void escape(std::string& out, std::string_view text) {
-    for (unsigned char c : text) {
-      switch (c) {
-        case '"':
-          out += "\\\"";
-          break;
-        case '\\':
-          out += "\\\\";
-          break;
-        case '\n':
-          out += "\\n";
-          break;
-        case '\r':
-          out += "\\r";
-          break;
-        case '\t':
-          out += "\\t";
-          break;
-        default:
-          if (c < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out += buf;
-          } else {
-            out += char(c);
-          }
-      }
-    }
-  }
 };
 
 // Feeds wubd_log_messages_total. Logging happens on the loop thread only.
@@ -238,5 +223,11 @@ spdlog::logger& logger(Module module) {
   }
   return *slot;
 }
+
+Fields::Fields(std::initializer_list<std::pair<std::string_view, std::string_view>> fields) : count_(fields.size()) {
+  for (const auto& [key, value] : fields) t_fields.emplace_back(key, value);
+}
+
+Fields::~Fields() { t_fields.resize(t_fields.size() - count_); }
 
 }  // namespace wubd::log

@@ -92,7 +92,11 @@ void Restreamer::observe(const io::HttpRequest& request, const io::ResponseRecor
   latency_.observe({{"endpoint", record.endpoint}}, record.duration_seconds);
   spdlog::logger& log = log::logger(log::Module::Http);
   if (log.should_log(spdlog::level::debug)) {
-    log.debug("{} {} {} {:.3f}ms {} bytes{}", method, request.target, record.status, record.duration_seconds * 1e3,
+    std::string bytes = std::to_string(record.body_bytes);
+    std::string duration = fmt::format("{:.3f}", record.duration_seconds * 1e3);
+    log::Fields fields{{"client", request.client}, {"method", method}, {"path", request.target},
+                       {"status", status},         {"bytes", bytes},   {"duration_ms", duration}};
+    log.debug("{} {} {} {} {}ms {} bytes{}", request.client, method, request.target, record.status, duration,
               record.body_bytes, record.completed ? "" : " (aborted)");
   }
 }

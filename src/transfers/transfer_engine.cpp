@@ -116,6 +116,9 @@ void TransferEngine::begin(TransferId id) {
 }
 
 void TransferEngine::on_done(TransferId id, const io::FetchOutcome& outcome) {
+  // What the transfer's owner logs about it carries its id and status as fields.
+  std::string id_text = std::to_string(std::uint64_t(id)), status_text = std::to_string(outcome.status);
+  log::Fields fields{{"transfer", id_text}, {"status", status_text}};
   auto it = pending_.find(id);
   if (it == pending_.end()) return;
   std::unique_ptr<Pending> p = std::move(it->second);

@@ -102,6 +102,40 @@ def test_sighup_reloads_the_config_file_and_the_peers():
     os.unlink(peers_file)
 
 
+def test_json_log_lines_carry_their_fields():
+    from origin import FakeOrigin
+    from test_downloader import FAST
+    json_lines = os.environ.get("JSON_LINES", os.path.join(os.path.dirname(WUBD), "tests", "json-lines"))
+    peer_dir = tempfile.mkdtemp(prefix="wubd-json-peer-")
+    start = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=5)
+    for i, data in enumerate(make_segments(2)):
+        write_segment(peer_dir, "s", "v", start + datetime.timedelta(seconds=2 * i), data)
+    with FakeOrigin("--speed", "1") as origin, Wubd(base_dir=peer_dir) as peer:
+        w = Wubd("--log-format", "json", "--download", f"live={origin.url}/master.m3u8", *FAST, "--peer", peer.url,
+                 "--recent-cutoff", "0", base_dir=tempfile.mkdtemp(prefix="wubd-json-"))
+        try:
+            wait_for_metric(w, "wubd_segments_backfilled_total", 2, 15)
+            wait_for_metric(w, "wubd_segments_downloaded_total", 1, 15)
+            get(w.url + "/files/s")
+        finally:
+            assert w.stop() == 0
+        log = w.log()
+        os.unlink(w.log_file.name)
+    parsed = subprocess.run([json_lines], input=log, capture_output=True, text=True, timeout=30)
+    assert parsed.returncode == 0, parsed.stderr
+    lines = [dict(f.split("=", 1) for f in line.split("\t")) for line in parsed.stdout.splitlines()]
+    assert all({"time", "level", "logger", "msg"} <= set(line) for line in lines)
+    access = [l for l in lines if l.get("path") == "/files/s"]
+    assert access, [l for l in lines if l["logger"] == "http"][:3]
+    a = access[0]
+    assert a["method"] == "GET" and a["status"] == "200" and a["client"].startswith("127.0.0.1:"), a
+    assert int(a["bytes"]) > 0 and float(a["duration_ms"]) >= 0, a
+    worker = [l for l in lines if l["logger"] == "downloader" and l.get("stream") == "live" and "variant" in l]
+    assert worker and worker[0]["url"].startswith(origin.url), worker[:2]
+    backfilled = [l for l in lines if l.get("peer") == peer.url and "transfer" in l]
+    assert backfilled and backfilled[0]["stream"] == "s" and backfilled[0]["status"] == "200", backfilled[:2]
+
+
 def test_the_service_unit_verifies_and_readiness_is_true():
     analyze = shutil.which("systemd-analyze")
     assert analyze, "systemd-analyze (Debian package systemd) is a test dependency"
@@ -141,4 +175,5 @@ if __name__ == "__main__":
              test_metrics_pass_promtool_and_carry_the_process,
              test_usr1_and_usr2_do_no_harm,
              test_sighup_reloads_the_config_file_and_the_peers,
+             test_json_log_lines_carry_their_fields,
              test_the_service_unit_verifies_and_readiness_is_true])

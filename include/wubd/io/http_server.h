@@ -45,6 +45,7 @@ struct HttpRequest {
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
   std::string body;  // at most HttpLimits::max_body_bytes (no wubd route takes one)
   bool keep_alive = true;
+  std::string client;  // the peer's address, "127.0.0.1:40212" or "[::1]:40212", for access logs
 
   // The first header of that (lower-case) name, or nullptr.
   const std::string* header(std::string_view lower_name) const;

@@ -1,8 +1,10 @@
 #pragma once
 
+#include <initializer_list>
 #include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include <spdlog/logger.h>
@@ -54,5 +56,21 @@ void count_messages(core::MetricsRegistry& metrics);
 
 // Sets the level of one module's logger, or of all when `name` is empty.
 core::Result<bool> set_level(const std::string& name, const std::string& level);
+
+// Structured fields of the log lines written while it lives (on this thread): with
+// `--log-format json` each line carries them as fields beside "msg" (stream, variant,
+// peer, url, transfer, status, …); text lines already say them in the message. Scopes
+// nest; an inner field of the same name wins.
+//   log::Fields fields{{"peer", peer_}, {"stream", stream}};
+class Fields {
+ public:
+  Fields(std::initializer_list<std::pair<std::string_view, std::string_view>> fields);
+  ~Fields();
+  Fields(const Fields&) = delete;
+  Fields& operator=(const Fields&) = delete;
+
+ private:
+  std::size_t count_;
+};
 
 }  // namespace wubd::log
