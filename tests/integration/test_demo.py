@@ -1,5 +1,6 @@
-"""The README's first command, headless: `tools/demo --duration 30` archives the fake
-origin's two variants and serves them while it runs, then stops everything."""
+"""The README's first command, headless: `tools/demo --duration 40` archives the fake
+origin's two variants on node A and serves them while it runs, node B heals itself from
+A (byte-identical copies), then the demo stops everything."""
 import datetime
 import json
 import os
@@ -13,19 +14,22 @@ ROOT = os.path.join(os.path.dirname(__file__), "..", "..")
 
 
 def test_demo_archives_and_serves_both_variants():
-    proc = subprocess.Popen([os.path.join(ROOT, "tools", "demo"), "--duration", "30", "--port", "0"],
+    proc = subprocess.Popen([os.path.join(ROOT, "tools", "demo"), "--duration", "40", "--port", "0"],
                             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     output = b""
-    url = None
+    url = url_b = None
     deadline = time.monotonic() + 120
-    while url is None and time.monotonic() < deadline:
+    while (url is None or url_b is None) and time.monotonic() < deadline:
         line = proc.stdout.readline()
         assert line, f"demo ended early:\n{output.decode(errors='replace')}"
         output += line
         match = re.search(rb"metrics:\s+curl (http://127\.0\.0\.1:\d+)/metrics", line)
         if match:
             url = match.group(1).decode()
-    assert url, output
+        match = re.search(rb"B:\s+curl (http://127\.0\.0\.1:\d+)/metrics", line)
+        if match:
+            url_b = match.group(1).decode()
+    assert url and url_b, output
 
     def segments(variant):
         response = get(f"{url}/playlist/demo/{variant}.m3u8")
@@ -63,12 +67,26 @@ def test_demo_archives_and_serves_both_variants():
             assert 0 < dts - last[stream] < 90_000, f"stream {stream}: dts {last[stream]} then {dts}"
         last[stream] = dts
     assert len(last) == 2 and max(last.values()) > 20 * 90_000, last  # video and audio, over 20 s in
-    rest, _ = proc.communicate(timeout=60)
+    # B heals itself from A: what A archived before B started is on B too, the same bytes.
+    def b_segments():
+        response = get(f"{url_b}/playlist/demo/source.m3u8")
+        return re.findall(r"^/segments/\S+", response.text, re.M) if response.status == 200 else []
+    wait_for(lambda: len(b_segments()) >= 8, 40, "B to hold eight source segments")
+    for segment in b_segments()[:8]:
+        from_a, from_b = get(url + segment), get(url_b + segment)
+        assert from_a.status == 200 and from_a.body == from_b.body, segment
+    # What readline() buffered is in proc.stdout, not in the pipe communicate() reads.
+    rest = proc.stdout.read()
+    proc.wait(timeout=60)
     output += rest
     assert proc.returncode == 0, output.decode(errors="replace")
+    assert re.search(rb"console:\s+socat - UNIX-CONNECT:/tmp/wubd-demo-\w+/console.sock", output), output
     last = output.decode(errors="replace").replace("\r", "\n").strip().splitlines()[-1]
-    counts = dict(re.findall(r"(source|160p): (\d+) segments", last))
+    node_a, node_b = last.split(" | ")
+    counts = dict(re.findall(r"(source|160p): (\d+)", node_a))
     assert set(counts) == {"source", "160p"} and all(int(n) >= 15 for n in counts.values()), last
+    counts_b = dict(re.findall(r"(source|160p): (\d+)", node_b))
+    assert set(counts_b) == {"source", "160p"} and all(int(n) >= 8 for n in counts_b.values()), last
     # Both children are gone, and so is the demo's archive (other demos may be running).
     demo_dir = re.search(rb"archives it into (/tmp/wubd-demo-\w+)/archive", output).group(1).decode()
     leftovers = subprocess.run(["pgrep", "-f", demo_dir], capture_output=True, text=True).stdout
