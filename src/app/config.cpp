@@ -279,11 +279,11 @@ CLI::App* define_flags(CLI::App& cli, Options& options) {
                  "Longest range a cut covers (its ranges together); longer ones get 400")
       ->check(kPositive)
       ->capture_default_str();
-  cli.add_option("--console", options.console,
-                 "The operator's console: unix:/run/wubd/console.sock (mode 0600, removed at exit) or "
-                 "127.0.0.1:PORT; off by default");
-  cli.add_flag("--console-allow-remote", options.console_allow_remote,
-               "Let --console listen on a non-loopback address (it has no authentication)");
+  auto* console = cli.add_option_group("Console", "The operator's way into the live process");
+  console->add_option("--console", options.console,
+                      "unix:/run/wubd/console.sock (mode 0600, removed at exit) or 127.0.0.1:PORT; off by default");
+  console->add_flag("--console-allow-remote", options.console_allow_remote,
+                    "Let --console listen on a non-loopback address (it has no authentication)");
   cli.add_option("--cache-hours", options.cache_hours, "Hour directory listings kept in memory")
       ->check(kPositive)
       ->capture_default_str();

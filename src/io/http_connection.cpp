@@ -1,7 +1,5 @@
 #include "http_connection.h"
 
-#include <arpa/inet.h>
-
 #include <unistd.h>
 
 #include <algorithm>
@@ -10,6 +8,8 @@
 #include <ctime>
 
 #include <spdlog/spdlog.h>
+
+#include "wubd/io/peer_name.h"
 
 #include "wubd/core/time.h"
 #include "wubd/io/lifetime.h"
@@ -198,20 +198,7 @@ bool HttpConnection::accept(uv_stream_t* listener) {
   }
   // Keep-alive responses must not wait for the client's delayed ACK.
   uv_tcp_nodelay(tcp_.get(), 1);
-  sockaddr_storage peer{};
-  int length = sizeof peer;
-  if (uv_tcp_getpeername(tcp_.get(), reinterpret_cast<sockaddr*>(&peer), &length) == 0) {
-    char host[INET6_ADDRSTRLEN] = "";
-    if (peer.ss_family == AF_INET6) {
-      auto* v6 = reinterpret_cast<sockaddr_in6*>(&peer);
-      uv_ip6_name(v6, host, sizeof host);
-      client_ = "[" + std::string(host) + "]:" + std::to_string(ntohs(v6->sin6_port));
-    } else {
-      auto* v4 = reinterpret_cast<sockaddr_in*>(&peer);
-      uv_ip4_name(v4, host, sizeof host);
-      client_ = std::string(host) + ":" + std::to_string(ntohs(v4->sin_port));
-    }
-  }
+  client_ = peer_name(tcp_.get());
   touch();
   start_reading();
   return true;

@@ -12,6 +12,7 @@
 
 #include "wubd/core/flag_values.h"
 #include "wubd/io/lifetime.h"
+#include "wubd/io/peer_name.h"
 
 namespace wubd::io {
 namespace {
@@ -141,20 +142,7 @@ void LineServer::accept() {
   if (is_unix_) {
     session->name_ += " unix";
   } else {
-    sockaddr_storage peer{};
-    int length = sizeof peer;
-    char host[INET6_ADDRSTRLEN] = "?";
-    if (uv_tcp_getpeername(&session->handle_->tcp, reinterpret_cast<sockaddr*>(&peer), &length) == 0) {
-      if (peer.ss_family == AF_INET) {
-        auto* v4 = reinterpret_cast<sockaddr_in*>(&peer);
-        uv_ip4_name(v4, host, sizeof host);
-        session->name_ += " " + std::string(host) + ":" + std::to_string(ntohs(v4->sin_port));
-      } else {
-        auto* v6 = reinterpret_cast<sockaddr_in6*>(&peer);
-        uv_ip6_name(v6, host, sizeof host);
-        session->name_ += " [" + std::string(host) + "]:" + std::to_string(ntohs(v6->sin6_port));
-      }
-    }
+    session->name_ += " " + peer_name(&session->handle_->tcp);
   }
   LineSession& s = *session;
   if (sessions_.size() >= limits_.max_sessions) {
