@@ -1,5 +1,7 @@
 #include "wubd/core/routes.h"
 
+#include <algorithm>
+#include <iterator>
 #include <optional>
 #include <vector>
 
@@ -107,7 +109,29 @@ Result<std::vector<std::string>> split_relative_path(std::string_view path, std:
   return parts;
 }
 
+namespace {
+
+Result<Route> route_by_arity(std::string_view path);
+
+}  // namespace
+
 Result<Route> route_path(std::string_view path) {
+  auto route = route_by_arity(path);
+  if (route || route.error().code != 404 || path.empty() || path[0] != '/') return route;
+  // A route is judged by its parts before its arity: a `..` (or another bad part)
+  // anywhere under a known family is 403, not 404, whatever the number of parts.
+  std::vector<std::string_view> parts = split_path(path);
+  static constexpr std::string_view kFamilies[] = {"files", "playlist", "segments", "cut", "extras", "metrics", "jobs"};
+  if (std::find(std::begin(kFamilies), std::end(kFamilies), parts[0]) == std::end(kFamilies)) return route;
+  for (size_t i = 1; i < parts.size(); ++i) {
+    if (auto part = decode_path_part(parts[i], "path part"); !part) return part.error();
+  }
+  return route;
+}
+
+namespace {
+
+Result<Route> route_by_arity(std::string_view path) {
   if (path.empty() || path[0] != '/') return not_found(path);
   std::vector<std::string_view> parts = split_path(path);
   std::string_view family = parts[0];
@@ -172,5 +196,7 @@ Result<Route> route_path(std::string_view path) {
   }
   return not_found(path);
 }
+
+}  // namespace
 
 }  // namespace wubd::core

@@ -152,8 +152,14 @@ void Restreamer::serve_file(const io::BeneathPath& path, const std::string& what
   response.add_header("Accept-Ranges", "bytes");
 
   std::string_view type = content_type_of(file_name);
+  std::string last_modified = core::format_http_date(mtime);
   std::optional<std::string_view> range_header;
   if (const std::string* h = request.header("range")) range_header = *h;
+  // If-Range (RFC 9110 13.1.5): the range holds only if the validator is exactly this
+  // file's; we send no ETag, so an entity tag, or another date, means the whole file.
+  if (const std::string* if_range = request.header("if-range"); if_range && *if_range != last_modified) {
+    range_header.reset();
+  }
   core::RangeDecision range = core::decide_range(range_header, st.st_size);
   switch (range.outcome) {
     case core::RangeOutcome::Whole:

@@ -164,6 +164,13 @@ def test_segment_ranges_are_byte_exact():
         assert r.status == 416 and r.headers["content-range"] == f"bytes */{size}", r
         r = get(w.url + url_path, {"Range": "bytes=0-1,5-6"})  # multipart is not offered: whole file
         assert r.status == 200 and r.body == data
+        # If-Range: the range holds only while the validator is this file's Last-Modified.
+        last_modified = get(w.url + url_path).headers["last-modified"]
+        r = get(w.url + url_path, {"Range": "bytes=0-9", "If-Range": last_modified})
+        assert r.status == 206 and r.body == data[:10], r
+        for validator in ("Wed, 21 Oct 2015 07:28:00 GMT", '"some-etag"', 'W/"weak"'):
+            r = get(w.url + url_path, {"Range": "bytes=0-9", "If-Range": validator})
+            assert r.status == 200 and r.body == data and "content-range" not in r.headers, (validator, r)
 
 
 def test_media_playlist_segments_holes_and_endlist():

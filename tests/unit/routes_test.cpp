@@ -131,6 +131,17 @@ TEST(Routes, RelativePathsFromPeersObeyTheSameRules) {
   EXPECT_FALSE(split_relative_path("a/b/c/d", 3));
 }
 
+TEST(Routes, APartIsJudgedBeforeTheNumberOfParts) {
+  // Too many or too few parts would be 404, but a bad part anywhere is 403 first.
+  for (const char* path : {"/files/../a/b/c/d", "/playlist/..", "/playlist/a/../b/c.m3u8", "/cut/../x/y.ts",
+                           "/metrics/..", "/jobs/%2e%2e", "/extras/a/..", "/segments/a/b/c/d/../e"}) {
+    auto r = route_path(path);
+    ASSERT_FALSE(r) << path;
+    EXPECT_EQ(r.error().code, 403) << path << ": " << r.error().message;
+  }
+  EXPECT_EQ(route_path("/nope/..").error().code, 404);  // no such family: nothing to judge
+}
+
 TEST(Routes, MalformedEscapeIs400) {
   auto r = route_path("/files/a%zz");
   ASSERT_FALSE(r.ok());
