@@ -5,6 +5,8 @@
 #include <optional>
 #include <vector>
 
+#include <simdjson.h>
+
 #include "wubd/core/url.h"
 
 namespace wubd::core {
@@ -90,6 +92,9 @@ Result<std::string> decode_path_part(std::string_view raw, std::string_view what
   if (part[0] == '.') return make_error(prefix + "may not start with a period", 403);
   if (part.find('/') != std::string::npos) return make_error(prefix + "may not contain '/'", 403);
   if (part.find('\0') != std::string::npos) return make_error(prefix + "may not contain NUL", 403);
+  // Names on disk and in listings are UTF-8 (JSON carries them): bytes that are not
+  // name nothing here, and would be mangled in every listing that echoed them.
+  if (!simdjson::validate_utf8(part)) return make_error(prefix + "is not valid UTF-8", 403);
   return decoded;
 }
 

@@ -81,6 +81,9 @@ TEST(Routes, BadPathPartsAre403NamingThePart) {
       {"/segments/db/source/h/a%2Fb.ts", "file"},
       {"/segments/db/source/h/.hidden.ts", "file"},
       {"/segments/db/source/h/", "file"},
+      {"/files/%C3%28", "stream"},                     // an invalid two-byte sequence
+      {"/files/db/%FF", "variant"},                    // a byte UTF-8 never uses
+      {"/segments/db/source/h/%ED%A0%80.ts", "file"},  // a surrogate, not a character
       {"/cut/../source.ts", "stream"},
       {"/cut/db/..%2Fx.ts", "variant"},
   };
@@ -140,6 +143,9 @@ TEST(Routes, APartIsJudgedBeforeTheNumberOfParts) {
     EXPECT_EQ(r.error().code, 403) << path << ": " << r.error().message;
   }
   EXPECT_EQ(route_path("/nope/..").error().code, 404);  // no such family: nothing to judge
+  auto accented = route_path("/files/%C3%A9t%C3%A9");   // valid UTF-8 is a name like any other
+  ASSERT_TRUE(accented);
+  EXPECT_EQ(accented->stream, "\xC3\xA9t\xC3\xA9");
 }
 
 TEST(Routes, MalformedEscapeIs400) {
