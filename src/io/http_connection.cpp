@@ -58,6 +58,8 @@ std::string_view reason_phrase(int status) {
       return "Not Implemented";
     case 503:
       return "Service Unavailable";
+    case 505:
+      return "HTTP Version Not Supported";
   }
   return status < 400 ? "OK" : "Error";
 }
@@ -291,7 +293,9 @@ void HttpConnection::drain_input() {
       dispatch();
       continue;
     }
-    if (parse_error_status_ != 0) {  // a callback refused the request (HPE_USER, or headers' -1)
+    if (parse_error_status_ != 0 && !parse_error_message_.empty()) {
+      respond_parse_error(parse_error_status_, parse_error_message_);
+    } else if (parse_error_status_ != 0) {  // a callback refused the request (HPE_USER, or headers' -1)
       respond_parse_error(parse_error_status_, parse_error_status_ == 414 ? "request URL too long"
                                                : parse_error_status_ == 413
                                                    ? "request body too large (no route takes one)"
@@ -616,6 +620,7 @@ void HttpConnection::close() {
 int HttpConnection::on_message_begin(llhttp_t* parser) noexcept {
   HttpConnection* self = owner(parser);
   self->request_ = HttpRequest{};
+  self->parse_error_message_.clear();
   self->request_.client = self->client_;
   self->header_field_.clear();
   self->header_value_.clear();
@@ -681,6 +686,27 @@ int HttpConnection::on_headers_complete(llhttp_t* parser) noexcept {
   size_t question = r.target.find('?');
   r.path = r.target.substr(0, question);
   r.query = question == std::string::npos ? std::string() : r.target.substr(question + 1);
+  // RFC 9112: this server speaks HTTP/1.0 and HTTP/1.1 only (505 otherwise); an
+  // HTTP/1.1 request names exactly one Host (3.2); Transfer-Encoding is not HTTP/1.0's
+  // (6.1), and a 1.0 message carrying it is a smuggling attempt more often than not.
+  std::size_t hosts = 0, transfer_encodings = 0;
+  for (const auto& [name, value] : r.headers) {
+    hosts += name == "host";
+    transfer_encodings += name == "transfer-encoding";
+  }
+  auto refuse = [self](int status, std::string message) {
+    self->parse_error_status_ = status;
+    self->parse_error_message_ = std::move(message);
+    return -1;
+  };
+  if (parser->http_major != 1 || parser->http_minor > 1) {
+    return refuse(505, "HTTP version not supported: this server speaks HTTP/1.0 and HTTP/1.1");
+  }
+  if (parser->http_minor == 1 && hosts == 0) return refuse(400, "missing Host header (HTTP/1.1 requires one)");
+  if (hosts > 1) return refuse(400, "more than one Host header");
+  if (parser->http_minor == 0 && transfer_encodings > 0) {
+    return refuse(400, "Transfer-Encoding in an HTTP/1.0 request");
+  }
   bool has_body = (parser->flags & F_CHUNKED) || parser->content_length > 0;
   if (has_body && parser->content_length > self->owner_.limits().max_body_bytes && !(parser->flags & F_CHUNKED)) {
     self->parse_error_status_ = 413;

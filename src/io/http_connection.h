@@ -117,7 +117,8 @@ class HttpConnection {
   std::string header_value_;
   bool in_header_value_ = false;
   std::size_t header_bytes_ = 0;
-  int parse_error_status_ = 0;  // set by a callback that refused the request
+  int parse_error_status_ = 0;       // set by a callback that refused the request
+  std::string parse_error_message_;  // what a refusing callback said, for the answer
   // When the request being received must be complete (uv_now ms), 0 when none is;
   // `deadline_what_` names the part still missing, for the 408 and the log.
   std::uint64_t request_deadline_ = 0;

@@ -205,6 +205,29 @@ def test_sigterm_when_idle_exits_at_once():
     assert "handles left open" not in w.log()
 
 
+def test_strict_versions_hosts_and_transfer_encoding():
+    """RFC 9112, as nginx answers: a version other than 1.0/1.1 is 505; HTTP/1.1
+    without a Host, or any request with two, is 400; Transfer-Encoding on HTTP/1.0 is
+    400. Each gets a message saying which rule, and the connection closes."""
+    cases = [
+        (b"GET /files HTTP/2.0\r\nHost: x\r\n\r\n", 505, "HTTP/1.0 and HTTP/1.1"),
+        (b"GET /files HTTP/1.1\r\nConnection: close\r\n\r\n", 400, "missing Host header"),
+        (b"GET /files HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "more than one Host header"),
+        (b"GET /files HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400, "more than one Host header"),
+        (b"GET /files HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n", 400,
+         "Transfer-Encoding in an HTTP/1.0 request"),
+    ]
+    with Wubd(base_dir=BASE) as w:
+        for data, status, says in cases:
+            answer = raw_exchange(w.port, data)
+            (got, headers, body), = parse_responses(answer)
+            assert got == status and says in body.decode(), (data, answer[:300])
+        # HTTP/1.0 needs no Host; HTTP/1.1 with one Host is answered as before.
+        (status, _, _), = parse_responses(raw_exchange(w.port, b"GET /files HTTP/1.0\r\n\r\n"))
+        assert status == 200
+        assert get(w.url + "/files").status == 200
+
+
 if __name__ == "__main__":
     run_tap([
         test_keep_alive_serves_several_requests_on_one_connection,
@@ -218,4 +241,5 @@ if __name__ == "__main__":
         test_a_client_that_vanishes_mid_download_costs_nothing,
         test_sigterm_with_a_response_in_progress_exits_cleanly,
         test_sigterm_when_idle_exits_at_once,
+        test_strict_versions_hosts_and_transfer_encoding,
     ])
