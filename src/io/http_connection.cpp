@@ -1,5 +1,7 @@
 #include "http_connection.h"
 
+#include "http_head.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -21,67 +23,6 @@ namespace {
 // Input buffered beyond this while a response is in progress stops reading, so a
 // client pipelining faster than we answer is held back by TCP instead of memory.
 constexpr std::size_t kMaxBufferedInput = 64 * 1024;
-
-std::string_view reason_phrase(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 204:
-      return "No Content";
-    case 206:
-      return "Partial Content";
-    case 304:
-      return "Not Modified";
-    case 400:
-      return "Bad Request";
-    case 403:
-      return "Forbidden";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 406:
-      return "Not Acceptable";
-    case 408:
-      return "Request Timeout";
-    case 413:
-      return "Content Too Large";
-    case 414:
-      return "URI Too Long";
-    case 416:
-      return "Range Not Satisfiable";
-    case 431:
-      return "Request Header Fields Too Large";
-    case 500:
-      return "Internal Server Error";
-    case 501:
-      return "Not Implemented";
-    case 503:
-      return "Service Unavailable";
-    case 505:
-      return "HTTP Version Not Supported";
-  }
-  return status < 400 ? "OK" : "Error";
-}
-
-// The Date header changes once a second; format it once a second.
-const std::string& http_date_now() {
-  static std::time_t cached_second = -1;
-  static std::string cached;
-  std::time_t now = std::time(nullptr);
-  if (now != cached_second) {
-    cached_second = now;
-    cached = core::format_http_date(core::Micros(now) * core::kMicrosPerSecond);
-  }
-  return cached;
-}
-
-constexpr std::string_view kCorsHeaders =
-    "Access-Control-Allow-Origin: *\r\n"
-    "Access-Control-Allow-Credentials: false\r\n"
-    "Access-Control-Allow-Headers: *\r\n"
-    "Access-Control-Allow-Methods: GET,POST,HEAD\r\n"
-    "Access-Control-Max-Age: 86400\r\n";
 
 HttpConnection* owner(llhttp_t* parser) { return static_cast<HttpConnection*>(parser->data); }
 
@@ -280,10 +221,16 @@ void HttpConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
 void HttpConnection::drain_input() {
   if (draining_) return;
   draining_ = true;
-  while (!closing_ && !response_ && !input_.empty() && parse_error_status_ == 0) {
+  while (!closing_ && !response_ && !input_.empty() && !refusal_) {
     llhttp_errno_t err = llhttp_execute(&parser_, input_.data(), input_.size());
     if (err == HPE_OK) {
       input_.clear();
+      // An HTTP/0.9 request line (`GET /`, no version) is answered at once, not left
+      // waiting for headers that a 0.9 client never sends.
+      if (parser_.http_major == 0 && parser_.http_minor == 9) {
+        refusal_ = Refusal{505, "HTTP/0.9 is not supported: this server speaks HTTP/1.0 and HTTP/1.1", {}};
+        respond_refusal(*refusal_);
+      }
       break;
     }
     if (err == HPE_PAUSED) {
@@ -293,17 +240,9 @@ void HttpConnection::drain_input() {
       dispatch();
       continue;
     }
-    if (parse_error_status_ != 0 && !parse_error_message_.empty()) {
-      respond_parse_error(parse_error_status_, parse_error_message_);
-    } else if (parse_error_status_ != 0) {  // a callback refused the request (HPE_USER, or headers' -1)
-      respond_parse_error(parse_error_status_, parse_error_status_ == 414 ? "request URL too long"
-                                               : parse_error_status_ == 413
-                                                   ? "request body too large (no route takes one)"
-                                                   : "request header fields too large");
-    } else {
-      parse_error_status_ = 400;
-      respond_parse_error(400, std::string("malformed request: ") + llhttp_get_error_reason(&parser_));
-    }
+    if (!refusal_ && err == HPE_INVALID_METHOD) refusal_ = judge_unknown_method(input_);
+    if (!refusal_) refusal_ = Refusal{400, std::string("malformed request: ") + llhttp_get_error_reason(&parser_), {}};
+    respond_refusal(*refusal_);
     break;
   }
   draining_ = false;
@@ -316,11 +255,11 @@ void HttpConnection::drain_input() {
   }
 }
 
-void HttpConnection::respond_parse_error(int status, std::string_view message) {
-  log::logger(log::Module::Http).info("refusing request: {} ({})", message, status);
+void HttpConnection::respond_refusal(const Refusal& refusal) {
+  log::logger(log::Module::Http).info("{}: refusing request: {} ({})", client_, refusal.message, refusal.status);
   input_.clear();
-  owner_.observe(request_, ResponseRecord{"", "other", status, 0, 0, true});
-  send_canned_and_close(status, message, {});
+  owner_.observe(request_, ResponseRecord{"", "other", refusal.status, 0, 0, true});
+  send_canned_and_close(refusal.status, refusal.message, refusal.extra_headers);
 }
 
 void HttpConnection::dispatch() {
@@ -581,7 +520,7 @@ void HttpConnection::on_timer() {
                                    : limits.body_timeout_ms;
     char allowed[32];
     std::snprintf(allowed, sizeof allowed, "%.1f", double(allowed_ms) / 1000);
-    respond_parse_error(408, std::string(deadline_what_) + " not received within " + allowed + " s");
+    respond_refusal(Refusal{408, std::string(deadline_what_) + " not received within " + allowed + " s", {}});
     return;
   }
   if (!idle) return arm_timer();  // woken early (a deadline that moved): not idle yet
@@ -620,7 +559,6 @@ void HttpConnection::close() {
 int HttpConnection::on_message_begin(llhttp_t* parser) noexcept {
   HttpConnection* self = owner(parser);
   self->request_ = HttpRequest{};
-  self->parse_error_message_.clear();
   self->request_.client = self->client_;
   self->header_field_.clear();
   self->header_value_.clear();
@@ -637,7 +575,7 @@ int HttpConnection::on_url(llhttp_t* parser, const char* at, size_t length) noex
   HttpConnection* self = owner(parser);
   self->request_.target.append(at, length);
   if (self->request_.target.size() > self->owner_.limits().max_url_bytes) {
-    self->parse_error_status_ = 414;
+    self->refusal_ = Refusal{414, "request URL too long", {}};
     return -1;
   }
   return 0;
@@ -658,7 +596,7 @@ int HttpConnection::on_header_field(llhttp_t* parser, const char* at, size_t len
   self->header_field_.append(at, length);
   self->header_bytes_ += length;
   if (self->header_bytes_ > self->owner_.limits().max_header_bytes) {
-    self->parse_error_status_ = 431;
+    self->refusal_ = Refusal{431, "request header fields too large", {}};
     return -1;
   }
   return 0;
@@ -666,12 +604,20 @@ int HttpConnection::on_header_field(llhttp_t* parser, const char* at, size_t len
 
 int HttpConnection::on_header_value(llhttp_t* parser, const char* at, size_t length) noexcept {
   HttpConnection* self = owner(parser);
+  // llhttp hands a value over in pieces when it is split across reads, and also when a
+  // line folds into it (obs-fold, CRLF then a space or tab). A second piece is a fold
+  // unless the first ran to the end of its input and this one starts the next input.
+  if (self->in_header_value_ && (!self->value_may_continue_ || at != self->input_.data())) {
+    self->refusal_ = Refusal{400, "obsolete line folding in the header " + self->header_field_, {}};
+    return -1;
+  }
+  self->value_may_continue_ = at + length == self->input_.data() + self->input_.size();
   if (!self->in_header_value_) self->header_bytes_ += 4;  // ": " and CRLF
   self->in_header_value_ = true;
   self->header_value_.append(at, length);
   self->header_bytes_ += length;
   if (self->header_bytes_ > self->owner_.limits().max_header_bytes) {
-    self->parse_error_status_ = 431;
+    self->refusal_ = Refusal{431, "request header fields too large", {}};
     return -1;
   }
   return 0;
@@ -683,33 +629,23 @@ int HttpConnection::on_headers_complete(llhttp_t* parser) noexcept {
   HttpRequest& r = self->request_;
   r.method = llhttp_method_name(static_cast<llhttp_method_t>(parser->method));
   r.keep_alive = llhttp_should_keep_alive(parser) != 0;
-  size_t question = r.target.find('?');
-  r.path = r.target.substr(0, question);
-  r.query = question == std::string::npos ? std::string() : r.target.substr(question + 1);
-  // RFC 9112: this server speaks HTTP/1.0 and HTTP/1.1 only (505 otherwise); an
-  // HTTP/1.1 request names exactly one Host (3.2); Transfer-Encoding is not HTTP/1.0's
-  // (6.1), and a 1.0 message carrying it is a smuggling attempt more often than not.
-  std::size_t hosts = 0, transfer_encodings = 0;
-  for (const auto& [name, value] : r.headers) {
-    hosts += name == "host";
-    transfer_encodings += name == "transfer-encoding";
-  }
-  auto refuse = [self](int status, std::string message) {
-    self->parse_error_status_ = status;
-    self->parse_error_message_ = std::move(message);
+  auto refuse = [self](Refusal refusal) {
+    self->refusal_ = std::move(refusal);
     return -1;
   };
-  if (parser->http_major != 1 || parser->http_minor > 1) {
-    return refuse(505, "HTTP version not supported: this server speaks HTTP/1.0 and HTTP/1.1");
+  for (const auto& [name, value] : r.headers) {
+    if (auto refusal = judge_header_name(name)) return refuse(std::move(*refusal));
   }
-  if (parser->http_minor == 1 && hosts == 0) return refuse(400, "missing Host header (HTTP/1.1 requires one)");
-  if (hosts > 1) return refuse(400, "more than one Host header");
-  if (parser->http_minor == 0 && transfer_encodings > 0) {
-    return refuse(400, "Transfer-Encoding in an HTTP/1.0 request");
+  if (auto refusal = judge_head(parser->http_major, parser->http_minor, r.headers)) return refuse(std::move(*refusal));
+  auto target = judge_target(r.method, r.target);
+  if (auto* refusal = std::get_if<Refusal>(&target)) return refuse(std::move(*refusal));
+  if (auto* origin = std::get_if<OriginTarget>(&target)) {
+    r.path = std::move(origin->path);
+    r.query = std::move(origin->query);
   }
   bool has_body = (parser->flags & F_CHUNKED) || parser->content_length > 0;
   if (has_body && parser->content_length > self->owner_.limits().max_body_bytes && !(parser->flags & F_CHUNKED)) {
-    self->parse_error_status_ = 413;
+    self->refusal_ = Refusal{413, "request body too large (no route takes one)", {}};
     return -1;
   }
   self->request_deadline_ = has_body ? uv_now(self->loop_) + self->owner_.limits().body_timeout_ms : 0;
@@ -721,7 +657,7 @@ int HttpConnection::on_body(llhttp_t* parser, const char* at, size_t length) noe
   HttpConnection* self = owner(parser);
   self->body_bytes_received_ += length;
   if (self->body_bytes_received_ > self->owner_.limits().max_body_bytes) {
-    self->parse_error_status_ = 413;
+    self->refusal_ = Refusal{413, "request body too large (no route takes one)", {}};
     return -1;
   }
   self->request_.body.append(at, length);

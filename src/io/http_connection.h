@@ -12,6 +12,7 @@
 
 #include "wubd/io/http_body.h"
 #include "wubd/io/http_server.h"
+#include "wubd/io/request_rules.h"
 #include "wubd/io/uv_handle.h"
 
 namespace wubd::io {
@@ -67,7 +68,7 @@ class HttpConnection {
   void on_write_done(int status);
   void drain_input();
   void dispatch();
-  void respond_parse_error(int status, std::string_view message);
+  void respond_refusal(const Refusal& refusal);
   void send_canned_and_close(int status, std::string_view message, std::string_view extra_headers);
 
   // The body's side (Output calls these for the response in progress).
@@ -117,8 +118,10 @@ class HttpConnection {
   std::string header_value_;
   bool in_header_value_ = false;
   std::size_t header_bytes_ = 0;
-  int parse_error_status_ = 0;       // set by a callback that refused the request
-  std::string parse_error_message_;  // what a refusing callback said, for the answer
+  std::optional<Refusal> refusal_;  // set by a parser callback (or a parse error) that refused the request
+  // The last piece of the header value being parsed reached the end of the input, so
+  // the next piece may be its continuation rather than a folded line.
+  bool value_may_continue_ = false;
   // When the request being received must be complete (uv_now ms), 0 when none is;
   // `deadline_what_` names the part still missing, for the 408 and the log.
   std::uint64_t request_deadline_ = 0;

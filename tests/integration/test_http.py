@@ -228,6 +228,68 @@ def test_strict_versions_hosts_and_transfer_encoding():
         assert get(w.url + "/files").status == 200
 
 
+def test_strict_header_lines_methods_and_targets():
+    """RFC 9112/9110 as nginx reads them: obsolete line folding and whitespace before a
+    header's colon are 400; a method that is a token but not GET/HEAD/OPTIONS (`get`
+    included: methods are case-sensitive) is 405 with Allow; absolute-form targets are
+    routed by their path (RFC 9112 3.2.2: a server MUST accept them), `*` is OPTIONS's
+    alone; an HTTP/0.9 line is answered at once, not left waiting for headers."""
+    close = b"Connection: close\r\n\r\n"
+    cases = [
+        (b"GET /files HTTP/1.1\r\nHost: x\r\nX-A: one\r\n two\r\n" + close, 400, "obsolete line folding"),
+        (b"GET /files HTTP/1.1\r\nHost: x\r\nX-A: one\r\n\ttwo\r\n" + close, 400, "obsolete line folding"),
+        (b"GET /files HTTP/1.1\r\nHost : x\r\n" + close, 400, "whitespace between the header name host"),
+        (b"GET /files HTTP/1.1\r\nHost: x\r\nX-Y  : 1\r\n" + close, 400, "whitespace between the header name x-y"),
+        (b"get /files HTTP/1.1\r\nHost: x\r\n" + close, 405, "methods are case-sensitive"),
+        (b"BREW /files HTTP/1.1\r\nHost: x\r\n" + close, 405, "method BREW not allowed"),
+        (b"DELETE /files HTTP/1.1\r\nHost: x\r\n" + close, 405, "method DELETE not allowed"),
+        (b"G(T /files HTTP/1.1\r\nHost: x\r\n" + close, 400, "not a token"),
+        (b"GET http://x/files/../a HTTP/1.1\r\nHost: x\r\n" + close, 403, "Bad stream"),
+        (b"GET ftp://x/files HTTP/1.1\r\nHost: x\r\n" + close, 400, "must be http or https"),
+        (b"GET * HTTP/1.1\r\nHost: x\r\n" + close, 400, "only for OPTIONS"),
+        (b"GET /\r\n", 505, "HTTP/0.9 is not supported"),
+    ]
+    with Wubd(base_dir=BASE) as w:
+        for data, status, says in cases:
+            answer = raw_exchange(w.port, data, timeout=2)
+            (got, headers, body), = parse_responses(answer)
+            assert got == status and says in body.decode(), (data, answer[:300])
+            if status == 405:
+                assert headers.get("allow") == "GET, HEAD, OPTIONS", headers
+        for target in (b"http://x/files", b"HTTP://x:1/files?y=1"):
+            (got, _, body), = parse_responses(raw_exchange(w.port, b"GET " + target + b" HTTP/1.1\r\nHost: y\r\n" + close))
+            assert got == 200 and body == get(w.url + "/files").body, (target, got, body)
+        (got, headers, _), = parse_responses(raw_exchange(w.port, b"OPTIONS * HTTP/1.1\r\nHost: x\r\n" + close))
+        assert got == 204
+
+        # The same bytes in pieces: a fold is found wherever the reads split it, and a
+        # value merely split across reads is no fold.
+        folded = b"GET /files HTTP/1.1\r\nHost: x\r\nX-A: one\r\n two\r\n" + close
+        for cut in (folded.index(b"one") + 3, folded.index(b"one") + 4, folded.index(b"one") + 5,
+                    folded.index(b" two") + 1):
+            (got, _, body), = parse_responses(raw_in_pieces(w.port, [folded[:cut], folded[cut:]]))
+            assert got == 400 and b"obsolete line folding" in body, (cut, got, body)
+        plain = b"GET /files HTTP/1.1\r\nHost: x\r\nX-A: one two\r\n" + close
+        for cut in (plain.index(b"one") + 2, plain.index(b" two"), plain.index(b" two") + 1):
+            (got, _, body), = parse_responses(raw_in_pieces(w.port, [plain[:cut], plain[cut:]]))
+            assert got == 200, (cut, got, body)
+        assert get(w.url + "/files").status == 200
+
+
+def raw_in_pieces(port, pieces, gap=0.05):
+    """Sends each piece as its own read for the server (a pause between them) and
+    returns everything received until the server closes."""
+    with socket.create_connection(("127.0.0.1", port), timeout=5) as s:
+        s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        for piece in pieces:
+            s.sendall(piece)
+            time.sleep(gap)
+        chunks = []
+        while chunk := s.recv(65536):
+            chunks.append(chunk)
+        return b"".join(chunks)
+
+
 if __name__ == "__main__":
     run_tap([
         test_keep_alive_serves_several_requests_on_one_connection,
@@ -242,4 +304,5 @@ if __name__ == "__main__":
         test_sigterm_with_a_response_in_progress_exits_cleanly,
         test_sigterm_when_idle_exits_at_once,
         test_strict_versions_hosts_and_transfer_encoding,
+        test_strict_header_lines_methods_and_targets,
     ])

@@ -1,0 +1,73 @@
+#include "wubd/io/request_rules.h"
+
+#include <gtest/gtest.h>
+
+namespace wubd::io {
+namespace {
+
+using Headers = std::vector<std::pair<std::string, std::string>>;
+
+TEST(RequestRules, WhitespaceBeforeTheColonIsRefusedNamingTheHeader) {
+  EXPECT_FALSE(judge_header_name("x-forwarded-for"));
+  auto refusal = judge_header_name("host ");
+  ASSERT_TRUE(refusal);
+  EXPECT_EQ(refusal->status, 400);
+  EXPECT_EQ(refusal->message, "whitespace between the header name host and its colon");
+  EXPECT_TRUE(judge_header_name("x-a\t"));
+}
+
+TEST(RequestRules, VersionsHostsAndTransferEncoding) {
+  EXPECT_FALSE(judge_head(1, 1, Headers{{"host", "a"}}));
+  EXPECT_FALSE(judge_head(1, 0, Headers{}));
+  EXPECT_EQ(judge_head(2, 0, Headers{{"host", "a"}})->status, 505);
+  EXPECT_EQ(judge_head(1, 2, Headers{{"host", "a"}})->status, 505);
+  EXPECT_EQ(judge_head(1, 1, Headers{})->message, "missing Host header (HTTP/1.1 requires one)");
+  EXPECT_EQ(judge_head(1, 0, Headers{{"host", "a"}, {"host", "b"}})->message, "more than one Host header");
+  EXPECT_EQ(judge_head(1, 0, Headers{{"transfer-encoding", "chunked"}})->message,
+            "Transfer-Encoding in an HTTP/1.0 request");
+  EXPECT_FALSE(judge_head(1, 1, Headers{{"host", "a"}, {"transfer-encoding", "chunked"}}));
+}
+
+TEST(RequestRules, AnUnknownTokenMethodIs405WithAllowAnythingElse400) {
+  Refusal lower = judge_unknown_method("get /files HTTP/1.1\r\n");
+  EXPECT_EQ(lower.status, 405);
+  EXPECT_EQ(lower.message, "method get not allowed; use GET or HEAD (methods are case-sensitive)");
+  EXPECT_EQ(lower.extra_headers, "Allow: GET, HEAD, OPTIONS\r\n");
+  EXPECT_EQ(judge_unknown_method("\r\nBREW /pot HTTP/1.1\r\n").message, "method BREW not allowed; use GET or HEAD");
+  EXPECT_EQ(judge_unknown_method("G(T / HTTP/1.1\r\n").status, 400);
+  EXPECT_EQ(judge_unknown_method(" / HTTP/1.1\r\n").status, 400);
+  EXPECT_EQ(judge_unknown_method("BREW").status, 400);  // no space yet: not a request line
+  // A long method is named cut short.
+  std::string long_method(200, 'X');
+  EXPECT_LT(judge_unknown_method(long_method + " / HTTP/1.1\r\n").message.size(), 100u);
+}
+
+OriginTarget origin(std::string_view method, std::string_view target) {
+  auto judged = judge_target(method, target);
+  if (auto* refusal = std::get_if<Refusal>(&judged)) ADD_FAILURE() << target << ": " << refusal->message;
+  return std::get_if<OriginTarget>(&judged) ? std::get<OriginTarget>(judged) : OriginTarget{};
+}
+
+int refused(std::string_view method, std::string_view target) {
+  auto judged = judge_target(method, target);
+  return std::get_if<Refusal>(&judged) ? std::get<Refusal>(judged).status : 0;
+}
+
+TEST(RequestRules, TargetsInEveryForm) {
+  EXPECT_EQ(origin("GET", "/files/db?x=1").path, "/files/db");
+  EXPECT_EQ(origin("GET", "/files/db?x=1").query, "x=1");
+  EXPECT_EQ(origin("GET", "/a?").query, "");
+  // Absolute form: path and query as sent, dot segments kept for the routes to refuse.
+  EXPECT_EQ(origin("GET", "http://node:8000/files/../x?a=%2B1").path, "/files/../x");
+  EXPECT_EQ(origin("GET", "http://node:8000/files/../x?a=%2B1").query, "a=%2B1");
+  EXPECT_EQ(origin("GET", "HTTPS://node").path, "/");
+  EXPECT_EQ(refused("GET", "ftp://node/files"), 400);
+  EXPECT_EQ(refused("GET", "files"), 400);
+  EXPECT_EQ(refused("GET", "http://"), 400);
+  // Asterisk form is OPTIONS's alone.
+  EXPECT_EQ(origin("OPTIONS", "*").path, "*");
+  EXPECT_EQ(refused("GET", "*"), 400);
+}
+
+}  // namespace
+}  // namespace wubd::io
