@@ -123,7 +123,19 @@ GetterAction on_attempt_event(const GetterState& state, AttemptEvent event, Micr
       break;
     case AttemptEvent::Gone:
     case AttemptEvent::Failed:
-      if (state.attempts_in_flight > 0) break;  // another attempt may still win
+      if (state.attempts_in_flight > 0) {
+        // Another attempt may still win; but if every one left has passed its soft
+        // timeout (hung on headers, or a body that stopped), the segment would wait on
+        // them until their hard timeouts: race a fresh attempt after the retry delay.
+        // The attempts in flight stay within max_racing_attempts, as the failed one left.
+        bool all_hung = state.attempts_raced_in_flight == state.attempts_in_flight;
+        if (event == AttemptEvent::Failed && !state.gone && all_hung &&
+            state.attempts_in_flight < timings.max_racing_attempts &&
+            now - state.created_at < timings.getter_give_up_after) {
+          action.retry_in = jittered(timings.retry_delay, timings.jitter_fraction, unit_random);
+        }
+        break;
+      }
       if (event == AttemptEvent::Gone || state.gone || now - state.created_at >= timings.getter_give_up_after) {
         action.done = true;
         action.gave_up = true;

@@ -31,7 +31,10 @@ std::string SegmentGetter::where() const {
 
 void SegmentGetter::start() { start_attempt(); }
 
-core::GetterState SegmentGetter::state() const { return core::GetterState{created_at_, int(attempts_.size()), gone_}; }
+core::GetterState SegmentGetter::state() const {
+  int raced = int(std::count_if(attempts_.begin(), attempts_.end(), [](const auto& a) { return a->raced; }));
+  return core::GetterState{created_at_, int(attempts_.size()), gone_, raced};
+}
 
 void SegmentGetter::start_attempt() {
   if (done_ || context_.stopping) return;
@@ -103,6 +106,7 @@ void SegmentGetter::on_soft_timeout(Attempt* attempt, const char* which) {
   context_.metrics.timeouts.inc({{"operation", which}, {"kind", "soft"}});
   log().info("segment {}: attempt {} passed the soft {} timeout; racing another", where(), attempt->number, which);
   // Each attempt triggers at most one racer, whichever of its soft timeouts fires first.
+  attempt->raced = true;
   attempt->soft_headers->stop();
   attempt->soft_total->stop();
   apply(core::on_attempt_event(state(), core::AttemptEvent::SoftTimeout, context_.now(), context_.timings,
@@ -160,7 +164,9 @@ void SegmentGetter::on_attempt_done(Attempt* raw, const io::FetchOutcome& outcom
   } else {
     // An operator's cancel counts as a failed attempt: the getter tries again, as it
     // would after a hard timeout (the operator killed a stuck download).
+    bool bad_status = attempt->headers_done && (attempt->status < 200 || attempt->status >= 300);
     std::string reason = !attempt->write_error.empty() ? attempt->write_error
+                         : bad_status                  ? "HTTP " + std::to_string(attempt->status)
                          : outcome.complete            ? "HTTP " + std::to_string(outcome.status)
                                                        : outcome.error;
     if (is_gone(outcome.status)) {

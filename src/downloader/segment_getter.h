@@ -47,6 +47,7 @@ class SegmentGetter {
     transfers::TransferId transfer = transfers::TransferId::None;
     long status = 0;
     bool headers_done = false;
+    bool raced = false;  // passed a soft timeout (and raced then): it hangs, or is slow
     std::unique_ptr<store::SegmentWriter> writer;
     std::uint64_t body_bytes = 0;  // of the response, the init section not counted
     std::string write_error;

@@ -115,6 +115,28 @@ def test_stalled_segment_is_raced_and_the_first_attempt_cancelled():
                 assert segment_hash(f.read()) in served
 
 
+def test_a_failed_racer_beside_a_hung_attempt_gets_a_new_racer():
+    """Attempt 1 of a segment hangs before its headers (30 s, far past the soft timeout),
+    its racer gets a 503: a new racer follows after the retry delay, instead of the
+    segment waiting on the hung connection until its 30 s hard timeout."""
+    faults = ["segment:delay:seconds=30:n=1:after=1", "segment:status:code=503:n=1:repeat"]
+    with FakeOrigin("--speed", "4", *[a for f in faults for a in ("--fault", f)]) as origin:
+        with downloader(origin, "--segment-header-timeouts", "1,30") as wubd:
+            wait_for(lambda: "racing another" in wubd.log(), 10, "a soft timeout")
+            hung = re.search(r"segment live/(\S+) (\S+) (\S+): attempt 1 passed the soft segment_headers", wubd.log())
+            assert hung, wubd.log()
+            variant, start, _ = hung.groups()
+            raced_at = time.monotonic()
+            wait_for(lambda: "attempt 2 failed: HTTP 503" in wubd.log(), 5, "the racer's 503\n" + wubd.log()[-3000:])
+            # Soft timeout passed at raced_at; retry delay 0.3 s; then one download.
+            wait_for(lambda: any(k == "full" for k, _ in archived(wubd.base_dir, "live").get(
+                (variant, start.replace("Z", "000Z")), [])), 4, "a full copy from a third attempt")
+            assert time.monotonic() - raced_at < 4
+            files = archived(wubd.base_dir, "live")[(variant, start.replace("Z", "000Z"))]
+            assert [k for k, _ in files] == ["full"], files
+            assert metric(wubd, "wubd_segment_racing_attempts_total") >= 2
+
+
 def test_403_media_playlist_gets_a_new_worker_from_a_fresh_master():
     with FakeOrigin("--speed", "4", "--url-expiry", "3") as origin:
         with downloader(origin) as wubd:
@@ -258,6 +280,7 @@ if __name__ == "__main__":
         test_clean_run_archives_every_segment_byte_identical,
         test_flaky_origin_still_archives_everything_served_whole,
         test_stalled_segment_is_raced_and_the_first_attempt_cancelled,
+        test_a_failed_racer_beside_a_hung_attempt_gets_a_new_racer,
         test_403_media_playlist_gets_a_new_worker_from_a_fresh_master,
         test_endlist_stops_gracefully_and_resumes_when_the_stream_returns,
         test_sigterm_mid_download_exits_cleanly_and_leaves_no_temp_files,

@@ -50,6 +50,8 @@ std::optional<Fault> parse_fault(const std::string& spec, std::string& error) {
         fault.until_s = std::stod(value);
       else if (key == "variant")
         fault.variant = value;
+      else if (key == "repeat")
+        fault.repeat_only = value.empty() || value == "1";
       else {
         error = "--fault " + spec + ": unknown key " + key;
         return std::nullopt;
@@ -63,9 +65,10 @@ std::optional<Fault> parse_fault(const std::string& spec, std::string& error) {
 }
 
 Fault* pick_fault(std::vector<Fault>& faults, const std::string& klass, const std::string& variant, double elapsed_s,
-                  std::mt19937_64& random) {
+                  std::mt19937_64& random, bool repeat) {
   for (Fault& fault : faults) {
     if (fault.klass != "any" && fault.klass != klass) continue;
+    if (fault.repeat_only && !repeat) continue;
     if (!fault.variant.empty() && fault.variant != variant) continue;
     if (elapsed_s < fault.after_s || (fault.until_s >= 0 && elapsed_s >= fault.until_s)) continue;
     if (fault.max_count >= 0 && fault.fired >= fault.max_count) continue;

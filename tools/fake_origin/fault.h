@@ -16,7 +16,9 @@
 //   garbage                        200 with a body that is not a playlist
 //   empty                          200 with an empty body
 // and keys p (probability, default 1), n (at most that many times), after and
-// until (seconds since start), variant (only that variant).
+// until (seconds since start), variant (only that variant), repeat (segment: only a
+// request for a segment already asked for, which in a run without other faults is a
+// downloader's racing or retried attempt).
 namespace wubd::fake_origin {
 
 struct Fault {
@@ -29,6 +31,7 @@ struct Fault {
   double after_s = 0;
   double until_s = -1;
   std::string variant;
+  bool repeat_only = false;
   long fired = 0;
   std::string spec;  // as given, for the served log
 };
@@ -37,8 +40,9 @@ struct Fault {
 std::optional<Fault> parse_fault(const std::string& spec, std::string& error);
 
 // The first fault of `faults` that applies to a request of `klass` for `variant`
-// at `elapsed_s` since start, counted as fired; nullptr if none.
+// at `elapsed_s` since start (`repeat`: for a segment asked for before), counted as
+// fired; nullptr if none.
 Fault* pick_fault(std::vector<Fault>& faults, const std::string& klass, const std::string& variant, double elapsed_s,
-                  std::mt19937_64& random);
+                  std::mt19937_64& random, bool repeat = false);
 
 }  // namespace wubd::fake_origin

@@ -10,6 +10,7 @@
 #include <map>
 #include <memory>
 #include <random>
+#include <set>
 #include <string>
 
 #include <openssl/evp.h>
@@ -271,7 +272,8 @@ class Origin {
           (!live.empty() && index > live.back()) || offline_at(published_at(index))) {
         return res.send_error(404, "segment " + file + " does not exist (yet)");
       }
-      Fault* fault = pick_fault(faults_, "segment", variant_name, t, random_);
+      bool repeat = !segments_asked_.insert({variant_name, index}).second;
+      Fault* fault = pick_fault(faults_, "segment", variant_name, t, random_, repeat);
       auto body = segment_body(*variant, index);
       return serve_body(res, m4s ? "video/iso.segment" : "video/mp2t", body, fault, "segment", path, variant_name,
                         index);
@@ -402,6 +404,7 @@ class Origin {
   Options options_;
   std::vector<Variant> variants_;
   std::vector<Fault> faults_;
+  std::set<std::pair<std::string, std::int64_t>> segments_asked_;  // (variant, index): for repeat faults
   std::mt19937_64 random_;
   TwitchFront twitch_;
   io::HttpServer server_;

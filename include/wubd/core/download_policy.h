@@ -138,6 +138,9 @@ struct GetterState {
   Micros created_at = 0;
   int attempts_in_flight = 0;
   bool gone = false;  // an attempt saw 403/404: never start another
+  // Of those in flight, how many passed a soft timeout: each has raced its one racer
+  // and will not race again, so if they all hang, only a failure's retry can help.
+  int attempts_raced_in_flight = 0;
 };
 
 enum class AttemptEvent {
