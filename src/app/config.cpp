@@ -340,7 +340,9 @@ CLI::App* define_flags(CLI::App& cli, Options& options) {
       ->check(kPositive)
       ->capture_default_str();
   download
-      ->add_option("--temp-max-age", options.temp_max_age_s, "At start, remove temp files older than this many seconds")
+      ->add_option("--temp-max-age", options.temp_max_age_s,
+                   "Remove temp files older than this many seconds: at start, then swept while running (every half of "
+                   "it, 1 s to 5 min)")
       ->check(kNonNegative)
       ->capture_default_str();
   auto* twitch = cli.add_option_group("Twitch", "Where Twitch's front doors are (for --twitch)");

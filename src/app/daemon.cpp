@@ -26,6 +26,7 @@
 #include "wubd/restreamer/restreamer.h"
 #include "wubd/store/segment_store.h"
 #include "wubd/store/segment_writer.h"
+#include "wubd/store/temp_sweeper.h"
 #include "wubd/transfers/jobs_json.h"
 #include "wubd/transfers/transfer_engine.h"
 
@@ -85,6 +86,10 @@ class Daemon {
         [this](const auto& query, auto& response) { transfers::answer_jobs(engine_, query, response); });
     if (config.downloading()) {
       downloader_ = std::make_unique<downloader::Downloader>(loop, config.download, metrics_, client_, engine_);
+    }
+    if (config.downloading() || config.backfilling()) {
+      temp_sweeper_ = std::make_unique<store::TempSweeper>(loop, config.base_dir, config.temp_max_age, metrics_);
+      temp_sweeper_->start();
     }
   }
 
@@ -255,6 +260,7 @@ class Daemon {
   // lets the responses in progress finish. The signal handles close last.
   void stop_roles_now() {
     console_.close();
+    temp_sweeper_.reset();
     if (downloader_) downloader_->stop();
     if (backfiller_) backfiller_->stop();
     engine_.stop_all();
@@ -280,6 +286,7 @@ class Daemon {
   io::HttpServer server_;
   std::unique_ptr<downloader::Downloader> downloader_;
   std::unique_ptr<backfiller::Backfiller> backfiller_;
+  std::unique_ptr<store::TempSweeper> temp_sweeper_;
   Console console_{loop_, ConsoleParts{
                               [this] { return effective_; },
                               [this] { return roles(); },
@@ -306,7 +313,9 @@ int run_daemon(const Config& config) {
   }
   if (config.downloading() || config.backfilling()) {
     // Left by a process that died mid-download; nothing of ours is writing yet.
-    store::remove_stale_temp_files(config.base_dir, config.temp_max_age);
+    for (const auto& path : store::remove_stale_temp_files(config.base_dir, config.temp_max_age)) {
+      log::logger(log::Module::Store).info("removed stale temp file {}", path);
+    }
   }
   // Writes to a socket the peer closed must fail with EPIPE, not kill the process.
   std::signal(SIGPIPE, SIG_IGN);

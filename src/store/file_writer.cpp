@@ -32,6 +32,12 @@ core::Result<int> open_directory(const std::string& base_dir, const std::string&
   return fd;
 }
 
+// Loop thread only, as the writers themselves.
+std::set<std::string>& temp_paths_being_written() {
+  static std::set<std::string> paths;
+  return paths;
+}
+
 }  // namespace
 
 std::string random_temp_id() {
@@ -59,9 +65,17 @@ core::Result<std::unique_ptr<FileWriter>> FileWriter::create(const std::string& 
     writer->done_ = true;  // nothing to remove
     return core::make_error("cannot create " + writer->temp_path_ + ": " + std::strerror(errno));
   }
+  temp_paths_being_written().insert(writer->temp_path_);
   writer->sha256_ = EVP_MD_CTX_new();
   EVP_DigestInit_ex(writer->sha256_, EVP_sha256(), nullptr);
   return writer;
+}
+
+const std::set<std::string>& FileWriter::being_written() { return temp_paths_being_written(); }
+
+void FileWriter::mark_done() {
+  if (!done_) temp_paths_being_written().erase(temp_path_);
+  done_ = true;
 }
 
 FileWriter::~FileWriter() {
@@ -117,7 +131,7 @@ core::Result<std::string> FileWriter::finish() {
 core::Result<std::string> FileWriter::rename_to(const std::string& final_name) {
   std::string final_path = directory_ + "/" + final_name;
   if (done_) return core::make_error("cannot rename " + temp_path_ + " to " + final_path + ": already gone");
-  done_ = true;
+  mark_done();
   // renameat replaces a symlink at the final name instead of writing through it.
   if (::renameat(dir_fd_, temp_name_.c_str(), dir_fd_, final_name.c_str()) != 0) {
     int error = errno;
@@ -153,7 +167,7 @@ void FileWriter::discard() {
   }
   closed_ = true;
   if (!done_ && dir_fd_ >= 0) ::unlinkat(dir_fd_, temp_name_.c_str(), 0);
-  done_ = true;
+  mark_done();
 }
 
 core::Result<bool> create_empty_file(const std::string& base_dir, const std::string& directory,

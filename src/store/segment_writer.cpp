@@ -2,10 +2,6 @@
 
 #include <filesystem>
 
-#include <spdlog/spdlog.h>
-
-#include "wubd/log/log.h"
-
 namespace wubd::store {
 
 std::string temp_segment_name(core::Micros start, core::Micros duration) {
@@ -49,27 +45,37 @@ bool is_temp_name(const std::string& hour, const std::string& name) {
 
 }  // namespace
 
-std::size_t remove_stale_temp_files(const std::string& base_dir, core::Micros max_age) {
+std::vector<std::string> remove_stale_temp_files(const std::string& base_dir, core::Micros max_age,
+                                                 const TempSweepScope& scope) {
   namespace fs = std::filesystem;
-  std::size_t removed = 0;
+  std::vector<std::string> removed;
   std::error_code ec;
   auto now = fs::file_time_type::clock::now();
+  auto age_of = [&](const fs::directory_entry& entry) {
+    std::error_code time_ec;
+    auto mtime = entry.last_write_time(time_ec);
+    return time_ec ? std::int64_t(-1)
+                   : std::int64_t(std::chrono::duration_cast<std::chrono::microseconds>(now - mtime).count());
+  };
   for (auto it = fs::recursive_directory_iterator(base_dir, fs::directory_options::skip_permission_denied, ec);
        !ec && it != fs::recursive_directory_iterator(); it.increment(ec)) {
     if (it.depth() > 3) {
       it.disable_recursion_pending();
       continue;
     }
+    if (it.depth() == 2 && scope.hours_modified_within > 0) {
+      std::int64_t age = age_of(*it);
+      if (age < 0 || age > scope.hours_modified_within) it.disable_recursion_pending();
+      continue;
+    }
     // symlink_status: a symlink is never followed, only a regular temp file removed.
     if (it.depth() != 3 || !fs::is_regular_file(it->symlink_status(ec))) continue;
     std::string name = it->path().filename().string();
     if (!is_temp_name(it->path().parent_path().filename().string(), name)) continue;
-    auto age = std::chrono::duration_cast<std::chrono::microseconds>(now - it->last_write_time(ec)).count();
-    if (ec || age < max_age) continue;
-    if (fs::remove(it->path(), ec)) {
-      ++removed;
-      log::logger(log::Module::Store).info("removed stale temp file {}", it->path().string());
-    }
+    std::string path = it->path().string();
+    std::int64_t age = age_of(*it);
+    if (age < 0 || age < max_age || scope.in_use.count(path)) continue;
+    if (fs::remove(it->path(), ec)) removed.push_back(std::move(path));
   }
   return removed;
 }

@@ -123,11 +123,13 @@ def metric(wubd, name, **labels):
 
 
 def wait_for(condition, timeout, what):
-    """Polls `condition` every 0.1 s until it is true; fails naming `what` after `timeout` s."""
+    """Polls `condition` every 0.1 s until it is true, and returns what it returned;
+    fails naming `what` after `timeout` s."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        if condition():
-            return
+        value = condition()
+        if value:
+            return value
         time.sleep(0.1)
     raise AssertionError(f"timed out waiting for {what}")
 

@@ -1,5 +1,6 @@
 """The downloader end to end: the real wubd binary archiving the real fake origin on
 127.0.0.1, with faults injected, compared byte for byte with what the origin served."""
+import glob
 import json
 import os
 import re
@@ -135,6 +136,31 @@ def test_a_failed_racer_beside_a_hung_attempt_gets_a_new_racer():
             files = archived(wubd.base_dir, "live")[(variant, start.replace("Z", "000Z"))]
             assert [k for k, _ in files] == ["full"], files
             assert metric(wubd, "wubd_segment_racing_attempts_total") >= 2
+
+
+def test_stale_temp_files_are_swept_while_running():
+    """A crash-looping process leaves temp files younger than --temp-max-age at each
+    start: they are swept while the node runs. A download of our own that stalls past
+    the max age keeps its temp file and ends full on its first attempt."""
+    with FakeOrigin("--speed", "4", "--fault", "segment:stall:seconds=3:n=1:after=1") as origin:
+        with downloader(origin, "--temp-max-age", "1", "--segment-total-timeouts", "10,20") as wubd:
+            hour_dir = wait_for(lambda: next(iter(sorted(glob.glob(os.path.join(wubd.base_dir, "live", "source", "*")))),
+                                             None), 10, "an hour directory")
+            planted = [os.path.join(hour_dir, "59:58.000000-2.0-temp-3f1c9a2e-0000-4000-8000-00000000dead.ts"),
+                       os.path.join(hour_dir, "59:58.000000-2.0-full-x.ts.3f1c9a2e-0000-4000-8000-00000000beef.temp")]
+            for path in planted:
+                with open(path, "wb") as f:
+                    f.write(b"left by a process that died")
+                os.utime(path, (time.time() - 60, time.time() - 60))
+            wait_for_metric(wubd, "wubd_temp_files_removed_total", 2, 5)
+            assert not any(os.path.exists(p) for p in planted)
+            stalled = wait_for(lambda: next((s for s in origin.served() if s["fault"] == "stall" and s["complete"]), None),
+                               10, "the stalled segment to be served whole")
+            name = f"{stalled['variant']}/{stalled['index']}.ts: full"
+            wait_for(lambda: name in wubd.log(), 5, "its full copy")
+            line = next(l for l in wubd.log().splitlines() if name in l)
+            assert "attempt 1," in line, line
+            assert "cannot rename" not in wubd.log() and metric(wubd, "wubd_temp_files_removed_total") == 2
 
 
 def test_403_media_playlist_gets_a_new_worker_from_a_fresh_master():
@@ -281,6 +307,7 @@ if __name__ == "__main__":
         test_flaky_origin_still_archives_everything_served_whole,
         test_stalled_segment_is_raced_and_the_first_attempt_cancelled,
         test_a_failed_racer_beside_a_hung_attempt_gets_a_new_racer,
+        test_stale_temp_files_are_swept_while_running,
         test_403_media_playlist_gets_a_new_worker_from_a_fresh_master,
         test_endlist_stops_gracefully_and_resumes_when_the_stream_returns,
         test_sigterm_mid_download_exits_cleanly_and_leaves_no_temp_files,

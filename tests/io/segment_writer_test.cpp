@@ -114,10 +114,40 @@ TEST_F(SegmentWriterTest, StaleTempFilesAreRemovedYoungOnesKept) {
   temp("00:02.000000-2.0-temp-3f1c9a2e-0000-4000-8000-000000000002.ts", 10);
   temp("00:04.000000-2.0-full-47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU.ts", 600);
   temp("notes-temp-.txt", 600);
-  EXPECT_EQ(remove_stale_temp_files(base_, 300 * core::kMicrosPerSecond), 1u);
+  EXPECT_EQ(remove_stale_temp_files(base_, 300 * core::kMicrosPerSecond).size(), 1u);
   auto names = files();
   EXPECT_EQ(names.size(), 3u);
   for (const auto& name : names) EXPECT_EQ(name.find("00:00.000000"), std::string::npos) << name;
+}
+
+TEST_F(SegmentWriterTest, ASweepSparesFilesBeingWrittenAndHoursNotRecentlyTouched) {
+  auto writer = SegmentWriter::create(base_.string(), "s", "v", core::parse_time("2026-11-21T04:00:00").value(),
+                                      2 * core::kMicrosPerSecond);
+  ASSERT_TRUE(writer);
+  ASSERT_TRUE((*writer)->write("bytes"));
+  auto age = [](const fs::path& p, long age_s) {
+    timeval times[2] = {{time(nullptr) - age_s, 0}, {time(nullptr) - age_s, 0}};
+    utimes(p.c_str(), times);
+  };
+  fs::path live = (*writer)->temp_path();
+  age(live, 600);  // a download stalled for ten minutes: still ours
+  fs::create_directories(base_ / "s/v/2026-11-20T04");
+  fs::path old_hour_temp = base_ / "s/v/2026-11-20T04/00:00.000000-2.0-temp-3f1c9a2e-0000-4000-8000-000000000009.ts";
+  std::ofstream(old_hour_temp) << "x";
+  age(old_hour_temp, 600);
+  age(base_ / "s/v/2026-11-20T04", 7200);  // an hour nobody wrote in for two hours
+  EXPECT_EQ(FileWriter::being_written().count(live.string()), 1u);
+
+  TempSweepScope scope{3600 * core::kMicrosPerSecond, FileWriter::being_written()};
+  EXPECT_TRUE(remove_stale_temp_files(base_, 300 * core::kMicrosPerSecond, scope).empty());
+  EXPECT_TRUE(fs::exists(live));
+  EXPECT_TRUE(fs::exists(old_hour_temp));
+  // The start-time sweep walks every hour; the live writer is still spared when named.
+  auto removed = remove_stale_temp_files(base_, 300 * core::kMicrosPerSecond, {0, FileWriter::being_written()});
+  EXPECT_EQ(removed, std::vector<std::string>{old_hour_temp.string()});
+  EXPECT_TRUE(fs::exists(live));
+  ASSERT_TRUE((*writer)->commit(core::SegmentType::Full));
+  EXPECT_EQ(FileWriter::being_written().count(live.string()), 0u);
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 
@@ -50,6 +51,10 @@ class FileWriter {
 
   static constexpr std::size_t kWriteBufferBytes = 128 * 1024;
 
+  // Temp paths of every writer not yet renamed or removed, for the temp sweeper.
+  // Writers live on the loop thread; a sweep in the threadpool gets a copy.
+  static const std::set<std::string>& being_written();
+
   std::uint64_t bytes_written() const { return bytes_; }
   const std::string& temp_path() const { return temp_path_; }
   const std::string& directory() const { return directory_; }
@@ -57,6 +62,7 @@ class FileWriter {
  private:
   FileWriter() = default;
   core::Result<bool> flush();
+  void mark_done();
 
   std::string directory_;  // BASE/directory, for errors
   std::string temp_name_;

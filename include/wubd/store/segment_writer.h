@@ -2,8 +2,10 @@
 
 #include <cstdint>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "wubd/core/result.h"
 #include "wubd/core/segment_name.h"
@@ -59,10 +61,22 @@ class SegmentWriter {
 // A fresh `temp` name for a segment starting at `start` (random id in place of the hash).
 std::string temp_segment_name(core::Micros start, core::Micros duration);
 
+// Which temp files a sweep may remove, beyond being older than its max age.
+struct TempSweepScope {
+  // Only hour directories modified (a file created, renamed or removed in them) within
+  // this long; 0 walks every hour. A running node's stale temps sit in hours it wrote
+  // lately, so its periodic sweep need not read thirty days of directories.
+  core::Micros hours_modified_within = 0;
+  // Paths of temp files this process is writing (FileWriter::being_written()): never
+  // removed, however long a stalled download has left them untouched.
+  std::set<std::string> in_use;
+};
+
 // Removes temp files under base_dir whose mtime is older than `max_age`, left behind
 // by a process that died mid-write: `temp` segments and wubloader-style
-// `NAME.<uuid>.temp` files in hour directories. Returns how many it removed. Walks
-// the whole tree once: call it at start, before serving.
-std::size_t remove_stale_temp_files(const std::string& base_dir, core::Micros max_age);
+// `NAME.<uuid>.temp` files in hour directories. Returns the paths removed. Blocking
+// (it reads directories): at start, or in the threadpool (TempSweeper).
+std::vector<std::string> remove_stale_temp_files(const std::string& base_dir, core::Micros max_age,
+                                                 const TempSweepScope& scope = {});
 
 }  // namespace wubd::store
