@@ -36,9 +36,10 @@ DownloadMetrics make_metrics(core::MetricsRegistry& m) {
 }  // namespace
 
 Downloader::Downloader(uv_loop_t* loop, DownloaderConfig config, core::MetricsRegistry& metrics, io::HttpClient& client,
-                       transfers::TransferEngine& engine) {
-  context_ = std::make_unique<DownloadContext>(DownloadContext{loop, client, engine, config.base_dir, config.timings,
-                                                               config.twitch, config.headers, make_metrics(metrics)});
+                       transfers::TransferEngine& engine)
+    : context_(
+          std::make_unique<DownloadContext>(DownloadContext{loop, client, engine, config.base_dir, config.timings,
+                                                            config.twitch, config.headers, make_metrics(metrics)})) {
   for (StreamConfig& stream : config.streams) {
     managers_.push_back(std::make_unique<StreamManager>(*context_, std::move(stream)));
   }

@@ -59,7 +59,7 @@ MasterResult read_master(const std::string& url, const TextResult& text) {
 class HlsProvider : public Provider {
  public:
   HlsProvider(DownloadContext& context, std::string url) : context_(context), url_(std::move(url)) {}
-  ~HlsProvider() override { cancel(); }
+  ~HlsProvider() override { cancel_request(); }
 
   void fetch_master(std::function<void(MasterResult)> done) override {
     io::FetchRequest request;
@@ -72,14 +72,17 @@ class HlsProvider : public Provider {
                           });
   }
 
-  void cancel() override {
-    if (request_ != io::RequestId::None) context_.client.cancel(request_);
-    request_ = io::RequestId::None;
-  }
+  void cancel() override { cancel_request(); }
 
   std::string describe() const override { return "hls " + url_; }
 
  private:
+  // Not virtual: the destructor calls it too.
+  void cancel_request() {
+    if (request_ != io::RequestId::None) context_.client.cancel(request_);
+    request_ = io::RequestId::None;
+  }
+
   DownloadContext& context_;
   std::string url_;
   io::RequestId request_ = io::RequestId::None;
@@ -92,18 +95,21 @@ class TwitchProvider : public Provider {
  public:
   TwitchProvider(DownloadContext& context, std::string channel)
       : context_(context), channel_(std::move(channel)), login_(lower(channel_)) {}
-  ~TwitchProvider() override { cancel(); }
+  ~TwitchProvider() override { cancel_request(); }
 
   void fetch_master(std::function<void(MasterResult)> done) override { request_token(std::move(done)); }
 
-  void cancel() override {
-    if (request_ != io::RequestId::None) context_.client.cancel(request_);
-    request_ = io::RequestId::None;
-  }
+  void cancel() override { cancel_request(); }
 
   std::string describe() const override { return "twitch " + login_; }
 
  private:
+  // Not virtual: the destructor calls it too.
+  void cancel_request() {
+    if (request_ != io::RequestId::None) context_.client.cancel(request_);
+    request_ = io::RequestId::None;
+  }
+
   static std::string lower(std::string text) {
     for (char& c : text) c = char(std::tolower(static_cast<unsigned char>(c)));
     return text;

@@ -78,7 +78,8 @@ int walk_open_impl(int dir_fd, const std::string& relative, int flags, mode_t mo
 }  // namespace
 
 int open_beneath(int dir_fd, const std::string& relative, int flags, mode_t mode) {
-  const std::string& path = relative.empty() ? std::string(".") : relative;
+  static const std::string kHere = ".";
+  const std::string& path = relative.empty() ? kHere : relative;
   if (!g_no_openat2) {
     open_how how{};
     how.flags = std::uint64_t(flags | O_CLOEXEC);

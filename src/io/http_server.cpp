@@ -15,7 +15,7 @@ const std::string* HttpRequest::header(std::string_view lower_name) const {
   return nullptr;
 }
 
-HttpServer::HttpServer(uv_loop_t* loop, HttpHandler handler, HttpLimits limits)
+HttpServer::HttpServer(uv_loop_t* loop, HttpHandler handler, const HttpLimits& limits)
     : loop_(loop), handler_(std::move(handler)), limits_(limits) {}
 
 // Connections still open (a server torn down without close()) go with it: nothing of

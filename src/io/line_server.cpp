@@ -49,7 +49,7 @@ bool socket_is_stale(const std::string& path) {
 
 }  // namespace
 
-LineServer::LineServer(uv_loop_t* loop, OnOpen on_open, OnLine on_line, Limits limits)
+LineServer::LineServer(uv_loop_t* loop, OnOpen on_open, OnLine on_line, const Limits& limits)
     : loop_(loop), on_open_(std::move(on_open)), on_line_(std::move(on_line)), limits_(limits) {}
 
 LineServer::~LineServer() { close(); }

@@ -116,14 +116,14 @@ constexpr std::array<std::pair<Module, std::string_view>, 9> kModules = {{
     {Module::Backfill, "backfill"},
     {Module::Transfers, "transfers"},
 }};
-static_assert(
-    [] {
-      for (std::size_t i = 0; i < kModules.size(); ++i) {
-        if (std::size_t(kModules[i].first) != i) return false;
-      }
-      return true;
-    }(),
-    "kModules lists every Module in declaration order: logger() indexes it by the enum");
+constexpr bool modules_in_declaration_order() {
+  for (std::size_t i = 0; i < kModules.size(); ++i) {
+    if (std::size_t(kModules[i].first) != i) return false;
+  }
+  return true;
+}
+static_assert(modules_in_declaration_order(),
+              "kModules lists every Module in declaration order: logger() indexes it by the enum");
 
 }  // namespace
 

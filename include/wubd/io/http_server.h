@@ -85,7 +85,7 @@ class ConnectionOwner {
 // copyable. Destroy it only after close() has completed (its callback ran).
 class HttpServer final : private ConnectionOwner {
  public:
-  HttpServer(uv_loop_t* loop, HttpHandler handler, HttpLimits limits = {});
+  HttpServer(uv_loop_t* loop, HttpHandler handler, const HttpLimits& limits = {});
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

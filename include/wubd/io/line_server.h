@@ -66,7 +66,7 @@ class LineServer {
   using OnOpen = std::function<void(LineSession&)>;
   using OnLine = std::function<void(LineSession&, std::string_view line)>;
 
-  LineServer(uv_loop_t* loop, OnOpen on_open, OnLine on_line, Limits limits);
+  LineServer(uv_loop_t* loop, OnOpen on_open, OnLine on_line, const Limits& limits);
   LineServer(uv_loop_t* loop, OnOpen on_open, OnLine on_line)
       : LineServer(loop, std::move(on_open), std::move(on_line), Limits{}) {}
   ~LineServer();
