@@ -1,6 +1,7 @@
 #include "wubd/core/url.h"
 
 #include <cstring>
+#include <optional>
 
 namespace wubd::core {
 namespace {
@@ -73,38 +74,67 @@ std::string percent_encode(std::string_view text) {
   return out;
 }
 
-Result<QueryParams> parse_query(std::string_view query) {
-  QueryParams params;
+namespace {
+
+// The `name=value` pairs of a query, still encoded, in order; empty pairs (`a=1&&b=2`)
+// skipped. parse_query and query_values share it, so they never disagree on a pair.
+struct RawPair {
+  std::string_view name;
+  std::string_view value;
+};
+
+template <typename Visit>
+void for_each_pair(std::string_view query, Visit visit) {
   while (!query.empty()) {
     size_t amp = query.find('&');
     std::string_view pair = query.substr(0, amp);
     query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
     if (pair.empty()) continue;
     size_t eq = pair.find('=');
-    std::string_view raw_name = pair.substr(0, eq);
-    std::string_view raw_value = eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1);
-    auto name = percent_decode(raw_name);
-    if (!name) return make_error("bad query parameter name: " + name.error().message, 400);
-    auto value = percent_decode(raw_value);
-    if (!value) return make_error("bad value for " + *name + ": " + value.error().message, 400);
-    params.emplace(std::move(*name), std::move(*value));
+    if (!visit(RawPair{pair.substr(0, eq), eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1)})) {
+      return;
+    }
   }
+}
+
+}  // namespace
+
+Result<QueryParams> parse_query(std::string_view query) {
+  QueryParams params;
+  std::optional<Error> error;
+  for_each_pair(query, [&](RawPair pair) {
+    auto name = percent_decode(pair.name);
+    if (!name) {
+      error = make_error("bad query parameter name: " + name.error().message, 400);
+      return false;
+    }
+    auto value = percent_decode(pair.value);
+    if (!value) {
+      error = make_error("bad value for " + *name + ": " + value.error().message, 400);
+      return false;
+    }
+    params.emplace(std::move(*name), std::move(*value));
+    return true;
+  });
+  if (error) return *error;
   return params;
 }
 
 Result<std::vector<std::string>> query_values(std::string_view query, std::string_view name) {
   std::vector<std::string> values;
-  while (!query.empty()) {
-    size_t amp = query.find('&');
-    std::string_view pair = query.substr(0, amp);
-    query = amp == std::string_view::npos ? std::string_view{} : query.substr(amp + 1);
-    size_t eq = pair.find('=');
-    auto decoded_name = percent_decode(pair.substr(0, eq));
-    if (!decoded_name || *decoded_name != name) continue;
-    auto value = percent_decode(eq == std::string_view::npos ? std::string_view{} : pair.substr(eq + 1));
-    if (!value) return make_error("bad value for " + std::string(name) + ": " + value.error().message, 400);
+  std::optional<Error> error;
+  for_each_pair(query, [&](RawPair pair) {
+    auto decoded_name = percent_decode(pair.name);
+    if (!decoded_name || *decoded_name != name) return true;
+    auto value = percent_decode(pair.value);
+    if (!value) {
+      error = make_error("bad value for " + std::string(name) + ": " + value.error().message, 400);
+      return false;
+    }
     values.push_back(std::move(*value));
-  }
+    return true;
+  });
+  if (error) return *error;
   return values;
 }
 

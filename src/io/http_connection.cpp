@@ -210,6 +210,11 @@ void HttpConnection::on_read(ssize_t nread, const uv_buf_t* buf) {
     return;
   }
   touch();
+  if (judging_method_) {
+    method_start_.append(buf->base, size_t(nread));
+    judge_method();
+    return;
+  }
   input_.append(buf->base, size_t(nread));
   drain_input();
   arm_timer();  // a request may have begun or completed: its deadline moved
@@ -228,7 +233,7 @@ void HttpConnection::drain_input() {
       // An HTTP/0.9 request line (`GET /`, no version) is answered at once, not left
       // waiting for headers that a 0.9 client never sends.
       if (parser_.http_major == 0 && parser_.http_minor == 9) {
-        refusal_ = Refusal{505, "HTTP/0.9 is not supported: this server speaks HTTP/1.0 and HTTP/1.1", {}};
+        refusal_ = http09_refusal();
         respond_refusal(*refusal_);
       }
       break;
@@ -240,7 +245,17 @@ void HttpConnection::drain_input() {
       dispatch();
       continue;
     }
-    if (!refusal_ && err == HPE_INVALID_METHOD) refusal_ = judge_unknown_method(input_);
+    if (!refusal_ && err == HPE_INVALID_METHOD) {
+      // The method so far: what llhttp handed over from earlier reads, then this
+      // read (after the empty lines llhttp skips before a request, RFC 9112 2.2).
+      std::string_view rest = input_;
+      if (method_bytes_.empty()) rest.remove_prefix(std::min(rest.size(), rest.find_first_not_of("\r\n")));
+      method_start_ = method_bytes_ + std::string(rest);
+      input_.clear();
+      judging_method_ = true;
+      judge_method();
+      break;
+    }
     if (!refusal_) refusal_ = Refusal{400, std::string("malformed request: ") + llhttp_get_error_reason(&parser_), {}};
     respond_refusal(*refusal_);
     break;
@@ -252,6 +267,15 @@ void HttpConnection::drain_input() {
     reading_ = false;
   } else if (!reading_ && input_.size() <= kMaxBufferedInput && !close_after_response_) {
     start_reading();
+  }
+}
+
+// An unknown method is refused once enough of it has arrived to say whether it is a
+// token (405) or not (400); until then the connection reads on.
+void HttpConnection::judge_method() {
+  if (auto refusal = judge_unknown_method(method_start_)) {
+    refusal_ = std::move(refusal);
+    respond_refusal(*refusal_);
   }
 }
 
@@ -565,9 +589,15 @@ int HttpConnection::on_message_begin(llhttp_t* parser) noexcept {
   self->in_header_value_ = false;
   self->header_bytes_ = 0;
   self->body_bytes_received_ = 0;
+  self->method_bytes_.clear();
   const HttpLimits& limits = self->owner_.limits();
   self->request_deadline_ = uv_now(self->loop_) + std::min(limits.header_timeout_ms, limits.idle_timeout_ms);
   self->deadline_what_ = "request head";
+  return 0;
+}
+
+int HttpConnection::on_method(llhttp_t* parser, const char* at, size_t length) noexcept {
+  owner(parser)->method_bytes_.append(at, length);
   return 0;
 }
 
@@ -675,6 +705,7 @@ const llhttp_settings_t& HttpConnection::parser_settings() {
     llhttp_settings_t s;
     llhttp_settings_init(&s);
     s.on_message_begin = on_message_begin;
+    s.on_method = on_method;
     s.on_url = on_url;
     s.on_header_field = on_header_field;
     s.on_header_value = on_header_value;

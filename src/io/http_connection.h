@@ -57,6 +57,7 @@ class HttpConnection {
 
   static const llhttp_settings_t& parser_settings();
   static int on_message_begin(llhttp_t* parser) noexcept;
+  static int on_method(llhttp_t* parser, const char* at, size_t length) noexcept;
   static int on_url(llhttp_t* parser, const char* at, size_t length) noexcept;
   static int on_header_field(llhttp_t* parser, const char* at, size_t length) noexcept;
   static int on_header_value(llhttp_t* parser, const char* at, size_t length) noexcept;
@@ -69,6 +70,7 @@ class HttpConnection {
   void drain_input();
   void dispatch();
   void respond_refusal(const Refusal& refusal);
+  void judge_method();
   void send_canned_and_close(int status, std::string_view message, std::string_view extra_headers);
 
   // The body's side (Output calls these for the response in progress).
@@ -118,6 +120,9 @@ class HttpConnection {
   std::string header_value_;
   bool in_header_value_ = false;
   std::size_t header_bytes_ = 0;
+  std::string method_bytes_;        // the current request's method, as llhttp hands it over
+  std::string method_start_;        // a method llhttp refused, and what followed it: being judged
+  bool judging_method_ = false;     // reads go to method_start_ until judge_method() answers
   std::optional<Refusal> refusal_;  // set by a parser callback (or a parse error) that refused the request
   // The last piece of the header value being parsed reached the end of the input, so
   // the next piece may be its continuation rather than a folded line.

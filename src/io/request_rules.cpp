@@ -10,12 +10,14 @@ namespace wubd::io {
 namespace {
 
 // RFC 9110 5.6.2: the characters of a token (methods, header names).
-bool is_token_char(unsigned char c) {
+bool is_token_char(char ch) {
+  auto c = static_cast<unsigned char>(ch);
   static constexpr std::string_view kSpecials = "!#$%&'*+-.^_`|~";
   return std::isalnum(c) || kSpecials.find(char(c)) != std::string_view::npos;
 }
 
-constexpr std::size_t kLongestMethodNamed = 32;
+// A method this long is judged (and named) without waiting for its end.
+constexpr std::size_t kLongestMethod = 32;
 
 std::string upper(std::string_view text) {
   std::string out(text);
@@ -31,8 +33,13 @@ std::optional<Refusal> judge_header_name(std::string_view name) {
   return Refusal{400, "whitespace between the header name " + std::string(trimmed) + " and its colon", {}};
 }
 
+Refusal http09_refusal() {
+  return Refusal{505, "HTTP/0.9 is not supported: this server speaks HTTP/1.0 and HTTP/1.1", {}};
+}
+
 std::optional<Refusal> judge_head(int http_major, int http_minor,
                                   const std::vector<std::pair<std::string, std::string>>& headers) {
+  if (http_major == 0 && http_minor == 9) return http09_refusal();
   if (http_major != 1 || http_minor > 1) {
     return Refusal{505, "HTTP version not supported: this server speaks HTTP/1.0 and HTTP/1.1", {}};
   }
@@ -49,16 +56,16 @@ std::optional<Refusal> judge_head(int http_major, int http_minor,
   return std::nullopt;
 }
 
-Refusal judge_unknown_method(std::string_view input) {
-  // llhttp skips empty lines before a request line (RFC 9112 2.2); so do we.
-  input.remove_prefix(std::min(input.size(), input.find_first_not_of("\r\n")));
-  std::size_t space = input.find(' ');
-  std::string_view method = input.substr(0, space);
-  bool token = space != std::string_view::npos && space > 0 &&
-               std::all_of(method.begin(), method.end(), [](unsigned char c) { return is_token_char(c); });
-  if (!token) return Refusal{400, "malformed request line: the method is not a token", {}};
-  std::string named(method.substr(0, kLongestMethodNamed));
-  std::string message = "method " + named + " not allowed; use GET or HEAD";
+std::optional<Refusal> judge_unknown_method(std::string_view method_start) {
+  std::size_t end = 0;
+  while (end < method_start.size() && end < kLongestMethod && is_token_char(method_start[end])) ++end;
+  bool cut_short = end == kLongestMethod;
+  if (!cut_short && end == method_start.size()) return std::nullopt;  // more of the method may follow
+  if (!cut_short && (end == 0 || method_start[end] != ' ')) {
+    return Refusal{400, "malformed request line: the method is not a token", {}};
+  }
+  std::string_view method = method_start.substr(0, end);
+  std::string message = "method " + std::string(method) + (cut_short ? "…" : "") + " not allowed; use GET or HEAD";
   std::string as_upper = upper(method);
   if (as_upper != method && (as_upper == "GET" || as_upper == "HEAD" || as_upper == "OPTIONS")) {
     message += " (methods are case-sensitive)";

@@ -273,6 +273,12 @@ def test_strict_header_lines_methods_and_targets():
         for cut in (plain.index(b"one") + 2, plain.index(b" two"), plain.index(b" two") + 1):
             (got, _, body), = parse_responses(raw_in_pieces(w.port, [plain[:cut], plain[cut:]]))
             assert got == 200, (cut, got, body)
+        # An unknown method is judged once it is whole, however it was cut.
+        for request, status in ((b"BREW /files HTTP/1.1\r\nHost: x\r\n" + close, 405),
+                                (b"GET0\r\n\r\n", 400)):
+            for cut in (1, 2, 3, 4):
+                (got, _, body), = parse_responses(raw_in_pieces(w.port, [request[:cut], request[cut:]]))
+                assert got == status, (request, cut, got, body)
         assert get(w.url + "/files").status == 200
 
 

@@ -24,16 +24,22 @@ struct Refusal {
 // as part of the name, where RFC 9112 5.1 says a server MUST answer 400.
 std::optional<Refusal> judge_header_name(std::string_view name);
 
+// An HTTP/0.9 request line (`GET /`, no version): answered at once, whether the parser
+// saw it alone or with header lines after it (fuzzing found the two answered apart).
+Refusal http09_refusal();
+
 // The version, Host and Transfer-Encoding rules of RFC 9112 (2.3, 3.2, 6.1), judged
 // once the head is complete. Names are lower-cased.
 std::optional<Refusal> judge_head(int http_major, int http_minor,
                                   const std::vector<std::pair<std::string, std::string>>& headers);
 
-// The parser refused the method of the request at the start of `input`. A method that
-// is a well-formed token (RFC 9110 9.1) but not one llhttp knows (lower case included:
-// methods are case-sensitive, so `get` is not GET) is 405 naming the methods allowed;
-// anything else is 400.
-Refusal judge_unknown_method(std::string_view input);
+// The parser refused the method of a request; `method_start` is the request from its
+// method's first byte, as far as it has arrived. A method that is a well-formed token
+// (RFC 9110 9.1) but not one llhttp knows (lower case included: methods are
+// case-sensitive, so `get` is not GET) is 405 naming the methods allowed; anything
+// else is 400. Nullopt while the method may still go on: the answer must not depend on
+// how the bytes were split into reads.
+std::optional<Refusal> judge_unknown_method(std::string_view method_start);
 
 // The request target in origin form: what the routes see.
 struct OriginTarget {
