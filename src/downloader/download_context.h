@@ -7,6 +7,7 @@
 #include <uv.h>
 
 #include "wubd/core/download_policy.h"
+#include "disk_trouble.h"
 #include "wubd/core/metrics.h"
 #include "wubd/downloader/downloader.h"
 #include "wubd/io/http_client.h"
@@ -33,6 +34,7 @@ struct DownloadMetrics {
   core::CounterFamily& workers_started;   // {stream, variant}
   // From a worker first seeing a segment in its playlist to the segment being `full`.
   core::HistogramFamily& seen_to_full;  // {stream}
+  core::CounterFamily& write_errors;    // {stream, error}: segment writes the disk refused
 };
 
 struct DownloadContext {
@@ -44,6 +46,7 @@ struct DownloadContext {
   TwitchConfig twitch;
   std::vector<std::string> headers;
   DownloadMetrics metrics;
+  DiskTrouble disk{metrics.write_errors};
   std::mt19937_64 random{std::random_device{}()};
   bool stopping = false;
 

@@ -30,6 +30,8 @@ DownloadMetrics make_metrics(core::MetricsRegistry& m) {
       m.histogram("wubd_segment_seen_to_full_seconds",
                   "Time from a segment first appearing in a media playlist to its file being full.",
                   core::latency_buckets_seconds()),
+      m.counter("wubd_segment_write_errors_total",
+                "Segment writes the disk refused (ENOSPC, EIO, …), by stream and errno name."),
   };
 }
 

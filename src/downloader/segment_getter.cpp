@@ -78,13 +78,13 @@ bool SegmentGetter::on_headers(Attempt& attempt, long status) {
   if (status < 200 || status >= 300) return false;
   auto writer = store::SegmentWriter::create(context_.base_dir, job_.stream, job_.variant, job_.start, job_.duration);
   if (!writer) {
-    attempt.write_error = writer.error().message;
+    attempt.write_error = writer.error();
     return false;
   }
   attempt.writer = std::move(*writer);
   if (job_.init) {
     if (auto written = attempt.writer->write(*job_.init); !written) {
-      attempt.write_error = written.error().message;
+      attempt.write_error = written.error();
       return false;
     }
   }
@@ -95,7 +95,7 @@ bool SegmentGetter::on_data(Attempt& attempt, std::string_view bytes) {
   if (!attempt.writer) return false;
   attempt.body_bytes += bytes.size();
   if (auto written = attempt.writer->write(bytes); !written) {
-    attempt.write_error = written.error().message;
+    attempt.write_error = written.error();
     return false;
   }
   return true;
@@ -132,7 +132,7 @@ void SegmentGetter::on_attempt_done(Attempt* raw, const io::FetchOutcome& outcom
         {{"operation", attempt->headers_done ? "segment_total" : "segment_headers"}, {"kind", "hard"}});
   }
   core::AttemptEvent event;
-  if (outcome.complete && ok_status && attempt->writer && attempt->write_error.empty()) {
+  if (outcome.complete && ok_status && attempt->writer && !attempt->write_error) {
     // Doubtful but complete, as wubloader names them: a worker that saw the dates
     // jump, a download so slow that Twitch may have cut it short without saying so,
     // or an empty body.
@@ -143,7 +143,11 @@ void SegmentGetter::on_attempt_done(Attempt* raw, const io::FetchOutcome& outcom
                                                                          : nullptr;
     core::SegmentType type = doubt ? core::SegmentType::Suspect : core::SegmentType::Full;
     auto committed = attempt->writer->commit(type);
-    if (!committed) {
+    if (committed) context_.disk.wrote(job_.stream);
+    if (!committed && committed.error().os_error) {
+      context_.disk.failed(job_.stream, committed.error());
+      event = core::AttemptEvent::Failed;
+    } else if (!committed) {
       log().error("segment {}: {}", where(), committed.error().message);
       event = core::AttemptEvent::Failed;
     } else if (doubt) {
@@ -165,8 +169,8 @@ void SegmentGetter::on_attempt_done(Attempt* raw, const io::FetchOutcome& outcom
     // An operator's cancel counts as a failed attempt: the getter tries again, as it
     // would after a hard timeout (the operator killed a stuck download).
     bool bad_status = attempt->headers_done && (attempt->status < 200 || attempt->status >= 300);
-    std::string reason = !attempt->write_error.empty() ? attempt->write_error
-                         : bad_status                  ? "HTTP " + std::to_string(attempt->status)
+    std::string reason = attempt->write_error ? attempt->write_error->message
+                         : bad_status         ? "HTTP " + std::to_string(attempt->status)
                          : outcome.complete            ? "HTTP " + std::to_string(outcome.status)
                                                        : outcome.error;
     if (is_gone(outcome.status)) {
@@ -175,8 +179,14 @@ void SegmentGetter::on_attempt_done(Attempt* raw, const io::FetchOutcome& outcom
     } else {
       event = core::AttemptEvent::Failed;
     }
-    log().warn("segment {}: attempt {} failed: {}", where(), attempt->number, reason);
-    end_attempt(*attempt, true);
+    if (attempt->write_error && attempt->write_error->os_error) {
+      // The disk, not the origin: said once per stream (DiskTrouble), here only at debug.
+      context_.disk.failed(job_.stream, *attempt->write_error);
+      log().debug("segment {}: attempt {} failed: {}", where(), attempt->number, reason);
+    } else {
+      log().warn("segment {}: attempt {} failed: {}", where(), attempt->number, reason);
+    }
+    end_attempt(*attempt, !attempt->write_error);
   }
   apply(core::on_attempt_event(state(), event, context_.now(), context_.timings, context_.unit_random()));
 }
@@ -213,6 +223,8 @@ void SegmentGetter::end_attempt(Attempt& attempt, bool keep_partial) {
     if (committed) {
       context_.metrics.segments.inc({{"stream", job_.stream}, {"variant", job_.variant}, {"type", "partial"}});
       log().info("segment {}: kept {} bytes as partial", where(), attempt.writer->bytes_written());
+    } else if (committed.error().os_error) {
+      context_.disk.failed(job_.stream, committed.error());
     } else {
       log().error("segment {}: {}", where(), committed.error().message);
     }

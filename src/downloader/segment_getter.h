@@ -2,6 +2,7 @@
 
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,7 +51,7 @@ class SegmentGetter {
     bool raced = false;  // passed a soft timeout (and raced then): it hangs, or is slow
     std::unique_ptr<store::SegmentWriter> writer;
     std::uint64_t body_bytes = 0;  // of the response, the init section not counted
-    std::string write_error;
+    std::optional<core::Error> write_error;  // the file could not be created or written
     std::unique_ptr<io::Timer> soft_headers;
     std::unique_ptr<io::Timer> soft_total;
   };

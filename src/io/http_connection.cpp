@@ -256,6 +256,10 @@ void HttpConnection::drain_input() {
       judge_method();
       break;
     }
+    // A request line without a version (HTTP/0.9) is answered as such whatever
+    // followed it in the same read: the answer must not depend on how the bytes were
+    // cut into reads (the fuzzer's invariant).
+    if (parser_.http_major == 0 && parser_.http_minor == 9) refusal_ = http09_refusal();
     if (!refusal_) refusal_ = Refusal{400, std::string("malformed request: ") + llhttp_get_error_reason(&parser_), {}};
     respond_refusal(*refusal_);
     break;

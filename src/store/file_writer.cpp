@@ -21,14 +21,14 @@ namespace {
 // symlink below BASE; its descriptor or an error naming the path.
 core::Result<int> open_directory(const std::string& base_dir, const std::string& relative) {
   int base_fd = ::open(base_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (base_fd < 0) return core::make_error("cannot open the base directory " + base_dir + ": " + std::strerror(errno));
+  if (base_fd < 0) return core::make_os_error("cannot open the base directory " + base_dir, errno);
   int fd = io::make_directories_beneath(base_fd, relative);
   ::close(base_fd);
   if (fd == -ELOOP) {
     return core::make_error("cannot create " + base_dir + "/" + relative +
                             ": a directory on the way is a symbolic link (wubd follows none below the base directory)");
   }
-  if (fd < 0) return core::make_error("cannot create " + base_dir + "/" + relative + ": " + std::strerror(-fd));
+  if (fd < 0) return core::make_os_error("cannot create " + base_dir + "/" + relative, -fd);
   return fd;
 }
 
@@ -63,7 +63,7 @@ core::Result<std::unique_ptr<FileWriter>> FileWriter::create(const std::string& 
       ::openat(writer->dir_fd_, writer->temp_name_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0644);
   if (writer->fd_ < 0) {
     writer->done_ = true;  // nothing to remove
-    return core::make_error("cannot create " + writer->temp_path_ + ": " + std::strerror(errno));
+    return core::make_os_error("cannot create " + writer->temp_path_, errno);
   }
   temp_paths_being_written().insert(writer->temp_path_);
   writer->sha256_ = EVP_MD_CTX_new();
@@ -86,6 +86,7 @@ FileWriter::~FileWriter() {
 
 core::Result<bool> FileWriter::write(std::string_view bytes) {
   if (closed_) return core::make_error("write after the end: " + temp_path_);
+  if (failed_) return *failed_;
   EVP_DigestUpdate(sha256_, bytes.data(), bytes.size());
   bytes_ += bytes.size();
   if (buffer_.empty() && bytes.size() >= kWriteBufferBytes) {
@@ -104,7 +105,10 @@ core::Result<bool> FileWriter::flush() {
     if (n < 0) {
       if (errno == EINTR) continue;
       buffer_.clear();
-      return core::make_error("cannot write " + temp_path_ + ": " + std::strerror(errno));
+      // Sticky: the hash counts bytes the file lacks now, so finish() must fail too
+      // (or a `partial` would be named for bytes it does not hold).
+      failed_ = core::make_os_error("cannot write " + temp_path_, errno);
+      return *failed_;
     }
     pending.remove_prefix(std::size_t(n));
   }
@@ -114,7 +118,7 @@ core::Result<bool> FileWriter::flush() {
 
 core::Result<std::string> FileWriter::finish() {
   if (closed_) return core::make_error("finished twice: " + temp_path_);
-  auto flushed = flush();
+  auto flushed = failed_ ? core::Result<bool>(*failed_) : flush();
   closed_ = true;
   ::close(fd_);
   fd_ = -1;
@@ -138,7 +142,7 @@ core::Result<std::string> FileWriter::rename_to(const std::string& final_name) {
     ::unlinkat(dir_fd_, temp_name_.c_str(), 0);
     // Some file systems refuse to replace: the name is the content, so keep theirs.
     if (error == EEXIST) return final_path;
-    return core::make_error("cannot rename " + temp_path_ + " to " + final_path + ": " + std::strerror(error));
+    return core::make_os_error("cannot rename " + temp_path_ + " to " + final_path, error);
   }
   return final_path;
 }
@@ -178,7 +182,7 @@ core::Result<bool> create_empty_file(const std::string& base_dir, const std::str
   int error = errno;
   ::close(*dir_fd);
   if (fd < 0) {
-    return core::make_error("cannot create " + base_dir + "/" + directory + "/" + name + ": " + std::strerror(error));
+    return core::make_os_error("cannot create " + base_dir + "/" + directory + "/" + name, error);
   }
   ::close(fd);
   return true;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <cstring>
 #include <string>
 #include <utility>
 #include <variant>
@@ -11,6 +12,7 @@ namespace wubd::core {
 struct Error {
   int code = 0;
   std::string message;
+  int os_error = 0;  // the errno of the system call that failed, where one did (ENOSPC…)
 };
 
 // A value or an Error. Fallible functions in wubd return this instead of
@@ -38,5 +40,10 @@ class [[nodiscard]] Result {
 };
 
 inline Error make_error(std::string message, int code = 0) { return Error{code, std::move(message)}; }
+
+// An error of a system call: `what` and strerror(os_error), keeping the errno.
+inline Error make_os_error(const std::string& what, int os_error) {
+  return Error{0, what + ": " + std::strerror(os_error), os_error};
+}
 
 }  // namespace wubd::core

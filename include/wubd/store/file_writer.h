@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -72,6 +73,7 @@ class FileWriter {
   evp_md_ctx_st* sha256_ = nullptr;
   std::uint64_t bytes_ = 0;
   std::string buffer_;   // bytes not yet written to fd_
+  std::optional<core::Error> failed_;  // a write failed: every later call fails so
   bool closed_ = false;  // finish() ran
   bool done_ = false;    // renamed or removed
 };

@@ -1,0 +1,36 @@
+#include "disk_trouble.h"
+
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "wubd/log/log.h"
+
+namespace wubd::downloader {
+namespace {
+
+spdlog::logger& log() { return log::logger(log::Module::Downloader); }
+
+}  // namespace
+
+void DiskTrouble::failed(const std::string& stream, const core::Error& error) {
+  const char* name = strerrorname_np(error.os_error);
+  write_errors_.inc({{"stream", stream}, {"error", name ? name : std::to_string(error.os_error)}});
+  auto [it, first] = failing_.emplace(stream, error.os_error);
+  log::Fields fields{{"stream", stream}};
+  if (first || it->second != error.os_error) {
+    it->second = error.os_error;
+    log().error("{}: cannot write segments: {} (said once; retrying, recording resumes by itself when it can write)",
+                stream, error.message);
+  } else {
+    log().debug("{}: still cannot write: {}", stream, error.message);
+  }
+}
+
+void DiskTrouble::wrote(const std::string& stream) {
+  if (failing_.erase(stream) == 0) return;
+  log::Fields fields{{"stream", stream}};
+  log().info("{}: writing segments again", stream);
+}
+
+}  // namespace wubd::downloader

@@ -1,0 +1,81 @@
+"""A disk that fills: the downloader's store on a small tmpfs filled to the brim. Writes
+fail with one clear log line per stream and a metric, no `full` file holds wrong bytes,
+no temp file piles up, and recording resumes by itself when space returns. (Needs the
+right to mount a tmpfs: root, as in CI; skipped otherwise, saying so.)"""
+import glob
+import os
+import re
+import subprocess
+import tempfile
+import time
+
+from fixtures import segment_hash
+from harness import Skip, Wubd, metric, run_tap, wait_for, wait_for_metric
+from origin import FakeOrigin
+
+FAST = ["--playlist-interval", "0.25", "--master-interval", "0.5", "--retry-delay", "0.3",
+        "--playlist-timeouts", "1,5", "--segment-header-timeouts", "1,5", "--segment-total-timeouts", "1.5,10"]
+
+
+def mounted_tmpfs(size):
+    directory = tempfile.mkdtemp(prefix="wubd-tmpfs-")
+    result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", directory],
+                            capture_output=True, text=True)
+    if result.returncode != 0:
+        raise Skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
+    return directory
+
+
+def segment_files(base, kind):
+    return [p for p in glob.glob(os.path.join(base, "*", "*", "*", "*.ts")) if f"-{kind}-" in os.path.basename(p)]
+
+
+def fill(directory):
+    """Writes a filler file until the file system is full; returns its path."""
+    path = os.path.join(directory, "filler")
+    with open(path, "wb") as f:
+        try:
+            while True:
+                f.write(b"\0" * 65536)
+                f.flush()
+        except OSError:
+            pass
+    return path
+
+
+def test_a_full_disk_fails_writes_once_per_stream_and_recording_resumes():
+    base = mounted_tmpfs("6m")
+    try:
+        with FakeOrigin("--speed", "4") as origin:
+            with Wubd("--download", f"live={origin.url}/master.m3u8", *FAST, base_dir=base) as wubd:
+                wait_for(lambda: len(segment_files(base, "full")) >= 4, 10, "the first full segments")
+                filler = fill(base)
+                wait_for_metric(wubd, "wubd_segment_write_errors_total", 6, 10, stream="live", error="ENOSPC")
+                time.sleep(1)  # more segments fail meanwhile, in both variants
+                said = [line for line in wubd.log().splitlines() if "cannot write segments" in line]
+                assert len(said) == 1 and "No space left on device" in said[0] and " error " in said[0], said
+                # Nothing else about the disk above debug: no line per segment.
+                loud = [l for l in wubd.log().splitlines() if "No space left" in l and " debug " not in l]
+                assert loud == said, loud[:5]
+                # No temp file piles up: at most the attempts in flight (two variants, two each).
+                assert len(segment_files(base, "temp")) <= 4, segment_files(base, "temp")
+                for path in segment_files(base, "full") + segment_files(base, "partial"):
+                    with open(path, "rb") as f:
+                        assert path.endswith(f"-{segment_hash(f.read())}.ts"), f"{path}: wrong bytes for its name"
+                fulls_while_full = len(segment_files(base, "full"))
+
+                os.unlink(filler)
+                wait_for(lambda: "live: writing segments again" in wubd.log(), 10, "recording to resume")
+                wait_for(lambda: len(segment_files(base, "full")) >= fulls_while_full + 4, 10, "new full segments")
+            # After a clean stop, no temp file at all.
+            assert segment_files(base, "temp") == []
+            for path in segment_files(base, "full"):
+                with open(path, "rb") as f:
+                    assert path.endswith(f"-{segment_hash(f.read())}.ts"), path
+    finally:
+        subprocess.run(["umount", "-l", base], check=False)
+        os.rmdir(base)
+
+
+if __name__ == "__main__":
+    run_tap([test_a_full_disk_fails_writes_once_per_stream_and_recording_resumes])
