@@ -13,7 +13,7 @@ spdlog::logger& log() { return log::logger(log::Module::Downloader); }
 
 }  // namespace
 
-void DiskTrouble::failed(const std::string& stream, const core::Error& error) {
+void DiskTrouble::failed(const std::string& stream, const core::Error& error) noexcept try {
   const char* name = strerrorname_np(error.os_error);
   write_errors_.inc({{"stream", stream}, {"error", name ? name : std::to_string(error.os_error)}});
   auto [it, first] = failing_.emplace(stream, error.os_error);
@@ -25,12 +25,16 @@ void DiskTrouble::failed(const std::string& stream, const core::Error& error) {
   } else {
     log().debug("{}: still cannot write: {}", stream, error.message);
   }
+} catch (...) {
+  // Out of memory while saying so: the write failed all the same, and the getter retries.
 }
 
-void DiskTrouble::wrote(const std::string& stream) {
+void DiskTrouble::wrote(const std::string& stream) noexcept try {
   if (failing_.erase(stream) == 0) return;
   log::Fields fields{{"stream", stream}};
   log().info("{}: writing segments again", stream);
+} catch (...) {
+  // As above: only the line is lost.
 }
 
 }  // namespace wubd::downloader

@@ -17,13 +17,14 @@ class DiskTrouble {
  public:
   explicit DiskTrouble(core::CounterFamily& write_errors) : write_errors_(write_errors) {}
 
-  // A write of `stream` failed with error.os_error (which must be set).
-  void failed(const std::string& stream, const core::Error& error);
+  // A write of `stream` failed with error.os_error (which must be set). noexcept: it
+  // is called while getters are destroyed (their attempts' partials fail to commit).
+  void failed(const std::string& stream, const core::Error& error) noexcept;
   // A segment of `stream` was committed.
-  void wrote(const std::string& stream);
+  void wrote(const std::string& stream) noexcept;
 
  private:
-  core::CounterFamily& write_errors_;  // {stream, error}
+  core::CounterFamily& write_errors_;   // {stream, error}
   std::map<std::string, int> failing_;  // stream → the errno it is failing with
 };
 

@@ -6,8 +6,8 @@
 
 #include <uv.h>
 
-#include "wubd/core/download_policy.h"
 #include "disk_trouble.h"
+#include "wubd/core/download_policy.h"
 #include "wubd/core/metrics.h"
 #include "wubd/downloader/downloader.h"
 #include "wubd/io/http_client.h"

@@ -171,8 +171,8 @@ void SegmentGetter::on_attempt_done(Attempt* raw, const io::FetchOutcome& outcom
     bool bad_status = attempt->headers_done && (attempt->status < 200 || attempt->status >= 300);
     std::string reason = attempt->write_error ? attempt->write_error->message
                          : bad_status         ? "HTTP " + std::to_string(attempt->status)
-                         : outcome.complete            ? "HTTP " + std::to_string(outcome.status)
-                                                       : outcome.error;
+                         : outcome.complete   ? "HTTP " + std::to_string(outcome.status)
+                                              : outcome.error;
     if (is_gone(outcome.status)) {
       gone_ = true;
       event = core::AttemptEvent::Gone;
@@ -223,15 +223,22 @@ void SegmentGetter::end_attempt(Attempt& attempt, bool keep_partial) {
     if (committed) {
       context_.metrics.segments.inc({{"stream", job_.stream}, {"variant", job_.variant}, {"type", "partial"}});
       log().info("segment {}: kept {} bytes as partial", where(), attempt.writer->bytes_written());
-    } else if (committed.error().os_error) {
-      context_.disk.failed(job_.stream, committed.error());
     } else {
-      log().error("segment {}: {}", where(), committed.error().message);
+      report_commit_error(committed.error());
     }
   } else {
     attempt.writer->discard();
   }
   attempt.writer.reset();
+}
+
+// The disk's refusals are said once per stream (DiskTrouble); anything else here.
+void SegmentGetter::report_commit_error(const core::Error& error) noexcept {
+  if (error.os_error) {
+    context_.disk.failed(job_.stream, error);
+  } else {
+    log().error("segment {}: {}", where(), error.message);
+  }
 }
 
 void SegmentGetter::finish(bool got_full) {

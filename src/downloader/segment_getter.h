@@ -50,7 +50,7 @@ class SegmentGetter {
     bool headers_done = false;
     bool raced = false;  // passed a soft timeout (and raced then): it hangs, or is slow
     std::unique_ptr<store::SegmentWriter> writer;
-    std::uint64_t body_bytes = 0;  // of the response, the init section not counted
+    std::uint64_t body_bytes = 0;            // of the response, the init section not counted
     std::optional<core::Error> write_error;  // the file could not be created or written
     std::unique_ptr<io::Timer> soft_headers;
     std::unique_ptr<io::Timer> soft_total;
@@ -65,6 +65,7 @@ class SegmentGetter {
   // Ends an attempt that lost, failed or was stopped: keeps its bytes as `partial`
   // if asked and there are some, removes the temp file otherwise.
   void end_attempt(Attempt& attempt, bool keep_partial);
+  void report_commit_error(const core::Error& error) noexcept;
   std::unique_ptr<Attempt> take(Attempt* attempt);
   core::GetterState state() const;
   void finish(bool got_full);

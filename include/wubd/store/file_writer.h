@@ -72,10 +72,10 @@ class FileWriter {
   int fd_ = -1;
   evp_md_ctx_st* sha256_ = nullptr;
   std::uint64_t bytes_ = 0;
-  std::string buffer_;   // bytes not yet written to fd_
+  std::string buffer_;                 // bytes not yet written to fd_
   std::optional<core::Error> failed_;  // a write failed: every later call fails so
-  bool closed_ = false;  // finish() ran
-  bool done_ = false;    // renamed or removed
+  bool closed_ = false;                // finish() ran
+  bool done_ = false;                  // renamed or removed
 };
 
 // A random id for temp names, uuid-shaped like wubloader's.
