@@ -44,7 +44,7 @@ def run_tap(tests):
 class Wubd:
     """A wubd process listening on 127.0.0.1 on a port it picked itself."""
 
-    def __init__(self, *args, base_dir=None):
+    def __init__(self, *args, base_dir=None, env=None):
         self.base_dir = base_dir
         self.log_file = tempfile.NamedTemporaryFile(prefix="wubd-", suffix=".log", delete=False)
         listen = [] if "--listen" in args else ["--listen", "127.0.0.1:0"]
@@ -52,7 +52,7 @@ class Wubd:
         if base_dir:
             cmd += ["--base-dir", base_dir]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=self.log_file,
-                                     stderr=subprocess.STDOUT)
+                                     stderr=subprocess.STDOUT, env={**os.environ, **(env or {})})
         self.port = self._wait_for_port()
         self.url = f"http://127.0.0.1:{self.port}"
 

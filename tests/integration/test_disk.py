@@ -1,7 +1,8 @@
-"""A disk that fills: the downloader's store on a small tmpfs filled to the brim. Writes
-fail with one clear log line per stream and a metric, no `full` file holds wrong bytes,
-no temp file piles up, and recording resumes by itself when space returns. (Needs the
-right to mount a tmpfs: root, as in CI; skipped otherwise, saying so.)"""
+"""A disk that fills or fails. The downloader's store on a small tmpfs filled to the
+brim (needs the right to mount a tmpfs: root, as in CI; skipped otherwise, saying so),
+and writes failing with EIO through tools/slow_disk's LD_PRELOAD shim: writes fail with
+one clear log line per stream and a metric, no `full` file holds wrong bytes, no temp
+file piles up, and recording resumes by itself when the disk can write again."""
 import glob
 import os
 import re
@@ -13,6 +14,7 @@ from fixtures import segment_hash
 from harness import Skip, Wubd, metric, run_tap, wait_for, wait_for_metric
 from origin import FakeOrigin
 
+SHIM = os.path.join(os.path.dirname(os.environ["WUBD"]), "tools", "libslow-disk.so")
 FAST = ["--playlist-interval", "0.25", "--master-interval", "0.5", "--retry-delay", "0.3",
         "--playlist-timeouts", "1,5", "--segment-header-timeouts", "1,5", "--segment-total-timeouts", "1.5,10"]
 
@@ -77,5 +79,32 @@ def test_a_full_disk_fails_writes_once_per_stream_and_recording_resumes():
         os.rmdir(base)
 
 
+def test_a_failing_disk_eio_is_said_once_and_recording_resumes():
+    base = tempfile.mkdtemp(prefix="wubd-eio-")
+    control = os.path.join(tempfile.mkdtemp(prefix="wubd-eio-control-"), "failing")
+    preload = {"LD_PRELOAD": SHIM, "SLOW_DISK_FAIL_WHILE": control, "SLOW_DISK_ERRNO": "5",
+               # An ASan wubd wants its runtime first among the preloads; the shim needs none.
+               "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
+    with FakeOrigin("--speed", "4") as origin:
+        with Wubd("--download", f"live={origin.url}/master.m3u8", *FAST, base_dir=base, env=preload) as wubd:
+            wait_for(lambda: len(segment_files(base, "full")) >= 4, 10, "the first full segments")
+            open(control, "w").close()
+            wait_for_metric(wubd, "wubd_segment_write_errors_total", 6, 10, stream="live", error="EIO")
+            said = [line for line in wubd.log().splitlines() if "cannot write segments" in line]
+            assert len(said) == 1 and "Input/output error" in said[0], said
+            loud = [l for l in wubd.log().splitlines() if "Input/output error" in l and " debug " not in l]
+            assert loud == said, loud[:5]
+            assert len(segment_files(base, "temp")) <= 4, segment_files(base, "temp")
+            before = len(segment_files(base, "full"))
+            os.unlink(control)
+            wait_for(lambda: "live: writing segments again" in wubd.log(), 10, "recording to resume")
+            wait_for(lambda: len(segment_files(base, "full")) >= before + 4, 10, "new full segments")
+        assert segment_files(base, "temp") == []
+        for path in segment_files(base, "full") + segment_files(base, "partial"):
+            with open(path, "rb") as f:
+                assert path.endswith(f"-{segment_hash(f.read())}.ts"), f"{path}: wrong bytes for its name"
+
+
 if __name__ == "__main__":
-    run_tap([test_a_full_disk_fails_writes_once_per_stream_and_recording_resumes])
+    run_tap([test_a_full_disk_fails_writes_once_per_stream_and_recording_resumes,
+             test_a_failing_disk_eio_is_said_once_and_recording_resumes])

@@ -1,9 +1,13 @@
-// An LD_PRELOAD shim that makes the disk slow on purpose, for tools/bench/slow-disk:
-// every write(2) to a regular file, every openat(2) that creates a file, every
-// rename and every opendir waits SLOW_DISK_MS milliseconds (default 200) first, as a
-// throttled or dying disk makes them wait. Sockets and pipes are not slowed.
+// An LD_PRELOAD shim that makes the disk slow, or failing, on purpose:
+// - slow (tools/bench/slow-disk): every write(2) to a regular file, every openat(2)
+//   that creates a file, every rename and every opendir waits SLOW_DISK_MS
+//   milliseconds (default 200) first, as a throttled or dying disk makes them wait;
+// - failing (integration_disk): while the file SLOW_DISK_FAIL_WHILE exists, writes to
+//   regular files fail with SLOW_DISK_ERRNO (default EIO), as a dying disk's do.
+// Sockets, pipes and the standard streams (the process's log) are left alone.
 #define _GNU_SOURCE
 #include <dirent.h>
+#include <errno.h>
 #include <dlfcn.h>
 #include <fcntl.h>
 #include <stdarg.h>
@@ -16,17 +20,33 @@ static void wait_a_while(void) {
   static long ms = -1;
   if (ms < 0) {
     const char* text = getenv("SLOW_DISK_MS");
-    ms = text ? atol(text) : 200;
+    ms = text ? atol(text) : getenv("SLOW_DISK_FAIL_WHILE") ? 0 : 200;
   }
   struct timespec delay = {ms / 1000, (ms % 1000) * 1000000L};
   nanosleep(&delay, NULL);
+}
+
+static int failing(void) {
+  const char* control = getenv("SLOW_DISK_FAIL_WHILE");
+  if (!control) return 0;
+  struct stat st;
+  if (stat(control, &st) != 0) return 0;
+  const char* error = getenv("SLOW_DISK_ERRNO");
+  return error ? atoi(error) : EIO;
 }
 
 ssize_t write(int fd, const void* buf, size_t count) {
   static ssize_t (*real)(int, const void*, size_t);
   if (!real) real = (ssize_t(*)(int, const void*, size_t))dlsym(RTLD_NEXT, "write");
   struct stat st;
-  if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) wait_a_while();
+  if (fd > 2 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+    int error = failing();
+    if (error) {
+      errno = error;
+      return -1;
+    }
+    wait_a_while();
+  }
   return real(fd, buf, count);
 }
 
