@@ -24,6 +24,7 @@
 
 #include "fuzz_check.h"
 #include "wubd/io/http_server.h"
+#include "wubd/log/log.h"
 
 namespace {
 
@@ -45,6 +46,9 @@ struct Server {
   Server() {
     std::signal(SIGPIPE, SIG_IGN);
     spdlog::set_level(spdlog::level::off);
+    // The server's logger is made on first use, with the process's level: silence it
+    // now, or every refused input prints a line.
+    wubd::log::logger(wubd::log::Module::Http).set_level(spdlog::level::off);
     uv_loop_init(&loop);
     http = std::make_unique<wubd::io::HttpServer>(&loop, echo);
     FUZZ_CHECK(bool(http->listen("127.0.0.1", 0)), "cannot listen on 127.0.0.1");
