@@ -59,7 +59,15 @@ std::string normalize_peer_url(std::string url) {
 
 Backfiller::Backfiller(uv_loop_t* loop, BackfillConfig config, store::SegmentStore& store, io::HttpClient& client,
                        transfers::TransferEngine& engine, core::MetricsRegistry& metrics)
-    : loop_(loop), config_(std::move(config)), store_(store), client_(client), engine_(engine), metrics_(metrics) {}
+    : loop_(loop),
+      config_(std::move(config)),
+      store_(store),
+      client_(client),
+      engine_(engine),
+      metrics_(metrics),
+      disk_(metrics.counter("wubd_backfill_write_errors_total",
+                            "Backfilled files the disk refused to write (ENOSPC, EIO, …), by stream and errno name."),
+            log::Module::Backfill, "backfilled files") {}
 
 Backfiller::~Backfiller() { stop(); }
 
@@ -167,7 +175,7 @@ void Backfiller::refresh_peers() {
   for (const std::string& peer : now) {
     if (peers_.count(peer)) continue;
     auto backfill =
-        std::make_unique<PeerBackfill>(loop_, config_, peer, store_, client_, engine_, metrics_for(metrics_));
+        std::make_unique<PeerBackfill>(loop_, config_, peer, store_, client_, engine_, metrics_for(metrics_), disk_);
     backfill->start();
     peers_.emplace(peer, std::move(backfill));
   }

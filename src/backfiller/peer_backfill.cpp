@@ -52,7 +52,7 @@ struct PeerBackfill::Wanted {
 struct PeerBackfill::Download {
   Wanted wanted;
   std::unique_ptr<store::FileWriter> writer;
-  std::string write_error;
+  std::optional<core::Error> write_error;  // the file could not be created or written
   transfers::TransferId transfer = transfers::TransferId::None;
   // Set while its on_done runs: freeing it then breaks lifetime.h's rule 3 (and the
   // backfill suite, which runs with assertions on, fails).
@@ -81,7 +81,8 @@ struct PeerBackfill::Pass {
 };
 
 PeerBackfill::PeerBackfill(uv_loop_t* loop, const BackfillConfig& config, std::string peer, store::SegmentStore& store,
-                           io::HttpClient& client, transfers::TransferEngine& engine, BackfillMetrics& metrics)
+                           io::HttpClient& client, transfers::TransferEngine& engine, BackfillMetrics& metrics,
+                           store::DiskTrouble& disk)
     : loop_(loop),
       config_(config),
       peer_(std::move(peer)),
@@ -89,6 +90,7 @@ PeerBackfill::PeerBackfill(uv_loop_t* loop, const BackfillConfig& config, std::s
       client_(client),
       engine_(engine),
       metrics_(metrics),
+      disk_(disk),
       timer_(loop) {
   // An operator's --source-limit for this peer wins over --peer-concurrency.
   if (!engine_.has_limits(peer_)) engine_.set_limits(peer_, core::SourceLimits{config_.peer_concurrency, 0});
@@ -390,7 +392,7 @@ void PeerBackfill::start_download(std::size_t index) {
                                 : file.name + "." + store::random_temp_id() + ".temp";
     auto writer = store::FileWriter::create(config_.base_dir, file.directory, temp_name);
     if (!writer) {
-      d->write_error = writer.error().message;
+      d->write_error = writer.error();
       return false;
     }
     d->writer = std::move(*writer);
@@ -399,11 +401,11 @@ void PeerBackfill::start_download(std::size_t index) {
   request.on_data = [d](std::string_view bytes) {
     if (!d->writer) return false;
     if (d->wanted.kind == Wanted::Kind::Extra && d->writer->bytes_written() + bytes.size() > kMaxExtraBytes) {
-      d->write_error = "larger than " + std::to_string(kMaxExtraBytes >> 20) + " MiB: not an extra";
+      d->write_error = core::make_error("larger than " + std::to_string(kMaxExtraBytes >> 20) + " MiB: not an extra");
       return false;
     }
     if (auto written = d->writer->write(bytes); !written) {
-      d->write_error = written.error().message;
+      d->write_error = written.error();
       return false;
     }
     return true;
@@ -427,12 +429,13 @@ void PeerBackfill::on_download_done(Download* d, const io::FetchOutcome& outcome
   std::string url = peer_ + file.url_path;
   log::Fields fields{{"peer", peer_}, {"stream", file.stream}, {"variant", file.variant}, {"url", url}};
   std::string where = file.directory + "/" + file.name;
-  if (outcome.complete && outcome.status == 200 && d->writer && d->write_error.empty()) {
+  if (outcome.complete && outcome.status == 200 && d->writer && !d->write_error) {
     std::uint64_t bytes = d->writer->bytes_written();
     // Extras have no hash in their names: wubloader copies them as they come.
     auto committed = file.kind == Wanted::Kind::Extra ? d->writer->commit(file.name)
                                                       : d->writer->commit_verified(file.name, file.hash);
     if (committed) {
+      disk_.wrote(file.stream);
       ++pass.fetched;
       if (file.kind == Wanted::Kind::Segment) {
         metrics_.segments.inc({{"remote", peer_}, {"stream", file.stream}, {"variant", file.variant}});
@@ -448,7 +451,11 @@ void PeerBackfill::on_download_done(Download* d, const io::FetchOutcome& outcome
     } else {
       ++pass.failed;
       metrics_.errors.inc({{"remote", peer_}, {"reason", "write"}});
-      log().error("peer {}: {}: {}", peer_, where, committed.error().message);
+      if (committed.error().os_error) {
+        disk_.failed(file.stream, committed.error());  // once per stream, not per file
+      } else {
+        log().error("peer {}: {}: {}", peer_, where, committed.error().message);
+      }
     }
   } else if (outcome.complete && outcome.status == 404 && file.kind == Wanted::Kind::ChatBatch) {
     // The chat archiver merges batches into new ones and removes the old: a batch
@@ -457,11 +464,17 @@ void PeerBackfill::on_download_done(Download* d, const io::FetchOutcome& outcome
   } else {
     ++pass.failed;
     if (d->writer) d->writer->discard();
-    std::string why = !d->write_error.empty() ? d->write_error
-                      : outcome.complete      ? "HTTP " + std::to_string(outcome.status)
-                                              : outcome.error;
-    metrics_.errors.inc({{"remote", peer_}, {"reason", "download"}});
-    log().warn("peer {}: cannot fetch {}: {}", peer_, where, why);
+    std::string why = d->write_error     ? d->write_error->message
+                      : outcome.complete ? "HTTP " + std::to_string(outcome.status)
+                                         : outcome.error;
+    if (d->write_error && d->write_error->os_error) {
+      metrics_.errors.inc({{"remote", peer_}, {"reason", "write"}});
+      disk_.failed(file.stream, *d->write_error);  // once per stream, not per file
+      log().debug("peer {}: cannot write {}: {}", peer_, where, why);
+    } else {
+      metrics_.errors.inc({{"remote", peer_}, {"reason", "download"}});
+      log().warn("peer {}: cannot fetch {}: {}", peer_, where, why);
+    }
   }
   // Inside the download's own callback: it is freed on the next loop turn (its slot
   // is emptied, not erased, since other callbacks hold pointers to the others).

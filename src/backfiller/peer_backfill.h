@@ -9,6 +9,7 @@
 #include "wubd/io/http_client.h"
 #include "wubd/io/task_group.h"
 #include "wubd/io/timer.h"
+#include "wubd/store/disk_trouble.h"
 #include "wubd/store/file_writer.h"
 
 // One peer's backfill: passes on its own schedule (core::next_pass), each one listing
@@ -31,7 +32,8 @@ struct BackfillMetrics {
 class PeerBackfill {
  public:
   PeerBackfill(uv_loop_t* loop, const BackfillConfig& config, std::string peer, store::SegmentStore& store,
-               io::HttpClient& client, transfers::TransferEngine& engine, BackfillMetrics& metrics);
+               io::HttpClient& client, transfers::TransferEngine& engine, BackfillMetrics& metrics,
+               store::DiskTrouble& disk);
   ~PeerBackfill();
 
   void start();
@@ -72,6 +74,7 @@ class PeerBackfill {
   io::HttpClient& client_;
   transfers::TransferEngine& engine_;
   BackfillMetrics& metrics_;
+  store::DiskTrouble& disk_;
   io::Timer timer_;
   std::mt19937_64 random_{std::random_device{}()};
   core::PassSchedule schedule_;

@@ -6,11 +6,11 @@
 
 #include <uv.h>
 
-#include "disk_trouble.h"
 #include "wubd/core/download_policy.h"
 #include "wubd/core/metrics.h"
 #include "wubd/downloader/downloader.h"
 #include "wubd/io/http_client.h"
+#include "wubd/store/disk_trouble.h"
 #include "wubd/transfers/transfer_engine.h"
 
 // What every part of the downloader shares: the loop, the HTTP client and the
@@ -46,7 +46,7 @@ struct DownloadContext {
   TwitchConfig twitch;
   std::vector<std::string> headers;
   DownloadMetrics metrics;
-  DiskTrouble disk{metrics.write_errors};
+  store::DiskTrouble disk{metrics.write_errors, log::Module::Downloader, "segments"};
   std::mt19937_64 random{std::random_device{}()};
   bool stopping = false;
 

@@ -10,7 +10,9 @@ import subprocess
 import tempfile
 import time
 
-from fixtures import segment_hash
+import datetime
+
+from fixtures import make_segments, segment_hash, write_segment
 from harness import Skip, Wubd, metric, run_tap, wait_for, wait_for_metric
 from origin import FakeOrigin
 
@@ -79,6 +81,36 @@ def test_a_full_disk_fails_writes_once_per_stream_and_recording_resumes():
         os.rmdir(base)
 
 
+def test_a_full_disk_fails_backfill_writes_once_per_stream_and_the_next_pass_heals():
+    peer_base = tempfile.mkdtemp(prefix="wubd-disk-peer-")
+    hour = datetime.datetime.now(datetime.timezone.utc).replace(minute=0, second=0, microsecond=0) \
+        - datetime.timedelta(hours=2)
+    media = make_segments(4)
+    for i in range(60):
+        write_segment(peer_base, "bf", "source", hour + datetime.timedelta(seconds=2 * i), media[i % 4])
+    base = mounted_tmpfs("8m")
+    try:
+        filler = fill(base)
+        with Wubd(base_dir=peer_base) as peer, \
+                Wubd("--peer", peer.url, "--fill-wait", "0.5", "--full-fill-wait", "1", "--recent-cutoff", "0",
+                     base_dir=base) as node:
+            wait_for_metric(node, "wubd_backfill_write_errors_total", 10, 10, stream="bf", error="ENOSPC")
+            said = [line for line in node.log().splitlines() if "cannot write backfilled files" in line]
+            assert len(said) == 1 and "No space left on device" in said[0], said
+            loud = [l for l in node.log().splitlines() if "No space left" in l and " debug " not in l]
+            assert loud == said, loud[:5]
+            os.unlink(filler)
+            wait_for(lambda: len(segment_files(base, "full")) == 60, 20, "every segment backfilled")
+            assert "bf: writing backfilled files again" in node.log()
+        assert segment_files(base, "temp") == []
+        for path in segment_files(base, "full"):
+            with open(path, "rb") as f:
+                assert path.endswith(f"-{segment_hash(f.read())}.ts"), path
+    finally:
+        subprocess.run(["umount", "-l", base], check=False)
+        os.rmdir(base)
+
+
 def test_a_failing_disk_eio_is_said_once_and_recording_resumes():
     base = tempfile.mkdtemp(prefix="wubd-eio-")
     control = os.path.join(tempfile.mkdtemp(prefix="wubd-eio-control-"), "failing")
@@ -107,4 +139,5 @@ def test_a_failing_disk_eio_is_said_once_and_recording_resumes():
 
 if __name__ == "__main__":
     run_tap([test_a_full_disk_fails_writes_once_per_stream_and_recording_resumes,
+             test_a_full_disk_fails_backfill_writes_once_per_stream_and_the_next_pass_heals,
              test_a_failing_disk_eio_is_said_once_and_recording_resumes])

@@ -10,6 +10,7 @@
 #include "wubd/core/backfill_plan.h"
 #include "wubd/core/metrics.h"
 #include "wubd/core/time.h"
+#include "wubd/store/disk_trouble.h"
 
 // The backfiller: fills what this node missed from its peers (wubd nodes or wubloader
 // restreamers: same API), verifying every byte against the hash in its name, so one
@@ -90,6 +91,8 @@ class Backfiller {
   io::HttpClient& client_;
   transfers::TransferEngine& engine_;
   core::MetricsRegistry& metrics_;
+  // The disk's refusals, said once per stream for every peer's copies together.
+  store::DiskTrouble disk_;
   std::unique_ptr<io::Timer> peers_file_timer_;
   timespec peers_file_mtime_{};
   std::map<std::string, std::unique_ptr<PeerBackfill>> peers_;

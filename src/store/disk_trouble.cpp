@@ -1,4 +1,4 @@
-#include "disk_trouble.h"
+#include "wubd/store/disk_trouble.h"
 
 #include <cstring>
 
@@ -6,13 +6,7 @@
 
 #include "wubd/log/log.h"
 
-namespace wubd::downloader {
-namespace {
-
-spdlog::logger& log() { return log::logger(log::Module::Downloader); }
-
-}  // namespace
-
+namespace wubd::store {
 void DiskTrouble::failed(const std::string& stream, const core::Error& error) noexcept try {
   const char* name = strerrorname_np(error.os_error);
   write_errors_.inc({{"stream", stream}, {"error", name ? name : std::to_string(error.os_error)}});
@@ -20,10 +14,10 @@ void DiskTrouble::failed(const std::string& stream, const core::Error& error) no
   log::Fields fields{{"stream", stream}};
   if (first || it->second != error.os_error) {
     it->second = error.os_error;
-    log().error("{}: cannot write segments: {} (said once; retrying, recording resumes by itself when it can write)",
-                stream, error.message);
+    log::logger(module_).error("{}: cannot write {}: {} (said once; retrying, writing resumes by itself when it can)",
+                               stream, what_, error.message);
   } else {
-    log().debug("{}: still cannot write: {}", stream, error.message);
+    log::logger(module_).debug("{}: still cannot write: {}", stream, error.message);
   }
 } catch (...) {
   // Out of memory while saying so: the write failed all the same, and the getter retries.
@@ -32,9 +26,9 @@ void DiskTrouble::failed(const std::string& stream, const core::Error& error) no
 void DiskTrouble::wrote(const std::string& stream) noexcept try {
   if (failing_.erase(stream) == 0) return;
   log::Fields fields{{"stream", stream}};
-  log().info("{}: writing segments again", stream);
+  log::logger(module_).info("{}: writing {} again", stream, what_);
 } catch (...) {
   // As above: only the line is lost.
 }
 
-}  // namespace wubd::downloader
+}  // namespace wubd::store
