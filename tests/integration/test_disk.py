@@ -34,6 +34,21 @@ def segment_files(base, kind):
     return [p for p in glob.glob(os.path.join(base, "*", "*", "*", "*.ts")) if f"-{kind}-" in os.path.basename(p)]
 
 
+def assert_said_once(log, phrase, error_text):
+    """One error line with `phrase` and the error's words, and nothing else about the
+    error above debug level: no line per file."""
+    said = [line for line in log.splitlines() if phrase in line]
+    assert len(said) == 1 and error_text in said[0] and " error " in said[0], said
+    loud = [line for line in log.splitlines() if error_text in line and " debug " not in line]
+    assert loud == said, loud[:5]
+
+
+def assert_files_hash_to_their_names(base, kinds=("full", "partial")):
+    for path in [p for kind in kinds for p in segment_files(base, kind)]:
+        with open(path, "rb") as f:
+            assert path.endswith(f"-{segment_hash(f.read())}.ts"), f"{path}: wrong bytes for its name"
+
+
 def fill(directory):
     """Writes a filler file until the file system is full; returns its path."""
     path = os.path.join(directory, "filler")
@@ -56,16 +71,10 @@ def test_a_full_disk_fails_writes_once_per_stream_and_recording_resumes():
                 filler = fill(base)
                 wait_for_metric(wubd, "wubd_segment_write_errors_total", 6, 10, stream="live", error="ENOSPC")
                 time.sleep(1)  # more segments fail meanwhile, in both variants
-                said = [line for line in wubd.log().splitlines() if "cannot write segments" in line]
-                assert len(said) == 1 and "No space left on device" in said[0] and " error " in said[0], said
-                # Nothing else about the disk above debug: no line per segment.
-                loud = [l for l in wubd.log().splitlines() if "No space left" in l and " debug " not in l]
-                assert loud == said, loud[:5]
+                assert_said_once(wubd.log(), "cannot write segments", "No space left on device")
                 # No temp file piles up: at most the attempts in flight (two variants, two each).
                 assert len(segment_files(base, "temp")) <= 4, segment_files(base, "temp")
-                for path in segment_files(base, "full") + segment_files(base, "partial"):
-                    with open(path, "rb") as f:
-                        assert path.endswith(f"-{segment_hash(f.read())}.ts"), f"{path}: wrong bytes for its name"
+                assert_files_hash_to_their_names(base)
                 fulls_while_full = len(segment_files(base, "full"))
 
                 os.unlink(filler)
@@ -73,9 +82,7 @@ def test_a_full_disk_fails_writes_once_per_stream_and_recording_resumes():
                 wait_for(lambda: len(segment_files(base, "full")) >= fulls_while_full + 4, 10, "new full segments")
             # After a clean stop, no temp file at all.
             assert segment_files(base, "temp") == []
-            for path in segment_files(base, "full"):
-                with open(path, "rb") as f:
-                    assert path.endswith(f"-{segment_hash(f.read())}.ts"), path
+            assert_files_hash_to_their_names(base)
     finally:
         subprocess.run(["umount", "-l", base], check=False)
         os.rmdir(base)
@@ -95,17 +102,12 @@ def test_a_full_disk_fails_backfill_writes_once_per_stream_and_the_next_pass_hea
                 Wubd("--peer", peer.url, "--fill-wait", "0.5", "--full-fill-wait", "1", "--recent-cutoff", "0",
                      base_dir=base) as node:
             wait_for_metric(node, "wubd_backfill_write_errors_total", 10, 10, stream="bf", error="ENOSPC")
-            said = [line for line in node.log().splitlines() if "cannot write backfilled files" in line]
-            assert len(said) == 1 and "No space left on device" in said[0], said
-            loud = [l for l in node.log().splitlines() if "No space left" in l and " debug " not in l]
-            assert loud == said, loud[:5]
+            assert_said_once(node.log(), "cannot write backfilled files", "No space left on device")
             os.unlink(filler)
             wait_for(lambda: len(segment_files(base, "full")) == 60, 20, "every segment backfilled")
             assert "bf: writing backfilled files again" in node.log()
         assert segment_files(base, "temp") == []
-        for path in segment_files(base, "full"):
-            with open(path, "rb") as f:
-                assert path.endswith(f"-{segment_hash(f.read())}.ts"), path
+        assert_files_hash_to_their_names(base)
     finally:
         subprocess.run(["umount", "-l", base], check=False)
         os.rmdir(base)
@@ -122,19 +124,14 @@ def test_a_failing_disk_eio_is_said_once_and_recording_resumes():
             wait_for(lambda: len(segment_files(base, "full")) >= 4, 10, "the first full segments")
             open(control, "w").close()
             wait_for_metric(wubd, "wubd_segment_write_errors_total", 6, 10, stream="live", error="EIO")
-            said = [line for line in wubd.log().splitlines() if "cannot write segments" in line]
-            assert len(said) == 1 and "Input/output error" in said[0], said
-            loud = [l for l in wubd.log().splitlines() if "Input/output error" in l and " debug " not in l]
-            assert loud == said, loud[:5]
+            assert_said_once(wubd.log(), "cannot write segments", "Input/output error")
             assert len(segment_files(base, "temp")) <= 4, segment_files(base, "temp")
             before = len(segment_files(base, "full"))
             os.unlink(control)
             wait_for(lambda: "live: writing segments again" in wubd.log(), 10, "recording to resume")
             wait_for(lambda: len(segment_files(base, "full")) >= before + 4, 10, "new full segments")
         assert segment_files(base, "temp") == []
-        for path in segment_files(base, "full") + segment_files(base, "partial"):
-            with open(path, "rb") as f:
-                assert path.endswith(f"-{segment_hash(f.read())}.ts"), f"{path}: wrong bytes for its name"
+        assert_files_hash_to_their_names(base)
 
 
 if __name__ == "__main__":
