@@ -101,8 +101,6 @@ class Daemon {
       uv_run(loop_, UV_RUN_DEFAULT);
       return 1;
     }
-    log().info("restreamer listening on http://{}:{}/ serving {}", url_host(config_.listen_host), server_.port(),
-               store_.base_dir());
     for (auto [signal, handle] :
          {std::pair{SIGTERM, &sigterm_}, std::pair{SIGINT, &sigint_}, std::pair{SIGHUP, &sighup_},
           std::pair{SIGUSR1, &sigusr1_}, std::pair{SIGUSR2, &sigusr2_}}) {
@@ -126,6 +124,10 @@ class Daemon {
         log().info("console listening on {}", config_.console);
       }
     }
+    // Said last, once signals are handled and the console listens: scripts (and the
+    // tests) take this line to mean the node is ready.
+    log().info("restreamer listening on http://{}:{}/ serving {}", url_host(config_.listen_host), server_.port(),
+               store_.base_dir());
     notify_systemd("READY=1\nSTATUS=serving " + store_.base_dir());
     uv_run(loop_, UV_RUN_DEFAULT);
     log().info("stopped");

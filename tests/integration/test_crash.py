@@ -103,7 +103,7 @@ def test_sigkill_at_random_moments_loses_and_corrupts_nothing():
         try:
             for _ in range(KILLS):
                 node = Wubd(*args, base_dir=base)
-                time.sleep(rng.uniform(0.2, 1.5))
+                time.sleep(rng.uniform(0.2, 0.9))
                 full_before_a_kill |= {path for path, kind, _ in segment_files(base) if kind == "full"}
                 node.proc.kill()
                 node.proc.wait()
