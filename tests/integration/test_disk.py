@@ -3,6 +3,7 @@ brim (needs the right to mount a tmpfs: root, as in CI; skipped otherwise, sayin
 and writes failing with EIO through tools/slow_disk's LD_PRELOAD shim: writes fail with
 one clear log line per stream and a metric, no `full` file holds wrong bytes, no temp
 file piles up, and recording resumes by itself when the disk can write again."""
+import contextlib
 import glob
 import os
 import re
@@ -21,13 +22,20 @@ FAST = ["--playlist-interval", "0.25", "--master-interval", "0.5", "--retry-dela
         "--playlist-timeouts", "1,5", "--segment-header-timeouts", "1,5", "--segment-total-timeouts", "1.5,10"]
 
 
+@contextlib.contextmanager
 def mounted_tmpfs(size):
+    """A tmpfs of `size` mounted on a fresh directory, unmounted and removed after."""
     directory = tempfile.mkdtemp(prefix="wubd-tmpfs-")
     result = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", directory],
                             capture_output=True, text=True)
     if result.returncode != 0:
+        os.rmdir(directory)
         raise Skip(f"cannot mount a tmpfs here: {result.stderr.strip()}")
-    return directory
+    try:
+        yield directory
+    finally:
+        subprocess.run(["umount", "-l", directory], check=False)
+        os.rmdir(directory)
 
 
 def segment_files(base, kind):
@@ -63,29 +71,24 @@ def fill(directory):
 
 
 def test_a_full_disk_fails_writes_once_per_stream_and_recording_resumes():
-    base = mounted_tmpfs("6m")
-    try:
-        with FakeOrigin("--speed", "4") as origin:
-            with Wubd("--download", f"live={origin.url}/master.m3u8", *FAST, base_dir=base) as wubd:
-                wait_for(lambda: len(segment_files(base, "full")) >= 4, 10, "the first full segments")
-                filler = fill(base)
-                wait_for_metric(wubd, "wubd_segment_write_errors_total", 6, 10, stream="live", error="ENOSPC")
-                time.sleep(1)  # more segments fail meanwhile, in both variants
-                assert_said_once(wubd.log(), "cannot write segments", "No space left on device")
-                # No temp file piles up: at most the attempts in flight (two variants, two each).
-                assert len(segment_files(base, "temp")) <= 4, segment_files(base, "temp")
-                assert_files_hash_to_their_names(base)
-                fulls_while_full = len(segment_files(base, "full"))
-
-                os.unlink(filler)
-                wait_for(lambda: "live: writing segments again" in wubd.log(), 10, "recording to resume")
-                wait_for(lambda: len(segment_files(base, "full")) >= fulls_while_full + 4, 10, "new full segments")
-            # After a clean stop, no temp file at all.
-            assert segment_files(base, "temp") == []
+    with mounted_tmpfs("6m") as base, FakeOrigin("--speed", "4") as origin:
+        with Wubd("--download", f"live={origin.url}/master.m3u8", *FAST, base_dir=base) as wubd:
+            wait_for(lambda: len(segment_files(base, "full")) >= 4, 10, "the first full segments")
+            filler = fill(base)
+            wait_for_metric(wubd, "wubd_segment_write_errors_total", 6, 10, stream="live", error="ENOSPC")
+            time.sleep(1)  # more segments fail meanwhile, in both variants
+            assert_said_once(wubd.log(), "cannot write segments", "No space left on device")
+            # No temp file piles up: at most the attempts in flight (two variants, two each).
+            assert len(segment_files(base, "temp")) <= 4, segment_files(base, "temp")
             assert_files_hash_to_their_names(base)
-    finally:
-        subprocess.run(["umount", "-l", base], check=False)
-        os.rmdir(base)
+            fulls_while_full = len(segment_files(base, "full"))
+
+            os.unlink(filler)
+            wait_for(lambda: "live: writing segments again" in wubd.log(), 10, "recording to resume")
+            wait_for(lambda: len(segment_files(base, "full")) >= fulls_while_full + 4, 10, "new full segments")
+        # After a clean stop, no temp file at all.
+        assert segment_files(base, "temp") == []
+        assert_files_hash_to_their_names(base)
 
 
 def test_a_full_disk_fails_backfill_writes_once_per_stream_and_the_next_pass_heals():
@@ -95,8 +98,7 @@ def test_a_full_disk_fails_backfill_writes_once_per_stream_and_the_next_pass_hea
     media = make_segments(4)
     for i in range(60):
         write_segment(peer_base, "bf", "source", hour + datetime.timedelta(seconds=2 * i), media[i % 4])
-    base = mounted_tmpfs("8m")
-    try:
+    with mounted_tmpfs("8m") as base:
         filler = fill(base)
         with Wubd(base_dir=peer_base) as peer, \
                 Wubd("--peer", peer.url, "--fill-wait", "0.5", "--full-fill-wait", "1", "--recent-cutoff", "0",
@@ -108,9 +110,6 @@ def test_a_full_disk_fails_backfill_writes_once_per_stream_and_the_next_pass_hea
             assert "bf: writing backfilled files again" in node.log()
         assert segment_files(base, "temp") == []
         assert_files_hash_to_their_names(base)
-    finally:
-        subprocess.run(["umount", "-l", base], check=False)
-        os.rmdir(base)
 
 
 def test_a_failing_disk_eio_is_said_once_and_recording_resumes():
