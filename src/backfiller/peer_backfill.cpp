@@ -54,6 +54,7 @@ struct PeerBackfill::Download {
   std::unique_ptr<store::FileWriter> writer;
   std::optional<core::Error> write_error;  // the file could not be created or written
   transfers::TransferId transfer = transfers::TransferId::None;
+  std::string finished_transfer;  // its id, for the lines said once the file is renamed
   // Set while its on_done runs: freeing it then breaks lifetime.h's rule 3 (and the
   // backfill suite, which runs with assertions on, fails).
   bool in_callback = false;
@@ -267,17 +268,38 @@ void PeerBackfill::on_names(const std::string& stream, const std::string& varian
 
 void PeerBackfill::create_tombstones(const std::string& stream, const std::string& variant, const std::string& hour,
                                      const std::vector<std::string>& tombstones) {
-  // A tombstone is an empty marker: there is nothing to download, only to create.
+  if (tombstones.empty()) return;
+  // A tombstone is an empty marker: there is nothing to download, only to create (in
+  // the threadpool, as every file is made). It counts as a listing still out.
   std::string directory = fmt::format("{}/{}/{}", stream, variant, hour);
-  for (const std::string& name : tombstones) {
-    std::string where = fmt::format("{}/{}", directory, name);
-    if (auto made = store::create_empty_file(config_.base_dir, directory, name); !made) {
-      error("write", fmt::format("cannot copy tombstone {}: {}", where, made.error().message));
-      continue;
-    }
-    ++pass_->tombstones;
-    metrics_.others.inc({{"remote", peer_}, {"kind", "tombstone"}});
-    log().info("peer {}: tombstone {} copied: the segment it marks is deleted here too", peer_, where);
+  Pass* pass = pass_.get();
+  ++pass->listings_outstanding;
+  using Made = std::vector<std::pair<std::string, core::Result<bool>>>;
+  int rc = pass->tasks.compute<Made>(
+      [base = config_.base_dir, directory, tombstones] {
+        Made made;
+        for (const std::string& name : tombstones) {
+          made.emplace_back(name, store::create_empty_file(base, directory, name));
+        }
+        return made;
+      },
+      [this, pass, directory](const Made& made) {
+        --pass->listings_outstanding;
+        for (const auto& [name, result] : made) {
+          std::string where = fmt::format("{}/{}", directory, name);
+          if (!result) {
+            error("write", fmt::format("cannot copy tombstone {}: {}", where, result.error().message));
+            continue;
+          }
+          ++pass->tombstones;
+          metrics_.others.inc({{"remote", peer_}, {"kind", "tombstone"}});
+          log().info("peer {}: tombstone {} copied: the segment it marks is deleted here too", peer_, where);
+        }
+        maybe_finish();
+      });
+  if (rc != 0) {
+    --pass->listings_outstanding;
+    error("write", fmt::format("cannot queue the tombstones of {}: {}", directory, uv_err_name(rc)));
   }
 }
 
@@ -390,12 +412,7 @@ void PeerBackfill::start_download(std::size_t index) {
     std::string temp_name = file.kind == Wanted::Kind::Segment
                                 ? store::temp_segment_name(file.segment.start, file.segment.duration)
                                 : file.name + "." + store::random_temp_id() + ".temp";
-    auto writer = store::FileWriter::create(config_.base_dir, file.directory, temp_name);
-    if (!writer) {
-      d->write_error = writer.error();
-      return false;
-    }
-    d->writer = std::move(*writer);
+    d->writer = std::make_unique<store::FileWriter>(loop_, config_.base_dir, file.directory, temp_name);
     return true;
   };
   request.on_data = [d](std::string_view bytes) {
@@ -422,42 +439,26 @@ void PeerBackfill::start_download(std::size_t index) {
 
 void PeerBackfill::on_download_done(Download* d, const io::FetchOutcome& outcome) {
   d->in_callback = true;
-  Pass& pass = *pass_;
+  d->finished_transfer = std::to_string(std::uint64_t(d->transfer));
   d->transfer = transfers::TransferId::None;
-  --pass.downloads_left;
   const Wanted& file = d->wanted;
+  if (outcome.complete && outcome.status == 200 && d->writer && !d->write_error) {
+    // Renamed off the loop; the download counts as left until then. Extras have no
+    // hash in their names: wubloader copies them as they come.
+    auto done = [this, d](const core::Result<std::string>& committed) { on_committed(d, committed); };
+    if (file.kind == Wanted::Kind::Extra) {
+      d->writer->commit(file.name, done);
+    } else {
+      d->writer->commit_verified(file.name, file.hash, done);
+    }
+    d->in_callback = false;
+    return;
+  }
+  Pass& pass = *pass_;
   std::string url = peer_ + file.url_path;
   log::Fields fields{{"peer", peer_}, {"stream", file.stream}, {"variant", file.variant}, {"url", url}};
   std::string where = file.directory + "/" + file.name;
-  if (outcome.complete && outcome.status == 200 && d->writer && !d->write_error) {
-    std::uint64_t bytes = d->writer->bytes_written();
-    // Extras have no hash in their names: wubloader copies them as they come.
-    auto committed = file.kind == Wanted::Kind::Extra ? d->writer->commit(file.name)
-                                                      : d->writer->commit_verified(file.name, file.hash);
-    if (committed) {
-      disk_.wrote(file.stream);
-      ++pass.fetched;
-      if (file.kind == Wanted::Kind::Segment) {
-        metrics_.segments.inc({{"remote", peer_}, {"stream", file.stream}, {"variant", file.variant}});
-      } else {
-        metrics_.others.inc({{"remote", peer_}, {"kind", file.kind == Wanted::Kind::Extra ? "extra" : "chat_batch"}});
-      }
-      metrics_.bytes.inc({{"remote", peer_}}, double(bytes));
-      log().debug("peer {}: backfilled {}", peer_, where);
-    } else if (committed.error().code == store::FileWriter::kHashMismatch) {
-      ++pass.mismatched;
-      metrics_.mismatches.inc({{"remote", peer_}, {"stream", file.stream}, {"variant", file.variant}});
-      log().warn("peer {}: {}: {}; discarded", peer_, where, committed.error().message);
-    } else {
-      ++pass.failed;
-      metrics_.errors.inc({{"remote", peer_}, {"reason", "write"}});
-      if (committed.error().os_error) {
-        disk_.failed(file.stream, committed.error());  // once per stream, not per file
-      } else {
-        log().error("peer {}: {}: {}", peer_, where, committed.error().message);
-      }
-    }
-  } else if (outcome.complete && outcome.status == 404 && file.kind == Wanted::Kind::ChatBatch) {
+  if (outcome.complete && outcome.status == 404 && file.kind == Wanted::Kind::ChatBatch) {
     // The chat archiver merges batches into new ones and removes the old: a batch
     // listed a moment ago may be gone now. wubloader does not count this either.
     log().debug("peer {}: chat batch {} is gone (merged); not an error", peer_, where);
@@ -476,9 +477,54 @@ void PeerBackfill::on_download_done(Download* d, const io::FetchOutcome& outcome
       log().warn("peer {}: cannot fetch {}: {}", peer_, where, why);
     }
   }
-  // Inside the download's own callback: it is freed on the next loop turn (its slot
-  // is emptied, not erased, since other callbacks hold pointers to the others).
-  for (auto& download : pass.downloads) {
+  release(d);
+}
+
+void PeerBackfill::on_committed(Download* d, const core::Result<std::string>& committed) {
+  d->in_callback = true;
+  Pass& pass = *pass_;
+  const Wanted& file = d->wanted;
+  std::string url = peer_ + file.url_path;
+  // The fields the transfer engine gave the download's end, as the end is said now.
+  log::Fields fields{{"peer", peer_},
+                     {"stream", file.stream},
+                     {"variant", file.variant},
+                     {"url", url},
+                     {"transfer", d->finished_transfer},
+                     {"status", "200"}};
+  std::string where = file.directory + "/" + file.name;
+  if (committed) {
+    disk_.wrote(file.stream);
+    ++pass.fetched;
+    if (file.kind == Wanted::Kind::Segment) {
+      metrics_.segments.inc({{"remote", peer_}, {"stream", file.stream}, {"variant", file.variant}});
+    } else {
+      metrics_.others.inc({{"remote", peer_}, {"kind", file.kind == Wanted::Kind::Extra ? "extra" : "chat_batch"}});
+    }
+    metrics_.bytes.inc({{"remote", peer_}}, double(d->writer->bytes_written()));
+    log().debug("peer {}: backfilled {}", peer_, where);
+  } else if (committed.error().code == store::FileWriter::kHashMismatch) {
+    ++pass.mismatched;
+    metrics_.mismatches.inc({{"remote", peer_}, {"stream", file.stream}, {"variant", file.variant}});
+    log().warn("peer {}: {}: {}; discarded", peer_, where, committed.error().message);
+  } else {
+    ++pass.failed;
+    metrics_.errors.inc({{"remote", peer_}, {"reason", "write"}});
+    if (committed.error().os_error) {
+      disk_.failed(file.stream, committed.error());  // once per stream, not per file
+    } else {
+      log().error("peer {}: {}: {}", peer_, where, committed.error().message);
+    }
+  }
+  release(d);
+}
+
+void PeerBackfill::release(Download* d) {
+  --pass_->downloads_left;
+  // Inside the download's own callback (or its writer's): it is freed on the next loop
+  // turn (its slot is emptied, not erased, since other callbacks hold pointers to the
+  // others).
+  for (auto& download : pass_->downloads) {
     if (download.get() == d) io::defer_delete(loop_, std::move(download));
   }
   maybe_finish();

@@ -63,6 +63,9 @@ class PeerBackfill {
   void maybe_download();
   void start_download(std::size_t index);
   void on_download_done(Download* download, const io::FetchOutcome& outcome);
+  void on_committed(Download* download, const core::Result<std::string>& committed);
+  // A download is over (fetched, failed or skipped): freed on the next turn.
+  void release(Download* download);
   void maybe_finish();
   void error(const std::string& reason, const std::string& message);
   bool wanted(const std::vector<std::string>& filter, const std::string& name) const;

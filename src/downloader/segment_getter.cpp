@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "wubd/io/lifetime.h"
 #include "wubd/log/log.h"
 
 namespace wubd::downloader {
@@ -32,8 +33,9 @@ std::string SegmentGetter::where() const {
 void SegmentGetter::start() { start_attempt(); }
 
 core::GetterState SegmentGetter::state() const {
+  // An attempt being committed has every byte: in flight, and not hung.
   int raced = int(std::count_if(attempts_.begin(), attempts_.end(), [](const auto& a) { return a->raced; }));
-  return core::GetterState{created_at_, int(attempts_.size()), gone_, raced};
+  return core::GetterState{created_at_, int(attempts_.size() + committing_.size()), gone_, raced};
 }
 
 void SegmentGetter::start_attempt() {
@@ -76,12 +78,8 @@ bool SegmentGetter::on_headers(Attempt& attempt, long status) {
   attempt.headers_done = true;
   attempt.soft_headers->stop();
   if (status < 200 || status >= 300) return false;
-  auto writer = store::SegmentWriter::create(context_.base_dir, job_.stream, job_.variant, job_.start, job_.duration);
-  if (!writer) {
-    attempt.write_error = writer.error();
-    return false;
-  }
-  attempt.writer = std::move(*writer);
+  attempt.writer = std::make_unique<store::SegmentWriter>(context_.loop, context_.base_dir, job_.stream, job_.variant,
+                                                          job_.start, job_.duration);
   if (job_.init) {
     if (auto written = attempt.writer->write(*job_.init); !written) {
       attempt.write_error = written.error();
@@ -123,6 +121,7 @@ std::unique_ptr<SegmentGetter::Attempt> SegmentGetter::take(Attempt* attempt) {
 void SegmentGetter::on_attempt_done(Attempt* raw, const io::FetchOutcome& outcome) {
   log::Fields fields{{"stream", job_.stream}, {"variant", job_.variant}, {"url", job_.url}};
   std::unique_ptr<Attempt> attempt = take(raw);
+  attempt->finished_transfer = std::to_string(std::uint64_t(attempt->transfer));
   attempt->transfer = transfers::TransferId::None;
   attempt->soft_headers->stop();
   attempt->soft_total->stop();
@@ -131,62 +130,88 @@ void SegmentGetter::on_attempt_done(Attempt* raw, const io::FetchOutcome& outcom
     context_.metrics.timeouts.inc(
         {{"operation", attempt->headers_done ? "segment_total" : "segment_headers"}, {"kind", "hard"}});
   }
-  core::AttemptEvent event;
   if (outcome.complete && ok_status && attempt->writer && !attempt->write_error) {
-    // Doubtful but complete, as wubloader names them: a worker that saw the dates
-    // jump, a download so slow that Twitch may have cut it short without saying so,
-    // or an empty body.
-    core::Micros took = DownloadContext::precise_now() - attempt->started_at;
-    const char* doubt = job_.suspect                                     ? "PROGRAM-DATE-TIME jumped"
-                        : took >= context_.timings.segment_suspect_after ? "slow download"
-                        : attempt->body_bytes == 0                       ? "empty body"
-                                                                         : nullptr;
-    core::SegmentType type = doubt ? core::SegmentType::Suspect : core::SegmentType::Full;
-    auto committed = attempt->writer->commit(type);
-    if (committed) context_.disk.wrote(job_.stream);
-    if (!committed && committed.error().os_error) {
-      context_.disk.failed(job_.stream, committed.error());
-      event = core::AttemptEvent::Failed;
-    } else if (!committed) {
-      log().error("segment {}: {}", where(), committed.error().message);
-      event = core::AttemptEvent::Failed;
-    } else if (doubt) {
-      context_.metrics.segments.inc({{"stream", job_.stream}, {"variant", job_.variant}, {"type", "suspect"}});
-      log().info("segment {}: suspect ({}), {} bytes", where(), doubt, attempt->body_bytes);
-      suspect_ = true;
-      event = core::AttemptEvent::Completed;
-    } else {
-      context_.metrics.segments.inc({{"stream", job_.stream}, {"variant", job_.variant}, {"type", "full"}});
-      context_.metrics.segment_bytes.inc({{"stream", job_.stream}, {"variant", job_.variant}},
-                                         double(attempt->writer->bytes_written()));
-      core::Micros now = DownloadContext::precise_now();
-      context_.metrics.seen_to_full.observe({{"stream", job_.stream}}, double(now - seen_at_) / 1e6);
-      log().debug("segment {}: full, {} bytes, attempt {}, seen-to-full {} us, transfer {} us", where(),
-                  attempt->writer->bytes_written(), attempt->number, now - seen_at_, now - attempt->started_at);
-      event = core::AttemptEvent::Completed;
-    }
+    commit(std::move(attempt));  // the event comes when the file is renamed
+    return;
+  }
+  core::AttemptEvent event;
+  // An operator's cancel counts as a failed attempt: the getter tries again, as it
+  // would after a hard timeout (the operator killed a stuck download).
+  bool bad_status = attempt->headers_done && (attempt->status < 200 || attempt->status >= 300);
+  std::string reason = attempt->write_error ? attempt->write_error->message
+                       : bad_status         ? "HTTP " + std::to_string(attempt->status)
+                       : outcome.complete   ? "HTTP " + std::to_string(outcome.status)
+                                            : outcome.error;
+  if (is_gone(outcome.status)) {
+    gone_ = true;
+    event = core::AttemptEvent::Gone;
   } else {
-    // An operator's cancel counts as a failed attempt: the getter tries again, as it
-    // would after a hard timeout (the operator killed a stuck download).
-    bool bad_status = attempt->headers_done && (attempt->status < 200 || attempt->status >= 300);
-    std::string reason = attempt->write_error ? attempt->write_error->message
-                         : bad_status         ? "HTTP " + std::to_string(attempt->status)
-                         : outcome.complete   ? "HTTP " + std::to_string(outcome.status)
-                                              : outcome.error;
-    if (is_gone(outcome.status)) {
-      gone_ = true;
-      event = core::AttemptEvent::Gone;
-    } else {
-      event = core::AttemptEvent::Failed;
-    }
-    if (attempt->write_error && attempt->write_error->os_error) {
-      // The disk, not the origin: said once per stream (DiskTrouble), here only at debug.
-      context_.disk.failed(job_.stream, *attempt->write_error);
-      log().debug("segment {}: attempt {} failed: {}", where(), attempt->number, reason);
-    } else {
-      log().warn("segment {}: attempt {} failed: {}", where(), attempt->number, reason);
-    }
-    end_attempt(*attempt, !attempt->write_error);
+    event = core::AttemptEvent::Failed;
+  }
+  if (attempt->write_error && attempt->write_error->os_error) {
+    // The disk, not the origin: said once per stream (DiskTrouble), here only at debug.
+    context_.disk.failed(job_.stream, *attempt->write_error);
+    log().debug("segment {}: attempt {} failed: {}", where(), attempt->number, reason);
+  } else {
+    log().warn("segment {}: attempt {} failed: {}", where(), attempt->number, reason);
+  }
+  end_attempt(*attempt, !attempt->write_error);
+  apply(core::on_attempt_event(state(), event, context_.now(), context_.timings, context_.unit_random()));
+}
+
+void SegmentGetter::commit(std::unique_ptr<Attempt> attempt) {
+  // Doubtful but complete, as wubloader names them: a worker that saw the dates
+  // jump, a download so slow that Twitch may have cut it short without saying so,
+  // or an empty body.
+  core::Micros took = DownloadContext::precise_now() - attempt->started_at;
+  const char* doubt = job_.suspect                                     ? "PROGRAM-DATE-TIME jumped"
+                      : took >= context_.timings.segment_suspect_after ? "slow download"
+                      : attempt->body_bytes == 0                       ? "empty body"
+                                                                       : nullptr;
+  Attempt* a = attempt.get();
+  committing_.push_back(std::move(attempt));
+  a->writer->commit(
+      doubt ? core::SegmentType::Suspect : core::SegmentType::Full,
+      [this, a, doubt](const core::Result<std::string>& committed) { on_committed(a, doubt, committed); });
+}
+
+void SegmentGetter::on_committed(Attempt* raw, const char* doubt, const core::Result<std::string>& committed) {
+  auto it = std::find_if(committing_.begin(), committing_.end(), [&](const auto& a) { return a.get() == raw; });
+  std::unique_ptr<Attempt> attempt = std::move(*it);
+  committing_.erase(it);
+  // Inside the writer's callback: the attempt (and its writer) go on the next turn.
+  Attempt& a = *attempt;
+  io::defer_delete(context_.loop, std::move(attempt));
+  // The fields the transfer engine gave the download's end, as the end is said now.
+  log::Fields fields{{"stream", job_.stream},
+                     {"variant", job_.variant},
+                     {"url", job_.url},
+                     {"transfer", a.finished_transfer},
+                     {"status", std::to_string(a.status)}};
+  if (committed) context_.disk.wrote(job_.stream);
+  // Two attempts that both got every byte write the same name; the first one counted.
+  if (done_) return;
+  core::AttemptEvent event;
+  if (!committed && committed.error().os_error) {
+    context_.disk.failed(job_.stream, committed.error());
+    event = core::AttemptEvent::Failed;
+  } else if (!committed) {
+    log().error("segment {}: {}", where(), committed.error().message);
+    event = core::AttemptEvent::Failed;
+  } else if (doubt) {
+    context_.metrics.segments.inc({{"stream", job_.stream}, {"variant", job_.variant}, {"type", "suspect"}});
+    log().info("segment {}: suspect ({}), {} bytes", where(), doubt, a.body_bytes);
+    suspect_ = true;
+    event = core::AttemptEvent::Completed;
+  } else {
+    context_.metrics.segments.inc({{"stream", job_.stream}, {"variant", job_.variant}, {"type", "full"}});
+    context_.metrics.segment_bytes.inc({{"stream", job_.stream}, {"variant", job_.variant}},
+                                       double(a.writer->bytes_written()));
+    core::Micros now = DownloadContext::precise_now();
+    context_.metrics.seen_to_full.observe({{"stream", job_.stream}}, double(now - seen_at_) / 1e6);
+    log().debug("segment {}: full, {} bytes, attempt {}, seen-to-full {} us, transfer {} us", where(),
+                a.writer->bytes_written(), a.number, now - seen_at_, now - a.started_at);
+    event = core::AttemptEvent::Completed;
   }
   apply(core::on_attempt_event(state(), event, context_.now(), context_.timings, context_.unit_random()));
 }
@@ -219,17 +244,30 @@ void SegmentGetter::end_attempt(Attempt& attempt, bool keep_partial) {
   attempt.soft_total->stop();
   if (!attempt.writer) return;
   if (keep_partial && attempt.writer->bytes_written() > 0) {
-    auto committed = attempt.writer->commit(core::SegmentType::Partial);
-    if (committed) {
-      context_.metrics.segments.inc({{"stream", job_.stream}, {"variant", job_.variant}, {"type", "partial"}});
-      log().info("segment {}: kept {} bytes as partial", where(), attempt.writer->bytes_written());
-    } else {
-      report_commit_error(committed.error());
-    }
+    // Kept by the getter until renamed, so that the outcome is said and counted.
+    store::SegmentWriter* writer = attempt.writer.get();
+    partials_.push_back(std::move(attempt.writer));
+    writer->commit(core::SegmentType::Partial, [this, writer](const core::Result<std::string>& committed) {
+      on_partial_committed(writer, committed);
+    });
   } else {
     attempt.writer->discard();
+    attempt.writer.reset();
   }
-  attempt.writer.reset();
+}
+
+void SegmentGetter::on_partial_committed(store::SegmentWriter* raw, const core::Result<std::string>& committed) {
+  log::Fields fields{{"stream", job_.stream}, {"variant", job_.variant}, {"url", job_.url}};
+  auto it = std::find_if(partials_.begin(), partials_.end(), [&](const auto& w) { return w.get() == raw; });
+  std::unique_ptr<store::SegmentWriter> writer = std::move(*it);
+  partials_.erase(it);
+  if (committed) {
+    context_.metrics.segments.inc({{"stream", job_.stream}, {"variant", job_.variant}, {"type", "partial"}});
+    log().info("segment {}: kept {} bytes as partial", where(), writer->bytes_written());
+  } else {
+    report_commit_error(committed.error());
+  }
+  io::defer_delete(context_.loop, std::move(writer));  // inside its own callback
 }
 
 // The disk's refusals are said once per stream (DiskTrouble); anything else here.

@@ -46,6 +46,7 @@ class SegmentGetter {
     int number = 0;
     core::Micros started_at = 0;
     transfers::TransferId transfer = transfers::TransferId::None;
+    std::string finished_transfer;  // its id, for the lines said once the file is renamed
     long status = 0;
     bool headers_done = false;
     bool raced = false;  // passed a soft timeout (and raced then): it hangs, or is slow
@@ -65,6 +66,10 @@ class SegmentGetter {
   // Ends an attempt that lost, failed or was stopped: keeps its bytes as `partial`
   // if asked and there are some, removes the temp file otherwise.
   void end_attempt(Attempt& attempt, bool keep_partial);
+  // An attempt with every byte: its file is renamed off the loop, then the event applies.
+  void commit(std::unique_ptr<Attempt> attempt);
+  void on_committed(Attempt* attempt, const char* doubt, const core::Result<std::string>& committed);
+  void on_partial_committed(store::SegmentWriter* writer, const core::Result<std::string>& committed);
   void report_commit_error(const core::Error& error) noexcept;
   std::unique_ptr<Attempt> take(Attempt* attempt);
   core::GetterState state() const;
@@ -75,8 +80,10 @@ class SegmentGetter {
   SegmentJob job_;
   std::function<void(bool)> on_finished_;
   core::Micros created_at_;
-  core::Micros seen_at_;  // precise_now() at creation, for the seen-to-full latency
-  std::vector<std::unique_ptr<Attempt>> attempts_;
+  core::Micros seen_at_;                              // precise_now() at creation, for the seen-to-full latency
+  std::vector<std::unique_ptr<Attempt>> attempts_;    // downloading
+  std::vector<std::unique_ptr<Attempt>> committing_;  // got every byte; the file is being renamed
+  std::vector<std::unique_ptr<store::SegmentWriter>> partials_;  // ended attempts' bytes being kept
   io::Timer retry_timer_;
   int attempts_started_ = 0;
   bool gone_ = false;

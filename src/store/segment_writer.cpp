@@ -4,32 +4,32 @@
 
 namespace wubd::store {
 
+namespace {
+
+core::SegmentName temp_segment(core::Micros start, core::Micros duration) {
+  return {start, duration, core::SegmentType::Temp, random_temp_id()};
+}
+
+}  // namespace
+
 std::string temp_segment_name(core::Micros start, core::Micros duration) {
-  return core::format_segment_name({start, duration, core::SegmentType::Temp, random_temp_id()});
+  return core::format_segment_name(temp_segment(start, duration));
 }
 
-core::Result<std::unique_ptr<SegmentWriter>> SegmentWriter::create(const std::string& base_dir,
-                                                                   const std::string& stream,
-                                                                   const std::string& variant, core::Micros start,
-                                                                   core::Micros duration) {
-  std::unique_ptr<SegmentWriter> writer(new SegmentWriter());
-  writer->name_.start = start;
-  writer->name_.duration = duration;
-  writer->name_.type = core::SegmentType::Temp;
-  writer->name_.hash = random_temp_id();
-  auto file = FileWriter::create(base_dir, stream + "/" + variant + "/" + core::format_hour(start),
-                                 core::format_segment_name(writer->name_));
-  if (!file) return file.error();
-  writer->file_ = std::move(*file);
-  return writer;
+SegmentWriter::SegmentWriter(uv_loop_t* loop, const std::string& base_dir, const std::string& stream,
+                             const std::string& variant, core::Micros start, core::Micros duration)
+    : name_(temp_segment(start, duration)),
+      file_(loop, base_dir, stream + "/" + variant + "/" + core::format_hour(start), core::format_segment_name(name_)) {
 }
 
-core::Result<std::string> SegmentWriter::commit(core::SegmentType type) {
-  auto hash = file_->finish();
-  if (!hash) return hash.error();
-  name_.type = type;
-  name_.hash = std::move(*hash);
-  return file_->rename_to(core::format_segment_name(name_));
+void SegmentWriter::commit(core::SegmentType type, FileWriter::Done done) {
+  file_.finish(
+      [name = name_, type](const std::string& hash) mutable -> core::Result<std::string> {
+        name.type = type;
+        name.hash = hash;
+        return core::format_segment_name(name);
+      },
+      std::move(done));
 }
 
 namespace {

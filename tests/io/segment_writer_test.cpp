@@ -1,28 +1,56 @@
-// The store's write side on a real temporary directory: temp names while writing,
-// the final name carries the sha256 of the bytes, and nothing is left behind.
+// The store's write side on a real temporary directory and a real loop: temp names
+// while writing, the final name carries the sha256 of the bytes, the file work runs in
+// libuv's threadpool, and nothing is left behind.
 #include "wubd/store/segment_writer.h"
 
 #include <gtest/gtest.h>
 #include <sys/time.h>
 
+#include <atomic>
+#include <chrono>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
+#include <thread>
+
+#include "io/loop_test.h"
 
 namespace wubd::store {
 namespace {
 
 namespace fs = std::filesystem;
 
-class SegmentWriterTest : public ::testing::Test {
+class SegmentWriterTest : public io::LoopTest {
  protected:
   void SetUp() override {
+    io::LoopTest::SetUp();
     char tmpl[] = "/tmp/wubd-writer-XXXXXX";
     ASSERT_NE(mkdtemp(tmpl), nullptr);
     base_ = tmpl;
   }
-  void TearDown() override { fs::remove_all(base_); }
+  void TearDown() override {
+    io::LoopTest::TearDown();
+    fs::remove_all(base_);
+  }
+
+  std::unique_ptr<SegmentWriter> writer(core::Micros start) {
+    return std::make_unique<SegmentWriter>(&loop_, base_.string(), "s", "v", start, 2'000'000);
+  }
+
+  // Runs the loop until the commit is over; its outcome.
+  core::Result<std::string> wait(const std::function<void(FileWriter::Done)>& commit) {
+    std::optional<core::Result<std::string>> outcome;
+    commit([&](core::Result<std::string> result) { outcome = std::move(result); });
+    if (!spin_until([&] { return outcome.has_value(); })) return core::make_error("timed out");
+    return *outcome;
+  }
+  core::Result<std::string> commit(SegmentWriter& w, core::SegmentType type) {
+    return wait([&](FileWriter::Done done) { w.commit(type, std::move(done)); });
+  }
+  // Lets queued removals finish.
+  void settle() { spin_for(50); }
 
   std::vector<std::string> files() const {
     std::vector<std::string> names;
@@ -38,20 +66,19 @@ class SegmentWriterTest : public ::testing::Test {
 };
 
 TEST_F(SegmentWriterTest, TempWhileWritingThenFullWithTheHashOfTheBytes) {
-  auto writer = SegmentWriter::create(base_, "s", "source", start_, 2'000'000);
-  ASSERT_TRUE(writer) << writer.error().message;
+  auto w = std::make_unique<SegmentWriter>(&loop_, base_.string(), "s", "source", start_, 2'000'000);
   std::string big(3 * SegmentWriter::kWriteBufferBytes + 5, 'z');
-  ASSERT_TRUE((*writer)->write("abc"));
-  ASSERT_TRUE((*writer)->write(big));
-  ASSERT_EQ(files().size(), 1u);
+  ASSERT_TRUE(w->write("abc"));
+  ASSERT_TRUE(w->write(big));
+  ASSERT_TRUE(spin_until([&] { return files().size() == 1; }));  // created off the loop
   EXPECT_NE(files()[0].find("s/source/2026-11-21T04/05:06.500000-2.0-temp-"), std::string::npos) << files()[0];
-  auto path = (*writer)->commit(core::SegmentType::Full);
+  auto path = commit(*w, core::SegmentType::Full);
   ASSERT_TRUE(path) << path.error().message;
   std::ifstream in(*path, std::ios::binary);
   std::stringstream bytes;
   bytes << in.rdbuf();
   EXPECT_EQ(bytes.str(), "abc" + big);
-  EXPECT_EQ((*writer)->bytes_written(), 3 + big.size());
+  EXPECT_EQ(w->bytes_written(), 3 + big.size());
   auto parsed = core::parse_segment_path("2026-11-21T04", fs::path(*path).filename().string());
   ASSERT_TRUE(parsed);
   EXPECT_EQ(parsed->type, core::SegmentType::Full);
@@ -61,9 +88,8 @@ TEST_F(SegmentWriterTest, TempWhileWritingThenFullWithTheHashOfTheBytes) {
 
 TEST_F(SegmentWriterTest, EmptyHashAndRenameOntoTheSameName) {
   for (int i = 0; i < 2; ++i) {
-    auto writer = SegmentWriter::create(base_, "s", "v", start_, 2'000'000);
-    ASSERT_TRUE(writer);
-    auto path = (*writer)->commit(core::SegmentType::Full);
+    auto w = writer(start_);
+    auto path = commit(*w, core::SegmentType::Full);
     ASSERT_TRUE(path) << path.error().message;  // the second one lands on the first: success
     EXPECT_NE(path->find("-full-47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU.ts"), std::string::npos) << *path;
   }
@@ -73,13 +99,15 @@ TEST_F(SegmentWriterTest, EmptyHashAndRenameOntoTheSameName) {
 TEST_F(SegmentWriterTest, VerifiedCommitKeepsThePeersNameOrRefusesBadBytes) {
   const std::string empty_hash = "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU";
   const std::string peers_name = "05:06.500000-2.000-full-" + empty_hash + ".ts";  // spelled its way
-  auto good = SegmentWriter::create(base_, "s", "v", start_, 2'000'000);
-  auto path = (*good)->commit_verified(peers_name, empty_hash);
+  auto good = writer(start_);
+  auto path = wait([&](FileWriter::Done done) { good->commit_verified(peers_name, empty_hash, std::move(done)); });
   ASSERT_TRUE(path) << path.error().message;
   EXPECT_EQ(fs::path(*path).filename().string(), peers_name);
-  auto corrupt = SegmentWriter::create(base_, "s", "v", start_ + 2'000'000, 2'000'000);
-  ASSERT_TRUE((*corrupt)->write("not empty"));
-  auto refused = (*corrupt)->commit_verified("05:08.500000-2.0-full-" + empty_hash + ".ts", empty_hash);
+  auto corrupt = writer(start_ + 2'000'000);
+  ASSERT_TRUE(corrupt->write("not empty"));
+  auto refused = wait([&](FileWriter::Done done) {
+    corrupt->commit_verified("05:08.500000-2.0-full-" + empty_hash + ".ts", empty_hash, std::move(done));
+  });
   ASSERT_FALSE(refused);
   EXPECT_EQ(refused.error().code, SegmentWriter::kHashMismatch);
   EXPECT_NE(refused.error().message.find("hash mismatch"), std::string::npos);
@@ -88,18 +116,75 @@ TEST_F(SegmentWriterTest, VerifiedCommitKeepsThePeersNameOrRefusesBadBytes) {
 
 TEST_F(SegmentWriterTest, PartialDiscardAndDestructionLeaveNoTemp) {
   {
-    auto kept = SegmentWriter::create(base_, "s", "v", start_, 2'000'000);
-    ASSERT_TRUE((*kept)->write("half"));
-    ASSERT_TRUE((*kept)->commit(core::SegmentType::Partial));
-    auto dropped = SegmentWriter::create(base_, "s", "v", start_ + 2'000'000, 2'000'000);
-    ASSERT_TRUE((*dropped)->write("lost"));
-    (*dropped)->discard();
-    auto abandoned = SegmentWriter::create(base_, "s", "v", start_ + 4'000'000, 2'000'000);
-    ASSERT_TRUE((*abandoned)->write("abandoned"));
+    auto kept = writer(start_);
+    ASSERT_TRUE(kept->write("half"));
+    ASSERT_TRUE(commit(*kept, core::SegmentType::Partial));
+    auto dropped = writer(start_ + 2'000'000);
+    ASSERT_TRUE(dropped->write("lost"));
+    dropped->discard();
+    EXPECT_FALSE(dropped->write("more")) << "a write after the end";
+    auto abandoned = writer(start_ + 4'000'000);
+    ASSERT_TRUE(abandoned->write("abandoned"));
+    ASSERT_TRUE(spin_until([&] { return !abandoned->busy(); }));  // its temp file exists
   }
+  settle();
   auto names = files();
   ASSERT_EQ(names.size(), 1u);
   EXPECT_NE(names[0].find("-partial-"), std::string::npos);
+}
+
+TEST_F(SegmentWriterTest, AWriterDestroyedWhileCommittingStillLandsItsFile) {
+  {
+    auto w = writer(start_);
+    ASSERT_TRUE(w->write(std::string(SegmentWriter::kWriteBufferBytes * 2, 'x')));
+    w->commit(core::SegmentType::Full, [](core::Result<std::string>) { ADD_FAILURE() << "told a destroyed writer"; });
+  }
+  ASSERT_TRUE(spin_until([&] {
+    auto names = files();
+    return names.size() == 1 && names[0].find("-full-") != std::string::npos;
+  }));
+}
+
+TEST_F(SegmentWriterTest, ASymlinkOnTheWayFailsTheCommitWithTheReason) {
+  fs::create_directories(base_ / "elsewhere");
+  fs::create_directories(base_ / "s");
+  fs::create_directory_symlink(base_ / "elsewhere", base_ / "s/v");
+  auto w = writer(start_);
+  ASSERT_TRUE(spin_until([&] { return !w->busy(); }));
+  EXPECT_FALSE(w->write("bytes")) << "the failed create is sticky";
+  auto path = commit(*w, core::SegmentType::Full);
+  ASSERT_FALSE(path);
+  EXPECT_NE(path.error().message.find("symbolic link"), std::string::npos) << path.error().message;
+  EXPECT_TRUE(fs::is_empty(base_ / "elsewhere"));
+}
+
+TEST_F(SegmentWriterTest, ADiskThatDoesNotKeepUpFailsTheWriteAndKeepsNothing) {
+  // Every threadpool thread held (more holders than any pool has threads): the writer's
+  // file work waits behind them, as it would behind writes to a stalled disk.
+  std::atomic<bool> release{false};
+  io::TaskGroup holders(&loop_);
+  int held = 0;
+  for (int i = 0; i < 128; ++i) {
+    ASSERT_EQ(holders.run(
+                  [&release] {
+                    while (!release) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+                  },
+                  [&held] { ++held; }),
+              0);
+  }
+  auto w = writer(start_);
+  std::string chunk(1 << 20, 'x');
+  core::Result<bool> written = true;
+  for (std::size_t i = 0; written && i <= FileWriter::kMaxQueuedBytes / chunk.size(); ++i) written = w->write(chunk);
+  ASSERT_FALSE(written);
+  EXPECT_NE(written.error().message.find("not keeping up"), std::string::npos) << written.error().message;
+  EXPECT_FALSE(w->write("x")) << "the refusal is sticky";
+  release = true;
+  auto path = commit(*w, core::SegmentType::Full);
+  ASSERT_FALSE(path) << "a file missing bytes was kept: " << *path;
+  EXPECT_NE(path.error().message.find("not keeping up"), std::string::npos) << path.error().message;
+  ASSERT_TRUE(spin_until([&] { return held == 128; }));
+  EXPECT_TRUE(files().empty());
 }
 
 TEST_F(SegmentWriterTest, StaleTempFilesAreRemovedYoungOnesKept) {
@@ -121,15 +206,14 @@ TEST_F(SegmentWriterTest, StaleTempFilesAreRemovedYoungOnesKept) {
 }
 
 TEST_F(SegmentWriterTest, ASweepSparesFilesBeingWrittenAndHoursNotRecentlyTouched) {
-  auto writer = SegmentWriter::create(base_.string(), "s", "v", core::parse_time("2026-11-21T04:00:00").value(),
-                                      2 * core::kMicrosPerSecond);
-  ASSERT_TRUE(writer);
-  ASSERT_TRUE((*writer)->write("bytes"));
+  auto w = writer(core::parse_time("2026-11-21T04:00:00").value());
+  ASSERT_TRUE(w->write("bytes"));
+  ASSERT_TRUE(spin_until([&] { return !w->busy(); }));
   auto age = [](const fs::path& p, long age_s) {
     timeval times[2] = {{time(nullptr) - age_s, 0}, {time(nullptr) - age_s, 0}};
     utimes(p.c_str(), times);
   };
-  fs::path live = (*writer)->temp_path();
+  fs::path live = w->temp_path();
   age(live, 600);  // a download stalled for ten minutes: still ours
   fs::create_directories(base_ / "s/v/2026-11-20T04");
   fs::path old_hour_temp = base_ / "s/v/2026-11-20T04/00:00.000000-2.0-temp-3f1c9a2e-0000-4000-8000-000000000009.ts";
@@ -146,7 +230,7 @@ TEST_F(SegmentWriterTest, ASweepSparesFilesBeingWrittenAndHoursNotRecentlyTouche
   auto removed = remove_stale_temp_files(base_, 300 * core::kMicrosPerSecond, {0, FileWriter::being_written()});
   EXPECT_EQ(removed, std::vector<std::string>{old_hour_temp.string()});
   EXPECT_TRUE(fs::exists(live));
-  ASSERT_TRUE((*writer)->commit(core::SegmentType::Full));
+  ASSERT_TRUE(commit(*w, core::SegmentType::Full));
   EXPECT_EQ(FileWriter::being_written().count(live.string()), 0u);
 }
 

@@ -1,18 +1,21 @@
 // An LD_PRELOAD shim that makes the disk slow, or failing, on purpose:
 // - slow (tools/bench/slow-disk): every write(2) to a regular file, every openat(2)
-//   that creates a file, every rename and every opendir waits SLOW_DISK_MS
-//   milliseconds (default 200) first, as a throttled or dying disk makes them wait;
+//   that creates a file, every rename and every opendir (but of /proc and /sys) waits
+//   SLOW_DISK_MS milliseconds (default 200) first, as a throttled or dying disk makes
+//   them wait;
 // - failing (integration_disk): while the file SLOW_DISK_FAIL_WHILE exists, writes to
 //   regular files fail with SLOW_DISK_ERRNO (default EIO), as a dying disk's do.
 // Sockets, pipes and the standard streams (the process's log) are left alone.
 #define _GNU_SOURCE
 #include <dirent.h>
-#include <errno.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -71,16 +74,21 @@ int renameat(int olddirfd, const char* oldpath, int newdirfd, const char* newpat
   return real(olddirfd, oldpath, newdirfd, newpath);
 }
 
+// /proc and /sys are not the disk: a process reading its own fds is not slowed.
+static int on_the_disk(const struct statfs* fs) { return fs->f_type != PROC_SUPER_MAGIC && fs->f_type != SYSFS_MAGIC; }
+
 DIR* opendir(const char* path) {
   static DIR* (*real)(const char*);
   if (!real) real = (DIR * (*)(const char*)) dlsym(RTLD_NEXT, "opendir");
-  wait_a_while();
+  struct statfs fs;
+  if (statfs(path, &fs) != 0 || on_the_disk(&fs)) wait_a_while();
   return real(path);
 }
 
 DIR* fdopendir(int fd) {
   static DIR* (*real)(int);
   if (!real) real = (DIR * (*)(int)) dlsym(RTLD_NEXT, "fdopendir");
-  wait_a_while();
+  struct statfs fs;
+  if (fstatfs(fd, &fs) != 0 || on_the_disk(&fs)) wait_a_while();
   return real(fd);
 }

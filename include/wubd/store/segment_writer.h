@@ -18,44 +18,42 @@
 // see half a file.
 namespace wubd::store {
 
-// One segment being written (a FileWriter with a segment's names). Destroying an
-// uncommitted writer removes its temp file.
+// One segment being written (a FileWriter with a segment's names), off the loop as
+// FileWriter is. Destroying an uncommitted writer removes its temp file.
 class SegmentWriter {
  public:
-  // Creates BASE/stream/variant/HOUR/ as needed and opens the temp file (see
-  // FileWriter::create for the symlink rule).
-  static core::Result<std::unique_ptr<SegmentWriter>> create(const std::string& base_dir, const std::string& stream,
-                                                             const std::string& variant, core::Micros start,
-                                                             core::Micros duration);
+  // Returns at once; BASE/stream/variant/HOUR/ and the temp file are made in the
+  // threadpool (see FileWriter for the symlink rule).
+  SegmentWriter(uv_loop_t* loop, const std::string& base_dir, const std::string& stream, const std::string& variant,
+                core::Micros start, core::Micros duration);
 
-  core::Result<bool> write(std::string_view bytes) { return file_->write(bytes); }
+  core::Result<bool> write(std::string_view bytes) { return file_.write(bytes); }
 
   // Renames the temp file to its final name (type Full, Suspect or Partial, hash of
-  // the bytes written) and returns the final path. A file of that name already there
+  // the bytes written); `done` gets the final path. A file of that name already there
   // is success: the same name means the same bytes.
-  core::Result<std::string> commit(core::SegmentType type);
+  void commit(core::SegmentType type, FileWriter::Done done);
   // For copies of another node's file: renames the temp file to exactly `file_name`
   // (in the same hour directory) if the sha256 of the bytes written is
   // `expected_hash`; otherwise removes it and fails with code kHashMismatch and a
   // message giving both hashes. Keeping the peer's exact name matters: a name spelled
   // differently (`2.000` for `2.0`) would look missing on every later pass.
   static constexpr int kHashMismatch = FileWriter::kHashMismatch;
-  core::Result<std::string> commit_verified(const std::string& file_name, const std::string& expected_hash) {
-    return file_->commit_verified(file_name, expected_hash);
+  void commit_verified(std::string file_name, std::string expected_hash, FileWriter::Done done) {
+    file_.commit_verified(std::move(file_name), std::move(expected_hash), std::move(done));
   }
   // Removes the temp file.
-  void discard() { file_->discard(); }
+  void discard() { file_.discard(); }
 
   static constexpr std::size_t kWriteBufferBytes = FileWriter::kWriteBufferBytes;
 
-  std::uint64_t bytes_written() const { return file_->bytes_written(); }
-  const std::string& temp_path() const { return file_->temp_path(); }
+  std::uint64_t bytes_written() const { return file_.bytes_written(); }
+  const std::string& temp_path() const { return file_.temp_path(); }
+  bool busy() const { return file_.busy(); }
 
  private:
-  SegmentWriter() = default;
-
-  std::unique_ptr<FileWriter> file_;
   core::SegmentName name_;
+  FileWriter file_;
 };
 
 // A fresh `temp` name for a segment starting at `start` (random id in place of the hash).
