@@ -80,6 +80,7 @@ class Daemon {
     restreamer_.set_index([this] { return index_page(); });
     store_.report_to(metrics_);
     store_.set_extras_dirs(config.backfill.extras);
+    watch_store_changes();
     log::count_messages(metrics_);
     for (const auto& [source, limits] : config.source_limits) engine_.set_limits(source, limits);
     restreamer_.set_jobs_handler(
@@ -260,6 +261,21 @@ class Daemon {
 
   // Downloads stop at once (in-flight segments with data become `partial`); the server
   // lets the responses in progress finish. The signal handles close last.
+  // The store's inotify queue is read as it fills, not only when a request comes: a
+  // quiet node writing all day would otherwise overflow it (16,384 events).
+  void watch_store_changes() {
+    if (store_.changes_fd() < 0) return;
+    if (int rc = store_changes_.init(uv_poll_init, loop_, store_.changes_fd()); rc != 0) {
+      log().warn("cannot poll the store's inotify descriptor: {}", uv_strerror(rc));
+      return;
+    }
+    store_changes_->data = this;
+    uv_poll_start(store_changes_.get(), UV_READABLE, [](uv_poll_t* handle, int, int) {
+      if (auto* daemon = static_cast<Daemon*>(handle->data)) daemon->store_.read_changes();
+    });
+    uv_unref(store_changes_.base());  // housekeeping: it never keeps the loop alive by itself
+  }
+
   void stop_roles_now() {
     console_.close();
     temp_sweeper_.reset();
@@ -281,6 +297,7 @@ class Daemon {
   const Config& config_;
   core::MetricsRegistry metrics_;
   store::SegmentStore store_;
+  io::UvHandle<uv_poll_t> store_changes_;
   ProcessMetrics process_metrics_{loop_, metrics_};
   restreamer::Restreamer restreamer_;
   io::HttpClient client_;

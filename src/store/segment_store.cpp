@@ -2,12 +2,14 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
@@ -75,7 +77,7 @@ DIR* open_directory(int base_fd, const std::string& base_dir, const std::string&
 
 }  // namespace
 
-SegmentStore::SegmentStore(std::string base_dir, size_t max_cached_hours)
+SegmentStore::SegmentStore(std::string base_dir, size_t max_cached_hours, bool watch)
     : base_dir_(std::move(base_dir)), max_cached_hours_(std::max<size_t>(max_cached_hours, 1)) {
   while (base_dir_.size() > 1 && base_dir_.back() == '/') base_dir_.pop_back();
   // The base itself may be a symlink (the operator's choice); nothing below it may.
@@ -83,10 +85,157 @@ SegmentStore::SegmentStore(std::string base_dir, size_t max_cached_hours)
   if (base_fd_ < 0) {
     log::logger(log::Module::Store).error("cannot open the base directory {}: {}", base_dir_, std::strerror(errno));
   }
+  if (watch) {
+    inotify_fd_ = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+    if (inotify_fd_ < 0) {
+      log::logger(log::Module::Store)
+          .warn("cannot watch {} (inotify: {}): directories are read again when their mtime moves", base_dir_,
+                std::strerror(errno));
+    }
+  }
 }
 
 SegmentStore::~SegmentStore() {
+  if (inotify_fd_ >= 0) ::close(inotify_fd_);
   if (base_fd_ >= 0) ::close(base_fd_);
+}
+
+int SegmentStore::add_watch(const std::string& relative) {
+  if (inotify_fd_ < 0) return -1;
+  // Created, removed and renamed entries; closed after writing (a size may have
+  // changed); the directory itself removed or renamed. IN_DONT_FOLLOW: the path was
+  // just checked to hold no symlink below the base.
+  constexpr std::uint32_t kMask = IN_CREATE | IN_DELETE | IN_MOVED_FROM | IN_MOVED_TO | IN_CLOSE_WRITE |
+                                  IN_DELETE_SELF | IN_MOVE_SELF | IN_ONLYDIR | IN_DONT_FOLLOW | IN_EXCL_UNLINK;
+  std::string path = relative.empty() ? base_dir_ : base_dir_ + "/" + relative;
+  int watch = inotify_add_watch(inotify_fd_, path.c_str(), kMask);
+  if (watch < 0) {
+    if (!warned_watch_limit_) {
+      warned_watch_limit_ = true;
+      log::logger(log::Module::Store)
+          .warn(
+              "cannot watch {} ({}): such directories are read again when their mtime moves (said once; raise "
+              "fs.inotify.max_user_watches if the limit is reached)",
+              path, std::strerror(errno));
+    }
+    return -1;
+  }
+  watched_[watch] = relative;
+  return watch;
+}
+
+void SegmentStore::remove_watch(int& watch) {
+  if (watch < 0) return;
+  // A directory's watch is shared by nothing else: names and hours are other paths.
+  inotify_rm_watch(inotify_fd_, watch);
+  watched_.erase(watch);
+  watch = -1;
+}
+
+void SegmentStore::forget_watches() {
+  ++stats_.overflows;
+  log::logger(log::Module::Store)
+      .warn("inotify's queue overflowed: every directory of {} is read again at its next lookup", base_dir_);
+  for (auto& [path, cache] : names_) {
+    remove_watch(cache.watch);
+    cache.trusted = false;
+    cache.scanned_in_snapshot = 0;
+  }
+  for (auto& [path, cache] : hours_) {
+    remove_watch(cache.watch);
+    cache.trusted = false;
+    cache.scanned_in_snapshot = 0;
+  }
+}
+
+void SegmentStore::read_changes() {
+  if (inotify_fd_ < 0) return;
+  alignas(inotify_event) char buffer[64 * 1024];
+  for (;;) {
+    ssize_t n = ::read(inotify_fd_, buffer, sizeof buffer);
+    if (n <= 0) break;  // EAGAIN: nothing more queued
+    for (ssize_t at = 0; at < n;) {
+      const auto* event = reinterpret_cast<const inotify_event*>(buffer + at);
+      at += ssize_t(sizeof(inotify_event) + event->len);
+      if (event->mask & IN_Q_OVERFLOW) {
+        forget_watches();
+        continue;
+      }
+      auto it = watched_.find(event->wd);
+      if (it == watched_.end()) continue;  // a watch already removed
+      std::string directory = it->second;
+      if (event->mask & (IN_DELETE_SELF | IN_MOVE_SELF | IN_IGNORED)) {
+        // The directory went (or moved): what was known of it is void.
+        if (!(event->mask & IN_IGNORED)) inotify_rm_watch(inotify_fd_, event->wd);
+        watched_.erase(it);
+        names_.erase(directory);
+        hours_.erase(directory);
+        ++stats_.changes;
+        continue;
+      }
+      if (event->len > 0) apply_change(directory, event->name, event->mask);
+    }
+  }
+}
+
+void SegmentStore::apply_change(const std::string& directory, std::string_view name, std::uint32_t mask) {
+  if (name.empty() || name[0] == '.') return;  // hidden: rsync's temp files, among others
+  bool added = mask & (IN_CREATE | IN_MOVED_TO);
+  bool removed = mask & (IN_DELETE | IN_MOVED_FROM);
+  bool is_directory = mask & IN_ISDIR;
+  std::string entry(name);
+  if (auto it = names_.find(directory); it != names_.end()) {
+    CachedNames& cache = it->second;
+    if (!is_directory) {
+      if (added) {
+        struct stat st;
+        if (io::stat_beneath(base_fd_, join(directory, entry), st) == -ELOOP) warn_symlink(join(directory, entry));
+      }
+      return;
+    }
+    std::optional<Micros> hour;
+    if (cache.kind == EntryKind::Hours) {
+      if (auto parsed = core::parse_hour(entry)) hour = *parsed;
+      if (!hour) {
+        if (added && warned_names_.insert(join(directory, entry)).second) {
+          log::logger(log::Module::Store)
+              .warn("ignoring {}/{}: not an hour directory (YYYY-MM-DDTHH)", base_dir_ + "/" + directory, entry);
+        }
+        return;
+      }
+    }
+    auto at = std::lower_bound(cache.names.begin(), cache.names.end(), entry);
+    bool present = at != cache.names.end() && *at == entry;
+    std::size_t index = std::size_t(at - cache.names.begin());
+    if (added && !present) {
+      cache.names.insert(at, entry);
+      if (hour) cache.hour_starts.insert(cache.hour_starts.begin() + std::ptrdiff_t(index), *hour);
+    } else if (removed && present) {
+      cache.names.erase(at);
+      if (hour) cache.hour_starts.erase(cache.hour_starts.begin() + std::ptrdiff_t(index));
+    }
+    ++stats_.changes;
+    return;
+  }
+  auto it = hours_.find(directory);
+  if (it == hours_.end() || is_directory) return;
+  CachedHour& cache = it->second;
+  auto at = std::lower_bound(cache.file_names.begin(), cache.file_names.end(), entry);
+  bool present = at != cache.file_names.end() && *at == entry;
+  if (added && !present) {
+    // Only regular files count; a symlink is never followed, whatever its name.
+    struct stat st;
+    int rc = io::stat_beneath(base_fd_, directory + "/" + entry, st);
+    if (rc == -ELOOP) warn_symlink(directory + "/" + entry);
+    if (rc != 0 || !S_ISREG(st.st_mode)) return;
+    cache.file_names.insert(at, entry);
+  } else if (removed && present) {
+    cache.file_names.erase(at);
+  } else if (!(mask & IN_CLOSE_WRITE) || !present) {
+    return;
+  }
+  cache.changed = true;
+  ++stats_.changes;
 }
 
 std::string SegmentStore::variant_path(const std::string& stream, const std::string& variant) const {
@@ -107,10 +256,19 @@ void SegmentStore::report_to(core::MetricsRegistry& metrics) {
   core::CounterFamily& scans =
       metrics.counter("wubd_store_directory_scans_total", "Directory listings read from disk since start.");
   core::CounterFamily& hits =
-      metrics.counter("wubd_store_cache_hits_total", "Directory listings answered from cache since start.");
-  refresh_ = metrics.add_refresh([this, &scans, &hits] {
+      metrics.counter("wubd_store_cache_hits_total", "Directory listings answered from memory since start.");
+  core::CounterFamily& changes = metrics.counter(
+      "wubd_store_changes_total", "Changes inotify reported and the listings followed without reading a directory.");
+  core::CounterFamily& overflows = metrics.counter(
+      "wubd_store_watch_overflows_total", "Times inotify's queue overflowed, so that every directory was read again.");
+  core::GaugeFamily& watches =
+      metrics.gauge("wubd_store_watched_directories", "Directories the store watches with inotify.");
+  refresh_ = metrics.add_refresh([this, &scans, &hits, &changes, &overflows, &watches] {
     scans.set_total({}, double(stats_.directory_scans));
     hits.set_total({}, double(stats_.cache_hits));
+    changes.set_total({}, double(stats_.changes));
+    overflows.set_total({}, double(stats_.overflows));
+    watches.set({}, double(watched_.size()));
   });
 }
 
@@ -137,17 +295,27 @@ bool SegmentStore::stat_directory(const std::string& relative, timespec& mtime) 
 }
 
 const SegmentStore::CachedNames& SegmentStore::cached_names(const std::string& relative, EntryKind kind) {
+  if (auto it = names_.find(relative); it != names_.end() && it->second.watch >= 0) {
+    ++stats_.cache_hits;
+    return it->second;
+  }
   timespec mtime;
   if (!stat_directory(relative, mtime)) {
-    names_.erase(relative);
+    if (auto it = names_.find(relative); it != names_.end()) {
+      remove_watch(it->second.watch);
+      names_.erase(it);
+    }
     return empty_names_;
   }
   CachedNames& cache = names_[relative];
+  cache.kind = kind;
   if (same_time(cache.mtime, mtime) && (cache.trusted || cache.scanned_in_snapshot == snapshot_)) {
     ++stats_.cache_hits;
     return cache;
   }
   cache.scanned_in_snapshot = snapshot_;
+  // Watched before it is read: what changes while it is read is in the events too.
+  if (cache.watch < 0) cache.watch = add_watch(relative);
   Micros scanned_at = now_wall();
   ++stats_.directory_scans;
   cache.names.clear();
@@ -183,6 +351,7 @@ const SegmentStore::CachedNames& SegmentStore::cached_names(const std::string& r
 }
 
 std::vector<std::string> SegmentStore::list_streams() {
+  read_changes();
   std::vector<std::string> streams;
   for (const std::string& name : cached_names("", EntryKind::Directories).names) {
     if (extras_dirs_.count(name)) continue;
@@ -206,29 +375,45 @@ io::BeneathPath SegmentStore::below_base(const std::string& relative) const {
 }
 
 std::vector<std::string> SegmentStore::list_variants(const std::string& stream) {
+  read_changes();
   return cached_names(stream, EntryKind::Directories).names;
 }
 
 std::vector<std::string> SegmentStore::list_hours(const std::string& stream, const std::string& variant) {
+  read_changes();
   return cached_names(stream + "/" + variant, EntryKind::Hours).names;
 }
 
 std::vector<Micros> SegmentStore::hour_starts(const std::string& stream, const std::string& variant) {
+  read_changes();
   return cached_names(stream + "/" + variant, EntryKind::Hours).hour_starts;
 }
 
 bool SegmentStore::variant_exists(const std::string& stream, const std::string& variant) {
+  read_changes();
   timespec mtime;
   return stat_directory(stream + "/" + variant, mtime);
 }
 
 std::shared_ptr<const HourListing> SegmentStore::hour_listing(const std::string& stream, const std::string& variant,
                                                               const std::string& hour) {
+  read_changes();
   std::string path = stream + "/" + variant + "/" + hour;  // below the base
   auto hour_start = core::parse_hour(hour);
+  if (!hour_start) return empty_hour_;
+  if (auto it = hours_.find(path); it != hours_.end() && it->second.watch >= 0 && it->second.listing) {
+    CachedHour& cache = it->second;
+    cache.last_used = ++use_counter_;
+    ++stats_.cache_hits;
+    if (cache.changed) make_listing(cache, path, hour, *hour_start);
+    return cache.listing;
+  }
   timespec mtime;
-  if (!hour_start || !stat_directory(path, mtime)) {
-    hours_.erase(path);
+  if (!stat_directory(path, mtime)) {
+    if (auto it = hours_.find(path); it != hours_.end()) {
+      remove_watch(it->second.watch);
+      hours_.erase(it);
+    }
     return empty_hour_;
   }
   CachedHour& cache = hours_[path];
@@ -238,18 +423,21 @@ std::shared_ptr<const HourListing> SegmentStore::hour_listing(const std::string&
     return cache.listing;
   }
   cache.scanned_in_snapshot = snapshot_;
+  // Watched before it is read: what changes while it is read is in the events too.
+  if (cache.watch < 0) cache.watch = add_watch(path);
 
   Micros scanned_at = now_wall();
   ++stats_.directory_scans;
-  auto listing = std::make_shared<HourListing>();
-  listing->version = next_version_++;
+  cache.file_names.clear();
   DIR* dir = open_directory(base_fd_, base_dir_, path);
   if (!dir) {
+    auto listing = std::make_shared<HourListing>();
+    listing->version = next_version_++;
     cache.listing = std::move(listing);
     cache.trusted = false;
+    remove_watch(cache.watch);
     return cache.listing;
   }
-  std::vector<std::string> file_names;
   while (dirent* entry = readdir(dir)) {
     if (entry->d_name[0] == '.') continue;
     // Only regular files count; a symlink is never followed, whatever its name.
@@ -257,9 +445,23 @@ std::shared_ptr<const HourListing> SegmentStore::hour_listing(const std::string&
       if (type == EntryType::Symlink) warn_symlink(path + "/" + entry->d_name);
       continue;
     }
-    file_names.emplace_back(entry->d_name);
+    cache.file_names.emplace_back(entry->d_name);
   }
-  core::HourFiles files = core::sort_hour_files(hour, *hour_start, file_names);
+  closedir(dir);
+  std::sort(cache.file_names.begin(), cache.file_names.end());
+  make_listing(cache, path, hour, *hour_start);
+  cache.mtime = mtime;
+  cache.trusted = scanned_at - to_micros(mtime) > kMtimeGranularity;
+  std::shared_ptr<const HourListing> result = cache.listing;
+  if (hours_.size() > max_cached_hours_) evict_hours();
+  return result;
+}
+
+void SegmentStore::make_listing(CachedHour& cache, const std::string& path, const std::string& hour,
+                                Micros hour_start) {
+  cache.changed = false;
+  auto listing = std::make_shared<HourListing>();
+  core::HourFiles files = core::sort_hour_files(hour, hour_start, cache.file_names);
   for (const auto& [name, why] : files.rejected) {
     if (cache.warned.insert(name).second) {
       log::logger(log::Module::Store).warn("ignoring {}/{}/{}: {}", base_dir_, path, name, why);
@@ -274,13 +476,12 @@ std::shared_ptr<const HourListing> SegmentStore::hour_listing(const std::string&
   for (std::size_t i = 0; i < sized.size(); ++i) {
     if (!sized[i]) continue;
     struct stat st;
-    if (fstatat(dirfd(dir), listing->segments[i].file_name.c_str(), &st, AT_SYMLINK_NOFOLLOW) == 0) {
+    if (io::stat_beneath(base_fd_, path + "/" + listing->segments[i].file_name, st) == 0) {
       listing->segments[i].size_bytes = st.st_size;
     } else {
-      vanished[i] = true;  // removed since readdir
+      vanished[i] = true;  // removed since it was listed
     }
   }
-  closedir(dir);
   std::size_t index = 0;
   std::erase_if(listing->segments, [&](const core::StoredSegment&) { return vanished[index++]; });
 
@@ -293,13 +494,7 @@ std::shared_ptr<const HourListing> SegmentStore::hour_listing(const std::string&
   std::sort(listing->names.begin(), listing->names.end());
   listing->best = core::best_by_start(listing->segments);
   listing->version = next_version_++;
-
   cache.listing = std::move(listing);
-  cache.mtime = mtime;
-  cache.trusted = scanned_at - to_micros(mtime) > kMtimeGranularity;
-  std::shared_ptr<const HourListing> result = cache.listing;
-  if (hours_.size() > max_cached_hours_) evict_hours();
-  return result;
 }
 
 void SegmentStore::evict_hours() {
@@ -309,7 +504,11 @@ void SegmentStore::evict_hours() {
   for (const auto& [path, cache] : hours_) by_use.emplace_back(cache.last_used, path);
   std::sort(by_use.begin(), by_use.end());
   size_t drop = std::max<size_t>(1, hours_.size() - max_cached_hours_ * 3 / 4);
-  for (size_t i = 0; i < drop && i + 1 < by_use.size(); ++i) hours_.erase(by_use[i].second);
+  for (size_t i = 0; i < drop && i + 1 < by_use.size(); ++i) {
+    auto it = hours_.find(by_use[i].second);
+    remove_watch(it->second.watch);
+    hours_.erase(it);
+  }
 }
 
 std::uint64_t SegmentStore::range_version(const std::string& stream, const std::string& variant, Micros start,

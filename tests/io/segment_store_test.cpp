@@ -1,5 +1,6 @@
-// The store on a real temporary directory: listings, junk handling and the cache
-// that keeps a day-long playlist from re-reading its directories on every request.
+// The store on a real temporary directory: listings, junk handling, and the cache
+// (kept true by inotify, or by mtimes without it) that keeps a day-long playlist from
+// re-reading its directories on every request.
 #include "wubd/store/segment_store.h"
 
 #include <gtest/gtest.h>
@@ -110,18 +111,48 @@ TEST_F(SegmentStoreTest, WarmDayLongLookupReadsNoDirectory) {
   EXPECT_EQ(store.stats().directory_scans, scans) << "a warm lookup re-read directories";
   EXPECT_EQ(first.size(), second.size());
 
-  // A change is seen at once: the directory's mtime moves.
+  // A change is seen at once, from inotify's word: the directory is not read again.
   std::string hour3 = core::format_hour(start + 3 * core::kMicrosPerHour);
   write("db/source/" + hour3 + "/00:02.000000-2.0-full-AAAB.ts");
   EXPECT_EQ(store.hour_listing("db", "source", hour3)->names.size(), 2u);
-  EXPECT_EQ(store.stats().directory_scans, scans + 1);
+  EXPECT_EQ(store.stats().directory_scans, scans);
 }
 
-TEST_F(SegmentStoreTest, RecentlyChangedDirectoriesAreNotTrusted) {
+TEST_F(SegmentStoreTest, AWatchedHourFollowsWhatOtherProgramsDoWithoutRereading) {
+  const std::string hour = "db/source/2026-11-21T04/";
+  write(hour + "00:00.000000-2.0-full-AAAA.ts");
+  write(hour + "00:02.000000-2.0-full-AAAB.ts");
+  SegmentStore store(base_.string());
+  auto names = [&] { return store.hour_listing("db", "source", "2026-11-21T04")->names; };
+  ASSERT_EQ(names().size(), 2u);
+  std::uint64_t version = store.hour_listing("db", "source", "2026-11-21T04")->version;
+  // rsync: a hidden temp file, renamed into place.
+  write(hour + ".00:04.000000-2.0-full-AAAC.ts.Xy12");
+  EXPECT_EQ(names().size(), 2u) << "a hidden file is listed";
+  fs::rename(base_ / (hour + ".00:04.000000-2.0-full-AAAC.ts.Xy12"), base_ / (hour + "00:04.000000-2.0-full-AAAC.ts"));
+  EXPECT_EQ(names(), (std::vector<std::string>{"00:00.000000-2.0-full-AAAA.ts", "00:02.000000-2.0-full-AAAB.ts",
+                                               "00:04.000000-2.0-full-AAAC.ts"}));
+  EXPECT_NE(store.hour_listing("db", "source", "2026-11-21T04")->version, version);
+  // An operator removes one, and plants a symlink that must never be listed.
+  fs::remove(base_ / (hour + "00:00.000000-2.0-full-AAAA.ts"));
+  fs::create_symlink("/etc/passwd", base_ / (hour + "00:06.000000-2.0-full-AAAD.ts"));
+  EXPECT_EQ(names(), (std::vector<std::string>{"00:02.000000-2.0-full-AAAB.ts", "00:04.000000-2.0-full-AAAC.ts"}));
+  // A new hour appears in the variant's hours, and a removed one goes.
+  write("db/source/2026-11-21T05/00:00.000000-2.0-full-AAAE.ts");
+  EXPECT_EQ(store.list_hours("db", "source"), (std::vector<std::string>{"2026-11-21T04", "2026-11-21T05"}));
+  EXPECT_EQ(store.hour_listing("db", "source", "2026-11-21T05")->names.size(), 1u);
+  fs::remove_all(base_ / "db/source/2026-11-21T05");
+  EXPECT_EQ(store.list_hours("db", "source"), std::vector<std::string>{"2026-11-21T04"});
+  EXPECT_TRUE(store.hour_listing("db", "source", "2026-11-21T05")->names.empty());
+  EXPECT_EQ(store.stats().directory_scans, 3u) << "the variant, hour 04 and hour 05 once each";
+  EXPECT_GT(store.stats().changes, 0u);
+}
+
+TEST_F(SegmentStoreTest, WithoutWatchesRecentlyChangedDirectoriesAreNotTrusted) {
   // Two files landing within one mtime tick must both be seen, so a directory
   // changed in the last second is read again on every lookup.
   write("db/source/2026-11-21T04/00:00.000000-2.0-full-AAAA.ts");
-  SegmentStore store(base_.string());
+  SegmentStore store(base_.string(), 512, false);
   EXPECT_EQ(store.hour_listing("db", "source", "2026-11-21T04")->names.size(), 1u);
   write("db/source/2026-11-21T04/00:02.000000-2.0-full-AAAB.ts");
   store.new_snapshot();
@@ -149,9 +180,9 @@ TEST_F(SegmentStoreTest, RangeVersionMovesWhenAnyHourChanges) {
   EXPECT_NE(store.range_version("db", "source", start, end), v2);
 }
 
-TEST_F(SegmentStoreTest, ARecentDirectoryIsReadOncePerSnapshot) {
+TEST_F(SegmentStoreTest, WithoutWatchesARecentDirectoryIsReadOncePerSnapshot) {
   write("db/source/2026-11-21T04/00:00.000000-2.0-full-AAAA.ts");
-  SegmentStore store(base_.string());
+  SegmentStore store(base_.string(), 512, false);
   store.new_snapshot();
   store.hour_listing("db", "source", "2026-11-21T04");
   store.hour_listing("db", "source", "2026-11-21T04");

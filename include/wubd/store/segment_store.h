@@ -6,6 +6,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "wubd/core/best_segments.h"
@@ -25,13 +26,21 @@ using HourListing = core::HourListing;
 
 struct StoreStats {
   std::uint64_t directory_scans = 0;  // readdir passes actually made
-  std::uint64_t cache_hits = 0;       // listings answered from cache after a stat
+  std::uint64_t cache_hits = 0;       // listings answered from cache (watched, or after a stat)
+  std::uint64_t changes = 0;          // inotify events applied to listings
+  std::uint64_t overflows = 0;        // inotify queue overflows (every directory is read again)
 };
 
-// Reads the store below `base_dir`. Used on the loop thread only. Directory reads are
-// synchronous but bounded: a directory is read again only when its mtime changed,
-// or when its mtime is too recent to trust (a change within the file system's
-// timestamp granularity would not move it). Missing directories read as empty.
+// Reads the store below `base_dir`. Used on the loop thread only. A directory is read
+// once; from then on inotify tells what was created, renamed or removed in it (by this
+// process, a wubloader, rsync or an operator) and its listing follows without reading
+// it again: a slow or busy disk that makes readdir wait never stalls a playlist for a
+// directory already read. Changes are applied at the start of each lookup, so a file
+// renamed into place before a request is in that request's answer. Where inotify is
+// not there (no watches left: fs.inotify.max_user_watches, or `watch` false), a
+// directory is read again only when its mtime changed, or when its mtime is too
+// recent to trust (a change within the file system's timestamp granularity would not
+// move it). Missing directories read as empty.
 // Below the base directory no symlink is followed (io/beneath.h): a symlinked
 // stream, variant, hour or segment is left out of listings (with one warning) and
 // reads as missing.
@@ -39,7 +48,7 @@ class SegmentStore {
  public:
   // `max_cached_hours` bounds the memory of hour listings (a few hundred bytes a segment).
   // The base directory is opened once, here; if it cannot be, everything reads as empty.
-  explicit SegmentStore(std::string base_dir, size_t max_cached_hours = 512);
+  explicit SegmentStore(std::string base_dir, size_t max_cached_hours = 512, bool watch = true);
   ~SegmentStore();
   SegmentStore(const SegmentStore&) = delete;
   SegmentStore& operator=(const SegmentStore&) = delete;
@@ -49,7 +58,17 @@ class SegmentStore {
   // Starts a new snapshot: until the next call, a directory whose mtime is too recent
   // to trust is read at most once, so one request sees one consistent listing of it.
   // The restreamer calls this once per request.
-  void new_snapshot() { ++snapshot_; }
+  void new_snapshot() {
+    ++snapshot_;
+    read_changes();
+  }
+
+  // The inotify descriptor, or -1: readable when changes are queued. The daemon polls
+  // it and calls read_changes(), so that the kernel's queue never overflows between
+  // requests (an overflow costs a reread of every directory).
+  int changes_fd() const { return inotify_fd_; }
+  // Applies the changes inotify has queued. Every lookup calls it first.
+  void read_changes();
 
   // Directories that are extras (store/extras.h), never streams: `emotes` and those
   // named here.
@@ -110,7 +129,10 @@ class SegmentStore {
   void warn_symlink(const std::string& relative);
 
  private:
+  enum class EntryKind { Directories, Hours };
   struct CachedNames {
+    EntryKind kind = EntryKind::Directories;
+    int watch = -1;  // inotify watch: while there is one, events keep `names` true
     timespec mtime{};
     bool trusted = false;
     std::uint64_t scanned_in_snapshot = 0;
@@ -118,22 +140,34 @@ class SegmentStore {
     std::vector<core::Micros> hour_starts;  // of `names`, for hour directories
   };
   struct CachedHour {
+    int watch = -1;        // as above, for `file_names`
+    bool changed = false;  // events moved `file_names` since `listing` was made
     timespec mtime{};
     bool trusted = false;
     std::uint64_t scanned_in_snapshot = 0;
     std::uint64_t last_used = 0;
+    std::vector<std::string> file_names;  // the regular files, sorted: what `listing` is made of
     std::shared_ptr<const HourListing> listing;
     std::set<std::string> warned;  // bad names already logged once
   };
-  enum class EntryKind { Directories, Hours };
 
   const CachedNames& cached_names(const std::string& relative, EntryKind kind);
   void evict_hours();
+  // A listing made of `cache.file_names`; stats only the files whose size decides
+  // between copies.
+  void make_listing(CachedHour& cache, const std::string& path, const std::string& hour, core::Micros hour_start);
+  int add_watch(const std::string& relative);
+  void remove_watch(int& watch);
+  void apply_change(const std::string& directory, std::string_view name, std::uint32_t mask);
+  void forget_watches();  // after an overflow: every directory is read again
   // stat() of a directory below the base; false (and a log line unless it simply
   // does not exist) if it is not one.
   bool stat_directory(const std::string& relative, timespec& mtime);
   std::string base_dir_;
   int base_fd_ = -1;
+  int inotify_fd_ = -1;
+  std::map<int, std::string> watched_;  // watch → directory below the base
+  bool warned_watch_limit_ = false;
   std::set<std::string> warned_symlinks_;
   std::set<std::string> warned_names_;  // entries that are not hours, logged once
   std::set<std::string> extras_dirs_ = {kEmotesDirectory};
