@@ -1,5 +1,6 @@
 // wubd: archives live HLS streams and serves the archive back over HTTP.
 #include <cstdio>
+#include <cstdlib>
 #include <exception>
 #include <string>
 #include <vector>
@@ -31,6 +32,11 @@ int run(int argc, char** argv) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // libuv's threadpool (4 threads unless told) does the archive's file work, reads of
+  // segments not in the page cache, probes and encodes. A disk that stalls can hold
+  // every thread with writes; 16 leave room for the rest. An operator's own setting
+  // wins. Read by libuv when the pool first starts, so set before anything runs.
+  setenv("UV_THREADPOOL_SIZE", "16", 0);
   // Errors are results, not exceptions; one escaping (out of memory) is reported as
   // what it is, not as an abort.
   try {

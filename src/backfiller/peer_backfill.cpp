@@ -427,6 +427,7 @@ void PeerBackfill::start_download(std::size_t index) {
     }
     return true;
   };
+  request.must_wait = [] { return store::FileWriter::disk_is_behind(); };
   request.on_done = [this, d](const io::FetchOutcome& outcome) { on_download_done(d, outcome); };
   transfers::TransferSpec spec;
   spec.source = peer_;

@@ -53,6 +53,7 @@ void SegmentGetter::start_attempt() {
   request.receive_buffer_bytes = 64 * 1024;  // segments are ~1 MB: fewer, larger reads
   request.on_headers = [this, a](long status) { return on_headers(*a, status); };
   request.on_data = [this, a](std::string_view bytes) { return on_data(*a, bytes); };
+  request.must_wait = [] { return store::FileWriter::disk_is_behind(); };
   request.on_done = [this, a](const io::FetchOutcome& outcome) { on_attempt_done(a, outcome); };
   a->soft_headers = std::make_unique<io::Timer>(context_.loop);
   a->soft_headers->start(DownloadContext::to_ms(t.segment_headers_soft_timeout),

@@ -26,6 +26,10 @@ struct SlistFree {
   void operator()(curl_slist* list) const { curl_slist_free_all(list); }
 };
 
+// How often paused requests ask must_wait() again: often enough that a drained disk
+// queue refills at once, seldom enough to cost nothing while the disk is stalled.
+constexpr std::uint64_t kResumeCheckMs = 5;
+
 }  // namespace
 
 struct HttpClient::Request {
@@ -40,6 +44,7 @@ struct HttpClient::Request {
   long status = 0;
   bool headers_done = false;
   bool stopped_by_callback = false;
+  bool paused = false;      // by must_wait()
   std::string start_error;  // why it could not start
   std::uint64_t body_bytes = 0;
   char error_buffer[CURL_ERROR_SIZE] = {};
@@ -60,7 +65,10 @@ struct HttpClient::SocketPoll {
 };
 
 HttpClient::HttpClient(uv_loop_t* loop, std::string user_agent)
-    : loop_(loop), user_agent_(std::move(user_agent)), later_(std::make_unique<Timer>(loop)) {
+    : loop_(loop),
+      user_agent_(std::move(user_agent)),
+      resume_timer_(std::make_unique<Timer>(loop)),
+      later_(std::make_unique<Timer>(loop)) {
   // Process-wide; curl counts calls, so every client may make one.
   curl_global_init(CURL_GLOBAL_DEFAULT);
   multi_ = curl_multi_init();
@@ -339,12 +347,42 @@ std::size_t HttpClient::write_cb(char* data, std::size_t size, std::size_t count
   auto* r = static_cast<Request*>(userp);
   std::size_t length = size * count;
   if (r->stopped_by_callback) return 0;
+  if (r->fetch.must_wait && r->fetch.must_wait()) {
+    // curl hands this piece over again once resumed.
+    r->paused = true;
+    if (!r->client->resume_timer_->active()) {
+      r->client->resume_timer_->start(kResumeCheckMs, [client = r->client] { client->resume_paused(); });
+    }
+    return CURL_WRITEFUNC_PAUSE;
+  }
   r->body_bytes += length;
   if (r->fetch.on_data && !r->fetch.on_data(std::string_view(data, length))) {
     r->stopped_by_callback = true;
     return 0;
   }
   return length;
+}
+
+void HttpClient::resume_paused() {
+  bool still_paused = false;
+  // Resuming hands the kept piece to the write callback at once, which may pause the
+  // request again; collected first, since a callback may start or finish requests.
+  std::vector<RequestId> paused;
+  for (const auto& [id, request] : requests_) {
+    if (request->paused) paused.push_back(id);
+  }
+  for (RequestId id : paused) {
+    auto it = requests_.find(id);
+    if (it == requests_.end()) continue;
+    Request* r = it->second.get();
+    if (r->fetch.must_wait && r->fetch.must_wait()) {
+      still_paused = true;
+      continue;
+    }
+    r->paused = false;
+    curl_easy_pause(r->easy, CURLPAUSE_CONT);
+  }
+  if (still_paused && !closing_) resume_timer_->start(kResumeCheckMs, [this] { resume_paused(); });
 }
 
 void HttpClient::on_request_timer_cb(uv_timer_t* timer) noexcept {
@@ -374,6 +412,7 @@ void HttpClient::close(std::function<void()> on_closed) {
   multi_ok(curl_multi_cleanup(multi), "curl_multi_cleanup");
   polls_.clear();  // any curl did not hand back while cleaning up
   curl_timer_.close();
+  resume_timer_.reset();
   // Told on a later turn, never inside close(); the timer that tells it is the last
   // handle, and closes with it.
   later_->start(0, [this, on_closed = std::move(on_closed)] {

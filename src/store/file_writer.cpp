@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -34,6 +35,9 @@ core::Result<int> open_directory(const std::string& base_dir, const std::string&
   return fd;
 }
 
+// Bytes every writer holds for its drain: the loop adds, the drains take away.
+std::atomic<std::int64_t> bytes_waiting_for_disk{0};
+
 // Loop thread only, as the writers themselves.
 std::set<std::string>& temp_paths_being_written() {
   static std::set<std::string> paths;
@@ -53,21 +57,25 @@ std::string random_temp_id() {
 }
 
 // The file's side of a writer, shared by the writer on the loop and the drain that
-// works in the threadpool. The writer hands over bytes and the end (finish or discard)
-// under the mutex; a drain takes them, writes them with the mutex released, and goes
-// on while at least kWriteBufferBytes wait (fewer are left to gather), or until the
-// end is done. At most one drain runs at a time (`draining`), so the file sees its
-// bytes in order; a writer destroyed mid-way leaves the end to the drain, which needs
-// nothing from it.
+// works in the threadpool. The writer hands over bytes and the end under the mutex; a
+// drain takes them, writes them with the mutex released, and goes on while at least
+// kWriteBufferBytes wait (fewer are left to gather), or until the end is done. At most
+// one drain runs at a time (`draining`), so the file sees its bytes in order; a writer
+// destroyed mid-way leaves the end to the drain, which needs nothing from it.
 struct FileWriter::Disk {
+  // How the file ends: renamed to `final_name`, or removed (then `error` says why).
+  struct End {
+    std::string final_name;
+    std::optional<core::Error> error;
+  };
+
   std::mutex mutex;
   // Under the mutex.
-  std::string pending;   // bytes handed over, not yet taken
-  NameForHash name_for;  // finish() asked for, not yet taken
-  bool discard = false;  // discard() asked for, not yet taken
+  std::string pending;     // bytes handed over, not yet taken
+  std::optional<End> end;  // asked for, not yet taken
   bool draining = false;
-  std::optional<core::Error> failed;               // sticky, for the writer's next write
-  std::optional<core::Result<std::string>> ended;  // the finish's outcome, for the writer
+  std::optional<core::Error> failed;               // a write failed: for the writer's next write
+  std::optional<core::Result<std::string>> ended;  // the end's outcome, for the writer
 
   // The drain's alone.
   std::string base_dir;
@@ -77,15 +85,16 @@ struct FileWriter::Disk {
   std::string temp_path;
   int dir_fd = -1;  // every create, rename and unlink is relative to it
   int fd = -1;
-  EVP_MD_CTX* sha256 = nullptr;
   bool created = false;
   bool gone = false;  // renamed, removed, or never created
   std::optional<core::Error> error;
+  // Swapped with `pending`: the two buffers go back and forth and keep their capacity,
+  // so that no chunk is allocated on the loop and freed in the threadpool.
+  std::string taken;
 
   ~Disk() {
     close_file();
     if (dir_fd >= 0) ::close(dir_fd);
-    if (sha256) EVP_MD_CTX_free(sha256);
   }
 
   void close_file() {
@@ -106,15 +115,11 @@ struct FileWriter::Disk {
     if (fd < 0) {
       gone = true;  // nothing to remove
       error = core::make_os_error("cannot create " + temp_path, errno);
-      return;
     }
-    sha256 = EVP_MD_CTX_new();
-    EVP_DigestInit_ex(sha256, EVP_sha256(), nullptr);
   }
 
   void write(std::string_view bytes) {
-    if (error || gone || bytes.empty()) return;
-    EVP_DigestUpdate(sha256, bytes.data(), bytes.size());
+    if (error || gone) return;
     while (!bytes.empty()) {
       ssize_t n = ::write(fd, bytes.data(), bytes.size());
       if (n < 0) {
@@ -132,25 +137,17 @@ struct FileWriter::Disk {
     gone = true;
   }
 
-  core::Result<std::string> finish(const NameForHash& final_name_for) {
-    if (error) {
+  core::Result<std::string> finish(const End& how) {
+    if (how.error || error) {
       remove();
-      return *error;
+      return how.error ? *how.error : *error;
     }
     if (gone) return core::make_error("cannot finish " + temp_path + ": already gone");
     close_file();
-    unsigned char digest[EVP_MAX_MD_SIZE];
-    unsigned int length = 0;
-    EVP_DigestFinal_ex(sha256, digest, &length);
-    auto final_name = final_name_for(core::encode_hash({digest, length}));
-    if (!final_name) {
-      remove();
-      return final_name.error();
-    }
-    std::string final_path = directory + "/" + *final_name;
+    std::string final_path = directory + "/" + how.final_name;
     gone = true;
     // renameat replaces a symlink at the final name instead of writing through it.
-    if (::renameat(dir_fd, temp_name.c_str(), dir_fd, final_name->c_str()) != 0) {
+    if (::renameat(dir_fd, temp_name.c_str(), dir_fd, how.final_name.c_str()) != 0) {
       int rename_error = errno;
       ::unlinkat(dir_fd, temp_name.c_str(), 0);
       // Some file systems refuse to replace: the name is the content, so keep theirs.
@@ -160,42 +157,34 @@ struct FileWriter::Disk {
     return final_path;
   }
 
-  // Under the mutex: a failure either side found is both sides' (the writer refuses
-  // bytes a stalled disk cannot take; then the file must not be finished either).
-  void share_failure() {
-    if (error && !failed) failed = error;
-    if (failed && !error) error = failed;
-  }
-
   // Runs in the threadpool until nothing is left for it (see above).
   void drain() {
     if (!created) create();
     for (;;) {
-      std::string bytes;
-      NameForHash final_name_for;
-      bool remove_now = false;
+      std::optional<End> how;
       {
         std::lock_guard lock(mutex);
-        share_failure();
-        bool ending = name_for || discard;
-        if (!ending && pending.size() < kWriteBufferBytes) {
+        if (error && !failed) failed = error;
+        if (!end && pending.size() < kWriteBufferBytes) {
           draining = false;
           return;
         }
-        bytes.swap(pending);
-        final_name_for = std::move(name_for);
-        name_for = nullptr;
-        remove_now = std::exchange(discard, false);
+        taken.swap(pending);
+        how = std::exchange(end, std::nullopt);
       }
-      if (remove_now) {
-        remove();
+      bytes_waiting_for_disk -= std::int64_t(taken.size());
+      if (!how || !how->error) write(taken);
+      // Kept for the next swap if it is the usual size; a buffer that grew while a write
+      // waited goes, so that a writer holds no more than two of the usual size.
+      if (how || taken.capacity() > 2 * kWriteBufferBytes) {
+        std::string().swap(taken);
       } else {
-        write(bytes);
+        taken.clear();
       }
-      if (remove_now || final_name_for) {
-        auto outcome = remove_now ? core::Result<std::string>(core::make_error("discarded")) : finish(final_name_for);
+      if (how) {
+        auto outcome = finish(*how);
         std::lock_guard lock(mutex);
-        share_failure();
+        if (error && !failed) failed = error;
         ended = std::move(outcome);
         draining = false;
         return;
@@ -206,7 +195,8 @@ struct FileWriter::Disk {
 
 FileWriter::FileWriter(uv_loop_t* loop, const std::string& base_dir, const std::string& directory,
                        std::string temp_name)
-    : disk_(std::make_shared<Disk>()), drains_(loop) {
+    : disk_(std::make_shared<Disk>()), drains_(loop), sha256_(EVP_MD_CTX_new()) {
+  EVP_DigestInit_ex(sha256_, EVP_sha256(), nullptr);
   disk_->base_dir = base_dir;
   disk_->relative_dir = directory;
   disk_->directory = base_dir + "/" + directory;
@@ -220,6 +210,8 @@ FileWriter::FileWriter(uv_loop_t* loop, const std::string& base_dir, const std::
 
 const std::set<std::string>& FileWriter::being_written() { return temp_paths_being_written(); }
 
+bool FileWriter::disk_is_behind() { return bytes_waiting_for_disk > std::int64_t(kMaxWaitingBytes); }
+
 void FileWriter::forget_temp_path() {
   if (listed_) temp_paths_being_written().erase(temp_path_);
   listed_ = false;
@@ -229,6 +221,7 @@ FileWriter::~FileWriter() {
   // A finish already asked for still happens, unseen; anything else is removed.
   if (!ended_) discard();
   forget_temp_path();
+  EVP_MD_CTX_free(sha256_);
 }
 
 bool FileWriter::busy() const {
@@ -247,32 +240,36 @@ core::Result<bool> FileWriter::write(std::string_view bytes) {
     } else if (disk_->pending.size() + bytes.size() > kMaxQueuedBytes) {
       failed_ = core::make_error("cannot write " + temp_path_ + ": the disk is not keeping up (" +
                                  std::to_string(disk_->pending.size() >> 20) + " MiB waiting)");
-      disk_->failed = failed_;
+      bytes_waiting_for_disk -= std::int64_t(disk_->pending.size());
       disk_->pending.clear();
     } else {
       if (disk_->pending.capacity() < kWriteBufferBytes) disk_->pending.reserve(kWriteBufferBytes);
       disk_->pending.append(bytes);
+      bytes_waiting_for_disk += std::int64_t(bytes.size());
       start = !disk_->draining && disk_->pending.size() >= kWriteBufferBytes;
       if (start) disk_->draining = true;
     }
   }
   if (failed_) return *failed_;
+  // Hashed here, as the bytes come, not in the drain: the hash is the CPU a segment
+  // costs, and paying it on the loop keeps a download from outrunning it (the loop
+  // reads no faster than it hashes, so bytes never pile up in memory behind the hash).
+  EVP_DigestUpdate(sha256_, bytes.data(), bytes.size());
   bytes_ += bytes.size();
   if (start) start_drain();
   return true;
 }
 
-void FileWriter::end(NameForHash name_for) {
+void FileWriter::end(std::string final_name, std::optional<core::Error> error) {
   ended_ = true;
   bool start = false;
   {
     std::lock_guard lock(disk_->mutex);
-    if (name_for) {
-      disk_->name_for = std::move(name_for);
-    } else {
-      disk_->pending.clear();
-      disk_->discard = true;
+    if (error) {
+      bytes_waiting_for_disk -= std::int64_t(disk_->pending.size());
+      std::string().swap(disk_->pending);
     }
+    disk_->end = Disk::End{std::move(final_name), std::move(error)};
     start = !disk_->draining;
     disk_->draining = true;
   }
@@ -298,24 +295,28 @@ void FileWriter::on_drained() {
   std::exchange(done_, nullptr)(std::move(*ended));
 }
 
-void FileWriter::finish(NameForHash name_for, Done done) {
+void FileWriter::finish(const NameForHash& name_for, Done done) {
   if (ended_) {
     done(core::make_error("finished twice: " + temp_path_));
     return;
   }
   done_ = std::move(done);
-  end(std::move(name_for));
+  if (failed_) return end("", *failed_);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(sha256_, digest, &length);
+  auto final_name = name_for(core::encode_hash({digest, length}));
+  if (!final_name) return end("", final_name.error());
+  end(std::move(*final_name), std::nullopt);
 }
 
-void FileWriter::commit(std::string final_name, Done done) {
-  finish([final_name = std::move(final_name)](const std::string&) -> core::Result<std::string> { return final_name; },
-         std::move(done));
+void FileWriter::commit(const std::string& final_name, Done done) {
+  finish([&final_name](const std::string&) -> core::Result<std::string> { return final_name; }, std::move(done));
 }
 
-void FileWriter::commit_verified(std::string final_name, std::string expected_hash, Done done) {
+void FileWriter::commit_verified(const std::string& final_name, const std::string& expected_hash, Done done) {
   finish(
-      [final_name = std::move(final_name),
-       expected_hash = std::move(expected_hash)](const std::string& hash) -> core::Result<std::string> {
+      [&](const std::string& hash) -> core::Result<std::string> {
         if (hash != expected_hash) {
           return core::make_error("hash mismatch: the name says " + expected_hash + ", the bytes hash to " + hash,
                                   kHashMismatch);
@@ -328,7 +329,7 @@ void FileWriter::commit_verified(std::string final_name, std::string expected_ha
 void FileWriter::discard() {
   if (ended_) return;
   forget_temp_path();
-  end(nullptr);
+  end("", core::make_error("discarded"));
 }
 
 core::Result<bool> create_empty_file(const std::string& base_dir, const std::string& directory,

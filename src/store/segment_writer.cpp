@@ -24,10 +24,10 @@ SegmentWriter::SegmentWriter(uv_loop_t* loop, const std::string& base_dir, const
 
 void SegmentWriter::commit(core::SegmentType type, FileWriter::Done done) {
   file_.finish(
-      [name = name_, type](const std::string& hash) mutable -> core::Result<std::string> {
-        name.type = type;
-        name.hash = hash;
-        return core::format_segment_name(name);
+      [this, type](const std::string& hash) -> core::Result<std::string> {
+        name_.type = type;
+        name_.hash = hash;
+        return core::format_segment_name(name_);
       },
       std::move(done));
 }

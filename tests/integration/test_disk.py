@@ -2,7 +2,8 @@
 brim (needs the right to mount a tmpfs: root, as in CI; skipped otherwise, saying so),
 and writes failing with EIO through tools/slow_disk's LD_PRELOAD shim: writes fail with
 one clear log line per stream and a metric, no `full` file holds wrong bytes, no temp
-file piles up, and recording resumes by itself when the disk can write again."""
+file piles up, and recording resumes by itself when the disk can write again. And a disk
+that stalls every operation (the same shim) never holds a playlist or /metrics."""
 import contextlib
 import glob
 import os
@@ -10,6 +11,7 @@ import re
 import subprocess
 import tempfile
 import time
+import urllib.request
 
 import datetime
 
@@ -133,7 +135,39 @@ def test_a_failing_disk_eio_is_said_once_and_recording_resumes():
         assert_files_hash_to_their_names(base)
 
 
+def test_a_stalled_disk_never_holds_playlists_or_metrics():
+    # Every file create, write, rename and directory read waits 300 ms (the shim): an
+    # answer that waited on the disk even once would take that long. The loop must not.
+    # (Slow, but not slower than the stream: 2 segments/s at about 4 operations each.)
+    base = tempfile.mkdtemp(prefix="wubd-stall-")
+    delay_ms = 300
+    preload = {"LD_PRELOAD": SHIM, "SLOW_DISK_MS": str(delay_ms),
+               "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
+    with FakeOrigin("--speed", "2") as origin:
+        with Wubd("--download", f"live={origin.url}/master.m3u8", *FAST, base_dir=base, env=preload) as wubd:
+            wait_for(lambda: len(segment_files(base, "full")) >= 3, 30, "the first full segments")
+            playlist = wubd.url + "/playlist/live/source.m3u8"
+            get_timed = lambda url: (lambda t0: (urllib.request.urlopen(url, timeout=10).read(),
+                                                 time.monotonic() - t0))(time.monotonic())
+            get_timed(playlist)  # the directories' first read waits on the disk, once
+            first_count = None
+            slowest = {"metrics": 0.0, "playlist": 0.0}
+            for _ in range(30):
+                body, took = get_timed(playlist)
+                slowest["playlist"] = max(slowest["playlist"], took)
+                count = body.count(b"#EXTINF")
+                first_count = count if first_count is None else first_count
+                _, took = get_timed(wubd.url + "/metrics")
+                slowest["metrics"] = max(slowest["metrics"], took)
+                time.sleep(0.1)
+            assert slowest["playlist"] < delay_ms / 2000 and slowest["metrics"] < delay_ms / 2000, slowest
+            assert count > first_count, f"the playlist did not follow the downloads: {first_count} -> {count}"
+        assert segment_files(base, "temp") == []
+        assert_files_hash_to_their_names(base)
+
+
 if __name__ == "__main__":
     run_tap([test_a_full_disk_fails_writes_once_per_stream_and_recording_resumes,
              test_a_full_disk_fails_backfill_writes_once_per_stream_and_the_next_pass_heals,
-             test_a_failing_disk_eio_is_said_once_and_recording_resumes])
+             test_a_failing_disk_eio_is_said_once_and_recording_resumes,
+             test_a_stalled_disk_never_holds_playlists_or_metrics])

@@ -145,6 +145,43 @@ TEST_F(HttpClientTest, StreamsABodyInPiecesAndReusesTheConnection) {
   EXPECT_EQ(server_->connection_count(), 1u);  // the second fetch reused the connection
 }
 
+TEST_F(HttpClientTest, AReceiverThatMustWaitPausesTheTransferAndLosesNothing) {
+  // The consumer falls behind after every 256 KiB it takes, for its next three answers
+  // to must_wait(): the transfer pauses each time and resumes with the piece it kept.
+  int behind_for = 3, pauses = 0;
+  std::size_t next_stall = 256 << 10;
+  bool data_while_behind = false;
+  std::string body;
+  FetchRequest request = get(base_ + "/big");
+  request.must_wait = [&] {
+    if (behind_for == 0) return false;
+    if (behind_for == 3) ++pauses;
+    --behind_for;
+    return true;
+  };
+  FetchOutcome outcome;
+  bool done = false;
+  request.on_data = [&](std::string_view bytes) {
+    if (behind_for > 0) data_while_behind = true;
+    body.append(bytes);
+    if (body.size() >= next_stall) {
+      next_stall += 256 << 10;
+      behind_for = 3;
+    }
+    return true;
+  };
+  request.on_done = [&](const FetchOutcome& o) {
+    outcome = o;
+    done = true;
+  };
+  client_->start(std::move(request));
+  ASSERT_TRUE(spin_until([&] { return done; })) << pauses << " pauses, " << body.size() << " bytes";
+  EXPECT_TRUE(outcome.complete) << outcome.error;
+  EXPECT_EQ(body, std::string(3 << 20, 'x'));
+  EXPECT_FALSE(data_while_behind);
+  EXPECT_GE(pauses, 11);  // one at the start, one after each 256 KiB
+}
+
 TEST_F(HttpClientTest, StatusPostAndErrors) {
   std::string body;
   FetchOutcome missing = fetch(get(base_ + "/nothing"), body);

@@ -48,6 +48,11 @@ struct FetchRequest {
   std::function<bool(long status)> on_headers;
   // Body bytes as they arrive, decoded. Returning false aborts the transfer.
   std::function<bool(std::string_view bytes)> on_data;
+  // Asked before each piece of the body, if set: while it says true the transfer is
+  // paused (curl keeps the piece and stops reading the socket, so TCP holds the sender
+  // back) and it is asked again every few milliseconds. For a consumer that falls
+  // behind: the archive's writers when the disk does not keep up with the network.
+  std::function<bool()> must_wait;
   // Exactly once per transfer that was not cancelled, after it left curl. It may
   // destroy the owner of the transfer and start or cancel other transfers.
   std::function<void(const FetchOutcome& outcome)> on_done;
@@ -110,11 +115,15 @@ class HttpClient {
   void finish(Request* request, const FetchOutcome& outcome);
   void remove_request(Request* request);
   void on_request_timer(Request* request);
+  // Resumes the paused requests whose must_wait() no longer holds; checks again later
+  // while any is still paused.
+  void resume_paused();
 
   uv_loop_t* loop_;
   std::string user_agent_;
   CURLM* multi_ = nullptr;
   UvHandle<uv_timer_t> curl_timer_;
+  std::unique_ptr<Timer> resume_timer_;  // runs while a request is paused
   std::uint64_t next_id_ = 1;
   std::map<RequestId, std::unique_ptr<Request>> requests_;
   // Requests that could not start, told so through on_done on a later loop turn.

@@ -13,6 +13,8 @@
 #include "wubd/core/result.h"
 #include "wubd/io/task_group.h"
 
+struct evp_md_ctx_st;  // OpenSSL's EVP_MD_CTX
+
 // Writing one file of the archive atomically, off the loop: the bytes go to a temp
 // name in the file's directory while being hashed (sha256), then the temp file is
 // renamed to its final name, so readers never see half a file. Segments
@@ -20,8 +22,8 @@
 namespace wubd::store {
 
 // The file work runs in libuv's threadpool, one drain at a time per writer: create
-// the directory and the temp file, write and hash what has gathered, and at the end
-// flush, close, hash and rename. A disk the kernel throttles (or one that is
+// the directory and the temp file, write what has gathered, and at the end close and
+// rename (the loop hashes the bytes as they come). A disk the kernel throttles (or one that is
 // dying) makes open, write and rename wait for seconds; on the loop that wait would
 // stall every client, so the loop only gathers bytes and learns how the writing went.
 // Bytes are gathered into kWriteBufferBytes before a drain takes them: curl hands over
@@ -52,20 +54,19 @@ class FileWriter {
   // over, unless the writer was destroyed first.
   using Done = std::function<void(core::Result<std::string> path)>;
   // Gives the final name for the sha256 (url-safe base64) of the bytes, or an error
-  // (then the temp file is removed). Runs in the threadpool: it must be a pure
-  // function of what it holds.
+  // (then the temp file is removed). Called at once, by finish().
   using NameForHash = std::function<core::Result<std::string>(const std::string& hash)>;
 
   // Ends the chain: the rest written, the file closed, and the temp file renamed to
   // name_for(hash) in the same directory. A file of that name already there is
   // success: names in the archive are content.
-  void finish(NameForHash name_for, Done done);
+  void finish(const NameForHash& name_for, Done done);
   // finish() to `final_name`.
-  void commit(std::string final_name, Done done);
+  void commit(const std::string& final_name, Done done);
   // finish() to `final_name` if the hash is `expected_hash`; otherwise the temp file is
   // removed and `done` gets code kHashMismatch and both hashes.
   static constexpr int kHashMismatch = 1;
-  void commit_verified(std::string final_name, std::string expected_hash, Done done);
+  void commit_verified(const std::string& final_name, const std::string& expected_hash, Done done);
   // Ends the chain by removing the temp file.
   void discard();
 
@@ -73,6 +74,14 @@ class FileWriter {
   // Bytes waiting for the disk beyond which write() fails: a disk this far behind is
   // not going to catch up, and the download would otherwise hold them all in memory.
   static constexpr std::size_t kMaxQueuedBytes = 64 << 20;
+
+  // True while all writers together hold more than kMaxWaitingBytes for the disk:
+  // downloads pause (io::FetchRequest::must_wait) until the drains catch up, so that a
+  // burst from a fast network, or a disk that stalls, is held back by TCP instead of
+  // piling up in memory. On the loop the bytes were once written as they came, which
+  // held the network back by itself.
+  static bool disk_is_behind();
+  static constexpr std::size_t kMaxWaitingBytes = 8 << 20;
 
   // Temp paths of every writer not yet renamed or removed, for the temp sweeper.
   // Writers live on the loop thread; a sweep in the threadpool gets a copy.
@@ -85,13 +94,15 @@ class FileWriter {
 
  private:
   struct Disk;
-  void end(NameForHash name_for);  // name_for, or a discard if null
+  // Renamed to `final_name`, or removed if there is an `error` (what `done` gets).
+  void end(std::string final_name, std::optional<core::Error> error);
   void start_drain();
   void on_drained();
   void forget_temp_path();
 
   std::shared_ptr<Disk> disk_;  // the file's side, shared with the drain in the threadpool
   io::TaskGroup drains_;
+  evp_md_ctx_st* sha256_;  // of the bytes handed over
   std::string temp_path_;
   std::uint64_t bytes_ = 0;
   Done done_;

@@ -39,8 +39,8 @@ class SegmentWriter {
   // message giving both hashes. Keeping the peer's exact name matters: a name spelled
   // differently (`2.000` for `2.0`) would look missing on every later pass.
   static constexpr int kHashMismatch = FileWriter::kHashMismatch;
-  void commit_verified(std::string file_name, std::string expected_hash, FileWriter::Done done) {
-    file_.commit_verified(std::move(file_name), std::move(expected_hash), std::move(done));
+  void commit_verified(const std::string& file_name, const std::string& expected_hash, FileWriter::Done done) {
+    file_.commit_verified(file_name, expected_hash, std::move(done));
   }
   // Removes the temp file.
   void discard() { file_.discard(); }
