@@ -81,6 +81,7 @@ class Daemon {
     store_.report_to(metrics_);
     store_.set_extras_dirs(config.backfill.extras);
     watch_store_changes();
+    store_.start_index(loop_);
     log::count_messages(metrics_);
     for (const auto& [source, limits] : config.source_limits) engine_.set_limits(source, limits);
     restreamer_.set_jobs_handler(
@@ -278,6 +279,7 @@ class Daemon {
 
   void stop_roles_now() {
     console_.close();
+    store_.stop_index();
     temp_sweeper_.reset();
     if (downloader_) downloader_->stop();
     if (backfiller_) backfiller_->stop();

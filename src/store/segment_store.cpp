@@ -186,6 +186,10 @@ void SegmentStore::apply_change(const std::string& directory, std::string_view n
   std::string entry(name);
   if (auto it = names_.find(directory); it != names_.end()) {
     CachedNames& cache = it->second;
+    if (cache.indexing) {
+      if (is_directory && (added || removed)) cache.changed_while_indexing[entry] = added;
+      return;
+    }
     if (!is_directory) {
       if (added) {
         struct stat st;
@@ -209,7 +213,20 @@ void SegmentStore::apply_change(const std::string& directory, std::string_view n
     std::size_t index = std::size_t(at - cache.names.begin());
     if (added && !present) {
       cache.names.insert(at, entry);
-      if (hour) cache.hour_starts.insert(cache.hour_starts.begin() + std::ptrdiff_t(index), *hour);
+      if (hour) {
+        cache.hour_starts.insert(cache.hour_starts.begin() + std::ptrdiff_t(index), *hour);
+        // A new hour (of a stream being downloaded, most likely): read it off the loop
+        // now, before a lookup wants it.
+        if (index_.started) {
+          queue_for_index(join(directory, entry), entry);
+          index_next();
+        }
+      } else if (index_.started && !(directory.empty() && is_extras_dir(entry))) {
+        // A new stream or variant: read it, and what it holds, off the loop too.
+        queue_directory_for_index(join(directory, entry),
+                                  directory.empty() ? EntryKind::Directories : EntryKind::Hours);
+        index_next();
+      }
     } else if (removed && present) {
       cache.names.erase(at);
       if (hour) cache.hour_starts.erase(cache.hour_starts.begin() + std::ptrdiff_t(index));
@@ -220,6 +237,16 @@ void SegmentStore::apply_change(const std::string& directory, std::string_view n
   auto it = hours_.find(directory);
   if (it == hours_.end() || is_directory) return;
   CachedHour& cache = it->second;
+  if (cache.indexing) {
+    if (added) {
+      struct stat st;
+      int rc = io::stat_beneath(base_fd_, directory + "/" + entry, st);
+      if (rc == 0 && S_ISREG(st.st_mode)) cache.changed_while_indexing[entry] = true;
+    } else if (removed) {
+      cache.changed_while_indexing[entry] = false;
+    }
+    return;
+  }
   auto at = std::lower_bound(cache.file_names.begin(), cache.file_names.end(), entry);
   bool present = at != cache.file_names.end() && *at == entry;
   if (added && !present) {
@@ -263,12 +290,15 @@ void SegmentStore::report_to(core::MetricsRegistry& metrics) {
       "wubd_store_watch_overflows_total", "Times inotify's queue overflowed, so that every directory was read again.");
   core::GaugeFamily& watches =
       metrics.gauge("wubd_store_watched_directories", "Directories the store watches with inotify.");
-  refresh_ = metrics.add_refresh([this, &scans, &hits, &changes, &overflows, &watches] {
+  core::GaugeFamily& to_index = metrics.gauge("wubd_store_index_directories_pending",
+                                              "Hour directories the index has still to read (0 once it is built).");
+  refresh_ = metrics.add_refresh([this, &scans, &hits, &changes, &overflows, &watches, &to_index] {
     scans.set_total({}, double(stats_.directory_scans));
     hits.set_total({}, double(stats_.cache_hits));
     changes.set_total({}, double(stats_.changes));
     overflows.set_total({}, double(stats_.overflows));
     watches.set({}, double(watched_.size()));
+    to_index.set({}, double(index_.hours_total - index_.hours_indexed));
   });
 }
 
@@ -295,7 +325,7 @@ bool SegmentStore::stat_directory(const std::string& relative, timespec& mtime) 
 }
 
 const SegmentStore::CachedNames& SegmentStore::cached_names(const std::string& relative, EntryKind kind) {
-  if (auto it = names_.find(relative); it != names_.end() && it->second.watch >= 0) {
+  if (auto it = names_.find(relative); it != names_.end() && it->second.watch >= 0 && !it->second.indexing) {
     ++stats_.cache_hits;
     return it->second;
   }
@@ -309,6 +339,12 @@ const SegmentStore::CachedNames& SegmentStore::cached_names(const std::string& r
   }
   CachedNames& cache = names_[relative];
   cache.kind = kind;
+  if (cache.indexing) {
+    // Asked for before its read in the threadpool is back: read here (see hour_listing).
+    cache.indexing = false;
+    cache.changed_while_indexing.clear();
+    cache.mtime = {};
+  }
   if (same_time(cache.mtime, mtime) && (cache.trusted || cache.scanned_in_snapshot == snapshot_)) {
     ++stats_.cache_hits;
     return cache;
@@ -422,6 +458,12 @@ std::shared_ptr<const HourListing> SegmentStore::hour_listing(const std::string&
     ++stats_.cache_hits;
     return cache.listing;
   }
+  if (cache.indexing) {
+    // Asked for before its read in the threadpool is back: read here, as before the
+    // index (the watch is on already, and the changes so far are in what is read).
+    cache.indexing = false;
+    cache.changed_while_indexing.clear();
+  }
   cache.scanned_in_snapshot = snapshot_;
   // Watched before it is read: what changes while it is read is in the events too.
   if (cache.watch < 0) cache.watch = add_watch(path);
@@ -455,6 +497,26 @@ std::shared_ptr<const HourListing> SegmentStore::hour_listing(const std::string&
   std::shared_ptr<const HourListing> result = cache.listing;
   if (hours_.size() > max_cached_hours_) evict_hours();
   return result;
+}
+
+SegmentStore::DirectoryRead SegmentStore::read_directory(int base_fd, const std::string& path, bool subdirectories) {
+  DirectoryRead read;
+  int fd = io::open_beneath(base_fd, path.empty() ? "." : path, O_RDONLY | O_DIRECTORY);
+  DIR* dir = fd >= 0 ? fdopendir(fd) : nullptr;
+  if (!dir) {
+    read.error = fd < 0 ? -fd : errno;
+    if (fd >= 0) ::close(fd);
+    return read;
+  }
+  EntryType wanted = subdirectories ? EntryType::Directory : EntryType::File;
+  while (dirent* entry = readdir(dir)) {
+    if (entry->d_name[0] == '.') continue;
+    EntryType type = entry_type(dirfd(dir), entry);
+    if (type == wanted) read.names.emplace_back(entry->d_name);
+    if (type == EntryType::Symlink) read.symlinks.emplace_back(entry->d_name);
+  }
+  closedir(dir);
+  return read;
 }
 
 void SegmentStore::make_listing(CachedHour& cache, const std::string& path, const std::string& hour,
@@ -501,7 +563,9 @@ void SegmentStore::evict_hours() {
   // Drop the least recently used quarter; the entry just used has the newest stamp.
   std::vector<std::pair<std::uint64_t, std::string>> by_use;
   by_use.reserve(hours_.size());
-  for (const auto& [path, cache] : hours_) by_use.emplace_back(cache.last_used, path);
+  for (const auto& [path, cache] : hours_) {
+    if (!cache.indexing) by_use.emplace_back(cache.last_used, path);  // its read is out: kept
+  }
   std::sort(by_use.begin(), by_use.end());
   size_t drop = std::max<size_t>(1, hours_.size() - max_cached_hours_ * 3 / 4);
   for (size_t i = 0; i < drop && i + 1 < by_use.size(); ++i) {

@@ -52,10 +52,14 @@ class SegmentWriterTest : public io::LoopTest {
   // Lets queued removals finish.
   void settle() { spin_for(50); }
 
+  // The files now; the threadpool may rename one while they are listed, so entries
+  // that vanish are skipped rather than thrown over.
   std::vector<std::string> files() const {
     std::vector<std::string> names;
-    for (auto& entry : fs::recursive_directory_iterator(base_)) {
-      if (entry.is_regular_file()) names.push_back(fs::relative(entry.path(), base_).string());
+    std::error_code ec;
+    for (fs::recursive_directory_iterator it(base_, ec), end; !ec && it != end; it.increment(ec)) {
+      std::error_code type_ec;
+      if (it->is_regular_file(type_ec)) names.push_back(it->path().lexically_relative(base_).string());
     }
     std::sort(names.begin(), names.end());
     return names;

@@ -13,6 +13,7 @@
 #include "wubd/core/metrics.h"
 #include "wubd/core/time.h"
 #include "wubd/io/beneath.h"
+#include "wubd/io/task_group.h"
 #include "wubd/store/extras.h"
 
 // The archive on disk: BASE/STREAM/VARIANT/HOUR/TIME-DURATION-TYPE-HASH.ts.
@@ -23,6 +24,15 @@ namespace wubd::store {
 // One hour directory as the restreamer and the backfiller see it (core's type:
 // immutable and shared, so whoever holds one keeps it however the cache moves on).
 using HourListing = core::HourListing;
+
+struct IndexProgress {
+  bool started = false;
+  bool done = false;
+  std::size_t hours_total = 0;    // hour directories found to index (new hours included)
+  std::size_t hours_indexed = 0;  // read in the threadpool (or by a lookup first)
+  std::uint64_t files = 0;        // files the threadpool reads found
+  double seconds = 0;             // from start to done
+};
 
 struct StoreStats {
   std::uint64_t directory_scans = 0;  // readdir passes actually made
@@ -120,6 +130,20 @@ class SegmentStore {
   io::BeneathPath segment_file(const std::string& stream, const std::string& variant, const std::string& hour,
                                const std::string& file) const;
 
+  // Builds the index: the newest hour directories below the base (of every stream,
+  // variant and chat; as many as `max_cached_hours` holds) are read in libuv's
+  // threadpool, newest first, two at a time, each watched before it is read. Lookups
+  // meanwhile answer as before: an hour not indexed yet is read by the lookup itself.
+  // Hours that appear later (a new hour of a stream being downloaded) are read the
+  // same way as soon as inotify says so, so that a lookup of a recent hour reads no
+  // directory once the index is built. Needs the watches (inotify); without them it
+  // does nothing. The streams, variants and their hour lists are read here, on the
+  // loop, before the daemon serves: a few small directories.
+  void start_index(uv_loop_t* loop);
+  // Stops reading more hours (shutdown): reads in flight finish, their results dropped.
+  void stop_index();
+  const IndexProgress& index_progress() const { return index_; }
+
   const StoreStats& stats() const { return stats_; }
   // Reports stats() in `metrics` (wubd_store_directory_scans_total, wubd_store_cache_hits_total),
   // refreshed before each render; `metrics` must outlive the store.
@@ -138,6 +162,8 @@ class SegmentStore {
     std::uint64_t scanned_in_snapshot = 0;
     std::vector<std::string> names;
     std::vector<core::Micros> hour_starts;  // of `names`, for hour directories
+    bool indexing = false;                  // as CachedHour's
+    std::map<std::string, bool> changed_while_indexing;
   };
   struct CachedHour {
     int watch = -1;        // as above, for `file_names`
@@ -149,6 +175,15 @@ class SegmentStore {
     std::vector<std::string> file_names;  // the regular files, sorted: what `listing` is made of
     std::shared_ptr<const HourListing> listing;
     std::set<std::string> warned;  // bad names already logged once
+    // Watched, and read in the threadpool right now: what inotify says meanwhile (a
+    // name's last word: there or gone) is laid over what the read finds.
+    bool indexing = false;
+    std::map<std::string, bool> changed_while_indexing;
+  };
+  struct DirectoryRead {             // what the threadpool found in one directory
+    std::vector<std::string> names;  // regular files (or directories), hidden ones left out
+    std::vector<std::string> symlinks;
+    int error = 0;  // errno opening the directory
   };
 
   const CachedNames& cached_names(const std::string& relative, EntryKind kind);
@@ -160,11 +195,27 @@ class SegmentStore {
   void remove_watch(int& watch);
   void apply_change(const std::string& directory, std::string_view name, std::uint32_t mask);
   void forget_watches();  // after an overflow: every directory is read again
+  // The index (store_index.cpp).
+  void queue_for_index(const std::string& path, const std::string& hour);
+  // A stream (kind Directories: its variants) or a variant (kind Hours) that appeared.
+  void queue_directory_for_index(const std::string& path, EntryKind kind);
+  void index_next();
+  void on_hour_read(const std::string& path, const std::string& hour, DirectoryRead read);
+  void on_directory_read(const std::string& path, DirectoryRead read);
+  // Reads one directory's regular files, or its subdirectories (in the threadpool).
+  static DirectoryRead read_directory(int base_fd, const std::string& path, bool subdirectories);
   // stat() of a directory below the base; false (and a log line unless it simply
   // does not exist) if it is not one.
   bool stat_directory(const std::string& relative, timespec& mtime);
   std::string base_dir_;
   int base_fd_ = -1;
+  std::shared_ptr<const io::OwnedFd> index_base_;  // base_fd_'s duplicate, for reads in the threadpool
+  std::unique_ptr<io::TaskGroup> index_tasks_;
+  std::vector<std::pair<std::string, std::string>> index_queue_;  // (path, hour), oldest first
+  std::vector<std::string> directory_queue_;                      // streams and variants, read before hours
+  int index_reads_in_flight_ = 0;
+  std::uint64_t index_started_ms_ = 0;
+  IndexProgress index_;
   int inotify_fd_ = -1;
   std::map<int, std::string> watched_;  // watch → directory below the base
   bool warned_watch_limit_ = false;

@@ -1,0 +1,227 @@
+// The store's index: the newest hour directories (as many as the listings' bound
+// holds) read once, in libuv's threadpool, and kept true by inotify from then on
+// (segment_store.cpp applies the changes); new hours read there as they appear.
+// Started by the daemon; a store without it reads hours as lookups ask for them.
+#include <fcntl.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+#include <spdlog/spdlog.h>
+
+#include "wubd/log/log.h"
+#include "wubd/store/segment_store.h"
+
+namespace wubd::store {
+namespace {
+
+// Reads in flight at once: the threadpool is shared with segment reads, probes and
+// the writers, and a directory read is mostly waiting on the disk.
+constexpr int kIndexReadsAtOnce = 2;
+
+spdlog::logger& log() { return log::logger(log::Module::Store); }
+
+std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : a + "/" + b; }
+
+}  // namespace
+
+void SegmentStore::start_index(uv_loop_t* loop) {
+  if (inotify_fd_ < 0 || base_fd_ < 0 || index_.started) return;
+  int fd = ::fcntl(base_fd_, F_DUPFD_CLOEXEC, 0);
+  if (fd < 0) {
+    log().warn("cannot index {}: {}", base_dir_, std::strerror(errno));
+    return;
+  }
+  index_base_ = std::make_shared<const io::OwnedFd>(fd);
+  index_tasks_ = std::make_unique<io::TaskGroup>(loop);
+  index_.started = true;
+  index_started_ms_ = uv_now(loop);
+  for (const std::string& stream : list_streams()) {
+    for (const std::string& variant : list_variants(stream)) {
+      for (const std::string& hour : list_hours(stream, variant))
+        queue_for_index(stream + "/" + variant + "/" + hour, hour);
+    }
+  }
+  // Newest last, taken first: the hours a player or an editor asks for first. As many
+  // as the listings' bound (--cache-hours) holds; older ones are read when asked for.
+  std::stable_sort(index_queue_.begin(), index_queue_.end(),
+                   [](const auto& a, const auto& b) { return a.second < b.second; });
+  if (index_queue_.size() > max_cached_hours_) {
+    index_queue_.erase(index_queue_.begin(), index_queue_.end() - std::ptrdiff_t(max_cached_hours_));
+    index_.hours_total = index_queue_.size();
+  }
+  if (!index_queue_.empty()) {
+    log().info("indexing {} hour directories of {} in the threadpool", index_queue_.size(), base_dir_);
+  } else {
+    index_.seconds = 0.001;  // nothing to build: no line for it either
+  }
+  index_next();
+}
+
+void SegmentStore::stop_index() {
+  index_queue_.clear();
+  directory_queue_.clear();
+  index_tasks_.reset();  // reads in flight finish on their own; their results are dropped
+  index_reads_in_flight_ = 0;
+}
+
+void SegmentStore::queue_for_index(const std::string& path, const std::string& hour) {
+  if (auto it = hours_.find(path); it != hours_.end() && (it->second.listing || it->second.indexing)) return;
+  index_queue_.emplace_back(path, hour);
+  ++index_.hours_total;
+  index_.done = false;
+}
+
+void SegmentStore::queue_directory_for_index(const std::string& path, EntryKind kind) {
+  auto [it, inserted] = names_.try_emplace(path);
+  CachedNames& cache = it->second;
+  if (!inserted && (cache.watch >= 0 || cache.indexing)) return;  // read already, or being read
+  cache.kind = kind;
+  // Watched before it is read, as hours are.
+  cache.watch = add_watch(path);
+  if (cache.watch < 0) {
+    names_.erase(it);  // lookups read it, as without an index
+    return;
+  }
+  cache.indexing = true;
+  directory_queue_.push_back(path);
+  index_.done = false;
+}
+
+void SegmentStore::index_next() {
+  if (!index_tasks_) return;
+  while (index_reads_in_flight_ < kIndexReadsAtOnce && !directory_queue_.empty()) {
+    std::string path = std::move(directory_queue_.back());
+    directory_queue_.pop_back();
+    auto it = names_.find(path);
+    if (it == names_.end() || !it->second.indexing) continue;  // gone, or read by a lookup
+    ++index_reads_in_flight_;
+    int rc = index_tasks_->compute<DirectoryRead>(
+        [base = index_base_, path] { return read_directory(base->get(), path, true); },
+        [this, path](DirectoryRead read) {
+          --index_reads_in_flight_;
+          on_directory_read(path, std::move(read));
+          index_next();
+        });
+    if (rc != 0) {
+      --index_reads_in_flight_;
+      it->second.indexing = false;
+      log().warn("cannot queue a read of {}/{}: {}", base_dir_, path, uv_err_name(rc));
+    }
+  }
+  while (index_reads_in_flight_ < kIndexReadsAtOnce && !index_queue_.empty()) {
+    auto [path, hour] = std::move(index_queue_.back());
+    index_queue_.pop_back();
+    CachedHour& cache = hours_[path];
+    if (cache.listing || cache.indexing) {
+      ++index_.hours_indexed;  // a lookup read it first
+      continue;
+    }
+    // Watched before it is read: what changes while it is read is in the events too.
+    if (cache.watch < 0) cache.watch = add_watch(path);
+    if (cache.watch < 0) {
+      hours_.erase(path);  // no watch to be had: lookups read it, as without an index
+      ++index_.hours_indexed;
+      continue;
+    }
+    cache.indexing = true;
+    cache.last_used = ++use_counter_;
+    ++index_reads_in_flight_;
+    int rc = index_tasks_->compute<DirectoryRead>(
+        [base = index_base_, path] { return read_directory(base->get(), path, false); },
+        [this, path, hour](DirectoryRead read) {
+          --index_reads_in_flight_;
+          on_hour_read(path, hour, std::move(read));
+          index_next();
+        });
+    if (rc != 0) {
+      --index_reads_in_flight_;
+      cache.indexing = false;
+      ++index_.hours_indexed;
+      log().warn("cannot queue a read of {}/{}: {}", base_dir_, path, uv_err_name(rc));
+    }
+  }
+  if (index_queue_.empty() && directory_queue_.empty() && index_reads_in_flight_ == 0 && !index_.done) {
+    index_.done = true;
+    if (index_.seconds > 0) return;  // a new hour, read since: not worth a line
+    index_.seconds = std::max(0.001, double(uv_now(index_tasks_->loop()) - index_started_ms_) / 1000);
+    log().info("index of {} built: {} hours, {} files read in {:.3f} s", base_dir_, index_.hours_indexed, index_.files,
+               index_.seconds);
+  }
+}
+
+void SegmentStore::on_hour_read(const std::string& path, const std::string& hour, DirectoryRead read) {
+  ++index_.hours_indexed;
+  index_.files += read.names.size();
+  auto it = hours_.find(path);
+  if (it == hours_.end() || !it->second.indexing) return;  // gone, or a lookup read it first
+  CachedHour& cache = it->second;
+  cache.indexing = false;
+  for (const std::string& name : read.symlinks) warn_symlink(path + "/" + name);
+  if (read.error) {
+    log().warn("cannot index {}/{}: {}", base_dir_, path, std::strerror(read.error));
+    remove_watch(cache.watch);
+    hours_.erase(it);
+    return;
+  }
+  ++stats_.directory_scans;
+  // What inotify said while the read ran has the last word on the names it covers.
+  std::vector<std::string> names = std::move(read.names);
+  for (const auto& [name, present] : cache.changed_while_indexing) {
+    if (present) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::erase_if(names, [&](const std::string& name) {
+    auto change = cache.changed_while_indexing.find(name);
+    return change != cache.changed_while_indexing.end() && !change->second;
+  });
+  cache.changed_while_indexing.clear();
+  cache.file_names = std::move(names);
+  cache.last_used = ++use_counter_;
+  make_listing(cache, path, hour, *core::parse_hour(hour));
+}
+
+void SegmentStore::on_directory_read(const std::string& path, DirectoryRead read) {
+  auto it = names_.find(path);
+  if (it == names_.end() || !it->second.indexing) return;  // gone, or a lookup read it first
+  CachedNames& cache = it->second;
+  cache.indexing = false;
+  for (const std::string& name : read.symlinks) warn_symlink(join(path, name));
+  if (read.error) {
+    log().warn("cannot index {}/{}: {}", base_dir_, path, std::strerror(read.error));
+    remove_watch(cache.watch);
+    names_.erase(it);
+    return;
+  }
+  ++stats_.directory_scans;
+  std::vector<std::string> names = std::move(read.names);
+  for (const auto& [name, present] : cache.changed_while_indexing) {
+    if (present) names.push_back(name);
+  }
+  std::sort(names.begin(), names.end());
+  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::erase_if(names, [&](const std::string& name) {
+    auto change = cache.changed_while_indexing.find(name);
+    if (change != cache.changed_while_indexing.end() && !change->second) return true;
+    if (cache.kind != EntryKind::Hours || core::parse_hour(name)) return false;
+    if (warned_names_.insert(join(path, name)).second) {
+      log().warn("ignoring {}/{}/{}: not an hour directory (YYYY-MM-DDTHH)", base_dir_, path, name);
+    }
+    return true;
+  });
+  cache.changed_while_indexing.clear();
+  cache.names = std::move(names);
+  cache.hour_starts.clear();
+  for (const std::string& name : cache.names) {
+    if (cache.kind == EntryKind::Hours) {
+      cache.hour_starts.push_back(*core::parse_hour(name));
+      queue_for_index(path + "/" + name, name);
+    } else {
+      queue_directory_for_index(path + "/" + name, EntryKind::Hours);
+    }
+  }
+}
+
+}  // namespace wubd::store
