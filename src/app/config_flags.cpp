@@ -99,7 +99,8 @@ CLI::App* define_flags(CLI::App& cli, Options& options) {
                       "unix:/run/wubd/console.sock (mode 0600, removed at exit) or 127.0.0.1:PORT; off by default");
   console->add_flag("--console-allow-remote", options.console_allow_remote,
                     "Let --console listen on a non-loopback address (it has no authentication)");
-  cli.add_option("--cache-hours", options.cache_hours, "Hour directory listings kept in memory")
+  cli.add_option("--cache-hours", options.cache_hours,
+                 "Hour directory listings kept in memory; the index reads the newest N at start")
       ->check(kPositive)
       ->capture_default_str();
 

@@ -40,7 +40,7 @@ void SegmentStore::start_index(uv_loop_t* loop) {
   for (const std::string& stream : list_streams()) {
     for (const std::string& variant : list_variants(stream)) {
       for (const std::string& hour : list_hours(stream, variant))
-        queue_for_index(stream + "/" + variant + "/" + hour, hour);
+        queue_for_index(join(join(stream, variant), hour), hour);
     }
   }
   // Newest last, taken first: the hours a player or an editor asks for first. As many
@@ -111,7 +111,8 @@ void SegmentStore::index_next() {
     }
   }
   while (index_reads_in_flight_ < kIndexReadsAtOnce && !index_queue_.empty()) {
-    auto [path, hour] = std::move(index_queue_.back());
+    std::string path = std::move(index_queue_.back().first);
+    std::string hour = std::move(index_queue_.back().second);
     index_queue_.pop_back();
     CachedHour& cache = hours_[path];
     if (cache.listing || cache.indexing) {
@@ -158,7 +159,7 @@ void SegmentStore::on_hour_read(const std::string& path, const std::string& hour
   if (it == hours_.end() || !it->second.indexing) return;  // gone, or a lookup read it first
   CachedHour& cache = it->second;
   cache.indexing = false;
-  for (const std::string& name : read.symlinks) warn_symlink(path + "/" + name);
+  for (const std::string& name : read.symlinks) warn_symlink(join(path, name));
   if (read.error) {
     log().warn("cannot index {}/{}: {}", base_dir_, path, std::strerror(read.error));
     remove_watch(cache.watch);
@@ -217,9 +218,9 @@ void SegmentStore::on_directory_read(const std::string& path, DirectoryRead read
   for (const std::string& name : cache.names) {
     if (cache.kind == EntryKind::Hours) {
       cache.hour_starts.push_back(*core::parse_hour(name));
-      queue_for_index(path + "/" + name, name);
+      queue_for_index(join(path, name), name);
     } else {
-      queue_directory_for_index(path + "/" + name, EntryKind::Hours);
+      queue_directory_for_index(join(path, name), EntryKind::Hours);
     }
   }
 }

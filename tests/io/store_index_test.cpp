@@ -122,7 +122,7 @@ TEST_F(StoreIndexTest, AStreamThatAppearsAfterStartIsReadOffTheLoopLevelByLevel)
   store_->start_index(&loop_);  // an empty archive: nothing to read yet
   ASSERT_TRUE(wait_indexed());
   write("s/v/" + hour_name(0) + "/" + segment(0));  // a downloader's first segment of a new stream
-  write("emotes/x.png");                             // extras are never a stream
+  write("emotes/x.png");                            // extras are never a stream
   ASSERT_TRUE(spin_until([&] {
     store_->read_changes();
     return store_->index_progress().hours_total == 1 && store_->index_progress().done;
