@@ -437,7 +437,7 @@ std::shared_ptr<const HourListing> SegmentStore::hour_listing(const std::string&
   std::string path = stream + "/" + variant + "/" + hour;  // below the base
   auto hour_start = core::parse_hour(hour);
   if (!hour_start) return empty_hour_;
-  if (auto it = hours_.find(path); it != hours_.end() && it->second.watch >= 0 && it->second.listing) {
+  if (auto it = hours_.find(path); it != hours_.end() && it->second.known()) {
     CachedHour& cache = it->second;
     cache.last_used = ++use_counter_;
     ++stats_.cache_hits;

@@ -1,7 +1,8 @@
-// The store's index: the newest hour directories (as many as the listings' bound
-// holds) read once, in libuv's threadpool, and kept true by inotify from then on
-// (segment_store.cpp applies the changes); new hours read there as they appear.
-// Started by the daemon; a store without it reads hours as lookups ask for them.
+// The store's index: the file names of the newest hour directories (as many hours as
+// the listings' bound holds) read once, in libuv's threadpool, and kept true by
+// inotify from then on (segment_store.cpp applies the changes); new streams, variants
+// and hours read there as they appear. Started by the daemon; a store without it
+// reads hours as lookups ask for them.
 #include <fcntl.h>
 
 #include <algorithm>
@@ -67,7 +68,7 @@ void SegmentStore::stop_index() {
 }
 
 void SegmentStore::queue_for_index(const std::string& path, const std::string& hour) {
-  if (auto it = hours_.find(path); it != hours_.end() && (it->second.listing || it->second.indexing)) return;
+  if (auto it = hours_.find(path); it != hours_.end() && (it->second.known() || it->second.indexing)) return;
   index_queue_.emplace_back(path, hour);
   ++index_.hours_total;
   index_.done = false;
@@ -111,11 +112,10 @@ void SegmentStore::index_next() {
     }
   }
   while (index_reads_in_flight_ < kIndexReadsAtOnce && !index_queue_.empty()) {
-    std::string path = std::move(index_queue_.back().first);
-    std::string hour = std::move(index_queue_.back().second);
+    std::string path = std::move(index_queue_.back().first);  // the hour served to order the queue
     index_queue_.pop_back();
     CachedHour& cache = hours_[path];
-    if (cache.listing || cache.indexing) {
+    if (cache.known() || cache.indexing) {
       ++index_.hours_indexed;  // a lookup read it first
       continue;
     }
@@ -131,9 +131,9 @@ void SegmentStore::index_next() {
     ++index_reads_in_flight_;
     int rc = index_tasks_->compute<DirectoryRead>(
         [base = index_base_, path] { return read_directory(base->get(), path, false); },
-        [this, path, hour](DirectoryRead read) {
+        [this, path](DirectoryRead read) {
           --index_reads_in_flight_;
-          on_hour_read(path, hour, std::move(read));
+          on_hour_read(path, std::move(read));
           index_next();
         });
     if (rc != 0) {
@@ -152,7 +152,7 @@ void SegmentStore::index_next() {
   }
 }
 
-void SegmentStore::on_hour_read(const std::string& path, const std::string& hour, DirectoryRead read) {
+void SegmentStore::on_hour_read(const std::string& path, DirectoryRead read) {
   ++index_.hours_indexed;
   index_.files += read.names.size();
   auto it = hours_.find(path);
@@ -181,7 +181,10 @@ void SegmentStore::on_hour_read(const std::string& path, const std::string& hour
   cache.changed_while_indexing.clear();
   cache.file_names = std::move(names);
   cache.last_used = ++use_counter_;
-  make_listing(cache, path, hour, *core::parse_hour(hour));
+  // The listing itself is made at the first lookup: it costs several times the names'
+  // memory (parsed names, rendered playlist lines), and most hours are never asked for.
+  cache.listing.reset();
+  cache.changed = true;
 }
 
 void SegmentStore::on_directory_read(const std::string& path, DirectoryRead read) {

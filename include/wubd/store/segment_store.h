@@ -179,6 +179,9 @@ class SegmentStore {
     // name's last word: there or gone) is laid over what the read finds.
     bool indexing = false;
     std::map<std::string, bool> changed_while_indexing;
+    // Watched, and its names true: a lookup needs no directory read (the listing is
+    // made from `file_names` if there is none yet, or they changed).
+    bool known() const { return watch >= 0 && !indexing && (listing || changed); }
   };
   struct DirectoryRead {             // what the threadpool found in one directory
     std::vector<std::string> names;  // regular files (or directories), hidden ones left out
@@ -200,7 +203,7 @@ class SegmentStore {
   // A stream (kind Directories: its variants) or a variant (kind Hours) that appeared.
   void queue_directory_for_index(const std::string& path, EntryKind kind);
   void index_next();
-  void on_hour_read(const std::string& path, const std::string& hour, DirectoryRead read);
+  void on_hour_read(const std::string& path, DirectoryRead read);
   void on_directory_read(const std::string& path, DirectoryRead read);
   // Reads one directory's regular files, or its subdirectories (in the threadpool).
   static DirectoryRead read_directory(int base_fd, const std::string& path, bool subdirectories);
