@@ -8,6 +8,9 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <map>
+#include <string>
+#include <vector>
 
 #include <spdlog/spdlog.h>
 
@@ -24,6 +27,22 @@ constexpr int kIndexReadsAtOnce = 2;
 spdlog::logger& log() { return log::logger(log::Module::Store); }
 
 std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : a + "/" + b; }
+
+// A directory's names as read, with what inotify said while the read ran laid over
+// them: that has the last word on the names it covers (true: present, false: gone).
+std::vector<std::string> merged_names(std::vector<std::string> read_names,
+                                      const std::map<std::string, bool>& changed_while_reading) {
+  for (const auto& [name, present] : changed_while_reading) {
+    if (present) read_names.push_back(name);
+  }
+  std::sort(read_names.begin(), read_names.end());
+  read_names.erase(std::unique(read_names.begin(), read_names.end()), read_names.end());
+  std::erase_if(read_names, [&](const std::string& name) {
+    auto change = changed_while_reading.find(name);
+    return change != changed_while_reading.end() && !change->second;
+  });
+  return read_names;
+}
 
 }  // namespace
 
@@ -167,19 +186,8 @@ void SegmentStore::on_hour_read(const std::string& path, DirectoryRead read) {
     return;
   }
   ++stats_.directory_scans;
-  // What inotify said while the read ran has the last word on the names it covers.
-  std::vector<std::string> names = std::move(read.names);
-  for (const auto& [name, present] : cache.changed_while_indexing) {
-    if (present) names.push_back(name);
-  }
-  std::sort(names.begin(), names.end());
-  names.erase(std::unique(names.begin(), names.end()), names.end());
-  std::erase_if(names, [&](const std::string& name) {
-    auto change = cache.changed_while_indexing.find(name);
-    return change != cache.changed_while_indexing.end() && !change->second;
-  });
+  cache.file_names = merged_names(std::move(read.names), cache.changed_while_indexing);
   cache.changed_while_indexing.clear();
-  cache.file_names = std::move(names);
   cache.last_used = ++use_counter_;
   // The listing itself is made at the first lookup: it costs several times the names'
   // memory (parsed names, rendered playlist lines), and most hours are never asked for.
@@ -200,22 +208,15 @@ void SegmentStore::on_directory_read(const std::string& path, DirectoryRead read
     return;
   }
   ++stats_.directory_scans;
-  std::vector<std::string> names = std::move(read.names);
-  for (const auto& [name, present] : cache.changed_while_indexing) {
-    if (present) names.push_back(name);
-  }
-  std::sort(names.begin(), names.end());
-  names.erase(std::unique(names.begin(), names.end()), names.end());
+  std::vector<std::string> names = merged_names(std::move(read.names), cache.changed_while_indexing);
+  cache.changed_while_indexing.clear();
   std::erase_if(names, [&](const std::string& name) {
-    auto change = cache.changed_while_indexing.find(name);
-    if (change != cache.changed_while_indexing.end() && !change->second) return true;
     if (cache.kind != EntryKind::Hours || core::parse_hour(name)) return false;
     if (warned_names_.insert(join(path, name)).second) {
       log().warn("ignoring {}/{}/{}: not an hour directory (YYYY-MM-DDTHH)", base_dir_, path, name);
     }
     return true;
   });
-  cache.changed_while_indexing.clear();
   cache.names = std::move(names);
   cache.hour_starts.clear();
   for (const std::string& name : cache.names) {
