@@ -296,6 +296,7 @@ core::Result<Command> parse_command_line(const std::vector<std::string>& args) {
   config.http.body_timeout_ms = std::uint64_t(options.body_timeout_s * 1000);
   config.restreamer.max_full_cuts = options.max_full_cuts;
   config.restreamer.playlist_cap.max_span = seconds(options.max_playlist_hours * 3600);
+  config.restreamer.live_settle = seconds(options.live_settle_s);
   config.restreamer.cut_cap.max_span = seconds(options.max_cut_hours * 3600);
   config.cache_hours = options.cache_hours;
   config.shutdown_timeout_ms = std::uint64_t(options.shutdown_timeout_s * 1000);

@@ -90,6 +90,10 @@ CLI::App* define_flags(CLI::App& cli, Options& options) {
                  "Longest range a playlist covers; longer ones get 400, and one without start shows the newest part")
       ->check(kPositive)
       ->capture_default_str();
+  cli.add_option("--live-settle", options.live_settle_s,
+                 "Seconds at a live playlist's edge in which a hole ends the playlist until it settles (0: off)")
+      ->check(kNonNegative)
+      ->capture_default_str();
   cli.add_option("--max-cut-hours", options.max_cut_hours,
                  "Longest range a cut covers (its ranges together); longer ones get 400")
       ->check(kPositive)

@@ -29,6 +29,7 @@ struct Options {
   std::size_t max_full_cuts = 4;
   double max_playlist_hours = 24;
   double max_cut_hours = 6;
+  double live_settle_s = 15;
   // Downloader
   std::vector<std::string> downloads;  // STREAM=URL
   std::vector<std::string> twitch_channels;

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <tuple>
 
+#include "wubd/core/live_playlist.h"
+
 namespace wubd::core {
 namespace {
 
@@ -111,7 +113,7 @@ std::vector<Micros> hours_to_scan(const std::vector<Micros>& hours, Micros start
 }
 
 std::vector<SegmentOrHole> best_segments(const HourLookup& lookup, const std::vector<Micros>& hours, Micros start,
-                                         Micros end) {
+                                         Micros end, const std::vector<TimeRange>& held_holes) {
   std::vector<SegmentOrHole> result;
   bool reached_end = false;
   for (Micros hour : hours_to_scan(hours, start, end)) {
@@ -119,6 +121,7 @@ std::vector<SegmentOrHole> best_segments(const HourLookup& lookup, const std::ve
     if (!listing) continue;
     for (const StoredSegment* segment : listing->best) {
       const SegmentName& s = segment->name;
+      if (lies_in_held_hole(held_holes, s)) continue;
       if (result.empty()) {
         if (s.start <= start && start < s.end()) {
           result.push_back(segment_ref(listing, segment));

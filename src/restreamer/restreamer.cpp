@@ -1,7 +1,5 @@
 #include "wubd/restreamer/restreamer.h"
 
-#include "wubd/io/beneath.h"
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,6 +14,8 @@
 #include "wubd/core/hour_files.h"
 #include "wubd/core/playlist_writer.h"
 #include "wubd/core/time.h"
+#include "wubd/io/beneath.h"
+#include "wubd/io/clock.h"
 #include "wubd/log/log.h"
 
 namespace wubd::restreamer {
@@ -200,12 +200,20 @@ void Restreamer::media_playlist(const core::Route& route, const core::QueryParam
     response.send_shared(200, kPlaylistType, std::move(cached));
     return;
   }
-  std::vector<core::SegmentOrHole> segments = store_.best_segments(route.stream, route.variant, range_start, range_end);
+  std::vector<core::SegmentOrHole> segments = playlist_segments(route, range_start, range_end);
   std::string prefix =
       "/segments/" + core::percent_encode(route.stream) + "/" + core::percent_encode(route.variant) + "/";
   auto body = std::make_shared<const std::string>(core::write_media_playlist(segments, prefix));
   playlist_cache_.insert(key, version, body);
   response.send_shared(200, kPlaylistType, std::move(body));
+}
+
+std::vector<core::SegmentOrHole> Restreamer::playlist_segments(const core::Route& route, Micros start, Micros end) {
+  auto select = [&](const std::vector<core::TimeRange>& held_holes) {
+    return store_.best_segments(route.stream, route.variant, start, end, held_holes);
+  };
+  return core::playlist_segments(select, live_history_[route.stream + '/' + route.variant], limits_.live_settle,
+                                 io::wall_clock_now());
 }
 
 void Restreamer::master_playlist(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response) {

@@ -429,12 +429,13 @@ std::uint64_t SegmentStore::range_version(const std::string& stream, const std::
 }
 
 std::vector<core::SegmentOrHole> SegmentStore::best_segments(const std::string& stream, const std::string& variant,
-                                                             Micros start, Micros end) {
+                                                             Micros start, Micros end,
+                                                             const std::vector<core::TimeRange>& held_holes) {
   std::vector<Micros> hours = core::hours_to_scan(hour_starts(stream, variant), start, end);
   // A lookup may evict listings looked up before it; the segments chosen from them
   // keep them alive.
   auto lookup = [&](Micros hour) { return hour_listing(stream, variant, core::format_hour(hour)); };
-  return core::best_segments(lookup, hours, start, end);
+  return core::best_segments(lookup, hours, start, end, held_holes);
 }
 
 }  // namespace wubd::store

@@ -41,7 +41,7 @@ TEST(Config, DefaultsAreTheDocumentedOnes) {
 TEST(Config, ValuesBecomeTheRolesConfigurations) {
   // Flags and their values, as on a command line.
   // clang-format off
-  Config c = parse_ok({"--listen", ":9000", "--idle-timeout", "2.5", "--max-cut-hours", "1.5", "--download",
+  Config c = parse_ok({"--listen", ":9000", "--idle-timeout", "2.5", "--max-cut-hours", "1.5", "--live-settle", "7.5", "--download",
                        "db=http://127.0.0.1:1/master.m3u8", "--twitch", "SomeChannel", "--variants", "source,720p",
                        "--playlist-timeouts", "3,60", "--peer", "http://127.0.0.1:2", "--backfill-hours", "last:5",
                        "--source-limit", "http://127.0.0.1:2=2,0.5", "--logger-level", "http=debug"});
@@ -50,6 +50,7 @@ TEST(Config, ValuesBecomeTheRolesConfigurations) {
   EXPECT_EQ(c.listen_port, 9000);
   EXPECT_EQ(c.http.idle_timeout_ms, 2500u);
   EXPECT_EQ(c.restreamer.cut_cap.max_span, 90 * 60 * core::kMicrosPerSecond);
+  EXPECT_EQ(c.restreamer.live_settle, 7'500'000);
   ASSERT_EQ(c.download.streams.size(), 2u);
   EXPECT_EQ(c.download.streams[0].name, "db");
   EXPECT_EQ(c.download.streams[0].provider, "hls");

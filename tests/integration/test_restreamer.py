@@ -287,6 +287,62 @@ def test_new_segments_appear_without_a_restart():
     shutil.rmtree(base)
 
 
+def test_a_live_playlist_never_changes_its_past():
+    """A player polling a live playlist (README, "Live playlists") only ever sees lines
+    appended: a segment late by less than --live-settle is waited for, and one that
+    fills a hole the player has already seen stays out of the live view."""
+    base = tempfile.mkdtemp(prefix="wubd-settle-")
+    media = FACTS["media"]
+    # Recorded now, so the variant is still arriving; whole seconds, so names read plainly.
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    start = now - datetime.timedelta(seconds=8)
+
+    def add(i):
+        write_segment(base, "db", "source", start + i * S, media[i % len(media)])
+
+    seen = []
+
+    def poll(url):
+        text = get(url).text
+        segments = playlist_segments(text)
+        assert segments[:len(seen)] == seen, f"the live playlist changed its past:\n{text}"
+        assert "#EXT-X-ENDLIST" not in text, text
+        seen[:] = segments
+        return text
+
+    with Wubd(base_dir=base) as w:
+        url = w.url + "/playlist/db/source.m3u8"
+        for i in (0, 1, 3):  # 2 is late, as a racer's download is
+            add(i)
+        text = poll(url)
+        assert len(seen) == 2 and "DISCONTINUITY" not in text, text
+        add(2)
+        text = poll(url)
+        assert len(seen) == 4 and "DISCONTINUITY" not in text, text
+        for i in range(4, 15):
+            if i != 6:  # 6 is missing for longer than the settle window
+                add(i)
+        text = poll(url)
+        assert len(seen) == 14 and text.count("#EXT-X-DISCONTINUITY") == 1, text
+        add(6)  # a peer's copy arrives after the player saw the hole
+        add(15)
+        text = poll(url)
+        assert len(seen) == 15 and text.count("#EXT-X-DISCONTINUITY") == 1, text
+        late = (start + 6 * S).strftime("%M%%3A%S.%f-")
+        assert not any(late in s for s in seen), text
+        # A closed range has every segment, the late one included.
+        span = f"?start={start.strftime('%Y-%m-%dT%H:%M:%SZ')}&end={(start + 15 * S).strftime('%Y-%m-%dT%H:%M:%SZ')}"
+        closed = get(url + span).text
+        assert len(playlist_segments(closed)) == 15 and "DISCONTINUITY" not in closed, closed
+        assert "#EXT-X-ENDLIST" in closed
+    with Wubd("--live-settle", "0", base_dir=base) as w:
+        # A new process has seen no hole, and without a settle window shows one at once.
+        add(17)
+        text = get(w.url + "/playlist/db/source.m3u8").text
+        assert len(playlist_segments(text)) == 17 and text.count("#EXT-X-DISCONTINUITY") == 1, text
+    shutil.rmtree(base)
+
+
 def test_metrics_count_requests_and_log_messages():
     with Wubd(base_dir=BASE) as w:
         get(w.url + "/files")
@@ -330,6 +386,7 @@ if __name__ == "__main__":
         test_master_playlist_filters_variants_and_passes_the_range_on,
         test_ffmpeg_reads_the_playlist_end_to_end,
         test_new_segments_appear_without_a_restart,
+        test_a_live_playlist_never_changes_its_past,
         test_metrics_count_requests_and_log_messages,
         test_unknown_routes_and_methods,
     ])

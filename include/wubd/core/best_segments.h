@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "wubd/core/range_limits.h"
 #include "wubd/core/segment_name.h"
 #include "wubd/core/time.h"
 
@@ -107,7 +108,9 @@ std::optional<std::pair<Micros, Micros>> hours_span(const std::vector<std::strin
 // - the sequence stops at the first segment whose end is at or after `end`;
 // - a trailing hole follows if the last segment is partial, ends before `end`, or
 //   nothing was found at all.
+// Segments lying in one of `held_holes` (sorted, disjoint: a live playlist's held
+// holes, core/live_playlist.h) are treated as absent.
 std::vector<SegmentOrHole> best_segments(const HourLookup& lookup, const std::vector<Micros>& hours, Micros start,
-                                         Micros end);
+                                         Micros end, const std::vector<TimeRange>& held_holes = {});
 
 }  // namespace wubd::core

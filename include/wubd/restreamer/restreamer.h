@@ -1,11 +1,13 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <vector>
 
 #include "wubd/core/cut_plan.h"
+#include "wubd/core/live_playlist.h"
 #include "wubd/core/metrics.h"
 #include "wubd/core/range_limits.h"
 #include "wubd/core/routes.h"
@@ -27,6 +29,9 @@ struct RestreamerLimits {
   std::size_t max_full_cuts = 4;
   // The longest range a media or master playlist covers (--max-playlist-hours).
   core::RangeCap playlist_cap{24 * core::kMicrosPerHour, "--max-playlist-hours"};
+  // At a live playlist's edge, a hole this close to the newest segment ends the
+  // playlist until it settles (--live-settle; core/live_playlist.h).
+  core::Micros live_settle = 15 * core::kMicrosPerSecond;
   // The longest range a cut covers, its ranges together (--max-cut-hours).
   core::RangeCap cut_cap{6 * core::kMicrosPerHour, "--max-cut-hours"};
 };
@@ -56,6 +61,9 @@ class Restreamer {
   void list_names(io::HttpResponse& response, const std::vector<std::string>& names);
   void master_playlist(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
   void media_playlist(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
+  // The segments a media playlist of [start, end) lists: the best ones, and for a
+  // live playlist the settle window and the variant's held holes applied.
+  std::vector<core::SegmentOrHole> playlist_segments(const core::Route& route, core::Micros start, core::Micros end);
   // Files (files.cpp): hour listings with or without tombstones, segments and other
   // files below the base, extras listings.
   void list_hour(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
@@ -79,6 +87,9 @@ class Restreamer {
   core::HistogramFamily& latency_;
   RestreamerLimits limits_;
   PlaylistCache playlist_cache_;
+  // Per "stream/variant": what its live playlists have shown (core/live_playlist.h).
+  // Lost at a restart.
+  std::map<std::string, core::LiveHistory> live_history_;
   JobsHandler jobs_handler_;
   std::function<std::string()> index_;
   uv_loop_t* loop_;

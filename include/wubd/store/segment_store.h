@@ -110,8 +110,10 @@ class SegmentStore {
   // hour directories that exist are read, so the cost is bounded by what is on disk,
   // not by how long the range is. Each segment keeps its listing alive: a selection
   // may be held across later store calls.
+  // Segments in `held_holes` are left out (a live playlist's, core/live_playlist.h).
   std::vector<core::SegmentOrHole> best_segments(const std::string& stream, const std::string& variant,
-                                                 core::Micros start, core::Micros end);
+                                                 core::Micros start, core::Micros end,
+                                                 const std::vector<core::TimeRange>& held_holes = {});
 
   // A number that changes whenever any hour listing of [start, end) is read anew
   // (or an hour directory appears or goes): what a rendered playlist depends on.
