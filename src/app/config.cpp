@@ -247,6 +247,35 @@ core::Result<Command> parse_command_line(const std::vector<std::string>& args) {
     limits.min_delay = limit->min_delay;
     config.source_limits.emplace_back(limit->source, limits);
   }
+  for (const std::string& item : options.keep_hours) {
+    auto [stream, value] = core::split_stream_value(item);
+    auto seconds = core::parse_seconds(value);  // hours, read as a decimal number the same way
+    if (!seconds || *seconds <= 0) {
+      return refuse("--keep-hours", "\"" + item + "\" is not [STREAM=]HOURS (a number of hours above 0)");
+    }
+    core::Micros keep_for = *seconds * 3600;
+    if (stream.empty()) {
+      config.keep.keep_for = keep_for;
+    } else {
+      config.keep.keep_for_stream[stream] = keep_for;
+    }
+  }
+  for (const std::string& item : options.keep_bytes) {
+    auto [stream, value] = core::split_stream_value(item);
+    auto bytes = core::parse_byte_size(value);
+    if (!bytes) return refuse("--keep-bytes", "\"" + item + "\": " + bytes.error().message);
+    if (stream.empty()) {
+      config.keep.keep_bytes = *bytes;
+    } else {
+      config.keep.keep_bytes_stream[stream] = *bytes;
+    }
+  }
+  for (const std::string& item : options.keep_ranges) {
+    auto range = core::parse_keep_range(item);
+    if (!range) return refuse("--keep-range", range.error().message);
+    config.keep_ranges.push_back(*range);
+  }
+  config.retention_interval = seconds(options.retention_interval_s);
   backfiller::BackfillConfig& backfill_config = config.backfill;
   backfill_config.base_dir = options.base_dir;
   backfill_config.peers = options.peers;

@@ -239,6 +239,19 @@ CLI::App* define_flags(CLI::App& cli, Options& options) {
       ->check(kPositive)
       ->capture_default_str();
 
+  auto* retention =
+      cli.add_option_group("Retention", "Deleting the oldest hours when the archive grows too old or too big");
+  retention->add_option("--keep-hours", options.keep_hours,
+                        "Delete hours older than this many hours: N for every stream, STREAM=N for one; repeatable");
+  retention->add_option("--keep-bytes", options.keep_bytes,
+                        "Delete the oldest hours while the archive (N) or a stream (STREAM=N) is bigger than N bytes "
+                        "(K, M, G, T: powers of 1024); repeatable");
+  retention->add_option("--keep-range", options.keep_ranges,
+                        "Never delete from this range: [STREAM=]START/END (RFC 3339 times); repeatable");
+  retention->add_option("--retention-interval", options.retention_interval_s, "Seconds between retention passes")
+      ->check(kPositive)
+      ->capture_default_str();
+
   auto* inspect = cli.add_subcommand("inspect-playlist", "Parse one playlist and print what wubd understood as JSON");
   inspect->add_option("source", options.inspect_source, "A playlist file or an http(s) URL")->required();
   inspect->add_option("--base-uri", options.inspect_base, "Resolve relative URIs against this URL");

@@ -66,6 +66,11 @@ struct Options {
   int peer_concurrency = 4;
   std::string backfill_hours = "all";
   std::vector<std::string> source_limits;  // SOURCE=N[,DELAY_S]
+  // Retention
+  std::vector<std::string> keep_hours;   // [STREAM=]N
+  std::vector<std::string> keep_bytes;   // [STREAM=]SIZE
+  std::vector<std::string> keep_ranges;  // [STREAM=]START/END
+  double retention_interval_s = 60;
 };
 
 // What read_flags() found: the options, or that help was asked for, or an error.

@@ -48,11 +48,6 @@ std::string mib_text(double bytes) {
 }
 
 // Printable, and short: what a garbage line is echoed back as.
-std::string shown(std::string_view text) {
-  std::string out;
-  for (char c : text.substr(0, 60)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
-  return out;
-}
 
 struct CommandSpec {
   std::string_view name;
@@ -72,16 +67,21 @@ constexpr CommandSpec kCommands[] = {
     {"refresh", "refresh STREAM: fetch the stream's master playlist now"},
     {"loglevel", "loglevel [LOGGER] LEVEL: change a logger's level (all without LOGGER), live"},
     {"config", "config: the effective configuration, as a config file says it"},
+    {"retention",
+     "retention [run]: the limits, the archive's size per stream, the last pass, deletions; run: a pass now"},
+    {"locks", "locks: the ranges retention must not delete from (--keep-range and `lock`)"},
+    {"lock", "lock [STREAM=]START/END [NOTE]: keep a range from retention until `unlock` (not kept across restarts)"},
+    {"unlock", "unlock LOCK_ID: let retention delete that range again"},
     {"quit", "quit: close this session"},
 };
 
-ConsoleAnswer failed(std::string message) {
-  ConsoleAnswer answer;
-  answer.error = std::move(message);
-  return answer;
-}
-
 }  // namespace
+
+std::string ConsoleAnswer::shown(std::string_view text) {
+  std::string out;
+  for (char c : text.substr(0, 60)) out += (c >= 0x20 && c < 0x7f) ? c : '?';
+  return out;
+}
 
 std::string ConsoleAnswer::text() const {
   if (!error.empty()) return "error: " + error + "\n";
@@ -177,7 +177,7 @@ void Console::on_line(io::LineSession& session, std::string_view line) {
 
 ConsoleAnswer Console::run(std::string_view line, const std::string& who) {
   std::vector<std::string> words = split_words(line);
-  if (words.empty()) return failed("no command; `help` lists them");
+  if (words.empty()) return ConsoleAnswer::failure("no command; `help` lists them");
   const std::string& command = words[0];
   std::vector<std::string> args(words.begin() + 1, words.end());
   ConsoleAnswer answer;
@@ -213,7 +213,7 @@ ConsoleAnswer Console::run(std::string_view line, const std::string& who) {
     return answer;
   }
   if (command == "streams") {
-    if (!downloader) return failed("this process is not downloading (no --download or --twitch)");
+    if (!downloader) return ConsoleAnswer::failure("this process is not downloading (no --download or --twitch)");
     answer.columns = {"stream", "state", "workers", "getters", "last_error"};
     for (const auto& s : downloader->streams()) {
       answer.rows.push_back({s.stream, s.state, std::to_string(s.workers), std::to_string(s.getters),
@@ -222,7 +222,7 @@ ConsoleAnswer Console::run(std::string_view line, const std::string& who) {
     return answer;
   }
   if (command == "workers" || command == "getters") {
-    if (!downloader) return failed("this process is not downloading (no --download or --twitch)");
+    if (!downloader) return ConsoleAnswer::failure("this process is not downloading (no --download or --twitch)");
     if (command == "workers") {
       answer.columns = {"stream", "variant", "worker", "url_age", "state", "getters", "last_segment"};
     } else {
@@ -260,18 +260,19 @@ ConsoleAnswer Console::run(std::string_view line, const std::string& who) {
     return answer;
   }
   if (command == "cancel") {
-    if (args.size() != 1) return failed("usage: cancel TRANSFER_ID");
+    if (args.size() != 1) return ConsoleAnswer::failure("usage: cancel TRANSFER_ID");
     std::uint64_t id = 0;
-    if (std::sscanf(args[0].c_str(), "%lu", &id) != 1 || id == 0) return failed("not a transfer id: " + shown(args[0]));
+    if (std::sscanf(args[0].c_str(), "%lu", &id) != 1 || id == 0)
+      return ConsoleAnswer::failure("not a transfer id: " + ConsoleAnswer::shown(args[0]));
     if (!parts_.engine.cancel(transfers::TransferId(id))) {
-      return failed("transfer " + args[0] + " is not queued or running (see `transfers`)");
+      return ConsoleAnswer::failure("transfer " + args[0] + " is not queued or running (see `transfers`)");
     }
     log().info("{}: cancelled transfer {}", who, id);
     answer.fields = {{"cancelled", args[0]}};
     return answer;
   }
   if (command == "peers") {
-    if (!backfiller) return failed("this process is not backfilling (no --peer or --peers-file)");
+    if (!backfiller) return ConsoleAnswer::failure("this process is not backfilling (no --peer or --peers-file)");
     answer.columns = {"peer", "state", "last_pass", "last_pass_end", "next_pass_in", "passes_with_errors"};
     for (const auto& p : backfiller->peer_infos()) {
       answer.rows.push_back({p.peer, p.state, p.last_pass.empty() ? "-" : p.last_pass,
@@ -281,8 +282,8 @@ ConsoleAnswer Console::run(std::string_view line, const std::string& who) {
     return answer;
   }
   if (command == "backfill") {
-    if (!backfiller) return failed("this process is not backfilling (no --peer or --peers-file)");
-    if (args.size() > 1) return failed("usage: backfill [PEER]");
+    if (!backfiller) return ConsoleAnswer::failure("this process is not backfilling (no --peer or --peers-file)");
+    if (args.size() > 1) return ConsoleAnswer::failure("usage: backfill [PEER]");
     std::vector<std::string> said = backfiller->backfill_now(args.empty() ? "" : args[0]);
     answer.columns = {"result"};
     for (const std::string& line : said) {
@@ -292,27 +293,31 @@ ConsoleAnswer Console::run(std::string_view line, const std::string& who) {
     return answer;
   }
   if (command == "refresh") {
-    if (!downloader) return failed("this process is not downloading (no --download or --twitch)");
-    if (args.size() != 1) return failed("usage: refresh STREAM");
-    if (!downloader->refresh(args[0])) return failed("no such stream: " + shown(args[0]));
+    if (!downloader) return ConsoleAnswer::failure("this process is not downloading (no --download or --twitch)");
+    if (args.size() != 1) return ConsoleAnswer::failure("usage: refresh STREAM");
+    if (!downloader->refresh(args[0]))
+      return ConsoleAnswer::failure("no such stream: " + ConsoleAnswer::shown(args[0]));
     log().info("{}: refresh {}: fetching its master playlist now", who, args[0]);
     answer.fields = {{"refreshing", args[0]}};
     return answer;
   }
   if (command == "loglevel") {
-    if (args.empty() || args.size() > 2) return failed("usage: loglevel [LOGGER] LEVEL");
+    if (args.empty() || args.size() > 2) return ConsoleAnswer::failure("usage: loglevel [LOGGER] LEVEL");
     std::string logger = args.size() == 2 ? args[0] : "";
     const std::string& level = args.back();
-    if (auto ok = log::set_level(logger, level); !ok) return failed(ok.error().message);
+    if (auto ok = log::set_level(logger, level); !ok) return ConsoleAnswer::failure(ok.error().message);
     log().info("{}: loglevel: {} now at {}", who, logger.empty() ? "every logger" : logger, level);
     answer.fields = {{"logger", logger.empty() ? "all" : logger}, {"level", level}};
     return answer;
+  }
+  if (command == "retention" || command == "locks" || command == "lock" || command == "unlock") {
+    return run_retention(command, args, who);
   }
   if (command == "config") {
     answer.fields = {{"config", "\n" + parts_.effective_config()}};
     return answer;
   }
-  return failed("unknown command \"" + shown(command) + "\"; `help` lists them");
+  return ConsoleAnswer::failure("unknown command \"" + ConsoleAnswer::shown(command) + "\"; `help` lists them");
 }
 
 }  // namespace wubd::app

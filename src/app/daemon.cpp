@@ -24,6 +24,8 @@
 #include "wubd/io/timer.h"
 #include "wubd/io/uv_handle.h"
 #include "wubd/restreamer/restreamer.h"
+#include "wubd/store/range_holds.h"
+#include "wubd/store/retention.h"
 #include "wubd/store/segment_store.h"
 #include "wubd/store/segment_writer.h"
 #include "wubd/store/temp_sweeper.h"
@@ -78,6 +80,8 @@ class Daemon {
     server_.set_observer([this](const auto& req, const auto& rec) { restreamer_.observe(req, rec); });
     server_.report_to(metrics_);
     restreamer_.set_index([this] { return index_page(); });
+    restreamer_.set_range_holds(&range_holds_);
+    for (const core::HeldRange& range : config.keep_ranges) range_holds_.lock(range, "--keep-range");
     store_.report_to(metrics_);
     store_.set_extras_dirs(config.backfill.extras);
     watch_store_changes();
@@ -88,6 +92,11 @@ class Daemon {
         [this](const auto& query, auto& response) { transfers::answer_jobs(engine_, query, response); });
     if (config.downloading()) {
       downloader_ = std::make_unique<downloader::Downloader>(loop, config.download, metrics_, client_, engine_);
+    }
+    if (!config.keep.empty()) {
+      retention_ = std::make_unique<store::Retention>(loop, store_, range_holds_, config.keep,
+                                                      config.retention_interval, metrics_);
+      retention_->start();
     }
     if (config.downloading() || config.backfilling()) {
       temp_sweeper_ = std::make_unique<store::TempSweeper>(loop, config.base_dir, config.temp_max_age, metrics_);
@@ -149,6 +158,11 @@ class Daemon {
     }
     backfiller_ =
         std::make_unique<backfiller::Backfiller>(loop_, std::move(backfill), store_, client_, engine_, metrics_);
+    if (retention_) {
+      // What retention deletes is not copied back from a peer that keeps more.
+      backfiller_->set_hour_filter(
+          [this](const std::string& stream, core::Micros hour) { return retention_->keeps(stream, hour); });
+    }
     backfiller_->start();
   }
 
@@ -157,6 +171,7 @@ class Daemon {
     std::string roles = "restreamer";
     if (downloader_) roles += ", downloader (" + std::to_string(config_.download.streams.size()) + " streams)";
     if (backfiller_) roles += ", backfiller (" + std::to_string(backfiller_->peers().size()) + " peers)";
+    if (retention_) roles += ", retention";
     if (!config_.console.empty()) roles += ", console";
     return roles;
   }
@@ -280,6 +295,7 @@ class Daemon {
   void stop_roles_now() {
     console_.close();
     store_.stop_index();
+    if (retention_) retention_->stop();
     temp_sweeper_.reset();
     if (downloader_) downloader_->stop();
     if (backfiller_) backfiller_->stop();
@@ -299,6 +315,7 @@ class Daemon {
   const Config& config_;
   core::MetricsRegistry metrics_;
   store::SegmentStore store_;
+  store::RangeHolds range_holds_;  // before the restreamer, whose cuts hold ranges
   io::UvHandle<uv_poll_t> store_changes_;
   ProcessMetrics process_metrics_{loop_, metrics_};
   restreamer::Restreamer restreamer_;
@@ -308,6 +325,7 @@ class Daemon {
   std::unique_ptr<downloader::Downloader> downloader_;
   std::unique_ptr<backfiller::Backfiller> backfiller_;
   std::unique_ptr<store::TempSweeper> temp_sweeper_;
+  std::unique_ptr<store::Retention> retention_;
   Console console_{loop_, ConsoleParts{
                               [this] { return effective_; },
                               [this] { return roles(); },
@@ -316,6 +334,8 @@ class Daemon {
                               engine_,
                               [this] { return downloader_.get(); },
                               [this] { return backfiller_.get(); },
+                              range_holds_,
+                              [this] { return retention_.get(); },
                               io::wall_clock_now(),
                           }};
   io::UvHandle<uv_signal_t> sigterm_, sigint_, sighup_, sigusr1_, sigusr2_;

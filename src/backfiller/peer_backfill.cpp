@@ -222,6 +222,12 @@ void PeerBackfill::on_hours(const std::string& stream, std::vector<std::string> 
     std::set<std::string> keep(recent->begin(), recent->end());
     std::erase_if(all, [&](const std::string& hour) { return !keep.count(hour); });
   }
+  if (config_.keeps_hour) {
+    std::erase_if(all, [&](const std::string& hour) {
+      auto start = core::parse_hour(hour);
+      return start && !config_.keeps_hour(stream, *start);
+    });
+  }
   for (const std::string& v : pass_->variants[stream]) {
     for (const std::string& hour : all) {
       // With tombstones: a deletion spreads, and what a tombstone deletes is not listed.

@@ -8,13 +8,6 @@
 namespace wubd::core {
 namespace {
 
-bool is_held(const ArchiveHour& hour, const std::vector<HeldRange>& held) {
-  Micros end = hour.start + kMicrosPerHour;
-  return std::any_of(held.begin(), held.end(), [&](const HeldRange& h) {
-    return (h.stream.empty() || h.stream == hour.stream) && h.range.start < end && hour.start < h.range.end;
-  });
-}
-
 std::string hours_text(Micros span) {
   char text[32];
   std::snprintf(text, sizeof text, "%g", double(span) / double(kMicrosPerHour));
@@ -22,6 +15,12 @@ std::string hours_text(Micros span) {
 }
 
 }  // namespace
+
+bool hour_is_held(const std::string& stream, Micros hour, const std::vector<HeldRange>& held) {
+  return std::any_of(held.begin(), held.end(), [&](const HeldRange& h) {
+    return (h.stream.empty() || h.stream == stream) && h.range.start < hour + kMicrosPerHour && hour < h.range.end;
+  });
+}
 
 RetentionPlan plan_retention(std::vector<ArchiveHour> hours, const KeepPolicy& policy,
                              const std::vector<HeldRange>& held, Micros now) {
@@ -33,7 +32,7 @@ RetentionPlan plan_retention(std::vector<ArchiveHour> hours, const KeepPolicy& p
   std::vector<bool> gone(hours.size(), false);
   std::vector<bool> deletable(hours.size(), false);
   for (std::size_t i = 0; i < hours.size(); ++i) {
-    deletable[i] = hours[i].start < current_hour && !is_held(hours[i], held);
+    deletable[i] = hours[i].start < current_hour && !hour_is_held(hours[i].stream, hours[i].start, held);
   }
   auto remove = [&](std::size_t i, std::string reason) {
     gone[i] = true;

@@ -166,6 +166,30 @@ void HttpResponse::send_files(int status, std::string_view content_type, std::ve
   send_body(std::make_unique<FileListBody>(loop_, status, content_type, std::move(files)));
 }
 
+namespace {
+
+// A body that also keeps some tokens alive; everything else is the inner body's.
+class KeepingBody : public HttpBody {
+ public:
+  KeepingBody(std::unique_ptr<HttpBody> inner, std::vector<std::shared_ptr<void>> keep)
+      : keep_(std::move(keep)), inner_(std::move(inner)) {}
+  void start(BodyWriter& out) override { inner_->start(out); }
+  void resume() override { inner_->resume(); }
+  void stop() override { inner_->stop(); }
+  bool stop_on_client_eof() const override { return inner_->stop_on_client_eof(); }
+
+ private:
+  std::vector<std::shared_ptr<void>> keep_;  // declared first: destroyed after the inner body
+  std::unique_ptr<HttpBody> inner_;
+};
+
+}  // namespace
+
+std::unique_ptr<HttpBody> HttpResponse::take_body() {
+  if (!body_ || keep_.empty()) return std::move(body_);
+  return std::make_unique<KeepingBody>(std::move(body_), std::move(keep_));
+}
+
 void HttpResponse::send_body(std::unique_ptr<HttpBody> body) {
   // A handler that answers twice has a bug; the second answer is dropped, loudly.
   if (body_) {

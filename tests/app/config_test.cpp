@@ -169,6 +169,23 @@ TEST(Config, EveryFlagFromAFileAndTheCommandLineWins) {
   EXPECT_EQ(from_ini.http.idle_timeout_ms, 3000u);
 }
 
+TEST(Config, RetentionFlagsPerStreamAndOverall) {
+  ConfigFile toml(
+      "keep-hours = [\"48\", \"db=168\"]\n"
+      "keep-bytes = [\"2T\", \"db=500G\"]\n"
+      "keep-range = [\"db=2026-11-21T04:00:00Z/2026-11-21T06:00:00Z\"]\n");
+  Config c = parse_ok({"--config", toml.path(), "--retention-interval", "30"});
+  ASSERT_TRUE(c.keep.keep_for.has_value());
+  EXPECT_EQ(*c.keep.keep_for, 48 * core::kMicrosPerHour);
+  EXPECT_EQ(c.keep.keep_for_stream.at("db"), 168 * core::kMicrosPerHour);
+  EXPECT_EQ(*c.keep.keep_bytes, 2LL << 40);
+  EXPECT_EQ(c.keep.keep_bytes_stream.at("db"), 500LL << 30);
+  ASSERT_EQ(c.keep_ranges.size(), 1u);
+  EXPECT_EQ(c.keep_ranges[0].stream, "db");
+  EXPECT_EQ(c.retention_interval, 30 * core::kMicrosPerSecond);
+  EXPECT_TRUE(parse_ok({}).keep.empty());  // nothing is deleted unless asked
+}
+
 TEST(Config, AFilesUnknownKeysAndBadValuesNameTheKeyAndTheFile) {
   struct Case {
     std::string text;

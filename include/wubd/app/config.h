@@ -7,6 +7,7 @@
 
 #include "wubd/backfiller/backfiller.h"
 #include "wubd/core/result.h"
+#include "wubd/core/retention_plan.h"
 #include "wubd/core/transfer_rules.h"
 #include "wubd/downloader/downloader.h"
 #include "wubd/io/http_server.h"
@@ -33,6 +34,9 @@ struct Config {
   downloader::DownloaderConfig download;                     // no streams: not downloading
   backfiller::BackfillConfig backfill;                       // no peers: not backfilling
   std::vector<std::pair<std::string, core::SourceLimits>> source_limits;
+  core::KeepPolicy keep;                     // --keep-hours, --keep-bytes; empty: nothing is deleted
+  std::vector<core::HeldRange> keep_ranges;  // --keep-range
+  core::Micros retention_interval = 60 * core::kMicrosPerSecond;
   std::string console;  // unix:PATH or HOST:PORT; empty: no console
   bool console_allow_remote = false;
 

@@ -27,6 +27,10 @@ class Downloader;
 namespace wubd::io {
 class HttpServer;
 }
+namespace wubd::store {
+class RangeHolds;
+class Retention;
+}  // namespace wubd::store
 namespace wubd::transfers {
 class TransferEngine;
 }
@@ -45,7 +49,9 @@ struct ConsoleParts {
   transfers::TransferEngine& engine;
   std::function<downloader::Downloader*()> downloader;
   std::function<backfiller::Backfiller*()> backfiller;
-  core::Micros started_at = 0;  // wall clock
+  store::RangeHolds& holds;                      // operators' locks
+  std::function<store::Retention*()> retention;  // null without --keep-hours/--keep-bytes
+  core::Micros started_at = 0;                   // wall clock
 };
 
 // One command's answer: a table (aligned columns; JSON: an array of objects under
@@ -59,6 +65,14 @@ struct ConsoleAnswer {
 
   std::string text() const;
   std::string json() const;
+  // An answer that is an error line.
+  static ConsoleAnswer failure(std::string message) {
+    ConsoleAnswer answer;
+    answer.error = std::move(message);
+    return answer;
+  }
+  // Printable ASCII, at most 60 characters: an operator's typo echoed back safely.
+  static std::string shown(std::string_view text);
 };
 
 class Console {
@@ -78,6 +92,8 @@ class Console {
 
  private:
   void on_line(io::LineSession& session, std::string_view line);
+  // lock, unlock, locks, retention (console_retention.cpp).
+  ConsoleAnswer run_retention(const std::string& command, const std::vector<std::string>& args, const std::string& who);
 
   ConsoleParts parts_;
   io::LineServer server_;

@@ -1,5 +1,6 @@
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <string>
@@ -47,6 +48,9 @@ struct BackfillConfig {
   int full_pass_last_hours = 0;
   core::FillOrder order = core::FillOrder::Random;
   int peer_concurrency = 4;  // downloads at once from one peer (the engine's limit)
+  // Whether this node keeps an hour (a stream's hour start); an hour it does not keep
+  // (retention deletes it) is never copied from a peer. Empty: every hour.
+  std::function<bool(const std::string& stream, core::Micros hour)> keeps_hour;
 };
 
 // One peer as the console shows it.
@@ -78,6 +82,11 @@ class Backfiller {
   // Starts a full pass now on `peer` (every peer if empty) unless one is running;
   // returns what it did, per peer, for the console.
   std::vector<std::string> backfill_now(const std::string& peer);
+
+  // See BackfillConfig::keeps_hour; set before start().
+  void set_hour_filter(std::function<bool(const std::string& stream, core::Micros hour)> keeps_hour) {
+    config_.keeps_hour = std::move(keeps_hour);
+  }
 
   // SIGHUP: new --peer list, peers file and node name; the file is read again now.
   void reload_peers(std::vector<std::string> peers, std::string peers_file, std::string node_name);

@@ -53,6 +53,9 @@ struct RetentionPlan {
   std::vector<std::string> unmet;
 };
 
+// Whether the hour starting at `hour` of `stream` overlaps one of `held`.
+bool hour_is_held(const std::string& stream, Micros hour, const std::vector<HeldRange>& held);
+
 // The hours to delete now: first those older than their stream's --keep-hours (an
 // hour goes once all of it is older), then, oldest first, until each stream with a
 // --keep-bytes is within it, then until the whole archive is within the overall one.

@@ -50,17 +50,22 @@ class HttpResponse {
   // The general form: `body` decides the status and produces the bytes.
   void send_body(std::unique_ptr<HttpBody> body);
 
+  // Keeps `token` alive as long as the body (whatever body the handler sends): what
+  // must last while the response is sent, such as a cut's hold on its range.
+  void keep_while_sending(std::shared_ptr<void> token) { keep_.push_back(std::move(token)); }
+
   bool answered() const { return body_ != nullptr; }
   std::string_view endpoint() const { return endpoint_; }
   const std::vector<std::pair<std::string, std::string>>& headers() const { return headers_; }
   // For the server, once the handler returned.
-  std::unique_ptr<HttpBody> take_body() { return std::move(body_); }
+  std::unique_ptr<HttpBody> take_body();
 
  private:
   uv_loop_t* loop_;
   std::vector<std::pair<std::string, std::string>> headers_;
   std::string_view endpoint_ = "other";
   std::unique_ptr<HttpBody> body_;
+  std::vector<std::shared_ptr<void>> keep_;
 };
 
 }  // namespace wubd::io

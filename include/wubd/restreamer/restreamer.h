@@ -15,6 +15,7 @@
 #include "wubd/io/http_server.h"
 #include "wubd/restreamer/cut_slots.h"
 #include "wubd/restreamer/playlist_cache.h"
+#include "wubd/store/range_holds.h"
 #include "wubd/store/segment_store.h"
 
 // The HTTP API, read-only part: /files listings, HLS playlists, segment bytes, cuts
@@ -53,6 +54,9 @@ class Restreamer {
   void set_jobs_handler(JobsHandler handler) { jobs_handler_ = std::move(handler); }
   // Renders GET / (an HTML page saying what this node is); without one, / is 404.
   void set_index(std::function<std::string()> index) { index_ = std::move(index); }
+  // Where cuts hold their ranges while they run, so retention deletes nothing under
+  // them; without one, cuts hold nothing. `holds` must outlive the restreamer.
+  void set_range_holds(store::RangeHolds* holds) { range_holds_ = holds; }
 
   // The HttpServer observer: request counts and latencies per endpoint.
   void observe(const io::HttpRequest& request, const io::ResponseRecord& record);
@@ -92,6 +96,7 @@ class Restreamer {
   std::map<std::string, core::LiveHistory> live_history_;
   JobsHandler jobs_handler_;
   std::function<std::string()> index_;
+  store::RangeHolds* range_holds_ = nullptr;
   uv_loop_t* loop_;
   // The cuts that encode, counted while their bodies live (the connections own them).
   CutSlots cut_slots_;

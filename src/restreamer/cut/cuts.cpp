@@ -2,6 +2,8 @@
 // segments, where to trim) comes from core::plan_cut; this file carries it out.
 #include <sys/stat.h>
 
+#include <algorithm>
+
 #include <spdlog/spdlog.h>
 
 #include "wubd/core/cut_plan.h"
@@ -47,6 +49,19 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
   if (!cut_request) return response.send_error(cut_request.error().code, cut_request.error().message);
 
   core::CutType type = cut_request->type;
+  if (range_holds_ && !cut_request->ranges.empty()) {
+    // Held from now until the body is gone, so retention deletes no file this cut reads.
+    core::TimeRange span{cut_request->ranges.front().start, cut_request->ranges.front().end};
+    for (const core::CutRange& range : cut_request->ranges) {
+      span.start = std::min(span.start, range.start);
+      span.end = std::max(span.end, range.end);
+    }
+    // The covering segments reach a segment's length beyond each end.
+    constexpr core::Micros kSegmentReach = 60 * core::kMicrosPerSecond;
+    span.start -= kSegmentReach;
+    span.end += kSegmentReach;
+    response.keep_while_sending(range_holds_->hold_while_cutting({route.stream, span}));
+  }
   core::CutPlan plan;
   std::vector<CutRangeFiles> ranges;
   // A full cut's ffmpeg inputs: each range split at its holes into continuous runs.
