@@ -55,19 +55,21 @@ RetentionPlan plan_retention(std::vector<ArchiveHour> hours, const KeepPolicy& p
     for (std::size_t i = 0; i < hours.size(); ++i) {
       if (!gone[i] && in(hours[i])) total += hours[i].bytes;
     }
+    std::string reason = what + " over " + flag;
     for (std::size_t i = 0; i < hours.size() && total > limit; ++i) {
       if (gone[i] || !deletable[i] || !in(hours[i])) continue;
       total -= hours[i].bytes;
-      remove(i, what + " over " + flag);
+      remove(i, reason);
     }
     if (total > limit) {
       plan.unmet.push_back(what + " is " + format_byte_size(total) + ", over " + flag +
                            ", and every hour left is held or current");
     }
   };
-  for (const auto& [stream, limit] : policy.keep_bytes_stream) {
-    trim_to(limit, stream, "--keep-bytes " + stream + "=" + format_byte_size(limit),
-            [&](const ArchiveHour& h) { return h.stream == stream; });
+  for (const auto& stream_limit : policy.keep_bytes_stream) {
+    const std::string& stream = stream_limit.first;
+    trim_to(stream_limit.second, stream, "--keep-bytes " + stream + "=" + format_byte_size(stream_limit.second),
+            [&stream](const ArchiveHour& h) { return h.stream == stream; });
   }
   if (policy.keep_bytes) {
     trim_to(*policy.keep_bytes, "the archive", "--keep-bytes " + format_byte_size(*policy.keep_bytes),
