@@ -78,7 +78,10 @@ struct PeerBackfill::Pass {
   std::size_t downloads_left = 0;
   std::vector<std::unique_ptr<Download>> downloads;
   std::size_t fetched = 0, mismatched = 0, failed = 0, skipped = 0, tombstones = 0;
-  io::TaskGroup tasks;  // local extras walks: their results die with the pass
+  // Per "stream/variant": the peer's hours and, from a wubd peer, their digests.
+  std::map<std::string, core::PeerHours> digests;
+  std::size_t same_by_digest = 0;  // hours not listed: their digests match ours
+  io::TaskGroup tasks;             // local extras walks: their results die with the pass
 };
 
 PeerBackfill::PeerBackfill(uv_loop_t* loop, const BackfillConfig& config, std::string peer, store::SegmentStore& store,
@@ -171,6 +174,15 @@ void PeerBackfill::begin_pass(core::PassKind kind) {
 }
 
 void PeerBackfill::list(const std::string& path, std::function<void(std::vector<std::string>)> then) {
+  fetch_listing(path, [then = std::move(then)](const std::string& body) -> std::string {
+    auto names = core::parse_name_list(body);
+    if (!names) return names.error().message;
+    then(std::move(*names));
+    return "";
+  });
+}
+
+void PeerBackfill::fetch_listing(const std::string& path, std::function<std::string(const std::string& body)> take) {
   Pass* pass = pass_.get();
   ++pass->listings_outstanding;
   ++pass->listing_requests;
@@ -180,7 +192,7 @@ void PeerBackfill::list(const std::string& path, std::function<void(std::vector<
   request.total_timeout_ms = kListingTimeoutMs;
   auto id = std::make_shared<io::RequestId>(io::RequestId::None);
   *id = io::fetch_text(client_, std::move(request), kMaxListingBytes,
-                       [this, pass, path, id, then = std::move(then)](const io::TextResult& text) {
+                       [this, pass, path, id, take = std::move(take)](const io::TextResult& text) {
                          std::string url = peer_ + path;
                          log::Fields fields{{"peer", peer_}, {"url", url}};
                          std::erase(listing_requests_, *id);
@@ -189,10 +201,8 @@ void PeerBackfill::list(const std::string& path, std::function<void(std::vector<
                            error("listing",
                                  fmt::format("GET {}{}: {}", peer_, path,
                                              text.complete ? "HTTP " + std::to_string(text.status) : text.error));
-                         } else if (auto names = core::parse_name_list(text.body); !names) {
-                           error("bad_listing", fmt::format("GET {}{}: {}", peer_, path, names.error().message));
-                         } else {
-                           then(std::move(*names));
+                         } else if (std::string why = take(text.body); !why.empty()) {
+                           error("bad_listing", fmt::format("GET {}{}: {}", peer_, path, why));
                          }
                          maybe_finish();
                        });
@@ -204,13 +214,36 @@ void PeerBackfill::on_variants(const std::string& stream, std::vector<std::strin
   pass_->variants[stream] = variants;
   pass_->variants_left[stream] = variants.size();
   for (const std::string& variant : variants) {
-    list("/files/" + core::percent_encode(stream) + "/" + core::percent_encode(variant),
-         [this, stream](std::vector<std::string> hours) { on_hours(stream, std::move(hours)); });
+    // A wubd peer answers each hour's digest, so hours that are the same here need no
+    // listing; a wubloader peer ignores the parameter and lists the hours.
+    fetch_listing("/files/" + core::percent_encode(stream) + "/" + core::percent_encode(variant) + "?digest=true",
+                  [this, stream, variant](const std::string& body) -> std::string {
+                    auto hours = core::parse_peer_hours(body);
+                    if (!hours) return hours.error().message;
+                    on_hours(stream, variant, std::move(*hours));
+                    return "";
+                  });
   }
 }
 
-void PeerBackfill::on_hours(const std::string& stream, std::vector<std::string> hours) {
-  pass_->hours[stream].push_back(std::move(hours));
+bool PeerBackfill::same_here(const std::string& stream, const std::string& variant, const std::string& hour) {
+  auto peer = pass_->digests.find(stream + "/" + variant);
+  if (peer == pass_->digests.end() || !peer->second.has_digests) return false;  // a wubloader peer: list it
+  auto digest = peer->second.digests.find(hour);
+  if (digest == peer->second.digests.end()) return true;  // the peer has no such hour for this variant
+  if (!digest->second) return false;                      // not at hand there: list it
+  auto local = store_.hour_digest(stream, variant, hour);
+  if (!local) {
+    // Not indexed here (yet): the listing on_names would read anyway, read now.
+    store_.hour_listing(stream, variant, hour);
+    local = store_.hour_digest(stream, variant, hour);
+  }
+  return local && *local == *digest->second;
+}
+
+void PeerBackfill::on_hours(const std::string& stream, const std::string& variant, core::PeerHours hours) {
+  pass_->hours[stream].push_back(hours.hours);
+  pass_->digests[stream + "/" + variant] = std::move(hours);
   if (--pass_->variants_left[stream] > 0) return;
   // Every variant's hours are in: the union is what each variant is checked for.
   std::vector<std::string> all = core::hours_union(pass_->hours[stream]);
@@ -230,6 +263,10 @@ void PeerBackfill::on_hours(const std::string& stream, std::vector<std::string> 
   }
   for (const std::string& v : pass_->variants[stream]) {
     for (const std::string& hour : all) {
+      if (same_here(stream, v, hour)) {
+        ++pass_->same_by_digest;
+        continue;
+      }
       // With tombstones: a deletion spreads, and what a tombstone deletes is not listed.
       list("/files/" + core::percent_encode(stream) + "/" + core::percent_encode(v) + "/" + core::percent_encode(hour) +
                "?tombstones=true",
@@ -369,10 +406,11 @@ void PeerBackfill::maybe_finish() {
   if (pass->downloads_left > 0) return;
   core::Micros elapsed = core::Micros(uv_now(loop_)) * core::kMicrosPerMilli - pass->started;
   log().info(
-      "peer {}: {} pass done in {:.2f} s: {} listing requests, {} fetched, {} hash mismatches, "
-      "{} failed, {} skipped, {} tombstones copied, {} errors",
+      "peer {}: {} pass done in {:.2f} s: {} listing requests, {} hours the same by digest, {} fetched, "
+      "{} hash mismatches, {} failed, {} skipped, {} tombstones copied, {} errors",
       peer_, pass->kind == core::PassKind::Full ? "full" : "recent", double(elapsed) / 1e6, pass->listing_requests,
-      pass->fetched, pass->mismatched, pass->failed, pass->skipped, pass->tombstones, pass->errors);
+      pass->same_by_digest, pass->fetched, pass->mismatched, pass->failed, pass->skipped, pass->tombstones,
+      pass->errors);
   if (pass->errors == 0 && pass->failed == 0) {
     metrics_.last_success.set({{"remote", peer_}}, double(io::wall_clock_now()) / 1e6);
   } else {

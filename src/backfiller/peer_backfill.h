@@ -50,10 +50,15 @@ class PeerBackfill {
 
   void schedule();
   void begin_pass(core::PassKind kind);
+  // GETs a listing; `take` gets a 200's body and returns why it cannot read it ("": taken).
+  void fetch_listing(const std::string& path, std::function<std::string(const std::string& body)> take);
+  // fetch_listing of a JSON array of names.
   void list(const std::string& path, std::function<void(std::vector<std::string>)> then);
   void on_variants(const std::string& stream, std::vector<std::string> variants);
-  // One variant's hours; once all of the stream's variants are in, lists their union.
-  void on_hours(const std::string& stream, std::vector<std::string> hours);
+  // One variant's hours; once all of the stream's variants are in, lists their union
+  // in each variant, but for the hours whose digests say they are the same here.
+  void on_hours(const std::string& stream, const std::string& variant, core::PeerHours hours);
+  bool same_here(const std::string& stream, const std::string& variant, const std::string& hour);
   void on_names(const std::string& stream, const std::string& variant, const std::string& hour,
                 const std::vector<std::string>& names);
   void create_tombstones(const std::string& stream, const std::string& variant, const std::string& hour,

@@ -29,6 +29,39 @@ Result<std::vector<std::string>> parse_name_list(std::string_view json) {
   return names;
 }
 
+Result<PeerHours> parse_peer_hours(std::string_view json) {
+  simdjson::dom::parser parser;
+  simdjson::dom::element root;
+  if (auto error = parser.parse(json.data(), json.size()).get(root)) {
+    return make_error(std::string("not JSON: ") + simdjson::error_message(error));
+  }
+  PeerHours out;
+  simdjson::dom::object object;
+  if (root.get_object().get(object)) {
+    auto names = parse_name_list(json);  // a wubloader node: the plain list
+    if (!names) return make_error("neither an object of hour digests nor " + names.error().message);
+    out.hours = std::move(*names);
+    return out;
+  }
+  out.has_digests = true;
+  for (auto field : object) {
+    std::string hour(field.key);
+    out.hours.push_back(hour);
+    if (field.value.is_null()) {
+      out.digests[hour] = std::nullopt;
+      continue;
+    }
+    std::int64_t count = 0;
+    std::string_view sha256;
+    if (field.value["count"].get_int64().get(count) || field.value["sha256"].get_string().get(sha256) || count < 0 ||
+        sha256.size() != 64) {
+      return make_error("hour " + hour + ": not {\"count\": N, \"sha256\": \"64 hex digits\"} or null");
+    }
+    out.digests[hour] = HourDigest{count, std::string(sha256)};
+  }
+  return out;
+}
+
 std::vector<std::string> hours_union(const std::vector<std::vector<std::string>>& per_variant) {
   std::set<std::string> all;
   for (const auto& hours : per_variant) {

@@ -23,6 +23,18 @@ namespace {
 
 constexpr std::string_view kJsonType = "application/json";
 
+// An optional true/false query parameter (any case); false when absent.
+core::Result<bool> bool_param(const core::QueryParams& query, const std::string& name) {
+  auto it = query.find(name);
+  if (it == query.end()) return false;
+  std::string value = it->second;
+  for (char& c : value) c = char(std::tolower(static_cast<unsigned char>(c)));
+  if (value != "true" && value != "false") {
+    return core::make_error(name + " must be one of: true, false (not \"" + it->second + "\")", 400);
+  }
+  return value == "true";
+}
+
 // What a file's name says it holds; wubloader's server guesses the same way.
 std::string_view content_type_of(std::string_view name) {
   if (name.ends_with(".ts")) return "video/MP2T";
@@ -75,16 +87,34 @@ class ExtrasListingBody : public io::HttpBody {
 
 }  // namespace
 
-void Restreamer::list_hour(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response) {
-  bool tombstones = false;
-  if (auto it = query.find("tombstones"); it != query.end()) {
-    std::string value = it->second;
-    for (char& c : value) c = char(std::tolower(static_cast<unsigned char>(c)));
-    if (value != "true" && value != "false") {
-      return response.send_error(400, "tombstones must be one of: true, false (not \"" + it->second + "\")");
+void Restreamer::list_variant_hours(const core::Route& route, const core::QueryParams& query,
+                                    io::HttpResponse& response) {
+  auto digest = bool_param(query, "digest");
+  if (!digest) return response.send_error(400, digest.error().message);
+  std::vector<std::string> hours = store_.list_hours(route.stream, route.variant);
+  if (!*digest) return list_names(response, hours);
+  cJSON* object = cJSON_CreateObject();
+  for (const std::string& hour : hours) {
+    auto summary = store_.hour_digest(route.stream, route.variant, hour);
+    if (!summary) {
+      cJSON_AddNullToObject(object, hour.c_str());
+      continue;
     }
-    tombstones = value == "true";
+    cJSON* item = cJSON_AddObjectToObject(object, hour.c_str());
+    cJSON_AddNumberToObject(item, "count", double(summary->count));
+    cJSON_AddStringToObject(item, "sha256", summary->sha256.c_str());
   }
+  char* text = cJSON_PrintUnformatted(object);
+  std::string body = text ? text : "{}";
+  cJSON_free(text);
+  cJSON_Delete(object);
+  response.send(200, kJsonType, std::move(body));
+}
+
+void Restreamer::list_hour(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response) {
+  auto with_tombstones = bool_param(query, "tombstones");
+  if (!with_tombstones) return response.send_error(400, with_tombstones.error().message);
+  bool tombstones = *with_tombstones;
   auto listing = store_.hour_listing(route.stream, route.variant, route.hour);
   if (!tombstones) return list_names(response, listing->names);
   std::vector<std::string> names = listing->names;

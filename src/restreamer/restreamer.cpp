@@ -132,7 +132,7 @@ void Restreamer::handle(const io::HttpRequest& request, io::HttpResponse& respon
     case core::RouteKind::ListVariants:
       return list_names(response, store_.list_variants(route->stream));
     case core::RouteKind::ListHours:
-      return list_names(response, store_.list_hours(route->stream, route->variant));
+      return list_variant_hours(*route, *query, response);
     case core::RouteKind::ListSegments:
       return list_hour(*route, *query, response);
     case core::RouteKind::ListExtras:

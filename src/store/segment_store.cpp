@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
 #include "wubd/core/hour_files.h"
@@ -305,6 +306,7 @@ std::shared_ptr<const HourListing> SegmentStore::hour_listing(const std::string&
   Micros scanned_at = now_wall();
   ++stats_.directory_scans;
   cache.file_names.clear();
+  cache.digest.reset();
   DIR* dir = open_directory(base_fd_, base_dir_, path);
   if (!dir) {
     auto listing = std::make_shared<HourListing>();
@@ -426,6 +428,37 @@ std::uint64_t SegmentStore::range_version(const std::string& stream, const std::
     mix(hour_listing(stream, variant, core::format_hour(hour))->version);
   }
   return mixed;
+}
+
+HourDigest digest_names(const std::vector<std::string>& sorted_names) {
+  EVP_MD_CTX* sha256 = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(sha256, EVP_sha256(), nullptr);
+  for (const std::string& name : sorted_names) {
+    EVP_DigestUpdate(sha256, name.data(), name.size());
+    EVP_DigestUpdate(sha256, "\n", 1);
+  }
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int length = 0;
+  EVP_DigestFinal_ex(sha256, digest, &length);
+  EVP_MD_CTX_free(sha256);
+  static constexpr char kHex[] = "0123456789abcdef";
+  HourDigest out;
+  out.count = std::int64_t(sorted_names.size());
+  for (unsigned int i = 0; i < length; ++i) {
+    out.sha256 += kHex[digest[i] >> 4];
+    out.sha256 += kHex[digest[i] & 15];
+  }
+  return out;
+}
+
+std::optional<HourDigest> SegmentStore::hour_digest(const std::string& stream, const std::string& variant,
+                                                    const std::string& hour) {
+  read_changes();
+  auto it = hours_.find(stream + "/" + variant + "/" + hour);
+  if (it == hours_.end() || !it->second.known()) return std::nullopt;
+  CachedHour& cache = it->second;
+  if (!cache.digest) cache.digest = digest_names(cache.file_names);
+  return cache.digest;
 }
 
 std::vector<core::SegmentOrHole> SegmentStore::best_segments(const std::string& stream, const std::string& variant,

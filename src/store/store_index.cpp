@@ -187,6 +187,7 @@ void SegmentStore::on_hour_read(const std::string& path, DirectoryRead read) {
   }
   ++stats_.directory_scans;
   cache.file_names = merged_names(std::move(read.names), cache.changed_while_indexing);
+  cache.digest.reset();
   cache.changed_while_indexing.clear();
   cache.last_used = ++use_counter_;
   // The listing itself is made at the first lookup: it costs several times the names'

@@ -184,8 +184,10 @@ void SegmentStore::apply_change(const std::string& directory, std::string_view n
     if (rc == -ELOOP) warn_symlink(directory + "/" + entry);
     if (rc != 0 || !S_ISREG(st.st_mode)) return;
     cache.file_names.insert(at, entry);
+    cache.digest.reset();
   } else if (removed && present) {
     cache.file_names.erase(at);
+    cache.digest.reset();
   } else if (!(mask & IN_CLOSE_WRITE) || !present) {
     return;
   }

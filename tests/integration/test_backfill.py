@@ -169,6 +169,44 @@ def test_explicit_hours_and_a_source_limit():
             assert all(starts[i + 1] >= ends[i] for i in range(3)), (starts, ends)
 
 
+def test_a_no_op_pass_between_wubd_nodes_lists_no_hour():
+    """A wubd peer answers each hour's digest (README, "Backfill by digest"): once two
+    nodes hold the same hours, a full pass costs one request per variant."""
+    from fixtures import make_segments, write_segment
+    import datetime
+    src = tempfile.mkdtemp(prefix="wubd-bf-src-")
+    now = datetime.datetime.now(datetime.timezone.utc).replace(minute=0, second=0, microsecond=0)
+    hours = [now - datetime.timedelta(hours=n) for n in (6, 5, 4)]
+    segments = make_segments(3)
+    for variant in ("source", "480p"):
+        for hour in hours:
+            for i, data in enumerate(segments):
+                write_segment(src, "s", variant, hour + datetime.timedelta(seconds=2 * i), data)
+    with Wubd(base_dir=src) as peer:
+        # The digest answer: count and sha256 of the sorted names, each followed by "\n".
+        hour = hours[0].strftime("%Y-%m-%dT%H")
+        get(peer.url + f"/files/s/source/{hour}")  # listed once: its digest is at hand
+        digests = json.loads(get(peer.url + "/files/s/source?digest=true").text)
+        names = sorted(os.listdir(os.path.join(src, "s", "source", hour)))
+        expected = hashlib.sha256("".join(n + "\n" for n in names).encode()).hexdigest()
+        assert digests[hour] == {"count": 3, "sha256": expected}, digests
+        assert get(peer.url + "/files/s/source?digest=maybe").status == 400
+        assert json.loads(get(peer.url + "/files/s/source").text) == sorted(h.strftime("%Y-%m-%dT%H") for h in hours)
+        dst = tempfile.mkdtemp(prefix="wubd-bf-dst-")
+        sock = os.path.join(tempfile.mkdtemp(prefix="wubd-bf-sock-"), "console.sock")
+        with Wubd("--peer", peer.url, "--recent-cutoff", "0", "--console", f"unix:{sock}", base_dir=dst) as node:
+            wait_for_metric(node, "wubd_segments_backfilled_total", 18, 15)
+            wait_for(lambda: "full pass done" in node.log(), 10, "the first full pass")
+            from test_console import Session
+            console = Session(path=sock)
+            console.ask("backfill")
+            wait_for(lambda: node.log().count("full pass done") == 2, 10, "a second full pass")
+            line = node.log().split("full pass done")[-1].splitlines()[0]
+            # /files, /files/s and one digest request per variant; no hour listed.
+            assert ": 4 listing requests, 6 hours the same by digest, 0 fetched" in line, line
+            console.close()
+
+
 def test_sigterm_mid_pass_exits_cleanly():
     """SIGTERM while a pass has downloads done and others still queued: every one left
     is abandoned, none is written, and the process exits 0 (a finished download's
@@ -196,6 +234,7 @@ def test_sigterm_mid_pass_exits_cleanly():
 
 if __name__ == "__main__":
     run_tap([test_three_nodes_converge_and_bad_peers_cost_only_themselves,
+             test_a_no_op_pass_between_wubd_nodes_lists_no_hour,
              test_bad_backfill_flags_are_refused_with_a_reason,
              test_explicit_hours_and_a_source_limit,
              test_sigterm_mid_pass_exits_cleanly])

@@ -148,6 +148,28 @@ TEST_F(SegmentStoreTest, AWatchedHourFollowsWhatOtherProgramsDoWithoutRereading)
   EXPECT_GT(store.stats().changes, 0u);
 }
 
+TEST_F(SegmentStoreTest, AnHoursDigestIsItsSortedNamesAndFollowsChanges) {
+  const std::string hour = "db/source/2026-11-21T04/";
+  write(hour + "00:02.000000-2.0-full-AAAB.ts");
+  write(hour + "00:00.000000-2.0-full-AAAA.ts");
+  SegmentStore store(base_.string());
+  EXPECT_FALSE(store.hour_digest("db", "source", "2026-11-21T04")) << "not read yet: no digest at hand";
+  store.hour_listing("db", "source", "2026-11-21T04");
+  auto digest = store.hour_digest("db", "source", "2026-11-21T04");
+  ASSERT_TRUE(digest);
+  EXPECT_EQ(digest->count, 2);
+  // sha256("00:00.000000-2.0-full-AAAA.ts\n00:02.000000-2.0-full-AAAB.ts\n"), as sha256sum says it.
+  EXPECT_EQ(digest->sha256, digest_names({"00:00.000000-2.0-full-AAAA.ts", "00:02.000000-2.0-full-AAAB.ts"}).sha256);
+  EXPECT_EQ(digest_names({}).sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(digest_names({"a"}).sha256, "87428fc522803d31065e7bce3cf03fe475096631e5e07bbd7a0fde60c4cf25c7");
+  write(hour + "00:04.000000-2.0-full-AAAC.ts");
+  auto after = store.hour_digest("db", "source", "2026-11-21T04");
+  ASSERT_TRUE(after);
+  EXPECT_EQ(after->count, 3);
+  EXPECT_NE(after->sha256, digest->sha256);
+  EXPECT_EQ(store.stats().directory_scans, 1u) << "the digest followed inotify, no directory read";
+}
+
 TEST_F(SegmentStoreTest, WithoutWatchesRecentlyChangedDirectoriesAreNotTrusted) {
   // Two files landing within one mtime tick must both be seen, so a directory
   // changed in the last second is read again on every lookup.

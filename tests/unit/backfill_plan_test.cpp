@@ -27,6 +27,25 @@ TEST(BackfillPlan, NameListsAreValidated) {
   EXPECT_NE(parse_name_list("<html>").error().message.find("not JSON"), std::string::npos);
 }
 
+TEST(BackfillPlan, PeerHoursWithDigestsOrAPlainList) {
+  std::string sha(64, 'a');
+  auto wubd = parse_peer_hours(R"({"2026-11-21T04": {"count": 3, "sha256": ")" + sha + R"("}, "2026-11-21T05": null})");
+  ASSERT_TRUE(wubd) << wubd.error().message;
+  EXPECT_TRUE(wubd->has_digests);
+  EXPECT_EQ(wubd->hours, (std::vector<std::string>{"2026-11-21T04", "2026-11-21T05"}));
+  ASSERT_TRUE(wubd->digests.at("2026-11-21T04").has_value());
+  EXPECT_EQ(*wubd->digests.at("2026-11-21T04"), (HourDigest{3, sha}));
+  EXPECT_FALSE(wubd->digests.at("2026-11-21T05").has_value());
+  auto wubloader = parse_peer_hours(R"(["2026-11-21T04"])");  // ignores ?digest=true
+  ASSERT_TRUE(wubloader);
+  EXPECT_FALSE(wubloader->has_digests);
+  EXPECT_EQ(wubloader->hours, std::vector<std::string>{"2026-11-21T04"});
+  for (const char* bad : {"", "[1]", R"({"h": 1})", R"({"h": {"count": 1}})", R"({"h": {"count": -1, "sha256": ""}})",
+                          R"({"h": {"count": 1, "sha256": "short"}})"}) {
+    EXPECT_FALSE(parse_peer_hours(bad)) << bad;
+  }
+}
+
 TEST(BackfillPlan, HoursUnionExplicitAndLast) {
   EXPECT_EQ(hours_union({{"2026-11-21T03", "2026-11-21T04"}, {"2026-11-21T02", "2026-11-21T04"}, {}}),
             (std::vector<std::string>{"2026-11-21T02", "2026-11-21T03", "2026-11-21T04"}));

@@ -1,5 +1,7 @@
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <optional>
 #include <random>
 #include <string>
@@ -18,6 +20,25 @@ namespace wubd::core {
 // A peer's `/files/...` answer: a JSON array of strings, or an error saying what it
 // was instead (parsed with simdjson; nothing is trusted).
 Result<std::vector<std::string>> parse_name_list(std::string_view json);
+
+// A summary of one hour directory a peer can compare with its own without listing it:
+// how many files, and the sha256 (lowercase hex) of their sorted names, each followed
+// by "\n" (the regular, non-hidden files of the directory, whatever they are).
+struct HourDigest {
+  std::int64_t count = 0;
+  std::string sha256;
+  bool operator==(const HourDigest&) const = default;
+};
+
+// A peer's answer to `/files/STREAM/VARIANT?digest=true`: a wubd node answers an
+// object of each hour's digest (null where it has none at hand); a wubloader node
+// ignores the parameter and answers the plain list of hours (`digests` then empty).
+struct PeerHours {
+  std::vector<std::string> hours;
+  bool has_digests = false;
+  std::map<std::string, std::optional<HourDigest>> digests;
+};
+Result<PeerHours> parse_peer_hours(std::string_view json);
 
 // The sorted union of several variants' hour lists, hour names only: a peer's
 // directory that is no variant (wubloader lists `emotes/ID` like one) holds other

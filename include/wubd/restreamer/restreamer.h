@@ -71,6 +71,9 @@ class Restreamer {
   // Files (files.cpp): hour listings with or without tombstones, segments and other
   // files below the base, extras listings.
   void list_hour(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
+  // A variant's hours; with digest=true an object of each hour's digest (null where
+  // it would take a directory read), for peers' backfill passes.
+  void list_variant_hours(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
   void segment(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
   void file(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
   // `what` names the file in errors ("segment s/v/h/f").

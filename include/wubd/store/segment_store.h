@@ -4,11 +4,13 @@
 #include <ctime>
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "wubd/core/backfill_plan.h"
 #include "wubd/core/best_segments.h"
 #include "wubd/core/metrics.h"
 #include "wubd/core/time.h"
@@ -24,6 +26,11 @@ namespace wubd::store {
 // One hour directory as the restreamer and the backfiller see it (core's type:
 // immutable and shared, so whoever holds one keeps it however the cache moves on).
 using HourListing = core::HourListing;
+
+using core::HourDigest;
+
+// The digest of `sorted_names` (the regular, non-hidden files of an hour directory).
+HourDigest digest_names(const std::vector<std::string>& sorted_names);
 
 struct IndexProgress {
   bool started = false;
@@ -105,6 +112,9 @@ class SegmentStore {
   // eviction replaces the store's copy; the one returned stays as it was.
   std::shared_ptr<const HourListing> hour_listing(const std::string& stream, const std::string& variant,
                                                   const std::string& hour);
+  // The hour's digest, if its names are known without reading the directory (indexed
+  // or listed, and watched); nullopt otherwise: a peer then lists the hour instead.
+  std::optional<HourDigest> hour_digest(const std::string& stream, const std::string& variant, const std::string& hour);
 
   // Best segments of a variant for [start, end) (start < end), with holes. Only the
   // hour directories that exist are read, so the cost is bounded by what is on disk,
@@ -176,7 +186,8 @@ class SegmentStore {
     std::uint64_t last_used = 0;
     std::vector<std::string> file_names;  // the regular files, sorted: what `listing` is made of
     std::shared_ptr<const HourListing> listing;
-    std::set<std::string> warned;  // bad names already logged once
+    std::optional<HourDigest> digest;  // of `file_names`; reset whenever they change
+    std::set<std::string> warned;      // bad names already logged once
     // Watched, and read in the threadpool right now: what inotify says meanwhile (a
     // name's last word: there or gone) is laid over what the read finds.
     bool indexing = false;
