@@ -74,6 +74,16 @@ bool hash_less(const std::string& a, const std::string& b) {
   return a < b;
 }
 
+void list_names_of(HourListing& listing) {
+  listing.names.clear();
+  listing.names.reserve(listing.segments.size() + listing.chat_batches.size());
+  for (const StoredSegment& s : listing.segments) {
+    if (s.name.type != SegmentType::Temp) listing.names.emplace_back(s.file_name);
+  }
+  listing.names.insert(listing.names.end(), listing.chat_batches.begin(), listing.chat_batches.end());
+  std::sort(listing.names.begin(), listing.names.end());
+}
+
 std::vector<const StoredSegment*> best_by_start(const std::vector<StoredSegment>& listing) {
   std::vector<const StoredSegment*> sorted = sorted_by_start(listing);
   std::vector<const StoredSegment*> best;

@@ -66,43 +66,79 @@ std::string write_master_playlist(const std::vector<MasterVariant>& variants) {
   return out;
 }
 
-void render_playlist_lines(StoredSegment& segment) {
-  CivilTime c = to_civil(segment.name.start);
-  char buf[96];
-  char* p = buf;
-  constexpr std::string_view kDateTag = "#EXT-X-PROGRAM-DATE-TIME:";
-  std::memcpy(p, kDateTag.data(), kDateTag.size());
-  p += kDateTag.size();
-  put_digits(p, c.year, 4);
-  *p++ = '-';
-  put_digits(p, c.month, 2);
-  *p++ = '-';
-  put_digits(p, c.day, 2);
-  *p++ = 'T';
-  put_digits(p, c.hour, 2);
-  *p++ = ':';
-  put_digits(p, c.minute, 2);
-  *p++ = ':';
-  put_digits(p, c.second, 2);
-  *p++ = '.';
-  put_digits(p, c.micros / 1000, 3);
-  constexpr std::string_view kExtinf = "Z\n#EXTINF:";
-  std::memcpy(p, kExtinf.data(), kExtinf.size());
-  p += kExtinf.size();
-  // Seconds with three decimals, rounded to the nearest millisecond.
-  long long millis = (segment.name.duration + 500) / 1000;
-  p = std::to_chars(p, p + 24, millis / 1000).ptr;
-  *p++ = '.';
-  put_digits(p, millis % 1000, 3);
-  *p++ = ',';
-  *p++ = '\n';
-  segment.playlist_tags.assign(buf, p);
+namespace {
 
-  segment.url_tail.clear();
-  append_percent_encoded(segment.url_tail, segment.hour);
-  segment.url_tail += '/';
-  append_percent_encoded(segment.url_tail, segment.file_name);
-}
+// A segment's three lines, written straight into the playlist. The date's
+// "YYYY-MM-DDTHH:" and the escaped hour directory are made once per hour: a day-long
+// playlist is 43,200 segments of 24 hours, and formatting a full date and escaping
+// the hour each time was most of what rendering cost.
+class SegmentLines {
+ public:
+  explicit SegmentLines(std::string_view url_prefix) : url_prefix_(url_prefix) {}
+
+  void append(std::string& out, const StoredSegment& segment) {
+    Micros hour_start = floor_hour(segment.name.start);
+    if (hour_start != date_hour_) set_date_hour(hour_start);
+    Micros into_hour = segment.name.start - hour_start;
+    char buf[96];
+    char* p = buf;
+    put_digits(p, into_hour / (60 * kMicrosPerSecond), 2);
+    *p++ = ':';
+    put_digits(p, into_hour / kMicrosPerSecond % 60, 2);
+    *p++ = '.';
+    put_digits(p, into_hour % kMicrosPerSecond / 1000, 3);
+    constexpr std::string_view kExtinf = "Z\n#EXTINF:";
+    std::memcpy(p, kExtinf.data(), kExtinf.size());
+    p += kExtinf.size();
+    // Seconds with three decimals, rounded to the nearest millisecond.
+    long long millis = (segment.name.duration + 500) / 1000;
+    p = std::to_chars(p, p + 24, millis / 1000).ptr;
+    *p++ = '.';
+    put_digits(p, millis % 1000, 3);
+    *p++ = ',';
+    *p++ = '\n';
+    out += date_prefix_;
+    out.append(buf, p);
+    out += url_prefix_;
+    if (segment.hour != url_hour_) {
+      url_hour_ = segment.hour;
+      escaped_hour_.clear();
+      append_percent_encoded(escaped_hour_, segment.hour);
+      escaped_hour_ += '/';
+    }
+    out += escaped_hour_;
+    append_percent_encoded(out, segment.file_name);
+    out += '\n';
+  }
+
+ private:
+  void set_date_hour(Micros hour_start) {
+    date_hour_ = hour_start;
+    CivilTime c = to_civil(hour_start);
+    char buf[48];
+    char* p = buf;
+    constexpr std::string_view kDateTag = "#EXT-X-PROGRAM-DATE-TIME:";
+    std::memcpy(p, kDateTag.data(), kDateTag.size());
+    p += kDateTag.size();
+    put_digits(p, c.year, 4);
+    *p++ = '-';
+    put_digits(p, c.month, 2);
+    *p++ = '-';
+    put_digits(p, c.day, 2);
+    *p++ = 'T';
+    put_digits(p, c.hour, 2);
+    *p++ = ':';
+    date_prefix_.assign(buf, p);
+  }
+
+  std::string_view url_prefix_;
+  Micros date_hour_ = -1;
+  std::string date_prefix_;  // "#EXT-X-PROGRAM-DATE-TIME:2026-11-21T04:"
+  std::string url_hour_;     // the hour directory escaped_hour_ is for
+  std::string escaped_hour_;
+};
+
+}  // namespace
 
 std::string write_media_playlist(const std::vector<SegmentOrHole>& segments, std::string_view url_prefix) {
   constexpr std::string_view kDiscontinuity = "#EXT-X-DISCONTINUITY\n";
@@ -115,7 +151,7 @@ std::string write_media_playlist(const std::vector<SegmentOrHole>& segments, std
   }
   out.reserve(bound);
 
-  StoredSegment scratch;  // for segments whose lines were not rendered in advance
+  SegmentLines lines(url_prefix);
   bool seen_segment = false;
   bool hole_pending = false;
   for (const SegmentOrHole& s : segments) {
@@ -126,18 +162,7 @@ std::string write_media_playlist(const std::vector<SegmentOrHole>& segments, std
     if (hole_pending) out += kDiscontinuity;
     hole_pending = false;
     seen_segment = true;
-    const StoredSegment* rendered = s.get();
-    if (s->playlist_tags.empty()) {
-      scratch.name = s->name;
-      scratch.hour = s->hour;
-      scratch.file_name = s->file_name;
-      render_playlist_lines(scratch);
-      rendered = &scratch;
-    }
-    out += rendered->playlist_tags;
-    out += url_prefix;
-    out += rendered->url_tail;
-    out += '\n';
+    lines.append(out, *s);
   }
   if (!segments.empty() && segments.back() != nullptr) out += "#EXT-X-ENDLIST\n";
   return out;

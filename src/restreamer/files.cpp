@@ -117,7 +117,7 @@ void Restreamer::list_hour(const core::Route& route, const core::QueryParams& qu
   bool tombstones = *with_tombstones;
   auto listing = store_.hour_listing(route.stream, route.variant, route.hour);
   if (!tombstones) return list_names(response, listing->names);
-  std::vector<std::string> names = listing->names;
+  std::vector<std::string_view> names = listing->names;
   names.insert(names.end(), listing->tombstones.begin(), listing->tombstones.end());
   list_names(response, names);
 }

@@ -26,9 +26,14 @@ using core::Micros;
 constexpr std::string_view kPlaylistType = "application/vnd.apple.mpegurl";
 constexpr std::string_view kJsonType = "application/json";
 
-std::string json_string_array(const std::vector<std::string>& names) {
+template <typename Name>
+std::string json_string_array(const std::vector<Name>& names) {
   cJSON* array = cJSON_CreateArray();
-  for (const std::string& name : names) cJSON_AddItemToArray(array, cJSON_CreateString(name.c_str()));
+  std::string terminated;  // cJSON takes NUL-terminated strings
+  for (const Name& name : names) {
+    terminated.assign(name.data(), name.size());
+    cJSON_AddItemToArray(array, cJSON_CreateString(terminated.c_str()));
+  }
   char* text = cJSON_PrintUnformatted(array);
   std::string out = text ? text : "[]";
   cJSON_free(text);
@@ -157,6 +162,10 @@ void Restreamer::handle(const io::HttpRequest& request, io::HttpResponse& respon
 }
 
 void Restreamer::list_names(io::HttpResponse& response, const std::vector<std::string>& names) {
+  response.send(200, kJsonType, json_string_array(names));
+}
+
+void Restreamer::list_names(io::HttpResponse& response, const std::vector<std::string_view>& names) {
   response.send(200, kJsonType, json_string_array(names));
 }
 

@@ -384,12 +384,8 @@ void SegmentStore::make_listing(CachedHour& cache, const std::string& path, cons
   std::erase_if(listing->segments, [&](const core::StoredSegment&) { return vanished[index++]; });
 
   // Only the names need name order; best_by_start orders its own pointers by time.
-  for (auto& s : listing->segments) {
-    if (s.name.type != core::SegmentType::Temp) listing->names.push_back(s.file_name);
-    core::render_playlist_lines(s);
-  }
-  listing->names.insert(listing->names.end(), files.chat_batches.begin(), files.chat_batches.end());
-  std::sort(listing->names.begin(), listing->names.end());
+  listing->chat_batches = std::move(files.chat_batches);
+  core::list_names_of(*listing);
   listing->best = core::best_by_start(listing->segments);
   listing->version = next_version_++;
   cache.listing = std::move(listing);

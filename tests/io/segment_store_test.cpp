@@ -16,6 +16,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
+std::vector<std::string> as_strings(const std::vector<std::string_view>& views) { return {views.begin(), views.end()}; }
+
 class SegmentStoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -55,7 +57,7 @@ TEST_F(SegmentStoreTest, ListsStreamsVariantsHoursAndSegmentsSkippingJunk) {
   EXPECT_EQ(store.list_variants("db"), (std::vector<std::string>{"720p", "source"}));
   EXPECT_EQ(store.list_hours("db", "source"), std::vector<std::string>{"2026-11-21T04"});
   const HourListing& hour = *store.hour_listing("db", "source", "2026-11-21T04");
-  EXPECT_EQ(hour.names,
+  EXPECT_EQ(as_strings(hour.names),
             (std::vector<std::string>{"00:00.000000-2.0-full-AAAA.ts", "00:02.000000-2.0-partial-AAAB.ts"}));
   ASSERT_EQ(hour.segments.size(), 3u);  // the temp file is a segment, not listed
   for (const auto& segment : hour.segments) {
@@ -123,7 +125,7 @@ TEST_F(SegmentStoreTest, AWatchedHourFollowsWhatOtherProgramsDoWithoutRereading)
   write(hour + "00:00.000000-2.0-full-AAAA.ts");
   write(hour + "00:02.000000-2.0-full-AAAB.ts");
   SegmentStore store(base_.string());
-  auto names = [&] { return store.hour_listing("db", "source", "2026-11-21T04")->names; };
+  auto names = [&] { return as_strings(store.hour_listing("db", "source", "2026-11-21T04")->names); };
   ASSERT_EQ(names().size(), 2u);
   std::uint64_t version = store.hour_listing("db", "source", "2026-11-21T04")->version;
   // rsync: a hidden temp file, renamed into place.

@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <memory>
+
 namespace wubd::core {
 namespace {
 
@@ -70,15 +72,13 @@ TEST(BackfillPlan, HoursUnionExplicitAndLast) {
 
 // A local hour as the store lists it: the names sorted into kinds, as sort_hour_files
 // does for a directory.
-HourListing local_hour(const std::vector<std::string>& names) {
+std::shared_ptr<HourListing> local_hour(const std::vector<std::string>& names) {
   HourFiles files = sort_hour_files("2026-11-21T04", *parse_hour("2026-11-21T04"), names);
-  HourListing listing;
-  for (const StoredSegment& s : files.segments) {
-    if (s.name.type != SegmentType::Temp) listing.names.push_back(s.file_name);
-  }
-  listing.names.insert(listing.names.end(), files.chat_batches.begin(), files.chat_batches.end());
-  listing.segments = files.segments;
-  listing.tombstones = files.tombstones;
+  auto listing = std::make_shared<HourListing>();
+  listing->segments = files.segments;
+  listing->chat_batches = files.chat_batches;
+  listing->tombstones = files.tombstones;
+  list_names_of(*listing);
   return listing;
 }
 
@@ -96,14 +96,14 @@ TEST(BackfillPlan, MissingIsRemoteMinusLocalWithSkips) {
       name("08:30.000000"),             // 90 s old: fetched
   };
   std::vector<std::string> local = {name("00:00.000000"), name("00:04.000000", "full")};
-  MissingFiles missing = missing_files("2026-11-21T04", remote, local_hour(local), now, 60 * kSecond);
+  MissingFiles missing = missing_files("2026-11-21T04", remote, *local_hour(local), now, 60 * kSecond);
   EXPECT_EQ(missing.fetch,
             (std::vector<std::string>{name("00:02.000000"), name("00:04.000000", "partial"), name("08:30.000000")}));
   ASSERT_EQ(missing.skipped.size(), 2u);
   EXPECT_EQ(missing.skipped[0].second, "temp file");
   EXPECT_EQ(missing.skipped[1].first, "junk.ts");
   EXPECT_EQ(missing.too_recent, 1u);
-  EXPECT_TRUE(missing_files("2026-11-21T04", remote, local_hour(remote), now, 0).fetch.empty());
+  EXPECT_TRUE(missing_files("2026-11-21T04", remote, *local_hour(remote), now, 0).fetch.empty());
 }
 
 TEST(BackfillPlan, TombstonesSpreadAndALocalOneKeepsItsSegmentDeleted) {
@@ -114,7 +114,7 @@ TEST(BackfillPlan, TombstonesSpreadAndALocalOneKeepsItsSegmentDeleted) {
   std::vector<std::string> remote = {kept, tombstone(deleted_there), deleted_here, "junk.tombstone"};
   // Here: the segment the peer deleted (still on disk), and a tombstone of our own.
   std::vector<std::string> local = {deleted_there, deleted_here, tombstone(deleted_here)};
-  MissingFiles missing = missing_files("2026-11-21T04", remote, local_hour(local), now, 0);
+  MissingFiles missing = missing_files("2026-11-21T04", remote, *local_hour(local), now, 0);
   EXPECT_EQ(missing.fetch, std::vector<std::string>{kept});
   EXPECT_EQ(missing.tombstones, std::vector<std::string>{tombstone(deleted_there)});
   EXPECT_EQ(missing.deleted_here, 1u);  // our tombstone wins over the peer's copy
@@ -122,7 +122,7 @@ TEST(BackfillPlan, TombstonesSpreadAndALocalOneKeepsItsSegmentDeleted) {
   EXPECT_EQ(missing.skipped[0].first, "junk.tombstone");
   // A tombstone we already have is not created again.
   local.push_back(tombstone(deleted_there));
-  EXPECT_TRUE(missing_files("2026-11-21T04", remote, local_hour(local), now, 0).tombstones.empty());
+  EXPECT_TRUE(missing_files("2026-11-21T04", remote, *local_hour(local), now, 0).tombstones.empty());
 }
 
 TEST(BackfillPlan, ChatBatchesAreCopiedWithoutTheRecentCutoff) {
@@ -130,7 +130,7 @@ TEST(BackfillPlan, ChatBatchesAreCopiedWithoutTheRecentCutoff) {
   std::string batch = std::string("10:00-") + kHash + ".json";  // 0 s old
   std::string merged_away = std::string("09:00-") + kHash + ".json";
   std::vector<std::string> remote = {batch, merged_away, "notes.json", tombstone(merged_away)};
-  MissingFiles missing = missing_files("2026-11-21T04", remote, local_hour({}), now, 60 * kSecond);
+  MissingFiles missing = missing_files("2026-11-21T04", remote, *local_hour({}), now, 60 * kSecond);
   EXPECT_EQ(missing.fetch, (std::vector<std::string>{merged_away, batch}));
   EXPECT_EQ(missing.tombstones, std::vector<std::string>{tombstone(merged_away)});
   ASSERT_EQ(missing.skipped.size(), 1u);
@@ -141,7 +141,7 @@ TEST(BackfillPlan, ASegmentWithin1msOfAnIdenticalLocalOneIsTheSame) {
   Micros now = *parse_time("2026-11-21T06:00:00Z");
   std::vector<std::string> local = {name("00:02.000000")};
   std::vector<std::string> remote = {name("00:02.001"), name("00:02.002"), name("00:02.001", "partial")};
-  MissingFiles missing = missing_files("2026-11-21T04", remote, local_hour(local), now, 0);
+  MissingFiles missing = missing_files("2026-11-21T04", remote, *local_hour(local), now, 0);
   EXPECT_EQ(missing.near_duplicates, 1u);
   EXPECT_EQ(missing.fetch, (std::vector<std::string>{name("00:02.001", "partial"), name("00:02.002")}));
 }

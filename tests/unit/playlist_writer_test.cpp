@@ -33,6 +33,27 @@ TEST(MediaPlaylist, SegmentsWithDateTimeDurationAndEscapedUrl) {
             "#EXT-X-ENDLIST\n");
 }
 
+TEST(MediaPlaylist, DatesAcrossDaysMonthsAndYearsWithMillisecondsTruncated) {
+  // Each hour's date is formatted once and the rest from the time into the hour: the
+  // lines must read as a full date formatting would, whatever boundary they cross.
+  const char* times[] = {"2026-12-31T23:59:59.999999Z", "2027-01-01T00:00:00Z", "2024-02-29T12:34:56.789012Z",
+                         "2026-11-21T04:00:00.000999Z", "2026-11-21T04:07:05.1Z"};
+  const char* shown[] = {"2026-12-31T23:59:59.999Z", "2027-01-01T00:00:00.000Z", "2024-02-29T12:34:56.789Z",
+                         "2026-11-21T04:00:00.000Z", "2026-11-21T04:07:05.100Z"};
+  std::vector<StoredSegment> segments;
+  for (const char* time : times) segments.push_back(make(time, 1'999'500));
+  std::vector<SegmentOrHole> items;
+  for (const StoredSegment& s : segments) items.push_back(borrowed(s));
+  std::string text = write_media_playlist(items, "/segments/s/v/");
+  std::size_t at = 0;
+  for (std::size_t i = 0; i < std::size(shown); ++i) {
+    std::string line = std::string("#EXT-X-PROGRAM-DATE-TIME:") + shown[i] + "\n#EXTINF:2.000,\n/segments/s/v/" +
+                       segments[i].hour + "/";
+    at = text.find(line, at);
+    EXPECT_NE(at, std::string::npos) << shown[i] << " in\n" << text;
+  }
+}
+
 TEST(MediaPlaylist, HolesAndEndList) {
   StoredSegment a = make("2026-11-21T04:00:00Z", 2'000'000);
   StoredSegment b = make("2026-11-21T04:00:10Z", 2'000'000);

@@ -5,6 +5,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "wubd/core/range_limits.h"
@@ -23,24 +24,26 @@ struct StoredSegment {
   // Size in bytes; needed only to choose between partial copies, so listings may
   // leave it at -1 for other types.
   std::int64_t size_bytes = -1;
-  // This segment's media playlist lines, rendered once by render_playlist_lines()
-  // when its hour is listed, so that a day-long playlist is a run of copies rather
-  // than 43,200 rounds of formatting. Empty until rendered; writers fall back to
-  // rendering on the fly.
-  std::string playlist_tags;  // "#EXT-X-PROGRAM-DATE-TIME:…\n#EXTINF:…,\n"
-  std::string url_tail;       // percent-encoded "hour/file"
 };
 
 // One hour directory as read: every segment in it and the best copy of each start
 // time. Immutable once built, and shared: a SegmentRef into it keeps it alive, so a
 // selection stays valid however the store's cache moves on.
 struct HourListing {
+  HourListing() = default;
+  // `names` points into the listing itself: never copied or moved, only shared.
+  HourListing(const HourListing&) = delete;
+  HourListing& operator=(const HourListing&) = delete;
+
   // Every parseable, non-hidden segment file without a tombstone, `temp` ones
   // included, in directory order.
   std::vector<StoredSegment> segments;
-  // The names `/files/.../<hour>` lists: `segments` without `temp` files, and chat
-  // batches (`MM:SS-HASH.json`), sorted. Tombstoned files are in neither.
-  std::vector<std::string> names;
+  // Chat batches (`MM:SS-HASH.json`) without a tombstone, sorted.
+  std::vector<std::string> chat_batches;
+  // The names `/files/.../<hour>` lists: `segments` without `temp` files, and
+  // `chat_batches`, sorted; views into those two (set by list_names_of). Tombstoned
+  // files are in neither.
+  std::vector<std::string_view> names;
   // Tombstones (`STEM.tombstone`, core/hour_files.h), sorted: listed on request, and
   // what the backfiller must not copy back.
   std::vector<std::string> tombstones;
@@ -49,6 +52,9 @@ struct HourListing {
   // Unique to this reading of the directory: a rescan gets a new one.
   std::uint64_t version = 0;
 };
+
+// Sets `listing.names` from its segments and chat batches (once they are final).
+void list_names_of(HourListing& listing);
 
 // A segment of a listing that keeps the listing alive (shared_ptr's aliasing
 // constructor): safe to hold across later store calls, rescans and evictions.

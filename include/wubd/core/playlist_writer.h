@@ -28,9 +28,6 @@ std::string write_master_playlist(const std::vector<MasterVariant>& variants);
 // `url_prefix` must already be escaped and end in '/' (`/segments/stream/variant/`).
 std::string write_media_playlist(const std::vector<SegmentOrHole>& segments, std::string_view url_prefix);
 
-// Fills segment.playlist_tags and segment.url_tail (see StoredSegment).
-void render_playlist_lines(StoredSegment& segment);
-
 // The smallest EXT-X-TARGETDURATION that RFC 8216 allows: every EXTINF, rounded to
 // the nearest integer, must not exceed it. At least 1.
 std::int64_t target_duration_seconds(const std::vector<SegmentOrHole>& segments);

@@ -63,6 +63,7 @@ class Restreamer {
 
  private:
   void list_names(io::HttpResponse& response, const std::vector<std::string>& names);
+  void list_names(io::HttpResponse& response, const std::vector<std::string_view>& names);
   void master_playlist(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
   void media_playlist(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
   // The segments a media playlist of [start, end) lists: the best ones, and for a
