@@ -59,6 +59,7 @@ std::string tombstone_name(std::string_view file_name) {
 
 HourFiles sort_hour_files(std::string_view hour, Micros hour_start, const std::vector<std::string>& file_names) {
   HourFiles files;
+  files.segments.reserve(file_names.size());
   std::set<std::string_view> tombstoned;
   for (const std::string& name : file_names) {
     if (!is_tombstone_name(name)) continue;
