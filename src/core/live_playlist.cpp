@@ -6,12 +6,12 @@ namespace wubd::core {
 
 bool is_live(const std::vector<SegmentOrHole>& segments) { return segments.empty() || segments.back() == nullptr; }
 
-void settle_live_edge(std::vector<SegmentOrHole>& segments, Micros settle, Micros now, const LiveHistory& history) {
-  if (!is_live(segments) || settle <= 0) return;
+bool settle_live_edge(std::vector<SegmentOrHole>& segments, Micros settle, Micros now, const LiveHistory& history) {
+  if (!is_live(segments) || settle <= 0) return false;
   auto newest = std::find_if(segments.rbegin(), segments.rend(), [](const SegmentOrHole& s) { return s != nullptr; });
-  if (newest == segments.rend()) return;
+  if (newest == segments.rend()) return false;
   // Nothing more is arriving soon (an archive, a stream that ended): nothing to wait for.
-  if (now - (*newest)->name.end() >= settle) return;
+  if (now - (*newest)->name.end() >= settle) return false;
   Micros settled_before = (*newest)->name.start - settle;
   // A hole begins where the segment before it ends, and is judged there: a stream
   // that starts again after a long break is shown at once, a segment missing among
@@ -31,9 +31,10 @@ void settle_live_edge(std::vector<SegmentOrHole>& segments, Micros settle, Micro
     if (begins > settled_before && begins >= history.shown_until()) {
       segments.resize(i);
       segments.push_back(nullptr);
-      return;
+      return true;
     }
   }
+  return false;
 }
 
 void LiveHistory::remember(const std::vector<SegmentOrHole>& shown) {
@@ -67,7 +68,8 @@ void LiveHistory::hold(TimeRange hole) {
 }
 
 std::vector<SegmentOrHole> playlist_segments(const SelectSegments& select, LiveHistory& history, Micros settle,
-                                             Micros now) {
+                                             Micros now, bool* settling) {
+  if (settling) *settling = false;
   std::vector<SegmentOrHole> segments = select({});
   if (!is_live(segments)) return segments;  // complete: every segment, as it is now
   const std::vector<TimeRange>& held = history.held_holes();
@@ -77,7 +79,8 @@ std::vector<SegmentOrHole> playlist_segments(const SelectSegments& select, LiveH
   // Leaving segments out only adds holes, so the playlist stays live. Chosen again
   // rather than nulled in place: a held-out segment may have hidden an overlapping one.
   if (fills_held_hole) segments = select(held);
-  settle_live_edge(segments, settle, now, history);
+  bool ended_early = settle_live_edge(segments, settle, now, history);
+  if (settling) *settling = ended_early;
   history.remember(segments);
   return segments;
 }

@@ -209,20 +209,24 @@ void Restreamer::media_playlist(const core::Route& route, const core::QueryParam
     response.send_shared(200, kPlaylistType, std::move(cached));
     return;
   }
-  std::vector<core::SegmentOrHole> segments = playlist_segments(route, range_start, range_end);
+  bool settling = false;
+  std::vector<core::SegmentOrHole> segments = playlist_segments(route, range_start, range_end, settling);
   std::string prefix =
       "/segments/" + core::percent_encode(route.stream) + "/" + core::percent_encode(route.variant) + "/";
   auto body = std::make_shared<const std::string>(core::write_media_playlist(segments, prefix));
-  playlist_cache_.insert(key, version, body);
+  // One the settle window ended early reads differently once the window has passed,
+  // even if nothing on disk changes (a stream that ended with a hole at its edge).
+  if (!settling) playlist_cache_.insert(key, version, body);
   response.send_shared(200, kPlaylistType, std::move(body));
 }
 
-std::vector<core::SegmentOrHole> Restreamer::playlist_segments(const core::Route& route, Micros start, Micros end) {
+std::vector<core::SegmentOrHole> Restreamer::playlist_segments(const core::Route& route, Micros start, Micros end,
+                                                               bool& settling) {
   auto select = [&](const std::vector<core::TimeRange>& held_holes) {
     return store_.best_segments(route.stream, route.variant, start, end, held_holes);
   };
   return core::playlist_segments(select, live_history_[route.stream + '/' + route.variant], limits_.live_settle,
-                                 io::wall_clock_now());
+                                 io::wall_clock_now(), &settling);
 }
 
 void Restreamer::master_playlist(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response) {

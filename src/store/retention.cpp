@@ -211,8 +211,8 @@ void Retention::delete_next() {
                                        }
                                        delete_next();
                                      });
-    if (rc != 0) log().warn("retention: cannot queue the deletion of {}: {}", path, uv_err_name(rc));
-    return;
+    if (rc == 0) return;  // delete_next() again when it is done
+    log().warn("retention: cannot queue the deletion of {}: {}", path, uv_err_name(rc));
   }
   if (!passing_) return;
   passing_ = false;

@@ -343,6 +343,26 @@ def test_a_live_playlist_never_changes_its_past():
     shutil.rmtree(base)
 
 
+def test_a_live_playlist_cut_short_by_the_settle_window_is_not_served_stale():
+    """A hole at the edge of a stream that then stops: once the settle window has passed
+    the playlist shows the hole and what follows it, though nothing changed on disk."""
+    base = tempfile.mkdtemp(prefix="wubd-settle-stale-")
+    media = FACTS["media"]
+    now = datetime.datetime.now(datetime.timezone.utc).replace(microsecond=0)
+    start = now - datetime.timedelta(seconds=9)
+    for i in (0, 1, 3):  # 3 ended a second ago; 2 never comes
+        write_segment(base, "db", "source", start + i * S, media[i])
+    with Wubd("--live-settle", "3", base_dir=base) as w:
+        url = w.url + "/playlist/db/source.m3u8"
+        text = get(url).text
+        assert len(playlist_segments(text)) == 2, text
+        # Until 3 s after segment 3's end the variant counts as arriving.
+        time.sleep(max(0.0, (start + 4 * S - datetime.datetime.now(datetime.timezone.utc)).total_seconds()) + 3.2)
+        text = get(url).text
+        assert len(playlist_segments(text)) == 3 and "#EXT-X-DISCONTINUITY" in text, text
+    shutil.rmtree(base)
+
+
 def test_metrics_count_requests_and_log_messages():
     with Wubd(base_dir=BASE) as w:
         get(w.url + "/files")
@@ -387,6 +407,7 @@ if __name__ == "__main__":
         test_ffmpeg_reads_the_playlist_end_to_end,
         test_new_segments_appear_without_a_restart,
         test_a_live_playlist_never_changes_its_past,
+        test_a_live_playlist_cut_short_by_the_settle_window_is_not_served_stale,
         test_metrics_count_requests_and_log_messages,
         test_unknown_routes_and_methods,
     ])

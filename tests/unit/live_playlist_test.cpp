@@ -189,6 +189,21 @@ TEST(LivePlaylistTest, NoSettleWindowShowsHolesAtOnceButStillHoldsThem) {
   EXPECT_EQ(labels(playlist_segments(select, history, 0, archive.live_now())), "0 2 _ 6 ~");
 }
 
+TEST(LivePlaylistTest, APlaylistTheSettleWindowEndedEarlySaysSo) {
+  // Such a playlist reads differently once the window has passed, with nothing new on
+  // disk: the restreamer must not cache it.
+  Archive archive;
+  archive.add_run(0, 2);
+  archive.add(6);
+  LiveHistory history;
+  auto select = [&](const std::vector<TimeRange>& h) { return archive.select(h); };
+  bool settling = false;
+  EXPECT_EQ(labels(playlist_segments(select, history, kSettle, archive.live_now(), &settling)), "0 2 ~");
+  EXPECT_TRUE(settling);
+  EXPECT_EQ(labels(playlist_segments(select, history, kSettle, archive.live_now() + kSettle, &settling)), "0 2 _ 6 ~");
+  EXPECT_FALSE(settling);
+}
+
 TEST(LivePlaylistTest, AVariantNoLongerArrivingIsShownWhole) {
   // An archive played back long after (or a stream that ended with a hole): nothing
   // is waited for, or the end would be cut off for good.

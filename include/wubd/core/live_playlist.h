@@ -53,7 +53,9 @@ class LiveHistory {
 // `settle` of the newest segment's start (a hole begins where the segment before it
 // ends) and not before `history.shown_until()`, if the newest segment ended less
 // than `settle` before `now` (wall clock); leaves a trailing hole (so no ENDLIST).
-void settle_live_edge(std::vector<SegmentOrHole>& segments, Micros settle, Micros now, const LiveHistory& history);
+// True when it ended the playlist early: what it shows then depends on the time, not
+// only on the segments.
+bool settle_live_edge(std::vector<SegmentOrHole>& segments, Micros settle, Micros now, const LiveHistory& history);
 
 // Chooses a range's best segments, leaving out those in `held_holes`
 // (best_segments over the store's listings).
@@ -61,9 +63,11 @@ using SelectSegments = std::function<std::vector<SegmentOrHole>(const std::vecto
 
 // The segments a media playlist lists: `select`'s, and for a live playlist the
 // variant's held holes left out, the settle window applied, and what it now shows
-// remembered in `history`.
+// remembered in `history`. `settling` (if given) is set when the settle window ended
+// the playlist early: the same segments will read differently once it has passed, so
+// such a playlist must not be cached.
 std::vector<SegmentOrHole> playlist_segments(const SelectSegments& select, LiveHistory& history, Micros settle,
-                                             Micros now);
+                                             Micros now, bool* settling = nullptr);
 
 // True when a segment [start, start + duration) lies inside one of `held` (sorted,
 // disjoint), give or take kDurationTolerance at either end.

@@ -67,8 +67,10 @@ class Restreamer {
   void master_playlist(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
   void media_playlist(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
   // The segments a media playlist of [start, end) lists: the best ones, and for a
-  // live playlist the settle window and the variant's held holes applied.
-  std::vector<core::SegmentOrHole> playlist_segments(const core::Route& route, core::Micros start, core::Micros end);
+  // live playlist the settle window and the variant's held holes applied; `settling`
+  // says the settle window ended it early (then it is not cached).
+  std::vector<core::SegmentOrHole> playlist_segments(const core::Route& route, core::Micros start, core::Micros end,
+                                                     bool& settling);
   // Files (files.cpp): hour listings with or without tombstones, segments and other
   // files below the base, extras listings.
   void list_hour(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
