@@ -3,7 +3,9 @@ archive (hard links under true hashes), wubd processes on free loopback ports.""
 import base64
 import glob
 import hashlib
+import grp
 import os
+import pwd
 import socket
 import subprocess
 import sys
@@ -69,3 +71,39 @@ def start_wubd(base, *args, log_path):
     sys.exit("wubd did not start: " + open(log_path).read())
 
 
+def start_nginx(base, work):
+    """nginx (sendfile on) serving `base` under /segments/ on a free loopback port: the
+    physical reference the benchmarks compare with."""
+    port = free_port()
+    conf = os.path.join(work, "nginx.conf")
+    # Started as root, nginx runs its worker as `nobody`, who cannot enter this 0700
+    # work directory: keep the caller's own user (the directive is only read as root).
+    user = f"user {pwd.getpwuid(os.geteuid()).pw_name} {grp.getgrgid(os.getegid()).gr_name};" if os.geteuid() == 0 else ""
+    with open(conf, "w") as f:
+        f.write(f"""
+{user}
+worker_processes 1;
+daemon off;
+pid {work}/nginx.pid;
+error_log {work}/nginx-error.log;
+events {{ worker_connections 1024; }}
+http {{
+  access_log off;
+  sendfile on;
+  tcp_nopush on;
+  keepalive_requests 1000000;
+  types {{ video/MP2T ts; }}
+  server {{
+    listen 127.0.0.1:{port};
+    location /segments/ {{ alias {base}/; }}
+  }}
+}}
+""")
+    proc = subprocess.Popen(["nginx", "-c", conf, "-p", work], stderr=subprocess.DEVNULL)
+    for _ in range(200):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.1).close()
+            break
+        except OSError:
+            time.sleep(0.02)
+    return proc, f"http://127.0.0.1:{port}"
