@@ -16,6 +16,11 @@ std::string hours_text(Micros span) {
 
 }  // namespace
 
+std::optional<Micros> keep_for(const KeepPolicy& policy, const std::string& stream) {
+  auto own = policy.keep_for_stream.find(stream);
+  return own != policy.keep_for_stream.end() ? std::optional<Micros>(own->second) : policy.keep_for;
+}
+
 bool hour_is_held(const std::string& stream, Micros hour, const std::vector<HeldRange>& held) {
   return std::any_of(held.begin(), held.end(), [&](const HeldRange& h) {
     return (h.stream.empty() || h.stream == stream) && h.range.start < hour + kMicrosPerHour && hour < h.range.end;
@@ -41,11 +46,10 @@ RetentionPlan plan_retention(std::vector<ArchiveHour> hours, const KeepPolicy& p
 
   for (std::size_t i = 0; i < hours.size(); ++i) {
     const ArchiveHour& hour = hours[i];
-    auto own = policy.keep_for_stream.find(hour.stream);
-    std::optional<Micros> keep_for = own != policy.keep_for_stream.end() ? own->second : policy.keep_for;
-    if (!keep_for || !deletable[i] || hour.start + kMicrosPerHour > now - *keep_for) continue;
-    remove(i, "older than --keep-hours " + (own != policy.keep_for_stream.end() ? hour.stream + "=" : "") +
-                  hours_text(*keep_for));
+    std::optional<Micros> keep = keep_for(policy, hour.stream);
+    if (!keep || !deletable[i] || hour.start + kMicrosPerHour > now - *keep) continue;
+    bool own = policy.keep_for_stream.count(hour.stream) > 0;
+    remove(i, "older than --keep-hours " + (own ? hour.stream + "=" : "") + hours_text(*keep));
   }
 
   // Deletes the oldest deletable hours among those `in` selects until their bytes are

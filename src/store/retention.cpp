@@ -78,8 +78,7 @@ void Retention::stop() {
 bool Retention::keeps(const std::string& stream, core::Micros hour) const {
   core::Micros now = io::wall_clock_now();
   if (core::hour_is_held(stream, hour, holds_.held())) return true;
-  auto own = policy_.keep_for_stream.find(stream);
-  std::optional<core::Micros> keep_for = own != policy_.keep_for_stream.end() ? own->second : policy_.keep_for;
+  std::optional<core::Micros> keep_for = core::keep_for(policy_, stream);
   if (keep_for && hour + core::kMicrosPerHour <= now - *keep_for) return false;
   auto bytes = deleted_for_bytes_until_.find(stream);
   return bytes == deleted_for_bytes_until_.end() || hour >= bytes->second;

@@ -53,6 +53,9 @@ struct RetentionPlan {
   std::vector<std::string> unmet;
 };
 
+// How long `stream` keeps its hours: its own --keep-hours, else the overall one.
+std::optional<Micros> keep_for(const KeepPolicy& policy, const std::string& stream);
+
 // Whether the hour starting at `hour` of `stream` overlaps one of `held`.
 bool hour_is_held(const std::string& stream, Micros hour, const std::vector<HeldRange>& held);
 
