@@ -37,6 +37,15 @@ namespace {
 
 spdlog::logger& log() { return log::logger(log::Module::Main); }
 
+// The hours of each variant whose listings the index makes as it reads them: what the
+// longest playlist spans (one hour directory more than its hours, as a range rarely
+// starts on the hour), within what the store keeps at all.
+std::size_t playlist_hours_to_list(const Config& config) {
+  core::Micros span = config.restreamer.playlist_cap.max_span;
+  auto span_hours = std::size_t((span + core::kMicrosPerHour - 1) / core::kMicrosPerHour);
+  return std::min(std::max<std::size_t>(span_hours, 1) + 1, config.cache_hours);
+}
+
 std::string escape_html(const std::string& text) {
   std::string out;
   for (char c : text) {
@@ -85,7 +94,7 @@ class Daemon {
     store_.report_to(metrics_);
     store_.set_extras_dirs(config.backfill.extras);
     watch_store_changes();
-    store_.start_index(loop_);
+    store_.start_index(loop_, playlist_hours_to_list(config));
     log::count_messages(metrics_);
     for (const auto& [source, limits] : config.source_limits) engine_.set_limits(source, limits);
     restreamer_.set_jobs_handler(

@@ -100,7 +100,7 @@ bool marks_a_file(std::string_view hour, std::string_view tombstone) {
 
 bool is_near_duplicate(const SegmentName& missing, const HourListing& local) {
   for (const StoredSegment& have : local.segments) {
-    const SegmentName& h = have.name;
+    const SegmentNameView& h = have.name;
     if (h.type == missing.type && h.duration == missing.duration && h.hash == missing.hash &&
         std::abs(h.start - missing.start) <= kNearDuplicateTolerance) {
       return true;
@@ -114,10 +114,11 @@ bool is_near_duplicate(const SegmentName& missing, const HourListing& local) {
 MissingFiles missing_files(std::string_view hour, const std::vector<std::string>& remote, const HourListing& local,
                            Micros now, Micros recent_cutoff) {
   MissingFiles result;
-  std::set<std::string_view> have(local.names.begin(), local.names.end());
+  std::vector<std::string_view> listed = listed_names(local);
+  std::set<std::string_view> have(listed.begin(), listed.end());
   have.insert(local.tombstones.begin(), local.tombstones.end());
   std::set<std::string_view> deleted;
-  for (const std::string& tombstone : local.tombstones) deleted.insert(file_stem(tombstone));
+  for (std::string_view tombstone : local.tombstones) deleted.insert(file_stem(tombstone));
   auto hour_start = parse_hour(hour);
   for (const std::string& name : remote) {
     if (have.count(name)) continue;

@@ -67,7 +67,7 @@ std::vector<const StoredSegment*> sorted_by_start(const std::vector<StoredSegmen
 
 }  // namespace
 
-bool hash_less(const std::string& a, const std::string& b) {
+bool hash_less(std::string_view a, std::string_view b) {
   auto da = decode_hash(a);
   auto db = decode_hash(b);
   if (da && db) return *da < *db;        // bytes compare as unsigned, like Python's bytes
@@ -75,7 +75,7 @@ bool hash_less(const std::string& a, const std::string& b) {
   return a < b;
 }
 
-void list_names_of(HourListing& listing) {
+std::vector<std::string_view> listed_names(const HourListing& listing) {
   std::vector<std::string_view> segment_names;
   segment_names.reserve(listing.segments.size());
   for (const StoredSegment& s : listing.segments) {
@@ -85,10 +85,11 @@ void list_names_of(HourListing& listing) {
   // and the chat batches always are: a check and a merge, not a sort of 1,800 names.
   if (!std::is_sorted(segment_names.begin(), segment_names.end()))
     std::sort(segment_names.begin(), segment_names.end());
-  listing.names.clear();
-  listing.names.reserve(segment_names.size() + listing.chat_batches.size());
+  std::vector<std::string_view> names;
+  names.reserve(segment_names.size() + listing.chat_batches.size());
   std::merge(segment_names.begin(), segment_names.end(), listing.chat_batches.begin(), listing.chat_batches.end(),
-             std::back_inserter(listing.names));
+             std::back_inserter(names));
+  return names;
 }
 
 std::vector<const StoredSegment*> best_by_start(const std::vector<StoredSegment>& listing) {
@@ -137,7 +138,7 @@ std::vector<SegmentOrHole> best_segments(const HourLookup& lookup, const std::ve
     std::shared_ptr<const HourListing> listing = lookup(hour);
     if (!listing) continue;
     for (const StoredSegment* segment : listing->best) {
-      const SegmentName& s = segment->name;
+      const SegmentNameView& s = segment->name;
       if (lies_in_held_hole(held_holes, s)) continue;
       if (result.empty()) {
         if (s.start <= start && start < s.end()) {

@@ -116,7 +116,7 @@ Result<CutPlan> plan_cut(const std::vector<SegmentOrHole>& best, const CutRange&
     piece.segment = segment;
     piece.after_hole = hole_before && !plan.pieces.empty();
     hole_before = false;
-    const SegmentName& name = segment->name;
+    const SegmentNameView& name = segment->name;
     if (name.start < range.start) piece.trim_start = range.start - name.start;
     if (name.end() > range.end) piece.trim_end = range.end - name.start;
     Micros from = piece.trim_start.value_or(0);

@@ -57,20 +57,73 @@ std::string tombstone_name(std::string_view file_name) {
   return std::string(file_stem(file_name)) + std::string(kTombstoneSuffix);
 }
 
-HourFiles sort_hour_files(std::string_view hour, Micros hour_start, const std::vector<std::string>& file_names) {
+std::string join_names(const std::vector<std::string>& sorted_names) {
+  std::size_t size = 0;
+  for (const std::string& name : sorted_names) size += name.size() + 1;
+  std::string text;
+  text.reserve(size);
+  for (const std::string& name : sorted_names) {
+    text += name;
+    text += '\n';
+  }
+  return text;
+}
+
+std::vector<std::string_view> split_names(std::string_view names_text) {
+  std::vector<std::string_view> names;
+  names.reserve(count_names(names_text));
+  while (!names_text.empty()) {
+    std::size_t end = names_text.find('\n');
+    if (end == std::string_view::npos) end = names_text.size();  // a last name without its '\n'
+    names.push_back(names_text.substr(0, end));
+    names_text.remove_prefix(std::min(end + 1, names_text.size()));
+  }
+  return names;
+}
+
+std::size_t count_names(std::string_view names_text) {
+  std::size_t count = std::size_t(std::count(names_text.begin(), names_text.end(), '\n'));
+  return count + (!names_text.empty() && names_text.back() != '\n');
+}
+
+std::string merge_names(std::string_view names_text, const std::map<std::string, bool>& changes) {
+  std::string merged;
+  merged.reserve(names_text.size() + 80 * changes.size());
+  auto change = changes.begin();
+  // Both sorted: one pass, each change put where its name sorts.
+  auto put_changes_before = [&](std::string_view name, bool all) {
+    for (; change != changes.end() && (all || change->first < name); ++change) {
+      if (change->second) merged.append(change->first).push_back('\n');
+    }
+  };
+  for (std::string_view name : split_names(names_text)) {
+    put_changes_before(name, false);
+    if (change != changes.end() && change->first == name) {
+      if (change->second) merged.append(name).push_back('\n');
+      ++change;
+      continue;
+    }
+    merged.append(name).push_back('\n');
+  }
+  put_changes_before({}, true);
+  return merged;
+}
+
+HourFiles sort_hour_files(std::string_view hour, Micros hour_start, std::string_view names_text) {
+  std::vector<std::string_view> file_names = split_names(names_text);
   HourFiles files;
   files.segments.reserve(file_names.size());
   std::set<std::string_view> tombstoned;
-  for (const std::string& name : file_names) {
+  for (std::string_view name : file_names) {
     if (!is_tombstone_name(name)) continue;
     files.tombstones.push_back(name);
     tombstoned.insert(file_stem(name));
   }
-  for (const std::string& name : file_names) {
+  for (std::string_view name : file_names) {
     if (is_tombstone_name(name)) continue;
     // A chat batch or extra being written the way wubloader writes one: not there yet.
     if (ends_with(name, ".temp") && !ends_with(name, "-temp.ts")) continue;
-    bool deleted = tombstoned.count(file_stem(name)) > 0;
+    bool deleted = !tombstoned.empty() && tombstoned.count(file_stem(name)) > 0;
     if (ends_with(name, ".json")) {
       auto batch = parse_chat_batch_name(hour_start, name);
       if (!batch) {
@@ -80,21 +133,43 @@ HourFiles sort_hour_files(std::string_view hour, Micros hour_start, const std::v
       }
       continue;
     }
-    auto segment = parse_segment_name(hour_start, name);
+    auto segment = parse_segment_name_view(hour_start, name);
     if (!segment) {
       files.rejected.emplace_back(name, segment.error().message);
       continue;
     }
     if (deleted) continue;
-    StoredSegment stored;
-    stored.name = std::move(*segment);
-    stored.hour = std::string(hour);
-    stored.file_name = name;
-    files.segments.push_back(std::move(stored));
+    files.segments.push_back(StoredSegment{*segment, hour, name, -1});
   }
   std::sort(files.chat_batches.begin(), files.chat_batches.end());
   std::sort(files.tombstones.begin(), files.tombstones.end());
   return files;
+}
+
+std::shared_ptr<HourListing> make_hour_listing(std::string_view hour, Micros hour_start,
+                                               std::shared_ptr<const std::string> names_text, const FileSize& size_of,
+                                               std::vector<std::pair<std::string, std::string>>& rejected) {
+  auto listing = std::make_shared<HourListing>();
+  listing->hour = std::string(hour);
+  listing->names_text = std::move(names_text);
+  HourFiles files = sort_hour_files(listing->hour, hour_start, *listing->names_text);
+  for (auto& [name, why] : files.rejected) rejected.emplace_back(std::string(name), std::move(why));
+  listing->segments = std::move(files.segments);
+  std::vector<bool> sized = needs_size(listing->segments);
+  std::vector<bool> vanished(sized.size(), false);
+  for (std::size_t i = 0; i < sized.size(); ++i) {
+    if (!sized[i]) continue;
+    listing->segments[i].size_bytes = size_of(listing->segments[i].file_name);
+    vanished[i] = listing->segments[i].size_bytes < 0;  // removed since it was listed
+  }
+  std::size_t index = 0;
+  std::erase_if(listing->segments, [&](const StoredSegment&) { return vanished[index++]; });
+  listing->segments.shrink_to_fit();
+  listing->chat_batches = std::move(files.chat_batches);
+  listing->tombstones = std::move(files.tombstones);
+  // best_by_start orders its own pointers by time.
+  listing->best = best_by_start(listing->segments);
+  return listing;
 }
 
 }  // namespace wubd::core

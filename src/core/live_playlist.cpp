@@ -85,7 +85,7 @@ std::vector<SegmentOrHole> playlist_segments(const SelectSegments& select, LiveH
   return segments;
 }
 
-bool lies_in_held_hole(const std::vector<TimeRange>& held, const SegmentName& segment) {
+bool lies_in_held_hole(const std::vector<TimeRange>& held, const SegmentNameView& segment) {
   if (held.empty()) return false;
   // The last range starting at or before the segment's start (with the tolerance).
   auto after = std::upper_bound(held.begin(), held.end(), segment.start + kDurationTolerance,

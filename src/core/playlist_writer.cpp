@@ -68,6 +68,20 @@ std::string write_master_playlist(const std::vector<MasterVariant>& variants) {
 
 namespace {
 
+// Whether `segment`'s file name is one parse_segment_name_view checked (the hash it
+// returns is a view into the name it read, and listings keep it so). Such a name has
+// one reserved character, the ':' of its time: TIME is MM:SS.ffffff, DURATION digits
+// and '.', TYPE letters, HASH url-safe base64 (checked for every type but temp, which
+// no playlist holds). Escaping it needs no look at its other 60-odd characters, which
+// was an eighth of rendering a day-long playlist.
+bool is_checked_name(const StoredSegment& segment) {
+  std::string_view name = segment.file_name;
+  std::string_view hash = segment.name.hash;
+  constexpr std::string_view kSuffix = ".ts";
+  return segment.name.type != SegmentType::Temp && name.size() > 3 && name[2] == ':' && !hash.empty() &&
+         hash.data() + hash.size() + kSuffix.size() == name.data() + name.size();
+}
+
 // A segment's three lines, written straight into the playlist. The date's
 // "YYYY-MM-DDTHH:" and the escaped hour directory are made once per hour: a day-long
 // playlist is 43,200 segments of 24 hours, and formatting a full date and escaping
@@ -107,7 +121,13 @@ class SegmentLines {
       escaped_hour_ += '/';
     }
     out += escaped_hour_;
-    append_percent_encoded(out, segment.file_name);
+    if (is_checked_name(segment)) {
+      out.append(segment.file_name.substr(0, 2));
+      out += "%3A";
+      out.append(segment.file_name.substr(3));
+    } else {
+      append_percent_encoded(out, segment.file_name);
+    }
     out += '\n';
   }
 

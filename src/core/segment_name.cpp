@@ -146,7 +146,7 @@ Result<std::vector<std::uint8_t>> decode_hash(std::string_view text) {
   return out;
 }
 
-Result<SegmentName> parse_segment_name(Micros hour_start, std::string_view file_name) {
+Result<SegmentNameView> parse_segment_name_view(Micros hour_start, std::string_view file_name) {
   constexpr std::string_view kSuffix = ".ts";
   if (file_name.size() <= kSuffix.size() || file_name.substr(file_name.size() - kSuffix.size()) != kSuffix) {
     return bad_name(file_name, "does not end in .ts");
@@ -193,7 +193,7 @@ Result<SegmentName> parse_segment_name(Micros hour_start, std::string_view file_
   auto duration = parse_duration(parts[1]);
   if (!duration) return bad_name(file_name, duration.error().message);
 
-  SegmentName segment;
+  SegmentNameView segment;
   std::string_view type = parts[2];
   if (type == "full") {
     segment.type = SegmentType::Full;
@@ -212,8 +212,14 @@ Result<SegmentName> parse_segment_name(Micros hour_start, std::string_view file_
   }
   segment.start = hour_start + (minute * 60 + second) * kMicrosPerSecond + fraction;
   segment.duration = *duration;
-  segment.hash = std::string(parts[3]);
+  segment.hash = parts[3];
   return segment;
+}
+
+Result<SegmentName> parse_segment_name(Micros hour_start, std::string_view file_name) {
+  auto parsed = parse_segment_name_view(hour_start, file_name);
+  if (!parsed) return parsed.error();
+  return SegmentName{parsed->start, parsed->duration, parsed->type, std::string(parsed->hash)};
 }
 
 Result<SegmentName> parse_segment_path(std::string_view hour, std::string_view file_name) {
@@ -223,13 +229,17 @@ Result<SegmentName> parse_segment_path(std::string_view hour, std::string_view f
 }
 
 std::string format_segment_name(const SegmentName& segment) {
+  return format_segment_name(SegmentNameView{segment.start, segment.duration, segment.type, segment.hash});
+}
+
+std::string format_segment_name(const SegmentNameView& segment) {
   Micros in_hour = segment.start - floor_hour(segment.start);
   char time[48];
   std::snprintf(time, sizeof time, "%02lld:%02lld.%06lld", static_cast<long long>(in_hour / (60 * kMicrosPerSecond)),
                 static_cast<long long>(in_hour / kMicrosPerSecond % 60),
                 static_cast<long long>(in_hour % kMicrosPerSecond));
   return std::string(time) + "-" + format_duration(segment.duration) + "-" + std::string(to_string(segment.type)) +
-         "-" + segment.hash + ".ts";
+         "-" + std::string(segment.hash) + ".ts";
 }
 
 }  // namespace wubd::core

@@ -1,5 +1,6 @@
 #include "wubd/core/url.h"
 
+#include <array>
 #include <cstring>
 #include <optional>
 
@@ -13,10 +14,19 @@ int hex_value(char c) {
   return -1;
 }
 
-bool is_unreserved(unsigned char c) {
+constexpr bool unreserved(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '.' ||
          c == '_' || c == '~';
 }
+
+// A table: a day-long playlist escapes 43,200 file names, 2.8 MB of characters.
+constexpr auto kUnreserved = [] {
+  std::array<bool, 256> table{};
+  for (int c = 0; c < 256; ++c) table[std::size_t(c)] = unreserved((unsigned char)c);
+  return table;
+}();
+
+bool is_unreserved(unsigned char c) { return kUnreserved[c]; }
 
 constexpr char kHex[] = "0123456789ABCDEF";
 
@@ -61,6 +71,12 @@ char* put_percent_encoded(char* out, std::string_view text) {
 }
 
 void append_percent_encoded(std::string& out, std::string_view text) {
+  // A file name (at most 255 bytes) is escaped on the stack and appended: growing the
+  // string by the worst case first would zero 3 bytes for every one written.
+  if (char buffer[768]; text.size() * 3 <= sizeof buffer) {
+    out.append(buffer, put_percent_encoded(buffer, text));
+    return;
+  }
   size_t old_size = out.size();
   out.resize(old_size + 3 * text.size());
   char* end = put_percent_encoded(out.data() + old_size, text);

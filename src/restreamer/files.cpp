@@ -116,8 +116,8 @@ void Restreamer::list_hour(const core::Route& route, const core::QueryParams& qu
   if (!with_tombstones) return response.send_error(400, with_tombstones.error().message);
   bool tombstones = *with_tombstones;
   auto listing = store_.hour_listing(route.stream, route.variant, route.hour);
-  if (!tombstones) return list_names(response, listing->names);
-  std::vector<std::string_view> names = listing->names;
+  std::vector<std::string_view> names = core::listed_names(*listing);
+  if (!tombstones) return list_names(response, names);
   names.insert(names.end(), listing->tombstones.begin(), listing->tombstones.end());
   list_names(response, names);
 }

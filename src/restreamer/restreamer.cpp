@@ -285,7 +285,7 @@ std::int64_t Restreamer::estimate_bandwidth_bps(const std::string& stream, const
     const core::StoredSegment* s = *it;
     if (s->name.type != core::SegmentType::Full || s->name.duration <= 0) continue;
     struct stat st;
-    io::BeneathPath file = store_.segment_file(stream, variant, hour, s->file_name);
+    io::BeneathPath file = store_.segment_file(stream, variant, hour, std::string(s->file_name));
     if (io::stat_beneath(file.dir_fd, file.relative, st) != 0) continue;
     ++measured;
     peak = std::max<std::int64_t>(peak, st.st_size * 8 * core::kMicrosPerSecond / s->name.duration);

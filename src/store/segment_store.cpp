@@ -297,7 +297,6 @@ std::shared_ptr<const HourListing> SegmentStore::hour_listing(const std::string&
     // Asked for before its read in the threadpool is back: read here, as before the
     // index (the watch is on already, and the changes so far are in what is read).
     cache.indexing = false;
-    cache.changed_while_indexing.clear();
   }
   cache.scanned_in_snapshot = snapshot_;
   // Watched before it is read: what changes while it is read is in the events too.
@@ -305,7 +304,8 @@ std::shared_ptr<const HourListing> SegmentStore::hour_listing(const std::string&
 
   Micros scanned_at = now_wall();
   ++stats_.directory_scans;
-  cache.file_names.clear();
+  cache.names.reset();
+  cache.changes.clear();  // what is read now has them
   cache.digest.reset();
   DIR* dir = open_directory(base_fd_, base_dir_, path);
   if (!dir) {
@@ -316,6 +316,7 @@ std::shared_ptr<const HourListing> SegmentStore::hour_listing(const std::string&
     remove_watch(cache.watch);
     return cache.listing;
   }
+  std::vector<std::string> file_names;
   while (dirent* entry = readdir(dir)) {
     if (entry->d_name[0] == '.') continue;
     // Only regular files count; a symlink is never followed, whatever its name.
@@ -323,10 +324,11 @@ std::shared_ptr<const HourListing> SegmentStore::hour_listing(const std::string&
       if (type == EntryType::Symlink) warn_symlink(path + "/" + entry->d_name);
       continue;
     }
-    cache.file_names.emplace_back(entry->d_name);
+    file_names.emplace_back(entry->d_name);
   }
   closedir(dir);
-  std::sort(cache.file_names.begin(), cache.file_names.end());
+  std::sort(file_names.begin(), file_names.end());
+  cache.names = std::make_shared<const std::string>(core::join_names(file_names));
   make_listing(cache, path, hour, *hour_start);
   cache.mtime = mtime;
   cache.trusted = scanned_at - to_micros(mtime) > kMtimeGranularity;
@@ -355,38 +357,35 @@ SegmentStore::DirectoryRead SegmentStore::read_directory(int base_fd, const std:
   return read;
 }
 
-void SegmentStore::make_listing(CachedHour& cache, const std::string& path, const std::string& hour,
-                                Micros hour_start) {
-  cache.changed = false;
-  auto listing = std::make_shared<HourListing>();
-  core::HourFiles files = core::sort_hour_files(hour, hour_start, cache.file_names);
-  for (const auto& [name, why] : files.rejected) {
+const std::shared_ptr<const std::string>& SegmentStore::names_now(CachedHour& cache) {
+  if (!cache.changes.empty()) {
+    cache.names =
+        std::make_shared<const std::string>(core::merge_names(cache.names ? *cache.names : "", cache.changes));
+    cache.changes.clear();
+  }
+  if (!cache.names) cache.names = std::make_shared<const std::string>();
+  return cache.names;
+}
+
+void SegmentStore::warn_rejected(CachedHour& cache, const std::string& path,
+                                 const std::vector<std::pair<std::string, std::string>>& rejected) {
+  for (const auto& [name, why] : rejected) {
     if (cache.warned.insert(name).second) {
       log::logger(log::Module::Store).warn("ignoring {}/{}/{}: {}", base_dir_, path, name, why);
     }
   }
-  listing->segments = std::move(files.segments);
-  listing->tombstones = std::move(files.tombstones);
-  // Sizes only decide between copies of one start time; stat-ing every file would
-  // make a cold day-long playlist cost 43,200 extra system calls.
-  std::vector<bool> sized = core::needs_size(listing->segments);
-  std::vector<bool> vanished(sized.size(), false);
-  for (std::size_t i = 0; i < sized.size(); ++i) {
-    if (!sized[i]) continue;
-    struct stat st;
-    if (io::stat_beneath(base_fd_, path + "/" + listing->segments[i].file_name, st) == 0) {
-      listing->segments[i].size_bytes = st.st_size;
-    } else {
-      vanished[i] = true;  // removed since it was listed
-    }
-  }
-  std::size_t index = 0;
-  std::erase_if(listing->segments, [&](const core::StoredSegment&) { return vanished[index++]; });
+}
 
-  // Only the names need name order; best_by_start orders its own pointers by time.
-  listing->chat_batches = std::move(files.chat_batches);
-  core::list_names_of(*listing);
-  listing->best = core::best_by_start(listing->segments);
+void SegmentStore::make_listing(CachedHour& cache, const std::string& path, const std::string& hour,
+                                Micros hour_start) {
+  cache.changed = false;
+  auto size_of = [&](std::string_view file_name) -> std::int64_t {
+    struct stat st;
+    return io::stat_beneath(base_fd_, path + "/" + std::string(file_name), st) == 0 ? st.st_size : -1;
+  };
+  std::vector<std::pair<std::string, std::string>> rejected;
+  auto listing = core::make_hour_listing(hour, hour_start, names_now(cache), size_of, rejected);
+  warn_rejected(cache, path, rejected);
   listing->version = next_version_++;
   cache.listing = std::move(listing);
 }
@@ -426,20 +425,17 @@ std::uint64_t SegmentStore::range_version(const std::string& stream, const std::
   return mixed;
 }
 
-HourDigest digest_names(const std::vector<std::string>& sorted_names) {
+HourDigest digest_names(std::string_view names_text) {
   EVP_MD_CTX* sha256 = EVP_MD_CTX_new();
   EVP_DigestInit_ex(sha256, EVP_sha256(), nullptr);
-  for (const std::string& name : sorted_names) {
-    EVP_DigestUpdate(sha256, name.data(), name.size());
-    EVP_DigestUpdate(sha256, "\n", 1);
-  }
+  EVP_DigestUpdate(sha256, names_text.data(), names_text.size());
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int length = 0;
   EVP_DigestFinal_ex(sha256, digest, &length);
   EVP_MD_CTX_free(sha256);
   static constexpr char kHex[] = "0123456789abcdef";
   HourDigest out;
-  out.count = std::int64_t(sorted_names.size());
+  out.count = std::int64_t(core::count_names(names_text));
   for (unsigned int i = 0; i < length; ++i) {
     out.sha256 += kHex[digest[i] >> 4];
     out.sha256 += kHex[digest[i] & 15];
@@ -453,7 +449,7 @@ std::optional<HourDigest> SegmentStore::hour_digest(const std::string& stream, c
   auto it = hours_.find(stream + "/" + variant + "/" + hour);
   if (it == hours_.end() || !it->second.known()) return std::nullopt;
   CachedHour& cache = it->second;
-  if (!cache.digest) cache.digest = digest_names(cache.file_names);
+  if (!cache.digest) cache.digest = digest_names(*names_now(cache));
   return cache.digest;
 }
 

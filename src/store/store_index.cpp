@@ -4,6 +4,7 @@
 // and hours read there as they appear. Started by the daemon; a store without it
 // reads hours as lookups ask for them.
 #include <fcntl.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -14,6 +15,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "wubd/core/hour_files.h"
 #include "wubd/log/log.h"
 #include "wubd/store/segment_store.h"
 
@@ -46,8 +48,9 @@ std::vector<std::string> merged_names(std::vector<std::string> read_names,
 
 }  // namespace
 
-void SegmentStore::start_index(uv_loop_t* loop) {
+void SegmentStore::start_index(uv_loop_t* loop, std::size_t listed_hours) {
   if (inotify_fd_ < 0 || base_fd_ < 0 || index_.started) return;
+  listed_hours_ = listed_hours;
   int fd = ::fcntl(base_fd_, F_DUPFD_CLOEXEC, 0);
   if (fd < 0) {
     log().warn("cannot index {}: {}", base_dir_, std::strerror(errno));
@@ -58,15 +61,13 @@ void SegmentStore::start_index(uv_loop_t* loop) {
   index_.started = true;
   index_started_ms_ = uv_now(loop);
   for (const std::string& stream : list_streams()) {
-    for (const std::string& variant : list_variants(stream)) {
-      for (const std::string& hour : list_hours(stream, variant))
-        queue_for_index(join(join(stream, variant), hour), hour);
-    }
+    for (const std::string& variant : list_variants(stream))
+      queue_hours_for_index(join(stream, variant), list_hours(stream, variant));
   }
   // Newest last, taken first: the hours a player or an editor asks for first. As many
   // as the listings' bound (--cache-hours) holds; older ones are read when asked for.
   std::stable_sort(index_queue_.begin(), index_queue_.end(),
-                   [](const auto& a, const auto& b) { return a.second < b.second; });
+                   [](const HourToIndex& a, const HourToIndex& b) { return a.hour < b.hour; });
   if (index_queue_.size() > max_cached_hours_) {
     index_queue_.erase(index_queue_.begin(), index_queue_.end() - std::ptrdiff_t(max_cached_hours_));
     index_.hours_total = index_queue_.size();
@@ -86,11 +87,17 @@ void SegmentStore::stop_index() {
   index_reads_in_flight_ = 0;
 }
 
-void SegmentStore::queue_for_index(const std::string& path, const std::string& hour) {
+void SegmentStore::queue_for_index(const std::string& path, const std::string& hour, bool list) {
   if (auto it = hours_.find(path); it != hours_.end() && (it->second.known() || it->second.indexing)) return;
-  index_queue_.emplace_back(path, hour);
+  index_queue_.push_back({path, hour, list});
   ++index_.hours_total;
   index_.done = false;
+}
+
+void SegmentStore::queue_hours_for_index(const std::string& variant_path, const std::vector<std::string>& hours) {
+  std::size_t first_listed = hours.size() - std::min(hours.size(), listed_hours_);
+  for (std::size_t i = 0; i < hours.size(); ++i)
+    queue_for_index(join(variant_path, hours[i]), hours[i], i >= first_listed);
 }
 
 void SegmentStore::queue_directory_for_index(const std::string& path, EntryKind kind) {
@@ -131,8 +138,9 @@ void SegmentStore::index_next() {
     }
   }
   while (index_reads_in_flight_ < kIndexReadsAtOnce && !index_queue_.empty()) {
-    std::string path = std::move(index_queue_.back().first);  // the hour served to order the queue
+    HourToIndex next = std::move(index_queue_.back());
     index_queue_.pop_back();
+    const std::string& path = next.path;
     CachedHour& cache = hours_[path];
     if (cache.known() || cache.indexing) {
       ++index_.hours_indexed;  // a lookup read it first
@@ -148,13 +156,14 @@ void SegmentStore::index_next() {
     cache.indexing = true;
     cache.last_used = ++use_counter_;
     ++index_reads_in_flight_;
-    int rc = index_tasks_->compute<DirectoryRead>(
-        [base = index_base_, path] { return read_directory(base->get(), path, false); },
-        [this, path](DirectoryRead read) {
-          --index_reads_in_flight_;
-          on_hour_read(path, std::move(read));
-          index_next();
-        });
+    int rc =
+        index_tasks_->compute<DirectoryRead>([base = index_base_, path, hour = next.hour,
+                                              list = next.list] { return read_hour(base->get(), path, hour, list); },
+                                             [this, path](DirectoryRead read) {
+                                               --index_reads_in_flight_;
+                                               on_hour_read(path, std::move(read));
+                                               index_next();
+                                             });
     if (rc != 0) {
       --index_reads_in_flight_;
       cache.indexing = false;
@@ -173,7 +182,7 @@ void SegmentStore::index_next() {
 
 void SegmentStore::on_hour_read(const std::string& path, DirectoryRead read) {
   ++index_.hours_indexed;
-  index_.files += read.names.size();
+  if (read.names_text) index_.files += core::count_names(*read.names_text);
   auto it = hours_.find(path);
   if (it == hours_.end() || !it->second.indexing) return;  // gone, or a lookup read it first
   CachedHour& cache = it->second;
@@ -186,12 +195,18 @@ void SegmentStore::on_hour_read(const std::string& path, DirectoryRead read) {
     return;
   }
   ++stats_.directory_scans;
-  cache.file_names = merged_names(std::move(read.names), cache.changed_while_indexing);
   cache.digest.reset();
-  cache.changed_while_indexing.clear();
   cache.last_used = ++use_counter_;
-  // The listing itself is made at the first lookup: it costs several times the names'
-  // memory (parsed names, rendered playlist lines), and most hours are never asked for.
+  warn_rejected(cache, path, read.rejected);
+  if (cache.changes.empty() && read.listing) {
+    read.listing->version = next_version_++;
+    cache.listing = std::move(read.listing);
+    cache.names = std::move(read.names_text);
+    cache.changed = false;
+    return;
+  }
+  // Listings of older hours are made at their first lookup: most are never asked for.
+  cache.names = std::move(read.names_text);
   cache.listing.reset();
   cache.changed = true;
 }
@@ -223,11 +238,28 @@ void SegmentStore::on_directory_read(const std::string& path, DirectoryRead read
   for (const std::string& name : cache.names) {
     if (cache.kind == EntryKind::Hours) {
       cache.hour_starts.push_back(*core::parse_hour(name));
-      queue_for_index(join(path, name), name);
     } else {
       queue_directory_for_index(join(path, name), EntryKind::Hours);
     }
   }
+  if (cache.kind == EntryKind::Hours) queue_hours_for_index(path, cache.names);
+}
+
+SegmentStore::DirectoryRead SegmentStore::read_hour(int base_fd, const std::string& path, const std::string& hour,
+                                                    bool list) {
+  DirectoryRead read = read_directory(base_fd, path, false);
+  if (read.error) return read;
+  std::sort(read.names.begin(), read.names.end());
+  read.names_text = std::make_shared<const std::string>(core::join_names(read.names));
+  read.names = {};
+  auto hour_start = core::parse_hour(hour);
+  if (!list || !hour_start) return read;
+  auto size_of = [&](std::string_view file_name) -> std::int64_t {
+    struct stat st;
+    return io::stat_beneath(base_fd, path + "/" + std::string(file_name), st) == 0 ? st.st_size : -1;
+  };
+  read.listing = core::make_hour_listing(hour, *hour_start, read.names_text, size_of, read.rejected);
+  return read;
 }
 
 }  // namespace wubd::store

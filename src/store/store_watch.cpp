@@ -146,7 +146,7 @@ void SegmentStore::apply_change(const std::string& directory, std::string_view n
         // A new hour (of a stream being downloaded, most likely): read it off the loop
         // now, before a lookup wants it.
         if (index_.started) {
-          queue_for_index(join(directory, entry), entry);
+          queue_for_index(join(directory, entry), entry, listed_hours_ > 0);
           index_next();
         }
       } else if (index_.started && !(directory.empty() && is_extras_dir(entry))) {
@@ -165,32 +165,22 @@ void SegmentStore::apply_change(const std::string& directory, std::string_view n
   auto it = hours_.find(directory);
   if (it == hours_.end() || is_directory) return;
   CachedHour& cache = it->second;
-  if (cache.indexing) {
-    if (added) {
-      struct stat st;
-      int rc = io::stat_beneath(base_fd_, directory + "/" + entry, st);
-      if (rc == 0 && S_ISREG(st.st_mode)) cache.changed_while_indexing[entry] = true;
-    } else if (removed) {
-      cache.changed_while_indexing[entry] = false;
-    }
-    return;
-  }
-  auto at = std::lower_bound(cache.file_names.begin(), cache.file_names.end(), entry);
-  bool present = at != cache.file_names.end() && *at == entry;
-  if (added && !present) {
+  if (added) {
     // Only regular files count; a symlink is never followed, whatever its name.
     struct stat st;
     int rc = io::stat_beneath(base_fd_, directory + "/" + entry, st);
     if (rc == -ELOOP) warn_symlink(directory + "/" + entry);
     if (rc != 0 || !S_ISREG(st.st_mode)) return;
-    cache.file_names.insert(at, entry);
-    cache.digest.reset();
-  } else if (removed && present) {
-    cache.file_names.erase(at);
-    cache.digest.reset();
-  } else if (!(mask & IN_CLOSE_WRITE) || !present) {
+    cache.changes[entry] = true;
+  } else if (removed) {
+    cache.changes[entry] = false;
+  } else if (!(mask & IN_CLOSE_WRITE)) {
     return;
   }
+  // Merged into the names when a lookup needs them (names_now); a file closed after
+  // writing changes no name, but perhaps the size that chooses between copies.
+  if (cache.indexing) return;
+  cache.digest.reset();
   cache.changed = true;
   ++stats_.changes;
 }

@@ -57,7 +57,7 @@ TEST_F(SegmentStoreTest, ListsStreamsVariantsHoursAndSegmentsSkippingJunk) {
   EXPECT_EQ(store.list_variants("db"), (std::vector<std::string>{"720p", "source"}));
   EXPECT_EQ(store.list_hours("db", "source"), std::vector<std::string>{"2026-11-21T04"});
   const HourListing& hour = *store.hour_listing("db", "source", "2026-11-21T04");
-  EXPECT_EQ(as_strings(hour.names),
+  EXPECT_EQ(as_strings(core::listed_names(hour)),
             (std::vector<std::string>{"00:00.000000-2.0-full-AAAA.ts", "00:02.000000-2.0-partial-AAAB.ts"}));
   ASSERT_EQ(hour.segments.size(), 3u);  // the temp file is a segment, not listed
   for (const auto& segment : hour.segments) {
@@ -67,7 +67,7 @@ TEST_F(SegmentStoreTest, ListsStreamsVariantsHoursAndSegmentsSkippingJunk) {
   }
   EXPECT_EQ(hour.best.size(), 2u);
   EXPECT_TRUE(store.list_variants("nope").empty());
-  EXPECT_TRUE(store.hour_listing("db", "source", "2026-11-21T09")->names.empty());
+  EXPECT_TRUE(core::listed_names(*store.hour_listing("db", "source", "2026-11-21T09")).empty());
   EXPECT_TRUE(store.variant_exists("db", "720p"));
   EXPECT_FALSE(store.variant_exists("db", "nope"));
 }
@@ -116,7 +116,7 @@ TEST_F(SegmentStoreTest, WarmDayLongLookupReadsNoDirectory) {
   // A change is seen at once, from inotify's word: the directory is not read again.
   std::string hour3 = core::format_hour(start + 3 * core::kMicrosPerHour);
   write("db/source/" + hour3 + "/00:02.000000-2.0-full-AAAB.ts");
-  EXPECT_EQ(store.hour_listing("db", "source", hour3)->names.size(), 2u);
+  EXPECT_EQ(core::listed_names(*store.hour_listing("db", "source", hour3)).size(), 2u);
   EXPECT_EQ(store.stats().directory_scans, scans);
 }
 
@@ -125,7 +125,7 @@ TEST_F(SegmentStoreTest, AWatchedHourFollowsWhatOtherProgramsDoWithoutRereading)
   write(hour + "00:00.000000-2.0-full-AAAA.ts");
   write(hour + "00:02.000000-2.0-full-AAAB.ts");
   SegmentStore store(base_.string());
-  auto names = [&] { return as_strings(store.hour_listing("db", "source", "2026-11-21T04")->names); };
+  auto names = [&] { return as_strings(core::listed_names(*store.hour_listing("db", "source", "2026-11-21T04"))); };
   ASSERT_EQ(names().size(), 2u);
   std::uint64_t version = store.hour_listing("db", "source", "2026-11-21T04")->version;
   // rsync: a hidden temp file, renamed into place.
@@ -142,10 +142,10 @@ TEST_F(SegmentStoreTest, AWatchedHourFollowsWhatOtherProgramsDoWithoutRereading)
   // A new hour appears in the variant's hours, and a removed one goes.
   write("db/source/2026-11-21T05/00:00.000000-2.0-full-AAAE.ts");
   EXPECT_EQ(store.list_hours("db", "source"), (std::vector<std::string>{"2026-11-21T04", "2026-11-21T05"}));
-  EXPECT_EQ(store.hour_listing("db", "source", "2026-11-21T05")->names.size(), 1u);
+  EXPECT_EQ(core::listed_names(*store.hour_listing("db", "source", "2026-11-21T05")).size(), 1u);
   fs::remove_all(base_ / "db/source/2026-11-21T05");
   EXPECT_EQ(store.list_hours("db", "source"), std::vector<std::string>{"2026-11-21T04"});
-  EXPECT_TRUE(store.hour_listing("db", "source", "2026-11-21T05")->names.empty());
+  EXPECT_TRUE(core::listed_names(*store.hour_listing("db", "source", "2026-11-21T05")).empty());
   EXPECT_EQ(store.stats().directory_scans, 3u) << "the variant, hour 04 and hour 05 once each";
   EXPECT_GT(store.stats().changes, 0u);
 }
@@ -161,9 +161,9 @@ TEST_F(SegmentStoreTest, AnHoursDigestIsItsSortedNamesAndFollowsChanges) {
   ASSERT_TRUE(digest);
   EXPECT_EQ(digest->count, 2);
   // sha256("00:00.000000-2.0-full-AAAA.ts\n00:02.000000-2.0-full-AAAB.ts\n"), as sha256sum says it.
-  EXPECT_EQ(digest->sha256, digest_names({"00:00.000000-2.0-full-AAAA.ts", "00:02.000000-2.0-full-AAAB.ts"}).sha256);
-  EXPECT_EQ(digest_names({}).sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
-  EXPECT_EQ(digest_names({"a"}).sha256, "87428fc522803d31065e7bce3cf03fe475096631e5e07bbd7a0fde60c4cf25c7");
+  EXPECT_EQ(digest->sha256, digest_names("00:00.000000-2.0-full-AAAA.ts\n00:02.000000-2.0-full-AAAB.ts\n").sha256);
+  EXPECT_EQ(digest_names("").sha256, "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+  EXPECT_EQ(digest_names("a\n").sha256, "87428fc522803d31065e7bce3cf03fe475096631e5e07bbd7a0fde60c4cf25c7");
   write(hour + "00:04.000000-2.0-full-AAAC.ts");
   auto after = store.hour_digest("db", "source", "2026-11-21T04");
   ASSERT_TRUE(after);
@@ -177,10 +177,10 @@ TEST_F(SegmentStoreTest, WithoutWatchesRecentlyChangedDirectoriesAreNotTrusted) 
   // changed in the last second is read again on every lookup.
   write("db/source/2026-11-21T04/00:00.000000-2.0-full-AAAA.ts");
   SegmentStore store(base_.string(), 512, false);
-  EXPECT_EQ(store.hour_listing("db", "source", "2026-11-21T04")->names.size(), 1u);
+  EXPECT_EQ(core::listed_names(*store.hour_listing("db", "source", "2026-11-21T04")).size(), 1u);
   write("db/source/2026-11-21T04/00:02.000000-2.0-full-AAAB.ts");
   store.new_snapshot();
-  EXPECT_EQ(store.hour_listing("db", "source", "2026-11-21T04")->names.size(), 2u);
+  EXPECT_EQ(core::listed_names(*store.hour_listing("db", "source", "2026-11-21T04")).size(), 2u);
   EXPECT_EQ(store.stats().directory_scans, 2u);
 }
 

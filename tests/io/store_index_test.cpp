@@ -17,6 +17,8 @@ namespace {
 
 namespace fs = std::filesystem;
 
+std::vector<std::string> as_strings(const std::vector<std::string_view>& views) { return {views.begin(), views.end()}; }
+
 class StoreIndexTest : public io::LoopTest {
  protected:
   void SetUp() override {
@@ -72,7 +74,7 @@ TEST_F(StoreIndexTest, AfterTheIndexIsBuiltNoLookupReadsADirectory) {
   std::size_t found = 0;
   for (const auto& s : all) found += s != nullptr;
   EXPECT_EQ(found, 120u);
-  for (int h = 0; h < 30; ++h) EXPECT_EQ(store_->hour_listing("s", "v", hour_name(h))->names.size(), 4u);
+  for (int h = 0; h < 30; ++h) EXPECT_EQ(core::listed_names(*store_->hour_listing("s", "v", hour_name(h))).size(), 4u);
   EXPECT_EQ(store_->stats().directory_scans, scans) << "a lookup read a directory the index holds";
 }
 
@@ -94,9 +96,9 @@ TEST_F(StoreIndexTest, ALookupBeforeTheIndexReachesAnHourReadsItItself) {
   store_ = std::make_unique<SegmentStore>(base_.string());
   store_->start_index(&loop_);
   // Newest first: hour 0 is read last, so this lookup gets there before the index.
-  EXPECT_EQ(store_->hour_listing("s", "v", hour_name(0))->names.size(), 3u);
+  EXPECT_EQ(core::listed_names(*store_->hour_listing("s", "v", hour_name(0))).size(), 3u);
   ASSERT_TRUE(wait_indexed());
-  EXPECT_EQ(store_->hour_listing("s", "v", hour_name(0))->names.size(), 3u);
+  EXPECT_EQ(core::listed_names(*store_->hour_listing("s", "v", hour_name(0))).size(), 3u);
   EXPECT_EQ(store_->index_progress().hours_indexed, 10u);
 }
 
@@ -112,7 +114,7 @@ TEST_F(StoreIndexTest, ANewHourIsIndexedAsSoonAsItAppearsAndFollowed) {
   }));
   std::uint64_t scans = store_->stats().directory_scans;
   write("s/v/" + hour_name(2) + "/" + segment(1));
-  EXPECT_EQ(store_->hour_listing("s", "v", hour_name(2))->names.size(), 2u);
+  EXPECT_EQ(core::listed_names(*store_->hour_listing("s", "v", hour_name(2))).size(), 2u);
   EXPECT_EQ(store_->list_hours("s", "v").size(), 3u);
   EXPECT_EQ(store_->stats().directory_scans, scans);
 }
@@ -132,7 +134,7 @@ TEST_F(StoreIndexTest, AStreamThatAppearsAfterStartIsReadOffTheLoopLevelByLevel)
   EXPECT_EQ(store_->list_variants("s"), std::vector<std::string>{"v"});
   EXPECT_EQ(store_->list_hours("s", "v"), std::vector<std::string>{hour_name(0)});
   auto first = store_->hour_listing("s", "v", hour_name(0));
-  EXPECT_EQ(std::vector<std::string>(first->names.begin(), first->names.end()), std::vector<std::string>{segment(0)});
+  EXPECT_EQ(as_strings(core::listed_names(*first)), std::vector<std::string>{segment(0)});
   EXPECT_EQ(store_->stats().directory_scans, scans) << "a lookup read a directory the index holds";
 }
 
@@ -150,8 +152,7 @@ TEST_F(StoreIndexTest, ChangesWhileAnHourIsReadAreKept) {
     return store_->index_progress().done;
   }));
   auto listing = store_->hour_listing("s", "v", hour_name(0));
-  EXPECT_EQ(std::vector<std::string>(listing->names.begin(), listing->names.end()),
-            (std::vector<std::string>{segment(1), segment(5)}));
+  EXPECT_EQ(as_strings(core::listed_names(*listing)), (std::vector<std::string>{segment(1), segment(5)}));
 }
 
 }  // namespace

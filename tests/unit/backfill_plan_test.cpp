@@ -70,16 +70,13 @@ TEST(BackfillPlan, HoursUnionExplicitAndLast) {
   }
 }
 
-// A local hour as the store lists it: the names sorted into kinds, as sort_hour_files
-// does for a directory.
-std::shared_ptr<HourListing> local_hour(const std::vector<std::string>& names) {
-  HourFiles files = sort_hour_files("2026-11-21T04", *parse_hour("2026-11-21T04"), names);
-  auto listing = std::make_shared<HourListing>();
-  listing->segments = files.segments;
-  listing->chat_batches = files.chat_batches;
-  listing->tombstones = files.tombstones;
-  list_names_of(*listing);
-  return listing;
+// A local hour as the store lists it (make_hour_listing, every file 1 byte).
+std::shared_ptr<HourListing> local_hour(std::vector<std::string> names) {
+  std::sort(names.begin(), names.end());
+  std::vector<std::pair<std::string, std::string>> rejected;
+  return make_hour_listing(
+      "2026-11-21T04", *parse_hour("2026-11-21T04"), std::make_shared<const std::string>(join_names(names)),
+      [](std::string_view) { return std::int64_t(1); }, rejected);
 }
 
 std::string tombstone(const std::string& file) { return tombstone_name(file); }

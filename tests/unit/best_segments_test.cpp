@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "segment_refs.h"
+
 namespace wubd::core {
 namespace {
 
@@ -41,8 +43,8 @@ class Archive {
       s.name.duration = spec.duration;
       s.name.type = spec.type;
       s.name.hash = spec.label;
-      s.hour = format_hour(s.name.start);
-      s.file_name = format_segment_name(s.name);
+      s.hour = kept(format_hour(s.name.start));
+      s.file_name = kept(format_segment_name(s.name));
       s.size_bytes = spec.size;
       listings_[floor_hour(s.name.start)].push_back(s);
     }
@@ -324,7 +326,7 @@ TEST(BestSegments, ASelectionKeepsItsListingsAlive) {
   std::string out;
   for (const SegmentOrHole& s : held) {
     if (!out.empty()) out += ' ';
-    out += s ? s->name.hash + ":" + s->hour : "_";
+    out += s ? std::string(s->name.hash) + ":" + std::string(s->hour) : "_";
   }
   EXPECT_EQ(out, "a:" + format_hour(day_start()) + " b:" + format_hour(day_start()) +
                      " _ c:" + format_hour(day_start() + kH1));

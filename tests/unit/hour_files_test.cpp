@@ -50,19 +50,76 @@ TEST(HourFiles, ATombstoneHidesItsFileAndBadNamesAreRejectedWithAReason) {
                                     batch("02:00") + "." + "0b1c2d3e-0000-4000-8000-000000000000.temp",
                                     "README.txt",
                                     "bad.json"};
-  HourFiles files = sort_hour_files("2026-11-21T04", kHour, names);
+  std::string text = join_names(names);
+  HourFiles files = sort_hour_files("2026-11-21T04", kHour, text);
   ASSERT_EQ(files.segments.size(), 2u);
   EXPECT_EQ(files.segments[0].file_name, segment("00:00.000"));
   EXPECT_EQ(files.segments[1].name.type, SegmentType::Temp);
   EXPECT_EQ(files.segments[0].hour, "2026-11-21T04");
-  EXPECT_EQ(files.chat_batches, std::vector<std::string>{batch("00:00")});
-  EXPECT_EQ(files.tombstones,
+  EXPECT_EQ(std::vector<std::string>(files.chat_batches.begin(), files.chat_batches.end()),
+            std::vector<std::string>{batch("00:00")});
+  EXPECT_EQ(std::vector<std::string>(files.tombstones.begin(), files.tombstones.end()),
             (std::vector<std::string>{tombstone_name(segment("00:02.000")), tombstone_name(segment("00:06.000")),
                                       tombstone_name(batch("01:00"))}));
   ASSERT_EQ(files.rejected.size(), 2u);  // the wubloader-style temp file is not yet a file: skipped quietly
   EXPECT_EQ(files.rejected[0].first, "README.txt");
   EXPECT_EQ(files.rejected[1].first, "bad.json");
   EXPECT_NE(files.rejected[1].second.find("chat batch"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace wubd::core
+
+namespace wubd::core {
+namespace {
+
+TEST(HourNames, AreOneTextThatSplitsBackIntoTheNames) {
+  std::vector<std::string> names = {"00:00.000-2.0-full-AAAA.ts", "00:02.000-2.0-full-AAAB.ts"};
+  std::string text = join_names(names);
+  EXPECT_EQ(text, "00:00.000-2.0-full-AAAA.ts\n00:02.000-2.0-full-AAAB.ts\n");
+  EXPECT_EQ(split_names(text), (std::vector<std::string_view>{names[0], names[1]}));
+  EXPECT_EQ(count_names(text), 2u);
+  EXPECT_TRUE(split_names("").empty());
+  EXPECT_EQ(count_names(""), 0u);
+}
+
+TEST(HourNames, ChangesAreMergedWhereTheirNamesSort) {
+  std::string text = join_names({"b", "d", "f"});
+  EXPECT_EQ(merge_names(text, {{"a", true}, {"c", true}, {"g", true}}), "a\nb\nc\nd\nf\ng\n");
+  EXPECT_EQ(merge_names(text, {{"b", false}, {"f", false}}), "d\n");
+  // A name's last word is what counts: there twice is there once, gone when absent is nothing.
+  EXPECT_EQ(merge_names(text, {{"d", true}, {"e", false}}), "b\nd\nf\n");
+  EXPECT_EQ(merge_names("", {{"x", true}, {"y", false}}), "x\n");
+  EXPECT_EQ(merge_names(text, {}), text);
+}
+
+TEST(HourNames, AListingViewsItsNamesAndAsksSizesOnlyWhereCopiesCompete) {
+  Micros hour = *parse_hour("2026-11-21T04");
+  std::vector<std::string> names = {"00:00.000-2.0-full-AAAA.ts", "00:02.000-2.0-full-AAAA.ts",
+                                    "00:02.000-2.0-full-AAAB.ts", "00:04.000-2.0-partial-AAAA.ts",
+                                    "00:06.000-2.0-full-AAAA.ts", "not a segment"};
+  std::vector<std::string> asked;
+  auto size_of = [&](std::string_view name) -> std::int64_t {
+    asked.emplace_back(name);
+    return name == names[3] ? -1 : 100;  // the partial one vanished since the names were read
+  };
+  std::vector<std::pair<std::string, std::string>> rejected;
+  auto listing = make_hour_listing("2026-11-21T04", hour, std::make_shared<const std::string>(join_names(names)),
+                                   size_of, rejected);
+  EXPECT_EQ(asked, (std::vector<std::string>{names[1], names[2], names[3]}));
+  ASSERT_EQ(rejected.size(), 1u);
+  EXPECT_EQ(rejected[0].first, "not a segment");
+  ASSERT_EQ(listing->segments.size(), 4u);
+  ASSERT_EQ(listing->best.size(), 3u);
+  EXPECT_EQ(listing->best[1]->file_name, names[2]) << "the higher hash of two equal full copies";
+  EXPECT_EQ(listing->best[2]->file_name, names[4]);
+  for (const StoredSegment& s : listing->segments) {
+    EXPECT_EQ(s.hour, "2026-11-21T04");
+    // Views into the listing's own text and hour, not copies.
+    EXPECT_TRUE(s.file_name.data() >= listing->names_text->data() &&
+                s.file_name.data() < listing->names_text->data() + listing->names_text->size());
+    EXPECT_EQ(s.hour.data(), listing->hour.data());
+  }
 }
 
 }  // namespace

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include "segment_refs.h"
+
 namespace wubd::core {
 namespace {
 
@@ -25,9 +27,9 @@ class Archive {
     s.name.start = hour_start() + second * kSecond;
     s.name.duration = 2 * kSecond;
     s.name.type = type;
-    s.name.hash = "s" + std::to_string(second) + (type == SegmentType::Full ? "" : "p");
-    s.hour = format_hour(s.name.start);
-    s.file_name = format_segment_name(s.name);
+    s.name.hash = kept("s" + std::to_string(second) + (type == SegmentType::Full ? "" : "p"));
+    s.hour = kept(format_hour(s.name.start));
+    s.file_name = kept(format_segment_name(s.name));
     s.size_bytes = 1000;
     segments_.push_back(s);
     newest_end_ = std::max(newest_end_, s.name.end());
@@ -80,7 +82,7 @@ class Player {
     std::vector<SegmentOrHole> segments = playlist_segments(select, history_, kSettle, archive_.live_now());
     std::vector<std::string> names;
     for (const SegmentOrHole& s : segments) {
-      if (s != nullptr) names.push_back(s->file_name);
+      if (s != nullptr) names.emplace_back(s->file_name);
     }
     // RFC 8216 6.2.1: what was listed before is still listed, in the same places.
     EXPECT_GE(names.size(), seen_.size());
@@ -254,7 +256,7 @@ TEST(LiveHistoryTest, HoldsHolesBetweenSegmentsMergedAndBounded) {
   EXPECT_EQ(history.shown_until(), hour_start() + 42 * kSecond);
   const std::vector<TimeRange>& held = history.held_holes();
 
-  SegmentName inside;
+  SegmentNameView inside;
   inside.start = hour_start() + 34 * kSecond;
   inside.duration = 6 * kSecond;
   EXPECT_TRUE(lies_in_held_hole(held, inside));

@@ -1,5 +1,7 @@
 #include "wubd/core/playlist_writer.h"
 #include "segment_refs.h"
+#include "wubd/core/hour_files.h"
+#include "wubd/core/url.h"
 
 #include <gtest/gtest.h>
 
@@ -11,8 +13,8 @@ StoredSegment make(const char* time, Micros duration_us) {
   s.name.start = *parse_time(time);
   s.name.duration = duration_us;
   s.name.hash = "AAAA";
-  s.hour = format_hour(s.name.start);
-  s.file_name = format_segment_name(s.name);
+  s.hour = kept(format_hour(s.name.start));
+  s.file_name = kept(format_segment_name(s.name));
   return s;
 }
 
@@ -48,7 +50,7 @@ TEST(MediaPlaylist, DatesAcrossDaysMonthsAndYearsWithMillisecondsTruncated) {
   std::size_t at = 0;
   for (std::size_t i = 0; i < std::size(shown); ++i) {
     std::string line = std::string("#EXT-X-PROGRAM-DATE-TIME:") + shown[i] + "\n#EXTINF:2.000,\n/segments/s/v/" +
-                       segments[i].hour + "/";
+                       std::string(segments[i].hour) + "/";
     at = text.find(line, at);
     EXPECT_NE(at, std::string::npos) << shown[i] << " in\n" << text;
   }
@@ -136,6 +138,32 @@ TEST(MasterPlaylist, OneRenditionAndStreamInfPerVariant) {
             "/playlist/s/480p.m3u8\n");
   EXPECT_EQ(write_master_playlist({}), "#EXTM3U\n");
   EXPECT_NE(write_master_playlist({{"a\"b", "/u", 1}}).find("NAME=\"a'b\""), std::string::npos);
+}
+
+}  // namespace
+}  // namespace wubd::core
+
+namespace wubd::core {
+namespace {
+
+TEST(MediaPlaylist, ListedNamesAreEscapedAsAnyNameIs) {
+  // Names a listing parsed take a shorter way through the writer: the same URLs.
+  std::vector<std::string> names = {"00:00.000000-2.0-full-AAAA.ts", "00:02.5-2.002-suspect-A-_B.ts",
+                                    "00:05-2.0-partial-AAAA.ts"};
+  std::vector<std::pair<std::string, std::string>> rejected;
+  auto listing = make_hour_listing(
+      "2026-11-21T04", *parse_hour("2026-11-21T04"), std::make_shared<const std::string>(join_names(names)),
+      [](std::string_view) { return std::int64_t(1); }, rejected);
+  ASSERT_TRUE(rejected.empty());
+  std::vector<SegmentOrHole> items;
+  for (const StoredSegment* s : listing->best) items.push_back(segment_ref(listing, s));
+  std::string text = write_media_playlist(items, "/segments/s/v/");
+  for (const std::string& name : names) {
+    EXPECT_NE(text.find("/segments/s/v/2026-11-21T04/" + percent_encode(name) + "\n"), std::string::npos)
+        << name << " in\n"
+        << text;
+  }
+  EXPECT_NE(text.find("/00%3A02.5-2.002-suspect-A-_B.ts\n"), std::string::npos);
 }
 
 }  // namespace

@@ -16,11 +16,13 @@
 // This is wubloader's get_best_segments, with its tolerances (kDurationTolerance).
 namespace wubd::core {
 
-// One file found in an hour directory.
+// One file found in an hour directory. Its strings are views into the listing it
+// belongs to (the hour's names are kept once, as one text): hold a SegmentRef, never
+// a copy of the struct, beyond the listing's life.
 struct StoredSegment {
-  SegmentName name;
-  std::string hour;       // the hour directory name, `2026-11-21T04`
-  std::string file_name;  // the file name within it
+  SegmentNameView name;
+  std::string_view hour;       // the hour directory name, `2026-11-21T04`
+  std::string_view file_name;  // the file name within it
   // Size in bytes; needed only to choose between partial copies, so listings may
   // leave it at -1 for other types.
   std::int64_t size_bytes = -1;
@@ -28,33 +30,35 @@ struct StoredSegment {
 
 // One hour directory as read: every segment in it and the best copy of each start
 // time. Immutable once built, and shared: a SegmentRef into it keeps it alive, so a
-// selection stays valid however the store's cache moves on.
+// selection stays valid however the store's cache moves on. About 100 bytes a
+// segment besides the names' text, which the store's index shares.
 struct HourListing {
   HourListing() = default;
-  // `names` points into the listing itself: never copied or moved, only shared.
+  // Everything in it points into the listing itself: never copied or moved, only shared.
   HourListing(const HourListing&) = delete;
   HourListing& operator=(const HourListing&) = delete;
 
+  // The directory's regular, non-hidden file names, sorted, each followed by '\n'
+  // (core/hour_files.h: join_names); everything below views them.
+  std::shared_ptr<const std::string> names_text;
+  std::string hour;  // the hour directory name the segments view
   // Every parseable, non-hidden segment file without a tombstone, `temp` ones
-  // included, in directory order.
+  // included, in name order.
   std::vector<StoredSegment> segments;
   // Chat batches (`MM:SS-HASH.json`) without a tombstone, sorted.
-  std::vector<std::string> chat_batches;
-  // The names `/files/.../<hour>` lists: `segments` without `temp` files, and
-  // `chat_batches`, sorted; views into those two (set by list_names_of). Tombstoned
-  // files are in neither.
-  std::vector<std::string_view> names;
+  std::vector<std::string_view> chat_batches;
   // Tombstones (`STEM.tombstone`, core/hour_files.h), sorted: listed on request, and
   // what the backfiller must not copy back.
-  std::vector<std::string> tombstones;
+  std::vector<std::string_view> tombstones;
   // best_by_start(segments), pointing into `segments`.
   std::vector<const StoredSegment*> best;
   // Unique to this reading of the directory: a rescan gets a new one.
   std::uint64_t version = 0;
 };
 
-// Sets `listing.names` from its segments and chat batches (once they are final).
-void list_names_of(HourListing& listing);
+// The names `/files/.../<hour>` lists: the listing's segments without `temp` files,
+// and its chat batches, sorted. Tombstoned files are in neither.
+std::vector<std::string_view> listed_names(const HourListing& listing);
 
 // A segment of a listing that keeps the listing alive (shared_ptr's aliasing
 // constructor): safe to hold across later store calls, rescans and evictions.
@@ -86,7 +90,7 @@ std::vector<bool> needs_size(const std::vector<StoredSegment>& listing);
 // True when hash `a` is lower than hash `b` as decoded bytes; wubloader compares
 // decoded hashes, and text order differs from byte order ('0' < 'A' in text, but
 // decodes higher). A hash that does not decode sorts below every one that does.
-bool hash_less(const std::string& a, const std::string& b);
+bool hash_less(std::string_view a, std::string_view b);
 
 // The listing of the hour starting at the given time; null (or an empty listing) for
 // an hour with no directory.

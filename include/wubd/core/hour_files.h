@@ -1,5 +1,9 @@
 #pragma once
 
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -40,18 +44,40 @@ std::string_view file_stem(std::string_view file_name);
 // The tombstone that marks `file_name` as deleted: `STEM.tombstone`.
 std::string tombstone_name(std::string_view file_name);
 
-// One hour directory's regular, non-hidden file names sorted into kinds.
+// An hour directory's regular, non-hidden file names as the store's index keeps them:
+// one text, the names sorted, each followed by '\n' (about 66 bytes a segment; a
+// vector of strings costs ~115). Its sha256 is the hour's digest (HourDigest).
+std::string join_names(const std::vector<std::string>& sorted_names);
+std::vector<std::string_view> split_names(std::string_view names_text);
+std::size_t count_names(std::string_view names_text);
+// `names_text` with `changes` laid over it: a name mapped to true is there, one
+// mapped to false is gone (what inotify said since the text was read).
+std::string merge_names(std::string_view names_text, const std::map<std::string, bool>& changes);
+
+// One hour directory's names sorted into kinds; views into the names and `hour`.
 struct HourFiles {
-  std::vector<StoredSegment> segments;                        // parseable segments (temp included) without a tombstone
-  std::vector<std::string> chat_batches;                      // sorted, without a tombstone
-  std::vector<std::string> tombstones;                        // sorted
-  std::vector<std::pair<std::string, std::string>> rejected;  // name, why it is none of these
+  std::vector<StoredSegment> segments;         // parseable segments (temp included) without a tombstone
+  std::vector<std::string_view> chat_batches;  // sorted, without a tombstone
+  std::vector<std::string_view> tombstones;    // sorted
+  std::vector<std::pair<std::string_view, std::string>> rejected;  // name, why it is none of these
 };
 
-// Sorts `file_names` (found in the directory of the hour `hour`, which starts at
-// `hour_start`): a name that is a segment or chat batch with a tombstone beside it
-// is left out; a tombstone counts whatever it marks. Hidden names must be removed
-// first.
-HourFiles sort_hour_files(std::string_view hour, Micros hour_start, const std::vector<std::string>& file_names);
+// Sorts `names_text` (join_names; found in the directory of the hour `hour`, which
+// starts at `hour_start`): a name that is a segment or chat batch with a tombstone
+// beside it is left out; a tombstone counts whatever it marks.
+HourFiles sort_hour_files(std::string_view hour, Micros hour_start, std::string_view names_text);
+
+// A file's size in bytes, or -1 if it is gone.
+using FileSize = std::function<std::int64_t(std::string_view file_name)>;
+
+// The listing of the hour directory `hour` made of its names (join_names): sorted
+// into kinds, sizes asked of `size_of` only for the segments whose size decides
+// between copies (needs_size; a cold day-long playlist would otherwise cost 43,200
+// stat calls), the best copies chosen. Pure apart from `size_of`, so the store makes
+// listings in the threadpool. Names that are nothing an hour holds go to `rejected`.
+// The version is left for the caller.
+std::shared_ptr<HourListing> make_hour_listing(std::string_view hour, Micros hour_start,
+                                               std::shared_ptr<const std::string> names_text, const FileSize& size_of,
+                                               std::vector<std::pair<std::string, std::string>>& rejected);
 
 }  // namespace wubd::core

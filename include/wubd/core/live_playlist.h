@@ -71,6 +71,6 @@ std::vector<SegmentOrHole> playlist_segments(const SelectSegments& select, LiveH
 
 // True when a segment [start, start + duration) lies inside one of `held` (sorted,
 // disjoint), give or take kDurationTolerance at either end.
-bool lies_in_held_hole(const std::vector<TimeRange>& held, const SegmentName& segment);
+bool lies_in_held_hole(const std::vector<TimeRange>& held, const SegmentNameView& segment);
 
 }  // namespace wubd::core

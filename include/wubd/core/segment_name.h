@@ -31,16 +31,31 @@ struct SegmentName {
   Micros end() const { return start + duration; }
 };
 
+// A parsed name whose hash is a view into the file name it was parsed from: what a
+// listing keeps of each of the 1,800 segments of an hour (the names themselves live
+// once, in the listing's text).
+struct SegmentNameView {
+  Micros start = 0;
+  Micros duration = 0;
+  SegmentType type = SegmentType::Full;
+  std::string_view hash;
+
+  Micros end() const { return start + duration; }
+};
+
 // Parses `TIME-DURATION-TYPE-HASH.ts` found in the directory of the hour starting at
 // `hour_start`. TIME is `%M:%S.%f` within that hour (1-6 fractional digits).
 // Errors say which part of the name is wrong.
 Result<SegmentName> parse_segment_name(Micros hour_start, std::string_view file_name);
+// The same, the hash a view into `file_name`.
+Result<SegmentNameView> parse_segment_name_view(Micros hour_start, std::string_view file_name);
 
 // Parses a name together with its hour directory name (`2026-11-21T04`).
 Result<SegmentName> parse_segment_path(std::string_view hour, std::string_view file_name);
 
 // The file name of a segment within its hour directory (format_hour(start)).
 std::string format_segment_name(const SegmentName& segment);
+std::string format_segment_name(const SegmentNameView& segment);
 
 // `2.0`, `2.002`: the shortest decimal with at least one fractional digit, as
 // Python's str(float) writes the durations wubloader puts in names.

@@ -29,8 +29,9 @@ using HourListing = core::HourListing;
 
 using core::HourDigest;
 
-// The digest of `sorted_names` (the regular, non-hidden files of an hour directory).
-HourDigest digest_names(const std::vector<std::string>& sorted_names);
+// The digest of an hour's names (core::join_names: sorted, each followed by '\n'):
+// their count and the sha256 of that text.
+HourDigest digest_names(std::string_view names_text);
 
 struct IndexProgress {
   bool started = false;
@@ -151,7 +152,11 @@ class SegmentStore {
   // directory once the index is built. Needs the watches (inotify); without them it
   // does nothing. The streams, variants and their hour lists are read here, on the
   // loop, before the daemon serves: a few small directories.
-  void start_index(uv_loop_t* loop);
+  // The newest `listed_hours` hours of each variant (and every hour that appears
+  // later) get their listing made in the threadpool too, so that the first playlist
+  // of the newest hours finds them made (cold = warm); the daemon passes what its
+  // longest playlist spans. Older hours keep only their names until a lookup.
+  void start_index(uv_loop_t* loop, std::size_t listed_hours = 0);
   // Stops reading more hours (shutdown): reads in flight finish, their results dropped.
   void stop_index();
   const IndexProgress& index_progress() const { return index_; }
@@ -178,48 +183,66 @@ class SegmentStore {
     std::map<std::string, bool> changed_while_indexing;
   };
   struct CachedHour {
-    int watch = -1;        // as above, for `file_names`
-    bool changed = false;  // events moved `file_names` since `listing` was made
+    int watch = -1;        // as above, for `names`
+    bool changed = false;  // `names` or `changes` moved since `listing` was made
     timespec mtime{};
     bool trusted = false;
     std::uint64_t scanned_in_snapshot = 0;
     std::uint64_t last_used = 0;
-    std::vector<std::string> file_names;  // the regular files, sorted: what `listing` is made of
+    // The regular files, sorted, as one text (core::join_names): what `listing` is
+    // made of, and shared with it. Null until the directory is read.
+    std::shared_ptr<const std::string> names;
+    // What inotify said since `names` was made (a name's last word: there or gone),
+    // merged into them when a lookup needs them: a burst of files renamed into an hour
+    // costs one merge, not one copy of the text each. While the directory is read in
+    // the threadpool (`indexing`), this is laid over what the read finds.
+    std::map<std::string, bool> changes;
     std::shared_ptr<const HourListing> listing;
-    std::optional<HourDigest> digest;  // of `file_names`; reset whenever they change
+    std::optional<HourDigest> digest;  // of the names; reset whenever they change
     std::set<std::string> warned;      // bad names already logged once
-    // Watched, and read in the threadpool right now: what inotify says meanwhile (a
-    // name's last word: there or gone) is laid over what the read finds.
     bool indexing = false;
-    std::map<std::string, bool> changed_while_indexing;
     // Watched, and its names true: a lookup needs no directory read (the listing is
-    // made from `file_names` if there is none yet, or they changed).
-    bool known() const { return watch >= 0 && !indexing && (listing || changed); }
+    // made from `names` if there is none yet, or they changed).
+    bool known() const { return watch >= 0 && !indexing && names; }
   };
   struct DirectoryRead {             // what the threadpool found in one directory
-    std::vector<std::string> names;  // regular files (or directories), hidden ones left out
+    std::vector<std::string> names;  // subdirectories (or, for an hour, nothing: see below)
     std::vector<std::string> symlinks;
     int error = 0;  // errno opening the directory
+    // An hour's regular files, sorted (core::join_names), and, for the hours a
+    // playlist is likely to ask for first, their listing, made in the threadpool too.
+    std::shared_ptr<const std::string> names_text;
+    std::shared_ptr<core::HourListing> listing;
+    std::vector<std::pair<std::string, std::string>> rejected;  // names no hour holds, and why
   };
 
   const CachedNames& cached_names(const std::string& relative, EntryKind kind);
   void evict_hours();
-  // A listing made of `cache.file_names`; stats only the files whose size decides
-  // between copies.
+  // The hour's names with `cache.changes` merged in.
+  const std::shared_ptr<const std::string>& names_now(CachedHour& cache);
+  // A listing made of the hour's names (core::make_hour_listing), on the loop.
   void make_listing(CachedHour& cache, const std::string& path, const std::string& hour, core::Micros hour_start);
+  void warn_rejected(CachedHour& cache, const std::string& path,
+                     const std::vector<std::pair<std::string, std::string>>& rejected);
   int add_watch(const std::string& relative);
   void remove_watch(int& watch);
   void apply_change(const std::string& directory, std::string_view name, std::uint32_t mask);
   void forget_watches();  // after an overflow: every directory is read again
   // The index (store_index.cpp).
-  void queue_for_index(const std::string& path, const std::string& hour);
+  // `list`: make the hour's listing in the threadpool too (the newest hours).
+  void queue_for_index(const std::string& path, const std::string& hour, bool list);
+  // Queues a variant's hours, the newest `listed_hours_` of them to be listed.
+  void queue_hours_for_index(const std::string& variant_path, const std::vector<std::string>& hours);
   // A stream (kind Directories: its variants) or a variant (kind Hours) that appeared.
   void queue_directory_for_index(const std::string& path, EntryKind kind);
   void index_next();
   void on_hour_read(const std::string& path, DirectoryRead read);
   void on_directory_read(const std::string& path, DirectoryRead read);
-  // Reads one directory's regular files, or its subdirectories (in the threadpool).
+  // Reads one directory's subdirectories (in the threadpool).
   static DirectoryRead read_directory(int base_fd, const std::string& path, bool subdirectories);
+  // Reads one hour directory's regular files into a names text, and, if `list`, makes
+  // its listing (in the threadpool).
+  static DirectoryRead read_hour(int base_fd, const std::string& path, const std::string& hour, bool list);
   // stat() of a directory below the base; false (and a log line unless it simply
   // does not exist) if it is not one.
   bool stat_directory(const std::string& relative, timespec& mtime);
@@ -227,8 +250,14 @@ class SegmentStore {
   int base_fd_ = -1;
   std::shared_ptr<const io::OwnedFd> index_base_;  // base_fd_'s duplicate, for reads in the threadpool
   std::unique_ptr<io::TaskGroup> index_tasks_;
-  std::vector<std::pair<std::string, std::string>> index_queue_;  // (path, hour), oldest first
-  std::vector<std::string> directory_queue_;                      // streams and variants, read before hours
+  struct HourToIndex {
+    std::string path;  // below the base
+    std::string hour;  // its name, which orders the queue
+    bool list = false;
+  };
+  std::vector<HourToIndex> index_queue_;      // oldest first
+  std::size_t listed_hours_ = 0;              // per variant, listed as the index reads them
+  std::vector<std::string> directory_queue_;  // streams and variants, read before hours
   int index_reads_in_flight_ = 0;
   std::uint64_t index_started_ms_ = 0;
   IndexProgress index_;

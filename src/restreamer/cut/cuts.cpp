@@ -24,13 +24,14 @@ void add_spill_segment(store::SegmentStore& store, const core::Route& route, Cut
   // A segment file's audio leads its video a little, so the audio of a range's last
   // moments is in the next file: the smart cut reads that file's audio up to the end
   // (and its frames tell whether the end cuts a group of pictures).
-  const core::SegmentName& last = range.pieces.back().segment->name;
+  const core::SegmentNameView& last = range.pieces.back().segment->name;
   auto next = store.best_segments(route.stream, route.variant, last.end(), last.end() + 1);
   if (next.empty() || !next.front()) return;
   const core::SegmentRef& spill = next.front();
   if (spill->name.start <= last.start) return;
   range.pieces.push_back(core::CutPiece{spill, std::nullopt, std::nullopt});
-  range.paths.push_back(store.segment_file(route.stream, route.variant, spill->hour, spill->file_name));
+  range.paths.push_back(
+      store.segment_file(route.stream, route.variant, std::string(spill->hour), std::string(spill->file_name)));
 }
 
 }  // namespace
@@ -74,8 +75,8 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
     // Each piece keeps its segment (and that segment's hour listing) alive.
     CutRangeFiles files{part->pieces, {}, range};
     for (core::CutPiece& piece : part->pieces) {
-      files.paths.push_back(
-          store_.segment_file(route.stream, route.variant, piece.segment->hour, piece.segment->file_name));
+      files.paths.push_back(store_.segment_file(route.stream, route.variant, std::string(piece.segment->hour),
+                                                std::string(piece.segment->file_name)));
     }
     if (type == core::CutType::Smart) add_spill_segment(store_, route, files);
     for (const core::FullCutInput& run : core::full_cut_runs(part->pieces)) full_inputs.push_back(run);
