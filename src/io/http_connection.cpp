@@ -2,6 +2,8 @@
 
 #include "http_head.h"
 
+#include <sys/sendfile.h>
+#include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -58,6 +60,11 @@ class HttpConnection::Output final : public BodyWriter {
     if (!connection_ || !began_) return;
     Call call(*connection_);
     connection_->write_body_borrowed(std::move(keep), data, length);
+  }
+  std::size_t send_file_now(int fd, std::int64_t offset, std::size_t length) override {
+    if (!connection_ || !began_) return 0;
+    Call call(*connection_);
+    return connection_->send_body_file(fd, offset, length);
   }
   bool writable() const override { return connection_ && connection_->can_write_more(); }
   void end() override {
@@ -415,6 +422,42 @@ void HttpConnection::write_body_borrowed(std::shared_ptr<const void> keep, const
   queue_write(std::string(size_line, size_t(n)), {}, std::move(keep), data, length, "\r\n");
 }
 
+std::size_t HttpConnection::send_body_file(int fd, std::int64_t offset, std::size_t length) {
+  // Only into an empty queue, so that the bytes keep their place after what was queued.
+  if (closing_ || request_.is_head() || response_->chunked || writes_in_flight_ > 0 || tcp_->write_queue_size > 0 ||
+      turn_used_up_) {
+    return 0;
+  }
+  uv_os_fd_t socket = -1;
+  if (uv_fileno(tcp_.base(), &socket) != 0) return 0;
+  if (!pending_head_.empty()) {
+    // The head of a sized response waits for the first body bytes (begin_response):
+    // it goes first, with MSG_MORE so that the kernel sends it in one packet with
+    // them. What the socket does not take now goes with the next queued write.
+    ssize_t written =
+        ::send(socket, pending_head_.data(), pending_head_.size(), MSG_MORE | MSG_DONTWAIT | MSG_NOSIGNAL);
+    if (written > 0) pending_head_.erase(0, std::size_t(written));
+    if (!pending_head_.empty()) return 0;
+  }
+  if (sent_this_turn_ >= kSendfileBytesPerTurn) {
+    // Enough for one loop turn (on loopback the kernel does the reader's work inside
+    // sendfile too): an empty write's callback, on the next turn, resumes the body,
+    // so other connections and timers get their turn before more is sent.
+    turn_used_up_ = true;
+    queue_write({}, {}, {}, "", 0);  // one buffer of no bytes: a write that is done at once
+    return 0;
+  }
+  off_t from = offset;
+  ssize_t sent = ::sendfile(socket, fd, &from, std::min(length, kSendfileBytesPerTurn - sent_this_turn_));
+  // EAGAIN: the socket is full, and a queued write waits for it; other errors show
+  // there too (the write fails, and the connection closes).
+  if (sent <= 0) return 0;
+  sent_this_turn_ += std::size_t(sent);
+  response_->body_bytes += std::uint64_t(sent);
+  touch();
+  return std::size_t(sent);
+}
+
 void HttpConnection::end_response() {
   if (response_->chunked && !request_.is_head()) queue_write("0\r\n\r\n");
   flush_head();
@@ -474,7 +517,7 @@ bool HttpConnection::can_write_more() const {
   // Callbacks of writes done at once run on the next loop turn, so this caps the
   // bytes written per turn (a few writes of at most 1 MiB: on loopback the kernel
   // also does the reader's work inside our write, ~0.4 ms a MiB).
-  return !closing_ && tcp_->write_queue_size < owner_.limits().write_high_watermark &&
+  return !closing_ && !turn_used_up_ && tcp_->write_queue_size < owner_.limits().write_high_watermark &&
          writes_in_flight_ < kMaxWritesPerTurn;
 }
 
@@ -485,6 +528,8 @@ void HttpConnection::on_write_cb(uv_write_t* req, int status) noexcept {
 
 void HttpConnection::on_write_done(int status) {
   --writes_in_flight_;
+  sent_this_turn_ = 0;
+  turn_used_up_ = false;
   if (closing_) return;
   if (status < 0) return close();  // the client went away
   touch();

@@ -77,6 +77,7 @@ class HttpConnection {
   void begin_response(int status, std::string_view content_type, std::optional<std::int64_t> length);
   void write_body(std::string bytes);
   void write_body_borrowed(std::shared_ptr<const void> keep, const char* data, std::size_t length);
+  std::size_t send_body_file(int fd, std::int64_t offset, std::size_t length);
   void end_response();
   void fail_response(int status, std::string_view message);
   bool can_write_more() const;
@@ -143,6 +144,11 @@ class HttpConnection {
   std::string pending_head_;  // the response head, not yet written
   int writes_in_flight_ = 0;
   static constexpr int kMaxWritesPerTurn = 4;  // see can_write_more()
+  // Bytes sendfile sent since the last write callback, and whether the turn's share
+  // (kSendfileBytesPerTurn) is used up: the body then waits for the next turn.
+  std::size_t sent_this_turn_ = 0;
+  bool turn_used_up_ = false;
+  static constexpr std::size_t kSendfileBytesPerTurn = 4 << 20;
 };
 
 }  // namespace wubd::io

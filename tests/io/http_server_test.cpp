@@ -273,6 +273,37 @@ TEST_F(HttpServerTest, FilesStreamedIntoABodyComeInOrder) {
   rmdir(dir.c_str());
 }
 
+TEST_F(HttpServerTest, ASizedFileComesWholeWhileOtherRequestsAreAnswered) {
+  // A sized file body goes out with sendfile where the socket takes it, a loop turn's
+  // share at a time, and through queued writes where it does not: the bytes must come
+  // whole and in order, and a request made meanwhile must not wait for them all.
+  char dir_template[] = "/tmp/wubd-sendfile-XXXXXX";
+  ASSERT_NE(mkdtemp(dir_template), nullptr);
+  std::string dir = dir_template;
+  std::string big(24 << 20, 'x');
+  for (std::size_t i = 0; i < big.size(); i += 1000) big[i] = char('a' + (i / 1000) % 26);
+  FILE* f = std::fopen((dir + "/big").c_str(), "wb");
+  ASSERT_TRUE(f);
+  std::fwrite(big.data(), 1, big.size(), f);
+  std::fclose(f);
+  start([&](const HttpRequest& request, HttpResponse& response) {
+    if (request.path == "/small") return response.send(200, "text/plain", "small");
+    response.send_file(200, "video/MP2T", ::open((dir + "/big").c_str(), O_RDONLY | O_CLOEXEC), 0,
+                       std::int64_t(big.size()));
+  });
+  TestClient client, other;
+  client.start(&loop_, server_->port(), "GET /big HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(spin_until([&] { return client.received.size() > (1u << 20); }));
+  other.start(&loop_, server_->port(), "GET /small HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+  ASSERT_TRUE(spin_until([&] { return other.closed; }));
+  EXPECT_EQ(body_of(other.received), "small");
+  EXPECT_FALSE(client.closed) << "the small answer waited for the whole file";
+  ASSERT_TRUE(spin_until([&] { return client.closed; }));
+  EXPECT_TRUE(body_of(client.received) == big) << "the file's bytes, whole and in order";
+  std::remove((dir + "/big").c_str());
+  rmdir(dir.c_str());
+}
+
 TEST_F(HttpServerTest, ManyFilesAreOpenedOnlyAsTheClientTakesThem) {
   // 60 files of 256 KiB, more than loopback's socket buffers hold. While the client
   // does not read, the server may queue only a few of them; the rest are opened

@@ -14,11 +14,14 @@
 #include "wubd/io/task_group.h"
 
 // Sends a range of an open file into a response body as the client takes it, without
-// ever waiting on the disk inside the loop: pages already in the page cache are
-// written straight from a read-only mapping (one copy into the socket instead of
-// two); otherwise a chunk is read in the loop if the page cache has it (preadv2 with
-// RWF_NOWAIT), and in libuv's threadpool if it must come from disk. Used by the file
-// bodies (a segment, a rough cut's files) and by the fast cut's middle segments.
+// ever waiting on the disk inside the loop: a chunk whose pages are all in the page
+// cache (mincore on a read-only mapping says so) goes out with sendfile where the
+// connection can take it at once (a sized body, nothing queued: no copy at all), and
+// is otherwise written from the mapping (one copy into the socket instead of two);
+// a chunk not in the page cache is read in the loop if part of it is there after all
+// (preadv2 with RWF_NOWAIT), and in libuv's threadpool if it must come from disk.
+// Used by the file bodies (a segment, a rough cut's files) and by the fast cut's
+// middle segments.
 namespace wubd::io {
 
 class FileStreamer {

@@ -25,6 +25,13 @@ class BodyWriter {
   virtual void write(std::string bytes) = 0;
   // Bytes written without being copied: `keep` keeps them valid until they are sent.
   virtual void write_borrowed(std::shared_ptr<const void> keep, const char* data, std::size_t length) = 0;
+  // Sends up to `length` bytes of the open file `fd` from `offset` straight from the
+  // page cache into the socket (sendfile(2): no copy through user space) if nothing is
+  // queued before them; returns how many bytes it sent, 0 if none (the socket is full,
+  // the body is chunked, or the loop turn's share is used up): the caller writes them
+  // instead, if writable() still says so. The pages must be in the page cache already:
+  // sendfile would wait on the disk inside the loop.
+  virtual std::size_t send_file_now(int fd, std::int64_t offset, std::size_t length) = 0;
   // False while enough is queued (or the response is over): produce more when
   // HttpBody::resume() is called.
   virtual bool writable() const = 0;
