@@ -145,6 +145,32 @@ def test_the_backfiller_does_not_copy_back_what_retention_deletes():
             assert "retention: deleted" not in b.log()
 
 
+def test_nothing_is_deleted_while_the_index_is_still_being_built():
+    # Every directory read waits 250 ms (tools/slow_disk's shim), so the index of eight
+    # hours takes about a second to build: retention must wait for it (an hour it has
+    # not read would be missed, its bytes with it), then delete what is too old.
+    base = tempfile.mkdtemp(prefix="wubd-retention-")
+    h0 = this_hour()
+    hours = [h0 - n * H for n in range(7, -1, -1)]
+    lay_out(base, "db", hours)
+    sock_path = os.path.join(tempfile.mkdtemp(prefix="wubd-retention-sock-"), "console.sock")
+    shim = os.path.join(os.path.dirname(os.environ["WUBD"]), "tools", "libslow-disk.so")
+    preload = {"LD_PRELOAD": shim, "SLOW_DISK_MS": "250",
+               "ASAN_OPTIONS": os.environ.get("ASAN_OPTIONS", "") + ":verify_asan_link_order=0"}
+    with Wubd("--keep-hours", "2", "--retention-interval", "0.1", "--console", f"unix:{sock_path}",
+              base_dir=base, env=preload) as w:
+        console = Session(path=sock_path)
+        waited = 0
+        deadline = time.monotonic() + 20
+        while metric(w, "wubd_store_index_directories_pending") > 0 and time.monotonic() < deadline:
+            assert hours_on_disk(base, "db") == [hour_name(h) for h in hours], "deleted before the index was built"
+            waited += console.ask_json("retention")["last_result"] == "waiting for the store's index"
+            time.sleep(0.05)
+        assert waited > 0, "retention never had to wait: the index was built before it could be checked"
+        wait_for(lambda: hours_on_disk(base, "db") == [hour_name(h) for h in hours[-3:]], 15,
+                 "the old hours deleted once the index is built")
+
+
 def test_bad_retention_flags_are_refused_naming_the_flag():
     import subprocess
     from harness import WUBD
@@ -160,5 +186,6 @@ if __name__ == "__main__":
         test_keep_bytes_deletes_the_oldest_hours_until_within_and_never_the_current_one,
         test_a_cut_in_progress_and_an_operators_lock_hold_their_hour,
         test_the_backfiller_does_not_copy_back_what_retention_deletes,
+        test_nothing_is_deleted_while_the_index_is_still_being_built,
         test_bad_retention_flags_are_refused_naming_the_flag,
     ])
