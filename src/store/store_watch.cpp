@@ -183,6 +183,9 @@ void SegmentStore::apply_change(const std::string& directory, std::string_view n
   cache.digest.reset();
   cache.changed = true;
   ++stats_.changes;
+  // An hour nobody asks for (a variant being recorded or backfilled, unwatched) would
+  // keep every change as a map entry, about twice what its name costs in the text.
+  if (cache.changes.size() >= kChangesToMerge) names_now(cache);
 }
 
 }  // namespace wubd::store

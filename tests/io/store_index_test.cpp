@@ -4,7 +4,9 @@
 // changes made while an hour is being read are not lost.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <chrono>
+#include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <thread>
@@ -153,6 +155,56 @@ TEST_F(StoreIndexTest, ChangesWhileAnHourIsReadAreKept) {
   }));
   auto listing = store_->hour_listing("s", "v", hour_name(0));
   EXPECT_EQ(as_strings(core::listed_names(*listing)), (std::vector<std::string>{segment(1), segment(5)}));
+}
+
+TEST_F(StoreIndexTest, TheNewestHoursAreListedInTheThreadpoolWithTheSizesThatChoose) {
+  lay_out(4, 3);
+  // Two full copies of one segment in the newest hour: the larger is the better one,
+  // so the listing made in the threadpool must have asked for their sizes.
+  std::string bigger = "00:00.000000-2.0-full-AAAB.ts";
+  write("s/v/" + hour_name(3) + "/" + bigger);
+  std::ofstream(base_ / ("s/v/" + hour_name(3) + "/" + bigger)) << "a longer file";
+  store_ = std::make_unique<SegmentStore>(base_.string());
+  store_->start_index(&loop_, 2);
+  ASSERT_TRUE(wait_indexed());
+  auto newest = store_->hour_listing("s", "v", hour_name(3));
+  ASSERT_EQ(newest->best.size(), 3u);
+  EXPECT_EQ(newest->best[0]->file_name, bigger);
+  EXPECT_EQ(newest->best[0]->size_bytes, 13);
+  EXPECT_EQ(newest->segments.size(), 4u);
+  for (int h = 0; h < 3; ++h) EXPECT_EQ(store_->hour_listing("s", "v", hour_name(h))->best.size(), 3u);
+}
+
+TEST_F(StoreIndexTest, ManyChangesToAnHourAreMergedIntoItsNames) {
+  lay_out(1, 2);
+  store_ = std::make_unique<SegmentStore>(base_.string());
+  store_->start_index(&loop_);
+  ASSERT_TRUE(wait_indexed());
+  // More changes than the store keeps before merging them on its own: a backfill of
+  // most of an hour, and a few files removed again.
+  std::vector<std::string> expected = {segment(0), segment(1)};
+  for (int i = 0; i < 600; ++i) {
+    char name[64];
+    std::snprintf(name, sizeof name, "%02d:%02d.000000-2.0-full-AAAA.ts", 10 + i / 30, (2 * i) % 60);
+    write("s/v/" + hour_name(0) + "/" + name);
+    if (i % 100 == 7) {
+      fs::remove(base_ / ("s/v/" + hour_name(0) + "/" + name));
+    } else {
+      expected.emplace_back(name);
+    }
+    if (i % 50 == 0) store_->read_changes();
+  }
+  std::uint64_t scans = store_->stats().directory_scans;
+  std::sort(expected.begin(), expected.end());
+  auto listing = store_->hour_listing("s", "v", hour_name(0));
+  EXPECT_EQ(as_strings(core::listed_names(*listing)), expected);
+  EXPECT_EQ(store_->stats().directory_scans, scans) << "inotify's changes, not a directory read";
+  std::string text;
+  for (const std::string& name : expected) text += name + "\n";
+  auto digest = store_->hour_digest("s", "v", hour_name(0));
+  ASSERT_TRUE(digest);
+  EXPECT_EQ(digest->sha256, digest_names(text).sha256);
+  EXPECT_EQ(digest->count, std::int64_t(expected.size()));
 }
 
 }  // namespace

@@ -268,6 +268,8 @@ class SegmentStore {
   std::set<std::string> warned_names_;  // entries that are not hours, logged once
   std::set<std::string> extras_dirs_ = {kEmotesDirectory};
   static constexpr std::size_t kVariantsToProbe = 16;
+  // inotify changes an hour keeps before they are merged into its names unasked.
+  static constexpr std::size_t kChangesToMerge = 256;
   size_t max_cached_hours_;
   std::uint64_t use_counter_ = 0;
   std::uint64_t next_version_ = 1;
