@@ -19,6 +19,9 @@ int two_digits(std::string_view text, std::size_t at, int max) {
   return value <= max ? value : -1;
 }
 
+// A name the text of an hour's names can hold (join_names).
+bool fits_names_text(std::string_view name) { return !name.empty() && name.find('\n') == std::string_view::npos; }
+
 bool ends_with(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
 }
@@ -63,6 +66,7 @@ std::string join_names(const std::vector<std::string>& sorted_names) {
   std::string text;
   text.reserve(size);
   for (const std::string& name : sorted_names) {
+    if (!fits_names_text(name)) continue;
     text += name;
     text += '\n';
   }
@@ -93,7 +97,7 @@ std::string merge_names(std::string_view names_text, const std::map<std::string,
   // Both sorted: one pass, each change put where its name sorts.
   auto put_changes_before = [&](std::string_view name, bool all) {
     for (; change != changes.end() && (all || change->first < name); ++change) {
-      if (change->second) merged.append(change->first).push_back('\n');
+      if (change->second && fits_names_text(change->first)) merged.append(change->first).push_back('\n');
     }
   };
   for (std::string_view name : split_names(names_text)) {

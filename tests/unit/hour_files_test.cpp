@@ -93,6 +93,13 @@ TEST(HourNames, ChangesAreMergedWhereTheirNamesSort) {
   EXPECT_EQ(merge_names(text, {}), text);
 }
 
+TEST(HourNames, ANameWithALineBreakIsLeftOut) {
+  // It would read back as two names, one of which might look like a segment.
+  std::string text = join_names({"a", "b\n00:00.000000-2.0-full-AAAA.ts", "c"});
+  EXPECT_EQ(text, "a\nc\n");
+  EXPECT_EQ(merge_names(text, {{"b\n00:02.000000-2.0-full-AAAA.ts", true}}), "a\nc\n");
+}
+
 TEST(HourNames, AListingViewsItsNamesAndAsksSizesOnlyWhereCopiesCompete) {
   Micros hour = *parse_hour("2026-11-21T04");
   std::vector<std::string> names = {"00:00.000-2.0-full-AAAA.ts", "00:02.000-2.0-full-AAAA.ts",

@@ -46,7 +46,9 @@ std::string tombstone_name(std::string_view file_name);
 
 // An hour directory's regular, non-hidden file names as the store's index keeps them:
 // one text, the names sorted, each followed by '\n' (about 66 bytes a segment; a
-// vector of strings costs ~115). Its sha256 is the hour's digest (HourDigest).
+// vector of strings costs ~115). Its sha256 is the hour's digest (HourDigest). A name
+// holding a line break is left out by both functions that make one: the text could
+// not hold it, and no segment, chat batch or tombstone name has one.
 std::string join_names(const std::vector<std::string>& sorted_names);
 std::vector<std::string_view> split_names(std::string_view names_text);
 std::size_t count_names(std::string_view names_text);
