@@ -125,6 +125,7 @@ struct HttpConnection::WriteRequest {
   const char* borrowed = nullptr;
   std::size_t borrowed_length = 0;
   std::string suffix;
+  bool ends_yield = false;  // the empty write that gives sendfile's turn away (send_body_file)
 };
 
 HttpConnection::HttpConnection(ConnectionOwner& owner, uv_loop_t* loop) : owner_(owner), loop_(loop) {
@@ -423,9 +424,12 @@ void HttpConnection::write_body_borrowed(std::shared_ptr<const void> keep, const
 }
 
 std::size_t HttpConnection::send_body_file(int fd, std::int64_t offset, std::size_t length) {
-  // Only into an empty queue, so that the bytes keep their place after what was queued.
-  if (closing_ || request_.is_head() || response_->chunked || writes_in_flight_ > 0 || tcp_->write_queue_size > 0 ||
-      turn_used_up_) {
+  // Only into an empty queue, so that the bytes keep their place after what was
+  // queued. (Waiting for the queue to empty instead of writing a copy would send more
+  // with sendfile, and a lone rough cut 25% faster, but tried, it tripled the loop
+  // lag other requests saw during a cut, and the cut benchmark ran slower.)
+  if (closing_ || request_.is_head() || response_->chunked || yielding_ || writes_in_flight_ > 0 ||
+      tcp_->write_queue_size > 0) {
     return 0;
   }
   uv_os_fd_t socket = -1;
@@ -439,20 +443,19 @@ std::size_t HttpConnection::send_body_file(int fd, std::int64_t offset, std::siz
     if (written > 0) pending_head_.erase(0, std::size_t(written));
     if (!pending_head_.empty()) return 0;
   }
-  if (sent_this_turn_ >= kSendfileBytesPerTurn) {
+  if (sent_since_yield_ >= kSendfileBytesPerTurn) {
     // Enough for one loop turn (on loopback the kernel does the reader's work inside
-    // sendfile too): an empty write's callback, on the next turn, resumes the body,
-    // so other connections and timers get their turn before more is sent.
-    turn_used_up_ = true;
-    queue_write({}, {}, {}, "", 0);  // one buffer of no bytes: a write that is done at once
+    // sendfile too): the body waits for the next turn, so that other connections and
+    // timers get theirs first.
+    queue_yield();
     return 0;
   }
   off_t from = offset;
-  ssize_t sent = ::sendfile(socket, fd, &from, std::min(length, kSendfileBytesPerTurn - sent_this_turn_));
+  ssize_t sent = ::sendfile(socket, fd, &from, std::min(length, kSendfileBytesPerTurn - sent_since_yield_));
   // EAGAIN: the socket is full, and a queued write waits for it; other errors show
   // there too (the write fails, and the connection closes).
   if (sent <= 0) return 0;
-  sent_this_turn_ += std::size_t(sent);
+  sent_since_yield_ += std::size_t(sent);
   response_->body_bytes += std::uint64_t(sent);
   touch();
   return std::size_t(sent);
@@ -509,6 +512,21 @@ void HttpConnection::queue_write(std::string prefix, std::string bytes, std::sha
   ++writes_in_flight_;
 }
 
+void HttpConnection::queue_yield() {
+  // A write of no bytes: libuv finishes it at once, and its callback, which resumes
+  // the body, runs on the next loop turn.
+  auto* w = new WriteRequest;
+  w->ends_yield = true;
+  w->req.data = w;
+  uv_buf_t nothing = uv_buf_init(nullptr, 0);
+  if (uv_write(&w->req, tcp_.stream(), &nothing, 1, on_write_cb) != 0) {
+    delete w;
+    return close();
+  }
+  yielding_ = true;
+  ++writes_in_flight_;
+}
+
 bool HttpConnection::can_write_more() const {
   // Two limits. The queue's bytes: what the socket has not taken yet. And the writes
   // whose callbacks have not run: a client reading as fast as we write takes every
@@ -517,19 +535,21 @@ bool HttpConnection::can_write_more() const {
   // Callbacks of writes done at once run on the next loop turn, so this caps the
   // bytes written per turn (a few writes of at most 1 MiB: on loopback the kernel
   // also does the reader's work inside our write, ~0.4 ms a MiB).
-  return !closing_ && !turn_used_up_ && tcp_->write_queue_size < owner_.limits().write_high_watermark &&
+  return !closing_ && !yielding_ && tcp_->write_queue_size < owner_.limits().write_high_watermark &&
          writes_in_flight_ < kMaxWritesPerTurn;
 }
 
 void HttpConnection::on_write_cb(uv_write_t* req, int status) noexcept {
   std::unique_ptr<WriteRequest> w(static_cast<WriteRequest*>(req->data));
-  if (auto* self = static_cast<HttpConnection*>(req->handle->data)) self->on_write_done(status);
+  if (auto* self = static_cast<HttpConnection*>(req->handle->data)) self->on_write_done(status, w->ends_yield);
 }
 
-void HttpConnection::on_write_done(int status) {
+void HttpConnection::on_write_done(int status, bool ends_yield) {
   --writes_in_flight_;
-  sent_this_turn_ = 0;
-  turn_used_up_ = false;
+  if (ends_yield) {
+    sent_since_yield_ = 0;
+    yielding_ = false;
+  }
   if (closing_) return;
   if (status < 0) return close();  // the client went away
   touch();

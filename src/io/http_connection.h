@@ -66,7 +66,7 @@ class HttpConnection {
   static int on_message_complete(llhttp_t* parser) noexcept;
 
   void on_read(ssize_t nread, const uv_buf_t* buf);
-  void on_write_done(int status);
+  void on_write_done(int status, bool ends_yield);
   void drain_input();
   void dispatch();
   void respond_refusal(const Refusal& refusal);
@@ -85,6 +85,7 @@ class HttpConnection {
   void queue_write(std::string prefix, std::string bytes = {}, std::shared_ptr<const void> keep = {},
                    const char* borrowed = nullptr, std::size_t borrowed_length = 0, std::string suffix = {});
   void flush_head();
+  void queue_yield();
   // The response is over: records it, lets go of its body, and goes on with the
   // connection (the next request, or closing).
   void response_done(bool completed);
@@ -144,10 +145,10 @@ class HttpConnection {
   std::string pending_head_;  // the response head, not yet written
   int writes_in_flight_ = 0;
   static constexpr int kMaxWritesPerTurn = 4;  // see can_write_more()
-  // Bytes sendfile sent since the last write callback, and whether the turn's share
-  // (kSendfileBytesPerTurn) is used up: the body then waits for the next turn.
-  std::size_t sent_this_turn_ = 0;
-  bool turn_used_up_ = false;
+  // Bytes sendfile sent since the body last gave its turn away, and whether it is
+  // giving it away now (queue_yield): at most kSendfileBytesPerTurn a loop turn.
+  std::size_t sent_since_yield_ = 0;
+  bool yielding_ = false;
   static constexpr std::size_t kSendfileBytesPerTurn = 4 << 20;
 };
 
