@@ -357,6 +357,13 @@ SegmentStore::DirectoryRead SegmentStore::read_directory(int base_fd, const std:
   return read;
 }
 
+core::FileSize SegmentStore::sizes_in(int base_fd, const std::string& directory) {
+  return [base_fd, directory](std::string_view file_name) -> std::int64_t {
+    struct stat st;
+    return io::stat_beneath(base_fd, directory + "/" + std::string(file_name), st) == 0 ? st.st_size : -1;
+  };
+}
+
 const std::shared_ptr<const std::string>& SegmentStore::names_now(CachedHour& cache) {
   if (!cache.changes.empty()) {
     cache.names =
@@ -379,12 +386,8 @@ void SegmentStore::warn_rejected(CachedHour& cache, const std::string& path,
 void SegmentStore::make_listing(CachedHour& cache, const std::string& path, const std::string& hour,
                                 Micros hour_start) {
   cache.changed = false;
-  auto size_of = [&](std::string_view file_name) -> std::int64_t {
-    struct stat st;
-    return io::stat_beneath(base_fd_, path + "/" + std::string(file_name), st) == 0 ? st.st_size : -1;
-  };
   std::vector<std::pair<std::string, std::string>> rejected;
-  auto listing = core::make_hour_listing(hour, hour_start, names_now(cache), size_of, rejected);
+  auto listing = core::make_hour_listing(hour, hour_start, names_now(cache), sizes_in(base_fd_, path), rejected);
   warn_rejected(cache, path, rejected);
   listing->version = next_version_++;
   cache.listing = std::move(listing);

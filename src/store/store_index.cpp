@@ -4,7 +4,6 @@
 // and hours read there as they appear. Started by the daemon; a store without it
 // reads hours as lookups ask for them.
 #include <fcntl.h>
-#include <sys/stat.h>
 
 #include <algorithm>
 #include <cerrno>
@@ -31,19 +30,14 @@ spdlog::logger& log() { return log::logger(log::Module::Store); }
 std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : a + "/" + b; }
 
 // A directory's names as read, with what inotify said while the read ran laid over
-// them: that has the last word on the names it covers (true: present, false: gone).
+// them (core::merge_names, as for an hour's files): sorted.
 std::vector<std::string> merged_names(std::vector<std::string> read_names,
                                       const std::map<std::string, bool>& changed_while_reading) {
-  for (const auto& [name, present] : changed_while_reading) {
-    if (present) read_names.push_back(name);
-  }
   std::sort(read_names.begin(), read_names.end());
-  read_names.erase(std::unique(read_names.begin(), read_names.end()), read_names.end());
-  std::erase_if(read_names, [&](const std::string& name) {
-    auto change = changed_while_reading.find(name);
-    return change != changed_while_reading.end() && !change->second;
-  });
-  return read_names;
+  std::string merged = core::merge_names(core::join_names(read_names), changed_while_reading);
+  std::vector<std::string> names;
+  for (std::string_view name : core::split_names(merged)) names.emplace_back(name);
+  return names;
 }
 
 }  // namespace
@@ -254,11 +248,7 @@ SegmentStore::DirectoryRead SegmentStore::read_hour(int base_fd, const std::stri
   read.names = {};
   auto hour_start = core::parse_hour(hour);
   if (!list || !hour_start) return read;
-  auto size_of = [&](std::string_view file_name) -> std::int64_t {
-    struct stat st;
-    return io::stat_beneath(base_fd, path + "/" + std::string(file_name), st) == 0 ? st.st_size : -1;
-  };
-  read.listing = core::make_hour_listing(hour, *hour_start, read.names_text, size_of, read.rejected);
+  read.listing = core::make_hour_listing(hour, *hour_start, read.names_text, sizes_in(base_fd, path), read.rejected);
   return read;
 }
 

@@ -12,6 +12,7 @@
 
 #include "wubd/core/backfill_plan.h"
 #include "wubd/core/best_segments.h"
+#include "wubd/core/hour_files.h"
 #include "wubd/core/metrics.h"
 #include "wubd/core/time.h"
 #include "wubd/io/beneath.h"
@@ -218,6 +219,9 @@ class SegmentStore {
 
   const CachedNames& cached_names(const std::string& relative, EntryKind kind);
   void evict_hours();
+  // The sizes of files in a directory below the base (-1: gone), for listings; safe in
+  // the threadpool.
+  static core::FileSize sizes_in(int base_fd, const std::string& directory);
   // The hour's names with `cache.changes` merged in.
   const std::shared_ptr<const std::string>& names_now(CachedHour& cache);
   // A listing made of the hour's names (core::make_hour_listing), on the loop.
