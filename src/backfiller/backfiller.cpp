@@ -32,6 +32,8 @@ BackfillMetrics& metrics_for(core::MetricsRegistry& m) {
       m.counter("wubd_hash_mismatches_total", "Segments from peers whose bytes did not match the hash in their name."),
       m.counter("wubd_backfill_listing_requests_total", "Listing requests made to peers."),
       m.gauge("wubd_backfill_last_success_timestamp_seconds", "When the last pass without errors ended, per peer."),
+      m.counter("wubd_backfill_passes_total",
+                "Backfill passes ended, by peer, kind (recent, full) and result (ok, errors)."),
   };
   return metrics;
 }

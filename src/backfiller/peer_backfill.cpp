@@ -411,11 +411,15 @@ void PeerBackfill::maybe_finish() {
       peer_, pass->kind == core::PassKind::Full ? "full" : "recent", double(elapsed) / 1e6, pass->listing_requests,
       pass->same_by_digest, pass->fetched, pass->mismatched, pass->failed, pass->skipped, pass->tombstones,
       pass->errors);
-  if (pass->errors == 0 && pass->failed == 0) {
+  bool clean = pass->errors == 0 && pass->failed == 0;
+  if (clean) {
     metrics_.last_success.set({{"remote", peer_}}, double(io::wall_clock_now()) / 1e6);
   } else {
     ++last_.errors;
   }
+  metrics_.passes.inc({{"remote", peer_},
+                       {"kind", pass->kind == core::PassKind::Full ? "full" : "recent"},
+                       {"result", clean ? "ok" : "errors"}});
   last_.last_pass_end = double(io::wall_clock_now()) / 1e6;
   last_.last_pass = fmt::format("{} pass: {} fetched, {} failed, {} errors in {:.2f} s",
                                 pass->kind == core::PassKind::Full ? "full" : "recent", pass->fetched, pass->failed,

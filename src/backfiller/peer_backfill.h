@@ -27,6 +27,7 @@ struct BackfillMetrics {
   core::CounterFamily& mismatches;  // {remote, stream, variant}
   core::CounterFamily& requests;    // {remote}: listing requests
   core::GaugeFamily& last_success;  // {remote}: unix seconds of the last clean pass
+  core::CounterFamily& passes;      // {remote, kind, result}: passes ended (recent/full, ok/errors)
 };
 
 class PeerBackfill {

@@ -87,7 +87,7 @@ def test_tombstones_are_honoured_listed_and_spread():
             wait_for(lambda: all(os.path.exists(os.path.join(b_dir, p)) for p in (paths[0], paths[1], paths[3],
                                                                                   paths[5])),
                      15, "B to copy the live segments")
-            wait_for_metric(b, "wubd_backfill_last_success_timestamp_seconds", 1, 10, remote=a.url)
+            wait_for_metric(b, "wubd_backfill_passes_total", 1, 10, remote=a.url, kind="full", result="ok")
             # The tombstone spread (empty, as wubloader writes one) and its segment did not.
             assert read(b_dir, tombstone_of(deleted)) == b""
             assert not os.path.exists(os.path.join(b_dir, deleted))
@@ -176,7 +176,7 @@ def test_extras_are_served_copied_and_never_a_stream():
             assert not os.path.exists(os.path.join(b_dir, "emotes", "25", "passwd"))
             # C is not told to copy extras: it copies the stream only, and asks nothing of emotes.
             wait_for_metric(c, "wubd_segments_backfilled_total", 2, 15)
-            wait_for_metric(c, "wubd_backfill_last_success_timestamp_seconds", 1, 10, remote=a.url)
+            wait_for_metric(c, "wubd_backfill_passes_total", 1, 10, remote=a.url, kind="full", result="ok")
             assert not os.path.exists(os.path.join(c_dir, "emotes"))
             for node in (b, c):
                 assert metric(node, "wubd_backfill_errors_total") == 0, node.log()
@@ -248,7 +248,7 @@ def test_pulling_from_a_wubloader_node_never_takes_emotes_for_a_stream():
             wait_for_metric(node, "wubd_segments_backfilled_total", 2, 15)
             wait_for_metric(node, "wubd_backfill_files_total", 1, 15, kind="tombstone")
             wait_for_metric(node, "wubd_backfill_files_total", 1, 15, kind="chat_batch")
-            wait_for_metric(node, "wubd_backfill_last_success_timestamp_seconds", 1, 10, remote=peer.url)
+            wait_for_metric(node, "wubd_backfill_passes_total", 1, 10, remote=peer.url, kind="full", result="ok")
             assert metric(node, "wubd_backfill_errors_total") == 0, node.log()
             assert read(dst, paths[0]) == data[0] and read(dst, batch) == read(src, batch)
             assert not os.path.exists(os.path.join(dst, paths[1]))

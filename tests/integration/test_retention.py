@@ -138,7 +138,10 @@ def test_the_backfiller_does_not_copy_back_what_retention_deletes():
     with Wubd(base_dir=base_a) as a:
         base_b = tempfile.mkdtemp(prefix="wubd-retention-b-")
         with Wubd("--peer", a.url, "--keep-hours", "3", "--retention-interval", "0.5", base_dir=base_b) as b:
-            wait_for_metric(b, "wubd_backfill_last_success_timestamp_seconds", 1, 20, remote=a.url)
+            # The first pass is a recent one (the last 3 hours: h0-2 .. h0); the full pass
+            # after it is the one that reaches h0-3, and the one that would copy back what
+            # retention deletes: wait for it to end, not for the first pass.
+            wait_for_metric(b, "wubd_backfill_passes_total", 1, 20, remote=a.url, kind="full", result="ok")
             # h0-3 .. h0-1 are kept (h0-3 ends less than 3 hours ago); older ones never fetched.
             assert hours_on_disk(base_b, "db") == [hour_name(h0 - n * H) for n in (3, 2, 1)], hours_on_disk(base_b, "db")
             assert metric(b, "wubd_segments_backfilled_total") == 6
