@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cstdio>
 #include <cstring>
 
 #include "wubd/core/url.h"
@@ -59,7 +60,19 @@ std::string write_master_playlist(const std::vector<MasterVariant>& variants) {
     out += "\",AUTOSELECT=YES,DEFAULT=YES\n";
     out += "#EXT-X-STREAM-INF:BANDWIDTH=";
     append_int(out, std::max<std::int64_t>(v.bandwidth_bps, 1));
-    out += ",VIDEO=\"" + name + "\"\n";
+    if (v.width > 0 && v.height > 0) {
+      out += ",RESOLUTION=";
+      append_int(out, v.width);
+      out += 'x';
+      append_int(out, v.height);
+    }
+    if (!v.codecs.empty()) out += ",CODECS=\"" + quoted_attribute(v.codecs) + "\"";
+    if (v.frame_rate > 0) {
+      char rate[32];
+      std::snprintf(rate, sizeof rate, ",FRAME-RATE=%.3f", v.frame_rate);
+      out += rate;
+    }
+    out += ",VIDEO=\"" + name + "\",NAME=\"" + name + "\"\n";
     out += v.uri;
     out += '\n';
   }
@@ -161,10 +174,27 @@ class SegmentLines {
 }  // namespace
 
 std::string write_media_playlist(const std::vector<SegmentOrHole>& segments, std::string_view url_prefix) {
+  LivePlaylistTags tags;
+  tags.endlist = !segments.empty() && segments.back() != nullptr;
+  return write_media_playlist(segments, url_prefix, tags);
+}
+
+std::string write_media_playlist(const std::vector<SegmentOrHole>& segments, std::string_view url_prefix,
+                                 const LivePlaylistTags& tags) {
   constexpr std::string_view kDiscontinuity = "#EXT-X-DISCONTINUITY\n";
   std::string out = "#EXTM3U\n#EXT-X-VERSION:3\n#EXT-X-TARGETDURATION:";
-  append_int(out, target_duration_seconds(segments));
+  append_int(out, std::max(tags.target_duration, target_duration_seconds(segments)));
   out += '\n';
+  if (tags.media_sequence != 0) {
+    out += "#EXT-X-MEDIA-SEQUENCE:";
+    append_int(out, tags.media_sequence);
+    out += '\n';
+  }
+  if (tags.discontinuity_sequence != 0) {
+    out += "#EXT-X-DISCONTINUITY-SEQUENCE:";
+    append_int(out, tags.discontinuity_sequence);
+    out += '\n';
+  }
   size_t bound = out.size() + 32;
   for (const SegmentOrHole& s : segments) {
     if (s) bound += kDiscontinuity.size() + 80 + url_prefix.size() + 3 * (s->hour.size() + s->file_name.size()) + 2;
@@ -184,7 +214,7 @@ std::string write_media_playlist(const std::vector<SegmentOrHole>& segments, std
     seen_segment = true;
     lines.append(out, *s);
   }
-  if (!segments.empty() && segments.back() != nullptr) out += "#EXT-X-ENDLIST\n";
+  if (tags.endlist) out += "#EXT-X-ENDLIST\n";
   return out;
 }
 

@@ -1,6 +1,7 @@
 #include "wubd/media/media_probe.h"
 
 #include <algorithm>
+#include <cstdio>
 #include <memory>
 
 extern "C" {
@@ -12,6 +13,42 @@ extern "C" {
 #include "wubd/media/media_input.h"
 
 namespace wubd::media {
+namespace {
+
+// `avc1.PPCCLL` from an H.264 sequence parameter set: its profile, constraint flags
+// and level bytes, found in Annex B bytes (MPEG-TS) or an avcC record (MP4).
+std::string avc1_codec(const std::uint8_t* data, std::size_t size) {
+  char text[16];
+  if (size >= 4 && data[0] == 1) {  // avcC: version, profile, compatibility, level
+    std::snprintf(text, sizeof text, "avc1.%02X%02X%02X", data[1], data[2], data[3]);
+    return text;
+  }
+  for (std::size_t i = 0; i + 6 < size; ++i) {
+    if (data[i] == 0 && data[i + 1] == 0 && data[i + 2] == 1 && (data[i + 3] & 0x1f) == 7) {
+      std::snprintf(text, sizeof text, "avc1.%02X%02X%02X", data[i + 4], data[i + 5], data[i + 6]);
+      return text;
+    }
+  }
+  return "";
+}
+
+std::string audio_codec(const AVCodecParameters* audio) {
+  switch (audio->codec_id) {
+    case AV_CODEC_ID_AAC:
+      // The MPEG-4 audio object type is FFmpeg's AAC profile plus one (LC: 2).
+      return "mp4a.40." + std::to_string(audio->profile >= 0 ? audio->profile + 1 : 2);
+    case AV_CODEC_ID_MP3:
+      return "mp4a.40.34";
+    case AV_CODEC_ID_AC3:
+      return "ac-3";
+    case AV_CODEC_ID_EAC3:
+      return "ec-3";
+    default:
+      return "";
+  }
+}
+
+}  // namespace
 
 core::Result<StreamCodecs> probe_stream_codecs(const io::BeneathPath& path) {
   MediaInput::Options options;
@@ -31,6 +68,42 @@ core::Result<StreamCodecs> probe_stream_codecs(const io::BeneathPath& path) {
   if (streams.codecs.empty()) return core::make_error(path.display + " has no streams");
   if (context->start_time != AV_NOPTS_VALUE) streams.start_time = context->start_time;  // AV_TIME_BASE: µs
   return streams;
+}
+
+core::Result<VariantMedia> probe_variant_media(const io::BeneathPath& path) {
+  MediaInput::Options options;
+  options.find_streams = true;
+  auto input = MediaInput::open(path, options);
+  if (!input) return input.error();
+  AVFormatContext* context = input->get();
+  VariantMedia media;
+  const int video = input->first_video_stream();
+  const int audio = input->first_audio_stream();
+  std::string video_codec;
+  if (video >= 0) {
+    const AVStream* stream = context->streams[video];
+    const AVCodecParameters* parameters = stream->codecpar;
+    media.width = parameters->width;
+    media.height = parameters->height;
+    AVRational rate = stream->avg_frame_rate.num > 0 ? stream->avg_frame_rate : stream->r_frame_rate;
+    if (rate.num > 0 && rate.den > 0) media.frame_rate = av_q2d(rate);
+    if (parameters->codec_id == AV_CODEC_ID_H264) {
+      video_codec = avc1_codec(parameters->extradata, std::size_t(std::max(parameters->extradata_size, 0)));
+      if (video_codec.empty()) {
+        // No extradata: the parameter sets are in the first keyframe's bytes.
+        AVPacket* packet = av_packet_alloc();
+        while (video_codec.empty() && av_read_frame(context, packet) >= 0) {
+          if (packet->stream_index == video) video_codec = avc1_codec(packet->data, std::size_t(packet->size));
+          av_packet_unref(packet);
+        }
+        av_packet_free(&packet);
+      }
+    }
+  }
+  std::string sound = audio >= 0 ? audio_codec(context->streams[audio]->codecpar) : "";
+  bool known = (video < 0 || !video_codec.empty()) && (audio < 0 || !sound.empty());
+  if (known) media.codecs = video_codec + (!video_codec.empty() && !sound.empty() ? "," : "") + sound;
+  return media;
 }
 
 core::Result<core::SegmentFrames> read_segment_frames(const io::BeneathPath& path) {

@@ -6,6 +6,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <limits>
 #include <optional>
 
 #include <cJSON.h>
@@ -17,6 +18,9 @@
 #include "wubd/io/beneath.h"
 #include "wubd/io/clock.h"
 #include "wubd/log/log.h"
+#include "wubd/media/media_probe.h"
+
+#include "work_body.h"
 
 namespace wubd::restreamer {
 namespace {
@@ -61,6 +65,13 @@ core::Result<RangeParams> range_params(const core::QueryParams& query) {
   auto end = time_param(query, "end");
   if (!end) return end.error();
   return RangeParams{*start, *end};
+}
+
+void apply_variant_media(core::MasterVariant& entry, const media::VariantMedia& media) {
+  entry.width = media.width;
+  entry.height = media.height;
+  entry.frame_rate = media.frame_rate;
+  entry.codecs = media.codecs;
 }
 
 bool has_hour_in_range(const std::vector<std::string>& hours, std::optional<Micros> start, std::optional<Micros> end) {
@@ -190,6 +201,7 @@ void Restreamer::media_playlist(const core::Route& route, const core::QueryParam
       return;
     }
     available = {span->first, span->second};
+    if (!params->start && !params->end) return live_window_playlist(route, available, response);
   }
   auto range = core::playlist_range(params->start, params->end, available, limits_.playlist_cap);
   if (!range) return response.send_error(range.error().code, range.error().message);
@@ -213,7 +225,14 @@ void Restreamer::media_playlist(const core::Route& route, const core::QueryParam
   std::vector<core::SegmentOrHole> segments = playlist_segments(route, range_start, range_end, settling);
   std::string prefix =
       "/segments/" + core::percent_encode(route.stream) + "/" + core::percent_encode(route.variant) + "/";
-  auto body = std::make_shared<const std::string>(core::write_media_playlist(segments, prefix));
+  core::LivePlaylistTags tags;
+  tags.endlist = !segments.empty() && segments.back() != nullptr;
+  if (tags.endlist && !params->end) {
+    // Complete to the end of the newest hour, but open-ended: while segments are
+    // arriving, more will follow ("video is complete" would stop the player).
+    tags.endlist = !growing(route, segments.back()->name.end());
+  }
+  auto body = std::make_shared<const std::string>(core::write_media_playlist(segments, prefix, tags));
   // One the settle window ended early reads differently once the window has passed,
   // even if nothing on disk changes (a stream that ended with a hole at its edge).
   if (!settling) playlist_cache_.insert(key, version, body);
@@ -227,6 +246,51 @@ std::vector<core::SegmentOrHole> Restreamer::playlist_segments(const core::Route
   };
   return core::playlist_segments(select, live_history_[route.stream + '/' + route.variant], limits_.live_settle,
                                  io::wall_clock_now(), &settling);
+}
+
+bool Restreamer::growing(const core::Route& route, std::optional<Micros> newest_end) const {
+  // "Lately": a few minutes, longer than any pause between two segments of a live
+  // stream (a stalled download, a worker being replaced), far shorter than a break.
+  constexpr Micros kLately = 5 * 60 * core::kMicrosPerSecond;
+  Micros now = io::wall_clock_now();
+  std::optional<Micros> added = store_.last_segment_added(route.stream, route.variant);
+  return (added && *added > now - kLately) || (newest_end && *newest_end > now - kLately);
+}
+
+void Restreamer::live_window_playlist(const core::Route& route, core::TimeRange available,
+                                      io::HttpResponse& response) {
+  std::string key = route.stream + '/' + route.variant;
+  LiveWindowState& state = live_windows_.try_emplace(key, limits_.playlist_cap.max_span).first->second;
+  Micros from = std::max(available.start, state.window.select_from(available.end));
+  bool ends_complete = false;
+  if (from < available.end) {
+    bool settling = false;
+    std::vector<core::SegmentOrHole> selection = playlist_segments(route, from, available.end, settling);
+    state.window.advance(selection);
+    ends_complete = !selection.empty() && selection.back() != nullptr;
+  }
+  core::LiveWindow::View view = state.window.view();
+  std::optional<Micros> newest_end;
+  if (!view.items.empty()) newest_end = view.items.back()->name.end();
+  bool endlist = ends_complete && !growing(route, newest_end);
+  if (!state.rendered || state.rendered_version != state.window.version() || state.rendered_endlist != endlist) {
+    std::string prefix =
+        "/segments/" + core::percent_encode(route.stream) + "/" + core::percent_encode(route.variant) + "/";
+    core::LivePlaylistTags tags{view.media_sequence, view.discontinuity_sequence, endlist, view.target_duration};
+    state.rendered = std::make_shared<const std::string>(core::write_media_playlist(view.items, prefix, tags));
+    state.rendered_version = state.window.version();
+    state.rendered_endlist = endlist;
+  }
+  if (range_holds_ && state.window.head_start()) {
+    // A segment that left the window stays fetchable for as long as the window is
+    // long (RFC 8216 6.2.2): retention keeps what the window showed in that time,
+    // while anyone follows it.
+    Micros span = limits_.playlist_cap.max_span;
+    core::HeldRange held{route.stream, {*state.window.head_start() - span, std::numeric_limits<Micros>::max()}};
+    range_holds_->hold_live_window(key, held, io::wall_clock_now() + span + 60 * core::kMicrosPerSecond);
+  }
+  response.add_header("Cache-Control", "no-cache");
+  response.send_shared(200, kPlaylistType, state.rendered);
 }
 
 void Restreamer::master_playlist(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response) {
@@ -257,6 +321,16 @@ void Restreamer::master_playlist(const core::Route& route, const core::QueryPara
     passed_on += std::string(name) + "=" + core::percent_encode(it->second);
   }
   std::vector<core::MasterVariant> entries;
+  // Variants whose size, frame rate and codecs are not known (or were learnt long
+  // ago: a stream may come back in another resolution) are probed first, off the loop.
+  struct Probe {
+    std::size_t entry;
+    std::string key;
+    io::BeneathPath segment;
+  };
+  std::vector<Probe> probes;
+  const Micros now = io::wall_clock_now();
+  constexpr Micros kProbeAgainAfter = 10 * 60 * core::kMicrosPerSecond;
   for (const std::string& variant : variants) {
     if (core::is_chat_variant(variant)) continue;  // chat batches are not video
     std::vector<std::string> hours = store_.list_hours(route.stream, variant);
@@ -265,13 +339,54 @@ void Restreamer::master_playlist(const core::Route& route, const core::QueryPara
     for (const std::string& h : hours) {
       if (!end || *core::parse_hour(h) < *end) last_hour = h;
     }
-    entries.push_back(
-        {variant,
-         "/playlist/" + core::percent_encode(route.stream) + "/" + core::percent_encode(variant) + ".m3u8" + passed_on,
-         estimate_bandwidth_bps(route.stream, variant, last_hour)});
+    core::MasterVariant entry;
+    entry.name = variant;
+    entry.uri = "/playlist/" + core::percent_encode(route.stream) + "/" + core::percent_encode(variant) + ".m3u8" +
+                passed_on;
+    entry.bandwidth_bps = estimate_bandwidth_bps(route.stream, variant, last_hour);
+    std::string key = route.stream + '/' + variant;
+    auto known = variant_media_->find(key);
+    if (known != variant_media_->end()) {
+      apply_variant_media(entry, known->second.media);
+    }
+    if (known == variant_media_->end() || now - known->second.probed > kProbeAgainAfter) {
+      if (auto segment = newest_segment_file(route.stream, variant, last_hour)) {
+        probes.push_back({entries.size(), key, std::move(*segment)});
+      }
+    }
+    entries.push_back(std::move(entry));
   }
   response.add_header("Cache-Control", "no-cache");
-  response.send(200, kPlaylistType, core::write_master_playlist(entries));
+  if (probes.empty()) return response.send(200, kPlaylistType, core::write_master_playlist(entries));
+  struct Probed {
+    std::string key;
+    media::VariantMedia media;
+  };
+  auto probed = std::make_shared<std::vector<Probed>>();
+  auto work = [entries = std::move(entries), probes = std::move(probes), probed]() mutable -> core::Result<Reply> {
+    for (const Probe& probe : probes) {
+      auto media = media::probe_variant_media(probe.segment);
+      if (!media) continue;  // a variant whose segment does not probe is listed without them
+      apply_variant_media(entries[probe.entry], *media);
+      probed->push_back({probe.key, *media});
+    }
+    return Reply{200, std::string(kPlaylistType), core::write_master_playlist(entries)};
+  };
+  auto cache = variant_media_;
+  auto then = [cache, probed, now](const core::Result<Reply>&) {
+    for (const Probed& p : *probed) (*cache)[p.key] = {p.media, now};
+  };
+  response.send_body(std::make_unique<WorkBody>(loop_, std::move(work), std::move(then)));
+}
+
+std::optional<io::BeneathPath> Restreamer::newest_segment_file(const std::string& stream, const std::string& variant,
+                                                               const std::string& hour) {
+  std::shared_ptr<const store::HourListing> listing = store_.hour_listing(stream, variant, hour);
+  for (auto it = listing->best.rbegin(); it != listing->best.rend(); ++it) {
+    if ((*it)->name.type != core::SegmentType::Full) continue;
+    return store_.segment_file(stream, variant, hour, std::string((*it)->file_name));
+  }
+  return std::nullopt;
 }
 
 // RFC 8216 requires a peak BANDWIDTH per variant. We measure it from the newest few

@@ -1,5 +1,7 @@
 #include "wubd/store/range_holds.h"
 
+#include "wubd/io/clock.h"
+
 namespace wubd::store {
 
 std::uint64_t RangeHolds::lock(core::HeldRange held, std::string note) {
@@ -26,10 +28,18 @@ std::shared_ptr<void> RangeHolds::hold_while_cutting(core::HeldRange held) {
   });
 }
 
+void RangeHolds::hold_live_window(const std::string& key, core::HeldRange held, core::Micros until) {
+  state_->live_windows[key] = {std::move(held), until};
+}
+
 std::vector<core::HeldRange> RangeHolds::held() const {
   std::vector<core::HeldRange> out;
   for (const auto& [id, lock] : state_->locks) out.push_back(lock.held);
   for (const auto& [id, range] : state_->cuts) out.push_back(range);
+  core::Micros now = io::wall_clock_now();
+  for (const auto& [key, hold] : state_->live_windows) {
+    if (hold.second > now) out.push_back(hold.first);
+  }
   return out;
 }
 

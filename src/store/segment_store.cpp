@@ -266,6 +266,12 @@ bool SegmentStore::variant_exists(const std::string& stream, const std::string& 
   return stat_directory(stream + "/" + variant, mtime);
 }
 
+std::optional<Micros> SegmentStore::last_segment_added(const std::string& stream, const std::string& variant) const {
+  auto it = segment_added_.find(stream + "/" + variant);
+  if (it == segment_added_.end()) return std::nullopt;
+  return it->second;
+}
+
 std::shared_ptr<const HourListing> SegmentStore::hour_listing(const std::string& stream, const std::string& variant,
                                                               const std::string& hour) {
   read_changes();

@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "wubd/core/hour_files.h"
+#include "wubd/io/clock.h"
 #include "wubd/log/log.h"
 #include "wubd/store/segment_store.h"
 
@@ -25,6 +26,12 @@ namespace {
 using core::Micros;
 
 std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : a + "/" + b; }
+
+// A segment's name (`….ts`) that is not a temp file being written: what makes a
+// variant "growing" for its live playlists.
+bool is_segment_file(std::string_view name) {
+  return name.size() > 3 && name.substr(name.size() - 3) == ".ts" && name.find("-temp-") == std::string_view::npos;
+}
 
 }  // namespace
 
@@ -172,6 +179,10 @@ void SegmentStore::apply_change(const std::string& directory, std::string_view n
     if (rc == -ELOOP) warn_symlink(directory + "/" + entry);
     if (rc != 0 || !S_ISREG(st.st_mode)) return;
     cache.changes[entry] = true;
+    if (is_segment_file(entry)) {
+      std::size_t slash = directory.rfind('/');
+      if (slash != std::string::npos) segment_added_[directory.substr(0, slash)] = io::wall_clock_now();
+    }
   } else if (removed) {
     cache.changes[entry] = false;
   } else if (!(mask & IN_CLOSE_WRITE)) {

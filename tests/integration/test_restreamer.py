@@ -245,7 +245,21 @@ def test_master_playlist_filters_variants_and_passes_the_range_on():
         assert everything.status == 200, everything
         uris = [line for line in everything.text.splitlines() if line and not line.startswith("#")]
         assert uris == ["/playlist/db/480p.m3u8", "/playlist/db/source.m3u8"], everything.text
-        assert re.search(r'#EXT-X-STREAM-INF:BANDWIDTH=\d{5,},VIDEO="source"', everything.text), everything.text
+        # What players need to pick and name a level (hls.js names it by NAME; without
+        # it a quality menu reads "undefined"), as ffprobe sees the variant's segments.
+        info = re.search(r'#EXT-X-STREAM-INF:BANDWIDTH=\d{5,},RESOLUTION=(\d+)x(\d+),CODECS="avc1\.([0-9A-F]{2})'
+                         r'([0-9A-F]{2})([0-9A-F]{2}),mp4a\.40\.2",FRAME-RATE=([0-9.]+),VIDEO="source",NAME="source"\n',
+                         everything.text)
+        assert info, everything.text
+        probe = json.loads(subprocess.run(
+            ["ffprobe", "-v", "error", "-select_streams", "v:0", "-show_entries",
+             "stream=width,height,level,avg_frame_rate", "-of", "json",
+             os.path.join(BASE, FACTS["last"])],
+            check=True, capture_output=True, text=True).stdout)["streams"][0]
+        assert (int(info[1]), int(info[2])) == (probe["width"], probe["height"]), (info[0], probe)
+        assert int(info[5], 16) == probe["level"], (info[0], probe)
+        num, den = map(int, probe["avg_frame_rate"].split("/"))
+        assert abs(float(info[6]) - num / den) < 0.001, (info[0], probe)
         query = "start=2026-11-21T04:00:00Z&end=2026-11-21T04:30:00Z"
         in_hour_4 = get(w.url + "/playlist/db.m3u8?" + query)
         uris = [line for line in in_hour_4.text.splitlines() if line and not line.startswith("#")]

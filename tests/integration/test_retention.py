@@ -174,6 +174,31 @@ def test_nothing_is_deleted_while_the_index_is_still_being_built():
                  "the old hours deleted once the index is built")
 
 
+def test_a_live_window_keeps_what_it_showed_for_as_long_as_it_is_long():
+    """A segment that left a live window stays fetchable for the window's length (RFC
+    8216 6.2.2: a player may still be behind): while the open-ended playlist is
+    followed, retention keeps from a window's length before its head."""
+    base = tempfile.mkdtemp(prefix="wubd-retention-")
+    h0 = this_hour()
+    lay_out(base, "db", [h0 - n * H for n in range(5, -1, -1)])  # h0-5 .. h0, 2 segments at each start
+    sock_path = os.path.join(tempfile.mkdtemp(prefix="wubd-retention-sock-"), "console.sock")
+    # The --keep-range holds everything until the window has been served once.
+    with Wubd("--keep-hours", "1", "--max-playlist-hours", "2", "--retention-interval", "3600",
+              "--console", f"unix:{sock_path}", "--keep-range", f"{rfc3339(h0 - 6 * H)}/{rfc3339(h0 + H)}",
+              base_dir=base) as w:
+        console = Session(path=sock_path)
+        window = get(w.url + "/playlist/db/source.m3u8").text
+        # The newest 2 hours of segments: h0-1's and h0's; the head is h0-1's first.
+        assert hour_name(h0 - H) in window.split("/segments/")[1] and hour_name(h0 - 2 * H) not in window, window
+        assert console.ask_json("unlock 1")["ok"]
+        status = console.ask_json("retention run")
+        wait_for(lambda: console.ask_json("retention")["last_pass"] != status["last_pass"], 10, "the pass")
+        # --keep-hours 1 alone would leave h0-1 and h0; the window holds from 2 hours
+        # before its head (h0-3) on.
+        assert hours_on_disk(base, "db") == [hour_name(h0 - n * H) for n in (3, 2, 1, 0)], hours_on_disk(base, "db")
+        console.close()
+
+
 def test_bad_retention_flags_are_refused_naming_the_flag():
     import subprocess
     from harness import WUBD
@@ -190,5 +215,6 @@ if __name__ == "__main__":
         test_a_cut_in_progress_and_an_operators_lock_hold_their_hour,
         test_the_backfiller_does_not_copy_back_what_retention_deletes,
         test_nothing_is_deleted_while_the_index_is_still_being_built,
+        test_a_live_window_keeps_what_it_showed_for_as_long_as_it_is_long,
         test_bad_retention_flags_are_refused_naming_the_flag,
     ])

@@ -123,21 +123,32 @@ TEST(MediaPlaylist, EscapesEveryUrlPart) {
       << text;
 }
 
+MasterVariant variant(std::string name, std::string uri, std::int64_t bandwidth) {
+  MasterVariant v;
+  v.name = std::move(name);
+  v.uri = std::move(uri);
+  v.bandwidth_bps = bandwidth;
+  return v;
+}
+
 TEST(MasterPlaylist, OneRenditionAndStreamInfPerVariant) {
-  std::string text = write_master_playlist({
-      {"source", "/playlist/s/source.m3u8?start=a", 6'000'000},
-      {"480p", "/playlist/s/480p.m3u8", 0},
-  });
+  MasterVariant source = variant("source", "/playlist/s/source.m3u8?start=a", 6'000'000);
+  source.width = 1920;
+  source.height = 1080;
+  source.codecs = "avc1.64002a,mp4a.40.2";
+  source.frame_rate = 59.94;
+  std::string text = write_master_playlist({source, variant("480p", "/playlist/s/480p.m3u8", 0)});
   EXPECT_EQ(text,
             "#EXTM3U\n"
             "#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID=\"source\",NAME=\"source\",AUTOSELECT=YES,DEFAULT=YES\n"
-            "#EXT-X-STREAM-INF:BANDWIDTH=6000000,VIDEO=\"source\"\n"
+            "#EXT-X-STREAM-INF:BANDWIDTH=6000000,RESOLUTION=1920x1080,CODECS=\"avc1.64002a,mp4a.40.2\","
+            "FRAME-RATE=59.940,VIDEO=\"source\",NAME=\"source\"\n"
             "/playlist/s/source.m3u8?start=a\n"
             "#EXT-X-MEDIA:TYPE=VIDEO,GROUP-ID=\"480p\",NAME=\"480p\",AUTOSELECT=YES,DEFAULT=YES\n"
-            "#EXT-X-STREAM-INF:BANDWIDTH=1,VIDEO=\"480p\"\n"
+            "#EXT-X-STREAM-INF:BANDWIDTH=1,VIDEO=\"480p\",NAME=\"480p\"\n"
             "/playlist/s/480p.m3u8\n");
   EXPECT_EQ(write_master_playlist({}), "#EXTM3U\n");
-  EXPECT_NE(write_master_playlist({{"a\"b", "/u", 1}}).find("NAME=\"a'b\""), std::string::npos);
+  EXPECT_NE(write_master_playlist({variant("a\"b", "/u", 1)}).find("NAME=\"a'b\""), std::string::npos);
 }
 
 }  // namespace

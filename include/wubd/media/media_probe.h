@@ -24,6 +24,18 @@ struct StreamCodecs {
 
 core::Result<StreamCodecs> probe_stream_codecs(const io::BeneathPath& path);
 
+// What a master playlist says of a variant (RFC 8216 4.3.4.2), read from one of its
+// segments: the first video stream's size and frame rate, and the RFC 6381 codec
+// string of its video and audio (`avc1.64001f,mp4a.40.2`), empty when a codec has
+// no string wubd knows how to write (better none than a wrong one).
+struct VariantMedia {
+  int width = 0;
+  int height = 0;
+  double frame_rate = 0;
+  std::string codecs;
+};
+core::Result<VariantMedia> probe_variant_media(const io::BeneathPath& path);
+
 // A segment's video frames (the first video stream's, in presentation order, with
 // 90 kHz timestamps and keyframe flags) and its start, as ffmpeg's -ss counts it.
 // No video stream gives no frames. Reads the whole file.

@@ -8,11 +8,13 @@
 
 #include "wubd/core/cut_plan.h"
 #include "wubd/core/live_playlist.h"
+#include "wubd/core/live_window.h"
 #include "wubd/core/metrics.h"
 #include "wubd/core/range_limits.h"
 #include "wubd/core/routes.h"
 #include "wubd/core/url.h"
 #include "wubd/io/http_server.h"
+#include "wubd/media/media_probe.h"
 #include "wubd/restreamer/cut_slots.h"
 #include "wubd/restreamer/playlist_cache.h"
 #include "wubd/store/range_holds.h"
@@ -71,6 +73,13 @@ class Restreamer {
   // says the settle window ended it early (then it is not cached).
   std::vector<core::SegmentOrHole> playlist_segments(const core::Route& route, core::Micros start, core::Micros end,
                                                      bool& settling);
+  // The open-ended playlist (no start, no end): the variant's live window
+  // (core/live_window.h), numbered so players follow it as it slides. `available`:
+  // the variant's first hour to the end of its last.
+  void live_window_playlist(const core::Route& route, core::TimeRange available, io::HttpResponse& response);
+  // Whether a segment was added to the variant lately (or its newest one is recent):
+  // a playlist without `end` then never says ENDLIST, as more is about to arrive.
+  bool growing(const core::Route& route, std::optional<core::Micros> newest_end) const;
   // Files (files.cpp): hour listings with or without tombstones, segments and other
   // files below the base, extras listings.
   void list_hour(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
@@ -90,6 +99,9 @@ class Restreamer {
   // False (and a 503 sent) when --max-full-cuts are already running.
   bool admit_cut(io::HttpResponse& response);
   std::int64_t estimate_bandwidth_bps(const std::string& stream, const std::string& variant, const std::string& hour);
+  // The newest complete segment of an hour, to probe.
+  std::optional<io::BeneathPath> newest_segment_file(const std::string& stream, const std::string& variant,
+                                                     const std::string& hour);
 
   store::SegmentStore& store_;
   core::MetricsRegistry& metrics_;
@@ -100,6 +112,23 @@ class Restreamer {
   // Per "stream/variant": what its live playlists have shown (core/live_playlist.h).
   // Lost at a restart.
   std::map<std::string, core::LiveHistory> live_history_;
+  // Per "stream/variant": its live window, and the last playlist rendered of it.
+  struct LiveWindowState {
+    explicit LiveWindowState(core::Micros span) : window(span) {}
+    core::LiveWindow window;
+    std::uint64_t rendered_version = 0;
+    bool rendered_endlist = false;
+    std::shared_ptr<const std::string> rendered;
+  };
+  std::map<std::string, LiveWindowState> live_windows_;
+  // Per "stream/variant": what a probe of a recent segment found, for master
+  // playlists, and when. Shared with the probes in flight.
+  struct ProbedVariant {
+    media::VariantMedia media;
+    core::Micros probed = 0;
+  };
+  std::shared_ptr<std::map<std::string, ProbedVariant>> variant_media_ =
+      std::make_shared<std::map<std::string, ProbedVariant>>();
   JobsHandler jobs_handler_;
   std::function<std::string()> index_;
   store::RangeHolds* range_holds_ = nullptr;

@@ -9,8 +9,9 @@
 #include "wubd/core/retention_plan.h"
 
 // Ranges of the archive that retention must not delete from: an operator's locks
-// (--keep-range at start, the console's `lock` while running) and the cuts in
-// progress (held while their bodies live). Loop only.
+// (--keep-range at start, the console's `lock` while running), the cuts in progress
+// (held while their bodies live), and what live windows have shown lately (players
+// may still fetch a segment that left the window: RFC 8216 6.2.2). Loop only.
 namespace wubd::store {
 
 class RangeHolds {
@@ -30,7 +31,12 @@ class RangeHolds {
   std::shared_ptr<void> hold_while_cutting(core::HeldRange held);
   std::size_t cuts_holding() const { return state_->cuts.size(); }
 
-  // Everything held now: the locks and the cuts' ranges.
+  // A live window's hold, under `key` ("stream/variant"): replaces that key's last
+  // one, and lapses at `until` (wall clock, µs) unless renewed.
+  void hold_live_window(const std::string& key, core::HeldRange held, core::Micros until);
+
+  // Everything held now: the locks, the cuts' ranges and the live windows' that
+  // have not lapsed.
   std::vector<core::HeldRange> held() const;
 
  private:
@@ -40,6 +46,7 @@ class RangeHolds {
     std::uint64_t next_id = 1;
     std::map<std::uint64_t, Lock> locks;
     std::map<std::uint64_t, core::HeldRange> cuts;
+    std::map<std::string, std::pair<core::HeldRange, core::Micros>> live_windows;  // key → (range, until)
   };
   std::shared_ptr<State> state_ = std::make_shared<State>();
 };

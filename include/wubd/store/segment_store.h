@@ -110,6 +110,11 @@ class SegmentStore {
 
   bool variant_exists(const std::string& stream, const std::string& variant);
 
+  // When (wall clock, µs) inotify last reported a segment file appearing in one of
+  // the variant's hour directories (written by this process's downloader or
+  // backfiller, a wubloader process, rsync…); nullopt if none did since start.
+  std::optional<core::Micros> last_segment_added(const std::string& stream, const std::string& variant) const;
+
   // The listing of one hour (an empty one if the directory is missing). A rescan or an
   // eviction replaces the store's copy; the one returned stays as it was.
   std::shared_ptr<const HourListing> hour_listing(const std::string& stream, const std::string& variant,
@@ -277,6 +282,7 @@ class SegmentStore {
   size_t max_cached_hours_;
   std::uint64_t use_counter_ = 0;
   std::uint64_t next_version_ = 1;
+  std::map<std::string, core::Micros> segment_added_;  // "stream/variant" → last_segment_added
   std::uint64_t snapshot_ = 1;
   std::map<std::string, CachedNames> names_;
   std::map<std::string, CachedHour> hours_;

@@ -1,0 +1,90 @@
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+
+#include <uv.h>
+
+#include "wubd/core/result.h"
+#include "wubd/io/http_body.h"
+#include "wubd/io/task_group.h"
+
+// Responses computed off the loop: decoding a frame, drawing a waveform, probing
+// variants, reading chat batches. One piece of work runs in libuv's threadpool and
+// its result is the whole answer. The connection owns the body; when the client
+// leaves first, the body goes and the result is dropped (the work finishes on its own
+// and frees what it holds, a job slot included).
+namespace wubd::restreamer {
+
+struct Reply {
+  int status = 200;
+  std::string content_type;
+  std::string body;
+};
+
+class WorkBody final : public io::HttpBody {
+ public:
+  // Runs in the threadpool: must hold what it touches by value or shared_ptr.
+  using Work = std::function<core::Result<Reply>()>;
+  // Runs on the loop with the work's result before it is sent (to cache it, say).
+  using Then = std::function<void(const core::Result<Reply>&)>;
+
+  // Ready to run at once, unless hold_place() is called before the body starts.
+  WorkBody(uv_loop_t* loop, Work work, Then then = {});
+
+  // The body waits its turn in a JobQueue: `ticket` is its place (dropped with the
+  // body, which leaves the queue); the work runs once ready() is called.
+  void hold_place(std::shared_ptr<void> ticket);
+  // The queue's turn: `slot` is held by the work until it ends, even past the body.
+  void ready(std::shared_ptr<void> slot);
+
+  void start(io::BodyWriter& out) override;
+
+ private:
+  void run();
+
+  io::TaskGroup tasks_;
+  Work work_;
+  Then then_;
+  io::BodyWriter* out_ = nullptr;
+  bool waiting_ = false;
+  std::shared_ptr<void> ticket_;
+  std::shared_ptr<void> slot_;
+};
+
+// Bounds the media work running at once (frames, thumbnails): `limit` jobs at a time,
+// up to `max_waiting` more waiting their turn in order (an editor's filmstrip asks for
+// a dozen frames at once), and beyond that the caller refuses (503). Loop only. The
+// state is shared with the slots and tickets, so one freed after the queue is harmless.
+class JobQueue {
+ public:
+  JobQueue(std::size_t limit, std::size_t max_waiting);
+
+  using Start = std::function<void(std::shared_ptr<void> slot)>;
+  // Calls `start` with a slot now or when one frees (never after the returned ticket
+  // is dropped). nullopt when `max_waiting` already wait.
+  std::optional<std::shared_ptr<void>> enqueue(Start start);
+
+  std::size_t running() const { return state_->running; }
+  std::size_t waiting() const { return state_->waiting.size(); }
+  std::size_t limit() const { return state_->limit; }
+
+ private:
+  struct State {
+    std::size_t limit = 1;
+    std::size_t max_waiting = 0;
+    std::size_t running = 0;
+    std::uint64_t next_id = 1;
+    std::deque<std::pair<std::uint64_t, Start>> waiting;
+  };
+  static std::shared_ptr<void> take_slot(const std::shared_ptr<State>& state);
+  std::shared_ptr<State> state_;
+};
+
+}  // namespace wubd::restreamer
