@@ -26,6 +26,7 @@
 #include "wubd/core/flag_values.h"
 #include "wubd/core/routes.h"
 #include "wubd/core/time.h"
+#include "wubd/restreamer/restreamer.h"
 
 namespace wubd::app {
 namespace {
@@ -327,6 +328,16 @@ core::Result<Command> parse_command_line(const std::vector<std::string>& args) {
   config.restreamer.playlist_cap.max_span = seconds(options.max_playlist_hours * 3600);
   config.restreamer.live_settle = seconds(options.live_settle_s);
   config.restreamer.cut_cap.max_span = seconds(options.max_cut_hours * 3600);
+  config.restreamer.max_frame_jobs = options.max_frame_jobs;
+  if (!options.thumbnail_templates.empty()) {
+    struct stat st {};
+    if (::stat(options.thumbnail_templates.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return refuse("--thumbnail-templates", "\"" + options.thumbnail_templates + "\" is not a directory");
+    }
+    config.restreamer.thumbnail_templates = options.thumbnail_templates;
+  }
+  // The routes that take a body (a thumbnail's template, /generate_videos' JSON) say how large.
+  config.http.body_limit = restreamer::Restreamer::body_limit;
   config.cache_hours = options.cache_hours;
   config.shutdown_timeout_ms = std::uint64_t(options.shutdown_timeout_s * 1000);
   config.temp_max_age = seconds(options.temp_max_age_s);

@@ -98,6 +98,13 @@ CLI::App* define_flags(CLI::App& cli, Options& options) {
                  "Longest range a cut covers (its ranges together); longer ones get 400")
       ->check(kPositive)
       ->capture_default_str();
+  cli.add_option("--max-frame-jobs", options.max_frame_jobs,
+                 "Frames and thumbnails made at once; 64 more wait their turn, beyond that 503 with Retry-After")
+      ->check(kPositive)
+      ->capture_default_str();
+  cli.add_option("--thumbnail-templates", options.thumbnail_templates,
+                 "Directory of named thumbnail templates (NAME.png, NAME.json with its crop and location) for "
+                 "GET /thumbnail; without it only POST with an uploaded template works");
   auto* console = cli.add_option_group("Console", "The operator's way into the live process");
   console->add_option("--console", options.console,
                       "unix:/run/wubd/console.sock (mode 0600, removed at exit) or 127.0.0.1:PORT; off by default");

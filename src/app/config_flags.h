@@ -30,6 +30,8 @@ struct Options {
   double max_playlist_hours = 24;
   double max_cut_hours = 6;
   double live_settle_s = 15;
+  std::size_t max_frame_jobs = 4;
+  std::string thumbnail_templates;
   // Downloader
   std::vector<std::string> downloads;  // STREAM=URL
   std::vector<std::string> twitch_channels;

@@ -78,6 +78,16 @@ std::string_view endpoint_label(RouteKind kind) {
       return "metrics";
     case RouteKind::Jobs:
       return "jobs";
+    case RouteKind::Waveform:
+      return "waveform";
+    case RouteKind::Frame:
+      return "frame";
+    case RouteKind::Thumbnail:
+      return "thumbnail";
+    case RouteKind::Chat:
+      return "chat";
+    case RouteKind::GenerateVideos:
+      return "generate_videos";
   }
   return "other";
 }
@@ -126,7 +136,9 @@ Result<Route> route_path(std::string_view path) {
   // A route is judged by its parts before its arity: a `..` (or another bad part)
   // anywhere under a known family is 403, not 404, whatever the number of parts.
   std::vector<std::string_view> parts = split_path(path);
-  static constexpr std::string_view kFamilies[] = {"files", "playlist", "segments", "cut", "extras", "metrics", "jobs"};
+  static constexpr std::string_view kFamilies[] = {"files",    "playlist",  "segments", "cut",
+                                                   "extras",   "metrics",   "jobs",     "waveform",
+                                                   "frame",    "thumbnail", "generate_videos"};
   if (std::find(std::begin(kFamilies), std::end(kFamilies), parts[0]) == std::end(kFamilies)) return route;
   for (size_t i = 1; i < parts.size(); ++i) {
     if (auto part = decode_path_part(parts[i], "path part"); !part) return part.error();
@@ -197,6 +209,39 @@ Result<Route> route_by_arity(std::string_view path) {
     if (!strip_suffix(parts[2], ".ts")) return not_found(path);
     route.kind = RouteKind::Cut;
     if (auto error = decode_parts(parts, {kAllParts, kAllParts + 2}, route)) return *error;
+    return route;
+  }
+  // The editor's routes (wubloader's restreamer): images of a stream's variant.
+  if ((family == "waveform" || family == "thumbnail") && n == 2) {
+    if (!strip_suffix(parts[2], ".png")) return not_found(path);
+    route.kind = family == "waveform" ? RouteKind::Waveform : RouteKind::Thumbnail;
+    route.extension = "png";
+    if (auto error = decode_parts(parts, {kAllParts, kAllParts + 2}, route)) return *error;
+    return route;
+  }
+  if (family == "frame" && n == 2) {
+    if (strip_suffix(parts[2], ".png")) {
+      route.extension = "png";
+    } else if (strip_suffix(parts[2], ".jpg")) {
+      route.extension = "jpg";
+    } else {
+      return not_found(path);
+    }
+    route.kind = RouteKind::Frame;
+    if (auto error = decode_parts(parts, {kAllParts, kAllParts + 2}, route)) return *error;
+    return route;
+  }
+  if (family == "generate_videos" && n == 2) {
+    route.kind = RouteKind::GenerateVideos;
+    if (auto error = decode_parts(parts, {kAllParts, kAllParts + 2}, route)) return *error;
+    return route;
+  }
+  // /<stream>/chat.json: after every family, as wubloader's catch-all route is.
+  if (n == 1 && parts[1] == "chat.json") {
+    route.kind = RouteKind::Chat;
+    auto stream = decode_path_part(parts[0], "stream");
+    if (!stream) return stream.error();
+    route.stream = std::move(*stream);
     return route;
   }
   return not_found(path);

@@ -135,6 +135,7 @@ class HttpConnection {
   std::uint64_t last_activity_ = 0;  // uv_now ms of the last byte moved either way
   const char* deadline_what_ = "";
   std::uint64_t body_bytes_received_ = 0;
+  std::uint64_t body_limit_ = 0;  // of the request being read (HttpLimits::body_limit)
 
   // The response in progress, if any, and those that ended inside a call into their
   // body (freed once the body's frames are gone: free_ended_bodies).

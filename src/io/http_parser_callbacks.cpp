@@ -4,6 +4,7 @@
 // and lifetime are in http_connection.cpp.
 #include <algorithm>
 #include <cctype>
+#include <string>
 #include <utility>
 #include <variant>
 
@@ -13,6 +14,10 @@ namespace wubd::io {
 namespace {
 
 HttpConnection* owner(llhttp_t* parser) { return static_cast<HttpConnection*>(parser->data); }
+
+std::string body_too_large(std::uint64_t limit) {
+  return "request body too large: this request takes at most " + std::to_string(limit) + " bytes";
+}
 
 }  // namespace
 
@@ -116,8 +121,10 @@ int HttpConnection::on_headers_complete(llhttp_t* parser) noexcept {
     r.query = std::move(origin->query);
   }
   bool has_body = (parser->flags & F_CHUNKED) || parser->content_length > 0;
-  if (has_body && parser->content_length > self->owner_.limits().max_body_bytes && !(parser->flags & F_CHUNKED)) {
-    self->refusal_ = Refusal{413, "request body too large (no route takes one)", {}};
+  const HttpLimits& limits = self->owner_.limits();
+  self->body_limit_ = limits.body_limit ? limits.body_limit(r) : limits.max_body_bytes;
+  if (has_body && parser->content_length > self->body_limit_ && !(parser->flags & F_CHUNKED)) {
+    self->refusal_ = Refusal{413, body_too_large(self->body_limit_), {}};
     return -1;
   }
   self->request_deadline_ = has_body ? uv_now(self->loop_) + self->owner_.limits().body_timeout_ms : 0;
@@ -128,8 +135,8 @@ int HttpConnection::on_headers_complete(llhttp_t* parser) noexcept {
 int HttpConnection::on_body(llhttp_t* parser, const char* at, size_t length) noexcept {
   HttpConnection* self = owner(parser);
   self->body_bytes_received_ += length;
-  if (self->body_bytes_received_ > self->owner_.limits().max_body_bytes) {
-    self->refusal_ = Refusal{413, "request body too large (no route takes one)", {}};
+  if (self->body_bytes_received_ > self->body_limit_) {
+    self->refusal_ = Refusal{413, body_too_large(self->body_limit_), {}};
     return -1;
   }
   self->request_.body.append(at, length);

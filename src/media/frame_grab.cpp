@@ -62,6 +62,15 @@ core::Result<core::Picture> frame_at(const io::BeneathPath& segment, core::Micro
     }
   }
   if (target == packets.size()) return core::make_error("no video frame at that time in " + segment.display, 406);
+  // Past the last frame's own duration (taken as the step before it), the file holds
+  // nothing of that time.
+  std::vector<std::int64_t> sorted;
+  for (const Packet& p : packets) sorted.push_back(p->pts);
+  std::sort(sorted.begin(), sorted.end());
+  std::int64_t step = sorted.size() > 1 ? sorted.back() - sorted[sorted.size() - 2] : 0;
+  if (sorted.size() > 1 && wanted_pts >= sorted.back() + step) {
+    return core::make_error("no video frame at that time in " + segment.display + " (it ends before)", 406);
+  }
   const std::int64_t target_pts = packets[target]->pts;
   // Its group's keyframe: the last one at or before it in decode order (closed groups).
   std::size_t from = 0;

@@ -94,7 +94,9 @@ Restreamer::Restreamer(uv_loop_t* loop, store::SegmentStore& store, core::Metric
                                  core::latency_buckets_seconds())),
       limits_(std::move(limits)),
       playlist_cache_(limits_.playlist_cache_bytes),
-      loop_(loop) {
+      loop_(loop),
+      media_jobs_(limits_.max_frame_jobs, limits_.max_frame_jobs_waiting),
+      waveform_cache_(std::make_shared<PlaylistCache>(limits_.waveform_cache_bytes)) {
   core::GaugeFamily& cuts = metrics.gauge("wubd_cuts_active", "Cuts running that encode (fast, smart, mpegts, mp4).");
   refresh_ = metrics.add_refresh([this, &cuts] { cuts.set({}, double(cut_slots_.running())); });
 }
@@ -125,9 +127,18 @@ void Restreamer::handle(const io::HttpRequest& request, io::HttpResponse& respon
     response.send(204, {}, {});  // CORS preflight: the headers are on every response
     return;
   }
-  if (request.method != "GET" && request.method != "HEAD") {
-    response.add_header("Allow", "GET, HEAD, OPTIONS");
-    response.send_error(405, "method " + request.method + " not allowed; use GET or HEAD");
+  // Most routes read; a thumbnail also takes an uploaded template, and
+  // /generate_videos only takes a POST.
+  const bool post_route = route && (route->kind == core::RouteKind::Thumbnail ||
+                                    route->kind == core::RouteKind::GenerateVideos);
+  const bool get_route = !route || route->kind != core::RouteKind::GenerateVideos;
+  const bool allowed = ((request.method == "GET" || request.method == "HEAD") && get_route) ||
+                       (request.method == "POST" && post_route);
+  if (!allowed) {
+    std::string methods = std::string(get_route ? "GET, HEAD, " : "") + (post_route ? "POST, " : "") + "OPTIONS";
+    response.add_header("Allow", methods);
+    response.send_error(405, "method " + request.method + " not allowed; use " +
+                                 methods.substr(0, methods.size() - std::string_view(", OPTIONS").size()));
     return;
   }
   if (!route) {
@@ -169,7 +180,26 @@ void Restreamer::handle(const io::HttpRequest& request, io::HttpResponse& respon
     case core::RouteKind::Jobs:
       if (!jobs_handler_) return response.send_error(404, "no transfer engine in this process");
       return jobs_handler_(*query, response);
+    case core::RouteKind::Frame:
+      return frame(*route, *query, response);
+    case core::RouteKind::Thumbnail:
+      return thumbnail(*route, request, *query, response);
+    case core::RouteKind::Waveform:
+      return waveform(*route, *query, response);
+    case core::RouteKind::Chat:
+      return chat(*route, *query, response);
+    case core::RouteKind::GenerateVideos:
+      return generate_videos(*route, request, response);
   }
+}
+
+std::uint64_t Restreamer::body_limit(const io::HttpRequest& head) {
+  constexpr std::uint64_t kDefault = 64 * 1024;
+  if (head.method != "POST") return kDefault;
+  // A template PNG: wubloader's are 1280x720 with alpha, a few MB at most.
+  if (head.path.rfind("/thumbnail/", 0) == 0) return 16 << 20;
+  if (head.path.rfind("/generate_videos/", 0) == 0) return 1 << 20;
+  return kDefault;
 }
 
 void Restreamer::list_names(io::HttpResponse& response, const std::vector<std::string>& names) {

@@ -11,6 +11,9 @@
 #include <string>
 
 #include "wubd/io/beneath.h"
+#include "wubd/media/audio_envelope.h"
+#include "wubd/media/frame_grab.h"
+#include "wubd/media/images.h"
 #include "wubd/media/media_input.h"
 #include "wubd/media/media_probe.h"
 #include "wubd/media/run_encoder.h"
@@ -141,6 +144,42 @@ TEST_F(MediaTest, TheSplicerWritesOneStreamStartingAtZero) {
   ASSERT_TRUE(frames) << frames.error().message;
   EXPECT_EQ(frames->video.size(), 60u);
   EXPECT_LT(frames->video.front().pts, 90'000 / 2) << "rebased to the start";
+}
+
+TEST_F(MediaTest, TheAudioEnvelopeHearsEverySliceOfASegment) {
+  // 2 s in 80 slices of 25 ms: every slice holds part of an AAC frame (23 ms).
+  core::Micros start = *core::parse_time("2026-11-21T04:00:00Z");
+  core::Envelope envelope(80);
+  auto added = add_audio_envelope({{fixture("two_seconds.ts"), start}}, start, start + 2 * core::kMicrosPerSecond, 1,
+                                  envelope);
+  ASSERT_TRUE(added) << added.error().message;
+  int seen = 0;
+  for (int c = 0; c < 80; ++c) seen += envelope.seen[std::size_t(c)];
+  EXPECT_GE(seen, 78);  // the first and last may fall outside the audio
+  // One frame in four still reaches most slices at this width.
+  core::Envelope sparse(20);
+  ASSERT_TRUE(add_audio_envelope({{fixture("two_seconds.ts"), start}}, start, start + 2 * core::kMicrosPerSecond, 4,
+                                 sparse));
+  seen = 0;
+  for (int c = 0; c < 20; ++c) seen += sparse.seen[std::size_t(c)];
+  EXPECT_GE(seen, 18);
+}
+
+TEST_F(MediaTest, AFrameIsDecodedAndEncodedAsPngAndJpeg) {
+  auto picture = frame_at(fixture("two_seconds.ts"), core::kMicrosPerSecond);
+  ASSERT_TRUE(picture) << picture.error().message;
+  EXPECT_EQ(picture->width, 160);
+  EXPECT_EQ(picture->height, 90);
+  auto png = encode_image(*picture, ImageFormat::Png);
+  ASSERT_TRUE(png) << png.error().message;
+  auto back = decode_png(*png);
+  ASSERT_TRUE(back) << back.error().message;
+  EXPECT_EQ(back->rgba, picture->rgba);  // lossless
+  auto jpeg = encode_image(*picture, ImageFormat::Jpeg);
+  ASSERT_TRUE(jpeg);
+  EXPECT_EQ(jpeg->substr(0, 2), "\xff\xd8");
+  EXPECT_EQ(frame_at(fixture("two_seconds.ts"), 5 * core::kMicrosPerSecond).error().code, 406);
+  EXPECT_EQ(decode_png("GIF89a...").error().code, 400);
 }
 
 }  // namespace

@@ -25,6 +25,11 @@ enum class RouteKind {
   Cut,             // /cut/<stream>/<variant>.ts
   Metrics,         // /metrics
   Jobs,            // /jobs
+  Waveform,        // /waveform/<stream>/<variant>.png
+  Frame,           // /frame/<stream>/<variant>.png or .jpg (`extension`)
+  Thumbnail,       // /thumbnail/<stream>/<variant>.png
+  Chat,            // /<stream>/chat.json
+  GenerateVideos,  // /generate_videos/<stream>/<variant>
 };
 
 struct Route {
@@ -35,6 +40,8 @@ struct Route {
   std::string file;
   // File: the decoded parts of the path below the base (at least two).
   std::vector<std::string> parts;
+  // Frame: "png" or "jpg".
+  std::string extension;
 };
 
 // The `endpoint` label of request metrics: one fixed word per route family, so the

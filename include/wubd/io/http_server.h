@@ -21,6 +21,8 @@
 // backpressure, and limits that answer with a clear status instead of buffering.
 namespace wubd::io {
 
+struct HttpRequest;
+
 struct HttpLimits {
   std::size_t max_header_bytes = 16 * 1024;  // request line excluded; over it: 431
   std::size_t max_url_bytes = 8 * 1024;      // over it: 414
@@ -31,8 +33,13 @@ struct HttpLimits {
   // deadline is never later than the idle timeout.
   std::uint64_t header_timeout_ms = 10'000;
   std::uint64_t body_timeout_ms = 30'000;
-  // No route takes a request body: one longer than this is 413 and closed.
+  // A request body longer than this is 413 and closed, unless `body_limit` allows
+  // the request more (a route that takes an upload).
   std::uint64_t max_body_bytes = 64 * 1024;
+  // The body limit of one request, judged on its head (method, path): the routes
+  // that take a body (a thumbnail's template, a JSON request) allow more than the
+  // default. Unset: max_body_bytes for every request.
+  std::function<std::uint64_t(const HttpRequest& head)> body_limit;
   std::size_t max_connections = 1024;          // over it: 503 and closed
   std::size_t write_high_watermark = 1 << 20;  // stop producing body while more is queued
 };
@@ -43,7 +50,7 @@ struct HttpRequest {
   std::string path;                                          // target before '?', still percent-encoded
   std::string query;                                         // target after '?', without it
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
-  std::string body;  // at most HttpLimits::max_body_bytes (no wubd route takes one)
+  std::string body;  // at most the request's body limit (HttpLimits)
   bool keep_alive = true;
   std::string client;  // the peer's address, "127.0.0.1:40212" or "[::1]:40212", for access logs
 

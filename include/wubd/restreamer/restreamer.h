@@ -16,6 +16,7 @@
 #include "wubd/io/http_server.h"
 #include "wubd/media/media_probe.h"
 #include "wubd/restreamer/cut_slots.h"
+#include "wubd/restreamer/job_queue.h"
 #include "wubd/restreamer/playlist_cache.h"
 #include "wubd/store/range_holds.h"
 #include "wubd/store/segment_store.h"
@@ -37,7 +38,18 @@ struct RestreamerLimits {
   core::Micros live_settle = 15 * core::kMicrosPerSecond;
   // The longest range a cut covers, its ranges together (--max-cut-hours).
   core::RangeCap cut_cap{6 * core::kMicrosPerHour, "--max-cut-hours"};
+  // Frames and thumbnails made at once (--max-frame-jobs), and how many more may wait
+  // their turn before a request gets 503.
+  std::size_t max_frame_jobs = 4;
+  std::size_t max_frame_jobs_waiting = 64;
+  // Named thumbnail templates: NAME.png and NAME.json (--thumbnail-templates); empty:
+  // GET /thumbnail answers 501.
+  std::string thumbnail_templates;
+  // Rendered waveforms kept (bytes, least recently used first).
+  std::size_t waveform_cache_bytes = 16 << 20;
 };
+
+class WorkBody;
 
 class Restreamer {
  public:
@@ -62,6 +74,10 @@ class Restreamer {
 
   // The HttpServer observer: request counts and latencies per endpoint.
   void observe(const io::HttpRequest& request, const io::ResponseRecord& record);
+
+  // HttpLimits::body_limit: how large a body each request may send (a thumbnail's
+  // template PNG, /generate_videos' JSON; nothing else takes one).
+  static std::uint64_t body_limit(const io::HttpRequest& head);
 
  private:
   void list_names(io::HttpResponse& response, const std::vector<std::string>& names);
@@ -92,6 +108,29 @@ class Restreamer {
   void serve_file(const io::BeneathPath& path, const std::string& what, const io::HttpRequest& request,
                   io::HttpResponse& response);
   void list_extras(const core::Route& route, io::HttpResponse& response);
+  // The editor's pictures (editor.cpp): /frame, /thumbnail, /waveform.
+  void frame(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
+  void thumbnail(const core::Route& route, const io::HttpRequest& request, const core::QueryParams& query,
+                 io::HttpResponse& response);
+  void waveform(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
+  // False (and a 404 sent) unless the route names a video variant that exists.
+  bool check_video_variant(const core::Route& route, io::HttpResponse& response);
+  // The segment covering an instant, and the instant's offset into it; nullopt (and
+  // a 406 sent) when none does.
+  struct FrameSource {
+    core::SegmentRef segment;  // keeps its listing alive while the frame is made
+    io::BeneathPath path;
+    core::Micros offset = 0;
+  };
+  std::optional<FrameSource> frame_source(const core::Route& route, core::Micros timestamp,
+                                          io::HttpResponse& response);
+  // Sends `body` once the frame queue gives it a turn; false (and a 503 sent) when
+  // too many wait.
+  bool queue_media_job(std::unique_ptr<WorkBody> body, io::HttpResponse& response);
+  // POST /generate_videos/<stream>/<variant> (generate_videos.cpp).
+  void generate_videos(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
+  // /<stream>/chat.json (chat.cpp).
+  void chat(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
   // /cut (cuts.cpp).
   void cut(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
   void fast_cut(std::vector<io::BeneathPath> paths, std::vector<bool> new_parts, const core::CutPlan& plan,
@@ -135,6 +174,11 @@ class Restreamer {
   uv_loop_t* loop_;
   // The cuts that encode, counted while their bodies live (the connections own them).
   CutSlots cut_slots_;
+  // Frames and thumbnails: a few at a time, the rest waiting in order.
+  JobQueue media_jobs_;
+  // Rendered waveforms, by range and size, valid while the range's listings are (a
+  // playlist cache by another name). Shared with the waveforms being drawn.
+  std::shared_ptr<PlaylistCache> waveform_cache_;
   core::MetricsRegistry::Refresh refresh_;  // wubd_cuts_active
 };
 
