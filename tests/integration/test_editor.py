@@ -1,0 +1,309 @@
+#!/usr/bin/env python3
+"""The routes wubloader's browser editor calls (README, "The editor's routes"), through
+the real binary on fixture archives: /frame is the exact frame ffmpeg decodes at that
+instant, /thumbnail puts the template's pixels and the cropped frame where they
+belong, /waveform shows silence and sound where they are, /S/chat.json merges
+overlapping batches as wubloader does, and every bad parameter is a clear 400."""
+import datetime
+import json
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+import urllib.request
+
+from fixtures import COUNTER_BITS, SEGMENT_SECONDS, make_counter_segments, segment_hash, write_segment
+from harness import Wubd, get, http, run_tap, wait_for
+
+T0 = datetime.datetime(2026, 11, 21, 4, 0, 0, tzinfo=datetime.timezone.utc)
+S = datetime.timedelta(seconds=SEGMENT_SECONDS)
+
+
+def iso(moment):
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def pixels(image, pix_fmt="rgba"):
+    """(width, height, raw pixels) of a PNG or JPEG, decoded by ffmpeg."""
+    probe = json.loads(subprocess.run(
+        ["ffprobe", "-v", "error", "-show_entries", "stream=width,height", "-of", "json", "-"],
+        input=image, capture_output=True, check=True).stdout)["streams"][0]
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", "-", "-f", "rawvideo", "-pix_fmt", pix_fmt, "-"],
+                         input=image, capture_output=True, check=True).stdout
+    return probe["width"], probe["height"], raw
+
+
+def counter_number(gray, width, height):
+    """The frame number a counter frame shows: 12 bars of 8 rows, white for a set bit."""
+    number = 0
+    for bit in range(COUNTER_BITS):
+        row = bit * 8 + 4
+        if gray[row * width + width // 2] >= 128:
+            number |= 1 << bit
+    return number
+
+
+def post(url, body, content_type="image/png"):
+    request = urllib.request.Request(url, data=body, method="POST", headers={"Content-Type": content_type})
+    try:
+        with urllib.request.urlopen(request, timeout=30) as r:
+            return r.status, r.read()
+    except urllib.error.HTTPError as e:
+        return e.code, e.read()
+
+
+def build_counter_archive():
+    base = tempfile.mkdtemp(prefix="wubd-editor-")
+    media = make_counter_segments(6)
+    paths = []
+    for i in range(6):
+        if i == 3:
+            continue  # a hole at 04:00:06 .. 04:00:08
+        paths.append(write_segment(base, "db", "source", T0 + i * S, media[i]))
+    return base, media, paths
+
+
+BASE, MEDIA, PATHS = build_counter_archive()
+
+
+def test_a_frame_is_the_one_ffmpeg_decodes_at_that_instant():
+    with Wubd(base_dir=BASE) as w:
+        # Frames are 1/30 s: on a frame's start, inside a frame, at a segment's first
+        # and last frame (B-frames reorder them), across the hour's first segment.
+        for seconds in (0, 0.02, 1.0, 1.51, 1.99, 2.0, 2.5, 4.0333, 5.99, 8.0, 11.98):
+            at = T0 + datetime.timedelta(seconds=seconds)
+            r = get(f"{w.url}/frame/db/source.png?timestamp={iso(at)}")
+            assert r.status == 200 and r.headers["content-type"] == "image/png", (seconds, r)
+            width, height, gray = pixels(r.body, "gray")
+            expected = int(seconds * 30 + 1e-6)  # the frame shown then: the last one at or before it
+            assert counter_number(gray, width, height) == expected, (seconds, counter_number(gray, width, height))
+            # Pixel for pixel what ffmpeg decodes for that frame of that segment.
+            index = int(seconds // SEGMENT_SECONDS)
+            in_segment = expected - index * SEGMENT_SECONDS * 30
+            ours = pixels(r.body, "rgb24")[2]
+            theirs = subprocess.run(["ffmpeg", "-v", "error", "-i", "-", "-vf", f"select=eq(n\\,{in_segment})", "-fps_mode", "passthrough",
+                                     "-frames:v", "1", "-f", "rawvideo", "-pix_fmt", "rgb24", "-"],
+                                    input=MEDIA[index], capture_output=True, check=True).stdout
+            assert len(ours) == len(theirs), (len(ours), len(theirs))
+            assert max(abs(a - b) for a, b in zip(ours, theirs)) <= 3, seconds
+        jpeg = get(f"{w.url}/frame/db/source.jpg?timestamp={iso(T0 + 3 * S / 2)}")
+        assert jpeg.status == 200 and jpeg.headers["content-type"] == "image/jpeg" and jpeg.body[:2] == b"\xff\xd8"
+        width, height, gray = pixels(jpeg.body, "gray")
+        assert counter_number(gray, width, height) == 90  # 3 s in
+
+
+def test_frames_refuse_what_they_cannot_show():
+    with Wubd(base_dir=BASE) as w:
+        for query, status, words in (
+            ("", 400, "timestamp is required"),
+            ("?timestamp=yesterday", 400, "Bad timestamp"),
+            (f"?timestamp={iso(T0 + 3 * S + datetime.timedelta(seconds=0.05))}", 406, "hole"),
+            (f"?timestamp={iso(T0 + datetime.timedelta(hours=2))}", 406, "no content available"),
+        ):
+            r = get(f"{w.url}/frame/db/source.png{query}")
+            assert r.status == status and words in r.text, (query, r)
+        assert get(f"{w.url}/frame/db/nope.png?timestamp={iso(T0)}").status == 404
+        assert get(f"{w.url}/frame/db/source.gif?timestamp={iso(T0)}").status == 404
+        r = http("POST", f"{w.url}/frame/db/source.png?timestamp={iso(T0)}")
+        assert r.status == 405 and r.headers["allow"] == "GET, HEAD, OPTIONS", r
+
+
+def make_template(width, height, window):
+    """A template PNG: opaque red, with a fully transparent window, and a half-transparent
+    blue band along its bottom 10 rows (over the window too)."""
+    left, top, right, bottom = window
+    expression = (f"if(gte(Y\\,{height - 10})\\,128\\,"
+                  f"if(between(X\\,{left}\\,{right - 1})*between(Y\\,{top}\\,{bottom - 1})\\,0\\,255))")
+    red = f"if(gte(Y\\,{height - 10})\\,0\\,255)"
+    blue = f"if(gte(Y\\,{height - 10})\\,255\\,0)"
+    return subprocess.run(["ffmpeg", "-v", "error", "-f", "lavfi", "-i", f"color=black:s={width}x{height}:d=1",
+                           "-vf", f"format=rgba,geq=r='{red}':g=0:b='{blue}':a='{expression}'",
+                           "-frames:v", "1", "-f", "image2", "-c:v", "png", "-"],
+                          capture_output=True, check=True).stdout
+
+
+def test_a_thumbnail_lays_the_template_over_the_cropped_frame():
+    template = make_template(160, 120, (40, 20, 104, 116))
+    at = iso(T0 + datetime.timedelta(seconds=1))  # frame 30: bits 1, 2, 3 and 4 set
+    templates = tempfile.mkdtemp(prefix="wubd-templates-")
+    with open(os.path.join(templates, "banner.png"), "wb") as f:
+        f.write(template)
+    with open(os.path.join(templates, "banner.json"), "w") as f:
+        json.dump({"crop": [0, 0, 64, 96], "location": [40, 20, 104, 116]}, f)
+    with Wubd("--thumbnail-templates", templates, base_dir=BASE) as w:
+        posted = post(f"{w.url}/thumbnail/db/source.png?timestamp={at}&crop=0,0,64,96&location=40,20,104,116",
+                      template)
+        named = get(f"{w.url}/thumbnail/db/source.png?timestamp={at}&template=banner")
+        assert posted[0] == 200 and named.status == 200, (posted[1][:200], named)
+        assert posted[1] == named.body  # the same picture either way
+        width, height, rgba = pixels(named.body)
+        assert (width, height) == (160, 120)
+
+        def pixel(x, y):
+            return tuple(rgba[(y * width + x) * 4:(y * width + x) * 4 + 4])
+
+        assert pixel(5, 5) == (255, 0, 0, 255)  # the template's opaque red
+        # The window shows the frame (cropped whole, scaled 1:1): bar 1 (rows 8-15) white,
+        # bar 0 (rows 0-7) black; frame row y is at 20 + y.
+        assert pixel(70, 20 + 12)[:3] >= (230, 230, 230) and pixel(70, 20 + 12)[3] == 255, pixel(70, 32)
+        assert pixel(70, 20 + 3)[:3] <= (25, 25, 25), pixel(70, 23)
+        # The half-transparent blue band: over the frame (row 92 of it, a black bar) half
+        # blue and opaque; beside the window, over nothing, blue and half transparent.
+        band = pixel(70, 112)
+        assert band[0] <= 16 and 120 <= band[2] <= 140 and band[3] == 255, band
+        assert pixel(5, 112)[2] == 255 and 120 <= pixel(5, 112)[3] <= 136, pixel(5, 112)
+        # A location of another size scales the crop into it.
+        scaled = get(f"{w.url}/thumbnail/db/source.png?timestamp={at}&template=banner&location=40,20,72,68")
+        assert scaled.status == 200
+        for query, status, words in (
+            (f"timestamp={at}&template=nope", 404, "Template nope not found"),
+            (f"timestamp={at}&template=banner&crop=1,2,3", 400, "Bad crop"),
+            (f"timestamp={at}&template=banner&location=10,10,5,5", 400, "right must be greater"),
+            (f"timestamp={at}&template=..%2Fetc", 400, "template"),
+            (f"template=banner", 400, "timestamp is required"),
+            (f"timestamp={at}", 400, "template is required"),
+        ):
+            r = get(f"{w.url}/thumbnail/db/source.png?{query}")
+            assert r.status == status and words in r.text, (query, r)
+        status, body = post(f"{w.url}/thumbnail/db/source.png?timestamp={at}&crop=0,0,64,96&location=0,0,64,96",
+                            b"GIF89a not a png")
+        assert status == 400 and b"not a PNG" in body, body
+        status, body = post(f"{w.url}/thumbnail/db/source.png?timestamp={at}&location=0,0,64,96", template)
+        assert status == 400 and b"crop is required" in body, body
+    with Wubd(base_dir=BASE) as w:
+        r = get(f"{w.url}/thumbnail/db/source.png?timestamp={at}&template=banner")
+        assert r.status == 501 and "--thumbnail-templates" in r.text, r
+    shutil.rmtree(templates)
+
+
+def make_silent_then_loud(count):
+    """`count` 2 s segments: silence for the first half, a loud 440 Hz tone after."""
+    out = tempfile.mkdtemp(prefix="wubd-media-")
+    seconds = count * SEGMENT_SECONDS
+    half = seconds / 2
+    subprocess.run([
+        "ffmpeg", "-nostdin", "-loglevel", "error", "-y",
+        "-f", "lavfi", "-i", f"testsrc=duration={seconds}:size=160x90:rate=30",
+        "-f", "lavfi", "-i", f"aevalsrc='if(lt(t\\,{half})\\,0\\,0.9*sin(2*PI*440*t))':s=48000:d={seconds}",
+        "-c:v", "libx264", "-preset", "ultrafast", "-g", "60", "-pix_fmt", "yuv420p",
+        "-force_key_frames", f"expr:gte(t,n_forced*{SEGMENT_SECONDS})", "-c:a", "aac",
+        "-f", "segment", "-segment_time", str(SEGMENT_SECONDS), "-segment_format", "mpegts",
+        os.path.join(out, "seg%04d.ts")], check=True)
+    segments = [open(os.path.join(out, f"seg{i:04d}.ts"), "rb").read() for i in range(count)]
+    shutil.rmtree(out)
+    return segments
+
+
+def column_heights(png):
+    width, height, rgba = pixels(png)
+    return [sum(1 for y in range(height) if rgba[(y * width + x) * 4 + 3] > 0) for x in range(width)]
+
+
+def test_the_waveform_shows_silence_then_sound():
+    base = tempfile.mkdtemp(prefix="wubd-wave-")
+    for i, data in enumerate(make_silent_then_loud(8)):
+        write_segment(base, "db", "source", T0 + i * S, data)
+    with Wubd("--max-full-cuts", "1", base_dir=base) as w:
+        url = f"{w.url}/waveform/db/source.png?start={iso(T0)}&end={iso(T0 + 8 * S)}&size=400x64"
+        r = get(url)
+        assert r.status == 200 and r.headers["content-type"] == "image/png", r
+        heights = column_heights(r.body)
+        assert len(heights) == 400
+        quiet, loud = heights[10:190], heights[210:390]
+        assert max(quiet) <= 2, quiet  # a line at the centre
+        assert min(loud) >= 50, loud  # sqrt(0.9) of 64 rows, give or take the codec
+        assert get(url).body == r.body  # cached: the same picture
+        assert column_heights(get(f"{url.replace('400x64', '1024x64')}").body).__len__() == 1024
+        default = get(f"{w.url}/waveform/db/source.png?start={iso(T0)}&end={iso(T0 + 8 * S)}")
+        assert pixels(default.body)[:2] == (1024, 64)  # wubloader's default size
+        for query, status, words in (
+            (f"end={iso(T0 + S)}", 400, "start is required"),
+            (f"start={iso(T0 + S)}&end={iso(T0)}", 400, "End must be after start"),
+            (f"start={iso(T0)}&end={iso(T0 + datetime.timedelta(hours=7))}", 400, "may not be longer than 6 hours"),
+            (f"start={iso(T0)}&end={iso(T0 + S)}&size=0x10", 400, "between 1x1 and 4096x4096"),
+            (f"start={iso(T0)}&end={iso(T0 + S)}&size=5000x10", 400, "between 1x1 and 4096x4096"),
+            (f"start={iso(T0)}&end={iso(T0 + S)}&size=wide", 400, "Invalid size"),
+            (f"start={iso(T0 + datetime.timedelta(hours=3))}&end={iso(T0 + datetime.timedelta(hours=4))}", 406,
+             "no content available"),
+        ):
+            r = get(f"{w.url}/waveform/db/source.png?{query}")
+            assert r.status == status and words in r.text, (query, r)
+        # It shares --max-full-cuts with the cuts: a cut a slow client holds fills it.
+        client = socket.create_connection(("127.0.0.1", w.port))
+        client.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        client.sendall(f"GET /cut/db/source.ts?type=mpegts&start={iso(T0)}&end={iso(T0 + 8 * S)} HTTP/1.1\r\n"
+                       f"Host: x\r\n\r\n".encode())
+        assert client.recv(12).startswith(b"HTTP/1.1 200")
+        busy = get(url.replace("400x64", "401x64"))
+        assert busy.status == 503 and busy.headers.get("retry-after"), busy
+        client.close()
+        wait_for(lambda: get(url.replace("400x64", "401x64")).status == 200, 20, "the slot back")
+    shutil.rmtree(base)
+
+
+def write_batch(base, stream, start, messages):
+    """A chat batch as wubloader's archiver writes it: sorted keys, one per line."""
+    text = "\n".join(json.dumps(m, separators=(",", ":"), sort_keys=True) for m in messages)
+    data = text.encode()
+    hour = start.strftime("%Y-%m-%dT%H")
+    directory = os.path.join(base, stream, "chat", hour)
+    os.makedirs(directory, exist_ok=True)
+    name = f"{start.strftime('%M:%S')}-{segment_hash(data)}.json"
+    with open(os.path.join(directory, name), "wb") as f:
+        f.write(data)
+
+
+def test_chat_merges_batches_as_wubloader_does():
+    base = tempfile.mkdtemp(prefix="wubd-chat-")
+    t = T0.timestamp()
+    minute = datetime.timedelta(minutes=1)
+
+    def msg(time_, range_, command, receivers, **extra):
+        m = {"command": command, "time": time_, "time_range": range_, "receivers": receivers, "params": ["#db"]}
+        m.update(extra)
+        return m
+
+    # Two nodes archived the same minute. A PRIVMSG with an id each saw at its own
+    # time; a JOIN (no id) each saw within a range, overlapping; one PART only node b saw.
+    a = [msg(t + 10.5, 0, "PRIVMSG", {"a": t + 10.5}, tags={"id": "m1"}, text="hello"),
+         msg(t + 20, 5, "JOIN", {"a": t + 25}, sender="fred")]
+    b = [msg(t + 10.5, 0, "PRIVMSG", {"b": t + 10.6}, tags={"id": "m1"}, text="hello"),
+         msg(t + 22, 6, "JOIN", {"b": t + 28}, sender="fred"),
+         msg(t + 30, 0, "PART", {"b": t + 30}, sender="fred")]
+    write_batch(base, "db", T0, a)
+    write_batch(base, "db", T0 + datetime.timedelta(seconds=1), b)  # another node's, a second later
+    # A later minute, and one long before (outside the padding: never read).
+    write_batch(base, "db", T0 + minute, [msg(t + 70, 0, "PRIVMSG", {"a": t + 70}, tags={"id": "m2"}, text="bye")])
+    write_batch(base, "db", T0 - 10 * minute, [msg(t - 600, 0, "PRIVMSG", {"a": t - 600}, tags={"id": "m0"})])
+    os.makedirs(os.path.join(base, "db", "source"))
+    with Wubd(base_dir=base) as w:
+        r = get(f"{w.url}/db/chat.json?start={iso(T0)}&end={iso(T0 + 2 * minute)}")
+        assert r.status == 200 and r.headers["content-type"] == "application/json", r
+        got = json.loads(r.body)
+        assert [(m["command"], m["time"], m["time_range"]) for m in got] == [
+            ("PRIVMSG", t + 10.5, 0), ("JOIN", t + 22, 3), ("PART", t + 30, 0), ("PRIVMSG", t + 70, 0)], got
+        assert got[0]["receivers"] == {"a": t + 10.5, "b": t + 10.6} and got[0]["text"] == "hello"
+        assert got[1]["receivers"] == {"a": t + 25, "b": t + 28} and got[1]["sender"] == "fred"
+        # Messages whose range reaches into the window are in it; those after its end are not.
+        part = get(f"{w.url}/db/chat.json?start={iso(T0 + datetime.timedelta(seconds=24))}"
+                   f"&end={iso(T0 + datetime.timedelta(seconds=30))}")
+        assert [m["command"] for m in json.loads(part.body)] == ["JOIN"], part.text
+        for query, words in ((f"end={iso(T0)}", "start is required"),
+                             (f"start={iso(T0 + minute)}&end={iso(T0)}", "End must be after start"),
+                             (f"start={iso(T0)}&end={iso(T0 + 121 * minute)}", "Cannot request more than 2h of chat")):
+            r = get(f"{w.url}/db/chat.json?{query}")
+            assert r.status == 400 and words in r.text, (query, r)
+        assert json.loads(get(f"{w.url}/other/chat.json?start={iso(T0)}&end={iso(T0 + minute)}").body) == []
+    shutil.rmtree(base)
+
+
+if __name__ == "__main__":
+    run_tap([
+        test_a_frame_is_the_one_ffmpeg_decodes_at_that_instant,
+        test_frames_refuse_what_they_cannot_show,
+        test_a_thumbnail_lays_the_template_over_the_cropped_frame,
+        test_the_waveform_shows_silence_then_sound,
+        test_chat_merges_batches_as_wubloader_does,
+    ])
