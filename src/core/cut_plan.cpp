@@ -16,11 +16,12 @@ Result<CutType> parse_cut_type(const std::string& text) {
                                                            {"fast", CutType::Fast},
                                                            {"smart", CutType::Smart},
                                                            {"mpegts", CutType::Mpegts},
-                                                           {"mp4", CutType::Mp4}};
+                                                           {"mp4", CutType::Mp4},
+                                                           {"webm", CutType::Webm}};
   for (const auto& [name, type] : kTypes) {
     if (text == name) return type;
   }
-  return make_error("Bad type \"" + text + "\": use rough, fast, smart, mpegts or mp4", 400);
+  return make_error("Unknown type \"" + text + "\": use rough, fast, smart, mpegts, mp4 or webm", 400);
 }
 
 Result<Micros> parse_param_time(const QueryParams& params, const char* name, std::optional<Micros> fallback) {
@@ -48,9 +49,24 @@ std::string_view to_string(CutType type) {
       return "mpegts";
     case CutType::Mp4:
       return "mp4";
+    case CutType::Webm:
+      return "webm";
   }
   return "?";
 }
+
+std::string_view cut_content_type(CutType type) {
+  switch (type) {
+    case CutType::Mp4:
+      return "video/mp4";
+    case CutType::Webm:
+      return "video/webm";
+    default:
+      return "video/mp2t";
+  }
+}
+
+bool is_full_cut(CutType type) { return type == CutType::Mpegts || type == CutType::Mp4 || type == CutType::Webm; }
 
 Result<CutRequest> parse_cut_request(std::string_view raw_query, std::optional<CutRange> available,
                                      const RangeCap& cap) {
@@ -76,6 +92,17 @@ Result<CutRequest> parse_cut_request(std::string_view raw_query, std::optional<C
     if (!end) return end.error();
     request.ranges.push_back({*start, *end});
   }
+  auto transitions = query_values(raw_query, "transition");
+  if (!transitions) return transitions.error();
+  for (const std::string& text : *transitions) {
+    auto transition = parse_transition(text);
+    if (!transition) return transition.error();
+    request.transitions.push_back(*transition);
+  }
+  if (request.transitions.size() >= request.ranges.size() && !request.transitions.empty()) {
+    return make_error("Too many transitions", 400);
+  }
+  request.transitions.resize(request.ranges.size() - 1);  // the rest are hard cuts
   Micros total = 0;
   for (const CutRange& range : request.ranges) {
     if (range.end <= range.start) {
@@ -85,6 +112,14 @@ Result<CutRequest> parse_cut_request(std::string_view raw_query, std::optional<C
     total += range.span();  // each at most 10,000 years: no overflow for the ranges a URL holds
   }
   if (auto error = check_range_cap(total, cap)) return *error;
+  for (std::size_t i = 0; i < request.ranges.size(); ++i) {
+    Micros taken = request.transition_in(i) + request.transition_out(i);
+    if (taken > 0 && request.ranges[i].span() <= taken) {
+      return make_error("Range " + std::to_string(i + 1) + " (" + ffmpeg_seconds(request.ranges[i].span()) +
+                            " s) is not longer than its transitions (" + ffmpeg_seconds(taken) + " s)",
+                        400);
+    }
+  }
   if (auto it = params->find("allow_holes"); it != params->end()) {
     std::string value = lower(it->second);
     if (value != "true" && value != "false") return make_error("allow_holes must be one of: true, false", 400);
@@ -190,6 +225,30 @@ std::vector<std::string> trim_segment_argv(const std::string& input, const std::
   return argv;
 }
 
+namespace {
+
+// The encoder and the container of a full cut.
+void add_full_cut_output(std::vector<std::string>& argv, CutType type) {
+  if (type == CutType::Webm) {
+    // VP9 and Opus, for browsers. libvpx at its realtime speed: at its default it
+    // encodes several times slower than real time even at low resolutions.
+    argv.insert(argv.end(), {"-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "0", "-crf",
+                             "32", "-c:a", "libopus", "-f", "webm", "-"});
+    return;
+  }
+  argv.insert(argv.end(), {"-c:v", "libx264", "-preset", "veryfast", "-c:a", "aac"});
+  if (type == CutType::Mp4) {
+    // Fragmented, so it streams: no seeking back to write the index.
+    argv.insert(argv.end(), {"-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "-"});
+  } else {
+    argv.insert(argv.end(), {"-f", "mpegts", "-"});
+  }
+}
+
+std::string pipe_name(std::size_t i) { return i == 0 ? "pipe:0" : "pipe:" + std::to_string(i + 2); }
+
+}  // namespace
+
 std::vector<std::string> full_cut_argv(CutType type, const std::vector<FullCutInput>& inputs, bool has_video,
                                        bool has_audio) {
   std::vector<std::string> argv = {"ffmpeg", "-hide_banner", "-loglevel", "error"};
@@ -201,9 +260,8 @@ std::vector<std::string> full_cut_argv(CutType type, const std::vector<FullCutIn
     // cannot seek), then the concat filter joins the ranges.
     std::string graph;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
-      std::string pipe = i == 0 ? "pipe:0" : "pipe:" + std::to_string(i + 2);
-      argv.insert(argv.end(),
-                  {"-ss", ffmpeg_seconds(inputs[i].offset), "-t", ffmpeg_seconds(inputs[i].duration), "-i", pipe});
+      argv.insert(argv.end(), {"-ss", ffmpeg_seconds(inputs[i].offset), "-t", ffmpeg_seconds(inputs[i].duration),
+                               "-i", pipe_name(i)});
       if (has_video) graph += "[" + std::to_string(i) + ":v:0]";
       if (has_audio) graph += "[" + std::to_string(i) + ":a:0]";
     }
@@ -218,13 +276,113 @@ std::vector<std::string> full_cut_argv(CutType type, const std::vector<FullCutIn
     // first frame to fill the time before it.
     argv.insert(argv.end(), {"-fps_mode", "passthrough"});
   }
-  argv.insert(argv.end(), {"-c:v", "libx264", "-preset", "veryfast", "-c:a", "aac"});
-  if (type == CutType::Mp4) {
-    // Fragmented, so it streams: no seeking back to write the index.
-    argv.insert(argv.end(), {"-movflags", "frag_keyframe+empty_moov+default_base_moof", "-f", "mp4", "-"});
-  } else {
-    argv.insert(argv.end(), {"-f", "mpegts", "-"});
+  add_full_cut_output(argv, type);
+  return argv;
+}
+
+std::vector<std::string> full_cut_argv(CutType type, const std::vector<FullCutInput>& inputs,
+                                       const std::vector<std::optional<Transition>>& joins, bool has_video,
+                                       bool has_audio) {
+  bool any_transition = false;
+  for (const auto& join : joins) any_transition = any_transition || join.has_value();
+  if (!any_transition) return full_cut_argv(type, inputs, has_video, has_audio);
+  std::vector<std::string> argv = {"ffmpeg", "-hide_banner", "-loglevel", "error"};
+  std::string graph;
+  auto add = [&](const std::string& filter) { graph += (graph.empty() ? "" : ";") + filter; };
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    argv.insert(argv.end(), {"-ss", ffmpeg_seconds(inputs[i].offset), "-t", ffmpeg_seconds(inputs[i].duration), "-i",
+                             pipe_name(i)});
+    // xfade wants both of its inputs in one time base, and counts its offset from 0.
+    std::string n = std::to_string(i);
+    if (has_video) add("[" + n + ":v:0]settb=AVTB,setpts=PTS-STARTPTS[v" + n + "]");
+    if (has_audio) add("[" + n + ":a:0]asetpts=PTS-STARTPTS[a" + n + "]");
   }
+  // Joined one input at a time onto what came before: `length` is how long that is.
+  std::string video = "v0", audio = "a0";
+  Micros length = inputs[0].duration;
+  for (std::size_t i = 1; i < inputs.size(); ++i) {
+    std::string n = std::to_string(i);
+    std::string joined_video = "vj" + n, joined_audio = "aj" + n;
+    const std::optional<Transition>& join = i - 1 < joins.size() ? joins[i - 1] : std::nullopt;
+    if (join) {
+      Micros offset = length - join->duration;
+      if (has_video) add("[" + video + "][v" + n + "]xfade=" + xfade_options(*join, offset) + "[" + joined_video + "]");
+      if (has_audio) {
+        add("[" + audio + "][a" + n + "]acrossfade=d=" + ffmpeg_seconds(join->duration) + "[" + joined_audio + "]");
+      }
+      length = offset + inputs[i].duration;
+    } else {
+      // concat takes each input's streams together: video then audio, input by input.
+      std::string in, out;
+      for (const auto& [prev_video, prev_audio] : {std::pair{video, audio}, std::pair{"v" + n, "a" + n}}) {
+        if (has_video) in += "[" + prev_video + "]";
+        if (has_audio) in += "[" + prev_audio + "]";
+      }
+      if (has_video) out += "[" + joined_video + "]";
+      if (has_audio) out += "[" + joined_audio + "]";
+      add(in + "concat=n=2:v=" + (has_video ? "1" : "0") + ":a=" + (has_audio ? "1" : "0") + out);
+      length += inputs[i].duration;
+    }
+    video = joined_video;
+    audio = joined_audio;
+  }
+  argv.insert(argv.end(), {"-filter_complex", graph});
+  if (has_video) argv.insert(argv.end(), {"-map", "[" + video + "]"});
+  if (has_audio) argv.insert(argv.end(), {"-map", "[" + audio + "]"});
+  argv.insert(argv.end(), {"-fps_mode", "passthrough"});
+  add_full_cut_output(argv, type);
+  return argv;
+}
+
+Result<TransitionClip> plan_transition(const std::vector<SegmentOrHole>& from_best, const CutRange& from_window,
+                                       const std::vector<SegmentOrHole>& to_best, const CutRange& to_window,
+                                       const Transition& transition) {
+  TransitionClip clip;
+  clip.transition = transition;
+  struct Side {
+    const std::vector<SegmentOrHole>& best;
+    const CutRange& window;
+    TransitionInput& input;
+    const char* what;
+  };
+  for (const Side& side : {Side{from_best, from_window, clip.from, "out of"}, Side{to_best, to_window, clip.to, "into"}}) {
+    auto plan = plan_cut(side.best, side.window, false);
+    if (!plan) {
+      return make_error("A " + ffmpeg_seconds(transition.duration) + " s " + transition.type + " transition " +
+                            side.what + " a range needs video from " + format_time(side.window.start) + " to " +
+                            format_time(side.window.end) + ", and there is a hole there",
+                        406);
+    }
+    for (const CutPiece& piece : plan->pieces) side.input.segments.push_back(piece.segment);
+    side.input.offset = plan->pieces.front().trim_start.value_or(0);
+  }
+  return clip;
+}
+
+std::vector<std::string> transition_argv(const TransitionClip& clip, const std::string& video_codec, bool has_video,
+                                         bool has_audio) {
+  const std::string duration = ffmpeg_seconds(clip.transition.duration);
+  std::vector<std::string> argv = {"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
+                                   "-ss", ffmpeg_seconds(clip.from.offset), "-t", duration, "-i", "pipe:0",
+                                   "-ss", ffmpeg_seconds(clip.to.offset), "-t", duration, "-i", "pipe:3"};
+  std::string graph;
+  if (has_video) {
+    graph += "[0:v:0]settb=AVTB,setpts=PTS-STARTPTS[v0];[1:v:0]settb=AVTB,setpts=PTS-STARTPTS[v1];";
+    graph += "[v0][v1]xfade=" + xfade_options(clip.transition, 0) + "[v]";
+  }
+  if (has_audio) {
+    if (!graph.empty()) graph += ";";
+    graph += "[0:a:0]asetpts=PTS-STARTPTS[a0];[1:a:0]asetpts=PTS-STARTPTS[a1];[a0][a1]acrossfade=d=" + duration + "[a]";
+  }
+  argv.insert(argv.end(), {"-filter_complex", graph});
+  if (has_video) {
+    // Joined to copied video: the source's codec, no B-frames (each frame decodes in
+    // order after the copied ones), fast.
+    argv.insert(argv.end(), {"-map", "[v]", "-c:v", video_codec.empty() ? "libx264" : video_codec, "-preset",
+                             "veryfast", "-bf", "0"});
+  }
+  if (has_audio) argv.insert(argv.end(), {"-map", "[a]", "-c:a", "aac"});
+  argv.insert(argv.end(), {"-fps_mode", "passthrough", "-muxdelay", "0", "-muxpreload", "0", "-f", "mpegts", "-"});
   return argv;
 }
 

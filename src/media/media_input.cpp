@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <utility>
@@ -51,20 +52,79 @@ core::Result<MediaInput> MediaInput::open_ts(const io::BeneathPath& file, bool w
   return open(file, options);
 }
 
+struct MediaInput::Memory {
+  std::shared_ptr<const std::string> bytes;
+  std::int64_t position = 0;
+  AVIOContext* io = nullptr;
+
+  ~Memory() {
+    if (!io) return;
+    av_freep(&io->buffer);
+    avio_context_free(&io);
+  }
+  static int read(void* opaque, std::uint8_t* buffer, int size) {
+    auto* self = static_cast<Memory*>(opaque);
+    std::int64_t left = std::int64_t(self->bytes->size()) - self->position;
+    if (left <= 0) return AVERROR_EOF;
+    int n = int(std::min<std::int64_t>(left, size));
+    std::memcpy(buffer, self->bytes->data() + self->position, std::size_t(n));
+    self->position += n;
+    return n;
+  }
+  static std::int64_t seek(void* opaque, std::int64_t offset, int whence) {
+    auto* self = static_cast<Memory*>(opaque);
+    std::int64_t size = std::int64_t(self->bytes->size());
+    if (whence == AVSEEK_SIZE) return size;
+    std::int64_t base = whence == SEEK_CUR ? self->position : whence == SEEK_END ? size : 0;
+    if (base + offset < 0 || base + offset > size) return AVERROR(EINVAL);
+    self->position = base + offset;
+    return self->position;
+  }
+};
+
+core::Result<MediaInput> MediaInput::open_ts_memory(std::shared_ptr<const std::string> bytes, std::string display,
+                                                    bool whole_packets) {
+  MediaInput input;
+  input.display_ = std::move(display);
+  input.memory_ = std::make_unique<Memory>();
+  input.memory_->bytes = std::move(bytes);
+  constexpr int kBufferSize = 64 * 1024;
+  auto* buffer = static_cast<unsigned char*>(av_malloc(kBufferSize));
+  if (!buffer) return core::make_error("out of memory opening " + input.display_);
+  input.memory_->io = avio_alloc_context(buffer, kBufferSize, 0, input.memory_.get(), &Memory::read, nullptr,
+                                         &Memory::seek);
+  if (!input.memory_->io) {
+    av_free(buffer);
+    return core::make_error("out of memory opening " + input.display_);
+  }
+  input.context_ = avformat_alloc_context();
+  if (!input.context_) return core::make_error("out of memory opening " + input.display_);
+  input.context_->pb = input.memory_->io;
+  input.context_->flags |= AVFMT_FLAG_CUSTOM_IO;
+  if (whole_packets) input.context_->flags |= AVFMT_FLAG_NOPARSE;
+  int rc = avformat_open_input(&input.context_, nullptr, av_find_input_format("mpegts"), nullptr);
+  if (rc < 0) return core::make_error("cannot open " + input.display_ + ": " + av_error(rc));
+  return input;
+}
+
 MediaInput::MediaInput(MediaInput&& other) noexcept
-    : context_(std::exchange(other.context_, nullptr)), display_(std::move(other.display_)) {}
+    : context_(std::exchange(other.context_, nullptr)),
+      display_(std::move(other.display_)),
+      memory_(std::move(other.memory_)) {}
 
 MediaInput& MediaInput::operator=(MediaInput&& other) noexcept {
   if (this != &other) {
     avformat_close_input(&context_);
     context_ = std::exchange(other.context_, nullptr);
     display_ = std::move(other.display_);
+    memory_ = std::move(other.memory_);
   }
   return *this;
 }
 
 // Frees a context whether avformat_open_input got to open it or not: it frees the
-// context itself when it fails, and avformat_close_input takes null.
+// context itself when it fails, and avformat_close_input takes null. A context on
+// memory leaves its AVIOContext to `memory_` (AVFMT_FLAG_CUSTOM_IO), freed after it.
 MediaInput::~MediaInput() { avformat_close_input(&context_); }
 
 namespace {

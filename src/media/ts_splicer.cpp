@@ -154,7 +154,8 @@ void TsSplicer::begin_range(std::int64_t lead, std::int64_t frame_ticks) {
 core::Result<bool> TsSplicer::add_segment(const Segment& segment) {
   State& s = *state_;
   // A segment wholly inside the range is copied whole: its packets need no parser.
-  auto input = MediaInput::open_ts(segment.path, !segment.reference_pts);
+  auto input = segment.bytes ? MediaInput::open_ts_memory(segment.bytes, "a transition clip", true)
+                             : MediaInput::open_ts(segment.path, !segment.reference_pts);
   if (!input) return input.error();
   const int in_video = input->first_video_stream();
   const int in_audio = input->first_audio_stream();
@@ -244,7 +245,7 @@ core::Result<bool> TsSplicer::add_segment(const Segment& segment) {
       return written;
     }
   }
-  if (rc != AVERROR_EOF) return core::make_error("cannot read " + segment.path.display + ": " + av_error(rc));
+  if (rc != AVERROR_EOF) return core::make_error("cannot read " + input->display() + ": " + av_error(rc));
   if (placing && !waiting.empty()) {
     if (auto placed = place(waiting.front().pts, false); !placed) return placed;
   }

@@ -10,23 +10,36 @@
 #include "wubd/core/range_limits.h"
 #include "wubd/core/result.h"
 #include "wubd/core/time.h"
+#include "wubd/core/transitions.h"
 #include "wubd/core/url.h"
 
 // /cut, planned: which segments make a clip, where the first and last are trimmed,
 // and the ffmpeg command lines, as values. The restreamer carries a plan out.
 namespace wubd::core {
 
-enum class CutType { Rough, Fast, Smart, Mpegts, Mp4 };
+enum class CutType { Rough, Fast, Smart, Mpegts, Mp4, Webm };
 
 std::string_view to_string(CutType type);
+// The clip's Content-Type: video/mp2t, video/mp4 or video/webm.
+std::string_view cut_content_type(CutType type);
+// Whether the cut re-encodes everything with ffmpeg in one graph (mpegts, mp4, webm).
+bool is_full_cut(CutType type);
 
 // A time range of the clip, [start, end).
 using CutRange = TimeRange;
 
 struct CutRequest {
   std::vector<CutRange> ranges;  // in order, cut back to back
+  // Between ranges i and i + 1 (one fewer than ranges): a transition, or nullopt for
+  // a hard cut. Rough cuts ignore them, as wubloader's do.
+  std::vector<std::optional<Transition>> transitions;
   bool allow_holes = false;
   CutType type = CutType::Rough;
+  // How much transitions take off the start and the end of range i.
+  Micros transition_in(std::size_t i) const { return i > 0 && transitions[i - 1] ? transitions[i - 1]->duration : 0; }
+  Micros transition_out(std::size_t i) const {
+    return i < transitions.size() && transitions[i] ? transitions[i]->duration : 0;
+  }
 };
 
 // Reads /cut's parameters from the raw query (`range` may repeat):
@@ -35,8 +48,12 @@ struct CutRequest {
 // - `end` must be after `start` (400, naming the range);
 // - the ranges together must fit `cap` (400 naming its flag);
 // - `allow_holes` `true`/`false` (default false; case-insensitive; anything else 400);
-// - `type` rough/fast/smart/mpegts/mp4 (default rough), `experimental=true` means
-//   fast; an unknown type is 400 listing the choices.
+// - `type` rough/fast/smart/mpegts/mp4/webm (default rough), `experimental=true`
+//   means fast; an unknown type is 400 listing the choices;
+// - `transition=TYPE,DURATION` (repeatable, "" a hard cut), for the joins in order;
+//   fewer than joins: the rest are hard cuts; as many as ranges or more: 400 "Too
+//   many transitions"; a range must be longer than the transitions into and out of it
+//   (400 naming it).
 Result<CutRequest> parse_cut_request(std::string_view raw_query, std::optional<CutRange> available,
                                      const RangeCap& cap);
 
@@ -97,6 +114,39 @@ std::vector<std::string> trim_segment_argv(const std::string& input, const std::
 // which of video and audio the stream has; one range ignores those.
 std::vector<std::string> full_cut_argv(CutType type, const std::vector<FullCutInput>& inputs, bool has_video,
                                        bool has_audio);
+// The same, `joins[i]` joining input i to i + 1: nullopt back to back, else a
+// transition (xfade and acrossfade over its duration, starting that long before the
+// earlier input ends). The inputs' timestamps are made to start at 0 in one time base
+// first, as xfade wants.
+std::vector<std::string> full_cut_argv(CutType type, const std::vector<FullCutInput>& inputs,
+                                       const std::vector<std::optional<Transition>>& joins, bool has_video,
+                                       bool has_audio);
+
+// A transition between two ranges, made apart (fast and smart cuts): the end of the
+// first range and the start of the second, each as the segments covering it, fed to
+// ffmpeg back to back (`from` on stdin, `to` on pipe:3), `offset` into its first one.
+struct TransitionInput {
+  std::vector<SegmentRef> segments;
+  Micros offset = 0;
+};
+struct TransitionClip {
+  TransitionInput from;
+  TransitionInput to;
+  Transition transition;
+};
+// The segments of `from_window` (the last `transition.duration` of a range) and
+// `to_window` (the first of the next) from their best segments. A hole in either is
+// 406: the transition needs the video on both sides of it.
+Result<TransitionClip> plan_transition(const std::vector<SegmentOrHole>& from_best, const CutRange& from_window,
+                                       const std::vector<SegmentOrHole>& to_best, const CutRange& to_window,
+                                       const Transition& transition);
+
+// ffmpeg making a transition clip as MPEG-TS on stdout: both inputs trimmed to the
+// transition's duration, xfade and acrossfade over all of it, the video encoded with
+// the source's codec (`video_codec`, "h264") without B-frames (it is joined to
+// copied video), the audio as AAC, timestamps from 0.
+std::vector<std::string> transition_argv(const TransitionClip& clip, const std::string& video_codec, bool has_video,
+                                         bool has_audio);
 
 // `12.345678`: seconds for ffmpeg's -ss/-to/-t, exact to the microsecond.
 std::string ffmpeg_seconds(Micros t);

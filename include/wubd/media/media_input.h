@@ -1,5 +1,6 @@
 #pragma once
 
+#include <memory>
 #include <string>
 
 #include "wubd/core/result.h"
@@ -7,6 +8,7 @@
 
 struct AVFormatContext;
 struct AVInputFormat;
+struct AVIOContext;
 
 // Opening an archive file with libavformat: the one way every media reader does it
 // (probes, the smart cut's encoder and splicer, fMP4 remuxing). Every call here blocks
@@ -37,6 +39,10 @@ class MediaInput {
   static core::Result<MediaInput> open(const io::BeneathPath& file) { return open(file, Options{}); }
   // The same for MPEG-TS segments: naming the format skips probing each file for it.
   static core::Result<MediaInput> open_ts(const io::BeneathPath& file, bool whole_packets = false);
+  // MPEG-TS held in memory (a transition clip ffmpeg made), read in place; `display`
+  // names it in errors.
+  static core::Result<MediaInput> open_ts_memory(std::shared_ptr<const std::string> bytes, std::string display,
+                                                 bool whole_packets = false);
 
   MediaInput(MediaInput&& other) noexcept;
   MediaInput& operator=(MediaInput&& other) noexcept;
@@ -53,8 +59,10 @@ class MediaInput {
 
  private:
   MediaInput() = default;
+  struct Memory;  // open_ts_memory's bytes and read position, which libavformat reads through
   AVFormatContext* context_ = nullptr;
   std::string display_;
+  std::unique_ptr<Memory> memory_;
 };
 
 // Whether an archive file is fragmented MP4 (an fMP4 rendition's init section and

@@ -43,6 +43,8 @@ class TsSplicer {
   // wholly inside the range) every video and audio packet is copied.
   struct Segment {
     io::BeneathPath path;
+    // Instead of a file: MPEG-TS in memory (a transition clip), copied whole.
+    std::shared_ptr<const std::string> bytes;
     core::Micros wall_start = 0;
     std::optional<std::int64_t> reference_pts;
     core::Micros video_from = 0, video_to = 0;

@@ -133,8 +133,6 @@ class Restreamer {
   void chat(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
   // /cut (cuts.cpp).
   void cut(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
-  void fast_cut(std::vector<io::BeneathPath> paths, std::vector<bool> new_parts, const core::CutPlan& plan,
-                io::HttpResponse& response, bool fmp4);
   // False (and a 503 sent) when --max-full-cuts are already running.
   bool admit_cut(io::HttpResponse& response);
   std::int64_t estimate_bandwidth_bps(const std::string& stream, const std::string& variant, const std::string& hour);

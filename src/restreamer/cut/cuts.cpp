@@ -63,29 +63,61 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
     span.end += kSegmentReach;
     response.keep_while_sending(range_holds_->hold_while_cutting({route.stream, span}));
   }
+  // Fast and smart cuts make a transition apart, from the ends of the ranges it joins,
+  // and cut those ranges short by it; full cuts join the ranges in one ffmpeg graph;
+  // rough cuts ignore transitions (as wubloader's: they are source footage).
+  const bool transitions_apart = (type == core::CutType::Fast || type == core::CutType::Smart) &&
+                                 std::any_of(cut_request->transitions.begin(), cut_request->transitions.end(),
+                                             [](const auto& t) { return t.has_value(); });
+  auto file_of = [&](const core::SegmentRef& segment) {
+    return store_.segment_file(route.stream, route.variant, std::string(segment->hour),
+                               std::string(segment->file_name));
+  };
   core::CutPlan plan;
   std::vector<CutRangeFiles> ranges;
-  // A full cut's ffmpeg inputs: each range split at its holes into continuous runs.
+  // A full cut's ffmpeg inputs: each range split at its holes into continuous runs,
+  // and how each run joins the next (a transition where ranges meet).
   std::vector<core::FullCutInput> full_inputs;
   std::vector<std::vector<io::BeneathPath>> full_feeds;
-  for (const core::CutRange& range : cut_request->ranges) {
+  std::vector<std::optional<core::Transition>> full_joins;
+  for (std::size_t r = 0; r < cut_request->ranges.size(); ++r) {
+    core::CutRange range = cut_request->ranges[r];
+    if (transitions_apart) range = {range.start + cut_request->transition_in(r), range.end - cut_request->transition_out(r)};
     auto best = store_.best_segments(route.stream, route.variant, range.start, range.end);
     auto part = core::plan_cut(best, range, cut_request->allow_holes);
     if (!part) return response.send_error(part.error().code, part.error().message);
     // Each piece keeps its segment (and that segment's hour listing) alive.
     CutRangeFiles files{part->pieces, {}, range};
-    for (core::CutPiece& piece : part->pieces) {
-      files.paths.push_back(store_.segment_file(route.stream, route.variant, std::string(piece.segment->hour),
-                                                std::string(piece.segment->file_name)));
-    }
+    for (core::CutPiece& piece : part->pieces) files.paths.push_back(file_of(piece.segment));
     if (type == core::CutType::Smart) add_spill_segment(store_, route, files);
-    for (const core::FullCutInput& run : core::full_cut_runs(part->pieces)) full_inputs.push_back(run);
+    std::vector<core::FullCutInput> runs = core::full_cut_runs(part->pieces);
+    for (std::size_t k = 0; k < runs.size(); ++k) {
+      // Runs of one range (split by holes) join back to back; where ranges meet, by
+      // their transition.
+      if (!full_inputs.empty()) full_joins.push_back(k == 0 && r > 0 ? cut_request->transitions[r - 1] : std::nullopt);
+      full_inputs.push_back(runs[k]);
+    }
     for (std::size_t i = 0; i < part->pieces.size(); ++i) {
       if (i == 0 || part->pieces[i].after_hole) full_feeds.emplace_back();
       full_feeds.back().push_back(files.paths[i]);
     }
     ranges.push_back(std::move(files));
     core::append_plan(plan, std::move(*part));
+  }
+  std::vector<std::optional<TransitionFiles>> transitions(ranges.size() - 1);
+  for (std::size_t j = 0; transitions_apart && j < transitions.size(); ++j) {
+    const std::optional<core::Transition>& transition = cut_request->transitions[j];
+    if (!transition) continue;
+    core::CutRange from{cut_request->ranges[j].end - transition->duration, cut_request->ranges[j].end};
+    core::CutRange to{cut_request->ranges[j + 1].start, cut_request->ranges[j + 1].start + transition->duration};
+    auto clip = core::plan_transition(store_.best_segments(route.stream, route.variant, from.start, from.end), from,
+                                      store_.best_segments(route.stream, route.variant, to.start, to.end), to,
+                                      *transition);
+    if (!clip) return response.send_error(clip.error().code, clip.error().message);
+    TransitionFiles files{std::move(*clip), {}, {}};
+    for (const core::SegmentRef& segment : files.clip.from.segments) files.from.push_back(file_of(segment));
+    for (const core::SegmentRef& segment : files.clip.to.segments) files.to.push_back(file_of(segment));
+    transitions[j] = std::move(files);
   }
 
   // An fMP4 rendition's files (init + fragment each) are read as MPEG-TS remuxed from
@@ -96,38 +128,56 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
     return response.send_error(501, "smart cuts need MPEG-TS segments, and " + route.stream + "/" + route.variant +
                                         " is fragmented MP4: use type=rough, fast, mpegts or mp4");
   }
-  std::string extension = type == core::CutType::Mp4 ? ".mp4" : ".ts";
+  if (fmp4 && transitions_apart) {
+    return response.send_error(501, "transitions in fast cuts need MPEG-TS segments, and " + route.stream + "/" +
+                                        route.variant + " is fragmented MP4: use type=mpegts or mp4");
+  }
+  std::string extension = type == core::CutType::Mp4 ? ".mp4" : type == core::CutType::Webm ? ".webm" : ".ts";
   response.add_header("Content-Disposition",
                       "inline; filename=\"" + route.stream + "-" + route.variant + extension + "\"");
   if (request.is_head() && type != core::CutType::Rough) {
     // The headers a GET would get, and nothing started: no encoder, no child, no slot.
     if (!admit_cut(response)) return;
-    std::string content_type = type == core::CutType::Mp4 ? "video/mp4" : "video/mp2t";
+    std::string content_type(core::cut_content_type(type));
     response.send_body(io::make_body(
         {[content_type](io::BodyWriter& out) { out.begin(200, content_type, std::nullopt); }, {}, {}, false}));
     return;
   }
-  if (type == core::CutType::Mpegts || type == core::CutType::Mp4) {
+  if (core::is_full_cut(type)) {
     if (!admit_cut(response)) return;
-    return response.send_body(
-        std::make_unique<FullCut>(loop_, cut_slots_.take(), type, std::move(full_feeds), std::move(full_inputs), fmp4));
+    return response.send_body(std::make_unique<FullCut>(loop_, cut_slots_.take(), type, std::move(full_feeds),
+                                                        std::move(full_inputs), std::move(full_joins), fmp4));
   }
   if (type == core::CutType::Smart) {
     if (!admit_cut(response)) return;
-    return response.send_body(std::make_unique<SmartCut>(loop_, cut_slots_.take(), std::move(ranges)));
+    return response.send_body(
+        std::make_unique<SmartCut>(loop_, cut_slots_.take(), std::move(ranges), std::move(transitions)));
   }
-  // Rough and fast take the ranges' pieces back to back, as `plan` holds them.
+  // Rough and fast take the ranges' pieces back to back, as `plan` holds them (fast
+  // with its transitions between them).
   std::vector<io::BeneathPath> paths;
   std::vector<bool> new_parts;  // where the source's timestamps jump: a later range, a hole
+  std::vector<std::size_t> transition_after;  // per piece: the transition following it, or npos
   for (std::size_t r = 0; r < ranges.size(); ++r) {
     for (std::size_t i = 0; i < ranges[r].paths.size(); ++i) {
       paths.push_back(std::move(ranges[r].paths[i]));
       new_parts.push_back((r > 0 && i == 0) || ranges[r].pieces[i].after_hole);
+      bool last = i + 1 == ranges[r].paths.size();
+      transition_after.push_back(last && r < transitions.size() && transitions[r] ? r : std::string::npos);
     }
   }
   if (type == core::CutType::Fast) {
+    if (!admit_cut(response)) return;
     if (fmp4) new_parts.assign(new_parts.size(), true);  // every remuxed file is its own part, joined on
-    return fast_cut(std::move(paths), std::move(new_parts), plan, response, fmp4);
+    std::vector<FastCutStep> steps;
+    for (std::size_t i = 0; i < plan.pieces.size(); ++i) {
+      steps.push_back({std::nullopt, std::move(paths[i]), plan.pieces[i].trim_start, plan.pieces[i].trim_end,
+                       new_parts[i]});
+      if (transition_after[i] != std::string::npos) {
+        steps.push_back({std::move(transitions[transition_after[i]]), {}, std::nullopt, std::nullopt, true});
+      }
+    }
+    return response.send_body(std::make_unique<FastCut>(loop_, cut_slots_.take(), std::move(steps), fmp4));
   }
   // rough: the covering segments' bytes, whole, back to back. Sizes now, so the body
   // is sized; files are opened one at a time as the client takes them.
@@ -149,16 +199,6 @@ bool Restreamer::admit_cut(io::HttpResponse& response) {
   response.add_header("Retry-After", "5");
   response.send_error(503, "too many cuts running (" + std::to_string(running) + "); try again shortly");
   return false;
-}
-
-void Restreamer::fast_cut(std::vector<io::BeneathPath> paths, std::vector<bool> new_parts, const core::CutPlan& plan,
-                          io::HttpResponse& response, bool fmp4) {
-  if (!admit_cut(response)) return;
-  std::vector<FastCutStep> steps;
-  for (std::size_t i = 0; i < plan.pieces.size(); ++i) {
-    steps.push_back({std::move(paths[i]), plan.pieces[i].trim_start, plan.pieces[i].trim_end, new_parts[i]});
-  }
-  response.send_body(std::make_unique<FastCut>(loop_, cut_slots_.take(), std::move(steps), fmp4));
 }
 
 std::size_t Restreamer::active_full_cuts() const { return cut_slots_.running(); }

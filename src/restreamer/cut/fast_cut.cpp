@@ -28,12 +28,18 @@ void FastCut::run() {
                                                       if (!active()) return;
                                                       if (!codecs) return fail(codecs.error().message);
                                                       codecs_ = std::move(codecs->codecs);
+                                                      has_video_ = codecs->has_video;
+                                                      has_audio_ = codecs->has_audio;
                                                       first_start_time_ = codecs->start_time;
                                                       next_step();
                                                     });
 }
 
 std::string FastCut::on_stop() {
+  if (transition_) {
+    transition_->kill();
+    return "killing ffmpeg making a transition (pid " + std::to_string(transition_->pid()) + ")";
+  }
   if (!child_ || !child_->running()) return "stopping the fast cut";
   child_->kill();  // freed with the body
   return "killing ffmpeg (pid " + std::to_string(child_->pid()) + ")";
@@ -41,6 +47,7 @@ std::string FastCut::on_stop() {
 
 void FastCut::resume() {
   if (child_) child_->resume_stdout();
+  if (transition_) transition_->resume_output();
   streamer_.resume();
   if (copy_waiting_) {
     copy_waiting_ = false;
@@ -60,6 +67,7 @@ void FastCut::next_step() {
   }
   const FastCutStep& step = steps_[step_++];
   if (step.new_part) send(retimer_.begin_part());
+  if (step.transition) return make_transition(*step.transition);
   if (!step.trim_start && !step.trim_end && fmp4_) return remux_step(step);
   if (!step.trim_start && !step.trim_end && retime_) return copy_retimed(step);
   if (!step.trim_start && !step.trim_end) {
@@ -90,6 +98,30 @@ void FastCut::next_step() {
 void FastCut::retire_child() {
   feed_.reset();
   if (child_) io::defer_delete(loop_, std::move(child_));
+  if (transition_) io::defer_delete(loop_, std::move(transition_));
+}
+
+void FastCut::make_transition(const TransitionFiles& transition) {
+  retire_child();  // the previous step's: this may run inside its exit
+  std::string video_codec;
+  for (const std::string& codec : codecs_) {
+    if (!codec.empty()) video_codec = codec;
+  }
+  transition_ = std::make_unique<FedChild>(loop_, tasks_, std::vector{transition.from, transition.to}, false);
+  FedChild::Callbacks callbacks;
+  callbacks.on_stdout = [this](std::string_view bytes) {
+    relay(bytes);
+    if (!writable() && transition_) transition_->pause_output();
+  };
+  callbacks.on_stderr = [this](std::string_view bytes) { note_stderr(bytes); };
+  callbacks.on_exit = [this](std::int64_t status, int signal, const std::string& feed_error) {
+    stderr_tail_ += feed_error;
+    if (status != 0 || signal != 0) return fail(exit_reason(status, signal));
+    next_step();
+  };
+  auto argv = core::transition_argv(transition.clip, video_codec, has_video_, has_audio_);
+  if (auto started = transition_->start(argv, std::move(callbacks)); !started) return fail(started.error().message);
+  log().debug("cut: ffmpeg pid {} making a {} transition", transition_->pid(), transition.clip.transition.type);
 }
 
 void FastCut::trim(const FastCutStep& step, core::Micros file_start) {

@@ -8,6 +8,7 @@
 #include <uv.h>
 
 #include "cut_body.h"
+#include "fed_child.h"
 #include "wubd/core/time.h"
 #include "wubd/core/ts_retimer.h"
 #include "wubd/io/child_process.h"
@@ -20,10 +21,21 @@
 // clip of one continuous run keeps the source's timestamps (the trimmed ends are made
 // to join it) and its middle goes out from the page cache untouched; a clip with
 // holes or several ranges goes through core::TsRetimer, so its timestamps rise across
-// every jump.
+// every jump. A transition between ranges is a step of its own: ffmpeg blends the end
+// of one range into the start of the next (transition_argv), re-encoded with the
+// source's codec, and the ranges around it are cut short by its length.
 namespace wubd::restreamer {
 
+// A transition between two ranges, made by ffmpeg from the segments on either side.
+struct TransitionFiles {
+  core::TransitionClip clip;  // its segments keep their listings alive
+  std::vector<io::BeneathPath> from;
+  std::vector<io::BeneathPath> to;
+};
+
 struct FastCutStep {
+  // The step's segment, or (for a transition) nothing: `transition` says what to make.
+  std::optional<TransitionFiles> transition;
   io::BeneathPath path;
   std::optional<core::Micros> trim_start;  // offsets into the segment
   std::optional<core::Micros> trim_end;
@@ -58,12 +70,17 @@ class FastCut final : public CutBody {
   // Lets go of the trimming child; it may be the one calling (its exit), so it is
   // freed on the next loop turn.
   void retire_child();
+  // A transition step: ffmpeg fed the segments on both sides, its clip relayed.
+  void make_transition(const TransitionFiles& transition);
 
   std::vector<FastCutStep> steps_;
   bool fmp4_;
   bool retime_ = false;
   core::TsRetimer retimer_;
   std::vector<std::string> codecs_;
+  bool has_video_ = true;
+  bool has_audio_ = true;
+  std::unique_ptr<FedChild> transition_;  // the transition being made
   core::Micros first_start_time_ = 0;  // the first segment's start time, from its probe
   std::size_t step_ = 0;
   std::unique_ptr<io::ChildProcess> child_;

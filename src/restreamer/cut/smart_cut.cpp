@@ -5,15 +5,64 @@
 #include <spdlog/spdlog.h>
 
 #include "wubd/media/media_probe.h"
+#include "wubd/log/log.h"
 
 namespace wubd::restreamer {
 
-SmartCut::SmartCut(uv_loop_t* loop, CutSlots::Slot slot, std::vector<CutRangeFiles> ranges)
-    : CutBody(loop, std::move(slot), "video/mp2t", "smart cut"), ranges_(std::move(ranges)) {
+SmartCut::SmartCut(uv_loop_t* loop, CutSlots::Slot slot, std::vector<CutRangeFiles> ranges,
+                   std::vector<std::optional<TransitionFiles>> transitions)
+    : CutBody(loop, std::move(slot), "video/mp2t", "smart cut"),
+      ranges_(std::move(ranges)),
+      transitions_(std::move(transitions)),
+      clips_(transitions_.size()) {
   for (const CutRangeFiles& range : ranges_) frames_.emplace_back(range.pieces.size());
 }
 
-void SmartCut::run() { read_ends(); }
+void SmartCut::run() {
+  bool any = std::any_of(transitions_.begin(), transitions_.end(), [](const auto& t) { return t.has_value(); });
+  if (any) {
+    // The clips need the source's codecs; they are made while the ends are read.
+    io::BeneathPath first = ranges_.front().paths.front();
+    tasks_.compute<core::Result<media::StreamCodecs>>([first] { return media::probe_stream_codecs(first); },
+                                                      [this](core::Result<media::StreamCodecs> streams) {
+                                                        if (!active()) return;
+                                                        if (!streams) return fail(streams.error().message);
+                                                        std::string video;
+                                                        for (const std::string& codec : streams->codecs) {
+                                                          if (!codec.empty()) video = codec;
+                                                        }
+                                                        make_transitions(video, streams->has_video, streams->has_audio);
+                                                      });
+  }
+  read_ends();
+}
+
+std::string SmartCut::on_stop() {
+  for (Clip& clip : clips_) {
+    if (clip.child) clip.child->kill();
+  }
+  return "stopping the smart cut";
+}
+
+void SmartCut::make_transitions(const std::string& video_codec, bool has_video, bool has_audio) {
+  for (std::size_t i = 0; i < transitions_.size(); ++i) {
+    if (!transitions_[i]) continue;
+    const TransitionFiles& transition = *transitions_[i];
+    Clip& clip = clips_[i];
+    clip.child = std::make_unique<FedChild>(loop_, tasks_, std::vector{transition.from, transition.to}, false);
+    FedChild::Callbacks callbacks;
+    callbacks.on_stdout = [&clip](std::string_view bytes) { clip.bytes.append(bytes); };
+    callbacks.on_stderr = [this](std::string_view bytes) { note_stderr(bytes); };
+    callbacks.on_exit = [this, &clip](std::int64_t status, int signal, const std::string& feed_error) {
+      stderr_tail_ += feed_error;
+      if (status != 0 || signal != 0) return fail("making a transition: " + exit_reason(status, signal));
+      clip.ready = true;
+      pump();
+    };
+    auto argv = core::transition_argv(transition.clip, video_codec, has_video, has_audio);
+    if (auto started = clip.child->start(argv, std::move(callbacks)); !started) return fail(started.error().message);
+  }
+}
 
 void SmartCut::read_ends() {
   // The plan needs the frames of each range's first pieces (to the first keyframe)
@@ -133,6 +182,12 @@ void SmartCut::build_parts() {
     }
     log().debug("cut: smart range {} of {}: {} frames, head {} frames, tail {} frames", r + 1, ranges_.size(),
                 plan.video_frames, plan.head ? plan.head->frames : 0, plan.tail ? plan.tail->frames : 0);
+    if (r < transitions_.size() && transitions_[r]) {
+      Part transition;
+      transition.kind = Part::Kind::Transition;
+      transition.encode = r;
+      parts_.push_back(transition);
+    }
   }
 }
 
@@ -195,6 +250,18 @@ void SmartCut::pump() {
         continue;
       case Part::Kind::Segment: {
         media::TsSplicer::Segment segment = part.segment;
+        return run_splicer([segment](media::TsSplicer& splicer) { return splicer.add_segment(segment); },
+                           [this] { ++next_part_; });
+      }
+      case Part::Kind::Transition: {
+        Clip& clip = clips_[part.encode];
+        if (!clip.ready) return;  // its exit pumps again
+        // Its own timestamps: a range of its own, whose first frame the splicer places
+        // where the video ended (nothing on the splicer runs now: safe on the loop).
+        splicer_->begin_range(0, 0);
+        media::TsSplicer::Segment segment;
+        segment.bytes = std::make_shared<const std::string>(std::move(clip.bytes));
+        clip.bytes.clear();
         return run_splicer([segment](media::TsSplicer& splicer) { return splicer.add_segment(segment); },
                            [this] { ++next_part_; });
       }

@@ -9,6 +9,8 @@
 #include <uv.h>
 
 #include "cut_body.h"
+#include "fast_cut.h"
+#include "fed_child.h"
 #include "wubd/core/best_segments.h"
 #include "wubd/core/cut_plan.h"
 #include "wubd/core/smart_cut_plan.h"
@@ -21,12 +23,17 @@
 // ahead of where the output needs it); every other video and audio packet is copied
 // untouched. One muxer (media::TsSplicer, in the threadpool a segment at a time, as
 // fast as the client takes it) joins them. Failure rules as the other cuts: 500 before the
-// first byte, abort after.
+// first byte, abort after. A transition between two ranges is made by ffmpeg
+// (transition_argv, as the fast cut's) while the cut plans, kept in memory (a few
+// seconds of video) and spliced in between them as a range of its own; the ranges
+// around it are cut short by its length.
 namespace wubd::restreamer {
 
 class SmartCut final : public CutBody {
  public:
-  SmartCut(uv_loop_t* loop, CutSlots::Slot slot, std::vector<CutRangeFiles> ranges);
+  // `transitions[i]` joins ranges i and i + 1 (nullopt: back to back).
+  SmartCut(uv_loop_t* loop, CutSlots::Slot slot, std::vector<CutRangeFiles> ranges,
+           std::vector<std::optional<TransitionFiles>> transitions);
 
   void resume() override { pump(); }
 
@@ -40,15 +47,25 @@ class SmartCut final : public CutBody {
   };
   // One step of the output, in order.
   struct Part {
-    enum class Kind { BeginRange, Segment, Encoded } kind = Kind::Segment;
+    enum class Kind { BeginRange, Segment, Encoded, Transition } kind = Kind::Segment;
     media::TsSplicer::Segment segment;  // Segment
-    std::size_t encode = 0;             // Encoded
+    std::size_t encode = 0;             // Encoded; Transition: its index
     media::TsSplicer::EncodedRun run;   // Encoded
     std::int64_t lead = 0;              // BeginRange
     std::int64_t frame_ticks = 0;       // BeginRange
   };
 
+  // A transition clip being made, then kept until it is spliced in.
+  struct Clip {
+    std::unique_ptr<FedChild> child;
+    std::string bytes;
+    bool ready = false;
+  };
+
   void run() override;
+  std::string on_stop() override;
+  // Starts ffmpeg making each transition clip, with the source's video codec.
+  void make_transitions(const std::string& video_codec, bool has_video, bool has_audio);
   void read_ends();
   // Reads a piece's frames in the threadpool, then runs `then` (unless the cut ended).
   void read_frames(std::size_t range, std::size_t piece, std::function<void()> then);
@@ -60,6 +77,8 @@ class SmartCut final : public CutBody {
   void run_splicer(std::function<core::Result<bool>(media::TsSplicer&)> work, std::function<void()> after);
 
   std::vector<CutRangeFiles> ranges_;
+  std::vector<std::optional<TransitionFiles>> transitions_;
+  std::vector<Clip> clips_;  // one per transition (unused where there is none)
   // Planning: what is known of each range's pieces' frames, and the plans.
   std::vector<std::vector<std::optional<core::SegmentFrames>>> frames_;
   std::vector<core::SmartRangePlan> plans_;
