@@ -33,11 +33,11 @@ int envelope_column(Micros t, Micros start, Micros end, int columns) {
 
 Picture draw_waveform(const Envelope& envelope, int height) {
   Picture picture(envelope.columns(), height);
-  const double half = height / 2.0;
+  const double centre = (height - 1) / 2.0;  // full scale reaches the first and last rows
   auto row_of = [&](float sample) {
     // sqrt keeps the sign: a negative sample goes below the centre line.
     double scaled = std::copysign(std::sqrt(std::min(1.0, double(std::fabs(sample)))), double(sample));
-    int row = int(std::lround(half - scaled * half));
+    int row = int(std::lround(centre - scaled * centre));
     return std::clamp(row, 0, height - 1);
   };
   for (int x = 0; x < envelope.columns(); ++x) {

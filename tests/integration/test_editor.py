@@ -14,7 +14,8 @@ import tempfile
 import time
 import urllib.request
 
-from fixtures import COUNTER_BITS, SEGMENT_SECONDS, make_counter_segments, segment_hash, write_segment
+from fixtures import (COUNTER_BITS, SEGMENT_SECONDS, frame_numbers, make_counter_segments, segment_hash,
+                      write_segment)
 from harness import Wubd, get, http, run_tap, wait_for
 
 T0 = datetime.datetime(2026, 11, 21, 4, 0, 0, tzinfo=datetime.timezone.utc)
@@ -43,6 +44,14 @@ def counter_number(gray, width, height):
         if gray[row * width + width // 2] >= 128:
             number |= 1 << bit
     return number
+
+
+def bar_levels(path):
+    """Per frame of a counter clip (presentation order), the grey level of each bar."""
+    raw = subprocess.run(["ffmpeg", "-v", "error", "-i", path, "-map", "0:v:0", "-fps_mode", "passthrough",
+                          "-vf", f"format=gray,scale=1:{COUNTER_BITS}:flags=area", "-f", "rawvideo", "-"],
+                         capture_output=True, check=True).stdout
+    return [list(raw[i:i + COUNTER_BITS]) for i in range(0, len(raw) - COUNTER_BITS + 1, COUNTER_BITS)]
 
 
 def post(url, body, content_type="image/png"):
@@ -299,6 +308,86 @@ def test_chat_merges_batches_as_wubloader_does():
     shutil.rmtree(base)
 
 
+def test_a_cut_with_a_fade_and_a_wipe_between_three_ranges():
+    """Every cut type that encodes honours transitions: the clip decodes without an
+    error, lasts the ranges less the transitions (within a frame), shows each range's
+    own frames outside the transitions and a blend inside them."""
+    base = tempfile.mkdtemp(prefix="wubd-transitions-")
+    media = make_counter_segments(20)
+    for i, data in enumerate(media):
+        write_segment(base, "db", "source", T0 + i * S, data)
+
+    def at(seconds):
+        return T0 + datetime.timedelta(seconds=seconds)
+
+    ranges = [(1.5, 9.2), (12.1, 20.0), (24.3, 33.7)]
+    fade, wipe = 1.0, 0.5
+    query = "&".join(f"range={iso(at(a))},{iso(at(b))}" for a, b in ranges)
+    query += f"&transition=fade,{fade}&transition=wipeleft,{wipe}"
+    seconds = sum(b - a for a, b in ranges) - fade - wipe
+    with Wubd(base_dir=base) as w:
+        for kind in ("fast", "smart", "mpegts", "mp4", "webm"):
+            r = get(f"{w.url}/cut/db/source.ts?type={kind}&{query}")
+            assert r.status == 200, (kind, r)
+            out = tempfile.mktemp(suffix="." + ("mp4" if kind == "mp4" else "webm" if kind == "webm" else "ts"))
+            with open(out, "wb") as f:
+                f.write(r.body)
+            errors = subprocess.run(["ffmpeg", "-v", "error", "-i", out, "-f", "null", "-"],
+                                    capture_output=True, text=True).stderr
+            assert errors == "", (kind, errors)
+            numbers = frame_numbers(out)
+            assert abs(len(numbers) - seconds * 30) <= 1, (kind, len(numbers), seconds * 30)
+            # Away from the joins each range shows its own frames: the source's frame
+            # number at that moment of the range.
+            first_join = ranges[0][1] - ranges[0][0] - fade  # where the fade begins in the clip
+            second_join = first_join + (ranges[1][1] - ranges[1][0]) - wipe
+            for clip_s, source_s in ((1.0, ranges[0][0] + 1.0),
+                                     (first_join + fade + 2.0, ranges[1][0] + fade + 2.0),
+                                     (second_join + wipe + 3.0, ranges[2][0] + wipe + 3.0)):
+                shown = numbers[int(clip_s * 30)]
+                assert abs(shown - source_s * 30) <= 1, (kind, clip_s, shown, source_s * 30)
+            # Halfway through the fade the picture is both ranges' at once: the bars
+            # where their frame numbers differ are grey, neither black nor white.
+            levels = bar_levels(out)
+            middle = levels[round((first_join + fade / 2) * 30)]
+            assert any(70 <= level <= 185 for level in middle), (kind, middle)
+            assert all(level < 40 or level > 215 for level in levels[30]), (kind, levels[30])
+            os.unlink(out)
+        # A rough cut is source footage: it ignores transitions, as wubloader's does.
+        rough = get(f"{w.url}/cut/db/source.ts?type=rough&{query}")
+        assert rough.status == 200 and len(rough.body) >= sum(len(m) for m in media[0:5]), len(rough.body)
+        two = f"range={iso(at(1))},{iso(at(5))}&range={iso(at(8))},{iso(at(12))}"
+        for query, status, words in (
+            (f"{two}&transition=fade,1&transition=fade,1", 400, "Too many transitions"),
+            (f"{two}&transition=sparkle,1", 400, "Unknown transition \"sparkle\"; known: fade, "),
+            (f"{two}&transition=coverleft,1", 400, "needs ffmpeg 7"),
+            (f"{two}&transition=fade", 400, "expected TYPE,DURATION"),
+            (f"{two}&transition=fade,-1", 400, "Bad transition duration"),
+            (f"{two}&transition=fade,4", 400, "not longer than its transitions"),
+        ):
+            r = get(f"{w.url}/cut/db/source.ts?type=fast&{query}")
+            assert r.status == status and words in r.text, (query, r)
+        # Fewer transitions than joins: the rest are hard cuts; "" is a hard cut too.
+        three = "&".join(f"range={iso(at(a))},{iso(at(b))}" for a, b in ranges)
+        hard = get(f"{w.url}/cut/db/source.ts?type=smart&{three}&transition=&transition=fade,1")
+        assert hard.status == 200
+        out = tempfile.mktemp(suffix=".ts")
+        with open(out, "wb") as f:
+            f.write(hard.body)
+        assert abs(len(frame_numbers(out)) - (sum(b - a for a, b in ranges) - 1) * 30) <= 1
+        os.unlink(out)
+    # A hole where a transition needs video.
+    os.unlink(os.path.join(base, write_segment(base, "db", "source", T0 + 6 * S, media[6])))
+    with Wubd(base_dir=base) as w:
+        q = f"range={iso(at(1))},{iso(at(16))}&range={iso(at(18))},{iso(at(22))}&transition=fade,1&allow_holes=true"
+        ok = get(f"{w.url}/cut/db/source.ts?type=fast&{q}")
+        assert ok.status == 200, ok  # the hole (12-14 s) is in the range, not where the fade is
+        q = f"range={iso(at(1))},{iso(at(12.9))}&range={iso(at(14))},{iso(at(18))}&transition=fade,1&allow_holes=true"
+        r = get(f"{w.url}/cut/db/source.ts?type=smart&{q}")
+        assert r.status == 406 and "there is a hole there" in r.text, r
+    shutil.rmtree(base)
+
+
 if __name__ == "__main__":
     run_tap([
         test_a_frame_is_the_one_ffmpeg_decodes_at_that_instant,
@@ -306,4 +395,5 @@ if __name__ == "__main__":
         test_a_thumbnail_lays_the_template_over_the_cropped_frame,
         test_the_waveform_shows_silence_then_sound,
         test_chat_merges_batches_as_wubloader_does,
+        test_a_cut_with_a_fade_and_a_wipe_between_three_ranges,
     ])

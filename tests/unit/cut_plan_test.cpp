@@ -59,7 +59,7 @@ TEST(CutPlan, ParsesParametersWithDefaultsAndClearErrors) {
       {"start=yesterday", "Bad start"},
       {"end=2026-13-01", "Bad end"},
       {"allow_holes=maybe", "allow_holes must be one of"},
-      {"type=slow", "rough, fast, smart, mpegts or mp4"},
+      {"type=slow", "Unknown type \"slow\": use rough, fast, smart, mpegts, mp4 or webm"},
       {"range=2026-11-21T04:00:05Z", "expected START,END"},
       {"range=2026-11-21T04:00:05Z,later", "Bad range"},
       {"range=2026-11-21T04:00:05Z,2026-11-21T04:00:01Z", "End must be after start"},

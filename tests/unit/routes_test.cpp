@@ -29,6 +29,13 @@ TEST(Routes, EveryEndpoint) {
       {"/metrics", RouteKind::Metrics, "", "", "", ""},
       {"/files/my%20stream", RouteKind::ListVariants, "my stream", "", "", ""},
       {"/playlist/a.m3u8.m3u8", RouteKind::MasterPlaylist, "a.m3u8", "", "", ""},
+      {"/waveform/db/source.png", RouteKind::Waveform, "db", "source", "", ""},
+      {"/frame/db/source.png", RouteKind::Frame, "db", "source", "", ""},
+      {"/frame/db/source.jpg", RouteKind::Frame, "db", "source", "", ""},
+      {"/thumbnail/db/source.png", RouteKind::Thumbnail, "db", "source", "", ""},
+      {"/db/chat.json", RouteKind::Chat, "db", "", "", ""},
+      {"/my%20stream/chat.json", RouteKind::Chat, "my stream", "", "", ""},
+      {"/generate_videos/db/source", RouteKind::GenerateVideos, "db", "source", "", ""},
   };
   for (const Case& c : cases) {
     auto r = route_path(c.path);
@@ -153,6 +160,21 @@ TEST(Routes, MalformedEscapeIs400) {
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.error().code, 400);
   EXPECT_NE(r.error().message.find("stream"), std::string::npos);
+}
+
+TEST(Routes, TheEditorsRoutesKeepTheirExtensionsAndTheirRules) {
+  EXPECT_EQ(route_path("/frame/db/source.jpg")->extension, "jpg");
+  EXPECT_EQ(route_path("/frame/db/source.png")->extension, "png");
+  EXPECT_EQ(route_path("/frame/db/source.gif").error().code, 404);
+  EXPECT_EQ(route_path("/waveform/db/source.jpg").error().code, 404);
+  EXPECT_EQ(route_path("/waveform/../source.png").error().code, 403);
+  EXPECT_EQ(route_path("/frame/db/..%2Fx.png").error().code, 403);
+  EXPECT_EQ(route_path("/.hidden/chat.json").error().code, 403);
+  EXPECT_EQ(route_path("/db/chat.txt").error().code, 404);
+  // A family's own name is not a stream's chat (as wubloader's routes match).
+  EXPECT_EQ(route_path("/files/chat.json")->kind, RouteKind::ListVariants);
+  EXPECT_EQ(endpoint_label(RouteKind::Frame), "frame");
+  EXPECT_EQ(endpoint_label(RouteKind::Chat), "chat");
 }
 
 TEST(Routes, EndpointLabelsAreBounded) {
