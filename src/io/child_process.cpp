@@ -34,7 +34,8 @@ ChildProcess::~ChildProcess() {
   process->exit_cb = &ChildProcess::on_orphan_exit_cb;
 }
 
-core::Result<bool> ChildProcess::spawn(const std::vector<std::string>& argv, std::size_t inputs, Callbacks callbacks) {
+core::Result<bool> ChildProcess::spawn(const std::vector<std::string>& argv, std::size_t inputs, Callbacks callbacks,
+                                       const std::vector<int>& passed_fds) {
   callbacks_ = std::move(callbacks);
   std::vector<char*> args;
   args.reserve(argv.size() + 1);
@@ -48,7 +49,7 @@ core::Result<bool> ChildProcess::spawn(const std::vector<std::string>& argv, std
     inputs_.push_back(std::move(input));
   }
   // stdin, stdout, stderr, then the inputs after the first at fds 3, 4, …
-  std::vector<uv_stdio_container_t> stdio(3 + (inputs > 1 ? inputs - 1 : 0));
+  std::vector<uv_stdio_container_t> stdio(std::size_t(passed_fd_number(inputs, 0)) + passed_fds.size());
   stdio[0].flags = UV_IGNORE;
   if (inputs > 0) {
     stdio[0].flags = uv_stdio_flags(UV_CREATE_PIPE | UV_READABLE_PIPE);
@@ -61,6 +62,11 @@ core::Result<bool> ChildProcess::spawn(const std::vector<std::string>& argv, std
   for (std::size_t i = 1; i < inputs; ++i) {
     stdio[i + 2].flags = uv_stdio_flags(UV_CREATE_PIPE | UV_READABLE_PIPE);
     stdio[i + 2].data.stream = inputs_[i]->pipe.stream();
+  }
+  for (std::size_t i = 0; i < passed_fds.size(); ++i) {
+    uv_stdio_container_t& passed = stdio[std::size_t(passed_fd_number(inputs, i))];
+    passed.flags = UV_INHERIT_FD;
+    passed.data.fd = passed_fds[i];
   }
   uv_process_options_t options{};
   options.file = args[0];

@@ -388,6 +388,42 @@ def test_a_cut_with_a_fade_and_a_wipe_between_three_ranges():
     shutil.rmtree(base)
 
 
+def test_generate_videos_writes_one_mkv_per_contiguous_run():
+    base = tempfile.mkdtemp(prefix="wubd-generate-")
+    media = make_counter_segments(10)
+    for i, data in enumerate(media):
+        if i != 4:  # a hole at 8-10 s
+            write_segment(base, "db", "source", T0 + i * S, data)
+    url = None
+    with Wubd(base_dir=base) as w:
+        url = f"{w.url}/generate_videos/db/source"
+        body = json.dumps({"hl": [iso(T0 + S), iso(T0 + 8 * S)], "intro": [iso(T0), iso(T0 + S)]}).encode()
+        status, answer = post(url, body, "application/json")
+        assert status == 200 and answer == b"", answer
+        made = sorted(f for f in os.listdir(base) if f.endswith(".mkv"))
+        assert made == ["db_source_hl_0.mkv", "db_source_hl_1.mkv", "db_source_intro_0.mkv"], os.listdir(base)
+        # Whole segments, copied: 2-8 s (segments 1-3) and 10-16 s (segments 5-7).
+        assert frame_numbers(os.path.join(base, "db_source_hl_0.mkv")) == list(range(60, 240))
+        assert frame_numbers(os.path.join(base, "db_source_hl_1.mkv")) == list(range(300, 480))
+        assert not [f for f in os.listdir(base) if f.endswith(".temp")], os.listdir(base)
+        # A file already there is kept, not made again.
+        before = os.stat(os.path.join(base, "db_source_intro_0.mkv")).st_mtime_ns
+        assert post(url, json.dumps({"intro": [iso(T0), iso(T0 + S)]}).encode())[0] == 200
+        assert os.stat(os.path.join(base, "db_source_intro_0.mkv")).st_mtime_ns == before
+        assert wait_for(lambda: "already exists; skipped" in w.log(), 5, "the skip logged")
+        for body, words in ((b'{"a/b": ["x", "y"]}', b"Name cannot contain /"),
+                            (b'{".hidden": ["2026-11-21T04:00:00Z", "2026-11-21T04:00:02Z"]}', b"period"),
+                            (b"[1, 2]", b"must be a JSON object"),
+                            (b'{"x": ["2026-11-21T04:00:02Z", "2026-11-21T04:00:00Z"]}', b"End must be after start"),
+                            (b'{"x": ["2026-11-21T04:00:00Z"]}', b"expected [start, end]"),
+                            (b'{"x": ["2026-11-21T00:00:00Z", "2026-11-21T07:00:00Z"]}', b"--max-cut-hours")):
+            status, answer = post(url, body, "application/json")
+            assert status == 400 and words in answer, (body, answer)
+        r = get(url)
+        assert r.status == 405 and r.headers["allow"] == "POST, OPTIONS", r
+    shutil.rmtree(base)
+
+
 if __name__ == "__main__":
     run_tap([
         test_a_frame_is_the_one_ffmpeg_decodes_at_that_instant,
@@ -396,4 +432,5 @@ if __name__ == "__main__":
         test_the_waveform_shows_silence_then_sound,
         test_chat_merges_batches_as_wubloader_does,
         test_a_cut_with_a_fade_and_a_wipe_between_three_ranges,
+        test_generate_videos_writes_one_mkv_per_contiguous_run,
     ])

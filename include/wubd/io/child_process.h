@@ -39,8 +39,13 @@ class ChildProcess {
 
   // Starts argv[0] (looked up in PATH) with `inputs` pipes to feed: input 0 is its
   // stdin, input k > 0 its fd k + 2 (ffmpeg's pipe:3, pipe:4, …). With none, stdin is
-  // /dev/null. An error says what could not be started; no callback runs then.
-  core::Result<bool> spawn(const std::vector<std::string>& argv, std::size_t inputs, Callbacks callbacks);
+  // /dev/null. `passed_fds` are descriptors of ours the child gets next, after the
+  // inputs (a file it writes to, opened under the archive's rules); the caller keeps
+  // and closes its own. An error says what could not be started; no callback runs then.
+  core::Result<bool> spawn(const std::vector<std::string>& argv, std::size_t inputs, Callbacks callbacks,
+                           const std::vector<int>& passed_fds = {});
+  // The child's descriptor for passed_fds[i], given `inputs` pipes.
+  static int passed_fd_number(std::size_t inputs, std::size_t i) { return int(3 + (inputs > 1 ? inputs - 1 : 0) + i); }
 
   // Queues bytes for an input. False once that input is closed or broken.
   bool write_input(std::size_t input, std::string bytes);

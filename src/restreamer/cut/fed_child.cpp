@@ -27,7 +27,8 @@ FedChild::FedChild(uv_loop_t* loop, io::TaskGroup& tasks, std::vector<std::vecto
   }
 }
 
-core::Result<bool> FedChild::start(const std::vector<std::string>& argv, Callbacks callbacks) {
+core::Result<bool> FedChild::start(const std::vector<std::string>& argv, Callbacks callbacks,
+                                   const std::vector<int>& passed_fds) {
   child_ = std::make_unique<io::ChildProcess>(loop_);
   io::ChildProcess::Callbacks child_callbacks;
   child_callbacks.on_stdout = std::move(callbacks.on_stdout);
@@ -37,7 +38,7 @@ core::Result<bool> FedChild::start(const std::vector<std::string>& argv, Callbac
     on_exit(status, signal, feed_error_);
   };
   child_callbacks.on_input_drained = [this](std::size_t input) { feed(input); };
-  if (auto started = child_->spawn(argv, feeds_.size(), std::move(child_callbacks)); !started) {
+  if (auto started = child_->spawn(argv, feeds_.size(), std::move(child_callbacks), passed_fds); !started) {
     child_.reset();  // never ran: no callback of it is on the stack
     return started;
   }

@@ -41,9 +41,10 @@ class FedChild {
   // (core::TsRetimer), so ffmpeg reads one continuous MPEG-TS per input.
   FedChild(uv_loop_t* loop, io::TaskGroup& tasks, std::vector<std::vector<io::BeneathPath>> inputs, bool fmp4);
 
-  // Starts ffmpeg with `argv` and begins feeding. An error says what could not be
-  // started; no callback runs then.
-  core::Result<bool> start(const std::vector<std::string>& argv, Callbacks callbacks);
+  // Starts ffmpeg with `argv` and begins feeding; `passed_fds` as ChildProcess::spawn.
+  // An error says what could not be started; no callback runs then.
+  core::Result<bool> start(const std::vector<std::string>& argv, Callbacks callbacks,
+                           const std::vector<int>& passed_fds = {});
 
   void pause_output();
   void resume_output();
