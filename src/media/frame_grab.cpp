@@ -28,7 +28,11 @@ using Packet = std::unique_ptr<AVPacket, PacketFree>;
 
 }  // namespace
 
-core::Result<core::Picture> frame_at(const io::BeneathPath& segment, core::Micros offset) {
+namespace {
+
+using FramePtr = std::unique_ptr<AVFrame, FrameFree>;
+
+core::Result<FramePtr> decode_frame_at(const io::BeneathPath& segment, core::Micros offset) {
   auto input = is_fragmented_mp4(segment) ? MediaInput::open(segment) : MediaInput::open_ts(segment);
   if (!input) return input.error();
   AVFormatContext* context = input->get();
@@ -111,7 +115,21 @@ core::Result<core::Picture> frame_at(const io::BeneathPath& segment, core::Micro
   avcodec_send_packet(decoder.get(), nullptr);
   take_frames();
   if (!found) return core::make_error("the frame at that time in " + segment.display + " does not decode", 406);
-  return frame_to_picture(found.get());
+  return FramePtr(found.release());
+}
+
+}  // namespace
+
+core::Result<core::Picture> frame_at(const io::BeneathPath& segment, core::Micros offset) {
+  auto frame = decode_frame_at(segment, offset);
+  if (!frame) return frame.error();
+  return frame_to_picture(frame->get());
+}
+
+core::Result<std::string> frame_image_at(const io::BeneathPath& segment, core::Micros offset, ImageFormat format) {
+  auto frame = decode_frame_at(segment, offset);
+  if (!frame) return frame.error();
+  return encode_frame(frame->get(), format);
 }
 
 }  // namespace wubd::media

@@ -149,9 +149,7 @@ void Restreamer::frame(const core::Route& route, const core::QueryParams& query,
   std::string type = format == media::ImageFormat::Jpeg ? "image/jpeg" : "image/png";
   // The segment (and its listing) stays held while the frame is made.
   auto work = [source = *source, format, type]() -> core::Result<Reply> {
-    auto picture = media::frame_at(source.path, source.offset);
-    if (!picture) return picture.error();
-    auto image = media::encode_image(*picture, format);
+    auto image = media::frame_image_at(source.path, source.offset, format);
     if (!image) return image.error();
     return Reply{200, type, std::move(*image)};
   };

@@ -4,6 +4,7 @@
 #include "wubd/core/result.h"
 #include "wubd/core/time.h"
 #include "wubd/io/beneath.h"
+#include "wubd/media/images.h"
 
 // One video frame of a segment file, decoded with libavcodec in-process (an ffmpeg
 // child costs ~80 ms to start and probe before it decodes anything). Blocks on the
@@ -17,5 +18,9 @@ namespace wubd::media {
 // An offset before the first frame or past what the file holds is an error with
 // code 406.
 core::Result<core::Picture> frame_at(const io::BeneathPath& segment, core::Micros offset);
+
+// The same frame encoded as a PNG or JPEG straight from the decoder's pixels (one
+// conversion fewer than frame_at and encode_image).
+core::Result<std::string> frame_image_at(const io::BeneathPath& segment, core::Micros offset, ImageFormat format);
 
 }  // namespace wubd::media

@@ -33,4 +33,8 @@ core::Result<core::Picture> scale_picture(const core::Picture& picture, int widt
 // (BT.709 for HD), as ffmpeg's own conversion does.
 core::Result<core::Picture> frame_to_picture(const AVFrame* frame);
 
+// A decoded video frame encoded as encode_image would encode its picture (opaque: RGB
+// PNG), converted once, straight from its own pixel format.
+core::Result<std::string> encode_frame(const AVFrame* frame, ImageFormat format);
+
 }  // namespace wubd::media
