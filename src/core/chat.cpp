@@ -33,13 +33,13 @@ std::optional<ChatMessage> merge_message(const ChatMessage& a, const ChatMessage
     if (key == "time") value = json_number(merged.time);
     if (key == "time_range") value = json_number(merged.time_range);
   }
-  for (const auto& [node, when] : b.receivers) {
+  for (const auto& receiver : b.receivers) {
     auto it = std::find_if(merged.receivers.begin(), merged.receivers.end(),
-                           [&](const auto& entry) { return entry.first == node; });
+                           [&](const auto& entry) { return entry.first == receiver.first; });
     if (it == merged.receivers.end()) {
-      merged.receivers.emplace_back(node, when);
+      merged.receivers.push_back(receiver);
     } else {
-      it->second = when;  // Python's a | b: b's word wins
+      it->second = receiver.second;  // Python's a | b: b's word wins
     }
   }
   return merged;
@@ -57,7 +57,7 @@ Result<std::vector<ChatMessage>> parse_chat_batch(std::string_view text) {
     text = newline == std::string_view::npos ? std::string_view() : text.substr(newline + 1);
     ++line_number;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
-    auto bad = [&](std::string why) {
+    auto bad = [&](const std::string& why) {
       return make_error("line " + std::to_string(line_number) + " is not a chat message: " + why);
     };
     simdjson::dom::object object;

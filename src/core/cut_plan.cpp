@@ -12,12 +12,9 @@ std::string lower(std::string text) {
 }
 
 Result<CutType> parse_cut_type(const std::string& text) {
-  static const std::pair<const char*, CutType> kTypes[] = {{"rough", CutType::Rough},
-                                                           {"fast", CutType::Fast},
-                                                           {"smart", CutType::Smart},
-                                                           {"mpegts", CutType::Mpegts},
-                                                           {"mp4", CutType::Mp4},
-                                                           {"webm", CutType::Webm}};
+  static const std::pair<const char*, CutType> kTypes[] = {{"rough", CutType::Rough}, {"fast", CutType::Fast},
+                                                           {"smart", CutType::Smart}, {"mpegts", CutType::Mpegts},
+                                                           {"mp4", CutType::Mp4},     {"webm", CutType::Webm}};
   for (const auto& [name, type] : kTypes) {
     if (text == name) return type;
   }
@@ -232,8 +229,8 @@ void add_full_cut_output(std::vector<std::string>& argv, CutType type) {
   if (type == CutType::Webm) {
     // VP9 and Opus, for browsers. libvpx at its realtime speed: at its default it
     // encodes several times slower than real time even at low resolutions.
-    argv.insert(argv.end(), {"-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "0", "-crf",
-                             "32", "-c:a", "libopus", "-f", "webm", "-"});
+    argv.insert(argv.end(), {"-c:v", "libvpx-vp9", "-deadline", "realtime", "-cpu-used", "8", "-b:v", "0", "-crf", "32",
+                             "-c:a", "libopus", "-f", "webm", "-"});
     return;
   }
   argv.insert(argv.end(), {"-c:v", "libx264", "-preset", "veryfast", "-c:a", "aac"});
@@ -260,8 +257,8 @@ std::vector<std::string> full_cut_argv(CutType type, const std::vector<FullCutIn
     // cannot seek), then the concat filter joins the ranges.
     std::string graph;
     for (std::size_t i = 0; i < inputs.size(); ++i) {
-      argv.insert(argv.end(), {"-ss", ffmpeg_seconds(inputs[i].offset), "-t", ffmpeg_seconds(inputs[i].duration),
-                               "-i", pipe_name(i)});
+      argv.insert(argv.end(), {"-ss", ffmpeg_seconds(inputs[i].offset), "-t", ffmpeg_seconds(inputs[i].duration), "-i",
+                               pipe_name(i)});
       if (has_video) graph += "[" + std::to_string(i) + ":v:0]";
       if (has_audio) graph += "[" + std::to_string(i) + ":a:0]";
     }
@@ -288,14 +285,29 @@ std::vector<std::string> full_cut_argv(CutType type, const std::vector<FullCutIn
   if (!any_transition) return full_cut_argv(type, inputs, has_video, has_audio);
   std::vector<std::string> argv = {"ffmpeg", "-hide_banner", "-loglevel", "error"};
   std::string graph;
-  auto add = [&](const std::string& filter) { graph += (graph.empty() ? "" : ";") + filter; };
+  // A stream's video and audio pads, `[v][a]`, of those it has.
+  auto pads = [&](std::string_view video_pad, std::string_view audio_pad) {
+    std::string out;
+    for (auto [has, pad] : {std::pair{has_video, video_pad}, std::pair{has_audio, audio_pad}}) {
+      if (!has) continue;
+      out += '[';
+      out += pad;
+      out += ']';
+    }
+    return out;
+  };
+  // One filter of the graph, written piece by piece.
+  auto add = [&](std::initializer_list<std::string_view> pieces) {
+    if (!graph.empty()) graph += ';';
+    for (std::string_view piece : pieces) graph += piece;
+  };
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     argv.insert(argv.end(), {"-ss", ffmpeg_seconds(inputs[i].offset), "-t", ffmpeg_seconds(inputs[i].duration), "-i",
                              pipe_name(i)});
     // xfade wants both of its inputs in one time base, and counts its offset from 0.
     std::string n = std::to_string(i);
-    if (has_video) add("[" + n + ":v:0]settb=AVTB,setpts=PTS-STARTPTS[v" + n + "]");
-    if (has_audio) add("[" + n + ":a:0]asetpts=PTS-STARTPTS[a" + n + "]");
+    if (has_video) add({"[", n, ":v:0]settb=AVTB,setpts=PTS-STARTPTS[v", n, "]"});
+    if (has_audio) add({"[", n, ":a:0]asetpts=PTS-STARTPTS[a", n, "]"});
   }
   // Joined one input at a time onto what came before: `length` is how long that is.
   std::string video = "v0", audio = "a0";
@@ -306,21 +318,14 @@ std::vector<std::string> full_cut_argv(CutType type, const std::vector<FullCutIn
     const std::optional<Transition>& join = i - 1 < joins.size() ? joins[i - 1] : std::nullopt;
     if (join) {
       Micros offset = length - join->duration;
-      if (has_video) add("[" + video + "][v" + n + "]xfade=" + xfade_options(*join, offset) + "[" + joined_video + "]");
-      if (has_audio) {
-        add("[" + audio + "][a" + n + "]acrossfade=d=" + ffmpeg_seconds(join->duration) + "[" + joined_audio + "]");
-      }
+      if (has_video) add({"[", video, "][v", n, "]xfade=", xfade_options(*join, offset), "[", joined_video, "]"});
+      if (has_audio)
+        add({"[", audio, "][a", n, "]acrossfade=d=", ffmpeg_seconds(join->duration), "[", joined_audio, "]"});
       length = offset + inputs[i].duration;
     } else {
       // concat takes each input's streams together: video then audio, input by input.
-      std::string in, out;
-      for (const auto& [prev_video, prev_audio] : {std::pair{video, audio}, std::pair{"v" + n, "a" + n}}) {
-        if (has_video) in += "[" + prev_video + "]";
-        if (has_audio) in += "[" + prev_audio + "]";
-      }
-      if (has_video) out += "[" + joined_video + "]";
-      if (has_audio) out += "[" + joined_audio + "]";
-      add(in + "concat=n=2:v=" + (has_video ? "1" : "0") + ":a=" + (has_audio ? "1" : "0") + out);
+      add({pads(video, audio), pads("v" + n, "a" + n), "concat=n=2:v=", has_video ? "1" : "0",
+           ":a=", has_audio ? "1" : "0", pads(joined_video, joined_audio)});
       length += inputs[i].duration;
     }
     video = joined_video;
@@ -345,7 +350,8 @@ Result<TransitionClip> plan_transition(const std::vector<SegmentOrHole>& from_be
     TransitionInput& input;
     const char* what;
   };
-  for (const Side& side : {Side{from_best, from_window, clip.from, "out of"}, Side{to_best, to_window, clip.to, "into"}}) {
+  for (const Side& side :
+       {Side{from_best, from_window, clip.from, "out of"}, Side{to_best, to_window, clip.to, "into"}}) {
     auto plan = plan_cut(side.best, side.window, false);
     if (!plan) {
       return make_error("A " + ffmpeg_seconds(transition.duration) + " s " + transition.type + " transition " +
@@ -362,9 +368,23 @@ Result<TransitionClip> plan_transition(const std::vector<SegmentOrHole>& from_be
 std::vector<std::string> transition_argv(const TransitionClip& clip, const std::string& video_codec, bool has_video,
                                          bool has_audio) {
   const std::string duration = ffmpeg_seconds(clip.transition.duration);
-  std::vector<std::string> argv = {"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
-                                   "-ss", ffmpeg_seconds(clip.from.offset), "-t", duration, "-i", "pipe:0",
-                                   "-ss", ffmpeg_seconds(clip.to.offset), "-t", duration, "-i", "pipe:3"};
+  std::vector<std::string> argv = {"ffmpeg",
+                                   "-hide_banner",
+                                   "-nostdin",
+                                   "-loglevel",
+                                   "error",
+                                   "-ss",
+                                   ffmpeg_seconds(clip.from.offset),
+                                   "-t",
+                                   duration,
+                                   "-i",
+                                   "pipe:0",
+                                   "-ss",
+                                   ffmpeg_seconds(clip.to.offset),
+                                   "-t",
+                                   duration,
+                                   "-i",
+                                   "pipe:3"};
   std::string graph;
   if (has_video) {
     graph += "[0:v:0]settb=AVTB,setpts=PTS-STARTPTS[v0];[1:v:0]settb=AVTB,setpts=PTS-STARTPTS[v1];";

@@ -50,7 +50,8 @@ Result<Box> parse_box(std::string_view text, std::string_view what, int max_side
 
 Result<std::pair<int, int>> parse_image_size(std::string_view text, int max_side) {
   std::size_t x = text.find('x');
-  if (x == std::string_view::npos) return make_error("Invalid size \"" + std::string(text) + "\": expected WIDTHxHEIGHT", 400);
+  if (x == std::string_view::npos)
+    return make_error("Invalid size \"" + std::string(text) + "\": expected WIDTHxHEIGHT", 400);
   auto width = parse_int(text.substr(0, x));
   auto height = parse_int(text.substr(x + 1));
   if (!width || !height) return make_error("Invalid size \"" + std::string(text) + "\": expected WIDTHxHEIGHT", 400);
@@ -100,8 +101,8 @@ Picture compose_thumbnail(const Picture& template_picture, const Picture& frame,
       std::uint8_t* dst = out.at(x, y);
       unsigned src_a = src[3];
       unsigned dst_a = dst[3];
-      unsigned blend = dst_a * (255 - src_a);           // dst's weight, ×255
-      unsigned out_a255 = src_a * 255 + blend;          // out alpha, ×255
+      unsigned blend = dst_a * (255 - src_a);   // dst's weight, ×255
+      unsigned out_a255 = src_a * 255 + blend;  // out alpha, ×255
       if (out_a255 == 0) {
         dst[0] = dst[1] = dst[2] = dst[3] = 0;
         continue;

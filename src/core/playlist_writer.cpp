@@ -66,13 +66,21 @@ std::string write_master_playlist(const std::vector<MasterVariant>& variants) {
       out += 'x';
       append_int(out, v.height);
     }
-    if (!v.codecs.empty()) out += ",CODECS=\"" + quoted_attribute(v.codecs) + "\"";
+    if (!v.codecs.empty()) {
+      out += ",CODECS=\"";
+      out += quoted_attribute(v.codecs);
+      out += '"';
+    }
     if (v.frame_rate > 0) {
       char rate[32];
       std::snprintf(rate, sizeof rate, ",FRAME-RATE=%.3f", v.frame_rate);
       out += rate;
     }
-    out += ",VIDEO=\"" + name + "\",NAME=\"" + name + "\"\n";
+    out += ",VIDEO=\"";
+    out += name;
+    out += "\",NAME=\"";
+    out += name;
+    out += "\"\n";
     out += v.uri;
     out += '\n';
   }

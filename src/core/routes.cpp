@@ -136,9 +136,9 @@ Result<Route> route_path(std::string_view path) {
   // A route is judged by its parts before its arity: a `..` (or another bad part)
   // anywhere under a known family is 403, not 404, whatever the number of parts.
   std::vector<std::string_view> parts = split_path(path);
-  static constexpr std::string_view kFamilies[] = {"files",    "playlist",  "segments", "cut",
-                                                   "extras",   "metrics",   "jobs",     "waveform",
-                                                   "frame",    "thumbnail", "generate_videos"};
+  static constexpr std::string_view kFamilies[] = {"files",  "playlist",  "segments",       "cut",
+                                                   "extras", "metrics",   "jobs",           "waveform",
+                                                   "frame",  "thumbnail", "generate_videos"};
   if (std::find(std::begin(kFamilies), std::end(kFamilies), parts[0]) == std::end(kFamilies)) return route;
   for (size_t i = 1; i < parts.size(); ++i) {
     if (auto part = decode_path_part(parts[i], "path part"); !part) return part.error();

@@ -12,12 +12,12 @@ namespace {
 
 // ffmpeg 5.1's xfade transitions that wubloader offers, by the same names.
 constexpr std::string_view kXfade[] = {
-    "fade",      "fadeblack", "fadewhite",   "fadegrays",  "wipeleft",   "wiperight",  "wipeup",    "wipedown",
-    "slideleft", "slideright", "slideup",    "slidedown",  "circlecrop", "rectcrop",   "distance",  "radial",
-    "smoothleft", "smoothright", "smoothup", "smoothdown", "circleopen", "circleclose", "vertopen",  "vertclose",
-    "horzopen",  "horzclose", "dissolve",    "pixelize",   "diagtl",     "diagtr",     "diagbl",    "diagbr",
-    "hlslice",   "hrslice",   "vuslice",     "vdslice",    "hblur",      "wipetl",     "wipetr",    "wipebl",
-    "wipebr",    "squeezeh",  "squeezev",    "zoomin",
+    "fade",       "fadeblack",   "fadewhite", "fadegrays",  "wipeleft",   "wiperight",   "wipeup",   "wipedown",
+    "slideleft",  "slideright",  "slideup",   "slidedown",  "circlecrop", "rectcrop",    "distance", "radial",
+    "smoothleft", "smoothright", "smoothup",  "smoothdown", "circleopen", "circleclose", "vertopen", "vertclose",
+    "horzopen",   "horzclose",   "dissolve",  "pixelize",   "diagtl",     "diagtr",      "diagbl",   "diagbr",
+    "hlslice",    "hrslice",     "vuslice",   "vdslice",    "hblur",      "wipetl",      "wipetr",   "wipebl",
+    "wipebr",     "squeezeh",    "squeezev",  "zoomin",
 };
 
 // xfade's custom expressions: the value of the pixel at X, Y is A (the old picture's)
@@ -37,13 +37,16 @@ constexpr std::pair<std::string_view, std::string_view> kCustom[] = {
     // picture's corners by the end.
     {"starwipe",
      "if(lt(hypot(X-W/2,Y-H/2)/hypot(W/2,H/2),2.8*(1-P)*0.382*sin(PI/5)/"
-     "(sin(min(mod(atan2(X-W/2,H/2-Y)+2*PI,2*PI/5),2*PI/5-mod(atan2(X-W/2,H/2-Y)+2*PI,2*PI/5)))+0.382*sin(PI/5-min(mod(atan2(X-W/2,H/2-Y)+2*PI,2*PI/5),2*PI/5-mod(atan2(X-W/2,H/2-Y)+2*PI,2*PI/5))))),B,A)"},
+     "(sin(min(mod(atan2(X-W/2,H/2-Y)+2*PI,2*PI/5),2*PI/5-mod(atan2(X-W/2,H/2-Y)+2*PI,2*PI/5)))+0.382*sin(PI/"
+     "5-min(mod(atan2(X-W/2,H/2-Y)+2*PI,2*PI/5),2*PI/5-mod(atan2(X-W/2,H/2-Y)+2*PI,2*PI/5))))),B,A)"},
     // A bat growing from the centre: wings (an ellipse) with two scallops bitten out of
     // their lower edge and one under the head, and two ears above it. U and V are the
     // pixel's place in the bat's own units (written out: xfade's threads would share
     // st()'s variables).
     {"batman",
-     "if(lt(((X-W/2)/(W*3.2*(1-P)+1))*((X-W/2)/(W*3.2*(1-P)+1))/0.25+((Y-H/2)/(H*3.2*(1-P)+1))*((Y-H/2)/(H*3.2*(1-P)+1))/0.09,1)*gt(hypot(abs(((X-W/2)/(W*3.2*(1-P)+1)))-0.2,((Y-H/2)/(H*3.2*(1-P)+1))-0.3),0.12)*gt(hypot(((X-W/2)/(W*3.2*(1-P)+1)),((Y-H/2)/(H*3.2*(1-P)+1))-0.36),0.1)"
+     "if(lt(((X-W/2)/(W*3.2*(1-P)+1))*((X-W/2)/(W*3.2*(1-P)+1))/0.25+((Y-H/2)/(H*3.2*(1-P)+1))*((Y-H/2)/"
+     "(H*3.2*(1-P)+1))/0.09,1)*gt(hypot(abs(((X-W/2)/(W*3.2*(1-P)+1)))-0.2,((Y-H/2)/"
+     "(H*3.2*(1-P)+1))-0.3),0.12)*gt(hypot(((X-W/2)/(W*3.2*(1-P)+1)),((Y-H/2)/(H*3.2*(1-P)+1))-0.36),0.1)"
      "+lt(abs(abs(((X-W/2)/(W*3.2*(1-P)+1)))-0.05),0.03)*between(((Y-H/2)/(H*3.2*(1-P)+1)),-0.42,-0.2),B,A)"},
     // Wipes whose edge is jagged row by row (or column by column): a pseudo-random
     // offset of up to a tenth of the picture per line.
@@ -55,7 +58,7 @@ constexpr std::pair<std::string_view, std::string_view> kCustom[] = {
 
 // wubloader names these too, but they move the pictures, which an expression of one
 // pixel's A and B cannot: xfade has them from ffmpeg 7.0.
-constexpr std::string_view kNeedsNewerFfmpeg[] = {"coverleft", "coverright", "coverup", "coverdown",
+constexpr std::string_view kNeedsNewerFfmpeg[] = {"coverleft",  "coverright",  "coverup",  "coverdown",
                                                   "revealleft", "revealright", "revealup", "revealdown"};
 
 std::string list_names() {
@@ -90,17 +93,16 @@ Result<std::optional<Transition>> parse_transition(std::string_view text) {
   const auto& names = transition_names();
   if (std::find(names.begin(), names.end(), type) == names.end()) {
     if (std::find(std::begin(kNeedsNewerFfmpeg), std::end(kNeedsNewerFfmpeg), type) != std::end(kNeedsNewerFfmpeg)) {
-      return make_error("Transition \"" + type + "\" needs ffmpeg 7's xfade, and this one is older; known: " +
-                            list_names(),
-                        400);
+      return make_error(
+          "Transition \"" + type + "\" needs ffmpeg 7's xfade, and this one is older; known: " + list_names(), 400);
     }
     return make_error("Unknown transition \"" + type + "\"; known: " + list_names(), 400);
   }
   auto duration = parse_duration(seconds);
   if (!duration || *duration <= 0 || *duration > kMicrosPerHour) {
-    return make_error("Bad transition duration \"" + std::string(seconds) +
-                          "\": a number of seconds greater than 0 and at most 3600",
-                      400);
+    return make_error(
+        "Bad transition duration \"" + std::string(seconds) + "\": a number of seconds greater than 0 and at most 3600",
+        400);
   }
   return std::optional<Transition>(Transition{type, *duration});
 }

@@ -1,6 +1,7 @@
 #include "wubd/media/audio_envelope.h"
 
 #include <algorithm>
+#include <cstring>
 #include <memory>
 
 extern "C" {
@@ -31,15 +32,20 @@ float sample_at(const AVFrame* frame, int channel, int i) {
   const int channels = frame->ch_layout.nb_channels;
   const std::uint8_t* data = planar ? frame->extended_data[channel] : frame->extended_data[0];
   const int index = planar ? i : i * channels + channel;
+  // Copied out rather than cast: the frame's bytes are not declared as these types.
+  auto read = [&](auto sample) {
+    std::memcpy(&sample, data + std::size_t(index) * sizeof sample, sizeof sample);
+    return sample;
+  };
   switch (av_get_packed_sample_fmt(format)) {
     case AV_SAMPLE_FMT_FLT:
-      return reinterpret_cast<const float*>(data)[index];
+      return read(float{});
     case AV_SAMPLE_FMT_DBL:
-      return float(reinterpret_cast<const double*>(data)[index]);
+      return float(read(double{}));
     case AV_SAMPLE_FMT_S16:
-      return float(reinterpret_cast<const std::int16_t*>(data)[index]) / 32768.f;
+      return float(read(std::int16_t{})) / 32768.f;
     case AV_SAMPLE_FMT_S32:
-      return float(double(reinterpret_cast<const std::int32_t*>(data)[index]) / 2147483648.0);
+      return float(double(read(std::int32_t{})) / 2147483648.0);
     case AV_SAMPLE_FMT_U8:
       return (float(data[index]) - 128.f) / 128.f;
     default:
@@ -48,8 +54,7 @@ float sample_at(const AVFrame* frame, int channel, int i) {
 }
 
 // Adds one decoded frame that starts at `at` (µs, wall time).
-void add_frame(const AVFrame* frame, core::Micros at, core::Micros start, core::Micros end,
-               core::Envelope& envelope) {
+void add_frame(const AVFrame* frame, core::Micros at, core::Micros start, core::Micros end, core::Envelope& envelope) {
   const int columns = envelope.columns();
   const int rate = frame->sample_rate > 0 ? frame->sample_rate : 48000;
   const core::Micros frame_end = at + core::Micros(frame->nb_samples) * core::kMicrosPerSecond / rate;
@@ -118,8 +123,8 @@ core::Result<bool> add_segment(const AudioSegment& segment, core::Micros start, 
       // frame only.
       bool wanted = pts != AV_NOPTS_VALUE && count++ % stride == 0;
       if (wanted && avcodec_send_packet(decoder.get(), packet.get()) >= 0) {
-        core::Micros at =
-            segment.start + av_rescale_q(pts - first_pts, stream->time_base, AVRational{1, int(core::kMicrosPerSecond)});
+        core::Micros at = segment.start +
+                          av_rescale_q(pts - first_pts, stream->time_base, AVRational{1, int(core::kMicrosPerSecond)});
         while (avcodec_receive_frame(decoder.get(), frame.get()) == 0) {
           add_frame(frame.get(), at, start, end, envelope);
           at += core::Micros(frame->nb_samples) * core::kMicrosPerSecond / std::max(frame->sample_rate, 1);
@@ -140,8 +145,8 @@ core::Result<bool> add_segment(const AudioSegment& segment, core::Micros start, 
 
 }  // namespace
 
-core::Result<bool> add_audio_envelope(const std::vector<AudioSegment>& segments, core::Micros start,
-                                      core::Micros end, int stride, core::Envelope& envelope) {
+core::Result<bool> add_audio_envelope(const std::vector<AudioSegment>& segments, core::Micros start, core::Micros end,
+                                      int stride, core::Envelope& envelope) {
   stride = std::max(stride, 1);
   for (const AudioSegment& segment : segments) {
     if (auto added = add_segment(segment, start, end, stride, envelope); !added) return added.error();

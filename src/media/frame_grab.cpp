@@ -69,6 +69,7 @@ core::Result<FramePtr> decode_frame_at(const io::BeneathPath& segment, core::Mic
   // Past the last frame's own duration (taken as the step before it), the file holds
   // nothing of that time.
   std::vector<std::int64_t> sorted;
+  sorted.reserve(packets.size());
   for (const Packet& p : packets) sorted.push_back(p->pts);
   std::sort(sorted.begin(), sorted.end());
   std::int64_t step = sorted.size() > 1 ? sorted.back() - sorted[sorted.size() - 2] : 0;

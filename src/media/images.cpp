@@ -103,9 +103,7 @@ core::Result<std::string> encode(const AVFrame* source, ImageFormat format, bool
   const AVCodec* codec = avcodec_find_encoder(format == ImageFormat::Png ? AV_CODEC_ID_PNG : AV_CODEC_ID_MJPEG);
   if (!codec) return core::make_error("this FFmpeg has no PNG or JPEG encoder");
   CodecContext context(avcodec_alloc_context3(codec));
-  AVPixelFormat pixels = format == ImageFormat::Jpeg ? AV_PIX_FMT_YUVJ420P
-                         : alpha                     ? AV_PIX_FMT_RGBA
-                                                     : AV_PIX_FMT_RGB24;
+  AVPixelFormat pixels = format == ImageFormat::Jpeg ? AV_PIX_FMT_YUVJ420P : alpha ? AV_PIX_FMT_RGBA : AV_PIX_FMT_RGB24;
   context->pix_fmt = pixels;
   context->width = source->width;
   context->height = source->height;
@@ -153,7 +151,9 @@ core::Result<std::string> encode_image(const core::Picture& picture, ImageFormat
   return encode(source.get(), format, !opaque(picture));
 }
 
-core::Result<std::string> encode_frame(const AVFrame* frame, ImageFormat format) { return encode(frame, format, false); }
+core::Result<std::string> encode_frame(const AVFrame* frame, ImageFormat format) {
+  return encode(frame, format, false);
+}
 
 core::Result<core::Picture> decode_png(std::string_view bytes, int max_side) {
   if (bytes.substr(0, kPngSignature.size()) != kPngSignature) {

@@ -91,8 +91,8 @@ core::Result<MediaInput> MediaInput::open_ts_memory(std::shared_ptr<const std::s
   constexpr int kBufferSize = 64 * 1024;
   auto* buffer = static_cast<unsigned char*>(av_malloc(kBufferSize));
   if (!buffer) return core::make_error("out of memory opening " + input.display_);
-  input.memory_->io = avio_alloc_context(buffer, kBufferSize, 0, input.memory_.get(), &Memory::read, nullptr,
-                                         &Memory::seek);
+  input.memory_->io =
+      avio_alloc_context(buffer, kBufferSize, 0, input.memory_.get(), &Memory::read, nullptr, &Memory::seek);
   if (!input.memory_->io) {
     av_free(buffer);
     return core::make_error("out of memory opening " + input.display_);

@@ -56,7 +56,8 @@ std::string write_messages(const std::vector<core::ChatMessage>& messages) {
       cJSON* item;
       if (key == "receivers") {
         item = cJSON_CreateObject();
-        for (const auto& [node, when] : message.receivers) cJSON_AddItemToObject(item, node.c_str(), cJSON_CreateRaw(when.c_str()));
+        for (const auto& [node, when] : message.receivers)
+          cJSON_AddItemToObject(item, node.c_str(), cJSON_CreateRaw(when.c_str()));
       } else {
         item = cJSON_CreateRaw(value.c_str());
       }

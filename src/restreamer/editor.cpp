@@ -102,7 +102,7 @@ bool Restreamer::check_video_variant(const core::Route& route, io::HttpResponse&
 }
 
 std::optional<Restreamer::FrameSource> Restreamer::frame_source(const core::Route& route, Micros timestamp,
-                                                               io::HttpResponse& response) {
+                                                                io::HttpResponse& response) {
   // As wubloader: a second either side, so an instant on a segment's edge is found.
   auto best = store_.best_segments(route.stream, route.variant, timestamp - core::kMicrosPerSecond,
                                    timestamp + core::kMicrosPerSecond);
@@ -111,16 +111,17 @@ std::optional<Restreamer::FrameSource> Restreamer::frame_source(const core::Rout
     if (!segment) continue;
     any = true;
     if (segment->name.start <= timestamp && timestamp < segment->name.end()) {
-      return FrameSource{segment, store_.segment_file(route.stream, route.variant, std::string(segment->hour),
-                                                      std::string(segment->file_name)),
-                         timestamp - segment->name.start};
+      return FrameSource{
+          segment,
+          store_.segment_file(route.stream, route.variant, std::string(segment->hour), std::string(segment->file_name)),
+          timestamp - segment->name.start};
     }
   }
   if (!any) {
     response.send_error(406, kNoContent);
   } else {
-    response.send_error(406, "no segment covers " + core::format_time(timestamp) + " (a hole in " + route.stream +
-                                 "/" + route.variant + ")");
+    response.send_error(406, "no segment covers " + core::format_time(timestamp) + " (a hole in " + route.stream + "/" +
+                                 route.variant + ")");
   }
   return std::nullopt;
 }
@@ -250,9 +251,9 @@ void Restreamer::waveform(const core::Route& route, const core::QueryParams& que
   std::vector<media::AudioSegment> segments;
   for (const core::SegmentOrHole& segment : store_.best_segments(route.stream, route.variant, *start, *end)) {
     if (!segment) continue;
-    segments.push_back({store_.segment_file(route.stream, route.variant, std::string(segment->hour),
-                                            std::string(segment->file_name)),
-                        segment->name.start});
+    segments.push_back(
+        {store_.segment_file(route.stream, route.variant, std::string(segment->hour), std::string(segment->file_name)),
+         segment->name.start});
   }
   if (segments.empty()) return response.send_error(406, kNoContent);
   if (!admit_cut(response)) return;

@@ -48,9 +48,8 @@ core::Result<std::vector<Requested>> parse_videos(const std::string& body) {
   simdjson::dom::parser parser;
   simdjson::dom::object object;
   if (auto error = parser.parse(body).get(object)) {
-    return core::make_error(std::string("The body must be a JSON object {name: [start, end]}: ") +
-                                simdjson::error_message(error),
-                            400);
+    return core::make_error(
+        std::string("The body must be a JSON object {name: [start, end]}: ") + simdjson::error_message(error), 400);
   }
   std::vector<Requested> videos;
   for (auto [key, value] : object) {
@@ -163,20 +162,20 @@ class GenerateVideosBody final : public io::HttpBody {
       }
       std::string temp_name = std::exchange(temp_name_, {});
       int base_fd = base_fd_;
-      tasks_.compute<core::Result<bool>>(
-          [base_fd, temp_name, name] { return put_in_place(base_fd, temp_name, name); },
-          [this, name](core::Result<bool> placed) {
-            if (!placed) return fail(placed.error().message);
-            log().info("generate_videos: wrote {}", name);
-            stderr_.clear();
-            next();
-          });
+      tasks_.compute<core::Result<bool>>([base_fd, temp_name, name] { return put_in_place(base_fd, temp_name, name); },
+                                         [this, name](const core::Result<bool>& placed) {
+                                           if (!placed) return fail(placed.error().message);
+                                           log().info("generate_videos: wrote {}", name);
+                                           stderr_.clear();
+                                           next();
+                                         });
     };
     // The streams copied as they are into Matroska, into the file ffmpeg is handed
     // (its descriptor reopened through /proc, so the output can seek).
     std::string output = "/proc/self/fd/" + std::to_string(io::ChildProcess::passed_fd_number(1, 0));
-    std::vector<std::string> argv = {"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error", "-i", "pipe:0",
-                                     "-map", "0", "-c", "copy", "-f", "matroska", "-y", output};
+    std::vector<std::string> argv = {"ffmpeg", "-hide_banner", "-nostdin", "-loglevel", "error",
+                                     "-i",     "pipe:0",       "-map",     "0",         "-c",
+                                     "copy",   "-f",           "matroska", "-y",        output};
     auto started = child_->start(argv, std::move(callbacks), {temp->file->get()});
     if (!started) return fail(started.error().message);
   }
@@ -200,8 +199,7 @@ class GenerateVideosBody final : public io::HttpBody {
 
 }  // namespace
 
-void Restreamer::generate_videos(const core::Route& route, const io::HttpRequest& request,
-                                 io::HttpResponse& response) {
+void Restreamer::generate_videos(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response) {
   if (!check_video_variant(route, response)) return;
   auto videos = parse_videos(request.body);
   if (!videos) return response.send_error(videos.error().code, videos.error().message);

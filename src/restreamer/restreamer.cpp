@@ -129,11 +129,11 @@ void Restreamer::handle(const io::HttpRequest& request, io::HttpResponse& respon
   }
   // Most routes read; a thumbnail also takes an uploaded template, and
   // /generate_videos only takes a POST.
-  const bool post_route = route && (route->kind == core::RouteKind::Thumbnail ||
-                                    route->kind == core::RouteKind::GenerateVideos);
+  const bool post_route =
+      route && (route->kind == core::RouteKind::Thumbnail || route->kind == core::RouteKind::GenerateVideos);
   const bool get_route = !route || route->kind != core::RouteKind::GenerateVideos;
-  const bool allowed = ((request.method == "GET" || request.method == "HEAD") && get_route) ||
-                       (request.method == "POST" && post_route);
+  const bool allowed =
+      ((request.method == "GET" || request.method == "HEAD") && get_route) || (request.method == "POST" && post_route);
   if (!allowed) {
     std::string methods = std::string(get_route ? "GET, HEAD, " : "") + (post_route ? "POST, " : "") + "OPTIONS";
     response.add_header("Allow", methods);
@@ -287,8 +287,7 @@ bool Restreamer::growing(const core::Route& route, std::optional<Micros> newest_
   return (added && *added > now - kLately) || (newest_end && *newest_end > now - kLately);
 }
 
-void Restreamer::live_window_playlist(const core::Route& route, core::TimeRange available,
-                                      io::HttpResponse& response) {
+void Restreamer::live_window_playlist(const core::Route& route, core::TimeRange available, io::HttpResponse& response) {
   std::string key = route.stream + '/' + route.variant;
   LiveWindowState& state = live_windows_.try_emplace(key, limits_.playlist_cap.max_span).first->second;
   Micros from = std::max(available.start, state.window.select_from(available.end));
@@ -371,8 +370,8 @@ void Restreamer::master_playlist(const core::Route& route, const core::QueryPara
     }
     core::MasterVariant entry;
     entry.name = variant;
-    entry.uri = "/playlist/" + core::percent_encode(route.stream) + "/" + core::percent_encode(variant) + ".m3u8" +
-                passed_on;
+    entry.uri =
+        "/playlist/" + core::percent_encode(route.stream) + "/" + core::percent_encode(variant) + ".m3u8" + passed_on;
     entry.bandwidth_bps = estimate_bandwidth_bps(route.stream, variant, last_hour);
     std::string key = route.stream + '/' + variant;
     auto known = variant_media_->find(key);

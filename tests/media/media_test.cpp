@@ -150,16 +150,16 @@ TEST_F(MediaTest, TheAudioEnvelopeHearsEverySliceOfASegment) {
   // 2 s in 80 slices of 25 ms: every slice holds part of an AAC frame (23 ms).
   core::Micros start = *core::parse_time("2026-11-21T04:00:00Z");
   core::Envelope envelope(80);
-  auto added = add_audio_envelope({{fixture("two_seconds.ts"), start}}, start, start + 2 * core::kMicrosPerSecond, 1,
-                                  envelope);
+  auto added =
+      add_audio_envelope({{fixture("two_seconds.ts"), start}}, start, start + 2 * core::kMicrosPerSecond, 1, envelope);
   ASSERT_TRUE(added) << added.error().message;
   int seen = 0;
   for (int c = 0; c < 80; ++c) seen += envelope.seen[std::size_t(c)];
   EXPECT_GE(seen, 78);  // the first and last may fall outside the audio
   // One frame in four still reaches most slices at this width.
   core::Envelope sparse(20);
-  ASSERT_TRUE(add_audio_envelope({{fixture("two_seconds.ts"), start}}, start, start + 2 * core::kMicrosPerSecond, 4,
-                                 sparse));
+  ASSERT_TRUE(
+      add_audio_envelope({{fixture("two_seconds.ts"), start}}, start, start + 2 * core::kMicrosPerSecond, 4, sparse));
   seen = 0;
   for (int c = 0; c < 20; ++c) seen += sparse.seen[std::size_t(c)];
   EXPECT_GE(seen, 18);

@@ -20,13 +20,14 @@ std::string field(const ChatMessage& m, std::string_view key) {
 
 TEST(Chat, BatchesParseLineByLineKeepingEveryFieldAsWritten) {
   auto messages = batch(
-      "{\"command\":\"PRIVMSG\",\"receivers\":{\"a\":10.5},\"tags\":{\"id\":\"m1\"},\"text\":\"h\\u00e9\",\"time\":10.5,"
+      "{\"command\":\"PRIVMSG\",\"receivers\":{\"a\":10.5},\"tags\":{\"id\":\"m1\"},\"text\":\"h\\u00e9\",\"time\":10."
+      "5,"
       "\"time_range\":0}\n\n{\"command\":\"JOIN\",\"receivers\":{\"b\":21},\"time\":20,\"time_range\":5}\n");
   ASSERT_EQ(messages.size(), 2u);
   EXPECT_EQ(messages[0].id, "m1");
   EXPECT_EQ(messages[0].time, 10.5);
   EXPECT_EQ(field(messages[0], "text"), "\"h\xC3\xA9\"");  // the same string, as UTF-8
-  EXPECT_EQ(field(messages[0], "time_range"), "0");  // an integer stays one
+  EXPECT_EQ(field(messages[0], "time_range"), "0");        // an integer stays one
   EXPECT_EQ(messages[1].id, "");
   EXPECT_EQ(messages[1].receivers.size(), 1u);
   auto bad = parse_chat_batch("{\"time\":1,\"time_range\":0}\nnot json\n");

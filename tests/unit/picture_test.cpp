@@ -67,7 +67,7 @@ TEST(Waveform, ColumnsSpanLowestToHighestOnASquareRootScale) {
   EXPECT_EQ(envelope_column(300, 0, 300, 3), -1);
   envelope.add(0, 0.f);  // silence: the centre line
   envelope.add(1, 1.f);
-  envelope.add(1, -1.f);  // full scale both ways: the whole height
+  envelope.add(1, -1.f);   // full scale both ways: the whole height
   envelope.add(2, 0.25f);  // a quarter: half of the upper half (sqrt), down to the centre
   envelope.add(2, 0.f);
   Picture picture = draw_waveform(envelope, 41);

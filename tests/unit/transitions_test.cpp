@@ -24,13 +24,11 @@ TEST(Transitions, ParsedFromWubloadersSpelling) {
   struct Bad {
     const char* text;
     const char* words;
-  } bad[] = {{"fade", "expected TYPE,DURATION"},
-             {"sparkle,1", "Unknown transition \"sparkle\"; known: fade, fadeblack"},
-             {"revealup,1", "needs ffmpeg 7"},
-             {"fade,0", "Bad transition duration \"0\""},
-             {"fade,-2", "Bad transition duration"},
-             {"fade,x", "Bad transition duration"},
-             {"fade,7200", "at most 3600"}};
+  } bad[] = {
+      {"fade", "expected TYPE,DURATION"},     {"sparkle,1", "Unknown transition \"sparkle\"; known: fade, fadeblack"},
+      {"revealup,1", "needs ffmpeg 7"},       {"fade,0", "Bad transition duration \"0\""},
+      {"fade,-2", "Bad transition duration"}, {"fade,x", "Bad transition duration"},
+      {"fade,7200", "at most 3600"}};
   for (const Bad& b : bad) {
     auto result = parse_transition(b.text);
     ASSERT_FALSE(result) << b.text;
@@ -45,8 +43,7 @@ TEST(Transitions, ParsedFromWubloadersSpelling) {
 }
 
 TEST(Transitions, XfadeOptions) {
-  EXPECT_EQ(xfade_options({"wipeleft", 500'000}, 12'250'000),
-            "transition=wipeleft:duration=0.500000:offset=12.250000");
+  EXPECT_EQ(xfade_options({"wipeleft", 500'000}, 12'250'000), "transition=wipeleft:duration=0.500000:offset=12.250000");
   std::string custom = xfade_options({"diamondwipe", kS}, 0);
   EXPECT_EQ(custom.rfind("transition=custom:expr='", 0), 0u) << custom;
   EXPECT_NE(custom.find("':duration=1.000000:offset=0.000000"), std::string::npos) << custom;
@@ -69,11 +66,11 @@ TEST(Transitions, ACutRequestTakesThemForItsJoins) {
   EXPECT_EQ(hard_then_fade->transitions[1]->duration, 2 * kS);
   EXPECT_EQ(parse_cut_request(two + "&transition=fade,1&transition=fade,1", std::nullopt, kCap).error().message,
             "Too many transitions");
-  EXPECT_EQ(parse_cut_request("start=2026-11-21T04:00:00Z&end=2026-11-21T04:00:10Z&transition=fade,1", std::nullopt,
-                              kCap)
-                .error()
-                .message,
-            "Too many transitions");
+  EXPECT_EQ(
+      parse_cut_request("start=2026-11-21T04:00:00Z&end=2026-11-21T04:00:10Z&transition=fade,1", std::nullopt, kCap)
+          .error()
+          .message,
+      "Too many transitions");
   auto too_short = parse_cut_request(two + "&transition=fade,10", std::nullopt, kCap);
   ASSERT_FALSE(too_short);
   EXPECT_NE(too_short.error().message.find("Range 1 (10.000000 s) is not longer than its transitions"),

@@ -15,9 +15,9 @@ struct MasterVariant {
   std::string uri;                 // its media playlist URL, start/end already appended
   std::int64_t bandwidth_bps = 0;  // peak bits per second, as RFC 8216 requires
   // What a probe of a recent segment found; unknown parts are left out of the line.
-  int width = 0, height = 0;    // RESOLUTION=WxH
-  std::string codecs;           // CODECS="avc1.64001f,mp4a.40.2" (RFC 6381)
-  double frame_rate = 0;        // FRAME-RATE=59.940
+  int width = 0, height = 0;  // RESOLUTION=WxH
+  std::string codecs;         // CODECS="avc1.64001f,mp4a.40.2" (RFC 6381)
+  double frame_rate = 0;      // FRAME-RATE=59.940
 };
 
 // One EXT-X-MEDIA VIDEO rendition named after each variant plus its

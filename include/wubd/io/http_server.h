@@ -50,7 +50,7 @@ struct HttpRequest {
   std::string path;                                          // target before '?', still percent-encoded
   std::string query;                                         // target after '?', without it
   std::vector<std::pair<std::string, std::string>> headers;  // names lower-cased
-  std::string body;  // at most the request's body limit (HttpLimits)
+  std::string body;                                          // at most the request's body limit (HttpLimits)
   bool keep_alive = true;
   std::string client;  // the peer's address, "127.0.0.1:40212" or "[::1]:40212", for access logs
 

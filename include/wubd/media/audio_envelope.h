@@ -23,7 +23,7 @@ struct AudioSegment {
 // every one), for long ranges where a column spans seconds: each frame decoded still
 // shows its samples' true peak, and a column is seldom missed. A segment without
 // audio adds nothing; one that does not open is an error naming it.
-core::Result<bool> add_audio_envelope(const std::vector<AudioSegment>& segments, core::Micros start,
-                                      core::Micros end, int stride, core::Envelope& envelope);
+core::Result<bool> add_audio_envelope(const std::vector<AudioSegment>& segments, core::Micros start, core::Micros end,
+                                      int stride, core::Envelope& envelope);
 
 }  // namespace wubd::media

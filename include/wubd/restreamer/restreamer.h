@@ -122,8 +122,7 @@ class Restreamer {
     io::BeneathPath path;
     core::Micros offset = 0;
   };
-  std::optional<FrameSource> frame_source(const core::Route& route, core::Micros timestamp,
-                                          io::HttpResponse& response);
+  std::optional<FrameSource> frame_source(const core::Route& route, core::Micros timestamp, io::HttpResponse& response);
   // Sends `body` once the frame queue gives it a turn; false (and a 503 sent) when
   // too many wait.
   bool queue_media_job(std::unique_ptr<WorkBody> body, io::HttpResponse& response);

@@ -82,7 +82,8 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
   std::vector<std::optional<core::Transition>> full_joins;
   for (std::size_t r = 0; r < cut_request->ranges.size(); ++r) {
     core::CutRange range = cut_request->ranges[r];
-    if (transitions_apart) range = {range.start + cut_request->transition_in(r), range.end - cut_request->transition_out(r)};
+    if (transitions_apart)
+      range = {range.start + cut_request->transition_in(r), range.end - cut_request->transition_out(r)};
     auto best = store_.best_segments(route.stream, route.variant, range.start, range.end);
     auto part = core::plan_cut(best, range, cut_request->allow_holes);
     if (!part) return response.send_error(part.error().code, part.error().message);
@@ -110,9 +111,9 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
     if (!transition) continue;
     core::CutRange from{cut_request->ranges[j].end - transition->duration, cut_request->ranges[j].end};
     core::CutRange to{cut_request->ranges[j + 1].start, cut_request->ranges[j + 1].start + transition->duration};
-    auto clip = core::plan_transition(store_.best_segments(route.stream, route.variant, from.start, from.end), from,
-                                      store_.best_segments(route.stream, route.variant, to.start, to.end), to,
-                                      *transition);
+    auto clip =
+        core::plan_transition(store_.best_segments(route.stream, route.variant, from.start, from.end), from,
+                              store_.best_segments(route.stream, route.variant, to.start, to.end), to, *transition);
     if (!clip) return response.send_error(clip.error().code, clip.error().message);
     TransitionFiles files{std::move(*clip), {}, {}};
     for (const core::SegmentRef& segment : files.clip.from.segments) files.from.push_back(file_of(segment));
@@ -156,7 +157,7 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
   // Rough and fast take the ranges' pieces back to back, as `plan` holds them (fast
   // with its transitions between them).
   std::vector<io::BeneathPath> paths;
-  std::vector<bool> new_parts;  // where the source's timestamps jump: a later range, a hole
+  std::vector<bool> new_parts;                // where the source's timestamps jump: a later range, a hole
   std::vector<std::size_t> transition_after;  // per piece: the transition following it, or npos
   for (std::size_t r = 0; r < ranges.size(); ++r) {
     for (std::size_t i = 0; i < ranges[r].paths.size(); ++i) {
@@ -171,8 +172,8 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
     if (fmp4) new_parts.assign(new_parts.size(), true);  // every remuxed file is its own part, joined on
     std::vector<FastCutStep> steps;
     for (std::size_t i = 0; i < plan.pieces.size(); ++i) {
-      steps.push_back({std::nullopt, std::move(paths[i]), plan.pieces[i].trim_start, plan.pieces[i].trim_end,
-                       new_parts[i]});
+      steps.push_back(
+          {std::nullopt, std::move(paths[i]), plan.pieces[i].trim_start, plan.pieces[i].trim_end, new_parts[i]});
       if (transition_after[i] != std::string::npos) {
         steps.push_back({std::move(transitions[transition_after[i]]), {}, std::nullopt, std::nullopt, true});
       }

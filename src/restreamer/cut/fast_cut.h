@@ -81,7 +81,7 @@ class FastCut final : public CutBody {
   bool has_video_ = true;
   bool has_audio_ = true;
   std::unique_ptr<FedChild> transition_;  // the transition being made
-  core::Micros first_start_time_ = 0;  // the first segment's start time, from its probe
+  core::Micros first_start_time_ = 0;     // the first segment's start time, from its probe
   std::size_t step_ = 0;
   std::unique_ptr<io::ChildProcess> child_;
   std::shared_ptr<const io::OwnedFd> feed_;  // the segment the child is trimming, while it is fed

@@ -17,8 +17,7 @@ constexpr std::size_t kReadChunk = 256 * 1024;
 
 }  // namespace
 
-FedChild::FedChild(uv_loop_t* loop, io::TaskGroup& tasks, std::vector<std::vector<io::BeneathPath>> inputs,
-                   bool fmp4)
+FedChild::FedChild(uv_loop_t* loop, io::TaskGroup& tasks, std::vector<std::vector<io::BeneathPath>> inputs, bool fmp4)
     : loop_(loop), tasks_(tasks), fmp4_(fmp4) {
   for (auto& paths : inputs) {
     Feed feed;
@@ -93,19 +92,21 @@ void FedChild::feed_remuxed(std::size_t input) {
     return;
   }
   io::BeneathPath path = feed.paths[feed.next_path++];
-  int rc = tasks_.compute<core::Result<std::string>>(
-      [path] { return media::remux_to_mpegts(path); },
-      [this, input](core::Result<std::string> remuxed) {
-        Feed& feed = feeds_[input];
-        feed.reading = false;
-        if (!child_ || feed.done) return;
-        if (!remuxed) return abort_feeding(remuxed.error().message);
-        // Each file starts a part: whatever its own timestamps, it continues the last.
-        std::string bytes = feed.retimer.begin_part();
-        bytes += feed.retimer.feed(*remuxed);
-        if (!bytes.empty() && !child_->write_input(input, std::move(bytes))) return stop_feeding(feed);
-        this->feed(input);
-      });
+  int rc =
+      tasks_.compute<core::Result<std::string>>([path] { return media::remux_to_mpegts(path); },
+                                                [this, input](core::Result<std::string> remuxed) {
+                                                  Feed& feed = feeds_[input];
+                                                  feed.reading = false;
+                                                  if (!child_ || feed.done) return;
+                                                  if (!remuxed) return abort_feeding(remuxed.error().message);
+                                                  // Each file starts a part: whatever its own timestamps, it continues
+                                                  // the last.
+                                                  std::string bytes = feed.retimer.begin_part();
+                                                  bytes += feed.retimer.feed(*remuxed);
+                                                  if (!bytes.empty() && !child_->write_input(input, std::move(bytes)))
+                                                    return stop_feeding(feed);
+                                                  this->feed(input);
+                                                });
   if (rc != 0) return abort_feeding(std::string("cannot queue a remux: ") + uv_err_name(rc));
   feed.reading = true;
 }

@@ -4,8 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "wubd/media/media_probe.h"
 #include "wubd/log/log.h"
+#include "wubd/media/media_probe.h"
 
 namespace wubd::restreamer {
 
