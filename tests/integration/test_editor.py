@@ -353,6 +353,14 @@ def test_a_cut_with_a_fade_and_a_wipe_between_three_ranges():
             assert any(70 <= level <= 185 for level in middle), (kind, middle)
             assert all(level < 40 or level > 215 for level in levels[30]), (kind, levels[30])
             os.unlink(out)
+        # Without a type the transitions are made (wubloader's default type, fast).
+        untyped = get(f"{w.url}/cut/db/source.ts?{query}")
+        assert untyped.status == 200, untyped
+        out = tempfile.mktemp(suffix=".ts")
+        with open(out, "wb") as f:
+            f.write(untyped.body)
+        assert abs(len(frame_numbers(out)) - seconds * 30) <= 1
+        os.unlink(out)
         # A rough cut is source footage: it ignores transitions, as wubloader's does.
         rough = get(f"{w.url}/cut/db/source.ts?type=rough&{query}")
         assert rough.status == 200 and len(rough.body) >= sum(len(m) for m in media[0:5]), len(rough.body)

@@ -76,6 +76,11 @@ TEST(Transitions, ACutRequestTakesThemForItsJoins) {
   EXPECT_NE(too_short.error().message.find("Range 1 (10.000000 s) is not longer than its transitions"),
             std::string::npos);
   EXPECT_EQ(parse_cut_request(two + "&type=webm", std::nullopt, kCap)->type, CutType::Webm);
+  // Without a type, transitions make the cut wubloader's default type, which honours
+  // them (rough, the default otherwise, ignores them); an explicit rough stays rough.
+  EXPECT_EQ(parse_cut_request(two + "&transition=fade,1", std::nullopt, kCap)->type, CutType::Fast);
+  EXPECT_EQ(parse_cut_request(two + "&transition=", std::nullopt, kCap)->type, CutType::Rough);
+  EXPECT_EQ(parse_cut_request(two + "&transition=fade,1&type=rough", std::nullopt, kCap)->type, CutType::Rough);
   EXPECT_EQ(cut_content_type(CutType::Webm), "video/webm");
 }
 

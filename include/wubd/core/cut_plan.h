@@ -48,8 +48,9 @@ struct CutRequest {
 // - `end` must be after `start` (400, naming the range);
 // - the ranges together must fit `cap` (400 naming its flag);
 // - `allow_holes` `true`/`false` (default false; case-insensitive; anything else 400);
-// - `type` rough/fast/smart/mpegts/mp4/webm (default rough), `experimental=true`
-//   means fast; an unknown type is 400 listing the choices;
+// - `type` rough/fast/smart/mpegts/mp4/webm (default rough, or fast when transitions
+//   are asked for), `experimental=true` means fast; an unknown type is 400 listing the
+//   choices;
 // - `transition=TYPE,DURATION` (repeatable, "" a hard cut), for the joins in order;
 //   fewer than joins: the rest are hard cuts; as many as ranges or more: 400 "Too
 //   many transitions"; a range must be longer than the transitions into and out of it
