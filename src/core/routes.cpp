@@ -88,6 +88,8 @@ std::string_view endpoint_label(RouteKind kind) {
       return "chat";
     case RouteKind::GenerateVideos:
       return "generate_videos";
+    case RouteKind::Coverage:
+      return "coverage";
   }
   return "other";
 }
@@ -228,6 +230,17 @@ Result<Route> route_by_arity(std::string_view path) {
       return not_found(path);
     }
     route.kind = RouteKind::Frame;
+    if (auto error = decode_parts(parts, {kAllParts, kAllParts + 2}, route)) return *error;
+    return route;
+  }
+  if (family == "coverage" && n == 2) {
+    for (std::string_view extension : {"json", "png", "svg"}) {
+      if (!strip_suffix(parts[2], "." + std::string(extension))) continue;
+      route.extension = std::string(extension);
+      break;
+    }
+    if (route.extension.empty()) return not_found(path);
+    route.kind = RouteKind::Coverage;
     if (auto error = decode_parts(parts, {kAllParts, kAllParts + 2}, route)) return *error;
     return route;
   }

@@ -13,6 +13,7 @@
 #include "wubd/io/beneath.h"
 #include "wubd/restreamer/restreamer.h"
 
+#include "query_times.h"
 #include "work_body.h"
 
 namespace wubd::restreamer {
@@ -20,13 +21,6 @@ namespace {
 
 using core::Micros;
 
-core::Result<Micros> required_time(const core::QueryParams& query, const std::string& name) {
-  auto it = query.find(name);
-  if (it == query.end()) return core::make_error(name + " is required", 400);
-  auto t = core::parse_time(it->second);
-  if (!t) return core::make_error("Bad " + name + ": " + t.error().message, 400);
-  return *t;
-}
 
 // A whole batch file, or nullopt if it is gone (deleted since it was listed).
 core::Result<std::optional<std::string>> read_batch(const io::BeneathPath& path) {

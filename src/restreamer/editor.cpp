@@ -19,6 +19,7 @@
 #include "wubd/restreamer/restreamer.h"
 
 #include "waveform_body.h"
+#include "query_times.h"
 #include "work_body.h"
 
 namespace wubd::restreamer {
@@ -28,14 +29,6 @@ using core::Micros;
 
 constexpr std::string_view kNoContent = "We have no content available within the requested time range.";
 
-// A required time parameter: 400 naming it when missing or bad.
-core::Result<Micros> required_time(const core::QueryParams& query, const std::string& name) {
-  auto it = query.find(name);
-  if (it == query.end()) return core::make_error(name + " is required", 400);
-  auto t = core::parse_time(it->second);
-  if (!t) return core::make_error("Bad " + name + ": " + t.error().message, 400);
-  return *t;
-}
 
 std::optional<std::string> param(const core::QueryParams& query, const std::string& name) {
   auto it = query.find(name);

@@ -20,6 +20,7 @@
 #include "wubd/log/log.h"
 #include "wubd/media/media_probe.h"
 
+#include "query_times.h"
 #include "work_body.h"
 
 namespace wubd::restreamer {
@@ -43,28 +44,6 @@ std::string json_string_array(const std::vector<Name>& names) {
   cJSON_free(text);
   cJSON_Delete(array);
   return out;
-}
-
-// The optional `start`/`end` query parameter; a bad value is a 400 naming it.
-core::Result<std::optional<Micros>> time_param(const core::QueryParams& query, std::string_view name) {
-  auto it = query.find(name);
-  if (it == query.end()) return std::optional<Micros>{};
-  auto t = core::parse_time(it->second);
-  if (!t) return core::make_error("bad " + std::string(name) + ": " + t.error().message, 400);
-  return std::optional<Micros>{*t};
-}
-
-// Both optional range parameters; the first bad one is the error.
-struct RangeParams {
-  std::optional<Micros> start;
-  std::optional<Micros> end;
-};
-core::Result<RangeParams> range_params(const core::QueryParams& query) {
-  auto start = time_param(query, "start");
-  if (!start) return start.error();
-  auto end = time_param(query, "end");
-  if (!end) return end.error();
-  return RangeParams{*start, *end};
 }
 
 void apply_variant_media(core::MasterVariant& entry, const media::VariantMedia& media) {
@@ -96,9 +75,11 @@ Restreamer::Restreamer(uv_loop_t* loop, store::SegmentStore& store, core::Metric
       playlist_cache_(limits_.playlist_cache_bytes),
       loop_(loop),
       media_jobs_(limits_.max_frame_jobs, limits_.max_frame_jobs_waiting),
-      waveform_cache_(std::make_shared<PlaylistCache>(limits_.waveform_cache_bytes)) {
+      waveform_cache_(std::make_shared<PlaylistCache>(limits_.waveform_cache_bytes)),
+      coverage_gauges_(metrics) {
   core::GaugeFamily& cuts = metrics.gauge("wubd_cuts_active", "Cuts running that encode (fast, smart, mpegts, mp4).");
   refresh_ = metrics.add_refresh([this, &cuts] { cuts.set({}, double(cut_slots_.running())); });
+  coverage_refresh_ = metrics.add_refresh([this] { refresh_coverage_gauges(); });
 }
 
 Restreamer::~Restreamer() = default;
@@ -190,6 +171,8 @@ void Restreamer::handle(const io::HttpRequest& request, io::HttpResponse& respon
       return chat(*route, *query, response);
     case core::RouteKind::GenerateVideos:
       return generate_videos(*route, request, response);
+    case core::RouteKind::Coverage:
+      return coverage(*route, *query, response);
   }
 }
 

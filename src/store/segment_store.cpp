@@ -266,6 +266,48 @@ bool SegmentStore::variant_exists(const std::string& stream, const std::string& 
   return stat_directory(stream + "/" + variant, mtime);
 }
 
+std::vector<SegmentStore::HourSource> SegmentStore::hour_sources(const std::string& stream,
+                                                                 const std::string& variant, Micros start, Micros end) {
+  read_changes();
+  std::vector<HourSource> sources;
+  for (Micros hour : core::hours_to_scan(hour_starts(stream, variant), start, end)) {
+    HourSource source;
+    source.hour = core::format_hour(hour);
+    source.start = hour;
+    source.path = stream + "/" + variant + "/" + source.hour;
+    if (auto it = hours_.find(source.path); it != hours_.end() && it->second.known()) {
+      CachedHour& cache = it->second;
+      cache.last_used = ++use_counter_;
+      if (cache.listing && !cache.changed) {
+        source.listing = cache.listing;
+      } else {
+        source.names = names_now(cache);
+      }
+    }
+    sources.push_back(std::move(source));
+  }
+  return sources;
+}
+
+std::shared_ptr<const io::OwnedFd> SegmentStore::base_descriptor() {
+  if (!index_base_ && base_fd_ >= 0) {
+    int fd = ::fcntl(base_fd_, F_DUPFD_CLOEXEC, 0);
+    if (fd >= 0) index_base_ = std::make_shared<const io::OwnedFd>(fd);
+  }
+  return index_base_;
+}
+
+std::shared_ptr<const HourListing> SegmentStore::listing_of(int base_fd, const HourSource& source) {
+  if (source.listing) return source.listing;
+  std::vector<std::pair<std::string, std::string>> rejected;  // names no hour holds: the loop warns of them
+  if (source.names) {
+    return core::make_hour_listing(source.hour, source.start, source.names, sizes_in(base_fd, source.path), rejected);
+  }
+  DirectoryRead read = read_hour(base_fd, source.path, source.hour, true);
+  if (read.listing) return read.listing;
+  return std::make_shared<const HourListing>();
+}
+
 std::optional<Micros> SegmentStore::last_segment_added(const std::string& stream, const std::string& variant) const {
   auto it = segment_added_.find(stream + "/" + variant);
   if (it == segment_added_.end()) return std::nullopt;

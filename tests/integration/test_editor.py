@@ -107,7 +107,7 @@ def test_frames_refuse_what_they_cannot_show():
     with Wubd(base_dir=BASE) as w:
         for query, status, words in (
             ("", 400, "timestamp is required"),
-            ("?timestamp=yesterday", 400, "Bad timestamp"),
+            ("?timestamp=yesterday", 400, "bad timestamp"),
             (f"?timestamp={iso(T0 + 3 * S + datetime.timedelta(seconds=0.05))}", 406, "hole"),
             (f"?timestamp={iso(T0 + datetime.timedelta(hours=2))}", 406, "no content available"),
         ):

@@ -30,6 +30,7 @@ enum class RouteKind {
   Thumbnail,       // /thumbnail/<stream>/<variant>.png
   Chat,            // /<stream>/chat.json
   GenerateVideos,  // /generate_videos/<stream>/<variant>
+  Coverage,        // /coverage/<stream>/<variant>.json, .png or .svg (`extension`)
 };
 
 struct Route {
@@ -40,7 +41,7 @@ struct Route {
   std::string file;
   // File: the decoded parts of the path below the base (at least two).
   std::vector<std::string> parts;
-  // Frame: "png" or "jpg".
+  // Frame: "png" or "jpg"; Coverage: "json", "png" or "svg".
   std::string extension;
 };
 

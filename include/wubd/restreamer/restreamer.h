@@ -128,6 +128,10 @@ class Restreamer {
   bool queue_media_job(std::unique_ptr<WorkBody> body, io::HttpResponse& response);
   // POST /generate_videos/<stream>/<variant> (generate_videos.cpp).
   void generate_videos(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
+  // The per-hour coverage gauges, refreshed before /metrics renders (coverage_metrics.cpp).
+  void refresh_coverage_gauges();
+  // /coverage/<stream>/<variant>.json|.png|.svg (coverage.cpp).
+  void coverage(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
   // /<stream>/chat.json (chat.cpp).
   void chat(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
   // /cut (cuts.cpp).
@@ -177,6 +181,18 @@ class Restreamer {
   // playlist cache by another name). Shared with the waveforms being drawn.
   std::shared_ptr<PlaylistCache> waveform_cache_;
   core::MetricsRegistry::Refresh refresh_;  // wubd_cuts_active
+  struct CoverageGauges {
+    explicit CoverageGauges(core::MetricsRegistry& metrics);
+    core::GaugeFamily& segments;
+    core::GaugeFamily& segment_seconds;
+    core::GaugeFamily& covered_seconds;
+    core::GaugeFamily& holes;
+    core::GaugeFamily& hole_seconds;
+    core::GaugeFamily& overlaps;
+    core::GaugeFamily& overlap_seconds;
+  };
+  CoverageGauges coverage_gauges_;
+  core::MetricsRegistry::Refresh coverage_refresh_;
 };
 
 }  // namespace wubd::restreamer

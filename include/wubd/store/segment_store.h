@@ -132,6 +132,29 @@ class SegmentStore {
                                                  core::Micros start, core::Micros end,
                                                  const std::vector<core::TimeRange>& held_holes = {});
 
+  // What work off the loop needs to list an hour without this object (a month's
+  // coverage would make hundreds of listings, seconds of work the loop must not do):
+  // its listing if one is made and current, else its names if the index has them
+  // (the listing is made from those), else neither (the directory is read).
+  struct HourSource {
+    std::string hour;  // `2026-11-21T04`
+    core::Micros start = 0;
+    std::string path;  // below the base
+    std::shared_ptr<const HourListing> listing;
+    std::shared_ptr<const std::string> names;
+  };
+  // The hour directories of a variant that may hold segments of [start, end) (as
+  // best_segments scans), with what is known of each. Reads no directory.
+  std::vector<HourSource> hour_sources(const std::string& stream, const std::string& variant, core::Micros start,
+                                       core::Micros end);
+  // The base directory's descriptor, for work in the threadpool (kept open while any
+  // such work holds it).
+  std::shared_ptr<const io::OwnedFd> base_descriptor();
+  // The listing of `source`, in the threadpool: the one it holds, or made from its
+  // names, or from a read of its directory below `base_fd` (an empty one if that
+  // fails). Symlinks are skipped as the store skips them.
+  static std::shared_ptr<const HourListing> listing_of(int base_fd, const HourSource& source);
+
   // A number that changes whenever any hour listing of [start, end) is read anew
   // (or an hour directory appears or goes): what a rendered playlist depends on.
   // Reads the existing hours of the range only, like best_segments.
