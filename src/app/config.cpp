@@ -24,6 +24,7 @@
 #include "config_flags.h"
 #include "wubd/app/version.h"
 #include "wubd/core/flag_values.h"
+#include "wubd/core/retention_plan.h"
 #include "wubd/core/routes.h"
 #include "wubd/core/time.h"
 #include "wubd/restreamer/restreamer.h"
@@ -329,6 +330,9 @@ core::Result<Command> parse_command_line(const std::vector<std::string>& args) {
   config.restreamer.live_settle = seconds(options.live_settle_s);
   config.restreamer.cut_cap.max_span = seconds(options.max_cut_hours * 3600);
   config.restreamer.max_frame_jobs = options.max_frame_jobs;
+  auto cut_cache_bytes = core::parse_byte_size(options.cut_cache_bytes);
+  if (!cut_cache_bytes) return refuse("--cut-cache-bytes", cut_cache_bytes.error().message);
+  config.restreamer.cut_cache_bytes = std::uint64_t(*cut_cache_bytes);
   if (!options.thumbnail_templates.empty()) {
     struct stat st {};
     if (::stat(options.thumbnail_templates.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {

@@ -102,6 +102,10 @@ CLI::App* define_flags(CLI::App& cli, Options& options) {
                  "Frames and thumbnails made at once; 64 more wait their turn, beyond that 503 with Retry-After")
       ->check(kPositive)
       ->capture_default_str();
+  cli.add_option("--cut-cache-bytes", options.cut_cache_bytes,
+                 "Seekable MP4 clips (/cut/S/V.mp4) kept in BASE/.wubd-cut-cache, least recently used removed first "
+                 "(K, M, G, T: powers of 1024)")
+      ->capture_default_str();
   cli.add_option("--thumbnail-templates", options.thumbnail_templates,
                  "Directory of named thumbnail templates (NAME.png, NAME.json with its crop and location) for "
                  "GET /thumbnail; without it only POST with an uploaded template works");

@@ -31,6 +31,7 @@ struct Options {
   double max_cut_hours = 6;
   double live_settle_s = 15;
   std::size_t max_frame_jobs = 4;
+  std::string cut_cache_bytes = "2G";
   std::string thumbnail_templates;
   // Downloader
   std::vector<std::string> downloads;  // STREAM=URL

@@ -251,6 +251,17 @@ std::string pipe_name(std::size_t i) { return i == 0 ? "pipe:0" : "pipe:" + std:
 
 }  // namespace
 
+std::vector<std::string> seekable_mp4_argv(const std::vector<FullCutInput>& inputs,
+                                           const std::vector<std::optional<Transition>>& joins, bool has_video,
+                                           bool has_audio) {
+  std::vector<std::string> argv = full_cut_argv(CutType::Mp4, inputs, joins, has_video, has_audio);
+  // The streamed MP4's fragmented output becomes a plain one with its index first.
+  auto movflags = std::find(argv.begin(), argv.end(), "-movflags");
+  if (movflags != argv.end() && movflags + 1 != argv.end()) *(movflags + 1) = "+faststart";
+  argv.back() = "-y";  // the output, "-", is the caller's file
+  return argv;
+}
+
 std::vector<std::string> full_cut_argv(CutType type, const std::vector<FullCutInput>& inputs, bool has_video,
                                        bool has_audio) {
   std::vector<std::string> argv = {"ffmpeg", "-hide_banner", "-loglevel", "error"};

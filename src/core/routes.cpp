@@ -208,7 +208,14 @@ Result<Route> route_by_arity(std::string_view path) {
     return route;
   }
   if (family == "cut" && n == 2) {
-    if (!strip_suffix(parts[2], ".ts")) return not_found(path);
+    // .ts: any cut type, streamed; .mp4: an MP4 clip a browser can seek in.
+    if (strip_suffix(parts[2], ".ts")) {
+      route.extension = "ts";
+    } else if (strip_suffix(parts[2], ".mp4")) {
+      route.extension = "mp4";
+    } else {
+      return not_found(path);
+    }
     route.kind = RouteKind::Cut;
     if (auto error = decode_parts(parts, {kAllParts, kAllParts + 2}, route)) return *error;
     return route;

@@ -75,6 +75,7 @@ class HttpConnection {
 
   // The body's side (Output calls these for the response in progress).
   void begin_response(int status, std::string_view content_type, std::optional<std::int64_t> length);
+  void add_response_header(std::string name, std::string value);
   void write_body(std::string bytes);
   void write_body_borrowed(std::shared_ptr<const void> keep, const char* data, std::size_t length);
   std::size_t send_body_file(int fd, std::int64_t offset, std::size_t length);

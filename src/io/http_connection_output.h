@@ -36,6 +36,10 @@ class HttpConnection::Output final : public BodyWriter {
     Call call(*connection_);
     connection_->begin_response(status, content_type, length);
   }
+  void add_header(std::string name, std::string value) override {
+    if (!connection_ || began_) return;
+    connection_->add_response_header(std::move(name), std::move(value));
+  }
   void write(std::string bytes) override {
     if (!connection_ || !began_) return;
     Call call(*connection_);

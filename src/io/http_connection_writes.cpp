@@ -12,6 +12,10 @@
 
 namespace wubd::io {
 
+void HttpConnection::add_response_header(std::string name, std::string value) {
+  if (response_) response_->headers.emplace_back(std::move(name), std::move(value));
+}
+
 void HttpConnection::begin_response(int status, std::string_view content_type, std::optional<std::int64_t> length) {
   Response& r = *response_;
   r.out->mark_began();

@@ -76,6 +76,7 @@ Restreamer::Restreamer(uv_loop_t* loop, store::SegmentStore& store, core::Metric
       loop_(loop),
       media_jobs_(limits_.max_frame_jobs, limits_.max_frame_jobs_waiting),
       waveform_cache_(std::make_shared<PlaylistCache>(limits_.waveform_cache_bytes)),
+      cut_cache_(std::make_shared<CutCache>(loop, store.base_dir(), limits_.cut_cache_bytes)),
       coverage_gauges_(metrics) {
   core::GaugeFamily& cuts = metrics.gauge("wubd_cuts_active", "Cuts running that encode (fast, smart, mpegts, mp4).");
   refresh_ = metrics.add_refresh([this, &cuts] { cuts.set({}, double(cut_slots_.running())); });

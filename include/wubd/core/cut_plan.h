@@ -123,6 +123,13 @@ std::vector<std::string> full_cut_argv(CutType type, const std::vector<FullCutIn
                                        const std::vector<std::optional<Transition>>& joins, bool has_video,
                                        bool has_audio);
 
+// The same for an MP4 file a browser can seek in (the cut cache's): the index first
+// (`-movflags +faststart`, which needs a file ffmpeg can read back), ending with `-y`
+// for the caller to add the file to write.
+std::vector<std::string> seekable_mp4_argv(const std::vector<FullCutInput>& inputs,
+                                           const std::vector<std::optional<Transition>>& joins, bool has_video,
+                                           bool has_audio);
+
 // A transition between two ranges, made apart (fast and smart cuts): the end of the
 // first range and the start of the second, each as the segments covering it, fed to
 // ffmpeg back to back (`from` on stdin, `to` on pipe:3), `offset` into its first one.

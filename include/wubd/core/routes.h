@@ -22,7 +22,7 @@ enum class RouteKind {
   Segment,         // /segments/<stream>/<variant>/<hour>/<file>
   File,            // /segments/<dir>/<path…>: any other file below the base (extras)
   ListExtras,      // /extras/<dir>: every file below BASE/<dir>, recursively
-  Cut,             // /cut/<stream>/<variant>.ts
+  Cut,             // /cut/<stream>/<variant>.ts or .mp4 (`extension`)
   Metrics,         // /metrics
   Jobs,            // /jobs
   Waveform,        // /waveform/<stream>/<variant>.png
@@ -41,7 +41,7 @@ struct Route {
   std::string file;
   // File: the decoded parts of the path below the base (at least two).
   std::vector<std::string> parts;
-  // Frame: "png" or "jpg"; Coverage: "json", "png" or "svg".
+  // Frame: "png" or "jpg"; Coverage: "json", "png" or "svg"; Cut: "ts" or "mp4".
   std::string extension;
 };
 

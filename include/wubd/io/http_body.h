@@ -22,6 +22,9 @@ class BodyWriter {
   // and `length` as Content-Length, or chunked (HTTP/1.0: until close) without one.
   // Once, before any write. For a HEAD request the response is over after this.
   virtual void begin(int status, std::string_view content_type, std::optional<std::int64_t> length) = 0;
+  // Adds a header to the head begin() will send (one the body learns only later: a
+  // Content-Range). Ignored after begin().
+  virtual void add_header(std::string name, std::string value) = 0;
   virtual void write(std::string bytes) = 0;
   // Bytes written without being copied: `keep` keeps them valid until they are sent.
   virtual void write_borrowed(std::shared_ptr<const void> keep, const char* data, std::size_t length) = 0;

@@ -15,6 +15,7 @@
 #include "wubd/core/url.h"
 #include "wubd/io/http_server.h"
 #include "wubd/media/media_probe.h"
+#include "wubd/restreamer/cut_cache.h"
 #include "wubd/restreamer/cut_slots.h"
 #include "wubd/restreamer/job_queue.h"
 #include "wubd/restreamer/playlist_cache.h"
@@ -38,6 +39,8 @@ struct RestreamerLimits {
   core::Micros live_settle = 15 * core::kMicrosPerSecond;
   // The longest range a cut covers, its ranges together (--max-cut-hours).
   core::RangeCap cut_cap{6 * core::kMicrosPerHour, "--max-cut-hours"};
+  // Seekable MP4 clips kept on disk (--cut-cache-bytes).
+  std::uint64_t cut_cache_bytes = 2ULL << 30;
   // Frames and thumbnails made at once (--max-frame-jobs), and how many more may wait
   // their turn before a request gets 503.
   std::size_t max_frame_jobs = 4;
@@ -136,6 +139,9 @@ class Restreamer {
   void chat(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
   // /cut (cuts.cpp).
   void cut(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
+  // What names a seekable clip in the cut cache: its ranges, transitions, and the
+  // versions of the listings it is made of.
+  std::string clip_key(const core::Route& route, const core::CutRequest& request);
   // False (and a 503 sent) when --max-full-cuts are already running.
   bool admit_cut(io::HttpResponse& response);
   std::int64_t estimate_bandwidth_bps(const std::string& stream, const std::string& variant, const std::string& hour);
@@ -180,6 +186,8 @@ class Restreamer {
   // Rendered waveforms, by range and size, valid while the range's listings are (a
   // playlist cache by another name). Shared with the waveforms being drawn.
   std::shared_ptr<PlaylistCache> waveform_cache_;
+  // Seekable clips (/cut/S/V.mp4), shared with the bodies sending them.
+  std::shared_ptr<CutCache> cut_cache_;
   core::MetricsRegistry::Refresh refresh_;  // wubd_cuts_active
   struct CoverageGauges {
     explicit CoverageGauges(core::MetricsRegistry& metrics);

@@ -11,6 +11,7 @@
 #include "wubd/log/log.h"
 #include "wubd/restreamer/restreamer.h"
 
+#include "clip_body.h"
 #include "fast_cut.h"
 #include "full_cut.h"
 #include "smart_cut.h"
@@ -36,6 +37,21 @@ void add_spill_segment(store::SegmentStore& store, const core::Route& route, Cut
 
 }  // namespace
 
+std::string Restreamer::clip_key(const core::Route& route, const core::CutRequest& request) {
+  // The clip's inputs as they are now: a range whose listings change (a live hour)
+  // makes another clip.
+  std::string key = route.stream + '/' + route.variant + (request.allow_holes ? "/holes" : "");
+  for (std::size_t i = 0; i < request.ranges.size(); ++i) {
+    const core::CutRange& range = request.ranges[i];
+    key += '/' + std::to_string(range.start) + '-' + std::to_string(range.end) + '@' +
+           std::to_string(store_.range_version(route.stream, route.variant, range.start, range.end));
+    if (i < request.transitions.size() && request.transitions[i]) {
+      key += '/' + request.transitions[i]->type + ',' + std::to_string(request.transitions[i]->duration);
+    }
+  }
+  return key;
+}
+
 void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response) {
   if (core::is_chat_variant(route.variant) || store_.is_extras_dir(route.stream)) {
     return response.send_error(404, route.stream + "/" + route.variant + " is not a video variant (chat or extras)");
@@ -50,6 +66,24 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
   if (!cut_request) return response.send_error(cut_request.error().code, cut_request.error().message);
 
   core::CutType type = cut_request->type;
+  auto query = core::parse_query(request.query);
+  if (!query) return response.send_error(400, query.error().message);
+  const bool seekable = route.extension == "mp4";
+  if (seekable) {
+    if (query->count("type") && type != core::CutType::Mp4) {
+      return response.send_error(400, "/cut/" + route.stream + "/" + route.variant +
+                                          ".mp4 makes an MP4 clip a browser can seek in: leave type out (or use "
+                                          "type=mp4); other types are under .ts");
+    }
+    type = core::CutType::Mp4;
+  }
+  bool download = false;
+  if (auto it = query->find("download"); it != query->end()) {
+    if (it->second != "true" && it->second != "false") {
+      return response.send_error(400, "download must be one of: true, false");
+    }
+    download = it->second == "true";
+  }
   if (range_holds_ && !cut_request->ranges.empty()) {
     // Held from now until the body is gone, so retention deletes no file this cut reads.
     core::TimeRange span{cut_request->ranges.front().start, cut_request->ranges.front().end};
@@ -134,8 +168,28 @@ void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, i
                                         route.variant + " is fragmented MP4: use type=mpegts or mp4");
   }
   std::string extension = type == core::CutType::Mp4 ? ".mp4" : type == core::CutType::Webm ? ".webm" : ".ts";
-  response.add_header("Content-Disposition",
-                      "inline; filename=\"" + route.stream + "-" + route.variant + extension + "\"");
+  // download=true: the browser saves the clip instead of showing it.
+  response.add_header("Content-Disposition", std::string(download ? "attachment" : "inline") + "; filename=\"" +
+                                                 route.stream + "-" + route.variant + extension + "\"");
+  if (seekable) {
+    // Made once into the cut cache, then sent from there with byte ranges.
+    std::string key = clip_key(route, *cut_request);
+    if (!cut_cache_->has(key) && !admit_cut(response)) return;
+    io::BeneathPath probe = full_feeds.front().front();
+    auto recipe = [this, probe, feeds = std::move(full_feeds), inputs = std::move(full_inputs),
+                   joins = std::move(full_joins)]() {
+      return CutCache::Recipe{probe,
+                              [inputs, joins](bool has_video, bool has_audio) {
+                                return core::seekable_mp4_argv(inputs, joins, has_video, has_audio);
+                              },
+                              feeds, std::make_shared<CutSlots::Slot>(cut_slots_.take())};
+    };
+    std::optional<std::string> range;
+    // If-Range: clips carry no validator, so one given means the whole clip.
+    if (const std::string* header = request.header("range"); header && !request.header("if-range")) range = *header;
+    return response.send_body(
+        std::make_unique<ClipBody>(loop_, cut_cache_, std::move(key), std::move(recipe), std::move(range)));
+  }
   if (request.is_head() && type != core::CutType::Rough) {
     // The headers a GET would get, and nothing started: no encoder, no child, no slot.
     if (!admit_cut(response)) return;
