@@ -29,6 +29,8 @@ class ClipBody final : public io::HttpBody {
   void start(io::BodyWriter& out) override;
   void resume() override { streamer_.resume(); }
   void stop() override { place_.reset(); }
+  // A client that shuts its side while its clip is made is gone: nobody should wait.
+  bool stop_on_client_eof() const override { return true; }
 
  private:
   void send(const core::Result<CutCache::ClipFile>& clip);
