@@ -90,6 +90,8 @@ std::string_view endpoint_label(RouteKind kind) {
       return "generate_videos";
     case RouteKind::Coverage:
       return "coverage";
+    case RouteKind::Ui:
+      return "ui";
   }
   return "other";
 }
@@ -159,6 +161,17 @@ Result<Route> route_by_arity(std::string_view path) {
 
   if (path == "/") {
     route.kind = RouteKind::Index;
+    return route;
+  }
+  // The editor page: /ui (redirected), /ui/ (its page), /ui/<file>.
+  if (family == "ui" && (n == 0 || (n == 1 && parts[1].empty()))) {
+    route.kind = RouteKind::Ui;
+    route.file = n == 0 ? "" : "index.html";
+    return route;
+  }
+  if (family == "ui" && n == 1) {
+    route.kind = RouteKind::Ui;
+    if (auto error = decode_parts(parts, {{"file", &Route::file}}, route)) return *error;
     return route;
   }
   if (family == "metrics" && n == 0) {

@@ -174,6 +174,8 @@ void Restreamer::handle(const io::HttpRequest& request, io::HttpResponse& respon
       return generate_videos(*route, request, response);
     case core::RouteKind::Coverage:
       return coverage(*route, *query, response);
+    case core::RouteKind::Ui:
+      return ui(*route, response);
   }
 }
 

@@ -31,6 +31,7 @@ enum class RouteKind {
   Chat,            // /<stream>/chat.json
   GenerateVideos,  // /generate_videos/<stream>/<variant>
   Coverage,        // /coverage/<stream>/<variant>.json, .png or .svg (`extension`)
+  Ui,              // /ui/ and /ui/<file>: the editor page (`file`; "" for /ui itself)
 };
 
 struct Route {

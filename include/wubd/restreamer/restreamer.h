@@ -133,6 +133,8 @@ class Restreamer {
   void generate_videos(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
   // The per-hour coverage gauges, refreshed before /metrics renders (coverage_metrics.cpp).
   void refresh_coverage_gauges();
+  // /ui/: the editor page (ui.cpp).
+  void ui(const core::Route& route, io::HttpResponse& response);
   // /coverage/<stream>/<variant>.json|.png|.svg (coverage.cpp).
   void coverage(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
   // /<stream>/chat.json (chat.cpp).
