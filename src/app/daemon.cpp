@@ -191,8 +191,9 @@ class Daemon {
     for (const std::string& stream : store_.list_streams()) {
       std::string encoded = core::percent_encode(stream);
       streams += fmt::format(
-          "<li>{}: <a href=\"/playlist/{}.m3u8\">master playlist</a>, <a href=\"/files/{}\">variants</a></li>\n",
-          escape_html(stream), encoded, encoded);
+          "<li>{}: <a href=\"/ui/?stream={}\">editor</a>, <a href=\"/playlist/{}.m3u8\">master playlist</a>, "
+          "<a href=\"/files/{}\">variants</a></li>\n",
+          escape_html(stream), encoded, encoded, encoded);
     }
     return "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>wubd</title></head><body>\n"
            "<h1>wubd " +
@@ -202,11 +203,14 @@ class Daemon {
            escape_html(store_.base_dir()) + "). Roles: " + escape_html(roles) + ".</p>\n<h2>Streams</h2>\n<ul>\n" +
            (streams.empty() ? "<li>none yet</li>\n" : streams) +
            "</ul>\n<h2>Endpoints</h2>\n<ul>\n"
+           "<li><a href=\"/ui/\">/ui/</a>: the editor page</li>\n"
            "<li><a href=\"/files\">/files</a>: streams, then /files/STREAM/VARIANT/HOUR</li>\n"
            "<li>/playlist/STREAM.m3u8, /playlist/STREAM/VARIANT.m3u8?start=&amp;end=: HLS playlists</li>\n"
            "<li>/segments/STREAM/VARIANT/HOUR/FILE: segment bytes</li>\n"
            "<li>/cut/STREAM/VARIANT.ts?start=&amp;end=&amp;type=rough|fast|smart|mpegts|mp4|webm"
            "[&amp;range=A,B&amp;transition=TYPE,SECONDS]: clips</li>\n"
+           "<li>/cut/STREAM/VARIANT.mp4?start=&amp;end=[&amp;download=true]: a clip a browser can seek in</li>\n"
+           "<li>/coverage/STREAM/VARIANT.json|.png|.svg?start=&amp;end=: what the archive holds, and its holes</li>\n"
            "<li>/frame/STREAM/VARIANT.png|.jpg?timestamp=: the frame shown then</li>\n"
            "<li>/thumbnail/STREAM/VARIANT.png?timestamp=&amp;template=: a thumbnail (POST a template PNG)</li>\n"
            "<li>/waveform/STREAM/VARIANT.png?start=&amp;end=&amp;size=WxH: the audio's waveform</li>\n"

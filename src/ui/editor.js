@@ -95,7 +95,6 @@ async function show() {
     if (from !== null) query = `?start=${iso(from)}&end=${iso(to !== null ? to : from + HOUR)}`;
     const coverage = await getJson(path("coverage", "json") + query);
     const end = Date.parse(coverage.end);
-    // Without a start: the newest hour, followed live.
     // Without From: the newest hour, followed live. With it: the range asked for.
     state.view = from !== null ? { start: from, end: to !== null ? to : from + HOUR, live: false }
                                : { start: end - HOUR, end, live: to === null };

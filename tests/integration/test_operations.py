@@ -28,7 +28,8 @@ def test_the_index_page_says_what_this_node_is():
     with Wubd(base_dir=base) as w:
         page = get(w.url + "/")
         assert page.status == 200 and page.headers["content-type"].startswith("text/html"), page
-        for text in ("wubd ", "restreamer", 'href="/playlist/desertbus.m3u8"', 'href="/metrics"', 'href="/files"'):
+        for text in ("wubd ", "restreamer", 'href="/playlist/desertbus.m3u8"', 'href="/metrics"', 'href="/files"',
+                     'href="/ui/?stream=desertbus"', 'href="/ui/"'):
             assert text in page.text, (text, page.text)
         assert metric(w, "wubd_http_requests_total", endpoint="index", status="200") == 1
 
