@@ -190,8 +190,8 @@ std::string coverage_map_svg(const Coverage& coverage, const CoverageMapLayout& 
     while (j < pixels.size() && pixels[j] == pixels[i] && int(j) / layout.rows == column) ++j;
     if (pixels[i] != PixelCoverage::None) {
       put({"<rect x=\"", to_string(column * layout.column_width), "\" y=\"",
-           to_string(layout.top + int(i) % layout.rows), "\" width=\"", to_string(layout.column_width),
-           "\" height=\"", to_string(j - i), "\" fill=\"", hex(colour_of(pixels[i])), "\"/>\n"});
+           to_string(layout.top + int(i) % layout.rows), "\" width=\"", to_string(layout.column_width), "\" height=\"",
+           to_string(j - i), "\" fill=\"", hex(colour_of(pixels[i])), "\"/>\n"});
     }
     i = j;
   }

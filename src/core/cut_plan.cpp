@@ -126,13 +126,16 @@ Result<CutRequest> parse_cut_request(std::string_view raw_query, std::optional<C
     auto type = parse_cut_type(it->second);
     if (!type) return type.error();
     request.type = *type;
-  } else if (auto exp = params->find("experimental"); exp != params->end() && lower(exp->second) == "true") {
-    request.type = CutType::Fast;  // wubloader's name for it
-  } else if (std::any_of(request.transitions.begin(), request.transitions.end(),
-                         [](const auto& t) { return t.has_value(); })) {
-    // Without a type, a cut asking for transitions is wubloader's default type, fast,
-    // which makes them: the default rough cut would drop them without a word.
-    request.type = CutType::Fast;
+  } else {
+    // experimental=true is wubloader's name for a fast cut. Without a type, a cut asking
+    // for transitions is wubloader's default type, fast, which makes them: the default
+    // rough cut would drop them without a word.
+    auto experimental = params->find("experimental");
+    bool wants_transitions = std::any_of(request.transitions.begin(), request.transitions.end(),
+                                         [](const auto& t) { return t.has_value(); });
+    if ((experimental != params->end() && lower(experimental->second) == "true") || wants_transitions) {
+      request.type = CutType::Fast;
+    }
   }
   return request;
 }

@@ -21,7 +21,6 @@ namespace {
 
 using core::Micros;
 
-
 // A whole batch file, or nullopt if it is gone (deleted since it was listed).
 core::Result<std::optional<std::string>> read_batch(const io::BeneathPath& path) {
   int fd = io::open_beneath(path, O_RDONLY);

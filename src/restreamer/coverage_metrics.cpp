@@ -26,7 +26,8 @@ Restreamer::CoverageGauges::CoverageGauges(core::MetricsRegistry& m)
       overlaps(m.gauge("wubd_coverage_overlaps",
                        "Copies the best segments leave out (another copy of a start, an overlap): "
                        "wubloader's overlap_count.")),
-      overlap_seconds(m.gauge("wubd_coverage_overlap_seconds", "Seconds of those copies: wubloader's overlap_duration.")) {}
+      overlap_seconds(
+          m.gauge("wubd_coverage_overlap_seconds", "Seconds of those copies: wubloader's overlap_duration.")) {}
 
 void Restreamer::refresh_coverage_gauges() {
   const core::Micros now = io::wall_clock_now();
@@ -35,7 +36,8 @@ void Restreamer::refresh_coverage_gauges() {
   for (const std::string& stream : store_.list_streams()) {
     for (const std::string& variant : store_.list_variants(stream)) {
       if (core::is_chat_variant(variant)) continue;
-      for (auto [window, hour] : {std::pair{"current_hour", current}, std::pair{"previous_hour", current - core::kMicrosPerHour}}) {
+      for (auto [window, hour] :
+           {std::pair{"current_hour", current}, std::pair{"previous_hour", current - core::kMicrosPerHour}}) {
         core::TimeRange range{hour, std::min(now, hour + core::kMicrosPerHour)};
         std::map<core::Micros, std::shared_ptr<const core::HourListing>> listings;
         std::vector<core::Micros> hours;

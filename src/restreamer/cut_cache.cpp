@@ -38,7 +38,8 @@ void empty_directory(int dir_fd) {
   }
   std::vector<std::string> names;
   while (dirent* entry = ::readdir(dir)) {
-    if (std::strcmp(entry->d_name, ".") != 0 && std::strcmp(entry->d_name, "..") != 0) names.emplace_back(entry->d_name);
+    if (std::strcmp(entry->d_name, ".") != 0 && std::strcmp(entry->d_name, "..") != 0)
+      names.emplace_back(entry->d_name);
   }
   ::closedir(dir);
   for (const std::string& name : names) ::unlinkat(dir_fd, name.c_str(), 0);
@@ -142,8 +143,8 @@ void CutCache::State::made(const std::string& key, std::int64_t status, int sign
   if (status != 0 || signal != 0) {
     std::string tail = clip.production ? clip.production->stderr_tail : "";
     while (!tail.empty() && tail.back() == '\n') tail.pop_back();
-    return fail(key, "ffmpeg exited " + std::to_string(status) + (signal ? " (signal " + std::to_string(signal) + ")" : "") +
-                         ": " + tail + feed_error);
+    return fail(key, "ffmpeg exited " + std::to_string(status) +
+                         (signal ? " (signal " + std::to_string(signal) + ")" : "") + ": " + tail + feed_error);
   }
   struct stat st {};
   if (::fstatat(dir_fd, clip.file_name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) {

@@ -18,8 +18,8 @@
 #include "wubd/media/images.h"
 #include "wubd/restreamer/restreamer.h"
 
-#include "waveform_body.h"
 #include "query_times.h"
+#include "waveform_body.h"
 #include "work_body.h"
 
 namespace wubd::restreamer {
@@ -28,7 +28,6 @@ namespace {
 using core::Micros;
 
 constexpr std::string_view kNoContent = "We have no content available within the requested time range.";
-
 
 std::optional<std::string> param(const core::QueryParams& query, const std::string& name) {
   auto it = query.find(name);

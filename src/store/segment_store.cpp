@@ -266,15 +266,19 @@ bool SegmentStore::variant_exists(const std::string& stream, const std::string& 
   return stat_directory(stream + "/" + variant, mtime);
 }
 
-std::vector<SegmentStore::HourSource> SegmentStore::hour_sources(const std::string& stream,
-                                                                 const std::string& variant, Micros start, Micros end) {
+std::vector<SegmentStore::HourSource> SegmentStore::hour_sources(const std::string& stream, const std::string& variant,
+                                                                 Micros start, Micros end) {
   read_changes();
   std::vector<HourSource> sources;
   for (Micros hour : core::hours_to_scan(hour_starts(stream, variant), start, end)) {
     HourSource source;
     source.hour = core::format_hour(hour);
     source.start = hour;
-    source.path = stream + "/" + variant + "/" + source.hour;
+    source.path = stream;
+    source.path += '/';
+    source.path += variant;
+    source.path += '/';
+    source.path += source.hour;
     if (auto it = hours_.find(source.path); it != hours_.end() && it->second.known()) {
       CachedHour& cache = it->second;
       cache.last_used = ++use_counter_;

@@ -49,8 +49,8 @@ Coverage cover(Hour& hour, Micros from, Micros to) {
 TEST(Coverage, RunsHolesAndIncompleteStretchesFromTheSegmentsTimes) {
   Hour hour;
   for (int s = 0; s < 20; s += 2) hour.add(s);
-  hour.add(24);                          // a hole at 20..24
-  hour.add(26, SegmentType::Partial);    // covered, but only just
+  hour.add(24);                        // a hole at 20..24
+  hour.add(26, SegmentType::Partial);  // covered, but only just
   hour.add(28);
   hour.add(30, SegmentType::Suspect);
   hour.add(4, SegmentType::Full, "zz");  // a second full copy of 4
@@ -83,7 +83,7 @@ TEST(Coverage, APixelIsAsBadAsTheWorstOfItsSpan) {
   Hour hour;
   hour.add(0);
   hour.add(2);
-  hour.add(5);                         // a hole at 4..5 (one second: half a pixel)
+  hour.add(5);                        // a hole at 4..5 (one second: half a pixel)
   hour.add(7, SegmentType::Partial);  // 7..9: touches pixels 3 and 4
   hour.add(9);
   Coverage c = cover(hour, 0, 12);
@@ -116,12 +116,11 @@ TEST(Coverage, TheMapPlacesTimesInColumnsOfTenMinutes) {
     const std::uint8_t* p = map.at(x, y);
     return std::vector<int>{p[0], p[1], p[2]};
   };
-  EXPECT_EQ(colour(1, 12), (std::vector<int>{0x1f, 0x77, 0xb4}));   // full
-  EXPECT_EQ(colour(5, 12), (std::vector<int>{0xff, 0x7f, 0x0e}));   // partial, the next column
-  EXPECT_EQ(colour(5, 13), (std::vector<int>{0xff, 0xff, 0xff}));   // nothing after it
+  EXPECT_EQ(colour(1, 12), (std::vector<int>{0x1f, 0x77, 0xb4}));  // full
+  EXPECT_EQ(colour(5, 12), (std::vector<int>{0xff, 0x7f, 0x0e}));  // partial, the next column
+  EXPECT_EQ(colour(5, 13), (std::vector<int>{0xff, 0xff, 0xff}));  // nothing after it
   std::string svg = coverage_map_svg(c, coverage_map_layout(c.range));
-  EXPECT_NE(svg.find("<rect x=\"0\" y=\"12\" width=\"4\" height=\"300\" fill=\"#1f77b4\"/>"), std::string::npos)
-      << svg;
+  EXPECT_NE(svg.find("<rect x=\"0\" y=\"12\" width=\"4\" height=\"300\" fill=\"#1f77b4\"/>"), std::string::npos) << svg;
 }
 
 }  // namespace

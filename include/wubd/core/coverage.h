@@ -48,8 +48,8 @@ struct HourCoverage {
   // Copies the best segments left out: another copy of the same start, or one
   // overlapping the previous by more than the tolerance.
   TypeFigures overlaps;
-  Micros covered = 0;       // by the best segments, within the hour and the range
-  std::size_t holes = 0;    // holes of the range that reach into the hour
+  Micros covered = 0;        // by the best segments, within the hour and the range
+  std::size_t holes = 0;     // holes of the range that reach into the hour
   Micros hole_duration = 0;  // their time within the hour
 };
 

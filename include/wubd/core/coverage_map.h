@@ -14,10 +14,10 @@ namespace wubd::core {
 
 struct CoverageMapLayout {
   Micros pixel = 2 * kMicrosPerSecond;
-  int rows = 300;           // a column: 10 minutes
-  int column_width = 4;     // pixels a column is drawn wide
-  int top = 12;             // the hour labels' band
-  int bottom = 14;          // the legend's band
+  int rows = 300;        // a column: 10 minutes
+  int column_width = 4;  // pixels a column is drawn wide
+  int top = 12;          // the hour labels' band
+  int bottom = 14;       // the legend's band
   // Where the pixel for time `t` is drawn: its column's left edge and its row (-1,
   // -1 outside the range).
   std::pair<int, int> place(const TimeRange& range, Micros t) const;

@@ -19,7 +19,8 @@ void ClipBody::start(io::BodyWriter& out) {
 
 void ClipBody::send(const core::Result<CutCache::ClipFile>& clip) {
   place_.reset();  // the clip is made: nothing to wait for
-  if (!clip) return out_->fail(clip.error().code ? clip.error().code : 500, "cannot make the clip: " + clip.error().message);
+  if (!clip)
+    return out_->fail(clip.error().code ? clip.error().code : 500, "cannot make the clip: " + clip.error().message);
   const std::int64_t size = clip->size;
   out_->add_header("Accept-Ranges", "bytes");
   core::RangeDecision range =

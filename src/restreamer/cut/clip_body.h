@@ -23,8 +23,8 @@ class ClipBody final : public io::HttpBody {
  public:
   // `range`: the request's Range header, if any (an If-Range makes it the whole file:
   // clips carry no validator).
-  ClipBody(uv_loop_t* loop, std::shared_ptr<CutCache> cache, std::string key,
-           std::function<CutCache::Recipe()> recipe, std::optional<std::string> range);
+  ClipBody(uv_loop_t* loop, std::shared_ptr<CutCache> cache, std::string key, std::function<CutCache::Recipe()> recipe,
+           std::optional<std::string> range);
 
   void start(io::BodyWriter& out) override;
   void resume() override { streamer_.resume(); }
