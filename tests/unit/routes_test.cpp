@@ -26,6 +26,12 @@ TEST(Routes, EveryEndpoint) {
       {"/segments/db/source/2026-11-21T04/00:00.000000-2.0-full-AAAA.ts", RouteKind::Segment, "db", "source",
        "2026-11-21T04", "00:00.000000-2.0-full-AAAA.ts"},
       {"/cut/db/source.ts", RouteKind::Cut, "db", "source", "", ""},
+      {"/cut/db/source.mp4", RouteKind::Cut, "db", "source", "", ""},
+      {"/coverage/db/source.json", RouteKind::Coverage, "db", "source", "", ""},
+      {"/coverage/db/source.png", RouteKind::Coverage, "db", "source", "", ""},
+      {"/coverage/db/source.svg", RouteKind::Coverage, "db", "source", "", ""},
+      {"/ui/", RouteKind::Ui, "", "", "", "index.html"},
+      {"/ui", RouteKind::Ui, "", "", "", ""},  // redirected to /ui/
       {"/metrics", RouteKind::Metrics, "", "", "", ""},
       {"/files/my%20stream", RouteKind::ListVariants, "my stream", "", "", ""},
       {"/playlist/a.m3u8.m3u8", RouteKind::MasterPlaylist, "a.m3u8", "", "", ""},
@@ -51,7 +57,7 @@ TEST(Routes, EveryEndpoint) {
 TEST(Routes, UnknownPathsAre404) {
   for (const char* path : {"", "/nope", "//", "/files/a/b/c/d", "/playlist/db", "/playlist/db/source",
                            "/playlist/a/b/c.m3u8", "/segments/a", "/segments", "/extras", "/extras/a/b",
-                           "/cut/db/source.mp4", "/cut/db.ts", "/metrics/x", "files"}) {
+                           "/cut/db/source.mkv", "/cut/db.ts", "/coverage/db/source.gif", "/coverage/db.json", "/metrics/x", "files"}) {
     auto r = route_path(path);
     ASSERT_FALSE(r.ok()) << path;
     EXPECT_EQ(r.error().code, 404) << path;
@@ -165,6 +171,9 @@ TEST(Routes, MalformedEscapeIs400) {
 TEST(Routes, TheEditorsRoutesKeepTheirExtensionsAndTheirRules) {
   EXPECT_EQ(route_path("/frame/db/source.jpg")->extension, "jpg");
   EXPECT_EQ(route_path("/frame/db/source.png")->extension, "png");
+  EXPECT_EQ(route_path("/cut/db/source.mp4")->extension, "mp4");
+  EXPECT_EQ(route_path("/coverage/db/source.svg")->extension, "svg");
+  EXPECT_EQ(route_path("/ui/editor.js")->file, "editor.js");
   EXPECT_EQ(route_path("/frame/db/source.gif").error().code, 404);
   EXPECT_EQ(route_path("/waveform/db/source.jpg").error().code, 404);
   EXPECT_EQ(route_path("/waveform/../source.png").error().code, 403);
