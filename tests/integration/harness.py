@@ -38,6 +38,9 @@ def run_tap(tests):
             print(f"not ok {number} - {test.__name__}", flush=True)
             for line in traceback.format_exc().splitlines():
                 print(f"# {line}", flush=True)
+            # meson shows a failed test's stderr, not its TAP comments: the reason
+            # must reach a CI log too.
+            print(f"{test.__name__} failed:\n{traceback.format_exc()}", file=sys.stderr, flush=True)
     sys.exit(1 if failures else 0)
 
 

@@ -55,9 +55,10 @@ TEST(Routes, EveryEndpoint) {
 }
 
 TEST(Routes, UnknownPathsAre404) {
-  for (const char* path : {"", "/nope", "//", "/files/a/b/c/d", "/playlist/db", "/playlist/db/source",
-                           "/playlist/a/b/c.m3u8", "/segments/a", "/segments", "/extras", "/extras/a/b",
-                           "/cut/db/source.mkv", "/cut/db.ts", "/coverage/db/source.gif", "/coverage/db.json", "/metrics/x", "files"}) {
+  for (const char* path :
+       {"", "/nope", "//", "/files/a/b/c/d", "/playlist/db", "/playlist/db/source", "/playlist/a/b/c.m3u8",
+        "/segments/a", "/segments", "/extras", "/extras/a/b", "/cut/db/source.mkv", "/cut/db.ts",
+        "/coverage/db/source.gif", "/coverage/db.json", "/metrics/x", "files"}) {
     auto r = route_path(path);
     ASSERT_FALSE(r.ok()) << path;
     EXPECT_EQ(r.error().code, 404) << path;
