@@ -7,6 +7,7 @@
 #include <cJSON.h>
 #include <spdlog/spdlog.h>
 
+#include "app_log.h"
 #include "wubd/app/process_metrics.h"
 #include "wubd/app/version.h"
 #include "wubd/backfiller/backfiller.h"
@@ -19,8 +20,6 @@
 
 namespace wubd::app {
 namespace {
-
-spdlog::logger& log() { return log::logger(log::Module::Main); }
 
 std::vector<std::string> split_words(std::string_view line) {
   std::vector<std::string> words;

@@ -2,6 +2,7 @@
 // locks on ranges it must not delete from.
 #include <spdlog/spdlog.h>
 
+#include "app_log.h"
 #include "wubd/app/console.h"
 #include "wubd/core/flag_values.h"
 #include "wubd/log/log.h"
@@ -10,8 +11,6 @@
 
 namespace wubd::app {
 namespace {
-
-spdlog::logger& log() { return log::logger(log::Module::Main); }
 
 std::string range_text(const core::HeldRange& held) {
   return (held.stream.empty() ? "every stream" : held.stream) + " " + core::format_time(held.range.start) + "/" +

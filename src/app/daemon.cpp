@@ -9,6 +9,7 @@
 #include <spdlog/spdlog.h>
 #include <uv.h>
 
+#include "app_log.h"
 #include "wubd/app/console.h"
 #include "wubd/app/process_metrics.h"
 #include "wubd/app/systemd_notify.h"
@@ -34,8 +35,6 @@
 
 namespace wubd::app {
 namespace {
-
-spdlog::logger& log() { return log::logger(log::Module::Main); }
 
 // The hours of each variant whose listings the index makes as it reads them: what the
 // longest playlist spans (one hour directory more than its hours, as a range rarely

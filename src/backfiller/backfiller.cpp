@@ -10,6 +10,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "backfill_log.h"
 #include "peer_backfill.h"
 #include "wubd/core/node_list.h"
 #include "wubd/io/http_client.h"
@@ -17,8 +18,6 @@
 
 namespace wubd::backfiller {
 namespace {
-
-spdlog::logger& log() { return log::logger(log::Module::Backfill); }
 
 BackfillMetrics& metrics_for(core::MetricsRegistry& m) {
   // One set per process: the families live in the registry, which outlives us.

@@ -8,6 +8,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "backfill_log.h"
 #include "wubd/core/hour_files.h"
 #include "wubd/core/routes.h"
 #include "wubd/core/segment_name.h"
@@ -23,8 +24,6 @@
 
 namespace wubd::backfiller {
 namespace {
-
-spdlog::logger& log() { return log::logger(log::Module::Backfill); }
 
 // Listings are small; a peer that sends more is not answering a listing.
 constexpr std::size_t kMaxListingBytes = 16 << 20;

@@ -97,10 +97,6 @@ std::optional<HlsByteRange> parse_byterange(std::string_view text) {
 
 bool starts_with(std::string_view text, std::string_view prefix) { return text.substr(0, prefix.size()) == prefix; }
 
-bool ends_with(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
-
 }  // namespace
 
 const std::string* find_attribute(const HlsAttributes& attributes, std::string_view key) {
@@ -326,13 +322,13 @@ std::string base_variant_name(const MasterPlaylist& master, const HlsVariant& va
   const std::string* ivs_source = find_attribute(variant.attributes, "IVS-VARIANT-SOURCE");
   if (ivs_source && *ivs_source == "source") return "source";
   if (const std::string* ivs_name = find_attribute(variant.attributes, "IVS-NAME")) {
-    if (!ivs_name->empty()) return ends_with(*ivs_name, " (source)") ? "source" : *ivs_name;
+    if (!ivs_name->empty()) return ivs_name->ends_with(" (source)") ? "source" : *ivs_name;
   }
   if (!variant.video_group.empty()) {
     if (variant.video_group == "chunked") return "source";  // Twitch's group for the source
     for (const HlsRendition& rendition : master.renditions) {
       if (rendition.type == "VIDEO" && rendition.group_id == variant.video_group && !rendition.name.empty()) {
-        return ends_with(rendition.name, " (source)") ? "source" : rendition.name;
+        return rendition.name.ends_with(" (source)") ? "source" : rendition.name;
       }
     }
   }
@@ -347,7 +343,7 @@ std::string base_variant_name(const MasterPlaylist& master, const HlsVariant& va
 // IVS-NAME or rendition name without " (source)".
 std::string own_name(const MasterPlaylist& master, const HlsVariant& variant) {
   auto strip = [](std::string name) {
-    if (ends_with(name, " (source)")) name.resize(name.size() - 9);
+    if (name.ends_with(" (source)")) name.resize(name.size() - 9);
     return name;
   };
   if (const std::string* ivs_name = find_attribute(variant.attributes, "IVS-NAME"); ivs_name && !ivs_name->empty()) {

@@ -22,15 +22,11 @@ int two_digits(std::string_view text, std::size_t at, int max) {
 // A name the text of an hour's names can hold (join_names).
 bool fits_names_text(std::string_view name) { return !name.empty() && name.find('\n') == std::string_view::npos; }
 
-bool ends_with(std::string_view text, std::string_view suffix) {
-  return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
-}
-
 }  // namespace
 
 Result<ChatBatchName> parse_chat_batch_name(Micros hour_start, std::string_view file_name) {
   constexpr std::string_view kSuffix = ".json";
-  if (!ends_with(file_name, kSuffix)) return bad_batch(file_name, "does not end in .json");
+  if (!file_name.ends_with(kSuffix)) return bad_batch(file_name, "does not end in .json");
   std::string_view stem = file_name.substr(0, file_name.size() - kSuffix.size());
   // MM:SS-HASH
   int minute = two_digits(stem, 0, 59);
@@ -46,7 +42,7 @@ Result<ChatBatchName> parse_chat_batch_name(Micros hour_start, std::string_view 
 }
 
 bool is_tombstone_name(std::string_view file_name) {
-  return file_name.size() > kTombstoneSuffix.size() && ends_with(file_name, kTombstoneSuffix);
+  return file_name.size() > kTombstoneSuffix.size() && file_name.ends_with(kTombstoneSuffix);
 }
 
 std::string_view file_stem(std::string_view file_name) {
@@ -126,9 +122,9 @@ HourFiles sort_hour_files(std::string_view hour, Micros hour_start, std::string_
   for (std::string_view name : file_names) {
     if (is_tombstone_name(name)) continue;
     // A chat batch or extra being written the way wubloader writes one: not there yet.
-    if (ends_with(name, ".temp") && !ends_with(name, "-temp.ts")) continue;
+    if (name.ends_with(".temp") && !name.ends_with("-temp.ts")) continue;
     bool deleted = !tombstoned.empty() && tombstoned.count(file_stem(name)) > 0;
-    if (ends_with(name, ".json")) {
+    if (name.ends_with(".json")) {
       auto batch = parse_chat_batch_name(hour_start, name);
       if (!batch) {
         files.rejected.emplace_back(name, batch.error().message);

@@ -8,7 +8,8 @@
 namespace wubd::core {
 namespace {
 
-std::string hours_text(Micros span) {
+// Hours as --keep-hours takes them: "48", "0.5".
+std::string flag_hours(Micros span) {
   char text[32];
   std::snprintf(text, sizeof text, "%g", double(span) / double(kMicrosPerHour));
   return text;
@@ -49,7 +50,7 @@ RetentionPlan plan_retention(std::vector<ArchiveHour> hours, const KeepPolicy& p
     std::optional<Micros> keep = keep_for(policy, hour.stream);
     if (!keep || !deletable[i] || hour.start + kMicrosPerHour > now - *keep) continue;
     bool own = policy.keep_for_stream.count(hour.stream) > 0;
-    remove(i, "older than --keep-hours " + (own ? hour.stream + "=" : "") + hours_text(*keep));
+    remove(i, "older than --keep-hours " + (own ? hour.stream + "=" : "") + flag_hours(*keep));
   }
 
   // Deletes the oldest deletable hours among those `in` selects until their bytes are

@@ -4,13 +4,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include "downloader_log.h"
 #include "wubd/io/lifetime.h"
 #include "wubd/log/log.h"
 
 namespace wubd::downloader {
 namespace {
-
-spdlog::logger& log() { return log::logger(log::Module::Downloader); }
 
 bool is_gone(long status) { return status == 403 || status == 404; }
 

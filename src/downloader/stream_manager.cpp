@@ -6,13 +6,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include "downloader_log.h"
 #include "wubd/io/clock.h"
 #include "wubd/log/log.h"
 
 namespace wubd::downloader {
 namespace {
-
-spdlog::logger& log() { return log::logger(log::Module::Downloader); }
 
 // Claims on segments this far in the past are dropped: no playlist lists them any more.
 constexpr core::Micros kClaimMemory = 2 * core::kMicrosPerHour;

@@ -6,17 +6,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include "downloader_log.h"
 #include "provider.h"
 #include "wubd/core/hls_playlist.h"
 #include "wubd/log/log.h"
 
 namespace wubd::downloader {
-namespace {
-
-spdlog::logger& log() { return log::logger(log::Module::Downloader); }
-
-}  // namespace
-
 StreamWorker::StreamWorker(DownloadContext& context, std::uint64_t id, std::string stream, std::string variant,
                            std::string url, core::Micros url_fetched_at, bool twitch, Callbacks callbacks)
     : context_(context),

@@ -22,10 +22,6 @@ bool multi_ok(CURLMcode rc, const char* call) {
   return false;
 }
 
-struct SlistFree {
-  void operator()(curl_slist* list) const { curl_slist_free_all(list); }
-};
-
 // How often paused requests ask must_wait() again: often enough that a drained disk
 // queue refills at once, seldom enough to cost nothing while the disk is stalled.
 constexpr std::uint64_t kResumeCheckMs = 5;
@@ -33,6 +29,11 @@ constexpr std::uint64_t kResumeCheckMs = 5;
 }  // namespace
 
 struct HttpClient::Request {
+  // A member type, not a file-local one: a member of an anonymous-namespace type
+  // would be a different type in each unity translation unit (-Wsubobject-linkage).
+  struct SlistFree {
+    void operator()(curl_slist* list) const { curl_slist_free_all(list); }
+  };
   HttpClient* client = nullptr;
   RequestId id = RequestId::None;
   CURL* easy = nullptr;  // owned: cleaned up with the request

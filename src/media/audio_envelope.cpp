@@ -10,20 +10,11 @@ extern "C" {
 #include <libavutil/samplefmt.h>
 }
 
+#include "av_owners.h"
 #include "wubd/media/media_input.h"
 
 namespace wubd::media {
 namespace {
-
-struct PacketFree {
-  void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
-struct FrameFree {
-  void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-struct CodecContextFree {
-  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
 
 // Sample `i` of `channel` as -1..1, whatever the decoder's sample format.
 float sample_at(const AVFrame* frame, int channel, int i) {
@@ -97,15 +88,15 @@ core::Result<bool> add_segment(const AudioSegment& segment, core::Micros start, 
   const AVStream* stream = context->streams[audio];
   const AVCodec* codec = avcodec_find_decoder(stream->codecpar->codec_id);
   if (!codec) return core::make_error("no decoder for the audio of " + segment.path.display);
-  std::unique_ptr<AVCodecContext, CodecContextFree> decoder(avcodec_alloc_context3(codec));
+  CodecContextPtr decoder(avcodec_alloc_context3(codec));
   avcodec_parameters_to_context(decoder.get(), stream->codecpar);
   decoder->thread_count = 1;
   decoder->pkt_timebase = stream->time_base;
   if (int rc = avcodec_open2(decoder.get(), codec, nullptr); rc < 0) {
     return core::make_error("cannot decode the audio of " + segment.path.display + ": " + av_error(rc));
   }
-  std::unique_ptr<AVPacket, PacketFree> packet(av_packet_alloc());
-  std::unique_ptr<AVFrame, FrameFree> frame(av_frame_alloc());
+  PacketPtr packet(av_packet_alloc());
+  FramePtr frame(av_frame_alloc());
   std::int64_t first_pts = AV_NOPTS_VALUE;
   // MPEG-TS stamps only a PES packet's first audio frame; the parser splits the rest
   // out without a pts: they follow the one before by its duration.

@@ -9,28 +9,12 @@ extern "C" {
 #include <libavformat/avformat.h>
 }
 
+#include "av_owners.h"
 #include "wubd/media/images.h"
 #include "wubd/media/media_input.h"
 
 namespace wubd::media {
 namespace {
-
-struct PacketFree {
-  void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
-struct FrameFree {
-  void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-struct CodecContextFree {
-  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
-using Packet = std::unique_ptr<AVPacket, PacketFree>;
-
-}  // namespace
-
-namespace {
-
-using FramePtr = std::unique_ptr<AVFrame, FrameFree>;
 
 core::Result<FramePtr> decode_frame_at(const io::BeneathPath& segment, core::Micros offset) {
   auto input = is_fragmented_mp4(segment) ? MediaInput::open(segment) : MediaInput::open_ts(segment);
@@ -44,9 +28,9 @@ core::Result<FramePtr> decode_frame_at(const io::BeneathPath& segment, core::Mic
   const AVStream* stream = context->streams[video];
 
   // The video's packets, in decode order: a segment is a few megabytes at most.
-  std::vector<Packet> packets;
+  std::vector<PacketPtr> packets;
   for (;;) {
-    Packet packet(av_packet_alloc());
+    PacketPtr packet(av_packet_alloc());
     int rc = av_read_frame(context, packet.get());
     if (rc == AVERROR_EOF) break;
     if (rc < 0) return core::make_error("cannot read " + segment.display + ": " + av_error(rc));
@@ -55,7 +39,7 @@ core::Result<FramePtr> decode_frame_at(const io::BeneathPath& segment, core::Mic
   if (packets.empty()) return core::make_error(segment.display + " holds no video frames", 406);
 
   std::int64_t first_pts = packets.front()->pts;
-  for (const Packet& p : packets) first_pts = std::min(first_pts, p->pts);
+  for (const PacketPtr& p : packets) first_pts = std::min(first_pts, p->pts);
   std::int64_t wanted_pts =
       first_pts + av_rescale_q_rnd(offset, AVRational{1, 1'000'000}, stream->time_base, AV_ROUND_DOWN);
   // The frame shown then: the latest one presented at or before it.
@@ -70,7 +54,7 @@ core::Result<FramePtr> decode_frame_at(const io::BeneathPath& segment, core::Mic
   // nothing of that time.
   std::vector<std::int64_t> sorted;
   sorted.reserve(packets.size());
-  for (const Packet& p : packets) sorted.push_back(p->pts);
+  for (const PacketPtr& p : packets) sorted.push_back(p->pts);
   std::sort(sorted.begin(), sorted.end());
   std::int64_t step = sorted.size() > 1 ? sorted.back() - sorted[sorted.size() - 2] : 0;
   if (sorted.size() > 1 && wanted_pts >= sorted.back() + step) {
@@ -88,15 +72,15 @@ core::Result<FramePtr> decode_frame_at(const io::BeneathPath& segment, core::Mic
 
   const AVCodec* codec = avcodec_find_decoder(stream->codecpar->codec_id);
   if (!codec) return core::make_error("no decoder for " + std::string(avcodec_get_name(stream->codecpar->codec_id)));
-  std::unique_ptr<AVCodecContext, CodecContextFree> decoder(avcodec_alloc_context3(codec));
+  CodecContextPtr decoder(avcodec_alloc_context3(codec));
   avcodec_parameters_to_context(decoder.get(), stream->codecpar);
   decoder->thread_count = 1;  // no threads of its own: the threadpool runs many of these
   decoder->pkt_timebase = stream->time_base;
   if (int rc = avcodec_open2(decoder.get(), codec, nullptr); rc < 0) {
     return core::make_error("cannot start the video decoder: " + av_error(rc));
   }
-  std::unique_ptr<AVFrame, FrameFree> frame(av_frame_alloc());
-  std::unique_ptr<AVFrame, FrameFree> found;
+  FramePtr frame(av_frame_alloc());
+  FramePtr found;
   auto take_frames = [&] {
     while (avcodec_receive_frame(decoder.get(), frame.get()) == 0) {
       if (frame->pts == target_pts) {

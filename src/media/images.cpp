@@ -12,26 +12,18 @@ extern "C" {
 #include <libswscale/swscale.h>
 }
 
+#include "av_owners.h"
 #include "wubd/media/media_input.h"
 
 namespace wubd::media {
 namespace {
 
-struct CodecContextFree {
-  void operator()(AVCodecContext* c) const { avcodec_free_context(&c); }
-};
-struct FrameFree {
-  void operator()(AVFrame* f) const { av_frame_free(&f); }
-};
-struct PacketFree {
-  void operator()(AVPacket* p) const { av_packet_free(&p); }
-};
 struct SwsFree {
   void operator()(SwsContext* s) const { sws_freeContext(s); }
 };
-using CodecContext = std::unique_ptr<AVCodecContext, CodecContextFree>;
-using Frame = std::unique_ptr<AVFrame, FrameFree>;
-using Packet = std::unique_ptr<AVPacket, PacketFree>;
+using CodecContext = CodecContextPtr;
+using Frame = FramePtr;
+using Packet = PacketPtr;
 using Sws = std::unique_ptr<SwsContext, SwsFree>;
 
 constexpr std::string_view kPngSignature("\x89PNG\r\n\x1a\n", 8);

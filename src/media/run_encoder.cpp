@@ -9,15 +9,11 @@ extern "C" {
 #include <libavutil/opt.h>
 }
 
+#include "av_owners.h"
 #include "wubd/core/smart_cut_plan.h"
 #include "wubd/media/media_input.h"
 
 namespace wubd::media {
-namespace {
-
-constexpr AVRational kTicks{1, int(core::kTsTicksPerSecond)};
-
-}  // namespace
 
 struct RunEncoder::State {
   std::vector<io::BeneathPath> paths;
@@ -117,7 +113,7 @@ struct RunEncoder::State {
     encoder->color_primaries = frame->color_primaries;
     encoder->color_trc = frame->color_trc;
     encoder->colorspace = frame->colorspace;
-    encoder->time_base = kTicks;
+    encoder->time_base = kTsTimeBase;
     encoder->framerate = AVRational{int(core::kTsTicksPerSecond), int(step)};
     encoder->gop_size = wanted + 1;  // one keyframe, at the start
     encoder->max_b_frames = 0;       // decode order = presentation order
@@ -186,7 +182,7 @@ core::Result<bool> RunEncoder::encode_more(int batch, std::chrono::microseconds 
       s.inputs_ended = true;  // the files ended before the run did: encode what there was
       break;
     }
-    std::int64_t pts = av_rescale_q(s.frame->best_effort_timestamp, s.decoder->pkt_timebase, kTicks);
+    std::int64_t pts = av_rescale_q(s.frame->best_effort_timestamp, s.decoder->pkt_timebase, kTsTimeBase);
     if (!s.started) {
       if (pts < s.first_pts) {
         av_frame_unref(s.frame);

@@ -10,23 +10,18 @@ extern "C" {
 #include <libavutil/error.h>
 }
 
+#include "av_owners.h"
 #include "wubd/core/smart_cut_plan.h"
 #include "wubd/media/media_input.h"
 
 namespace wubd::media {
 namespace {
 
-constexpr AVRational kTicks{1, int(core::kTsTicksPerSecond)};
 constexpr std::int64_t kNoDts = std::numeric_limits<std::int64_t>::min();
 // Source timestamps further than this from where the previous file ended are a jump
 // (an encoder restart, a hole, the 33-bit wrap), joined without a gap.
 constexpr std::int64_t kMaxContinuityGap = core::kTsTicksPerSecond;
 constexpr std::size_t kOutputReserve = 2 << 20;
-
-struct PacketDeleter {
-  void operator()(AVPacket* packet) const { av_packet_free(&packet); }
-};
-using PacketPtr = std::unique_ptr<AVPacket, PacketDeleter>;
 
 }  // namespace
 
@@ -79,9 +74,9 @@ struct TsSplicer::State {
     if (out_index == out_audio) audio_end = std::max(audio_end, pts + duration);
     const AVRational base = out->streams[out_index]->time_base;
     packet->stream_index = out_index;
-    packet->pts = av_rescale_q(pts, kTicks, base);
-    packet->dts = av_rescale_q(dts, kTicks, base);
-    packet->duration = av_rescale_q(duration, kTicks, base);
+    packet->pts = av_rescale_q(pts, kTsTimeBase, base);
+    packet->dts = av_rescale_q(dts, kTsTimeBase, base);
+    packet->duration = av_rescale_q(duration, kTsTimeBase, base);
     packet->pos = -1;
     if (int rc = av_interleaved_write_frame(out, packet); rc < 0) {
       return core::make_error("cannot write the cut: " + av_error(rc));
@@ -118,7 +113,7 @@ core::Result<bool> TsSplicer::open(const io::BeneathPath& first_segment) {
     if (!stream) return core::make_error("out of memory");
     avcodec_parameters_copy(stream->codecpar, input->get()->streams[index]->codecpar);
     stream->codecpar->codec_tag = 0;
-    stream->time_base = kTicks;
+    stream->time_base = kTsTimeBase;
     const AVCodecParameters* source = input->get()->streams[index]->codecpar;
     if (type == AVMEDIA_TYPE_AUDIO && source->frame_size > 0 && source->sample_rate > 0) {
       s.audio_frame_ticks = std::int64_t(source->frame_size) * core::kTsTicksPerSecond / source->sample_rate;
@@ -200,13 +195,13 @@ core::Result<bool> TsSplicer::add_segment(const Segment& segment) {
       continue;
     }
     const AVRational base = input->get()->streams[in_index]->time_base;
-    std::int64_t duration = av_rescale_q(packet->duration, base, kTicks);
+    std::int64_t duration = av_rescale_q(packet->duration, base, kTsTimeBase);
     std::int64_t pts, dts;
     if (packet->pts == AV_NOPTS_VALUE) {
       pts = dts = next_audio_pts;  // a later frame of the same PES packet
     } else {
-      pts = av_rescale_q(packet->pts, base, kTicks);
-      dts = packet->dts == AV_NOPTS_VALUE ? pts : av_rescale_q(packet->dts, base, kTicks);
+      pts = av_rescale_q(packet->pts, base, kTsTimeBase);
+      dts = packet->dts == AV_NOPTS_VALUE ? pts : av_rescale_q(packet->dts, base, kTsTimeBase);
     }
     if (audio) {
       if (duration <= 0) duration = s.audio_frame_ticks;

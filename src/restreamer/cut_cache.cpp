@@ -22,7 +22,7 @@
 namespace wubd::restreamer {
 namespace {
 
-spdlog::logger& log() { return log::logger(log::Module::Cut); }
+spdlog::logger& cut_log() { return log::logger(log::Module::Cut); }
 
 constexpr const char* kDirectory = ".wubd-cut-cache";
 
@@ -133,7 +133,7 @@ void CutCache::State::spawn(const std::string& key, Recipe recipe, bool has_vide
   if (auto started = production.child->start(argv, std::move(callbacks), {output.get()}); !started) {
     return fail(key, started.error().message);
   }
-  log().debug("cut: ffmpeg pid {} making {}", production.child->pid(), clip.file_name);
+  cut_log().debug("cut: ffmpeg pid {} making {}", production.child->pid(), clip.file_name);
 }
 
 void CutCache::State::made(const std::string& key, std::int64_t status, int signal, const std::string& feed_error) {
@@ -156,7 +156,7 @@ void CutCache::State::made(const std::string& key, std::int64_t status, int sign
   bytes += std::uint64_t(clip.size);
   // This runs inside the child's exit: the making is freed on the next loop turn.
   io::defer_delete(loop, std::move(clip.production));
-  log().info("cut: made {} ({} bytes) for {} request(s)", clip.file_name, clip.size, clip.waiters.size());
+  cut_log().info("cut: made {} ({} bytes) for {} request(s)", clip.file_name, clip.size, clip.waiters.size());
   auto file = open(clip);
   std::map<std::uint64_t, Ready> waiters = std::move(clip.waiters);
   clip.waiters.clear();
@@ -167,7 +167,7 @@ void CutCache::State::made(const std::string& key, std::int64_t status, int sign
 void CutCache::State::fail(const std::string& key, const std::string& why) {
   auto it = clips.find(key);
   if (it == clips.end()) return;
-  log().error("cut: cannot make a clip: {}", why);
+  cut_log().error("cut: cannot make a clip: {}", why);
   std::unique_ptr<Clip> clip = std::move(it->second);
   clips.erase(it);
   if (!clip->file_name.empty()) ::unlinkat(dir_fd, clip->file_name.c_str(), 0);
@@ -182,7 +182,7 @@ void CutCache::State::abandon(const std::string& key) {
   if (it == clips.end() || it->second->phase != Clip::Phase::Making || !it->second->waiters.empty()) return;
   std::unique_ptr<Clip> clip = std::move(it->second);
   clips.erase(it);
-  log().info("cut: nobody waits for {} any more: stopping ffmpeg", clip->file_name);
+  cut_log().info("cut: nobody waits for {} any more: stopping ffmpeg", clip->file_name);
   if (clip->production && clip->production->child) clip->production->child->kill();
   ::unlinkat(dir_fd, clip->file_name.c_str(), 0);
   io::defer_delete(loop, std::move(clip->production));
@@ -200,7 +200,7 @@ void CutCache::State::evict(const std::string& keep) {
     }
     if (oldest == clips.end()) oldest = clips.find(keep);
     if (oldest == clips.end() || oldest->second->phase != Clip::Phase::Made) return;
-    log().debug("cut: the cache is over {} bytes: removing {}", max_bytes, oldest->second->file_name);
+    cut_log().debug("cut: the cache is over {} bytes: removing {}", max_bytes, oldest->second->file_name);
     ::unlinkat(dir_fd, oldest->second->file_name.c_str(), 0);
     bytes -= std::uint64_t(oldest->second->size);
     clips.erase(oldest);
@@ -216,7 +216,7 @@ CutCache::CutCache(uv_loop_t* loop, const std::string& base_dir, std::uint64_t m
   int base_fd = ::open(base_dir.c_str(), O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (base_fd < 0) return;
   if (::mkdirat(base_fd, kDirectory, 0700) != 0 && errno != EEXIST) {
-    log().warn("cut: cannot make {}: {}; seekable clips are off", s.directory, std::strerror(errno));
+    cut_log().warn("cut: cannot make {}: {}; seekable clips are off", s.directory, std::strerror(errno));
   }
   s.dir_fd = ::openat(base_fd, kDirectory, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   ::close(base_fd);

@@ -11,13 +11,12 @@
 
 #include <spdlog/spdlog.h>
 
+#include "store_log.h"
 #include "wubd/io/clock.h"
 #include "wubd/log/log.h"
 
 namespace wubd::store {
 namespace {
-
-spdlog::logger& log() { return log::logger(log::Module::Store); }
 
 std::string hour_path(const core::ArchiveHour& hour) {
   return hour.stream + "/" + hour.variant + "/" + core::format_hour(hour.start);

@@ -13,6 +13,7 @@
 #include <openssl/evp.h>
 #include <spdlog/spdlog.h>
 
+#include "relative_path.h"
 #include "wubd/core/hour_files.h"
 #include "wubd/core/playlist_writer.h"
 #include "wubd/log/log.h"
@@ -36,8 +37,6 @@ Micros now_wall() {
 Micros to_micros(const timespec& ts) { return Micros(ts.tv_sec) * core::kMicrosPerSecond + ts.tv_nsec / 1000; }
 
 bool same_time(const timespec& a, const timespec& b) { return a.tv_sec == b.tv_sec && a.tv_nsec == b.tv_nsec; }
-
-std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : a + "/" + b; }
 
 // What a directory entry is, without following a symlink.
 enum class EntryType { Directory, File, Symlink, Other };
@@ -199,10 +198,10 @@ const SegmentStore::CachedNames& SegmentStore::cached_names(const std::string& r
   while (dirent* entry = readdir(dir)) {
     if (entry->d_name[0] == '.') continue;  // hidden, `.` and `..`
     EntryType type = entry_type(dirfd(dir), entry);
-    if (type == EntryType::Symlink) warn_symlink(join(relative, entry->d_name));
+    if (type == EntryType::Symlink) warn_symlink(join_relative(relative, entry->d_name));
     if (type != EntryType::Directory) continue;
     if (kind == EntryKind::Hours && !core::parse_hour(entry->d_name)) {
-      if (warned_names_.insert(join(relative, entry->d_name)).second) {
+      if (warned_names_.insert(join_relative(relative, entry->d_name)).second) {
         log::logger(log::Module::Store)
             .warn("ignoring {}/{}: not an hour directory (YYYY-MM-DDTHH)", base_dir_ + "/" + relative, entry->d_name);
       }

@@ -14,6 +14,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "relative_path.h"
+#include "store_log.h"
 #include "wubd/core/hour_files.h"
 #include "wubd/log/log.h"
 #include "wubd/store/segment_store.h"
@@ -24,10 +26,6 @@ namespace {
 // Reads in flight at once: the threadpool is shared with segment reads, probes and
 // the writers, and a directory read is mostly waiting on the disk.
 constexpr int kIndexReadsAtOnce = 2;
-
-spdlog::logger& log() { return log::logger(log::Module::Store); }
-
-std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : a + "/" + b; }
 
 // A directory's names as read, with what inotify said while the read ran laid over
 // them (core::merge_names, as for an hour's files): sorted.
@@ -56,7 +54,7 @@ void SegmentStore::start_index(uv_loop_t* loop, std::size_t listed_hours) {
   index_started_ms_ = uv_now(loop);
   for (const std::string& stream : list_streams()) {
     for (const std::string& variant : list_variants(stream))
-      queue_hours_for_index(join(stream, variant), list_hours(stream, variant));
+      queue_hours_for_index(join_relative(stream, variant), list_hours(stream, variant));
   }
   // Newest last, taken first: the hours a player or an editor asks for first. As many
   // as the listings' bound (--cache-hours) holds; older ones are read when asked for.
@@ -91,7 +89,7 @@ void SegmentStore::queue_for_index(const std::string& path, const std::string& h
 void SegmentStore::queue_hours_for_index(const std::string& variant_path, const std::vector<std::string>& hours) {
   std::size_t first_listed = hours.size() - std::min(hours.size(), listed_hours_);
   for (std::size_t i = 0; i < hours.size(); ++i)
-    queue_for_index(join(variant_path, hours[i]), hours[i], i >= first_listed);
+    queue_for_index(join_relative(variant_path, hours[i]), hours[i], i >= first_listed);
 }
 
 void SegmentStore::queue_directory_for_index(const std::string& path, EntryKind kind) {
@@ -181,7 +179,7 @@ void SegmentStore::on_hour_read(const std::string& path, DirectoryRead read) {
   if (it == hours_.end() || !it->second.indexing) return;  // gone, or a lookup read it first
   CachedHour& cache = it->second;
   cache.indexing = false;
-  for (const std::string& name : read.symlinks) warn_symlink(join(path, name));
+  for (const std::string& name : read.symlinks) warn_symlink(join_relative(path, name));
   if (read.error) {
     log().warn("cannot index {}/{}: {}", base_dir_, path, std::strerror(read.error));
     remove_watch(cache.watch);
@@ -210,7 +208,7 @@ void SegmentStore::on_directory_read(const std::string& path, DirectoryRead read
   if (it == names_.end() || !it->second.indexing) return;  // gone, or a lookup read it first
   CachedNames& cache = it->second;
   cache.indexing = false;
-  for (const std::string& name : read.symlinks) warn_symlink(join(path, name));
+  for (const std::string& name : read.symlinks) warn_symlink(join_relative(path, name));
   if (read.error) {
     log().warn("cannot index {}/{}: {}", base_dir_, path, std::strerror(read.error));
     remove_watch(cache.watch);
@@ -222,7 +220,7 @@ void SegmentStore::on_directory_read(const std::string& path, DirectoryRead read
   cache.changed_while_indexing.clear();
   std::erase_if(names, [&](const std::string& name) {
     if (cache.kind != EntryKind::Hours || core::parse_hour(name)) return false;
-    if (warned_names_.insert(join(path, name)).second) {
+    if (warned_names_.insert(join_relative(path, name)).second) {
       log().warn("ignoring {}/{}/{}: not an hour directory (YYYY-MM-DDTHH)", base_dir_, path, name);
     }
     return true;
@@ -233,7 +231,7 @@ void SegmentStore::on_directory_read(const std::string& path, DirectoryRead read
     if (cache.kind == EntryKind::Hours) {
       cache.hour_starts.push_back(*core::parse_hour(name));
     } else {
-      queue_directory_for_index(join(path, name), EntryKind::Hours);
+      queue_directory_for_index(join_relative(path, name), EntryKind::Hours);
     }
   }
   if (cache.kind == EntryKind::Hours) queue_hours_for_index(path, cache.names);

@@ -15,6 +15,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "relative_path.h"
 #include "wubd/core/hour_files.h"
 #include "wubd/io/clock.h"
 #include "wubd/log/log.h"
@@ -24,8 +25,6 @@ namespace wubd::store {
 namespace {
 
 using core::Micros;
-
-std::string join(const std::string& a, const std::string& b) { return a.empty() ? b : a + "/" + b; }
 
 // A segment's name (`….ts`) that is not a temp file being written: what makes a
 // variant "growing" for its live playlists.
@@ -128,7 +127,8 @@ void SegmentStore::apply_change(const std::string& directory, std::string_view n
     if (!is_directory) {
       if (added) {
         struct stat st;
-        if (io::stat_beneath(base_fd_, join(directory, entry), st) == -ELOOP) warn_symlink(join(directory, entry));
+        if (io::stat_beneath(base_fd_, join_relative(directory, entry), st) == -ELOOP)
+          warn_symlink(join_relative(directory, entry));
       }
       return;
     }
@@ -136,7 +136,7 @@ void SegmentStore::apply_change(const std::string& directory, std::string_view n
     if (cache.kind == EntryKind::Hours) {
       if (auto parsed = core::parse_hour(entry)) hour = *parsed;
       if (!hour) {
-        if (added && warned_names_.insert(join(directory, entry)).second) {
+        if (added && warned_names_.insert(join_relative(directory, entry)).second) {
           log::logger(log::Module::Store)
               .warn("ignoring {}/{}: not an hour directory (YYYY-MM-DDTHH)", base_dir_ + "/" + directory, entry);
         }
@@ -153,12 +153,12 @@ void SegmentStore::apply_change(const std::string& directory, std::string_view n
         // A new hour (of a stream being downloaded, most likely): read it off the loop
         // now, before a lookup wants it.
         if (index_.started) {
-          queue_for_index(join(directory, entry), entry, listed_hours_ > 0);
+          queue_for_index(join_relative(directory, entry), entry, listed_hours_ > 0);
           index_next();
         }
       } else if (index_.started && !(directory.empty() && is_extras_dir(entry))) {
         // A new stream or variant: read it, and what it holds, off the loop too.
-        queue_directory_for_index(join(directory, entry),
+        queue_directory_for_index(join_relative(directory, entry),
                                   directory.empty() ? EntryKind::Directories : EntryKind::Hours);
         index_next();
       }

@@ -1,0 +1,13 @@
+#pragma once
+// The logger of the downloader's lines, shared by the module's files (one definition, so that
+// they can be compiled together as one unity translation unit).
+
+#include <spdlog/logger.h>
+
+#include "wubd/log/log.h"
+
+namespace wubd::downloader {
+
+inline spdlog::logger& log() { return log::logger(log::Module::Downloader); }
+
+}  // namespace wubd::downloader
