@@ -33,6 +33,10 @@ char g_read_buffer[64 * 1024];
 
 HttpConnection::HttpConnection(ConnectionOwner& owner, uv_loop_t* loop) : owner_(owner), loop_(loop) {
   llhttp_init(&parser_, HTTP_REQUEST, &parser_settings());
+  // llhttp knows only the versions it was written for (1.2 is its "Invalid HTTP
+  // version"): any digit.digit is let through, and judge_head answers it as RFC 9110
+  // says. llhttp 8.1 has the flag but no setter for it; llhttp_reset keeps it.
+  parser_.lenient_flags |= LENIENT_VERSION;
   parser_.data = this;
 }
 

@@ -40,15 +40,21 @@ Refusal http09_refusal() {
 std::optional<Refusal> judge_head(int http_major, int http_minor,
                                   const std::vector<std::pair<std::string, std::string>>& headers) {
   if (http_major == 0 && http_minor == 9) return http09_refusal();
-  if (http_major != 1 || http_minor > 1) {
-    return Refusal{505, "HTTP version not supported: this server speaks HTTP/1.0 and HTTP/1.1", {}};
+  // RFC 9110 6.2 / 9112 2.3, as nginx answers: a later minor version of HTTP/1 is
+  // HTTP/1.1 to a 1.1 server (answered as 1.1, under 1.1's rules); another major
+  // version is one this server does not speak.
+  if (http_major != 1) {
+    return Refusal{505,
+                   "HTTP/" + std::to_string(http_major) + "." + std::to_string(http_minor) +
+                       " is not supported: this server speaks HTTP/1.0 and HTTP/1.1",
+                   {}};
   }
   std::size_t hosts = 0, transfer_encodings = 0;
   for (const auto& [name, value] : headers) {
     hosts += name == "host";
     transfer_encodings += name == "transfer-encoding";
   }
-  if (http_minor == 1 && hosts == 0) return Refusal{400, "missing Host header (HTTP/1.1 requires one)", {}};
+  if (http_minor >= 1 && hosts == 0) return Refusal{400, "missing Host header (HTTP/1.1 requires one)", {}};
   if (hosts > 1) return Refusal{400, "more than one Host header", {}};
   // Transfer-Encoding is not HTTP/1.0's (RFC 9112 6.1): on a 1.0 message it is a
   // request-smuggling attempt more often than not.

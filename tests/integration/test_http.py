@@ -206,11 +206,16 @@ def test_sigterm_when_idle_exits_at_once():
 
 
 def test_strict_versions_hosts_and_transfer_encoding():
-    """RFC 9112, as nginx answers: a version other than 1.0/1.1 is 505; HTTP/1.1
-    without a Host, or any request with two, is 400; Transfer-Encoding on HTTP/1.0 is
-    400. Each gets a message saying which rule, and the connection closes."""
+    """RFC 9110/9112, as nginx answers: a major version other than 1 is 505, a
+    version that is not digit.digit 400; HTTP/1.1 without a Host, or any request with
+    two, is 400; Transfer-Encoding on HTTP/1.0 is 400. Each gets a message saying which
+    rule, and the connection closes. HTTP/1.2 to 1.9 are HTTP/1.1, answered as 1.1."""
     cases = [
-        (b"GET /files HTTP/2.0\r\nHost: x\r\n\r\n", 505, "HTTP/1.0 and HTTP/1.1"),
+        (b"GET /files HTTP/2.0\r\nHost: x\r\n\r\n", 505, "HTTP/2.0 is not supported"),
+        (b"GET /files HTTP/9.9\r\nHost: x\r\n\r\n", 505, "HTTP/1.0 and HTTP/1.1"),
+        (b"GET /files HTTP/1.x\r\nHost: x\r\n\r\n", 400, "malformed request"),
+        (b"GET /files HTTP/11.1\r\nHost: x\r\n\r\n", 400, "malformed request"),
+        (b"GET /files HTTP/1.5\r\nConnection: close\r\n\r\n", 400, "missing Host header"),
         (b"GET /files HTTP/1.1\r\nConnection: close\r\n\r\n", 400, "missing Host header"),
         (b"GET /files HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n", 400, "more than one Host header"),
         (b"GET /files HTTP/1.0\r\nHost: a\r\nHost: b\r\n\r\n", 400, "more than one Host header"),
@@ -225,6 +230,12 @@ def test_strict_versions_hosts_and_transfer_encoding():
         # HTTP/1.0 needs no Host; HTTP/1.1 with one Host is answered as before.
         (status, _, _), = parse_responses(raw_exchange(w.port, b"GET /files HTTP/1.0\r\n\r\n"))
         assert status == 200
+        # A later 1.x is 1.1: answered 200 as HTTP/1.1, kept alive (two requests, one connection).
+        for minor in (b"2", b"9"):
+            request = b"GET /files HTTP/1." + minor + b"\r\nHost: x\r\n\r\n"
+            answer = raw_exchange(w.port, request + request[:-2] + b"Connection: close\r\n\r\n")
+            assert answer.startswith(b"HTTP/1.1 200 "), answer[:200]
+            assert [status for status, _, _ in parse_responses(answer)] == [200, 200], answer[:300]
         assert get(w.url + "/files").status == 200
 
 

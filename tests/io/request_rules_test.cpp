@@ -20,7 +20,13 @@ TEST(RequestRules, VersionsHostsAndTransferEncoding) {
   EXPECT_FALSE(judge_head(1, 1, Headers{{"host", "a"}}));
   EXPECT_FALSE(judge_head(1, 0, Headers{}));
   EXPECT_EQ(judge_head(2, 0, Headers{{"host", "a"}})->status, 505);
-  EXPECT_EQ(judge_head(1, 2, Headers{{"host", "a"}})->status, 505);
+  EXPECT_EQ(judge_head(2, 0, Headers{{"host", "a"}})->message,
+            "HTTP/2.0 is not supported: this server speaks HTTP/1.0 and HTTP/1.1");
+  EXPECT_EQ(judge_head(9, 9, Headers{{"host", "a"}})->status, 505);
+  // A later HTTP/1 minor version is 1.1, Host rule included.
+  EXPECT_FALSE(judge_head(1, 2, Headers{{"host", "a"}}));
+  EXPECT_FALSE(judge_head(1, 9, Headers{{"host", "a"}}));
+  EXPECT_EQ(judge_head(1, 9, Headers{})->message, "missing Host header (HTTP/1.1 requires one)");
   EXPECT_EQ(judge_head(0, 9, Headers{{"host", "a"}})->message, http09_refusal().message);
   EXPECT_EQ(judge_head(1, 1, Headers{})->message, "missing Host header (HTTP/1.1 requires one)");
   EXPECT_EQ(judge_head(1, 0, Headers{{"host", "a"}, {"host", "b"}})->message, "more than one Host header");

@@ -29,7 +29,9 @@ std::optional<Refusal> judge_header_name(std::string_view name);
 Refusal http09_refusal();
 
 // The version, Host and Transfer-Encoding rules of RFC 9112 (2.3, 3.2, 6.1), judged
-// once the head is complete. Names are lower-cased.
+// once the head is complete: HTTP/1.2 to 1.9 are 1.1, a major version other than 1 is
+// 505 (a version that is not digit.digit never gets here: the parser's 400). Names
+// are lower-cased.
 std::optional<Refusal> judge_head(int http_major, int http_minor,
                                   const std::vector<std::pair<std::string, std::string>>& headers);
 
