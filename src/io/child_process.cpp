@@ -3,6 +3,8 @@
 #include <cassert>
 #include <csignal>
 
+#include "wubd/io/uv_request.h"
+
 namespace wubd::io {
 namespace {
 
@@ -12,13 +14,13 @@ constexpr std::size_t kInputLowWatermark = 256 * 1024;
 // stream, and each read is handed on before the next. 64 KiB is what a pipe holds.
 char g_pipe_buffer[64 * 1024];
 
-// One write to a child's input and the bytes it writes; freed in its callback. The
-// owner is found through the pipe's data, which the pipe's close clears.
-struct InputWrite {
-  uv_write_t req{};
+// One write to a child's input: the bytes it writes and which input. The owner is
+// found through the pipe's data, which the pipe's close clears.
+struct InputBytes {
   std::string bytes;
   std::size_t input = 0;
 };
+using InputWrite = UvRequest<uv_write_t, InputBytes>;
 
 }  // namespace
 
@@ -149,13 +151,13 @@ void ChildProcess::maybe_report() {
 
 bool ChildProcess::write_input(std::size_t index, std::string bytes) {
   if (index >= inputs_.size() || !inputs_[index]->open) return false;
-  auto* write = new InputWrite;
-  write->bytes = std::move(bytes);
-  write->input = index;
-  write->req.data = write;
-  uv_buf_t buf = uv_buf_init(write->bytes.data(), unsigned(write->bytes.size()));
-  if (uv_write(&write->req, inputs_[index]->pipe.stream(), &buf, 1, &ChildProcess::on_write_cb) != 0) {
-    delete write;
+  auto write = InputWrite::make();
+  write->payload = InputBytes{std::move(bytes), index};
+  uv_buf_t buf = uv_buf_init(write->payload.bytes.data(), unsigned(write->payload.bytes.size()));
+  uv_stream_t* pipe = inputs_[index]->pipe.stream();
+  if (InputWrite::submit(std::move(write), [&](uv_write_t* req) {
+        return uv_write(req, pipe, &buf, 1, &ChildProcess::on_write_cb);
+      }) != 0) {
     return false;
   }
   if (input_queued(index) >= kInputLowWatermark) inputs_[index]->was_high = true;
@@ -165,8 +167,8 @@ bool ChildProcess::write_input(std::size_t index, std::string bytes) {
 void ChildProcess::on_write_cb(uv_write_t* req, int) noexcept {
   // A failed write (EPIPE: the child stopped reading, as ffmpeg does once it has cut
   // enough) is not an error of ours; the exit status tells.
-  std::unique_ptr<InputWrite> write(static_cast<InputWrite*>(req->data));
-  if (auto* self = static_cast<ChildProcess*>(req->handle->data)) self->on_written(write->input);
+  auto write = InputWrite::from(req);
+  if (auto* self = static_cast<ChildProcess*>(req->handle->data)) self->on_written(write->payload.input);
 }
 
 void ChildProcess::on_written(std::size_t index) {
@@ -188,19 +190,18 @@ void ChildProcess::close_input(std::size_t index) {
   Input& input = *inputs_[index];
   input.open = false;
   // Shut down after the queued writes, then close: the child sees EOF on its input.
-  auto* shutdown = new uv_shutdown_t{};
-  int rc = uv_shutdown(shutdown, input.pipe.stream(), [](uv_shutdown_t* req, int) {
-    std::unique_ptr<uv_shutdown_t> done(req);
-    auto* self = static_cast<ChildProcess*>(req->handle->data);
-    if (!self) return;  // the owner went first; the pipe is closed already
-    for (auto& in : self->inputs_) {
-      if (in->pipe.stream() == req->handle) in->pipe.close();
-    }
+  using Shutdown = UvRequest<uv_shutdown_t>;
+  int rc = Shutdown::submit(Shutdown::make(), [&](uv_shutdown_t* shutdown) {
+    return uv_shutdown(shutdown, input.pipe.stream(), [](uv_shutdown_t* req, int) {
+      auto done = Shutdown::from(req);
+      auto* self = static_cast<ChildProcess*>(req->handle->data);
+      if (!self) return;  // the owner went first; the pipe is closed already
+      for (auto& in : self->inputs_) {
+        if (in->pipe.stream() == req->handle) in->pipe.close();
+      }
+    });
   });
-  if (rc != 0) {
-    delete shutdown;
-    input.pipe.close();
-  }
+  if (rc != 0) input.pipe.close();
 }
 
 void ChildProcess::pause_stdout() {

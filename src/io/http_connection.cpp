@@ -264,8 +264,8 @@ void HttpConnection::retire_response() {
 }
 
 void HttpConnection::on_write_cb(uv_write_t* req, int status) noexcept {
-  std::unique_ptr<WriteRequest> w(static_cast<WriteRequest*>(req->data));
-  if (auto* self = static_cast<HttpConnection*>(req->handle->data)) self->on_write_done(status, w->ends_yield);
+  auto w = WriteRequest::from(req);
+  if (auto* self = static_cast<HttpConnection*>(req->handle->data)) self->on_write_done(status, w->payload.ends_yield);
 }
 
 void HttpConnection::on_write_done(int status, bool ends_yield) {
@@ -307,16 +307,16 @@ void HttpConnection::shutdown_and_close() {
     reading_ = false;
   }
   // Shutdown waits for the queued writes, so the response reaches the client whole.
-  auto* req = new uv_shutdown_t{};
-  if (uv_shutdown(req, tcp_.stream(), on_shutdown_cb) != 0) {
-    delete req;
+  using Shutdown = UvRequest<uv_shutdown_t>;
+  if (Shutdown::submit(Shutdown::make(),
+                       [&](uv_shutdown_t* req) { return uv_shutdown(req, tcp_.stream(), on_shutdown_cb); }) != 0) {
     return close();
   }
   close_after_response_ = true;
 }
 
 void HttpConnection::on_shutdown_cb(uv_shutdown_t* req, int) noexcept {
-  std::unique_ptr<uv_shutdown_t> done(req);
+  auto done = UvRequest<uv_shutdown_t>::from(req);
   if (auto* self = static_cast<HttpConnection*>(req->handle->data)) self->close();
 }
 

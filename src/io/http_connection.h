@@ -14,6 +14,7 @@
 #include "wubd/io/http_server.h"
 #include "wubd/io/request_rules.h"
 #include "wubd/io/uv_handle.h"
+#include "wubd/io/uv_request.h"
 
 namespace wubd::io {
 
@@ -47,7 +48,8 @@ class HttpConnection {
  private:
   class Output;
   struct Response;
-  struct WriteRequest;
+  struct WriteBytes;
+  using WriteRequest = UvRequest<uv_write_t, WriteBytes>;  // freed in on_write_cb
 
   static void on_alloc_cb(uv_handle_t* handle, size_t suggested, uv_buf_t* buf) noexcept;
   static void on_read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept;

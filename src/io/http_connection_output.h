@@ -102,12 +102,11 @@ struct HttpConnection::Response {
   std::uint64_t body_bytes = 0;
 };
 
-// One uv_write and the bytes it writes: a prefix (the head, a chunk's size line), the
-// bytes (owned, or borrowed and kept alive by `keep`), a suffix (a chunk's CRLF).
-// Freed in on_write_cb; the connection is found through the socket's data, which its
-// close clears.
-struct HttpConnection::WriteRequest {
-  uv_write_t req{};
+// What one uv_write writes: a prefix (the head, a chunk's size line), the bytes
+// (owned, or borrowed and kept alive by `keep`), a suffix (a chunk's CRLF). Freed with
+// its request in on_write_cb; the connection is found through the socket's data,
+// which its close clears.
+struct HttpConnection::WriteBytes {
   std::string prefix;
   std::string bytes;
   std::shared_ptr<const void> keep;

@@ -150,24 +150,25 @@ void HttpConnection::flush_head() {
 void HttpConnection::queue_write(std::string prefix, std::string bytes, std::shared_ptr<const void> keep,
                                  const char* borrowed, std::size_t borrowed_length, std::string suffix) {
   if (closing_) return;
-  auto* w = new WriteRequest;
+  auto request = WriteRequest::make();
+  WriteBytes* w = &request->payload;
   w->prefix = pending_head_.empty() ? std::move(prefix) : std::exchange(pending_head_, {}) + prefix;
   w->bytes = std::move(bytes);
   w->keep = std::move(keep);
   w->borrowed = borrowed;
   w->borrowed_length = borrowed_length;
   w->suffix = std::move(suffix);
-  uv_buf_t bufs[3];
+  uv_buf_t bufs[4];
   unsigned count = 0;
   if (!w->prefix.empty()) bufs[count++] = uv_buf_init(w->prefix.data(), unsigned(w->prefix.size()));
   if (!w->bytes.empty()) bufs[count++] = uv_buf_init(w->bytes.data(), unsigned(w->bytes.size()));
   if (w->borrowed) bufs[count++] = uv_buf_init(const_cast<char*>(w->borrowed), unsigned(w->borrowed_length));
   if (!w->suffix.empty()) bufs[count++] = uv_buf_init(w->suffix.data(), unsigned(w->suffix.size()));
-  w->req.data = w;
-  if (count == 0 || uv_write(&w->req, tcp_.stream(), bufs, count, on_write_cb) != 0) {
-    delete w;
-    if (count != 0) close();
-    return;
+  if (count == 0) return;
+  if (WriteRequest::submit(std::move(request), [&](uv_write_t* req) {
+        return uv_write(req, tcp_.stream(), bufs, count, on_write_cb);
+      }) != 0) {
+    return close();
   }
   ++writes_in_flight_;
 }
@@ -175,12 +176,12 @@ void HttpConnection::queue_write(std::string prefix, std::string bytes, std::sha
 void HttpConnection::queue_yield() {
   // A write of no bytes: libuv finishes it at once, and its callback, which resumes
   // the body, runs on the next loop turn.
-  auto* w = new WriteRequest;
-  w->ends_yield = true;
-  w->req.data = w;
+  auto request = WriteRequest::make();
+  request->payload.ends_yield = true;
   uv_buf_t nothing = uv_buf_init(nullptr, 0);
-  if (uv_write(&w->req, tcp_.stream(), &nothing, 1, on_write_cb) != 0) {
-    delete w;
+  if (WriteRequest::submit(std::move(request), [&](uv_write_t* req) {
+        return uv_write(req, tcp_.stream(), &nothing, 1, on_write_cb);
+      }) != 0) {
     return close();
   }
   yielding_ = true;

@@ -13,14 +13,14 @@
 #include "wubd/core/flag_values.h"
 #include "wubd/io/lifetime.h"
 #include "wubd/io/peer_name.h"
+#include "wubd/io/uv_request.h"
 
 namespace wubd::io {
 namespace {
 
-struct Write {
-  uv_write_t req{};
-  std::string bytes;
-};
+// One answer being written: its bytes live until the write's callback.
+using Write = UvRequest<uv_write_t, std::string>;
+using Shutdown = UvRequest<uv_shutdown_t>;
 
 bool is_loopback(const sockaddr_storage& address) {
   if (address.ss_family == AF_INET) {
@@ -145,13 +145,14 @@ void LineServer::accept() {
     session->name_ += " " + peer_name(&session->handle_->tcp);
   }
   LineSession& s = *session;
+  // Before anything is written: a write's or shutdown's callback finds the session here.
+  s.handle_->pipe.data = &s;
   if (sessions_.size() >= limits_.max_sessions) {
     s.send("error: too many console sessions (" + std::to_string(limits_.max_sessions) + "); try again later\n");
     s.close();
     sessions_.emplace(id, std::move(session));
     return;
   }
-  s.handle_->pipe.data = &s;
   uv_read_start(
       s.stream(),
       [](uv_handle_t*, size_t, uv_buf_t* buf) {
@@ -208,16 +209,13 @@ void LineSession::send(std::string_view text) {
     close_now();
     return;
   }
-  auto* write = new Write;
-  write->bytes.assign(text);
-  write->req.data = write;
-  uv_buf_t buf = uv_buf_init(write->bytes.data(), unsigned(write->bytes.size()));
-  int rc =
-      uv_write(&write->req, stream(), &buf, 1, [](uv_write_t* req, int) { delete static_cast<Write*>(req->data); });
-  if (rc != 0) {
-    delete write;
-    close_now();
-  }
+  auto write = Write::make();
+  write->payload.assign(text);
+  uv_buf_t buf = uv_buf_init(write->payload.data(), unsigned(write->payload.size()));
+  int rc = Write::submit(std::move(write), [&](uv_write_t* req) {
+    return uv_write(req, stream(), &buf, 1, [](uv_write_t* done, int) { Write::from(done); });
+  });
+  if (rc != 0) close_now();
 }
 
 void LineSession::close() {
@@ -225,24 +223,17 @@ void LineSession::close() {
   closing_ = true;
   uv_read_stop(stream());
   // A shutdown lets the queued answers go out before the close.
-  shutdown_ = new uv_shutdown_t{};
-  shutdown_->data = this;
-  int rc = uv_shutdown(shutdown_, stream(), [](uv_shutdown_t* req, int) {
-    auto* session = static_cast<LineSession*>(req->data);
-    delete req;
-    if (!session) return;  // closed (and maybe freed) meanwhile
-    session->shutdown_ = nullptr;
-    session->close_now();
+  int rc = Shutdown::submit(Shutdown::make(), [&](uv_shutdown_t* shutdown) {
+    return uv_shutdown(shutdown, stream(), [](uv_shutdown_t* req, int) {
+      auto done = Shutdown::from(req);
+      // Null once the session closed its handle (and maybe was freed) meanwhile.
+      if (auto* session = static_cast<LineSession*>(req->handle->data)) session->close_now();
+    });
   });
-  if (rc != 0) {
-    delete std::exchange(shutdown_, nullptr);
-    close_now();
-  }
+  if (rc != 0) close_now();
 }
 
 void LineSession::close_now() {
-  if (shutdown_) shutdown_->data = nullptr;  // its callback may come after we are gone
-  shutdown_ = nullptr;
   closing_ = true;
   if (handle_) handle_.close();
   server_.forget(id_);

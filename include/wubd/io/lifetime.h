@@ -15,6 +15,10 @@
 //     handle; libuv may still use the memory until the close callback, so that is where
 //     it is freed (as libuv's docs and Node's HandleWrap do). A callback libuv still
 //     delivers after the close (a write it cancels) finds no owner and does nothing.
+//     A uv request (a write, a shutdown) is an io::UvRequest (uv_request.h): made for
+//     one submission, libuv's until its callback, freed there; its callback finds the
+//     handle's owner, or nothing, through the handle's data. No raw new or delete of
+//     a uv type outside these two files and lifetime.cpp.
 //  3. An object is never destroyed inside one of its own callbacks. An owner that must
 //     let go of a child from inside that child's callback hands it to defer_delete():
 //     it is freed on the next turn of the loop, once every callback on the stack has

@@ -51,8 +51,7 @@ class LineSession {
   std::uint64_t id_;
   std::string name_;
   UvHandle<AnyStream> handle_;
-  std::string pending_;                // bytes of an unfinished line
-  uv_shutdown_t* shutdown_ = nullptr;  // in flight during close()
+  std::string pending_;  // bytes of an unfinished line
   bool closing_ = false;
 };
 
