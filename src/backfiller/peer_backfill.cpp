@@ -279,7 +279,7 @@ void PeerBackfill::on_names(const std::string& stream, const std::string& varian
   log::Fields fields{{"stream", stream}, {"variant", variant}};
   store_.new_snapshot();
   auto local = store_.hour_listing(stream, variant, hour);
-  core::MissingFiles missing = core::missing_files(hour, names, *local, pass_->started_wall, config_.recent_cutoff);
+  core::FilesToCopy missing = core::files_to_copy(hour, names, *local, pass_->started_wall, config_.recent_cutoff);
   for (const auto& [name, why] : missing.skipped) {
     log().warn("peer {}: skipping {}/{}/{}/{}: {}", peer_, stream, variant, hour, name, why);
   }
@@ -297,7 +297,7 @@ void PeerBackfill::on_names(const std::string& stream, const std::string& varian
     file.variant = variant;
     if (name.ends_with(".json")) {
       file.kind = Wanted::Kind::ChatBatch;
-      file.hash = core::parse_chat_batch_name(*hour_start, name)->hash;  // checked by missing_files
+      file.hash = core::parse_chat_batch_name(*hour_start, name)->hash;  // checked by files_to_copy
     } else {
       file.segment = *core::parse_segment_path(hour, name);  // likewise
       file.hash = file.segment.hash;

@@ -111,9 +111,9 @@ bool is_near_duplicate(const SegmentName& missing, const HourListing& local) {
 
 }  // namespace
 
-MissingFiles missing_files(std::string_view hour, const std::vector<std::string>& remote, const HourListing& local,
+FilesToCopy files_to_copy(std::string_view hour, const std::vector<std::string>& remote, const HourListing& local,
                            Micros now, Micros recent_cutoff) {
-  MissingFiles result;
+  FilesToCopy result;
   std::vector<std::string_view> listed = listed_names(local);
   std::set<std::string_view> have(listed.begin(), listed.end());
   have.insert(local.tombstones.begin(), local.tombstones.end());

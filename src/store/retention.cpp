@@ -45,6 +45,8 @@ Retention::Retention(uv_loop_t* loop, SegmentStore& store, const RangeHolds& hol
       deleted_hours_(metrics.counter("wubd_retention_deleted_hours_total",
                                      "Hour directories retention deleted (--keep-hours, --keep-bytes), per stream.")),
       deleted_bytes_(metrics.counter("wubd_retention_deleted_bytes_total", "Bytes retention deleted, per stream.")),
+      passes_(metrics.counter("wubd_retention_passes_total",
+                              "Retention passes finished (measure, then delete what the limits say).")),
       archive_bytes_(
           metrics.gauge("wubd_archive_bytes", "Bytes in the archive per stream, as retention last measured.")),
       timer_(loop),
@@ -214,6 +216,7 @@ void Retention::delete_next() {
   }
   if (!passing_) return;
   passing_ = false;
+  passes_.inc({});
   status_.last_pass = double(io::wall_clock_now()) / double(core::kMicrosPerSecond);
   double seconds = double(uv_now(tasks_.loop()) - pass_started_ms_) / 1000;
   status_.last_result =

@@ -11,7 +11,7 @@ import time
 import urllib.parse
 
 from fixtures import make_segments, parse_time, segment_name, write_segment
-from harness import Wubd, assert_cors, get, http, run_tap
+from harness import Wubd, assert_cors, get, http, run_tap, wait_for
 
 T0 = parse_time("2026-11-21T03:59:40.000000")  # 20 contiguous segments from here
 S = datetime.timedelta(seconds=2)
@@ -370,10 +370,15 @@ def test_a_live_playlist_cut_short_by_the_settle_window_is_not_served_stale():
         url = w.url + "/playlist/db/source.m3u8"
         text = get(url).text
         assert len(playlist_segments(text)) == 2, text
-        # Until 3 s after segment 3's end the variant counts as arriving.
-        time.sleep(max(0.0, (start + 4 * S - datetime.datetime.now(datetime.timezone.utc)).total_seconds()) + 3.2)
-        text = get(url).text
-        assert len(playlist_segments(text)) == 3 and "#EXT-X-DISCONTINUITY" in text, text
+        # Until 3 s after segment 3's end the variant counts as arriving: the hole and
+        # segment 3 show once that has passed, not before.
+        def with_the_hole():
+            text = get(url).text
+            return text if len(playlist_segments(text)) == 3 else None
+
+        text = wait_for(with_the_hole, 15, "the playlist to show the hole once the settle window passed")
+        assert datetime.datetime.now(datetime.timezone.utc) >= start + 4 * S + datetime.timedelta(seconds=3), text
+        assert "#EXT-X-DISCONTINUITY" in text, text
     shutil.rmtree(base)
 
 

@@ -3,9 +3,15 @@
 #include <gtest/gtest.h>
 #include <uv.h>
 
+#include <atomic>
+#include <cstdlib>
 #include <functional>
+#include <memory>
+#include <thread>
+#include <vector>
 
 #include "wubd/io/lifetime.h"
+#include "wubd/io/uv_request.h"
 
 namespace wubd::io {
 
@@ -38,6 +44,38 @@ class LoopTest : public ::testing::Test {
   void spin_for(std::uint64_t ms) {
     std::uint64_t until = uv_hrtime() + ms * 1'000'000;
     while (uv_hrtime() < until) uv_run(&loop_, UV_RUN_NOWAIT);
+  }
+
+  // Returns once every piece of threadpool work queued before the call has finished
+  // (its result not yet taken: that waits for the loop to run). libuv's pool starts
+  // work in the order it was queued, so once a marker occupies every thread of the
+  // pool, all that came before is done. The markers then finish; their callbacks run
+  // with the loop.
+  void wait_for_threadpool() {
+    const char* size_text = std::getenv("UV_THREADPOOL_SIZE");
+    const int threads = size_text && std::atoi(size_text) > 0 ? std::atoi(size_text) : 4;  // libuv's default
+    struct Barrier {
+      std::atomic<int> arrived{0};
+      std::atomic<bool> release{false};
+    };
+    auto barrier = std::make_shared<Barrier>();
+    using Marker = UvRequest<uv_work_t, std::shared_ptr<Barrier>>;
+    for (int i = 0; i < threads; ++i) {
+      auto marker = Marker::make();
+      marker->payload = barrier;
+      Marker::submit(std::move(marker), [&](uv_work_t* work) {
+        return uv_queue_work(
+            &loop_, work,
+            [](uv_work_t* w) {
+              Barrier& b = *static_cast<Marker*>(w->data)->payload;
+              b.arrived.fetch_add(1);
+              while (!b.release.load()) std::this_thread::yield();
+            },
+            [](uv_work_t* w, int) { Marker::from(w); });
+      });
+    }
+    while (barrier->arrived.load() < threads) std::this_thread::yield();
+    barrier->release.store(true);
   }
 
   // Lets every closing handle and deferred delete finish (at most a few seconds: a

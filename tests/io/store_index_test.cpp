@@ -5,11 +5,9 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
-#include <thread>
 
 #include "io/loop_test.h"
 #include "wubd/store/segment_store.h"
@@ -144,9 +142,9 @@ TEST_F(StoreIndexTest, ChangesWhileAnHourIsReadAreKept) {
   lay_out(1, 2);
   store_ = std::make_unique<SegmentStore>(base_.string());
   store_->start_index(&loop_);  // the hour is watched, and read in the threadpool
-  // The read is over long before the loop turns again to take its result: these
-  // changes come after it, and only inotify tells of them.
-  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  // The read is over before the loop turns again to take its result: these changes
+  // come after it, and only inotify tells of them.
+  wait_for_threadpool();
   write("s/v/" + hour_name(0) + "/" + segment(5));
   fs::remove(base_ / ("s/v/" + hour_name(0) + "/" + segment(0)));
   ASSERT_TRUE(spin_until([&] {

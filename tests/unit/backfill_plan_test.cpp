@@ -93,14 +93,14 @@ TEST(BackfillPlan, MissingIsRemoteMinusLocalWithSkips) {
       name("08:30.000000"),             // 90 s old: fetched
   };
   std::vector<std::string> local = {name("00:00.000000"), name("00:04.000000", "full")};
-  MissingFiles missing = missing_files("2026-11-21T04", remote, *local_hour(local), now, 60 * kSecond);
+  FilesToCopy missing = files_to_copy("2026-11-21T04", remote, *local_hour(local), now, 60 * kSecond);
   EXPECT_EQ(missing.fetch,
             (std::vector<std::string>{name("00:02.000000"), name("00:04.000000", "partial"), name("08:30.000000")}));
   ASSERT_EQ(missing.skipped.size(), 2u);
   EXPECT_EQ(missing.skipped[0].second, "temp file");
   EXPECT_EQ(missing.skipped[1].first, "junk.ts");
   EXPECT_EQ(missing.too_recent, 1u);
-  EXPECT_TRUE(missing_files("2026-11-21T04", remote, *local_hour(remote), now, 0).fetch.empty());
+  EXPECT_TRUE(files_to_copy("2026-11-21T04", remote, *local_hour(remote), now, 0).fetch.empty());
 }
 
 TEST(BackfillPlan, TombstonesSpreadAndALocalOneKeepsItsSegmentDeleted) {
@@ -111,7 +111,7 @@ TEST(BackfillPlan, TombstonesSpreadAndALocalOneKeepsItsSegmentDeleted) {
   std::vector<std::string> remote = {kept, tombstone(deleted_there), deleted_here, "junk.tombstone"};
   // Here: the segment the peer deleted (still on disk), and a tombstone of our own.
   std::vector<std::string> local = {deleted_there, deleted_here, tombstone(deleted_here)};
-  MissingFiles missing = missing_files("2026-11-21T04", remote, *local_hour(local), now, 0);
+  FilesToCopy missing = files_to_copy("2026-11-21T04", remote, *local_hour(local), now, 0);
   EXPECT_EQ(missing.fetch, std::vector<std::string>{kept});
   EXPECT_EQ(missing.tombstones, std::vector<std::string>{tombstone(deleted_there)});
   EXPECT_EQ(missing.deleted_here, 1u);  // our tombstone wins over the peer's copy
@@ -119,7 +119,7 @@ TEST(BackfillPlan, TombstonesSpreadAndALocalOneKeepsItsSegmentDeleted) {
   EXPECT_EQ(missing.skipped[0].first, "junk.tombstone");
   // A tombstone we already have is not created again.
   local.push_back(tombstone(deleted_there));
-  EXPECT_TRUE(missing_files("2026-11-21T04", remote, *local_hour(local), now, 0).tombstones.empty());
+  EXPECT_TRUE(files_to_copy("2026-11-21T04", remote, *local_hour(local), now, 0).tombstones.empty());
 }
 
 TEST(BackfillPlan, ChatBatchesAreCopiedWithoutTheRecentCutoff) {
@@ -127,7 +127,7 @@ TEST(BackfillPlan, ChatBatchesAreCopiedWithoutTheRecentCutoff) {
   std::string batch = std::string("10:00-") + kHash + ".json";  // 0 s old
   std::string merged_away = std::string("09:00-") + kHash + ".json";
   std::vector<std::string> remote = {batch, merged_away, "notes.json", tombstone(merged_away)};
-  MissingFiles missing = missing_files("2026-11-21T04", remote, *local_hour({}), now, 60 * kSecond);
+  FilesToCopy missing = files_to_copy("2026-11-21T04", remote, *local_hour({}), now, 60 * kSecond);
   EXPECT_EQ(missing.fetch, (std::vector<std::string>{merged_away, batch}));
   EXPECT_EQ(missing.tombstones, std::vector<std::string>{tombstone(merged_away)});
   ASSERT_EQ(missing.skipped.size(), 1u);
@@ -138,7 +138,7 @@ TEST(BackfillPlan, ASegmentWithin1msOfAnIdenticalLocalOneIsTheSame) {
   Micros now = *parse_time("2026-11-21T06:00:00Z");
   std::vector<std::string> local = {name("00:02.000000")};
   std::vector<std::string> remote = {name("00:02.001"), name("00:02.002"), name("00:02.001", "partial")};
-  MissingFiles missing = missing_files("2026-11-21T04", remote, *local_hour(local), now, 0);
+  FilesToCopy missing = files_to_copy("2026-11-21T04", remote, *local_hour(local), now, 0);
   EXPECT_EQ(missing.near_duplicates, 1u);
   EXPECT_EQ(missing.fetch, (std::vector<std::string>{name("00:02.001", "partial"), name("00:02.002")}));
 }

@@ -53,7 +53,7 @@ Result<std::vector<std::string>> last_hours(int count, Micros now);
 // (wubloader once sorted the caller's list in place).
 std::vector<std::string> explicit_hours(const std::vector<std::string>& hours);
 
-struct MissingFiles {
+struct FilesToCopy {
   // Segments and chat batches to download (hash-checked), in name order.
   std::vector<std::string> fetch;
   // Tombstones the peer has and we lack: created here as empty files, so that a
@@ -72,7 +72,7 @@ struct MissingFiles {
 // a reason; segments that started less than `recent_cutoff` before `now` are left
 // alone, so the downloader gets the first go at them (chat batches have no cutoff,
 // as in wubloader).
-MissingFiles missing_files(std::string_view hour, const std::vector<std::string>& remote, const HourListing& local,
+FilesToCopy files_to_copy(std::string_view hour, const std::vector<std::string>& remote, const HourListing& local,
                            Micros now, Micros recent_cutoff);
 
 // The tolerance of near_duplicates (wubloader's EPSILON).

@@ -81,6 +81,7 @@ class Retention {
   core::Micros interval_;
   core::CounterFamily& deleted_hours_;
   core::CounterFamily& deleted_bytes_;
+  core::CounterFamily& passes_;
   core::GaugeFamily& archive_bytes_;
   std::shared_ptr<const io::OwnedFd> base_;
   io::Timer timer_;
