@@ -12,7 +12,7 @@
 #include <fstream>
 
 namespace wubd::io {
-namespace {
+namespace beneath_test {
 
 namespace fs = std::filesystem;
 
@@ -96,5 +96,5 @@ TEST_F(BeneathTest, MakingDirectoriesNeverWritesThroughASymlink) {
   EXPECT_EQ(make_directories_beneath(base_fd_, "db/../x"), -EINVAL);
 }
 
-}  // namespace
+}  // namespace beneath_test
 }  // namespace wubd::io

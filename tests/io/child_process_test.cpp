@@ -11,7 +11,7 @@
 #include "loop_test.h"
 
 namespace wubd::io {
-namespace {
+namespace child_process_test {
 
 using ChildProcessTest = LoopTest;
 
@@ -128,5 +128,5 @@ TEST_F(ChildProcessTest, AProgramThatDoesNotExistIsAnError) {
   EXPECT_NE(started.error().message.find("cannot start /nonexistent/ffmpeg"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace child_process_test
 }  // namespace wubd::io

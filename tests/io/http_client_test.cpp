@@ -12,7 +12,7 @@
 #include "wubd/io/http_server.h"
 
 namespace wubd::io {
-namespace {
+namespace http_client_test {
 
 FetchRequest get(std::string url) {
   FetchRequest request;
@@ -346,5 +346,5 @@ TEST(ResolveUrl, RelativeAndAbsolute) {
   EXPECT_NE(bad.error().message.find("bad base URL"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace http_client_test
 }  // namespace wubd::io

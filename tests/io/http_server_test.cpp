@@ -19,7 +19,7 @@
 #include "wubd/io/timer.h"
 
 namespace wubd::io {
-namespace {
+namespace http_server_test {
 
 // A raw TCP client on the same loop: sends bytes, collects everything it receives.
 struct TestClient {
@@ -483,5 +483,5 @@ TEST_F(HttpServerTest, ListenErrorsNameTheAddress) {
   ASSERT_TRUE(spin_until([&] { return closed; }));
 }
 
-}  // namespace
+}  // namespace http_server_test
 }  // namespace wubd::io

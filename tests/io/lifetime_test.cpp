@@ -17,7 +17,7 @@
 #include "wubd/io/uv_handle.h"
 
 namespace wubd::io {
-namespace {
+namespace lifetime_test {
 
 using LifetimeTest = LoopTest;
 
@@ -156,5 +156,5 @@ TEST_F(LifetimeTest, AReadDeliversItsBytes) {
   std::remove(path);
 }
 
-}  // namespace
+}  // namespace lifetime_test
 }  // namespace wubd::io

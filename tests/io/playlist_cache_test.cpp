@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace wubd::restreamer {
-namespace {
+namespace playlist_cache_test {
 
 std::shared_ptr<const std::string> body(size_t n) { return std::make_shared<const std::string>(n, 'x'); }
 
@@ -33,5 +33,5 @@ TEST(PlaylistCache, BoundedByBytesEvictingLeastRecentlyUsed) {
   EXPECT_EQ(cache.entries(), 2u);
 }
 
-}  // namespace
+}  // namespace playlist_cache_test
 }  // namespace wubd::restreamer

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace wubd::io {
-namespace {
+namespace request_rules_test {
 
 using Headers = std::vector<std::pair<std::string, std::string>>;
 
@@ -84,5 +84,5 @@ TEST(RequestRules, TargetsInEveryForm) {
   EXPECT_EQ(refused("GET", "*"), 400);
 }
 
-}  // namespace
+}  // namespace request_rules_test
 }  // namespace wubd::io

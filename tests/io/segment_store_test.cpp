@@ -12,7 +12,7 @@
 #include <fstream>
 
 namespace wubd::store {
-namespace {
+namespace segment_store_test {
 
 namespace fs = std::filesystem;
 
@@ -251,5 +251,5 @@ TEST_F(SegmentStoreTest, CacheIsBounded) {
   EXPECT_EQ(store.stats().directory_scans, 20u) << "with room for 4 hours, cycling 10 rereads all";
 }
 
-}  // namespace
+}  // namespace segment_store_test
 }  // namespace wubd::store

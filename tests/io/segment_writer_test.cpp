@@ -18,7 +18,7 @@
 #include "io/loop_test.h"
 
 namespace wubd::store {
-namespace {
+namespace segment_writer_test {
 
 namespace fs = std::filesystem;
 
@@ -238,5 +238,5 @@ TEST_F(SegmentWriterTest, ASweepSparesFilesBeingWrittenAndHoursNotRecentlyTouche
   EXPECT_EQ(FileWriter::being_written().count(live.string()), 0u);
 }
 
-}  // namespace
+}  // namespace segment_writer_test
 }  // namespace wubd::store

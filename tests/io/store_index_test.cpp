@@ -13,7 +13,7 @@
 #include "wubd/store/segment_store.h"
 
 namespace wubd::store {
-namespace {
+namespace store_index_test {
 
 namespace fs = std::filesystem;
 
@@ -205,5 +205,5 @@ TEST_F(StoreIndexTest, ManyChangesToAnHourAreMergedIntoItsNames) {
   EXPECT_EQ(digest->count, std::int64_t(expected.size()));
 }
 
-}  // namespace
+}  // namespace store_index_test
 }  // namespace wubd::store

@@ -15,7 +15,7 @@
 #include "wubd/io/timer.h"
 
 namespace wubd::transfers {
-namespace {
+namespace transfer_engine_test {
 
 using core::TransferState;
 
@@ -161,5 +161,5 @@ TEST_F(TransferEngineTest, FailuresAreTerminalAndTheRingIsBounded) {
   EXPECT_TRUE(engine_->list(std::nullopt, "http://elsewhere:1").empty());
 }
 
-}  // namespace
+}  // namespace transfer_engine_test
 }  // namespace wubd::transfers

@@ -5,7 +5,7 @@
 #include <gtest/gtest.h>
 
 namespace wubd::downloader {
-namespace {
+namespace twitch_token_test {
 
 TEST(TwitchToken, TheRequestCarriesTodaysVariablesAndTheOperatorsOwn) {
   TwitchConfig config;
@@ -67,5 +67,5 @@ TEST(TwitchToken, UsherUrlsLowerCaseAndVersion) {
   EXPECT_EQ(config.usher_url_for("x"), "http://127.0.0.1:9/u/x.m3u8");
 }
 
-}  // namespace
+}  // namespace twitch_token_test
 }  // namespace wubd::downloader

@@ -7,7 +7,7 @@
 #include <memory>
 
 namespace wubd::core {
-namespace {
+namespace backfill_plan_test {
 
 constexpr Micros kSecond = kMicrosPerSecond;
 const char* kHash = "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU";
@@ -193,5 +193,5 @@ TEST(BackfillPlan, PassSchedule) {
   }
 }
 
-}  // namespace
+}  // namespace backfill_plan_test
 }  // namespace wubd::core

@@ -11,7 +11,7 @@
 #include "segment_refs.h"
 
 namespace wubd::core {
-namespace {
+namespace best_segments_test {
 
 constexpr Micros kSecond = kMicrosPerSecond;
 constexpr Micros kMs = kMicrosPerMilli;
@@ -389,5 +389,5 @@ TEST(BestByStart, OrdersByStartWhateverTheListingOrder) {
   EXPECT_EQ(best[2]->name.start, 4 * kSecond);
 }
 
-}  // namespace
+}  // namespace best_segments_test
 }  // namespace wubd::core

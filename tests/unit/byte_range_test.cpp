@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace wubd::core {
-namespace {
+namespace byte_range_test {
 
 TEST(ByteRange, Table) {
   struct Case {
@@ -49,5 +49,5 @@ TEST(ByteRange, Table) {
   }
 }
 
-}  // namespace
+}  // namespace byte_range_test
 }  // namespace wubd::core

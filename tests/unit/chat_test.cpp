@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace wubd::core {
-namespace {
+namespace chat_test {
 
 std::vector<ChatMessage> batch(std::string_view text) {
   auto messages = parse_chat_batch(text);
@@ -77,5 +77,5 @@ TEST(Chat, TheRangeKeepsMessagesThatMayHaveHappenedInIt) {
   EXPECT_EQ(json_number(5), "5.0");
 }
 
-}  // namespace
+}  // namespace chat_test
 }  // namespace wubd::core

@@ -10,7 +10,7 @@
 #include "wubd/core/coverage_map.h"
 
 namespace wubd::core {
-namespace {
+namespace coverage_test {
 
 constexpr Micros kS = kMicrosPerSecond;
 const Micros kHour = *parse_time("2026-11-21T04:00:00Z");
@@ -123,5 +123,5 @@ TEST(Coverage, TheMapPlacesTimesInColumnsOfTenMinutes) {
   EXPECT_NE(svg.find("<rect x=\"0\" y=\"12\" width=\"4\" height=\"300\" fill=\"#1f77b4\"/>"), std::string::npos) << svg;
 }
 
-}  // namespace
+}  // namespace coverage_test
 }  // namespace wubd::core

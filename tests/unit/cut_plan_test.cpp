@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 namespace wubd::core {
-namespace {
+namespace cut_plan_test {
 
 constexpr Micros kS = kMicrosPerSecond;
 const Micros kBase = *parse_time("2026-11-21T04:00:00Z");
@@ -190,5 +190,5 @@ TEST(CutPlan, FullCutsOfSeveralRangesFeedAPipeEachAndConcatenate) {
 }
 // clang-format on
 
-}  // namespace
+}  // namespace cut_plan_test
 }  // namespace wubd::core

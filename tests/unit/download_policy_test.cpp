@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace wubd::core {
-namespace {
+namespace download_policy_test {
 
 constexpr Micros kSecond = kMicrosPerSecond;
 constexpr Micros kMs = kMicrosPerMilli;
@@ -275,5 +275,5 @@ TEST(DownloadPolicy, GetterRacesRetriesAndGivesUp) {
   }
 }
 
-}  // namespace
+}  // namespace download_policy_test
 }  // namespace wubd::core

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace wubd::core {
-namespace {
+namespace flag_values_test {
 
 TEST(ListenAddress, Forms) {
   struct Case {
@@ -59,5 +59,5 @@ TEST(WholeNumber, Range) {
   EXPECT_FALSE(parse_whole_number("99999999999999999999999", 1, 100));
 }
 
-}  // namespace
+}  // namespace flag_values_test
 }  // namespace wubd::core

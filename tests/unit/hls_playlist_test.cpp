@@ -5,7 +5,7 @@
 #include <map>
 
 namespace wubd::core {
-namespace {
+namespace hls_playlist_test {
 
 Micros at(const char* text) { return *parse_time(text); }
 
@@ -333,5 +333,5 @@ TEST(HlsPlaylist, TruncatedBodiesNeverCrash) {
   EXPECT_GT(ok, 0);
 }
 
-}  // namespace
+}  // namespace hls_playlist_test
 }  // namespace wubd::core

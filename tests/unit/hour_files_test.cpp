@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace wubd::core {
-namespace {
+namespace hour_files_test {
 
 const char* kHash = "47DEQpj8HBSa-_TImW-5JCeuQeRkm5NMpJWZG3hSuFU";
 const Micros kHour = *parse_hour("2026-11-21T04");
@@ -67,11 +67,11 @@ TEST(HourFiles, ATombstoneHidesItsFileAndBadNamesAreRejectedWithAReason) {
   EXPECT_NE(files.rejected[1].second.find("chat batch"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace hour_files_test
 }  // namespace wubd::core
 
 namespace wubd::core {
-namespace {
+namespace hour_files_test {
 
 TEST(HourNames, AreOneTextThatSplitsBackIntoTheNames) {
   std::vector<std::string> names = {"00:00.000-2.0-full-AAAA.ts", "00:02.000-2.0-full-AAAB.ts"};
@@ -129,5 +129,5 @@ TEST(HourNames, AListingViewsItsNamesAndAsksSizesOnlyWhereCopiesCompete) {
   }
 }
 
-}  // namespace
+}  // namespace hour_files_test
 }  // namespace wubd::core

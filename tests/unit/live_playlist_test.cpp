@@ -11,7 +11,7 @@
 #include "segment_refs.h"
 
 namespace wubd::core {
-namespace {
+namespace live_playlist_test {
 
 constexpr Micros kSecond = kMicrosPerSecond;
 constexpr Micros kSettle = 15 * kSecond;
@@ -264,5 +264,5 @@ TEST(LiveHistoryTest, HoldsHolesBetweenSegmentsMergedAndBounded) {
   EXPECT_FALSE(lies_in_held_hole(held, inside));
 }
 
-}  // namespace
+}  // namespace live_playlist_test
 }  // namespace wubd::core

@@ -12,7 +12,7 @@
 #include "wubd/core/playlist_writer.h"
 
 namespace wubd::core {
-namespace {
+namespace live_window_test {
 
 constexpr Micros kSecond = kMicrosPerSecond;
 
@@ -287,5 +287,5 @@ TEST(LiveWindowTest, TheFirstSelectionIsTheWholeSpanAndLaterOnesStartAtTheNewest
   EXPECT_EQ(window.version(), version);  // nothing new
 }
 
-}  // namespace
+}  // namespace live_window_test
 }  // namespace wubd::core

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace wubd::core {
-namespace {
+namespace metrics_test {
 
 TEST(Metrics, CountersGaugesAndHistogramsRenderInTextFormat) {
   MetricsRegistry r;
@@ -52,5 +52,5 @@ TEST(Metrics, RefreshFunctionsRunBeforeEachRenderWhileRegistered) {
 
 TEST(Metrics, LabelValuesAreEscaped) { EXPECT_EQ(render_labels({{"a", "x\"y\\z\nw"}}), "a=\"x\\\"y\\\\z\\nw\""); }
 
-}  // namespace
+}  // namespace metrics_test
 }  // namespace wubd::core

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace wubd::core {
-namespace {
+namespace node_list_test {
 
 TEST(NodeList, WubloadersNodeFileAndBareUrls) {
   // The shape of wubloader's --node-file: NAME URL, or a URL alone; # comments.
@@ -31,5 +31,5 @@ TEST(NodeList, WubloadersNodeFileAndBareUrls) {
   EXPECT_TRUE(parse_node_lines("# only\n\n").empty());
 }
 
-}  // namespace
+}  // namespace node_list_test
 }  // namespace wubd::core

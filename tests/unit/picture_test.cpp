@@ -5,7 +5,7 @@
 #include "wubd/core/waveform.h"
 
 namespace wubd::core {
-namespace {
+namespace picture_test {
 
 Picture filled(int w, int h, std::uint8_t r, std::uint8_t g, std::uint8_t b, std::uint8_t a) {
   Picture p(w, h);
@@ -85,5 +85,5 @@ TEST(Waveform, ColumnsSpanLowestToHighestOnASquareRootScale) {
   EXPECT_FALSE(Envelope(2).seen[0]);
 }
 
-}  // namespace
+}  // namespace picture_test
 }  // namespace wubd::core

@@ -6,7 +6,7 @@
 #include <gtest/gtest.h>
 
 namespace wubd::core {
-namespace {
+namespace playlist_writer_test {
 
 StoredSegment make(const char* time, Micros duration_us) {
   StoredSegment s;
@@ -151,11 +151,11 @@ TEST(MasterPlaylist, OneRenditionAndStreamInfPerVariant) {
   EXPECT_NE(write_master_playlist({variant("a\"b", "/u", 1)}).find("NAME=\"a'b\""), std::string::npos);
 }
 
-}  // namespace
+}  // namespace playlist_writer_test
 }  // namespace wubd::core
 
 namespace wubd::core {
-namespace {
+namespace playlist_writer_test {
 
 TEST(MediaPlaylist, ListedNamesAreEscapedAsAnyNameIs) {
   // Names a listing parsed take a shorter way through the writer: the same URLs.
@@ -177,5 +177,5 @@ TEST(MediaPlaylist, ListedNamesAreEscapedAsAnyNameIs) {
   EXPECT_NE(text.find("/00%3A02.5-2.002-suspect-A-_B.ts\n"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace playlist_writer_test
 }  // namespace wubd::core

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace wubd::core {
-namespace {
+namespace range_limits_test {
 
 constexpr Micros kH = kMicrosPerHour;
 const Micros kBase = *parse_time("2026-11-21T00:00:00Z");
@@ -61,5 +61,5 @@ TEST(PlaylistRange, ExplicitRangesOverTheCapAre400) {
   }
 }
 
-}  // namespace
+}  // namespace range_limits_test
 }  // namespace wubd::core

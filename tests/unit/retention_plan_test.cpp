@@ -6,7 +6,7 @@
 #include <vector>
 
 namespace wubd::core {
-namespace {
+namespace retention_plan_test {
 
 constexpr std::int64_t kGiB = 1024LL * 1024 * 1024;
 constexpr Micros kMinute = 60 * kMicrosPerSecond;
@@ -118,5 +118,5 @@ TEST(RetentionPlanTest, KeepRangesParseWithOrWithoutAStream) {
   }
 }
 
-}  // namespace
+}  // namespace retention_plan_test
 }  // namespace wubd::core

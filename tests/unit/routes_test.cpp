@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace wubd::core {
-namespace {
+namespace routes_test {
 
 TEST(Routes, EveryEndpoint) {
   struct Case {
@@ -197,5 +197,5 @@ TEST(Routes, EndpointLabelsAreBounded) {
   EXPECT_EQ(endpoint_label(index->kind), "index");
 }
 
-}  // namespace
+}  // namespace routes_test
 }  // namespace wubd::core

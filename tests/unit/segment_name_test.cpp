@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace wubd::core {
-namespace {
+namespace segment_name_test {
 
 // sha256 of no bytes, as wubloader names it: base64.b64encode(digest, b"-_") without
 // padding, i.e. '+' -> '-' and '/' -> '_' (RFC 4648 url-safe). Some write-ups of the
@@ -126,5 +126,5 @@ TEST(Hash, EncodesUrlSafeWithoutPadding) {
   EXPECT_FALSE(decode_hash("a+b/").ok());
 }
 
-}  // namespace
+}  // namespace segment_name_test
 }  // namespace wubd::core

@@ -4,7 +4,7 @@
 #include <gtest/gtest.h>
 
 namespace wubd::core {
-namespace {
+namespace smart_cut_plan_test {
 
 constexpr Micros kS = kMicrosPerSecond;
 const Micros kBase = *parse_time("2026-11-21T04:00:00Z");
@@ -243,5 +243,5 @@ TEST(SmartCutPlan, WallTimeCountsFromTheFirstVideoFrame) {
   EXPECT_EQ(reference_pts(frames), 100);
 }
 
-}  // namespace
+}  // namespace smart_cut_plan_test
 }  // namespace wubd::core

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace wubd::core {
-namespace {
+namespace time_test {
 
 // 2026-11-21T04:05:06Z
 constexpr Micros kBase = 1795233906LL * kMicrosPerSecond;
@@ -110,5 +110,5 @@ TEST(HttpDate, Rfc9110Fixdate) {
   EXPECT_EQ(format_http_date(0), "Thu, 01 Jan 1970 00:00:00 GMT");
 }
 
-}  // namespace
+}  // namespace time_test
 }  // namespace wubd::core

@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace wubd::core {
-namespace {
+namespace transfer_rules_test {
 
 using S = TransferState;
 using E = TransferEvent;
@@ -74,5 +74,5 @@ TEST(TransferRules, RingIsBounded) {
   EXPECT_TRUE(none.items().empty());
 }
 
-}  // namespace
+}  // namespace transfer_rules_test
 }  // namespace wubd::core

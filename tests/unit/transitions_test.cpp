@@ -8,7 +8,7 @@
 #include "wubd/core/cut_plan.h"
 
 namespace wubd::core {
-namespace {
+namespace transitions_test {
 
 constexpr Micros kS = kMicrosPerSecond;
 const Micros kBase = *parse_time("2026-11-21T04:00:00Z");
@@ -136,5 +136,5 @@ TEST(Transitions, AClipIsPlannedFromTheSegmentsOnEitherSide) {
   EXPECT_NE(hole.error().message.find("there is a hole there"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace transitions_test
 }  // namespace wubd::core

@@ -7,7 +7,7 @@
 #include <vector>
 
 namespace wubd::core {
-namespace {
+namespace ts_retimer_test {
 
 constexpr std::int64_t kWrap = std::int64_t(1) << 33;
 constexpr int kVideo = 0x100, kAudio = 0x101;
@@ -191,5 +191,5 @@ TEST(ShiftTimestamps, MovesEveryStampModulo33Bits) {
   EXPECT_EQ(shift_timestamps(in, 0), in);
 }
 
-}  // namespace
+}  // namespace ts_retimer_test
 }  // namespace wubd::core

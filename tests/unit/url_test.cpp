@@ -3,7 +3,7 @@
 #include <gtest/gtest.h>
 
 namespace wubd::core {
-namespace {
+namespace url_test {
 
 TEST(PercentDecode, Table) {
   struct Case {
@@ -47,5 +47,5 @@ TEST(Query, ParsesDecodesAndKeepsFirst) {
   EXPECT_NE(bad.error().message.find("start"), std::string::npos);
 }
 
-}  // namespace
+}  // namespace url_test
 }  // namespace wubd::core
