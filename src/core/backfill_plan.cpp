@@ -112,7 +112,7 @@ bool is_near_duplicate(const SegmentName& missing, const HourListing& local) {
 }  // namespace
 
 FilesToCopy files_to_copy(std::string_view hour, const std::vector<std::string>& remote, const HourListing& local,
-                           Micros now, Micros recent_cutoff) {
+                          Micros now, Micros recent_cutoff) {
   FilesToCopy result;
   std::vector<std::string_view> listed = listed_names(local);
   std::set<std::string_view> have(listed.begin(), listed.end());

@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 
@@ -123,15 +124,24 @@ void Restreamer::list_hour(const core::Route& route, const core::QueryParams& qu
 }
 
 void Restreamer::segment(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response) {
-  if (auto hour = core::parse_hour(route.hour); hour) {
-    auto name = core::parse_segment_name(*hour, route.file);
-    if (name && name->type == core::SegmentType::Temp) {
-      response.send_error(404, "segment is still being written: " + route.file);
-      return;
-    }
+  std::string what = "segment " + route.stream + "/" + route.variant + "/" + route.hour + "/" + route.file;
+  io::BeneathPath path = store_.segment_file(route.stream, route.variant, route.hour, route.file);
+  auto hour = core::parse_hour(route.hour);
+  if (!hour) return serve_file(path, what, request, response);  // no hour's listing to ask
+  auto name = core::parse_segment_name(*hour, route.file);
+  if (name && name->type == core::SegmentType::Temp) {
+    response.send_error(404, "segment is still being written: " + route.file);
+    return;
   }
-  serve_file(store_.segment_file(route.stream, route.variant, route.hour, route.file),
-             "segment " + route.stream + "/" + route.variant + "/" + route.hour + "/" + route.file, request, response);
+  // Whether a tombstone deletes it is in the hour's listing (cached and watched, as
+  // the playlists read it): no stat per request.
+  auto listing = store_.hour_listing(route.stream, route.variant, route.hour);
+  const std::string tombstone = core::tombstone_name(route.file);
+  if (std::binary_search(listing->tombstones.begin(), listing->tombstones.end(), std::string_view(tombstone))) {
+    response.send_error(404, what + " is deleted (a tombstone marks it)");
+    return;
+  }
+  send_file(path, what, request, response);
 }
 
 void Restreamer::file(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response) {
@@ -156,6 +166,12 @@ void Restreamer::serve_file(const io::BeneathPath& path, const std::string& what
       return;
     }
   }
+  send_file(path, what, request, response);
+}
+
+void Restreamer::send_file(const io::BeneathPath& path, const std::string& what, const io::HttpRequest& request,
+                           io::HttpResponse& response) {
+  std::string_view file_name = std::string_view(path.relative).substr(path.relative.rfind('/') + 1);
   int fd = io::open_beneath(path, O_RDONLY);
   if (fd < 0) {
     int err = -fd;

@@ -99,6 +99,12 @@ def test_tombstones_are_honoured_listed_and_spread():
             on_b = json.loads(get(f"{b.url}/files/s/v/{hour}?tombstones=true").text)
             assert os.path.basename(tombstone_of(deleted)) in on_b and os.path.basename(deleted) not in on_b
             assert os.path.basename(tombstone_of(ours)) in on_b and os.path.basename(ours) not in on_b
+        # A tombstone made while A runs deletes its segment for readers as soon as A's
+        # watched listing sees it.
+        assert get(f"{a.url}/segments/{paths[5]}").body == data[5]
+        touch(os.path.join(a_dir, tombstone_of(paths[5])))
+        wait_for(lambda: get(f"{a.url}/segments/{paths[5]}").status == 404, 10, "the new tombstone to delete it")
+        assert "tombstone" in get(f"{a.url}/segments/{paths[5]}").text
 
 
 def test_chat_batches_are_copied_and_never_video():

@@ -73,7 +73,7 @@ struct FilesToCopy {
 // alone, so the downloader gets the first go at them (chat batches have no cutoff,
 // as in wubloader).
 FilesToCopy files_to_copy(std::string_view hour, const std::vector<std::string>& remote, const HourListing& local,
-                           Micros now, Micros recent_cutoff);
+                          Micros now, Micros recent_cutoff);
 
 // The tolerance of near_duplicates (wubloader's EPSILON).
 inline constexpr Micros kNearDuplicateTolerance = kMicrosPerMilli;

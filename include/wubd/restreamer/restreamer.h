@@ -107,9 +107,13 @@ class Restreamer {
   void list_variant_hours(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
   void segment(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
   void file(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response);
-  // `what` names the file in errors ("segment s/v/h/f").
+  // `what` names the file in errors ("segment s/v/h/f"). serve_file first looks for
+  // a tombstone beside the file (a stat); send_file, for a caller that knows there is
+  // none, opens and sends it.
   void serve_file(const io::BeneathPath& path, const std::string& what, const io::HttpRequest& request,
                   io::HttpResponse& response);
+  void send_file(const io::BeneathPath& path, const std::string& what, const io::HttpRequest& request,
+                 io::HttpResponse& response);
   void list_extras(const core::Route& route, io::HttpResponse& response);
   // The editor's pictures (editor.cpp): /frame, /thumbnail, /waveform.
   void frame(const core::Route& route, const core::QueryParams& query, io::HttpResponse& response);
