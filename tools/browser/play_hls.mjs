@@ -3,8 +3,14 @@
 //   node play_hls.mjs PAGE_URL PLAYLIST_URL SECONDS [SCREENSHOT.png]
 // PAGE_URL is any page of the server (the playlist is then same-origin); hls.js is
 // injected from node_modules, nothing is fetched from the internet.
-//   { levels: [names], errors: [..], stalls: n, samples: [{t, currentTime, paused}],
-//     playing: bool, mediaSequences: [..] }
+//   { levels: [names], errors: [..], startGapSkips: [{from, to}], stalls: n,
+//     samples: [{t, currentTime, paused}], playing: bool, mediaSequences: [..] }
+// startGapSkips: hls.js jumping over the gap between the position it starts at (a
+// fragment's start: its earliest sample, audio or video) and where audio and video
+// are both buffered (a B-frame stream's first video frame comes a frame or two
+// later), before the first frame plays. Whether hls.js or the browser does that jump
+// is a race; when hls.js does, it says so with a non-fatal bufferSeekOverHole. Any
+// other error, or any while playing, is in `errors`.
 import { chromium } from "playwright-core";
 import { createRequire } from "node:module";
 import path from "node:path";
@@ -41,7 +47,17 @@ try {
     const mediaSequences = [];
     let stalls = 0;
     let started = false;
-    hls.on(Hls.Events.ERROR, (_, data) => errors.push(`${data.type}:${data.details}${data.fatal ? ":fatal" : ""}`));
+    const startGapSkips = [];
+    hls.on(Hls.Events.ERROR, (_, data) => {
+      const message = data.reason || (data.error && data.error.message) || "";
+      const skip = /seeking from ([0-9.]+) to ([0-9.]+)/.exec(message);
+      if (data.details === Hls.ErrorDetails.BUFFER_SEEK_OVER_HOLE && !data.fatal && !started && skip) {
+        startGapSkips.push({ from: Number(skip[1]), to: Number(skip[2]), padding: hls.config.skipBufferHolePadding });
+        return;
+      }
+      errors.push(`${data.type}:${data.details}${data.fatal ? ":fatal" : ""} at ${video.currentTime.toFixed(3)}` +
+                  `${started ? " playing" : " before playing"}: ${message}`);
+    });
     hls.on(Hls.Events.LEVEL_LOADED, (_, data) => mediaSequences.push(data.details.startSN));
     video.addEventListener("playing", () => { started = true; });
     video.addEventListener("waiting", () => { if (started) stalls += 1; });
@@ -58,7 +74,7 @@ try {
       await new Promise((resolve) => setTimeout(resolve, 500));
       samples.push({ t: (performance.now() - begin) / 1000, currentTime: video.currentTime, paused: video.paused });
     }
-    return { levels: hls.levels.map((level) => level.name), errors, stalls, samples, mediaSequences,
+    return { levels: hls.levels.map((level) => level.name), errors, startGapSkips, stalls, samples, mediaSequences,
              playing: started, width: video.videoWidth, height: video.videoHeight };
   }, { url: playlistUrl, seconds: Number(secondsText) });
   report.consoleErrors = consoleErrors;
