@@ -19,9 +19,10 @@
 namespace wubd::backfiller {
 namespace {
 
-BackfillMetrics& metrics_for(core::MetricsRegistry& m) {
-  // One set per process: the families live in the registry, which outlives us.
-  static BackfillMetrics metrics{
+// The families live in the registry, which outlives the backfiller; two daemons in
+// one process (tests) have two registries, so two sets.
+std::unique_ptr<BackfillMetrics> make_backfill_metrics(core::MetricsRegistry& m) {
+  return std::make_unique<BackfillMetrics>(BackfillMetrics{
       m.counter("wubd_segments_backfilled_total", "Segments copied from peers, hash-checked."),
       m.counter("wubd_backfill_files_total",
                 "Other files copied from peers, by kind: chat_batch (hash-checked), tombstone, extra."),
@@ -33,8 +34,7 @@ BackfillMetrics& metrics_for(core::MetricsRegistry& m) {
       m.gauge("wubd_backfill_last_success_timestamp_seconds", "When the last pass without errors ended, per peer."),
       m.counter("wubd_backfill_passes_total",
                 "Backfill passes ended, by peer, kind (recent, full) and result (ok, errors)."),
-  };
-  return metrics;
+  });
 }
 
 // The peers file's nodes, by name; a bare URL is keyed by itself, so that two
@@ -65,7 +65,7 @@ Backfiller::Backfiller(uv_loop_t* loop, BackfillConfig config, store::SegmentSto
       store_(store),
       client_(client),
       engine_(engine),
-      metrics_(metrics),
+      peer_metrics_(make_backfill_metrics(metrics)),
       disk_(metrics.counter("wubd_backfill_write_errors_total",
                             "Backfilled files the disk refused to write (ENOSPC, EIO, …), by stream and errno name."),
             log::Module::Backfill, "backfilled files") {}
@@ -176,7 +176,7 @@ void Backfiller::refresh_peers() {
   for (const std::string& peer : now) {
     if (peers_.count(peer)) continue;
     auto backfill =
-        std::make_unique<PeerBackfill>(loop_, config_, peer, store_, client_, engine_, metrics_for(metrics_), disk_);
+        std::make_unique<PeerBackfill>(loop_, config_, peer, store_, client_, engine_, *peer_metrics_, disk_);
     backfill->start();
     peers_.emplace(peer, std::move(backfill));
   }

@@ -5,6 +5,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <string_view>
 #include <vector>
@@ -12,8 +13,9 @@
 namespace wubd::io {
 namespace {
 
-// Set once openat2 answered ENOSYS: every later call walks instead.
-bool g_no_openat2 = false;
+// Set once openat2 answered ENOSYS: every later call walks instead. Process-wide on
+// purpose: what the kernel offers is the same for every daemon in the process.
+std::atomic<bool> g_no_openat2{false};
 
 std::vector<std::string> components(const std::string& relative) {
   std::vector<std::string> parts;

@@ -10,9 +10,10 @@ namespace {
 
 constexpr std::size_t kInputLowWatermark = 256 * 1024;
 
-// One read buffer for every pipe: libuv calls alloc and read back to back for one
-// stream, and each read is handed on before the next. 64 KiB is what a pipe holds.
-char g_pipe_buffer[64 * 1024];
+// One read buffer for every pipe of a loop's thread: libuv calls alloc and read back
+// to back for one stream, and each read is handed on before the next. 64 KiB is what
+// a pipe holds. Per thread, so that two daemons on two loops never share it.
+thread_local char g_pipe_buffer[64 * 1024];
 
 // One write to a child's input: the bytes it writes and which input. The owner is
 // found through the pipe's data, which the pipe's close clears.

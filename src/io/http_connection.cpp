@@ -25,9 +25,11 @@ namespace {
 // client pipelining faster than we answer is held back by TCP instead of memory.
 constexpr std::size_t kMaxBufferedInput = 64 * 1024;
 
-// One shared read buffer: libuv calls alloc and read back to back for one stream, and
-// on_read copies what it keeps, so a thousand idle connections cost no buffers.
-char g_read_buffer[64 * 1024];
+// One read buffer for every connection of a loop's thread: libuv calls alloc and read
+// back to back for one stream, and on_read copies what it keeps, so a thousand idle
+// connections cost no buffers. Per thread, so that two daemons on two loops never
+// share it.
+thread_local char g_read_buffer[64 * 1024];
 
 }  // namespace
 

@@ -49,8 +49,9 @@ std::string_view reason_phrase(int status) {
 }
 
 const std::string& http_date_now() {
-  static std::time_t cached_second = -1;
-  static std::string cached;
+  // Per thread: the text of the current second, the same for every daemon of it.
+  thread_local std::time_t cached_second = -1;
+  thread_local std::string cached;
   std::time_t now = std::time(nullptr);
   if (now != cached_second) {
     cached_second = now;

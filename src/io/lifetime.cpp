@@ -21,9 +21,10 @@ struct DeferredDeletes;
 
 // The queue of each loop, by loop. Not in uv_loop_t::data, which libuv leaves as it
 // finds it (uv_loop_init keeps whatever was there) and which an embedder may use.
-// Loops run on the one thread that uses wubd's io, so no lock.
+// Per thread (a loop runs on one), so no lock, and two daemons on two loops share
+// nothing.
 std::map<const uv_loop_t*, DeferredDeletes*>& queues() {
-  static std::map<const uv_loop_t*, DeferredDeletes*> by_loop;
+  thread_local std::map<const uv_loop_t*, DeferredDeletes*> by_loop;
   return by_loop;
 }
 

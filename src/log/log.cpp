@@ -213,6 +213,7 @@ core::Result<bool> set_level(const std::string& name, const std::string& level_t
 
 spdlog::logger& logger(Module module) {
   // Created once per module; spdlog's registry keeps them for set_level's apply_all.
+  // Process-wide on purpose: the log is the process's (one stderr, one --log-file).
   static std::array<std::shared_ptr<spdlog::logger>, kModules.size()> created;
   std::shared_ptr<spdlog::logger>& slot = created[std::size_t(module)];
   if (!slot) {

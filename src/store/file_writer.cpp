@@ -36,9 +36,11 @@ core::Result<int> open_directory(const std::string& base_dir, const std::string&
 }
 
 // Bytes every writer holds for its drain: the loop adds, the drains take away.
+// Process-wide on purpose: it bounds the process's memory, whichever daemon writes.
 std::atomic<std::int64_t> bytes_waiting_for_disk{0};
 
-// Loop thread only, as the writers themselves.
+// Loop thread only, as the writers themselves. Process-wide on purpose: no sweeper of
+// this process may remove a temp file the process is writing, whichever daemon's.
 std::set<std::string>& temp_paths_being_written() {
   static std::set<std::string> paths;
   return paths;

@@ -64,6 +64,7 @@ struct PeerInfo {
 };
 
 class PeerBackfill;
+struct BackfillMetrics;
 
 // Owns one PeerBackfill per peer; peers come and go with the peers file.
 class Backfiller {
@@ -99,7 +100,8 @@ class Backfiller {
   store::SegmentStore& store_;
   io::HttpClient& client_;
   transfers::TransferEngine& engine_;
-  core::MetricsRegistry& metrics_;
+  // The peers' counters, in this daemon's registry (every PeerBackfill adds to them).
+  std::unique_ptr<BackfillMetrics> peer_metrics_;
   // The disk's refusals, said once per stream for every peer's copies together.
   store::DiskTrouble disk_;
   std::unique_ptr<io::Timer> peers_file_timer_;
