@@ -51,7 +51,8 @@ struct PeerBackfill::Wanted {
 struct PeerBackfill::Download {
   Wanted wanted;
   std::unique_ptr<store::FileWriter> writer;
-  std::optional<core::Error> write_error;  // the file could not be created or written
+  store::DiskTrouble::Ticket disk_ticket = 0;  // the disk's failures when the writer was made
+  std::optional<core::Error> write_error;      // the file could not be created or written
   transfers::TransferId transfer = transfers::TransferId::None;
   std::string finished_transfer;  // its id, for the lines said once the file is renamed
   // Set while its on_done runs: freeing it then breaks lifetime.h's rule 3 (and the
@@ -460,6 +461,7 @@ void PeerBackfill::start_download(std::size_t index) {
                                 ? store::temp_segment_name(file.segment.start, file.segment.duration)
                                 : file.name + "." + store::random_temp_id() + ".temp";
     d->writer = std::make_unique<store::FileWriter>(loop_, config_.base_dir, file.directory, temp_name);
+    d->disk_ticket = disk_.ticket(file.stream);
     return true;
   };
   request.on_data = [d](std::string_view bytes) {
@@ -542,7 +544,7 @@ void PeerBackfill::on_committed(Download* d, const core::Result<std::string>& co
                      {"status", "200"}};
   std::string where = file.directory + "/" + file.name;
   if (committed) {
-    disk_.wrote(file.stream);
+    disk_.wrote(file.stream, d->disk_ticket);
     ++pass.fetched;
     if (file.kind == Wanted::Kind::Segment) {
       metrics_.segments.inc({{"remote", peer_}, {"stream", file.stream}, {"variant", file.variant}});

@@ -80,6 +80,7 @@ bool SegmentGetter::on_headers(Attempt& attempt, long status) {
   if (status < 200 || status >= 300) return false;
   attempt.writer = std::make_unique<store::SegmentWriter>(context_.loop, context_.base_dir, job_.stream, job_.variant,
                                                           job_.start, job_.duration);
+  attempt.disk_ticket = context_.disk.ticket(job_.stream);
   if (job_.init) {
     if (auto written = attempt.writer->write(*job_.init); !written) {
       attempt.write_error = written.error();
@@ -188,7 +189,7 @@ void SegmentGetter::on_committed(Attempt* raw, const char* doubt, const core::Re
                      {"url", job_.url},
                      {"transfer", a.finished_transfer},
                      {"status", std::to_string(a.status)}};
-  if (committed) context_.disk.wrote(job_.stream);
+  if (committed) context_.disk.wrote(job_.stream, a.disk_ticket);
   // Two attempts that both got every byte write the same name; the first one counted.
   if (done_) return;
   core::AttemptEvent event;

@@ -51,8 +51,9 @@ class SegmentGetter {
     bool headers_done = false;
     bool raced = false;  // passed a soft timeout (and raced then): it hangs, or is slow
     std::unique_ptr<store::SegmentWriter> writer;
-    std::uint64_t body_bytes = 0;            // of the response, the init section not counted
-    std::optional<core::Error> write_error;  // the file could not be created or written
+    store::DiskTrouble::Ticket disk_ticket = 0;  // the disk's failures when the writer was made
+    std::uint64_t body_bytes = 0;                // of the response, the init section not counted
+    std::optional<core::Error> write_error;      // the file could not be created or written
     std::unique_ptr<io::Timer> soft_headers;
     std::unique_ptr<io::Timer> soft_total;
   };

@@ -7,7 +7,14 @@
 #include "wubd/log/log.h"
 
 namespace wubd::store {
+
+DiskTrouble::Ticket DiskTrouble::ticket(const std::string& stream) const {
+  auto it = failures_.find(stream);
+  return it == failures_.end() ? 0 : it->second;
+}
+
 void DiskTrouble::failed(const std::string& stream, const core::Error& error) noexcept try {
+  ++failures_[stream];
   const char* name = strerrorname_np(error.os_error);
   write_errors_.inc({{"stream", stream}, {"error", name ? name : std::to_string(error.os_error)}});
   auto [it, first] = failing_.emplace(stream, error.os_error);
@@ -23,7 +30,8 @@ void DiskTrouble::failed(const std::string& stream, const core::Error& error) no
   // Out of memory while saying so: the write failed all the same, and the getter retries.
 }
 
-void DiskTrouble::wrote(const std::string& stream) noexcept try {
+void DiskTrouble::wrote(const std::string& stream, Ticket ticket) noexcept try {
+  if (this->ticket(stream) != ticket) return;  // a write failed while this file was written
   if (failing_.erase(stream) == 0) return;
   log::Fields fields{{"stream", stream}};
   log::logger(module_).info("{}: writing {} again", stream, what_);

@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "io/loop_test.h"
+#include "wubd/store/disk_trouble.h"
 
 namespace wubd::store {
 namespace segment_writer_test {
@@ -236,6 +237,25 @@ TEST_F(SegmentWriterTest, ASweepSparesFilesBeingWrittenAndHoursNotRecentlyTouche
   EXPECT_TRUE(fs::exists(live));
   ASSERT_TRUE(commit(*w, core::SegmentType::Full));
   EXPECT_EQ(FileWriter::being_written().count(live.string()), 0u);
+}
+
+// The disk's trouble is said once a stream until writing resumes; a file whose bytes
+// were all written before the disk began to fail, committed after, is not a resumption
+// (CI once saw "cannot write segments" said twice, 0.3 s apart, for that reason).
+TEST(DiskTroubleTest, OnlyAFileBegunAfterTheFailureEndsIt) {
+  core::MetricsRegistry registry;
+  DiskTrouble disk(registry.counter("test_write_errors_total", "test"), log::Module::Downloader, "segments");
+  const DiskTrouble::Ticket before = disk.ticket("s");
+  EXPECT_FALSE(disk.failing("s"));
+  disk.failed("s", core::Error{500, "cannot write: Input/output error", EIO});
+  EXPECT_TRUE(disk.failing("s"));
+  disk.wrote("s", before);  // written before the failure, committed after
+  EXPECT_TRUE(disk.failing("s"));
+  disk.wrote("t", disk.ticket("t"));  // another stream's success changes nothing here
+  EXPECT_TRUE(disk.failing("s"));
+  const DiskTrouble::Ticket after = disk.ticket("s");
+  disk.wrote("s", after);
+  EXPECT_FALSE(disk.failing("s"));
 }
 
 }  // namespace segment_writer_test
