@@ -122,6 +122,14 @@ def get(url, headers=None):
     return http("GET", url, headers)
 
 
+def free_port():
+    """A loopback port free now, for a process that must be told its port before it
+    starts (a peer's URL given to another node first)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
 def metric(wubd, name, **labels):
     """The sum of a metric's samples on /metrics whose labels include `labels`."""
     total = 0.0

@@ -12,7 +12,7 @@ import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from fixtures import segment_hash
-from harness import Wubd, get, run_tap, wait_for_metric
+from harness import Wubd, free_port, get, run_tap, wait_for_metric
 from origin import FakeOrigin, temp_files
 from test_downloader import FAST, metric, wait_for
 
@@ -66,13 +66,6 @@ def fulls(base_dir):
         with open(path, "rb") as f:
             out[os.path.relpath(path, base_dir)] = f.read()
     return out
-
-
-def free_port():
-    import socket
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_three_nodes_converge_and_bad_peers_cost_only_themselves():

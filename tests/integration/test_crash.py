@@ -7,26 +7,19 @@ import glob
 import os
 import random
 import re
-import socket
 import tempfile
 import threading
 import time
 import urllib.request
 
 from fixtures import make_segments, segment_hash, write_segment
-from harness import Wubd, get, run_tap, wait_for
+from harness import Wubd, free_port, get, run_tap, wait_for
 from origin import FakeOrigin
 
 KILLS = 22
 FAST = ["--playlist-interval", "0.25", "--master-interval", "0.5", "--retry-delay", "0.3",
         "--playlist-timeouts", "1,5", "--segment-header-timeouts", "1,5", "--segment-total-timeouts", "1.5,10"]
 BACKFILL = ["--fill-wait", "0.5", "--full-fill-wait", "1", "--recent-cutoff", "0"]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def segment_files(base):
