@@ -7,10 +7,9 @@ import json
 import os
 import signal
 import tempfile
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from fake_peer import FakePeer
 from fixtures import segment_hash
 from harness import Wubd, free_port, get, run_tap, wait_for_metric
 from origin import FakeOrigin, temp_files
@@ -20,43 +19,24 @@ BACKFILL = ["--fill-wait", "1", "--full-fill-wait", "2", "--recent-cutoff", "0"]
 FAKE_HASH = segment_hash(b"what the name promises")
 
 
-class FakePeer:
+def bad_peer(kind):
     """A peer on a free port: `corrupt` lists a stream whose bytes never match their
     names; `garbage` answers listings with JSON that is not a list of strings."""
+    hour = time.strftime("%Y-%m-%dT%H", time.gmtime(time.time() - 60))
+    names = [f"{m:02d}:00.000000-2.0-full-{FAKE_HASH}.ts" for m in range(3)]
+    listings = {"/files": ["ghost"], "/files/ghost": ["source"], "/files/ghost/source": [hour],
+                f"/files/ghost/source/{hour}": names}
 
-    def __init__(self, kind):
-        hour = time.strftime("%Y-%m-%dT%H", time.gmtime(time.time() - 60))
-        names = [f"{m:02d}:00.000000-2.0-full-{FAKE_HASH}.ts" for m in range(3)]
+    def answer(handler, path, query):  # hour listings ask ?tombstones=true
+        if kind == "garbage":
+            return 200, b'{"streams": "ghost"}', "application/json"
+        if path in listings:
+            return 200, json.dumps(listings[path]).encode(), "application/json"
+        if path.startswith("/segments/ghost/"):
+            return 200, b"corrupt bytes " * 1000, "video/mp2t"
+        return 404, b"not found"
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                if kind == "garbage":
-                    return self.reply(b'{"streams": "ghost"}')
-                listings = {"/files": ["ghost"], "/files/ghost": ["source"], "/files/ghost/source": [hour],
-                            f"/files/ghost/source/{hour}": names}
-                path = self.path.split("?")[0]  # hour listings ask ?tombstones=true
-                if path in listings:
-                    return self.reply(json.dumps(listings[path]).encode())
-                if self.path.startswith("/segments/ghost/"):
-                    return self.reply(b"corrupt bytes " * 1000, "video/mp2t")
-                self.send_error(404)
-
-            def reply(self, body, kind_="application/json"):
-                self.send_response(200)
-                self.send_header("Content-Type", kind_)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
+    return FakePeer(answer)
 
 
 def fulls(base_dir):
@@ -69,7 +49,7 @@ def fulls(base_dir):
 
 
 def test_three_nodes_converge_and_bad_peers_cost_only_themselves():
-    corrupt, garbage = FakePeer("corrupt"), FakePeer("garbage")
+    corrupt, garbage = bad_peer("corrupt"), bad_peer("garbage")
     dirs = {n: tempfile.mkdtemp(prefix=f"wubd-bf-{n}-") for n in "abc"}
     ports = {n: free_port() for n in "bc"}
     urls = {n: f"http://127.0.0.1:{ports[n]}" for n in "bc"}

@@ -6,10 +6,9 @@ import datetime
 import json
 import os
 import tempfile
-import threading
 import urllib.parse
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from fake_peer import FakePeer
 from fixtures import make_segments, segment_hash, write_segment
 from harness import Wubd, get, metric, run_tap, wait_for, wait_for_metric
 
@@ -188,53 +187,38 @@ def test_extras_are_served_copied_and_never_a_stream():
                 assert metric(node, "wubd_backfill_errors_total") == 0, node.log()
 
 
-class WubloaderRestreamer:
+def wubloader_restreamer(base_dir):
     """A peer answering as wubloader's restreamer does (its list_* functions and static
     /segments): every directory under /files, `emotes` included, and a 500 for an hour
-    listing of something that is a file (os.listdir raises NotADirectoryError)."""
+    listing of something that is a file (os.listdir raises NotADirectoryError). The
+    requests it got are in its `requests`."""
+    requests = []
 
-    def __init__(self, base_dir):
-        requests = self.requests = []
+    def answer(handler, path, query):
+        requests.append(handler.path)
+        path = urllib.parse.unquote(path)  # as Flask decodes it
+        parts = [p for p in path.split("/") if p]
+        local = os.path.join(base_dir, *parts[1:])
+        if parts and parts[0] == "files" and len(parts) <= 4:
+            try:
+                names = [n for n in os.listdir(local) if not n.startswith(".")]
+            except FileNotFoundError:
+                names = []
+            except NotADirectoryError:
+                return 500, b"Internal Server Error"
+            if len(parts) == 4:
+                tombstones = {os.path.splitext(n)[0] for n in names if n.endswith(".tombstone")}
+                names = [n for n in names if os.path.splitext(n)[0] not in tombstones and
+                         n.endswith((".ts", ".json"))] + \
+                        ([n for n in names if n.endswith(".tombstone")] if "tombstones=true" in query else [])
+            return 200, json.dumps(names).encode()
+        if parts and parts[0] == "segments" and os.path.isfile(local):
+            return 200, read(base_dir, os.path.join(*parts[1:]))
+        return 404, b"not found"
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
-
-            def do_GET(self):
-                path, _, query = self.path.partition("?")
-                path = urllib.parse.unquote(path)  # as Flask decodes it
-                requests.append(self.path)
-                parts = [p for p in path.split("/") if p]
-                local = os.path.join(base_dir, *parts[1:])
-                if parts and parts[0] == "files" and len(parts) <= 4:
-                    try:
-                        names = [n for n in os.listdir(local) if not n.startswith(".")]
-                    except FileNotFoundError:
-                        names = []
-                    except NotADirectoryError:
-                        return self.reply(500, b"Internal Server Error")
-                    if len(parts) == 4:
-                        tombstones = {os.path.splitext(n)[0] for n in names if n.endswith(".tombstone")}
-                        names = [n for n in names if os.path.splitext(n)[0] not in tombstones and
-                                 n.endswith((".ts", ".json"))] + \
-                                ([n for n in names if n.endswith(".tombstone")] if "tombstones=true" in query else [])
-                    return self.reply(200, json.dumps(names).encode())
-                if parts and parts[0] == "segments" and os.path.isfile(local):
-                    return self.reply(200, read(base_dir, os.path.join(*parts[1:])))
-                self.reply(404, b"not found")
-
-            def reply(self, status, body):
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-    def stop(self):
-        self.server.shutdown()
+    peer = FakePeer(answer)
+    peer.requests = requests
+    return peer
 
 
 def test_pulling_from_a_wubloader_node_never_takes_emotes_for_a_stream():
@@ -248,7 +232,7 @@ def test_pulling_from_a_wubloader_node_never_takes_emotes_for_a_stream():
     # Another extras directory wubd was not told about: never listed as hours.
     os.makedirs(os.path.join(src, "static", "css"))
     touch(os.path.join(src, "static", "css", "site.css"))
-    peer = WubloaderRestreamer(src)
+    peer = wubloader_restreamer(src)
     try:
         with Wubd("--peer", peer.url, *BACKFILL, base_dir=dst) as node:
             wait_for_metric(node, "wubd_segments_backfilled_total", 2, 15)

@@ -11,8 +11,8 @@ import subprocess
 import tempfile
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from fake_peer import FakePeer
 from fixtures import segment_hash
 from harness import WUBD, Wubd, get, metric, run_tap, wait_for, wait_for_metric
 from origin import FakeOrigin
@@ -60,36 +60,27 @@ class StallingPeer:
     def __init__(self):
         hour = time.strftime("%Y-%m-%dT%H", time.gmtime(time.time() - 3600))
         name = f"10:00.000000-2.0-full-{segment_hash(b'never sent')}.ts"
+        listings = {"/files": ["s"], "/files/s": ["v"], "/files/s/v": [hour], f"/files/s/v/{hour}": [name]}
         self.release = threading.Event()
         release = self.release
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *args):
-                pass
+        def answer(handler, path, query):
+            if path in listings:
+                return 200, json.dumps(listings[path]).encode()
+            handler.send_response(200)
+            handler.send_header("Content-Length", "1000")
+            handler.end_headers()
+            handler.wfile.write(b"x")
+            handler.wfile.flush()
+            release.wait(30)
+            return None
 
-            def do_GET(self):
-                path = self.path.split("?")[0]
-                listings = {"/files": ["s"], "/files/s": ["v"], "/files/s/v": [hour], f"/files/s/v/{hour}": [name]}
-                if path in listings:
-                    body = json.dumps(listings[path]).encode()
-                    self.send_response(200)
-                    self.send_header("Content-Length", str(len(body)))
-                    self.end_headers()
-                    return self.wfile.write(body)
-                self.send_response(200)
-                self.send_header("Content-Length", "1000")
-                self.end_headers()
-                self.wfile.write(b"x")
-                self.wfile.flush()
-                release.wait(30)
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        self.peer = FakePeer(answer)
+        self.url = self.peer.url
 
     def stop(self):
         self.release.set()
-        self.server.shutdown()
+        self.peer.stop()
 
 
 def test_every_command_on_a_unix_socket():
