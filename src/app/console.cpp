@@ -174,6 +174,9 @@ void Console::on_line(io::LineSession& session, std::string_view line) {
   session.send("> ");
 }
 
+// Over 100 lines on purpose: the console's command table, one short branch a command;
+// to become a map of handlers when it next grows.
+// NOLINTNEXTLINE(readability-function-size)
 ConsoleAnswer Console::run(std::string_view line, const std::string& who) {
   std::vector<std::string> words = split_words(line);
   if (words.empty()) return ConsoleAnswer::failure("no command; `help` lists them");

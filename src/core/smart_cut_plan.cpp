@@ -50,6 +50,9 @@ Micros ticks_to_micros(std::int64_t ticks) {
   return scaled >= 0 ? scaled / 9 : -((-scaled + 8) / 9);
 }
 
+// Over 100 lines on purpose: the smart cut's plan of one range, edge by edge (which
+// GOPs to re-encode, which to copy); its steps share the range's running state.
+// NOLINTNEXTLINE(readability-function-size)
 std::variant<SmartRangePlan, NeedFrames> plan_smart_range(const std::vector<CutPiece>& pieces, const CutRange& range,
                                                           const std::vector<std::optional<SegmentFrames>>& frames) {
   // Forward: the wanted frames from the start up to the first keyframe.

@@ -52,6 +52,9 @@ std::string Restreamer::clip_key(const core::Route& route, const core::CutReques
   return key;
 }
 
+// Over 100 lines on purpose: /cut's parameters checked in wubloader's order, each with
+// its own 400 text; to be split into a parsed-request value and the dispatch.
+// NOLINTNEXTLINE(readability-function-size)
 void Restreamer::cut(const core::Route& route, const io::HttpRequest& request, io::HttpResponse& response) {
   if (core::is_chat_variant(route.variant) || store_.is_extras_dir(route.stream)) {
     return response.send_error(404, route.stream + "/" + route.variant + " is not a video variant (chat or extras)");
