@@ -27,6 +27,26 @@
 //     through an io::TaskGroup (task_group.h) owned by whoever wants the result. The
 //     work holds what it touches by value or shared_ptr; destroying the group means its
 //     results are dropped, while the work finishes on its own and frees itself.
+//  5. Data handed across calls owns itself: a looked-up segment (core::SegmentRef,
+//     best_segments.h) keeps its hour's listing alive; hold the SegmentRef, never a
+//     copy of the StoredSegment (its strings are views into that listing).
+//
+// Named exceptions, each for a reason:
+//  A. "The last thing it does": a leaf that calls its owner back as its very last act
+//     (TaskGroup's `done`, FileWriter's `done`, Timer's callback) lets that callback
+//     destroy it. It first moves what the call needs onto the stack (the task, the
+//     callback, the result) and touches nothing of itself after; it has no children
+//     whose frames are below it. Each such call says "may destroy" where it is made.
+//     Anything with more on the stack than that uses defer_delete (rule 3).
+//  B. Claims as tokens: a std::shared_ptr<void> that owns nothing and whose deleter
+//     gives a claim back (RangeHolds::hold_while_cutting, JobQueue's slots and places
+//     in line, CutCache's places, CutSlots::Slot's count), kept by whoever holds the
+//     claim, often a response body via HttpResponse::keep_while_sending. They receive
+//     no callbacks from libuv, curl or the threadpool: they are released, once, when
+//     their holder goes, which may be after the issuer (a body still sending while
+//     the daemon stops). So the deleter holds a weak_ptr to the issuer's state (or a
+//     shared count), and a release after the issuer is gone does nothing. Rule 1's
+//     "no weak_ptr tokens" is about things that are called back, which these are not.
 namespace wubd::io {
 
 namespace detail {
