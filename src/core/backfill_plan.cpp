@@ -98,7 +98,7 @@ bool marks_a_file(std::string_view hour, std::string_view tombstone) {
   return parse_segment_name(*hour_start, stem + ".ts") || parse_chat_batch_name(*hour_start, stem + ".json");
 }
 
-bool is_near_duplicate(const SegmentName& missing, const HourListing& local) {
+bool is_near_duplicate(const SegmentNameView& missing, const HourListing& local) {
   for (const StoredSegment& have : local.segments) {
     const SegmentNameView& h = have.name;
     if (h.type == missing.type && h.duration == missing.duration && h.hash == missing.hash &&
@@ -122,7 +122,12 @@ FilesToCopy files_to_copy(std::string_view hour, const std::vector<std::string>&
   auto hour_start = parse_hour(hour);
   for (const std::string& name : remote) {
     if (have.count(name)) continue;
-    if (is_tombstone_name(name)) {
+    if (!hour_start) {
+      result.skipped.emplace_back(name, hour_start.error().message);
+      continue;
+    }
+    HourFile file = classify_hour_file(*hour_start, name);
+    if (file.kind == HourFileKind::Tombstone) {
       if (marks_a_file(hour, name)) {
         result.tombstones.push_back(name);
       } else {
@@ -134,34 +139,30 @@ FilesToCopy files_to_copy(std::string_view hour, const std::vector<std::string>&
       ++result.deleted_here;
       continue;
     }
-    if (name.ends_with(".json")) {
-      auto batch =
-          hour_start ? parse_chat_batch_name(*hour_start, name) : Result<ChatBatchName>(make_error("bad hour"));
-      if (!batch) {
-        result.skipped.emplace_back(name, batch.error().message);
-      } else {
+    switch (file.kind) {
+      case HourFileKind::Tombstone:  // above
+        break;
+      case HourFileKind::Bad:
+        result.skipped.emplace_back(name, std::move(file.reason));
+        break;
+      case HourFileKind::WritingTemp:
+        result.skipped.emplace_back(name, "temp file");
+        break;
+      case HourFileKind::ChatBatch:
         result.fetch.push_back(name);
-      }
-      continue;
+        break;
+      case HourFileKind::Segment:
+        if (file.segment.type == SegmentType::Temp) {
+          result.skipped.emplace_back(name, "temp file");
+        } else if (now - file.segment.start < recent_cutoff) {
+          ++result.too_recent;
+        } else if (is_near_duplicate(file.segment, local)) {
+          ++result.near_duplicates;
+        } else {
+          result.fetch.push_back(name);
+        }
+        break;
     }
-    auto parsed = parse_segment_path(hour, name);
-    if (!parsed) {
-      result.skipped.emplace_back(name, parsed.error().message);
-      continue;
-    }
-    if (parsed->type == SegmentType::Temp) {
-      result.skipped.emplace_back(name, "temp file");
-      continue;
-    }
-    if (now - parsed->start < recent_cutoff) {
-      ++result.too_recent;
-      continue;
-    }
-    if (is_near_duplicate(*parsed, local)) {
-      ++result.near_duplicates;
-      continue;
-    }
-    result.fetch.push_back(name);
   }
   std::sort(result.fetch.begin(), result.fetch.end());
   std::sort(result.tombstones.begin(), result.tombstones.end());

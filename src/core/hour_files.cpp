@@ -109,6 +109,25 @@ std::string merge_names(std::string_view names_text, const std::map<std::string,
   return merged;
 }
 
+HourFile classify_hour_file(Micros hour_start, std::string_view name) {
+  HourFile file;
+  if (is_tombstone_name(name)) {
+    file.kind = HourFileKind::Tombstone;
+  } else if (name.ends_with(".temp") && !name.ends_with("-temp.ts")) {
+    file.kind = HourFileKind::WritingTemp;
+  } else if (name.ends_with(".json")) {
+    auto batch = parse_chat_batch_name(hour_start, name);
+    file.kind = batch ? HourFileKind::ChatBatch : HourFileKind::Bad;
+    if (!batch) file.reason = batch.error().message;
+  } else if (auto segment = parse_segment_name_view(hour_start, name)) {
+    file.kind = HourFileKind::Segment;
+    file.segment = *segment;
+  } else {
+    file.reason = segment.error().message;
+  }
+  return file;
+}
+
 HourFiles sort_hour_files(std::string_view hour, Micros hour_start, std::string_view names_text) {
   std::vector<std::string_view> file_names = split_names(names_text);
   HourFiles files;
@@ -120,26 +139,22 @@ HourFiles sort_hour_files(std::string_view hour, Micros hour_start, std::string_
     tombstoned.insert(file_stem(name));
   }
   for (std::string_view name : file_names) {
-    if (is_tombstone_name(name)) continue;
-    // A chat batch or extra being written the way wubloader writes one: not there yet.
-    if (name.ends_with(".temp") && !name.ends_with("-temp.ts")) continue;
+    HourFile file = classify_hour_file(hour_start, name);
     bool deleted = !tombstoned.empty() && tombstoned.count(file_stem(name)) > 0;
-    if (name.ends_with(".json")) {
-      auto batch = parse_chat_batch_name(hour_start, name);
-      if (!batch) {
-        files.rejected.emplace_back(name, batch.error().message);
-      } else if (!deleted) {
-        files.chat_batches.push_back(name);
-      }
-      continue;
+    switch (file.kind) {
+      case HourFileKind::Tombstone:    // sorted out above
+      case HourFileKind::WritingTemp:  // not there yet
+        break;
+      case HourFileKind::Bad:
+        files.rejected.emplace_back(name, std::move(file.reason));
+        break;
+      case HourFileKind::ChatBatch:
+        if (!deleted) files.chat_batches.push_back(name);
+        break;
+      case HourFileKind::Segment:
+        if (!deleted) files.segments.push_back(StoredSegment{file.segment, hour, name, -1});
+        break;
     }
-    auto segment = parse_segment_name_view(hour_start, name);
-    if (!segment) {
-      files.rejected.emplace_back(name, segment.error().message);
-      continue;
-    }
-    if (deleted) continue;
-    files.segments.push_back(StoredSegment{*segment, hour, name, -1});
   }
   std::sort(files.chat_batches.begin(), files.chat_batches.end());
   std::sort(files.tombstones.begin(), files.tombstones.end());

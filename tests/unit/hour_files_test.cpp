@@ -73,6 +73,27 @@ TEST(HourFiles, ATombstoneHidesItsFileAndBadNamesAreRejectedWithAReason) {
 namespace wubd::core {
 namespace hour_files_test {
 
+// Every reader of an hour directory (the store's listings, the backfiller's copy plan)
+// judges a name the same way.
+TEST(HourFiles, EachNameIsOneKindForEveryReader) {
+  HourFile full = classify_hour_file(kHour, segment("01:02.5"));
+  EXPECT_EQ(full.kind, HourFileKind::Segment);
+  EXPECT_EQ(full.segment.type, SegmentType::Full);
+  EXPECT_EQ(full.segment.start, kHour + 62'500'000);
+  HourFile downloading = classify_hour_file(kHour, segment("01:04", "temp"));
+  EXPECT_EQ(downloading.kind, HourFileKind::Segment);
+  EXPECT_EQ(downloading.segment.type, SegmentType::Temp);
+  EXPECT_EQ(classify_hour_file(kHour, batch("12:34")).kind, HourFileKind::ChatBatch);
+  EXPECT_EQ(classify_hour_file(kHour, "12:34-x.tombstone").kind, HourFileKind::Tombstone);
+  EXPECT_EQ(classify_hour_file(kHour, batch("12:34") + ".3f2a-uuid.temp").kind, HourFileKind::WritingTemp);
+  HourFile junk = classify_hour_file(kHour, "junk.ts");
+  EXPECT_EQ(junk.kind, HourFileKind::Bad);
+  EXPECT_NE(junk.reason.find("junk.ts"), std::string::npos) << junk.reason;
+  HourFile bad_batch = classify_hour_file(kHour, "notes.json");
+  EXPECT_EQ(bad_batch.kind, HourFileKind::Bad);
+  EXPECT_NE(bad_batch.reason.find("bad chat batch name"), std::string::npos) << bad_batch.reason;
+}
+
 TEST(HourNames, AreOneTextThatSplitsBackIntoTheNames) {
   std::vector<std::string> names = {"00:00.000-2.0-full-AAAA.ts", "00:02.000-2.0-full-AAAB.ts"};
   std::string text = join_names(names);

@@ -56,6 +56,22 @@ std::size_t count_names(std::string_view names_text);
 // mapped to false is gone (what inotify said since the text was read).
 std::string merge_names(std::string_view names_text, const std::map<std::string, bool>& changes);
 
+// What one name in an hour directory is, judged the same way by every reader of one
+// (the store's listings, the backfiller's copy plan).
+enum class HourFileKind {
+  Segment,      // `TIME-DURATION-TYPE-HASH.ts`, `temp` ones included (a download in progress)
+  ChatBatch,    // `MM:SS-HASH.json`
+  Tombstone,    // `STEM.tombstone`
+  WritingTemp,  // `NAME.<uuid>.temp`: a chat batch or extra being written, as wubloader writes one
+  Bad,          // none of these; `reason` says what is wrong with it
+};
+struct HourFile {
+  HourFileKind kind = HourFileKind::Bad;
+  SegmentNameView segment;  // of a Segment: views into the name
+  std::string reason;       // of a Bad name
+};
+HourFile classify_hour_file(Micros hour_start, std::string_view name);
+
 // One hour directory's names sorted into kinds; views into the names and `hour`.
 struct HourFiles {
   std::vector<StoredSegment> segments;         // parseable segments (temp included) without a tombstone
