@@ -165,10 +165,7 @@ const SegmentStore::CachedNames& SegmentStore::cached_names(const std::string& r
   }
   timespec mtime;
   if (!stat_directory(relative, mtime)) {
-    if (auto it = names_.find(relative); it != names_.end()) {
-      remove_watch(it->second.watch);
-      names_.erase(it);
-    }
+    forget_entry(names_, relative);
     return empty_names_;
   }
   CachedNames& cache = names_[relative];
@@ -332,10 +329,7 @@ std::shared_ptr<const HourListing> SegmentStore::hour_listing(const std::string&
   }
   timespec mtime;
   if (!stat_directory(path, mtime)) {
-    if (auto it = hours_.find(path); it != hours_.end()) {
-      remove_watch(it->second.watch);
-      hours_.erase(it);
-    }
+    forget_entry(hours_, path);
     return empty_hour_;
   }
   CachedHour& cache = hours_[path];
@@ -454,9 +448,7 @@ void SegmentStore::evict_hours() {
   std::sort(by_use.begin(), by_use.end());
   size_t drop = std::max<size_t>(1, hours_.size() - max_cached_hours_ * 3 / 4);
   for (size_t i = 0; i < drop && i + 1 < by_use.size(); ++i) {
-    auto it = hours_.find(by_use[i].second);
-    remove_watch(it->second.watch);
-    hours_.erase(it);
+    forget_entry(hours_, by_use[i].second);
   }
 }
 

@@ -172,21 +172,29 @@ void SegmentStore::index_next() {
   }
 }
 
-void SegmentStore::on_hour_read(const std::string& path, DirectoryRead read) {
-  ++index_.hours_indexed;
-  if (read.names_text) index_.files += core::count_names(*read.names_text);
-  auto it = hours_.find(path);
-  if (it == hours_.end() || !it->second.indexing) return;  // gone, or a lookup read it first
-  CachedHour& cache = it->second;
+template <typename Cache>
+Cache* SegmentStore::finish_index_read(std::map<std::string, Cache>& caches, const std::string& path,
+                                       const DirectoryRead& read) {
+  auto it = caches.find(path);
+  if (it == caches.end() || !it->second.indexing) return nullptr;  // gone, or a lookup read it first
+  Cache& cache = it->second;
   cache.indexing = false;
   for (const std::string& name : read.symlinks) warn_symlink(join_relative(path, name));
   if (read.error) {
     log().warn("cannot index {}/{}: {}", base_dir_, path, std::strerror(read.error));
-    remove_watch(cache.watch);
-    hours_.erase(it);
-    return;
+    forget_entry(caches, path);
+    return nullptr;
   }
   ++stats_.directory_scans;
+  return &cache;
+}
+
+void SegmentStore::on_hour_read(const std::string& path, DirectoryRead read) {
+  ++index_.hours_indexed;
+  if (read.names_text) index_.files += core::count_names(*read.names_text);
+  CachedHour* found = finish_index_read(hours_, path, read);
+  if (!found) return;
+  CachedHour& cache = *found;
   cache.digest.reset();
   cache.last_used = ++use_counter_;
   warn_rejected(cache, path, read.rejected);
@@ -204,18 +212,9 @@ void SegmentStore::on_hour_read(const std::string& path, DirectoryRead read) {
 }
 
 void SegmentStore::on_directory_read(const std::string& path, DirectoryRead read) {
-  auto it = names_.find(path);
-  if (it == names_.end() || !it->second.indexing) return;  // gone, or a lookup read it first
-  CachedNames& cache = it->second;
-  cache.indexing = false;
-  for (const std::string& name : read.symlinks) warn_symlink(join_relative(path, name));
-  if (read.error) {
-    log().warn("cannot index {}/{}: {}", base_dir_, path, std::strerror(read.error));
-    remove_watch(cache.watch);
-    names_.erase(it);
-    return;
-  }
-  ++stats_.directory_scans;
+  CachedNames* found = finish_index_read(names_, path, read);
+  if (!found) return;
+  CachedNames& cache = *found;
   std::vector<std::string> names = merged_names(std::move(read.names), cache.changed_while_indexing);
   cache.changed_while_indexing.clear();
   std::erase_if(names, [&](const std::string& name) {

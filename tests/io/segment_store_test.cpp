@@ -2,6 +2,7 @@
 // (kept true by inotify, or by mtimes without it) that keeps a day-long playlist from
 // re-reading its directories on every request.
 #include "wubd/store/segment_store.h"
+#include "temp_dir.h"
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
@@ -20,13 +21,6 @@ std::vector<std::string> as_strings(const std::vector<std::string_view>& views) 
 
 class SegmentStoreTest : public ::testing::Test {
  protected:
-  void SetUp() override {
-    char tmpl[] = "/tmp/wubd-store-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    base_ = tmpl;
-  }
-  void TearDown() override { fs::remove_all(base_); }
-
   void write(const std::string& relative, const std::string& bytes = "x") {
     fs::path p = base_ / relative;
     fs::create_directories(p.parent_path());
@@ -38,7 +32,8 @@ class SegmentStoreTest : public ::testing::Test {
     ASSERT_EQ(utimes((base_ / relative).c_str(), times), 0);
   }
 
-  fs::path base_;
+  TempDir temp_{"store"};
+  fs::path base_ = temp_.path();
 };
 
 TEST_F(SegmentStoreTest, ListsStreamsVariantsHoursAndSegmentsSkippingJunk) {

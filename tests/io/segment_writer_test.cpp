@@ -16,6 +16,7 @@
 #include <thread>
 
 #include "io/loop_test.h"
+#include "temp_dir.h"
 #include "wubd/store/disk_trouble.h"
 
 namespace wubd::store {
@@ -25,17 +26,6 @@ namespace fs = std::filesystem;
 
 class SegmentWriterTest : public io::LoopTest {
  protected:
-  void SetUp() override {
-    io::LoopTest::SetUp();
-    char tmpl[] = "/tmp/wubd-writer-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    base_ = tmpl;
-  }
-  void TearDown() override {
-    io::LoopTest::TearDown();
-    fs::remove_all(base_);
-  }
-
   std::unique_ptr<SegmentWriter> writer(core::Micros start) {
     return std::make_unique<SegmentWriter>(&loop_, base_.string(), "s", "v", start, 2'000'000);
   }
@@ -67,7 +57,8 @@ class SegmentWriterTest : public io::LoopTest {
   }
 
   const core::Micros start_ = *core::parse_time("2026-11-21T04:05:06.5Z");
-  fs::path base_;
+  TempDir temp_{"writer"};
+  fs::path base_ = temp_.path();
 };
 
 TEST_F(SegmentWriterTest, TempWhileWritingThenFullWithTheHashOfTheBytes) {

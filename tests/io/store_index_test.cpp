@@ -10,6 +10,7 @@
 #include <fstream>
 
 #include "io/loop_test.h"
+#include "temp_dir.h"
 #include "wubd/store/segment_store.h"
 
 namespace wubd::store {
@@ -21,17 +22,10 @@ std::vector<std::string> as_strings(const std::vector<std::string_view>& views) 
 
 class StoreIndexTest : public io::LoopTest {
  protected:
-  void SetUp() override {
-    io::LoopTest::SetUp();
-    char tmpl[] = "/tmp/wubd-index-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    base_ = tmpl;
-  }
   void TearDown() override {
     if (store_) store_->stop_index();
     store_.reset();
     io::LoopTest::TearDown();
-    fs::remove_all(base_);
   }
 
   void write(const std::string& relative) {
@@ -55,7 +49,8 @@ class StoreIndexTest : public io::LoopTest {
   }
 
   static constexpr core::Micros kStart = 1'795'000'000'000'000;  // 2026-11-18T...
-  fs::path base_;
+  TempDir temp_{"index"};
+  fs::path base_ = temp_.path();
   std::unique_ptr<SegmentStore> store_;
 };
 

@@ -270,6 +270,20 @@ class SegmentStore {
   void index_next();
   void on_hour_read(const std::string& path, DirectoryRead read);
   void on_directory_read(const std::string& path, DirectoryRead read);
+  // What every index read's completion does first, for an hour or a directory of
+  // names: the cache entry it was for, no longer indexing; nullptr when the entry is
+  // gone, a lookup read it first, or the read failed (the entry dropped, said once).
+  template <typename Cache>
+  Cache* finish_index_read(std::map<std::string, Cache>& caches, const std::string& path, const DirectoryRead& read);
+  // Drops the cache entry of `path` and its inotify watch, if there is one (a
+  // directory gone, a read that failed, an hour evicted).
+  template <typename Cache>
+  void forget_entry(std::map<std::string, Cache>& caches, const std::string& path) {
+    if (auto it = caches.find(path); it != caches.end()) {
+      remove_watch(it->second.watch);
+      caches.erase(it);
+    }
+  }
   // Reads one directory's subdirectories (in the threadpool).
   static DirectoryRead read_directory(int base_fd, const std::string& path, bool subdirectories);
   // Reads one hour directory's regular files into a names text, and, if `list`, makes
