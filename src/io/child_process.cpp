@@ -2,6 +2,7 @@
 
 #include <cassert>
 #include <csignal>
+#include <memory>
 
 #include "wubd/io/uv_request.h"
 
@@ -12,8 +13,10 @@ constexpr std::size_t kInputLowWatermark = 256 * 1024;
 
 // One read buffer for every pipe of a loop's thread: libuv calls alloc and read back
 // to back for one stream, and each read is handed on before the next. 64 KiB is what
-// a pipe holds. Per thread, so that two daemons on two loops never share it.
-thread_local char g_pipe_buffer[64 * 1024];
+// a pipe holds. Per thread, so that two daemons on two loops never share it; made at
+// the first read, so that threads that never read (libuv's threadpool) carry none.
+constexpr std::size_t kPipeBufferBytes = 64 * 1024;
+thread_local std::unique_ptr<char[]> g_pipe_buffer;
 
 // One write to a child's input: the bytes it writes and which input. The owner is
 // found through the pipe's data, which the pipe's close clears.
@@ -103,7 +106,8 @@ void ChildProcess::start_reading(UvHandle<uv_pipe_t>& pipe) {
 }
 
 void ChildProcess::on_alloc_cb(uv_handle_t*, size_t, uv_buf_t* buf) noexcept {
-  *buf = uv_buf_init(g_pipe_buffer, sizeof g_pipe_buffer);
+  if (!g_pipe_buffer) g_pipe_buffer = std::make_unique<char[]>(kPipeBufferBytes);
+  *buf = uv_buf_init(g_pipe_buffer.get(), kPipeBufferBytes);
 }
 
 void ChildProcess::on_read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept {

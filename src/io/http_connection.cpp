@@ -9,6 +9,7 @@
 #include <cctype>
 #include <cstdio>
 #include <ctime>
+#include <memory>
 
 #include <spdlog/spdlog.h>
 
@@ -28,8 +29,10 @@ constexpr std::size_t kMaxBufferedInput = 64 * 1024;
 // One read buffer for every connection of a loop's thread: libuv calls alloc and read
 // back to back for one stream, and on_read copies what it keeps, so a thousand idle
 // connections cost no buffers. Per thread, so that two daemons on two loops never
-// share it.
-thread_local char g_read_buffer[64 * 1024];
+// share it; made at the first read, so that threads that never read (libuv's
+// threadpool) carry none.
+constexpr std::size_t kReadBufferBytes = 64 * 1024;
+thread_local std::unique_ptr<char[]> g_read_buffer;
 
 }  // namespace
 
@@ -100,7 +103,8 @@ void HttpConnection::arm_timer() {
 }
 
 void HttpConnection::on_alloc_cb(uv_handle_t*, size_t, uv_buf_t* buf) noexcept {
-  *buf = uv_buf_init(g_read_buffer, sizeof g_read_buffer);
+  if (!g_read_buffer) g_read_buffer = std::make_unique<char[]>(kReadBufferBytes);
+  *buf = uv_buf_init(g_read_buffer.get(), kReadBufferBytes);
 }
 
 void HttpConnection::on_read_cb(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) noexcept {
