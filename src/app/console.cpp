@@ -15,6 +15,7 @@
 #include "wubd/downloader/downloader.h"
 #include "wubd/io/clock.h"
 #include "wubd/io/http_server.h"
+#include "wubd/io/json_text.h"
 #include "wubd/log/log.h"
 #include "wubd/transfers/transfer_engine.h"
 
@@ -132,11 +133,7 @@ std::string ConsoleAnswer::json() const {
       cJSON_AddItemToArray(array, item);
     }
   }
-  char* text = cJSON_PrintUnformatted(root);
-  std::string out = text ? text : "{}";
-  cJSON_free(text);
-  cJSON_Delete(root);
-  return out + "\n";
+  return io::take_json_text(root) + "\n";
 }
 
 Console::Console(uv_loop_t* loop, ConsoleParts parts)

@@ -4,6 +4,7 @@
 #include <simdjson.h>
 
 #include "wubd/core/url.h"
+#include "wubd/io/json_text.h"
 
 namespace wubd::downloader {
 namespace {
@@ -25,14 +26,6 @@ void set_variable(cJSON* variables, const std::string& key, const std::string& v
   } else {
     cJSON_AddStringToObject(variables, key.c_str(), value.c_str());
   }
-}
-
-std::string print(cJSON* root) {
-  char* text = cJSON_PrintUnformatted(root);
-  std::string out = text ? text : "{}";
-  cJSON_free(text);
-  cJSON_Delete(root);
-  return out;
 }
 
 std::string join(const std::vector<std::string>& parts) {
@@ -72,7 +65,7 @@ std::string token_request_body(const TwitchConfig& config, const std::string& lo
   cJSON_AddStringToObject(variables, "playerType", config.player_type.c_str());
   cJSON_AddStringToObject(variables, "platform", config.platform.c_str());
   for (const auto& [key, value] : config.token_params) set_variable(variables, key, value);
-  return print(root);
+  return io::take_json_text(root);
 }
 
 TokenAnswer read_token_answer(long status, std::string_view body) {

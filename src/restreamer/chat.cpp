@@ -11,6 +11,7 @@
 #include "wubd/core/chat.h"
 #include "wubd/core/hour_files.h"
 #include "wubd/io/beneath.h"
+#include "wubd/io/json_text.h"
 #include "wubd/restreamer/restreamer.h"
 
 #include "query_times.h"
@@ -58,11 +59,7 @@ std::string write_messages(const std::vector<core::ChatMessage>& messages) {
     }
     cJSON_AddItemToArray(array, object);
   }
-  char* text = cJSON_PrintUnformatted(array);
-  std::string out = text ? text : "[]";
-  cJSON_free(text);
-  cJSON_Delete(array);
-  return out;
+  return io::take_json_text(array);
 }
 
 }  // namespace

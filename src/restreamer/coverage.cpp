@@ -10,6 +10,7 @@
 #include "wubd/core/coverage_map.h"
 #include "wubd/core/hour_files.h"
 #include "wubd/io/clock.h"
+#include "wubd/io/json_text.h"
 #include "wubd/media/images.h"
 #include "wubd/restreamer/restreamer.h"
 
@@ -75,11 +76,7 @@ std::string coverage_json(const std::string& stream, const std::string& variant,
     cJSON_AddNumberToObject(item, "hole_seconds", seconds(hour.hole_duration));
     cJSON_AddItemToArray(hours, item);
   }
-  char* text = cJSON_PrintUnformatted(root);
-  std::string out = text ? text : "{}";
-  cJSON_free(text);
-  cJSON_Delete(root);
-  return out;
+  return io::take_json_text(root);
 }
 
 }  // namespace

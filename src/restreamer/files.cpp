@@ -14,6 +14,7 @@
 
 #include "wubd/core/byte_range.h"
 #include "wubd/core/hour_files.h"
+#include "wubd/io/json_text.h"
 #include "wubd/io/task_group.h"
 #include "wubd/log/log.h"
 #include "wubd/restreamer/restreamer.h"
@@ -72,10 +73,7 @@ class ExtrasListingBody : public io::HttpBody {
     }
     cJSON* array = cJSON_CreateArray();
     for (const std::string& file : *files) cJSON_AddItemToArray(array, cJSON_CreateString(file.c_str()));
-    char* text = cJSON_PrintUnformatted(array);
-    std::string body = text ? text : "[]";
-    cJSON_free(text);
-    cJSON_Delete(array);
+    std::string body = io::take_json_text(array);
     out_->begin(200, kJsonType, std::int64_t(body.size()));
     out_->write(std::move(body));
     out_->end();
@@ -105,10 +103,7 @@ void Restreamer::list_variant_hours(const core::Route& route, const core::QueryP
     cJSON_AddNumberToObject(item, "count", double(summary->count));
     cJSON_AddStringToObject(item, "sha256", summary->sha256.c_str());
   }
-  char* text = cJSON_PrintUnformatted(object);
-  std::string body = text ? text : "{}";
-  cJSON_free(text);
-  cJSON_Delete(object);
+  std::string body = io::take_json_text(object);
   response.send(200, kJsonType, std::move(body));
 }
 

@@ -17,6 +17,7 @@
 #include "wubd/core/time.h"
 #include "wubd/io/beneath.h"
 #include "wubd/io/clock.h"
+#include "wubd/io/json_text.h"
 #include "wubd/log/log.h"
 #include "wubd/media/media_probe.h"
 
@@ -39,11 +40,7 @@ std::string json_string_array(const std::vector<Name>& names) {
     terminated.assign(name.data(), name.size());
     cJSON_AddItemToArray(array, cJSON_CreateString(terminated.c_str()));
   }
-  char* text = cJSON_PrintUnformatted(array);
-  std::string out = text ? text : "[]";
-  cJSON_free(text);
-  cJSON_Delete(array);
-  return out;
+  return io::take_json_text(array);
 }
 
 void apply_variant_media(core::MasterVariant& entry, const media::VariantMedia& media) {

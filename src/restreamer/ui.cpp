@@ -3,6 +3,7 @@
 #include <cJSON.h>
 
 #include "wubd/core/transitions.h"
+#include "wubd/io/json_text.h"
 #include "wubd/restreamer/restreamer.h"
 #include "wubd/restreamer/ui_files.h"
 
@@ -14,11 +15,7 @@ std::string transitions_json() {
   for (std::string_view name : core::transition_names()) {
     cJSON_AddItemToArray(names, cJSON_CreateString(std::string(name).c_str()));
   }
-  char* text = cJSON_PrintUnformatted(names);
-  std::string out = text ? text : "[]";
-  cJSON_free(text);
-  cJSON_Delete(names);
-  return out;
+  return io::take_json_text(names);
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "wubd/transfers/jobs_json.h"
 
 #include "wubd/io/clock.h"
+#include "wubd/io/json_text.h"
 
 #include <cJSON.h>
 
@@ -53,10 +54,7 @@ void answer_jobs(const TransferEngine& engine, const core::QueryParams& query, i
     cJSON_AddItemToObject(item, "finished_at", time_or_null(r.finished_at));
     cJSON_AddItemToArray(array, item);
   }
-  char* text = cJSON_PrintUnformatted(array);
-  std::string body = text ? text : "[]";
-  cJSON_free(text);
-  cJSON_Delete(array);
+  std::string body = io::take_json_text(array);
   response.send(200, "application/json", std::move(body));
 }
 
